@@ -1,0 +1,54 @@
+/* http.h: a small HTTP/1.1 server on the service's uv loop, built on libmicrohttpd (external
+ * select mode: one uv poll on MHD's epoll descriptor plus one uv timer, so no threads).
+ * Every service serves /metrics and /healthz through it; fetch serves its API.
+ *
+ * Handlers may answer at once or later (after an fsync, say): the connection stays suspended
+ * until nw_http_respond() is called for the request. Bodies larger than the configured limit
+ * are refused with 413 and a JSON error before the handler runs. */
+#ifndef NW_HTTP_H
+#define NW_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct nw_http nw_http_t;
+typedef struct nw_http_req nw_http_req_t;
+
+/* Request as seen by a handler; valid until nw_http_respond() is called for it. */
+struct nw_http_req {
+    const char *method;
+    const char *path;         /* without the query string */
+    const char *content_type; /* full Content-Type header or NULL */
+    const uint8_t *body;      /* whole body (NUL-terminated for convenience) */
+    size_t body_len;
+    void *priv; /* owned by http.c */
+};
+
+/* Look up a query argument or a request header (borrowed until respond). NULL if absent. */
+const char *nw_http_query(const nw_http_req_t *req, const char *key);
+const char *nw_http_header(const nw_http_req_t *req, const char *name);
+
+typedef void (*nw_http_handler_cb)(nw_http_req_t *req, void *arg);
+
+/* Listen on "host:port" (port 0 picks a free one; see nw_http_port). max_body in bytes.
+ * Returns NULL and logs on error. */
+nw_http_t *nw_http_new(uv_loop_t *loop, const char *listen, size_t max_body);
+/* The bound port. */
+int nw_http_port(const nw_http_t *h);
+/* Route exact method + path to a handler. Unknown paths get 404, wrong methods 405, both with
+ * a JSON error body. Returns 0 or -ENOMEM. */
+int nw_http_route(nw_http_t *h, const char *method, const char *path, nw_http_handler_cb cb,
+                  void *arg);
+/* Answer a request (exactly once). extra_headers is NULL or "Name: value\r\n..." lines.
+ * Borrows body until return. */
+void nw_http_respond(nw_http_req_t *req, int status, const char *content_type, const void *body,
+                     size_t len, const char *extra_headers);
+/* Answer with {"error": "<code>", "message": "<message>"} and the given status. */
+void nw_http_error(nw_http_req_t *req, int status, const char *code, const char *message,
+                   const char *extra_headers);
+/* Stop accepting, close the uv handles, stop MHD (pending requests get 503), then free; cb
+ * (may be NULL) runs last. NULL-safe. */
+void nw_http_close(nw_http_t *h, void (*cb)(void *arg), void *arg);
+
+#endif

@@ -1,0 +1,159 @@
+/* proto.h: the message contract between services (documented field by field in proto/*.md).
+ *
+ * On the wire a message is ZeroMQ multipart: frame 1 the type ("raw", "article", "enriched",
+ * "ack", "dead") or a topic, frame 2 a MessagePack map with short string keys and "v", the
+ * schema version. Decoders check every type, length and count and return -EPROTO on bad input;
+ * unknown keys are kept (nw_extra_t) and re-emitted by the encoders, so a stage passes through
+ * what it does not understand. Missing optional keys decode as NULL / 0 / empty.
+ *
+ * Ownership: every decoded struct owns its strings and arrays (malloc'd); release with the
+ * matching nw_<type>_release(), which is NULL-safe and leaves the struct zeroed. Encoders borrow
+ * the struct and append to an nw_buf_t owned by the caller. */
+#ifndef NW_PROTO_H
+#define NW_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "newswire/buf.h"
+
+#define NW_PROTO_VERSION 1
+/* No single message may exceed this; decoders reject larger input with -EPROTO. */
+#define NW_PROTO_MAX_MSG (64u * 1024 * 1024)
+/* No array in a message may hold more elements than this. */
+#define NW_PROTO_MAX_ITEMS 65536u
+
+/* Unknown map entries, kept verbatim: `n` key/value pairs, MessagePack-encoded back to back. */
+typedef struct nw_extra {
+    uint8_t *buf;
+    size_t len;
+    uint32_t n;
+} nw_extra_t;
+
+typedef struct nw_kv {
+    char *key;
+    char *val;
+} nw_kv_t;
+
+/* raw: what fetch got, before any parsing. */
+typedef struct nw_raw {
+    uint32_t v;
+    char *id;           /* required: stable article id (see nw_id.h) */
+    char *source;       /* required: "http", "inbox", "zmq", "feed", "web", "replay" */
+    char *url;          /* optional: canonical URL when known */
+    char *fetched;      /* required: ISO 8601 UTC time fetch accepted it */
+    char *content_type; /* required: media type without parameters, e.g. "text/plain" */
+    char *charset;      /* optional: declared charset, lowercase */
+    uint8_t *body;      /* required: the bytes as received (MessagePack bin) */
+    size_t body_len;
+    nw_kv_t *headers; /* optional: HTTP response headers or file attributes */
+    size_t n_headers;
+    char *origin;   /* optional: fetch instance that spooled it; acks go back there */
+    uint64_t spool; /* optional: that instance's spool sequence number (0 = none) */
+    char *name;     /* optional: file name for inbox items, for humans */
+    nw_extra_t extra;
+} nw_raw_t;
+
+/* A photo caption, separated from the body, with its credit split out. */
+typedef struct nw_caption {
+    char *text;         /* required: caption without the credit */
+    char *credit;       /* optional: the credit exactly as printed, e.g. "PHOTO/Mark Schiefelbein/POOL/AFP" */
+    char *photographer; /* optional: "Mark Schiefelbein" */
+    char *agency;       /* optional: "AFP", "Reuters" */
+    bool pool;          /* the photo was a pool photo */
+    char *lang;         /* optional: ISO 639-1 of this caption, set by enrich */
+} nw_caption_t;
+
+/* article: parsed, clean structured text. */
+typedef struct nw_article {
+    uint32_t v;
+    char *id;       /* required */
+    char *url;      /* optional */
+    char *source;   /* optional: copied from raw */
+    char *fetched;  /* optional: copied from raw */
+    char *title;    /* optional: headline */
+    char *subtitle; /* optional: teaser / standfirst */
+    char **authors; /* optional: names only */
+    size_t n_authors;
+    char *published; /* optional: ISO 8601, date only ("2024-02-06") when that is all we know */
+    char *dateline;  /* optional: "Cairo, Egypt" */
+    char *lang;      /* optional: ISO 639-1; declared by the source or detected by enrich */
+    char *text;      /* required (may be ""): paragraphs separated by one blank line */
+    nw_caption_t *captions;
+    size_t n_captions;
+    char *content_type; /* optional: of the raw input */
+    char *origin;       /* optional: copied from raw */
+    uint64_t spool;     /* optional: copied from raw */
+    nw_extra_t extra;
+} nw_article_t;
+
+/* enriched: an article plus what enrich added. On the wire it is ONE map: every article key,
+ * then the enrichment keys below. */
+typedef struct nw_enriched {
+    nw_article_t art;   /* art.lang holds the detected article language */
+    uint32_t words;     /* word count of title + subtitle + text */
+    uint32_t reading_s; /* estimated reading time in seconds */
+    char **topics;      /* topics this article is published on, e.g. "lang.en" */
+    size_t n_topics;
+    uint64_t seq; /* optional: set by store when published; 0 before */
+    uint32_t rev; /* optional: revision number assigned by store; 0 before */
+} nw_enriched_t;
+
+/* ack: store -> fetch, after the article's transaction committed. */
+typedef struct nw_ack {
+    uint32_t v;
+    char *id;       /* required */
+    char *origin;   /* optional: fetch instance the raw came from */
+    uint64_t spool; /* optional: that instance's spool sequence number */
+    char *status;   /* required: "stored", "unchanged" (same content again), "dead" */
+    uint32_t rev;   /* optional */
+    uint64_t seq;   /* optional: publication sequence number */
+    nw_extra_t extra;
+} nw_ack_t;
+
+/* dead: a dead letter; any stage -> store, which keeps it in the dead-letter table. */
+typedef struct nw_dead {
+    uint32_t v;
+    char *id;           /* optional: article id when one was known */
+    char *stage;        /* required: "fetch", "parse", "enrich", "store", "broker" */
+    char *reason;       /* required: short machine-readable reason, e.g. "invalid-utf8" */
+    char *detail;       /* optional: human-readable explanation */
+    char *time;         /* required: ISO 8601 UTC */
+    uint8_t *bytes;     /* required: the original bytes (bin; may be empty) */
+    size_t bytes_len;
+    char *content_type; /* optional */
+    char *source;       /* optional */
+    char *origin;       /* optional: fetch instance, so the spool entry can be acked */
+    uint64_t spool;     /* optional */
+    nw_extra_t extra;
+} nw_dead_t;
+
+/* Encoders: append one MessagePack map to out. Return 0, -EINVAL when a required field is
+ * missing, or -ENOMEM. */
+int nw_raw_encode(const nw_raw_t *m, nw_buf_t *out);
+int nw_article_encode(const nw_article_t *m, nw_buf_t *out);
+int nw_enriched_encode(const nw_enriched_t *m, nw_buf_t *out);
+int nw_ack_encode(const nw_ack_t *m, nw_buf_t *out);
+int nw_dead_encode(const nw_dead_t *m, nw_buf_t *out);
+
+/* Decoders: fill *m (zeroed first) from exactly one map in buf[0..len). Return 0, -EPROTO on
+ * malformed, mistyped, truncated, oversized or trailing-garbage input, or -ENOMEM. On error *m
+ * is released. Borrow buf until return. */
+int nw_raw_decode(nw_raw_t *m, const uint8_t *buf, size_t len);
+int nw_article_decode(nw_article_t *m, const uint8_t *buf, size_t len);
+int nw_enriched_decode(nw_enriched_t *m, const uint8_t *buf, size_t len);
+int nw_ack_decode(nw_ack_t *m, const uint8_t *buf, size_t len);
+int nw_dead_decode(nw_dead_t *m, const uint8_t *buf, size_t len);
+
+void nw_raw_release(nw_raw_t *m);
+void nw_article_release(nw_article_t *m);
+void nw_enriched_release(nw_enriched_t *m);
+void nw_ack_release(nw_ack_t *m);
+void nw_dead_release(nw_dead_t *m);
+
+/* Human-readable reason for the last -EPROTO returned by a decoder on this thread, e.g.
+ * "key \"body\": expected bin or str". Never NULL. */
+const char *nw_proto_error(void);
+
+#endif

@@ -1,0 +1,92 @@
+/* stage.h: how services meet at the broker.
+ *
+ * The broker owns one queue per stage. Its endpoints are derived from one base endpoint
+ * (--broker), so a single value configures every service:
+ *
+ *   name          offset  broker socket  peers
+ *   raw.in        +0      PULL           fetch PUSHes raw
+ *   raw.out       +1      ROUTER         parse workers (DEALER) take raw
+ *   article.in    +2      PULL           parse PUSHes article
+ *   article.out   +3      ROUTER         enrich workers take article
+ *   enriched.in   +4      PULL           enrich PUSHes enriched; any stage PUSHes dead
+ *   enriched.out  +5      ROUTER         store workers take enriched and dead
+ *   pub.in        +6      XSUB           store PUBlishes committed articles (and acks)
+ *   pub.out       +7      XPUB           subscribers (newswire tail, fetch for acks)
+ *
+ * tcp://host:5550 gives tcp://host:5550..5557; ipc:///run/nw/broker gives
+ * ipc:///run/nw/broker-raw.in and so on; inproc:// likewise (for tests).
+ *
+ * Work is pulled with credit: a worker tells the broker how many more jobs it can take
+ * ("READY" n), the broker never sends a worker more than that, and idle workers get jobs in
+ * the order they became ready, so several workers of one stage share the load and a slow
+ * worker does not hoard work. Broker and worker send "HB" heartbeats when idle. */
+#ifndef NW_STAGE_H
+#define NW_STAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef enum {
+    NW_EP_RAW_IN = 0,
+    NW_EP_RAW_OUT,
+    NW_EP_ARTICLE_IN,
+    NW_EP_ARTICLE_OUT,
+    NW_EP_ENRICHED_IN,
+    NW_EP_ENRICHED_OUT,
+    NW_EP_PUB_IN,
+    NW_EP_PUB_OUT,
+    NW_EP_COUNT
+} nw_ep_t;
+
+/* Name of an endpoint slot, e.g. "raw.in". */
+const char *nw_ep_name(nw_ep_t which);
+/* Derive the endpoint for `which` from the base endpoint. For binding, a tcp host of "*" is
+ * kept; callers that connect pass a real host. Returns 0 or -EINVAL (bad base or overflow). */
+int nw_ep_derive(const char *base, nw_ep_t which, char *out, size_t n);
+/* The stage queue a message type goes to: "raw" -> NW_EP_RAW_IN, "article" -> NW_EP_ARTICLE_IN,
+ * "enriched" and "dead" -> NW_EP_ENRICHED_IN. Returns -1 for other types. */
+int nw_ep_for_type(const char *type);
+
+/* A producer: PUSH socket connected to one stage's .in endpoint. Sends never block: when the
+ * high-water mark is reached nw_push_send returns -EAGAIN and on_writable fires once the
+ * socket can send again. */
+typedef struct nw_push nw_push_t;
+typedef void (*nw_push_writable_cb)(nw_push_t *p, void *arg);
+nw_push_t *nw_push_new(uv_loop_t *loop, void *zctx, const char *endpoint,
+                       nw_push_writable_cb on_writable, void *arg);
+/* Send [type][payload]. Returns 0, -EAGAIN, or another negative errno. Borrows payload. */
+int nw_push_send(nw_push_t *p, const char *type, const void *payload, size_t len);
+void nw_push_close(nw_push_t *p, void (*cb)(void *arg), void *arg);
+
+/* A worker: DEALER connected to one stage's .out endpoint with a credit window, plus PUSH
+ * sockets for whatever it emits. */
+typedef struct nw_worker nw_worker_t;
+/* One job. data is borrowed until return. The worker must call nw_worker_done() for each job
+ * exactly once, now or later (store calls it after its commit). */
+typedef void (*nw_worker_job_cb)(nw_worker_t *w, const char *type, const uint8_t *data,
+                                 size_t len, void *arg);
+/* stage_out: NW_EP_RAW_OUT (parse), NW_EP_ARTICLE_OUT (enrich) or NW_EP_ENRICHED_OUT (store).
+ * window: most jobs in flight at once (credit). */
+nw_worker_t *nw_worker_new(uv_loop_t *loop, void *zctx, const char *broker, nw_ep_t stage_out,
+                           unsigned window, nw_worker_job_cb cb, void *arg);
+/* Emit a message of `type` to the stage queue nw_ep_for_type(type). Never blocks and never
+ * drops: when the queue pushes back the message is held and the worker stops asking for new
+ * jobs until it is sent. Returns 0 or -ENOMEM/-EINVAL. Borrows payload (copied if held). */
+int nw_worker_emit(nw_worker_t *w, const char *type, const void *payload, size_t len);
+/* Mark one job finished; credit is returned to the broker once held output is flushed. */
+void nw_worker_done(nw_worker_t *w);
+/* Stop taking jobs, flush held output, then close; cb runs when everything is released. */
+void nw_worker_close(nw_worker_t *w, void (*cb)(void *arg), void *arg);
+/* Jobs received and not yet done. */
+unsigned nw_worker_inflight(const nw_worker_t *w);
+
+/* A publisher: PUB connected to the broker's pub.in. Publishing never blocks; ZeroMQ drops
+ * for subscribers past their high-water mark (they detect gaps from sequence numbers). */
+typedef struct nw_pub nw_pub_t;
+nw_pub_t *nw_pub_new(void *zctx, const char *broker);
+/* Send [topic][payload]. Returns 0 or negative errno. */
+int nw_pub_send(nw_pub_t *p, const char *topic, const void *payload, size_t len);
+void nw_pub_destroy(nw_pub_t **p);
+
+#endif

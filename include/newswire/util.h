@@ -1,0 +1,24 @@
+/* util.h: small helpers every module uses: clocks, ISO 8601 times, UTF-8 checks, files. */
+#ifndef NW_UTIL_H
+#define NW_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Wall-clock time in milliseconds since the Unix epoch. */
+int64_t nw_now_ms(void);
+/* Monotonic time in nanoseconds (for latency measurement). */
+uint64_t nw_mono_ns(void);
+/* Format ms-since-epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (at least 25 bytes). */
+void nw_time_iso(int64_t ms, char *out, size_t n);
+/* True when buf[0..len) is valid UTF-8 (no overlongs, no surrogates, no NUL bytes). */
+bool nw_utf8_valid(const uint8_t *buf, size_t len);
+/* Duplicate n bytes as a NUL-terminated string; NULL on ENOMEM. Caller frees. */
+char *nw_strndup(const char *s, size_t n);
+/* Read a whole file, at most max bytes (-EFBIG beyond). Caller frees *out. Returns 0 or -errno. */
+int nw_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* mkdir -p. Returns 0 or -errno. */
+int nw_mkdirs(const char *path, int mode);
+
+#endif

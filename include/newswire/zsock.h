@@ -1,0 +1,56 @@
+/* zsock.h: the libuv <-> ZeroMQ bridge. One ZeroMQ socket driven by one uv loop.
+ *
+ * ZMQ_FD is edge-triggered while libuv polls level-triggered, so the bridge watches only
+ * readability of ZMQ_FD, and on every wake-up reads ZMQ_EVENTS and receives with ZMQ_DONTWAIT
+ * while ZMQ_POLLIN holds, in capped batches (continuing from an idle handle when the cap is
+ * hit, so one busy socket cannot starve the loop). After every send it re-checks ZMQ_EVENTS,
+ * because a send can consume the edge that announced an incoming message. It never reads or
+ * closes ZMQ_FD; it stops and closes the poll handle before zmq_close; linger is bounded. */
+#ifndef NW_ZSOCK_H
+#define NW_ZSOCK_H
+
+#include <stddef.h>
+#include <uv.h>
+#include <zmq.h>
+
+#define NW_ZSOCK_MAX_FRAMES 8
+
+typedef struct nw_zsock nw_zsock_t;
+
+/* A received multipart message: frames[0..n) are valid only until the callback returns. */
+typedef void (*nw_zsock_recv_cb)(nw_zsock_t *zs, zmq_msg_t *frames, size_t n, void *arg);
+/* Called (once per request) when the socket can take a send again after -EAGAIN. */
+typedef void (*nw_zsock_writable_cb)(nw_zsock_t *zs, void *arg);
+typedef void (*nw_zsock_close_cb)(nw_zsock_t *zs, void *arg);
+
+/* Wrap an existing ZeroMQ socket (takes ownership: closed by nw_zsock_close). recv_cb may be
+ * NULL for send-only sockets. Messages with more than NW_ZSOCK_MAX_FRAMES frames are dropped
+ * and counted. Returns NULL on error (socket left open for the caller). */
+nw_zsock_t *nw_zsock_new(uv_loop_t *loop, void *socket, nw_zsock_recv_cb recv_cb, void *arg);
+
+/* Send n frames. Returns 0, -EAGAIN when the socket would block (high-water mark; then call
+ * nw_zsock_notify_writable), or another negative errno. Never blocks. Borrows the buffers. */
+int nw_zsock_sendv(nw_zsock_t *zs, const void *const *bufs, const size_t *lens, size_t n);
+
+/* Ask for one writable callback when the socket can send again. */
+void nw_zsock_notify_writable(nw_zsock_t *zs, nw_zsock_writable_cb cb);
+
+/* Stop / resume delivering received messages (backpressure). Messages stay queued in ZeroMQ,
+ * whose high-water mark then pushes back on the sender. */
+void nw_zsock_pause(nw_zsock_t *zs);
+void nw_zsock_resume(nw_zsock_t *zs);
+
+/* The underlying ZeroMQ socket (borrowed). */
+void *nw_zsock_socket(nw_zsock_t *zs);
+
+/* Stop polling, close the uv handles, then the ZeroMQ socket, then free; cb (may be NULL)
+ * runs after everything is released. NULL-safe. */
+void nw_zsock_close(nw_zsock_t *zs, nw_zsock_close_cb cb, void *arg);
+
+/* Counters for tests and /metrics. */
+typedef struct nw_zsock_stats {
+    unsigned long long received, sent, would_block, dropped_oversized;
+} nw_zsock_stats_t;
+void nw_zsock_stats(const nw_zsock_t *zs, nw_zsock_stats_t *out);
+
+#endif
