@@ -1,0 +1,31 @@
+/* parse.h: raw -> article. The same code runs in newswire-parse, `newswire parse --jsonl`
+ * and `newswire extract`.
+ *
+ * Input by content type: text/plain is wire copy as in the seeds (date prefix, dateline,
+ * teaser and headline, captions with credits, paragraphs); text/html goes through libxml2;
+ * application/json is an article given as fields ({"url","title","text","html",...}). */
+#ifndef NW_PARSE_H
+#define NW_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "newswire/proto.h"
+
+/* Parse one raw message into *out (zeroed first; caller releases with nw_article_release).
+ * Copies id, url, source, fetched, origin, spool and content_type from raw, and passes raw's
+ * unknown keys through. On bad input returns -EPROTO (or -ENOMEM), sets *reason to a static
+ * machine-readable reason ("invalid-utf8", "unsupported-content-type", "empty", "bad-json",
+ * "bad-html", "no-text") and writes a human-readable explanation to detail. */
+int nw_parse_raw(const nw_raw_t *raw, nw_article_t *out, const char **reason, char *detail,
+                 size_t detail_len);
+
+/* Guess the media type of a document from its file name (may be NULL) and its bytes:
+ * ".txt" -> "text/plain", ".html"/".htm" -> "text/html", ".json" -> "application/json",
+ * otherwise by content. Returns NULL for binary data (NUL bytes or not text). Static string. */
+const char *nw_parse_sniff(const char *name, const uint8_t *body, size_t len);
+
+/* True for the content types nw_parse_raw accepts. */
+int nw_parse_supported(const char *content_type);
+
+#endif
