@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# setup.sh: the one place that knows newswire's Debian packages and how to build it.
+# Sourced by up.sh and test.sh.
+#   nw_require_packages runtime|test   install what is missing (root) or print the apt-get line
+#   nw_build DIR [cmake args...]        configure and build into DIR
+set -euo pipefail
+
+NW_PACKAGES_RUNTIME=(
+  build-essential cmake pkg-config
+  libzmq3-dev libmsgpack-dev libuv1-dev libsqlite3-dev libxml2-dev libcurl4-openssl-dev
+  libjansson-dev libmicrohttpd-dev libxxhash-dev libcld2-dev libutf8proc-dev liburiparser-dev
+  libcmocka-dev curl
+)
+# The test suite also needs: python3 (integration test helpers), clang-format (style check),
+# docker-compose (validates docker-compose.yml; no engine needed).
+NW_PACKAGES_TEST=(python3 clang-format docker-compose)
+
+nw_missing_packages() {
+  local p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+      printf '%s\n' "$p"
+    fi
+  done
+}
+
+nw_require_packages() {
+  local pkgs=("${NW_PACKAGES_RUNTIME[@]}")
+  [ "${1:-runtime}" = test ] && pkgs+=("${NW_PACKAGES_TEST[@]}")
+  local missing
+  missing=$(nw_missing_packages "${pkgs[@]}" | tr '\n' ' ')
+  [ -z "${missing// /}" ] && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "newswire: installing missing Debian packages: $missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >&2
+    # shellcheck disable=SC2086
+    apt-get install -y -q --no-install-recommends $missing >&2
+  else
+    echo "newswire: missing Debian packages. Run as root:" >&2
+    echo "  apt-get install -y $missing" >&2
+    exit 1
+  fi
+}
+
+nw_build() {
+  local dir=$1
+  shift
+  local jobs
+  jobs=$(nproc 2>/dev/null || echo 2)
+  cmake -S "$NW_ROOT" -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# test.sh: install what is missing, build with AddressSanitizer + UndefinedBehaviorSanitizer
+# and -Werror, check formatting, and run the whole test suite (unit + integration) with ctest.
+# Extra arguments go to ctest (for example: ./test.sh -R store).
+set -euo pipefail
+NW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$NW_ROOT/scripts/setup.sh"
+nw_require_packages test
+nw_build "$NW_ROOT/build-test" -DCMAKE_BUILD_TYPE=Debug -DNW_SANITIZE=ON -DNW_WERROR=ON
+
+echo "== format check (clang-format, .clang-format)"
+cd "$NW_ROOT"
+files=$(git ls-files '*.c' '*.h' '*.cc' 2>/dev/null || find . -path ./build\* -prune -o -name '*.[ch]' -print)
+# shellcheck disable=SC2086
+clang-format --dry-run --Werror $files
+
+echo "== ctest"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+cd "$NW_ROOT/build-test"
+ctest --output-on-failure -j"$(nproc 2>/dev/null || echo 2)" "$@"

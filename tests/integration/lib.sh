@@ -1,0 +1,82 @@
+# lib.sh: shared helpers for the integration tests (sourced, not run).
+# Every test gets its own temp dir and free ports, and kills what it started on exit.
+set -euo pipefail
+
+NW_BIN=${NW_BIN:?NW_BIN must point at the build directory}
+NW_SRC=${NW_SRC:?NW_SRC must point at the source directory}
+NW=$NW_BIN/services/newswire/newswire
+svc_bin() { printf '%s/services/%s/newswire-%s' "$NW_BIN" "$1" "$1"; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/nw-test.XXXXXX")
+NW_PIDS=()
+nw_cleanup() {
+  local p
+  for p in "${NW_PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
+  sleep 0.3
+  for p in "${NW_PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
+  if [ -z "${NW_KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T" >&2; fi
+}
+trap nw_cleanup EXIT
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok - $*"; }
+
+require_bins() {
+  local b
+  for b in "$@"; do [ -x "$b" ] || skip "$b is not built"; done
+}
+
+# A base port with `count` free consecutive ports above it.
+free_ports() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randint(20000, 60000 - n)
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", p)); socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks: s.close()
+    print(base); break
+PY
+}
+
+# start NAME CMD...: run in the background, log to $T/NAME.log, remember the pid.
+start() {
+  local name=$1
+  shift
+  "$@" >>"$T/$name.log" 2>&1 &
+  NW_PIDS+=($!)
+  eval "PID_${name//[-.]/_}=$!"
+}
+
+# wait_until SECONDS CMD...: poll CMD until it succeeds or the deadline passes.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.1
+  done
+}
+
+# db_count DB SQL: one integer from the SQLite database (read-only).
+db_query() {
+  python3 - "$1" "$2" <<'PY'
+import sqlite3, sys
+con = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True, timeout=5)
+for row in con.execute(sys.argv[2]):
+    print(*row, sep="\t")
+PY
+}
+
+# metric URL NAME: the sum of a Prometheus metric's samples.
+metric() {
+  curl -fsS "$1/metrics" | awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2 } END { print s + 0 }'
+}

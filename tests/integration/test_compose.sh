@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Validates docker-compose.yml with Debian's docker-compose (no Docker engine needed) and checks
+# that the worker services can be scaled: no fixed container names or host ports on them, and
+# every service runs one of our executables.
+set -euo pipefail
+src=${NW_SRC:?}
+if ! command -v docker-compose >/dev/null 2>&1; then
+  echo "SKIP: docker-compose is not installed (apt-get install docker-compose)"
+  exit 77
+fi
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+docker-compose -f "$src/docker-compose.yml" config >"$out"
+python3 - "$out" "$src/deploy/Dockerfile" <<'PY'
+import sys, re
+text = open(sys.argv[1]).read()
+# docker-compose config prints normalised YAML; read the services block without a YAML module.
+services = {}
+cur = None
+block = None
+for line in text.splitlines():
+    if re.match(r'^services:\s*$', line):
+        block = 'services'; continue
+    if re.match(r'^\S', line):
+        block = None
+    if block != 'services':
+        continue
+    m = re.match(r'^  (\w[\w-]*):\s*$', line)
+    if m:
+        cur = m.group(1); services[cur] = []; continue
+    if cur:
+        services[cur].append(line)
+want = {'broker', 'fetch', 'parse', 'enrich', 'store'}
+assert set(services) == want, f"services {sorted(services)} != {sorted(want)}"
+for name, lines in services.items():
+    body = '\n'.join(lines)
+    assert f'newswire-{name}' in body, f"{name}: command does not run newswire-{name}"
+    assert 'NEWSWIRE_BROKER: tcp://broker:5550' in body, f"{name}: no broker endpoint"
+for name in ('parse', 'enrich', 'store'):
+    body = '\n'.join(services[name])
+    assert 'container_name' not in body, f"{name}: container_name prevents --scale"
+    assert 'ports:' not in body, f"{name}: host ports prevent --scale"
+assert 'published: 8080' in '\n'.join(services['fetch']) or '8080:8080' in '\n'.join(services['fetch']), "fetch API port not published"
+dockerfile = open(sys.argv[2]).read()
+assert 'FROM debian:12' in dockerfile
+print("docker-compose.yml: valid; services", sorted(services), "scale-safe")
+PY
