@@ -1,4 +1,4 @@
-/* proto.h: the message contract between services (documented field by field in proto/*.md).
+/* proto.h: the message contract between services (documented field by field in proto/<type>.md).
  *
  * On the wire a message is ZeroMQ multipart: frame 1 the type ("raw", "article", "enriched",
  * "ack", "dead") or a topic, frame 2 a MessagePack map with short string keys and "v", the
@@ -21,10 +21,20 @@
 #define NW_PROTO_VERSION 1
 /* No single message may exceed this; decoders reject larger input with -EPROTO. */
 #define NW_PROTO_MAX_MSG (64u * 1024 * 1024)
-/* No array in a message may hold more elements than this. */
+/* No array or map in a message may hold more elements (pairs for a map) than this. */
 #define NW_PROTO_MAX_ITEMS 65536u
+/* Containers (arrays, maps) may nest at most this deep; the top-level map is depth 1. */
+#define NW_PROTO_MAX_DEPTH 16
+/* A message may declare at most this many container elements in total (array elements plus
+ * map keys and values). It bounds the memory a decoder spends on object trees (about 24 bytes
+ * per element) whatever the input claims. */
+#define NW_PROTO_MAX_NODES (1u << 20)
 
-/* Unknown map entries, kept verbatim: `n` key/value pairs, MessagePack-encoded back to back. */
+/* Unknown map entries, kept verbatim: `n` key/value pairs, MessagePack-encoded back to back.
+ * Owned by the struct that holds it (malloc'd buf). Encoders re-emit the entries after the known
+ * keys, except an entry whose key is a known key of that message: the struct field wins.
+ * Encoders check the entries' framing and that keys are UTF-8 str; a hand-built extra must also
+ * keep keys unique and values within the wire rules, or readers will refuse the message. */
 typedef struct nw_extra {
     uint8_t *buf;
     size_t len;
@@ -58,11 +68,13 @@ typedef struct nw_raw {
 /* A photo caption, separated from the body, with its credit split out. */
 typedef struct nw_caption {
     char *text;         /* required: caption without the credit */
-    char *credit;       /* optional: the credit exactly as printed, e.g. "PHOTO/Mark Schiefelbein/POOL/AFP" */
+    char *credit;       /* optional: the credit exactly as printed, e.g. "PHOTO/Mark
+                           Schiefelbein/POOL/AFP" */
     char *photographer; /* optional: "Mark Schiefelbein" */
     char *agency;       /* optional: "AFP", "Reuters" */
     bool pool;          /* the photo was a pool photo */
     char *lang;         /* optional: ISO 639-1 of this caption, set by enrich */
+    nw_extra_t extra;   /* unknown keys of this caption map, passed through */
 } nw_caption_t;
 
 /* article: parsed, clean structured text. */
@@ -115,12 +127,12 @@ typedef struct nw_ack {
 /* dead: a dead letter; any stage -> store, which keeps it in the dead-letter table. */
 typedef struct nw_dead {
     uint32_t v;
-    char *id;           /* optional: article id when one was known */
-    char *stage;        /* required: "fetch", "parse", "enrich", "store", "broker" */
-    char *reason;       /* required: short machine-readable reason, e.g. "invalid-utf8" */
-    char *detail;       /* optional: human-readable explanation */
-    char *time;         /* required: ISO 8601 UTC */
-    uint8_t *bytes;     /* required: the original bytes (bin; may be empty) */
+    char *id;       /* optional: article id when one was known */
+    char *stage;    /* required: "fetch", "parse", "enrich", "store", "broker" */
+    char *reason;   /* required: short machine-readable reason, e.g. "invalid-utf8" */
+    char *detail;   /* optional: human-readable explanation */
+    char *time;     /* required: ISO 8601 UTC */
+    uint8_t *bytes; /* required: the original bytes (bin; may be empty) */
     size_t bytes_len;
     char *content_type; /* optional */
     char *source;       /* optional */
@@ -129,8 +141,12 @@ typedef struct nw_dead {
     nw_extra_t extra;
 } nw_dead_t;
 
-/* Encoders: append one MessagePack map to out. Return 0, -EINVAL when a required field is
- * missing, or -ENOMEM. */
+/* Encoders: append one MessagePack map to out: "v" first (m->v, or NW_PROTO_VERSION when 0),
+ * then the fields in the order of the struct, then extra. NULL strings, zero integers, false and
+ * empty arrays are omitted, so equal structs always give equal bytes. Return 0, -EINVAL when a
+ * required field is missing, a string is not valid UTF-8 (or contains NUL), a count exceeds
+ * NW_PROTO_MAX_ITEMS or extra is malformed, -EMSGSIZE when the message would exceed
+ * NW_PROTO_MAX_MSG, or -ENOMEM. On error out is left as it was. Borrow m. */
 int nw_raw_encode(const nw_raw_t *m, nw_buf_t *out);
 int nw_article_encode(const nw_article_t *m, nw_buf_t *out);
 int nw_enriched_encode(const nw_enriched_t *m, nw_buf_t *out);
@@ -139,7 +155,11 @@ int nw_dead_encode(const nw_dead_t *m, nw_buf_t *out);
 
 /* Decoders: fill *m (zeroed first) from exactly one map in buf[0..len). Return 0, -EPROTO on
  * malformed, mistyped, truncated, oversized or trailing-garbage input, or -ENOMEM. On error *m
- * is released. Borrow buf until return. */
+ * is released. Borrow buf until return.
+ * Rules: keys are str and unique; "v" is a required integer >= 1 (a higher version than ours is
+ * accepted, since newer writers only add keys); strings are valid UTF-8 without NUL; body and
+ * bytes take bin or str (bytes, never checked); an optional key given as nil counts as absent;
+ * unknown keys go to extra (their str values must be valid UTF-8 too). */
 int nw_raw_decode(nw_raw_t *m, const uint8_t *buf, size_t len);
 int nw_article_decode(nw_article_t *m, const uint8_t *buf, size_t len);
 int nw_enriched_decode(nw_enriched_t *m, const uint8_t *buf, size_t len);
@@ -151,6 +171,20 @@ void nw_article_release(nw_article_t *m);
 void nw_enriched_release(nw_enriched_t *m);
 void nw_ack_release(nw_ack_t *m);
 void nw_dead_release(nw_dead_t *m);
+
+/* Bounded structural check of exactly one MessagePack object in buf[0..len): every length and
+ * declared count fits in the bytes that remain, no container exceeds NW_PROTO_MAX_ITEMS, nesting
+ * stays within NW_PROTO_MAX_DEPTH, the total stays within NW_PROTO_MAX_NODES, len is at most
+ * NW_PROTO_MAX_MSG and no byte follows the object. The decoders run it before msgpack-c builds an
+ * object tree; call it yourself before handing outside bytes to msgpack_unpack. Returns 0 or
+ * -EPROTO (reason in nw_proto_error()). Borrows buf until return. */
+int nw_proto_check(const uint8_t *buf, size_t len);
+
+/* Copy src's unknown entries into dst (dst's own entries are released first), e.g. to pass a
+ * raw's unknown keys on to the article made from it. Returns 0 or -ENOMEM (dst left empty). */
+int nw_extra_copy(nw_extra_t *dst, const nw_extra_t *src);
+/* Free the entries; NULL-safe; leaves *x empty. */
+void nw_extra_release(nw_extra_t *x);
 
 /* Human-readable reason for the last -EPROTO returned by a decoder on this thread, e.g.
  * "key \"body\": expected bin or str". Never NULL. */
