@@ -16,13 +16,27 @@
  * Copies id, url, source, fetched, origin, spool and content_type from raw, and passes raw's
  * unknown keys through. On bad input returns -EPROTO (or -ENOMEM), sets *reason to a static
  * machine-readable reason ("invalid-utf8", "unsupported-content-type", "empty", "bad-json",
- * "bad-html", "no-text") and writes a human-readable explanation to detail. */
+ * "bad-html", "no-text") and writes a human-readable explanation to detail.
+ * Also: "bad-charset" (raw's charset is unknown to iconv, or the bytes are not valid in it) and
+ * "out-of-memory" (with -ENOMEM). On error *out is released (all zero). Borrows raw.
+ * The content type is raw's (parameters ignored); an empty one or application/octet-stream is
+ * sniffed with nw_parse_sniff. Text must be UTF-8 unless raw->charset names another charset
+ * (converted with iconv; latin-1 and ASCII labels are read as windows-1252, like browsers do);
+ * HTML that is not UTF-8 and comes without a declared charset may name one in a <meta>.
+ * JSON input: {"url","title","subtitle","authors":[..],"published","dateline","lang"} plus one
+ * of "text" (paragraphs separated by blank lines), "html" (parsed as HTML) or "body" (wire
+ * text); fields given in the JSON win over what the html/body yields. */
 int nw_parse_raw(const nw_raw_t *raw, nw_article_t *out, const char **reason, char *detail,
                  size_t detail_len);
 
 /* Guess the media type of a document from its file name (may be NULL) and its bytes:
  * ".txt" -> "text/plain", ".html"/".htm" -> "text/html", ".json" -> "application/json",
- * otherwise by content. Returns NULL for binary data (NUL bytes or not text). Static string. */
+ * otherwise by content. Returns NULL for binary data (NUL bytes or not text). Static string.
+ * By content (first 64 KiB): NUL bytes, many control bytes, or invalid UTF-8 with control
+ * bytes (so not a legacy 8-bit charset either) -> NULL; a leading "<" (after a BOM and
+ * whitespace) opening html, head, body, p, div, article, a doctype or a comment -> "text/html",
+ * "<?xml" -> "application/xml" (unsupported) unless it holds <html; "{" -> "application/json";
+ * anything else -> "text/plain". */
 const char *nw_parse_sniff(const char *name, const uint8_t *body, size_t len);
 
 /* True for the content types nw_parse_raw accepts. */
