@@ -15,17 +15,27 @@
 
 typedef struct nw_store nw_store_t;
 
-/* Open (creating and migrating when writable) the database at path. readonly opens an
- * existing file for queries only. Returns NULL with a message in err on failure. */
+/* Open (creating and migrating when writable) the database at path. A writable handle uses
+ * WAL, synchronous=FULL (a commit is durable before it returns, because acks follow commits),
+ * a busy timeout and foreign keys. readonly opens an existing file for queries only
+ * (SQLITE_OPEN_READONLY; it sees what a writer commits). Returns the store (caller closes it)
+ * or NULL with a message in err (may be NULL) on failure, e.g. a file that is not a newswire
+ * database or has a newer schema than this program knows. */
 nw_store_t *nw_store_open(const char *path, int readonly, char *err, size_t errlen);
 /* Close; rolls back an open transaction. NULL-safe; nulls *s. */
 void nw_store_close(nw_store_t **s);
 
-/* Schema version after migrations. */
+/* Schema version after migrations (PRAGMA user_version), or -EIO. */
 int nw_store_schema_version(nw_store_t *s);
 
+/* Open a write transaction (BEGIN IMMEDIATE: waits up to the busy timeout for the write lock).
+ * Returns 0, -EROFS on a read-only handle, -EINVAL when one is already open, or -EIO. */
 int nw_store_begin(nw_store_t *s);
+/* Commit; durable when it returns 0. On -EIO the transaction is still open and the caller
+ * must roll back (nothing of it is kept). -EINVAL when none is open. */
 int nw_store_commit(nw_store_t *s);
+/* Roll back the open transaction (a no-op without one), including the sequence numbers it
+ * handed out. Returns 0 or -EIO. */
 int nw_store_rollback(nw_store_t *s);
 
 typedef struct nw_store_result {
@@ -34,14 +44,21 @@ typedef struct nw_store_result {
     uint64_t seq;       /* publication sequence number of this revision (0 when unchanged) */
 } nw_store_result_t;
 
-/* Upsert an enriched article inside the open transaction. The same content again is
- * "unchanged"; changed content under the same id becomes revision rev+1 and the current one.
- * Sets e->rev and e->seq, and appends the stored document (the enriched message with seq and
- * rev, MessagePack) to doc when doc is not NULL; that is the payload to publish.
- * Returns 0 or a negative errno (-EIO for database errors, logged). */
+/* Upsert an enriched article inside the open transaction. Content identity is the XXH3-128
+ * of title, subtitle, text and captions (text and credit). The same content again is
+ * "unchanged" (nothing written, doc untouched, e->rev/e->seq set to the current revision's);
+ * a new id is stored as rev 1; changed content under the same id becomes revision rev+1 and
+ * the current one (every revision is kept). A stored revision gets the next publication
+ * sequence number (one counter for the database). Sets e->rev and e->seq, and appends the
+ * stored document (the enriched message with seq and rev, MessagePack) to doc when doc is not
+ * NULL; that is the payload to publish. Borrows e; res->status is a static string.
+ * Returns 0, -EINVAL (no open transaction, no id, or the encoder rejected the article;
+ * nothing was written), -EROFS, -ENOMEM, or -EIO for database errors (logged; roll back). */
 int nw_store_put(nw_store_t *s, nw_enriched_t *e, nw_buf_t *doc, nw_store_result_t *res);
 
-/* Record a dead letter inside the open transaction. Returns 0 or negative errno. */
+/* Record a dead letter inside the open transaction (borrows d; missing time, stage or
+ * reason are recorded as now / "unknown"). Returns 0, -EINVAL without a transaction, -EROFS,
+ * or -EIO (logged). */
 int nw_store_put_dead(nw_store_t *s, const nw_dead_t *d);
 
 typedef struct nw_store_hit {
@@ -51,11 +68,15 @@ typedef struct nw_store_hit {
 } nw_store_hit_t;
 typedef int (*nw_store_hit_cb)(const nw_store_hit_t *hit, void *arg); /* nonzero stops */
 
-/* Full-text search (FTS5 query syntax; a plain word list is accepted), best first.
- * Returns the number of hits or a negative errno (-EINVAL for a bad query). */
+/* Full-text search (FTS5 query syntax; a plain word list is accepted), best first by bm25
+ * with title hits weighted over subtitle over text. A query FTS5 rejects is retried with each
+ * whitespace-separated chunk as a quoted phrase of its plain words ("U.S." -> "U S").
+ * The hit's strings are borrowed until cb returns. limit <= 0 means no limit.
+ * Returns the number of hits passed to cb or a negative errno (-EINVAL for an empty query or
+ * one with no words, -EIO). */
 int nw_store_search(nw_store_t *s, const char *query, int limit, nw_store_hit_cb cb, void *arg);
 
-/* The current stored document of an id (enriched MessagePack). Caller frees *buf.
+/* The current stored document of an id (enriched MessagePack). Caller frees *buf (free()).
  * Returns 0, -ENOENT, or negative errno. */
 int nw_store_get(nw_store_t *s, const char *id, uint8_t **buf, size_t *len);
 
@@ -64,18 +85,22 @@ typedef struct nw_store_dead_row {
     const char *time, *stage, *reason, *detail, *id, *source, *content_type;
     const uint8_t *bytes;
     size_t bytes_len;
+    const char *origin; /* fetch instance to ack when replayed, or NULL */
+    uint64_t spool;     /* its spool sequence number, 0 when none */
 } nw_store_dead_row_t;
 typedef int (*nw_store_dead_cb)(const nw_store_dead_row_t *row, void *arg);
 
-/* Dead letters, newest first. Returns the count or negative errno. */
+/* Dead letters, newest first, at most limit (<= 0: all). The row's pointers are borrowed
+ * until cb returns; nonzero from cb stops. Returns the count or negative errno. */
 int nw_store_dlq_list(nw_store_t *s, int limit, nw_store_dead_cb cb, void *arg);
 
-/* Stored documents with seq > after, in seq order, at most limit (for backfill).
- * cb gets the enriched MessagePack. Returns the count or negative errno. */
+/* Stored documents with seq > after, in seq order, at most limit (<= 0: all), for backfill.
+ * Every revision is replayed as it was published. cb gets the enriched MessagePack, borrowed
+ * until it returns; nonzero stops. Returns the count or negative errno. */
 typedef int (*nw_store_doc_cb)(uint64_t seq, const uint8_t *doc, size_t len, void *arg);
 int nw_store_since(nw_store_t *s, uint64_t after, int limit, nw_store_doc_cb cb, void *arg);
 
-/* Number of distinct article ids stored. */
+/* Number of distinct article ids stored, or -EIO. */
 int64_t nw_store_count(nw_store_t *s);
 
 #endif

@@ -1,0 +1,840 @@
+/* store.c: the embedded article database on SQLite (see store.h). newswire-store writes it in
+ * group-committed transactions; `newswire search|get|dlq` read it, possibly while it is being
+ * written (WAL lets readers run beside the one writer).
+ *
+ * On-disk format, schema version 1 (PRAGMA user_version):
+ *
+ *   table          key                columns
+ *   articles       id                 the current revision of every article: rev, seq (unique),
+ *                                     content_hash, the searchable/queryable fields, doc
+ *   revisions      (id, rev)          every revision ever stored: seq, content_hash, doc
+ *   articles_fts   rowid = articles.seq  FTS5 over title, subtitle, text; external content on
+ *                                     articles, kept in sync by triggers
+ *   dead_letters   id (autoincrement) what a stage could not handle, with the original bytes
+ *
+ * doc is the enriched MessagePack exactly as published (seq and rev set), so backfill replays
+ * the same bytes subscribers saw live. The FTS rowid is seq rather than the implicit rowid of
+ * articles because VACUUM may renumber implicit rowids, which would silently detach an
+ * external-content index; seq never changes for a stored revision. */
+#include "newswire/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <xxhash.h>
+
+#include "newswire/log.h"
+#include "newswire/util.h"
+
+/* Migrations: step i brings the schema from version i to i + 1. Append only; never edit a
+ * step that has shipped. */
+static const char *const migrations[] = {
+    /* v1 */
+    "CREATE TABLE articles ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  rev INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL UNIQUE,"
+    "  content_hash TEXT NOT NULL,"
+    "  url TEXT, title TEXT, subtitle TEXT, published TEXT, dateline TEXT, lang TEXT,"
+    "  authors TEXT, source TEXT, fetched TEXT,"
+    "  stored_at TEXT NOT NULL,"
+    "  words INTEGER,"
+    "  text TEXT,"
+    "  doc BLOB NOT NULL);"
+    "CREATE INDEX articles_published ON articles(published);"
+    "CREATE INDEX articles_lang ON articles(lang);"
+    "CREATE TABLE revisions ("
+    "  id TEXT NOT NULL,"
+    "  rev INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL UNIQUE,"
+    "  content_hash TEXT NOT NULL,"
+    "  stored_at TEXT NOT NULL,"
+    "  doc BLOB NOT NULL,"
+    "  PRIMARY KEY (id, rev)) WITHOUT ROWID;"
+    "CREATE VIRTUAL TABLE articles_fts USING fts5(title, subtitle, text,"
+    "  content='articles', content_rowid='seq', tokenize='unicode61 remove_diacritics 2');"
+    /* External content: the index must be told the old values to delete them. */
+    "CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles BEGIN"
+    "  INSERT INTO articles_fts(rowid, title, subtitle, text)"
+    "    VALUES (new.seq, new.title, new.subtitle, new.text);"
+    "END;"
+    "CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles BEGIN"
+    "  INSERT INTO articles_fts(articles_fts, rowid, title, subtitle, text)"
+    "    VALUES ('delete', old.seq, old.title, old.subtitle, old.text);"
+    "END;"
+    "CREATE TRIGGER articles_fts_au AFTER UPDATE ON articles BEGIN"
+    "  INSERT INTO articles_fts(articles_fts, rowid, title, subtitle, text)"
+    "    VALUES ('delete', old.seq, old.title, old.subtitle, old.text);"
+    "  INSERT INTO articles_fts(rowid, title, subtitle, text)"
+    "    VALUES (new.seq, new.title, new.subtitle, new.text);"
+    "END;"
+    "CREATE TABLE dead_letters ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  time TEXT NOT NULL,"
+    "  stage TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  detail TEXT,"
+    "  article_id TEXT,"
+    "  source TEXT,"
+    "  content_type TEXT,"
+    "  origin TEXT,"
+    "  spool INTEGER,"
+    "  bytes BLOB NOT NULL);"
+    "CREATE INDEX dead_letters_time ON dead_letters(time);",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* Cached statements, prepared on first use (a read-only handle never prepares the writes). */
+enum {
+    ST_LOOKUP,
+    ST_INSERT,
+    ST_UPDATE,
+    ST_REVISION,
+    ST_DEAD,
+    ST_MAXSEQ,
+    ST_GET,
+    ST_SEARCH,
+    ST_DLQ,
+    ST_SINCE,
+    ST_COUNT,
+    ST_N
+};
+
+#define ARTICLE_COLS                                                                               \
+    "rev, seq, content_hash, url, title, subtitle, published, dateline, lang, authors, "           \
+    "source, fetched, stored_at, words, text, doc"
+
+static const char *const stmt_sql[ST_N] = {
+    [ST_LOOKUP] = "SELECT rev, seq, content_hash FROM articles WHERE id = ?1",
+    [ST_INSERT] = "INSERT INTO articles (id, " ARTICLE_COLS ") VALUES "
+                  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    [ST_UPDATE] = "UPDATE articles SET (" ARTICLE_COLS ") = "
+                  "(?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
+                  "WHERE id = ?1",
+    [ST_REVISION] = "INSERT INTO revisions (id, rev, seq, content_hash, stored_at, doc) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_DEAD] = "INSERT INTO dead_letters (time, stage, reason, detail, article_id, source, "
+                "content_type, origin, spool, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                "?9, ?10)",
+    [ST_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM revisions",
+    [ST_GET] = "SELECT doc FROM articles WHERE id = ?1",
+    /* Title hits weigh most: a headline naming the query is what a reader looks for. */
+    /* The snippet comes from the text when the text matches (the title is shown anyway),
+     * else from the best column. Matches are marked with control characters, which cleaned
+     * text never contains, to tell whether the text matched, then turned into brackets. */
+    [ST_SEARCH] = "SELECT a.id, a.title, a.published, a.lang, a.url,"
+                  "  replace(replace(CASE"
+                  "    WHEN instr(snippet(articles_fts, 2, char(2), char(3), '\xe2\x80\xa6', 12),"
+                  "               char(2)) > 0"
+                  "    THEN snippet(articles_fts, 2, char(2), char(3), '\xe2\x80\xa6', 12)"
+                  "    ELSE snippet(articles_fts, -1, char(2), char(3), '\xe2\x80\xa6', 12)"
+                  "  END, char(2), '['), char(3), ']'),"
+                  "  bm25(articles_fts, 10.0, 4.0, 1.0) AS score"
+                  " FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid"
+                  " WHERE articles_fts MATCH ?1 ORDER BY score, a.seq LIMIT ?2",
+    [ST_DLQ] = "SELECT id, time, stage, reason, detail, article_id, source, content_type, "
+               "origin, spool, bytes FROM dead_letters ORDER BY id DESC LIMIT ?1",
+    [ST_SINCE] = "SELECT seq, doc FROM revisions WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [ST_COUNT] = "SELECT count(*) FROM articles",
+};
+
+struct nw_store {
+    sqlite3 *db;
+    int readonly;
+    int in_tx;
+    uint64_t next_seq; /* seq the next stored revision gets; valid inside a transaction */
+    sqlite3_stmt *st[ST_N];
+    nw_buf_t scratch; /* encoded document of the put in progress */
+};
+
+/* Log the database error once, where it is handled, and map it to -EIO. */
+static int
+db_error(nw_store_t *s, const char *what)
+{
+    NW_ERROR(NULL, "store: %s failed: %s", what, sqlite3_errmsg(s->db));
+    return -EIO;
+}
+
+static sqlite3_stmt *
+get_stmt(nw_store_t *s, int which)
+{
+    if (!s->st[which] && sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                            &s->st[which], NULL) != SQLITE_OK) {
+        db_error(s, "prepare");
+        return NULL;
+    }
+    return s->st[which];
+}
+
+/* Finish a statement so it holds no read snapshot or lock between calls. */
+static void
+done_stmt(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+static int
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static int
+exec_sql(nw_store_t *s, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        NW_ERROR(NULL, "store: %s failed: %s", what, msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int
+read_int(nw_store_t *s, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -EIO;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    *out = sqlite3_column_int64(st, 0);
+    rc = 0;
+out:
+    if (rc < 0)
+        db_error(s, sql);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Apply pending migrations in one transaction. BEGIN IMMEDIATE takes the write lock before the
+ * version is read, so two processes opening a fresh file do not both migrate. */
+static int
+migrate(nw_store_t *s, char *err, size_t errlen)
+{
+    int64_t version = 0;
+    int rc = exec_sql(s, "BEGIN IMMEDIATE", "begin migration");
+    if (rc < 0)
+        goto err;
+    rc = read_int(s, "PRAGMA user_version", &version);
+    if (rc < 0)
+        goto err;
+    if (version > SCHEMA_VERSION) {
+        snprintf(err, errlen, "schema version %lld is newer than this program knows (%d)",
+                 (long long)version, SCHEMA_VERSION);
+        rc = -EPROTO;
+        goto err;
+    }
+    for (int64_t v = version; v < SCHEMA_VERSION; v++) {
+        char what[64];
+        snprintf(what, sizeof(what), "migration to schema version %lld", (long long)v + 1);
+        if ((rc = exec_sql(s, migrations[v], what)) < 0)
+            goto err;
+    }
+    if (version < SCHEMA_VERSION) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+        if ((rc = exec_sql(s, sql, "set schema version")) < 0)
+            goto err;
+    }
+    if ((rc = exec_sql(s, "COMMIT", "commit migration")) < 0)
+        goto err;
+    if (version < SCHEMA_VERSION)
+        NW_INFO(NULL, "store: schema migrated from version %lld to %d", (long long)version,
+                SCHEMA_VERSION);
+    return 0;
+
+err:
+    /* Everything or nothing: a half-migrated schema is never committed. */
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (err[0] == '\0')
+        snprintf(err, errlen, "migration failed: %s", sqlite3_errmsg(s->db));
+    return rc;
+}
+
+nw_store_t *
+nw_store_open(const char *path, int readonly, char *err, size_t errlen)
+{
+    char dummy[8];
+    nw_store_t *s = calloc(1, sizeof(*s));
+    int64_t version = 0;
+
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+    err[0] = '\0';
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->readonly = readonly;
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open \"%s\": %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto err;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    /* Wait for a competing lock instead of failing at once. The wait blocks the caller's event
+     * loop, so the writer waits less than a stage heartbeat's liveness (3 s): a locked database
+     * then fails the batch, which is retried from a timer while heartbeats keep flowing. */
+    sqlite3_busy_timeout(s->db, readonly ? 5000 : 1000);
+    if (!readonly) {
+        /* journal_mode returns the mode as a row; anything but "wal" means WAL is unavailable
+         * (e.g. a network filesystem) and readers would block the writer. */
+        sqlite3_stmt *st = NULL;
+        int wal =
+            sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW && col_text(st, 0) &&
+            strcmp(col_text(st, 0), "wal") == 0;
+        sqlite3_finalize(st);
+        if (!wal) {
+            snprintf(err, errlen, "cannot enable WAL on \"%s\": %s", path, sqlite3_errmsg(s->db));
+            goto err;
+        }
+        /* Acks go out after commit, so a commit must survive power loss: FULL syncs the WAL
+         * on every commit (NORMAL would only on checkpoint). */
+        if (exec_sql(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", "pragmas") < 0) {
+            snprintf(err, errlen, "cannot configure \"%s\": %s", path, sqlite3_errmsg(s->db));
+            goto err;
+        }
+        if (migrate(s, err, errlen) < 0)
+            goto err;
+    }
+    if (read_int(s, "PRAGMA user_version", &version) < 0) {
+        snprintf(err, errlen, "cannot read \"%s\": %s", path, sqlite3_errmsg(s->db));
+        goto err;
+    }
+    if (version < 1 || version > SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "\"%s\" is not a newswire database this program reads "
+                 "(schema version %lld)",
+                 path, (long long)version);
+        goto err;
+    }
+    return s;
+
+err:
+    nw_store_close(&s);
+    return NULL;
+}
+
+void
+nw_store_close(nw_store_t **sp)
+{
+    nw_store_t *s = sp ? *sp : NULL;
+    if (!s)
+        return;
+    for (int i = 0; i < ST_N; i++)
+        sqlite3_finalize(s->st[i]);
+    if (s->in_tx)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+        NW_ERROR(NULL, "store: close failed: %s", sqlite3_errmsg(s->db));
+    nw_buf_release(&s->scratch);
+    free(s);
+    *sp = NULL;
+}
+
+int
+nw_store_schema_version(nw_store_t *s)
+{
+    int64_t v = 0;
+    return read_int(s, "PRAGMA user_version", &v) < 0 ? -EIO : (int)v;
+}
+
+int
+nw_store_begin(nw_store_t *s)
+{
+    int64_t max_seq = 0;
+    if (s->readonly)
+        return -EROFS;
+    if (s->in_tx)
+        return -EINVAL;
+    /* IMMEDIATE: take the write lock now, where the busy timeout applies, rather than failing
+     * with SQLITE_BUSY when a deferred transaction tries to upgrade. */
+    if (exec_sql(s, "BEGIN IMMEDIATE", "begin") < 0)
+        return -EIO;
+    s->in_tx = 1;
+    /* The sequence counter is read under the write lock, so it is right after a rollback and
+     * even if another process wrote since we opened. The unique index makes this O(log n). */
+    sqlite3_stmt *st = get_stmt(s, ST_MAXSEQ);
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        int rc = db_error(s, "read sequence");
+        done_stmt(st);
+        nw_store_rollback(s);
+        return rc;
+    }
+    max_seq = sqlite3_column_int64(st, 0);
+    done_stmt(st);
+    s->next_seq = (uint64_t)max_seq + 1;
+    return 0;
+}
+
+int
+nw_store_commit(nw_store_t *s)
+{
+    if (!s->in_tx)
+        return -EINVAL;
+    if (exec_sql(s, "COMMIT", "commit") < 0)
+        return -EIO; /* still in the transaction: the caller rolls back */
+    s->in_tx = 0;
+    return 0;
+}
+
+int
+nw_store_rollback(nw_store_t *s)
+{
+    if (!s->in_tx)
+        return 0;
+    s->in_tx = 0;
+    /* A failed ROLLBACK means SQLite already rolled back (e.g. after SQLITE_FULL). */
+    if (sqlite3_get_autocommit(s->db))
+        return 0;
+    return exec_sql(s, "ROLLBACK", "rollback");
+}
+
+/* XXH3-128 over title \0 subtitle \0 text \0 then each caption's text \0 credit \0: the content
+ * a reader sees. Metadata such as fetch time does not make a new revision. The state is
+ * allocated because its layout is private to the shared libxxhash. Returns 0 or -ENOMEM. */
+static int
+content_hash(const nw_article_t *a, char out[33])
+{
+    XXH3_state_t *st = XXH3_createState();
+    XXH128_canonical_t canon;
+    static const char nul = '\0';
+    const char *parts[3] = {a->title, a->subtitle, a->text};
+
+    if (!st)
+        return -ENOMEM;
+    XXH3_128bits_reset(st);
+    for (size_t i = 0; i < 3; i++) {
+        if (parts[i])
+            XXH3_128bits_update(st, parts[i], strlen(parts[i]));
+        XXH3_128bits_update(st, &nul, 1);
+    }
+    for (size_t i = 0; i < a->n_captions; i++) {
+        const nw_caption_t *c = &a->captions[i];
+        if (c->text)
+            XXH3_128bits_update(st, c->text, strlen(c->text));
+        XXH3_128bits_update(st, &nul, 1);
+        if (c->credit)
+            XXH3_128bits_update(st, c->credit, strlen(c->credit));
+        XXH3_128bits_update(st, &nul, 1);
+    }
+    XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(st));
+    XXH3_freeState(st);
+    for (size_t i = 0; i < sizeof(canon.digest); i++)
+        snprintf(out + 2 * i, 3, "%02x", canon.digest[i]);
+    return 0;
+}
+
+/* Authors as a JSON array of strings; caller frees. NULL on ENOMEM. */
+static char *
+authors_json(const nw_article_t *a)
+{
+    json_t *arr = json_array();
+    char *out = NULL;
+    if (!arr)
+        return NULL;
+    for (size_t i = 0; i < a->n_authors; i++)
+        if (!a->authors[i] || json_array_append_new(arr, json_string(a->authors[i])) < 0)
+            goto out;
+    out = json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII);
+out:
+    json_decref(arr);
+    return out;
+}
+
+int
+nw_store_put(nw_store_t *s, nw_enriched_t *e, nw_buf_t *doc, nw_store_result_t *res)
+{
+    const nw_article_t *a = &e->art;
+    char hash[33], now[32];
+    char *authors = NULL;
+    int exists = 0, rc = 0;
+    uint32_t rev = 1;
+    sqlite3_stmt *st = NULL;
+
+    if (s->readonly)
+        return -EROFS;
+    if (!s->in_tx || !a->id || !a->id[0])
+        return -EINVAL;
+    if (content_hash(a, hash) < 0)
+        return -ENOMEM;
+    nw_time_iso(nw_now_ms(), now, sizeof(now));
+
+    st = get_stmt(s, ST_LOOKUP);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, a->id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        exists = 1;
+        rev = (uint32_t)sqlite3_column_int64(st, 0);
+        uint64_t cur_seq = (uint64_t)sqlite3_column_int64(st, 1);
+        const char *h = col_text(st, 2);
+        if (h && strcmp(h, hash) == 0) {
+            e->rev = rev;
+            e->seq = cur_seq;
+            res->status = "unchanged";
+            res->rev = rev;
+            res->seq = 0;
+            done_stmt(st);
+            return 0;
+        }
+        rev++;
+    } else if (step != SQLITE_DONE) {
+        rc = db_error(s, "look up article");
+        done_stmt(st);
+        return rc;
+    }
+    done_stmt(st);
+
+    /* Encode before writing anything, so an article the encoder rejects leaves the
+     * transaction as it was and the caller can dead-letter it. */
+    e->rev = rev;
+    e->seq = s->next_seq;
+    nw_buf_reset(&s->scratch);
+    rc = nw_enriched_encode(e, &s->scratch);
+    if (rc < 0)
+        goto err;
+    authors = authors_json(a);
+    if (!authors) {
+        rc = -ENOMEM;
+        goto err;
+    }
+
+    st = get_stmt(s, exists ? ST_UPDATE : ST_INSERT);
+    if (!st) {
+        rc = -EIO;
+        goto err;
+    }
+    bind_text(st, 1, a->id);
+    sqlite3_bind_int64(st, 2, rev);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)e->seq);
+    bind_text(st, 4, hash);
+    bind_text(st, 5, a->url);
+    bind_text(st, 6, a->title);
+    bind_text(st, 7, a->subtitle);
+    bind_text(st, 8, a->published);
+    bind_text(st, 9, a->dateline);
+    bind_text(st, 10, a->lang);
+    bind_text(st, 11, authors);
+    bind_text(st, 12, a->source);
+    bind_text(st, 13, a->fetched);
+    bind_text(st, 14, now);
+    sqlite3_bind_int64(st, 15, e->words);
+    bind_text(st, 16, a->text ? a->text : "");
+    sqlite3_bind_blob64(st, 17, s->scratch.data, s->scratch.len, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_error(s, exists ? "update article" : "insert article");
+        goto err;
+    }
+    done_stmt(st);
+
+    st = get_stmt(s, ST_REVISION);
+    if (!st) {
+        rc = -EIO;
+        goto err;
+    }
+    bind_text(st, 1, a->id);
+    sqlite3_bind_int64(st, 2, rev);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)e->seq);
+    bind_text(st, 4, hash);
+    bind_text(st, 5, now);
+    sqlite3_bind_blob64(st, 6, s->scratch.data, s->scratch.len, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_error(s, "insert revision");
+        goto err;
+    }
+    done_stmt(st);
+    st = NULL;
+
+    if (doc && nw_buf_append(doc, s->scratch.data, s->scratch.len) < 0) {
+        rc = -ENOMEM;
+        goto err;
+    }
+    s->next_seq++;
+    res->status = "stored";
+    res->rev = rev;
+    res->seq = e->seq;
+    free(authors);
+    return 0;
+
+err:
+    done_stmt(st);
+    free(authors);
+    e->rev = 0;
+    e->seq = 0;
+    return rc;
+}
+
+int
+nw_store_put_dead(nw_store_t *s, const nw_dead_t *d)
+{
+    char now[32];
+    int rc = 0;
+    sqlite3_stmt *st;
+
+    if (s->readonly)
+        return -EROFS;
+    if (!s->in_tx)
+        return -EINVAL;
+    st = get_stmt(s, ST_DEAD);
+    if (!st)
+        return -EIO;
+    nw_time_iso(nw_now_ms(), now, sizeof(now));
+    bind_text(st, 1, d->time ? d->time : now);
+    bind_text(st, 2, d->stage ? d->stage : "unknown");
+    bind_text(st, 3, d->reason ? d->reason : "unknown");
+    bind_text(st, 4, d->detail);
+    bind_text(st, 5, d->id);
+    bind_text(st, 6, d->source);
+    bind_text(st, 7, d->content_type);
+    bind_text(st, 8, d->origin);
+    if (d->spool)
+        sqlite3_bind_int64(st, 9, (sqlite3_int64)d->spool);
+    else
+        sqlite3_bind_null(st, 9);
+    /* zeroblob-safe: a NULL pointer would bind SQL NULL, violating NOT NULL for empty bytes. */
+    sqlite3_bind_blob64(st, 10, d->bytes ? (const void *)d->bytes : (const void *)"", d->bytes_len,
+                        SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_error(s, "insert dead letter");
+    done_stmt(st);
+    return rc;
+}
+
+static int
+is_operator(const char *p, size_t n)
+{
+    return (n == 3 && (memcmp(p, "AND", 3) == 0 || memcmp(p, "NOT", 3) == 0)) ||
+           (n == 2 && memcmp(p, "OR", 2) == 0);
+}
+
+static int
+is_word_byte(unsigned char c)
+{
+    return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Turn a query FTS5 rejected into plain terms: every whitespace-separated chunk becomes a
+ * quoted phrase of its letter/digit runs, so `U.S.` is "U S" (which matches the tokens of
+ * "U.S.") and `Rafah (` is "Rafah". The operators AND, OR and NOT are dropped rather than
+ * searched for as words: the user meant them as operators. Bytes >= 0x80 count as letters, as
+ * they do for FTS5 barewords. Returns 0 with the query in out, -EINVAL when no word is left,
+ * or -ENOMEM. */
+static int
+plain_query(const char *q, nw_buf_t *out)
+{
+    static const char *const space = " \t\r\n";
+    int words = 0, rc = 0;
+
+    for (const char *p = q + strspn(q, space); *p && rc == 0; p += strspn(p, space)) {
+        size_t n = strcspn(p, space);
+        int opened = 0, in_word = 0;
+        for (size_t i = 0; i < n && rc == 0 && !is_operator(p, n); i++) {
+            if (!is_word_byte((unsigned char)p[i])) {
+                in_word = 0;
+                continue;
+            }
+            if (!in_word) {
+                rc = nw_buf_puts(out, opened ? " " : "\"");
+                words++;
+            }
+            if (rc == 0)
+                rc = nw_buf_append(out, p + i, 1);
+            opened = in_word = 1;
+        }
+        if (opened && rc == 0)
+            rc = nw_buf_puts(out, "\" ");
+        p += n;
+    }
+    if (rc < 0)
+        return rc;
+    return words > 0 ? 0 : -EINVAL;
+}
+
+/* Run one MATCH query. Returns hits, -EINVAL when FTS5 rejected the query before any hit, or
+ * -EIO. */
+static int
+run_search(nw_store_t *s, const char *query, int limit, nw_store_hit_cb cb, void *arg)
+{
+    int n = 0, rc;
+    sqlite3_stmt *st = get_stmt(s, ST_SEARCH);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, query);
+    sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        nw_store_hit_t hit = {
+            .id = col_text(st, 0),
+            .title = col_text(st, 1),
+            .published = col_text(st, 2),
+            .lang = col_text(st, 3),
+            .url = col_text(st, 4),
+            .snippet = col_text(st, 5),
+            .rank = sqlite3_column_double(st, 6),
+        };
+        n++;
+        if (cb && cb(&hit, arg) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    /* Syntax errors in the query arrive as plain SQLITE_ERROR from the first step; real
+     * trouble (I/O, corruption, busy) has its own codes. */
+    if (rc == SQLITE_ERROR && n == 0) {
+        NW_DEBUG(NULL, "store: query \"%s\" rejected: %s", query, sqlite3_errmsg(s->db));
+        n = -EINVAL;
+    } else if (rc != SQLITE_DONE) {
+        n = db_error(s, "search");
+    }
+    done_stmt(st);
+    return n;
+}
+
+int
+nw_store_search(nw_store_t *s, const char *query, int limit, nw_store_hit_cb cb, void *arg)
+{
+    nw_buf_t plain = {0};
+    int n;
+
+    if (!query || !query[0])
+        return -EINVAL;
+    n = run_search(s, query, limit, cb, arg);
+    if (n == -EINVAL) {
+        n = plain_query(query, &plain);
+        if (n == 0)
+            n = run_search(s, (const char *)plain.data, limit, cb, arg);
+    }
+    nw_buf_release(&plain);
+    return n;
+}
+
+int
+nw_store_get(nw_store_t *s, const char *id, uint8_t **buf, size_t *len)
+{
+    int rc;
+    sqlite3_stmt *st = get_stmt(s, ST_GET);
+
+    *buf = NULL;
+    *len = 0;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        const void *p = sqlite3_column_blob(st, 0);
+        *buf = malloc(n ? n : 1);
+        if (!*buf) {
+            rc = -ENOMEM;
+        } else {
+            if (n)
+                memcpy(*buf, p, n);
+            *len = n;
+            rc = 0;
+        }
+    } else if (rc == SQLITE_DONE) {
+        rc = -ENOENT;
+    } else {
+        rc = db_error(s, "get article");
+    }
+    done_stmt(st);
+    return rc;
+}
+
+int
+nw_store_dlq_list(nw_store_t *s, int limit, nw_store_dead_cb cb, void *arg)
+{
+    int n = 0, rc;
+    sqlite3_stmt *st = get_stmt(s, ST_DLQ);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int(st, 1, limit > 0 ? limit : -1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        nw_store_dead_row_t row = {
+            .rowid = sqlite3_column_int64(st, 0),
+            .time = col_text(st, 1),
+            .stage = col_text(st, 2),
+            .reason = col_text(st, 3),
+            .detail = col_text(st, 4),
+            .id = col_text(st, 5),
+            .source = col_text(st, 6),
+            .content_type = col_text(st, 7),
+            .origin = col_text(st, 8),
+            .spool = (uint64_t)sqlite3_column_int64(st, 9),
+            .bytes = sqlite3_column_blob(st, 10),
+        };
+        /* SQLite gives NULL for an empty blob; callers get a valid pointer either way. */
+        if (!row.bytes)
+            row.bytes = (const uint8_t *)"";
+        row.bytes_len = (size_t)sqlite3_column_bytes(st, 10);
+        n++;
+        if (cb && cb(&row, arg) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        n = db_error(s, "list dead letters");
+    done_stmt(st);
+    return n;
+}
+
+int
+nw_store_since(nw_store_t *s, uint64_t after, int limit, nw_store_doc_cb cb, void *arg)
+{
+    int n = 0, rc;
+    sqlite3_stmt *st = get_stmt(s, ST_SINCE);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+    sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        n++;
+        if (cb && cb((uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+                     (size_t)sqlite3_column_bytes(st, 1), arg) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        n = db_error(s, "read since");
+    done_stmt(st);
+    return n;
+}
+
+int64_t
+nw_store_count(nw_store_t *s)
+{
+    int64_t n = -EIO;
+    sqlite3_stmt *st = get_stmt(s, ST_COUNT);
+    if (!st)
+        return -EIO;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    else
+        db_error(s, "count articles");
+    done_stmt(st);
+    return n;
+}

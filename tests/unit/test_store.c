@@ -1,0 +1,737 @@
+/* test_store.c: the SQLite article store on real files in a temporary directory: schema
+ * migration, revisions and content identity, sequence numbers, full-text search, dead
+ * letters, transactions, backfill, a read-only handle beside a writer, and a bulk batch. */
+#include "newswire/store.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+
+#include "newswire/log.h"
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+} fixture_t;
+
+static int
+setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/nw-test-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/newswire.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    fixture_t *f = *state;
+    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        char p[160];
+        snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
+        unlink(p);
+    }
+    char other[160];
+    snprintf(other, sizeof(other), "%s/other.db", f->dir);
+    unlink(other);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static nw_store_t *
+open_rw(fixture_t *f)
+{
+    char err[256] = "";
+    nw_store_t *s = nw_store_open(f->path, 0, err, sizeof(err));
+    if (!s)
+        fail_msg("open: %s", err);
+    return s;
+}
+
+/* An enriched article owning copies of its strings. */
+static nw_enriched_t
+make(const char *id, const char *title, const char *text)
+{
+    nw_enriched_t e = {0};
+    e.art.v = 1;
+    e.art.id = strdup(id);
+    e.art.title = title ? strdup(title) : NULL;
+    e.art.text = strdup(text);
+    e.art.lang = strdup("en");
+    e.art.published = strdup("2024-02-06");
+    e.art.n_authors = 1;
+    e.art.authors = calloc(1, sizeof(char *));
+    e.art.authors[0] = strdup("Jane \"JD\" Doe");
+    e.words = 3;
+    e.reading_s = 1;
+    e.n_topics = 2;
+    e.topics = calloc(2, sizeof(char *));
+    e.topics[0] = strdup("all");
+    e.topics[1] = strdup("lang.en");
+    return e;
+}
+
+/* Put one article in the open transaction; returns the result, asserts success. */
+static nw_store_result_t
+put(nw_store_t *s, const char *id, const char *title, const char *text)
+{
+    nw_enriched_t e = make(id, title, text);
+    nw_store_result_t res = {0};
+    assert_int_equal(nw_store_put(s, &e, NULL, &res), 0);
+    nw_enriched_release(&e);
+    return res;
+}
+
+static void
+put_commit(nw_store_t *s, const char *id, const char *title, const char *text)
+{
+    assert_int_equal(nw_store_begin(s), 0);
+    put(s, id, title, text);
+    assert_int_equal(nw_store_commit(s), 0);
+}
+
+static nw_enriched_t
+get(nw_store_t *s, const char *id)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    nw_enriched_t e;
+    assert_int_equal(nw_store_get(s, id, &buf, &len), 0);
+    assert_int_equal(nw_enriched_decode(&e, buf, len), 0);
+    free(buf);
+    return e;
+}
+
+static void
+test_open_migrate_reopen(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    assert_int_equal(nw_store_schema_version(s), 1);
+    assert_int_equal(nw_store_count(s), 0);
+    put_commit(s, "a1", "Title", "Some text.");
+    nw_store_close(&s);
+    assert_null(s);
+    nw_store_close(&s); /* safe twice */
+
+    /* The file is in WAL mode (the setting persists in the file). */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    /* Reopening migrates nothing and keeps the data. */
+    s = open_rw(f);
+    assert_int_equal(nw_store_schema_version(s), 1);
+    assert_int_equal(nw_store_count(s), 1);
+    nw_enriched_t e = get(s, "a1");
+    assert_string_equal(e.art.text, "Some text.");
+    nw_enriched_release(&e);
+    nw_store_close(&s);
+}
+
+static void
+test_open_errors(void **state)
+{
+    fixture_t *f = *state;
+    char err[256] = "";
+    char other[160];
+
+    /* Read-only open of a missing file fails with a message. */
+    assert_null(nw_store_open(f->path, 1, err, sizeof(err)));
+    assert_true(strlen(err) > 0);
+
+    /* A SQLite file that is not a newswire database is refused read-only. */
+    snprintf(other, sizeof(other), "%s/other.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    err[0] = '\0';
+    assert_null(nw_store_open(other, 1, err, sizeof(err)));
+    assert_non_null(strstr(err, "schema version 0"));
+
+    /* A schema newer than this program knows is refused for writing. */
+    nw_store_t *s = open_rw(f);
+    nw_store_close(&s);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    err[0] = '\0';
+    assert_null(nw_store_open(f->path, 0, err, sizeof(err)));
+    assert_non_null(strstr(err, "newer"));
+}
+
+static void
+test_revisions(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    nw_buf_t doc = {0};
+    nw_store_result_t res = {0};
+
+    /* New id: stored as revision 1, and the document carries seq and rev. */
+    assert_int_equal(nw_store_begin(s), 0);
+    nw_enriched_t e = make("id-1", "Talks in Cairo", "First version of the text.");
+    assert_int_equal(nw_store_put(s, &e, &doc, &res), 0);
+    assert_string_equal(res.status, "stored");
+    assert_int_equal(res.rev, 1);
+    assert_int_equal(res.seq, 1);
+    assert_int_equal(e.rev, 1);
+    assert_int_equal(e.seq, 1);
+    nw_enriched_t d;
+    assert_int_equal(nw_enriched_decode(&d, doc.data, doc.len), 0);
+    assert_int_equal(d.rev, 1);
+    assert_int_equal(d.seq, 1);
+    assert_string_equal(d.art.id, "id-1");
+    nw_enriched_release(&d);
+    nw_enriched_release(&e);
+    assert_int_equal(nw_store_commit(s), 0);
+
+    /* The same content again (even with other metadata): unchanged, nothing appended. */
+    nw_buf_reset(&doc);
+    assert_int_equal(nw_store_begin(s), 0);
+    e = make("id-1", "Talks in Cairo", "First version of the text.");
+    free(e.art.lang);
+    e.art.lang = strdup("es");
+    assert_int_equal(nw_store_put(s, &e, &doc, &res), 0);
+    assert_string_equal(res.status, "unchanged");
+    assert_int_equal(res.rev, 1);
+    assert_int_equal(res.seq, 0);
+    assert_int_equal(doc.len, 0);
+    nw_enriched_release(&e);
+    assert_int_equal(nw_store_commit(s), 0);
+
+    /* Changed text: revision 2 becomes current, with the next sequence number. */
+    assert_int_equal(nw_store_begin(s), 0);
+    e = make("id-1", "Talks in Cairo", "Second, corrected version of the text.");
+    assert_int_equal(nw_store_put(s, &e, &doc, &res), 0);
+    assert_string_equal(res.status, "stored");
+    assert_int_equal(res.rev, 2);
+    assert_int_equal(res.seq, 2);
+    nw_enriched_release(&e);
+    /* A caption change is a content change too. */
+    e = make("id-1", "Talks in Cairo", "Second, corrected version of the text.");
+    e.art.n_captions = 1;
+    e.art.captions = calloc(1, sizeof(nw_caption_t));
+    e.art.captions[0].text = strdup("A photo caption.");
+    assert_int_equal(nw_store_put(s, &e, NULL, &res), 0);
+    assert_string_equal(res.status, "stored");
+    assert_int_equal(res.rev, 3);
+    assert_int_equal(res.seq, 3);
+    nw_enriched_release(&e);
+    assert_int_equal(nw_store_commit(s), 0);
+
+    assert_int_equal(nw_store_count(s), 1);
+    d = get(s, "id-1");
+    assert_int_equal(d.rev, 3);
+    assert_int_equal(d.seq, 3);
+    assert_string_equal(d.art.text, "Second, corrected version of the text.");
+    assert_int_equal(d.art.n_authors, 1);
+    assert_string_equal(d.art.authors[0], "Jane \"JD\" Doe");
+    nw_enriched_release(&d);
+
+    /* Every revision is kept. */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT group_concat(rev || ':' || seq, ',') FROM "
+                                        "(SELECT rev, seq FROM revisions WHERE id = 'id-1' "
+                                        "ORDER BY rev)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "1:1,2:2,3:3");
+    sqlite3_finalize(st);
+    /* The authors column is JSON text. */
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT authors FROM articles", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "[\"Jane \\\"JD\\\" Doe\"]");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    uint8_t *none = NULL;
+    size_t none_len = 1;
+    assert_int_equal(nw_store_get(s, "nope", &none, &none_len), -ENOENT);
+    assert_null(none);
+    assert_int_equal(none_len, 0);
+    nw_buf_release(&doc);
+    nw_store_close(&s);
+}
+
+static void
+test_seq_survives_reopen(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(put(s, "a", NULL, "alpha").seq, 1);
+    assert_int_equal(put(s, "b", NULL, "beta").seq, 2);
+    assert_int_equal(nw_store_commit(s), 0);
+    nw_store_close(&s);
+
+    s = open_rw(f);
+    assert_int_equal(nw_store_begin(s), 0);
+    nw_store_result_t r = put(s, "c", NULL, "gamma");
+    assert_int_equal(r.seq, 3);
+    r = put(s, "a", NULL, "alpha two");
+    assert_int_equal(r.seq, 4);
+    assert_int_equal(r.rev, 2);
+    assert_int_equal(nw_store_commit(s), 0);
+    nw_store_close(&s);
+}
+
+typedef struct hits {
+    int n;
+    char ids[8][32];
+    char snippets[8][256];
+    double rank[8];
+    int stop_after;
+} hits_t;
+
+static int
+collect(const nw_store_hit_t *h, void *arg)
+{
+    hits_t *c = arg;
+    if (c->n < 8) {
+        snprintf(c->ids[c->n], sizeof(c->ids[0]), "%s", h->id);
+        snprintf(c->snippets[c->n], sizeof(c->snippets[0]), "%s", h->snippet ? h->snippet : "");
+        c->rank[c->n] = h->rank;
+    }
+    c->n++;
+    return c->stop_after && c->n >= c->stop_after;
+}
+
+static void
+load_corpus(nw_store_t *s)
+{
+    assert_int_equal(nw_store_begin(s), 0);
+    put(s, "text-hit", "Diplomacy in the region",
+        "The envoy travelled on to the border and later mentioned Rafah briefly in a long "
+        "statement about humanitarian aid, trade routes and the weather.");
+    put(s, "title-hit", "Israel weighs operation in Rafah",
+        "Officials discussed plans for the southern city where more than a million people "
+        "shelter.");
+    put(s, "other", "Markets close higher", "Shares rose in Tokyo and Frankfurt on Tuesday.");
+    put(s, "accents", "Tregua en Gaza",
+        "El secretario habló con Hamás sobre la tregua. U.S. officials met al-Sisi.");
+    assert_int_equal(nw_store_commit(s), 0);
+}
+
+static void
+test_search(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    load_corpus(s);
+
+    hits_t h = {0};
+    assert_int_equal(nw_store_search(s, "Rafah", 10, collect, &h), 2);
+    assert_int_equal(h.n, 2);
+    /* A headline naming the term outranks a passing mention in the body. */
+    assert_string_equal(h.ids[0], "title-hit");
+    assert_string_equal(h.ids[1], "text-hit");
+    assert_true(h.rank[0] < h.rank[1]);
+    /* Title-only match: the snippet is the title; a text match: a window of the text. */
+    assert_string_equal(h.snippets[0], "Israel weighs operation in [Rafah]");
+    assert_non_null(strstr(h.snippets[1], "mentioned [Rafah] briefly"));
+    /* The body snippet is a window of the text, with ellipses where it was cut. */
+    assert_non_null(strstr(h.snippets[1], "\xe2\x80\xa6"));
+
+    /* FTS5 syntax: AND, prefix, column filter. */
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "shares AND tokyo", 10, collect, &h), 1);
+    assert_string_equal(h.ids[0], "other");
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "title:rafah", 10, collect, &h), 1);
+    assert_string_equal(h.ids[0], "title-hit");
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "frank*", 10, collect, &h), 1);
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "gaza", 10, collect, &h), 1);
+    assert_string_equal(h.snippets[0], "Tregua en [Gaza]");
+    /* Title and text both match: the snippet shows the text. */
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "tregua", 10, collect, &h), 1);
+    assert_non_null(strstr(h.snippets[0], "sobre la [tregua]"));
+
+    /* Diacritics are folded both ways. */
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "hamas", 10, collect, &h), 1);
+    assert_string_equal(h.ids[0], "accents");
+    assert_non_null(strstr(h.snippets[0], "[Hamás]"));
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "habló", 10, collect, &h), 1);
+
+    /* No match, limit, and a callback that stops early. */
+    assert_int_equal(nw_store_search(s, "zeppelin", 10, collect, NULL), 0);
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "rafah", 1, collect, &h), 1);
+    memset(&h, 0, sizeof(h));
+    h.stop_after = 1;
+    assert_int_equal(nw_store_search(s, "rafah OR shares", 10, collect, &h), 1);
+    nw_store_close(&s);
+}
+
+static void
+test_search_bad_syntax(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    load_corpus(s);
+    hits_t h = {0};
+
+    /* Each of these is an FTS5 syntax error, retried as plain quoted words. */
+    assert_int_equal(nw_store_search(s, "Rafah (", 10, collect, &h), 2);
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "\"Rafah", 10, collect, &h), 2);
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "U.S.", 10, collect, &h), 1);
+    assert_string_equal(h.ids[0], "accents");
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "al-Sisi", 10, collect, &h), 1);
+    assert_string_equal(h.ids[0], "accents");
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "southern AND (city", 10, collect, &h), 1);
+    assert_string_equal(h.ids[0], "title-hit");
+
+    /* Nothing searchable left: a clear -EINVAL. */
+    assert_int_equal(nw_store_search(s, "((( ]", 10, collect, &h), -EINVAL);
+    assert_int_equal(nw_store_search(s, "", 10, collect, &h), -EINVAL);
+    assert_int_equal(nw_store_search(s, "*", 10, collect, &h), -EINVAL);
+    nw_store_close(&s);
+}
+
+typedef struct dead_rows {
+    int n;
+    int64_t rowid[4];
+    char reason[4][32];
+    char origin[4][32];
+    uint64_t spool[4];
+    uint8_t bytes[4][16];
+    size_t bytes_len[4];
+    int null_detail[4];
+} dead_rows_t;
+
+static int
+collect_dead(const nw_store_dead_row_t *r, void *arg)
+{
+    dead_rows_t *c = arg;
+    if (c->n < 4) {
+        c->rowid[c->n] = r->rowid;
+        snprintf(c->reason[c->n], sizeof(c->reason[0]), "%s", r->reason);
+        snprintf(c->origin[c->n], sizeof(c->origin[0]), "%s", r->origin ? r->origin : "-");
+        c->spool[c->n] = r->spool;
+        c->bytes_len[c->n] = r->bytes_len;
+        assert_non_null(r->bytes);
+        if (r->bytes_len > 0 && r->bytes_len <= sizeof(c->bytes[0]))
+            memcpy(c->bytes[c->n], r->bytes, r->bytes_len);
+        c->null_detail[c->n] = r->detail == NULL;
+    }
+    c->n++;
+    return 0;
+}
+
+static void
+test_dead_letters(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    static const uint8_t bin[] = {0x00, 0xff, 0xc1, 0x80, 'x', 0x00, 0x93};
+    nw_dead_t d1 = {
+        .v = 1,
+        .stage = "parse",
+        .reason = "invalid-utf8",
+        .detail = "byte 1 is not UTF-8",
+        .time = "2024-02-06T10:00:00.000Z",
+        .bytes = (uint8_t *)bin,
+        .bytes_len = sizeof(bin),
+        .source = "http",
+        .content_type = "text/plain",
+        .origin = "fetch-a",
+        .spool = 77,
+    };
+    nw_dead_t d2 = {
+        .v = 1,
+        .stage = "store",
+        .reason = "bad-message",
+        .time = "2024-02-06T10:00:01.000Z",
+        .bytes = NULL,
+        .bytes_len = 0,
+    };
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_put_dead(s, &d1), 0);
+    assert_int_equal(nw_store_put_dead(s, &d2), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+
+    dead_rows_t rows = {0};
+    assert_int_equal(nw_store_dlq_list(s, 10, collect_dead, &rows), 2);
+    /* Newest first. */
+    assert_true(rows.rowid[0] > rows.rowid[1]);
+    assert_string_equal(rows.reason[0], "bad-message");
+    assert_int_equal(rows.bytes_len[0], 0);
+    assert_true(rows.null_detail[0]);
+    assert_string_equal(rows.origin[0], "-");
+    assert_string_equal(rows.reason[1], "invalid-utf8");
+    assert_int_equal(rows.bytes_len[1], sizeof(bin));
+    assert_memory_equal(rows.bytes[1], bin, sizeof(bin));
+    assert_string_equal(rows.origin[1], "fetch-a");
+    assert_int_equal(rows.spool[1], 77);
+
+    memset(&rows, 0, sizeof(rows));
+    assert_int_equal(nw_store_dlq_list(s, 1, collect_dead, &rows), 1);
+    assert_string_equal(rows.reason[0], "bad-message");
+    nw_store_close(&s);
+}
+
+static void
+test_rollback(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    nw_dead_t d = {.v = 1, .stage = "store", .reason = "bad-message", .time = "t"};
+
+    /* Writes need a transaction. */
+    nw_enriched_t e = make("x", NULL, "text");
+    nw_store_result_t res;
+    assert_int_equal(nw_store_put(s, &e, NULL, &res), -EINVAL);
+    assert_int_equal(nw_store_put_dead(s, &d), -EINVAL);
+    assert_int_equal(nw_store_commit(s), -EINVAL);
+    nw_enriched_release(&e);
+
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_begin(s), -EINVAL);
+    assert_int_equal(put(s, "x", "Title", "text").seq, 1);
+    assert_int_equal(put(s, "y", "Title", "more text").seq, 2);
+    assert_int_equal(nw_store_put_dead(s, &d), 0);
+    assert_int_equal(nw_store_rollback(s), 0);
+
+    assert_int_equal(nw_store_count(s), 0);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(nw_store_get(s, "x", &buf, &len), -ENOENT);
+    assert_int_equal(nw_store_dlq_list(s, 10, NULL, NULL), 0);
+    assert_int_equal(nw_store_search(s, "text", 10, NULL, NULL), 0);
+    assert_int_equal(nw_store_since(s, 0, 0, NULL, NULL), 0);
+
+    /* The sequence numbers handed out in the rolled-back transaction are reused. */
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(put(s, "x", "Title", "text").seq, 1);
+    assert_int_equal(nw_store_commit(s), 0);
+
+    /* Closing with an open transaction rolls it back. */
+    assert_int_equal(nw_store_begin(s), 0);
+    put(s, "z", NULL, "lost");
+    nw_store_close(&s);
+    s = open_rw(f);
+    assert_int_equal(nw_store_count(s), 1);
+    assert_int_equal(nw_store_get(s, "z", &buf, &len), -ENOENT);
+    nw_store_close(&s);
+}
+
+static void
+test_put_rejected_leaves_transaction_clean(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    nw_store_result_t res = {0};
+    nw_buf_t doc = {0};
+
+    assert_int_equal(nw_store_begin(s), 0);
+    put(s, "good-1", NULL, "first");
+    /* The encoder refuses invalid UTF-8: nothing is written and the batch goes on. */
+    nw_enriched_t e = make("bad", "\xff\xfe broken", "text");
+    assert_int_equal(nw_store_put(s, &e, &doc, &res), -EINVAL);
+    assert_int_equal(doc.len, 0);
+    assert_int_equal(e.seq, 0);
+    nw_enriched_release(&e);
+    /* No id is refused too. */
+    e = make("", NULL, "text");
+    assert_int_equal(nw_store_put(s, &e, &doc, &res), -EINVAL);
+    nw_enriched_release(&e);
+    assert_int_equal(put(s, "good-2", NULL, "second").seq, 2);
+    assert_int_equal(nw_store_commit(s), 0);
+    assert_int_equal(nw_store_count(s), 2);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(nw_store_get(s, "bad", &buf, &len), -ENOENT);
+    nw_store_close(&s);
+}
+
+static void
+test_second_writer(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *a = open_rw(f);
+    nw_store_t *b = open_rw(f);
+
+    /* While one handle holds the write lock the other fails after its busy timeout, with
+     * -EIO, instead of blocking forever. */
+    assert_int_equal(nw_store_begin(a), 0);
+    assert_int_equal(put(a, "from-a", NULL, "written by a").seq, 1);
+    assert_int_equal(nw_store_begin(b), -EIO);
+    assert_int_equal(nw_store_commit(a), 0);
+
+    /* The sequence counter is read under the lock, so b continues after a's commit. */
+    assert_int_equal(nw_store_begin(b), 0);
+    assert_int_equal(put(b, "from-b", NULL, "written by b").seq, 2);
+    assert_int_equal(nw_store_commit(b), 0);
+    assert_int_equal(nw_store_count(a), 2);
+    nw_store_close(&a);
+    nw_store_close(&b);
+}
+
+typedef struct docs {
+    int n;
+    uint64_t seq[16];
+    uint32_t rev[16];
+    int stop_after;
+} docs_t;
+
+static int
+collect_doc(uint64_t seq, const uint8_t *doc, size_t len, void *arg)
+{
+    docs_t *c = arg;
+    nw_enriched_t e;
+    assert_int_equal(nw_enriched_decode(&e, doc, len), 0);
+    assert_int_equal(e.seq, seq);
+    if (c->n < 16) {
+        c->seq[c->n] = seq;
+        c->rev[c->n] = e.rev;
+    }
+    nw_enriched_release(&e);
+    c->n++;
+    return c->stop_after && c->n >= c->stop_after;
+}
+
+static void
+test_since(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    assert_int_equal(nw_store_begin(s), 0);
+    put(s, "a", NULL, "one");
+    put(s, "b", NULL, "two");
+    put(s, "c", NULL, "three");
+    put(s, "a", NULL, "one, revised");
+    put(s, "d", NULL, "four");
+    assert_int_equal(nw_store_commit(s), 0);
+
+    docs_t d = {0};
+    assert_int_equal(nw_store_since(s, 0, 0, collect_doc, &d), 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(d.seq[i], (uint64_t)i + 1);
+    /* Every revision is replayed as it was published. */
+    assert_int_equal(d.rev[0], 1);
+    assert_int_equal(d.rev[3], 2);
+
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(nw_store_since(s, 3, 0, collect_doc, &d), 2);
+    assert_int_equal(d.seq[0], 4);
+    assert_int_equal(d.seq[1], 5);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(nw_store_since(s, 1, 2, collect_doc, &d), 2);
+    assert_int_equal(d.seq[1], 3);
+    memset(&d, 0, sizeof(d));
+    d.stop_after = 1;
+    assert_int_equal(nw_store_since(s, 0, 0, collect_doc, &d), 1);
+    assert_int_equal(nw_store_since(s, 5, 0, collect_doc, NULL), 0);
+    nw_store_close(&s);
+}
+
+static void
+test_readonly_sees_writer(void **state)
+{
+    fixture_t *f = *state;
+    char err[256] = "";
+    nw_store_t *w = open_rw(f);
+    put_commit(w, "first", "Rafah talks", "Body one.");
+
+    nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
+    if (!r)
+        fail_msg("open read-only: %s", err);
+    assert_int_equal(nw_store_schema_version(r), 1);
+    assert_int_equal(nw_store_count(r), 1);
+    assert_int_equal(nw_store_begin(r), -EROFS);
+
+    /* The writer's uncommitted work is invisible; committed work appears without reopening. */
+    assert_int_equal(nw_store_begin(w), 0);
+    put(w, "second", "Cairo meeting", "Body two.");
+    assert_int_equal(nw_store_count(r), 1);
+    assert_int_equal(nw_store_commit(w), 0);
+    assert_int_equal(nw_store_count(r), 2);
+    assert_int_equal(nw_store_search(r, "cairo", 10, NULL, NULL), 1);
+    nw_enriched_t e = get(r, "second");
+    assert_int_equal(e.seq, 2);
+    nw_enriched_release(&e);
+
+    nw_store_close(&r);
+    nw_store_close(&w);
+}
+
+static void
+test_bulk_transaction(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    assert_int_equal(nw_store_begin(s), 0);
+    for (int i = 0; i < 1000; i++) {
+        char id[32], text[96];
+        snprintf(id, sizeof(id), "bulk-%04d", i);
+        snprintf(text, sizeof(text), "Article number %d about topic%d in the bulk batch.", i,
+                 i % 10);
+        nw_store_result_t r = put(s, id, "Bulk", text);
+        assert_int_equal(r.seq, (uint64_t)i + 1);
+    }
+    assert_int_equal(nw_store_commit(s), 0);
+    assert_int_equal(nw_store_count(s), 1000);
+    assert_int_equal(nw_store_search(s, "topic7", 0, NULL, NULL), 100);
+    docs_t d = {0};
+    assert_int_equal(nw_store_since(s, 990, 0, collect_doc, &d), 10);
+    assert_int_equal(d.seq[9], 1000);
+    nw_store_close(&s);
+}
+
+int
+main(void)
+{
+    /* Database errors are logged; keep expected ones out of the test output. */
+    nw_log_init("test", NW_LOG_OFF);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_migrate_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revisions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seq_survives_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_bad_syntax, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_letters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_rejected_leaves_transaction_clean, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_second_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_since, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_sees_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_transaction, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
