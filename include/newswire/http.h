@@ -31,11 +31,17 @@ const char *nw_http_header(const nw_http_req_t *req, const char *name);
 
 typedef void (*nw_http_handler_cb)(nw_http_req_t *req, void *arg);
 
-/* Listen on "host:port" (port 0 picks a free one; see nw_http_port). max_body in bytes.
- * Returns NULL and logs on error. */
+/* Listen on "host:port" (port 0 picks a free one; see nw_http_port). host may be an IPv4 or
+ * IPv6 literal ("[::1]:8080"), a name, or empty / "*" for every IPv4 address. max_body in
+ * bytes: larger bodies get 413 without being buffered and without the handler running.
+ * The caller owns the loop; the server owns its handles until nw_http_close() completes.
+ * Returns NULL and logs on error (bad address, port in use). */
 nw_http_t *nw_http_new(uv_loop_t *loop, const char *listen, size_t max_body);
 /* The bound port. */
 int nw_http_port(const nw_http_t *h);
+/* Change the body limit for requests that start after the call (the service's server is
+ * created with a default; fetch raises or lowers it from its config). */
+void nw_http_set_max_body(nw_http_t *h, size_t max_body);
 /* Route exact method + path to a handler. Unknown paths get 404, wrong methods 405, both with
  * a JSON error body. Returns 0 or -ENOMEM. */
 int nw_http_route(nw_http_t *h, const char *method, const char *path, nw_http_handler_cb cb,
@@ -48,7 +54,11 @@ void nw_http_respond(nw_http_req_t *req, int status, const char *content_type, c
 void nw_http_error(nw_http_req_t *req, int status, const char *code, const char *message,
                    const char *extra_headers);
 /* Stop accepting, close the uv handles, stop MHD (pending requests get 503), then free; cb
- * (may be NULL) runs last. NULL-safe. */
+ * (may be NULL) runs last. NULL-safe. May be called from inside a handler: the work is done
+ * from a loop callback. Requests a handler still holds unanswered are answered 503 by the
+ * close, so their nw_http_req_t pointers become invalid as soon as close is called: drop them
+ * first (or answer them before closing). Responses already queued get up to a second to go
+ * out before their connections are dropped. */
 void nw_http_close(nw_http_t *h, void (*cb)(void *arg), void *arg);
 
 #endif

@@ -21,7 +21,9 @@ void nw_metrics_set(nw_metric_t *m, int64_t v);
 int64_t nw_metrics_value(const nw_metric_t *m);
 /* Count one event in counter `name` with label reason="<reason>" (registered on first use). */
 void nw_metrics_reason(const char *name, const char *reason, const char *help);
-/* Append the text exposition of every metric. Returns 0 or -ENOMEM. */
+/* Append the text exposition (Prometheus format 0.0.4) of every metric, "# HELP" and
+ * "# TYPE" once per name, followed by process_resident_memory_bytes and
+ * process_start_time_seconds read from /proc. Returns 0 or -ENOMEM. */
 int nw_metrics_render(nw_buf_t *out);
 /* Free everything (tests). */
 void nw_metrics_reset(void);

@@ -25,12 +25,17 @@ nw_service_t *nw_service_new(const char *name, const char *http_listen, nw_servi
                              void *arg);
 uv_loop_t *nw_service_loop(nw_service_t *svc);
 void *nw_service_zctx(nw_service_t *svc);
-/* The HTTP server, or NULL when none was configured; services may add routes. */
+/* The HTTP server, or NULL when none was configured; services may add routes and change its
+ * body limit (8 MiB by default) with nw_http_set_max_body. Owned by the service. */
 nw_http_t *nw_service_http(nw_service_t *svc);
 /* Set the longest a drain may take before the service stops anyway (default 10 s). */
 void nw_service_set_drain_timeout(nw_service_t *svc, uint64_t ms);
-/* Run the loop until stopped; closes every handle, terminates the ZeroMQ context and frees
- * the service. Returns 0 after a clean stop, 1 otherwise. */
+/* Run the loop until stopped; closes every handle (also ones the service forgot, with a
+ * warning), terminates the ZeroMQ context and frees the service (svc is invalid afterwards).
+ * zmq_ctx_term() waits for every socket of the context to be closed, so by a clean stop the
+ * service must have zmq_close()d all its sockets. After a forced stop (drain timeout, second
+ * signal) the context is only shut down and left to process exit. Returns 0 after a clean
+ * stop, 1 otherwise (the process exit code). */
 int nw_service_run(nw_service_t *svc);
 /* Finish: close the HTTP server and signal handles so the loop can end. Safe to call twice. */
 void nw_service_stop(nw_service_t *svc);

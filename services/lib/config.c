@@ -36,8 +36,11 @@ nw_config_parse_value(nw_cfg_type_t type, const char *text, int64_t *out)
             mult = 1024 * 1024, end++;
         else if (*end == 'g' || *end == 'G')
             mult = 1024LL * 1024 * 1024, end++;
-        if (mult > 1 && (*end == 'i' || *end == 'b' || *end == 'B'))
-            end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+        /* "1k", "1kb", "1KB" and "1KiB" all mean 1024 bytes; "1ki" is a typo. */
+        if (mult > 1 && strcmp(end, "iB") == 0)
+            end += 2;
+        else if (mult > 1 && (*end == 'b' || *end == 'B'))
+            end++;
     } else if (type == NW_CFG_MS) {
         if (strcmp(end, "ms") == 0)
             end += 2;
@@ -76,7 +79,8 @@ set_value(const nw_cfg_opt_t *o, void *cfg, const char *text, const char *from)
         fprintf(stderr, "error: bad value \"%s\" for %s '%s'\n", text, from, o->key);
         return -EINVAL;
     }
-    if ((o->min || o->max) && (v < o->min || v > o->max)) {
+    /* An unset value (NULL default) is 0 by definition, not a value to hold to the bounds. */
+    if (text && (o->min || o->max) && (v < o->min || v > o->max)) {
         fprintf(stderr, "error: %s '%s' is %lld, must be within %lld..%lld\n", from, o->key,
                 (long long)v, (long long)o->min, (long long)o->max);
         return -EINVAL;
@@ -111,6 +115,13 @@ int
 nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, const char *usage,
                const char *summary, int *nargs, char ***args)
 {
+    /* --help works even when the environment holds a bad value. */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            nw_config_help(table, usage, summary);
+            return 1;
+        }
+    }
     for (const nw_cfg_opt_t *o = table; o->key; o++)
         if (set_value(o, cfg, o->def, "default") < 0)
             return -EINVAL;

@@ -1,0 +1,288 @@
+/* service.c: the process shell every newswire service runs in (see service.h): one uv loop,
+ * one ZeroMQ context, logging, SIGTERM/SIGINT drain handling, and the HTTP server with
+ * /metrics and /healthz.
+ *
+ * Lifecycle: the first signal starts a drain (the service's callback finishes in-flight work
+ * and calls nw_service_stop) under a drain timer; a second signal or the timer forces the stop.
+ * Stopping closes the service's own handles and the HTTP server, then stops the loop.
+ * nw_service_run then closes whatever handles the service left open, so a forgotten timer
+ * cannot keep the process alive, runs the loop until every close callback ran, terminates the
+ * ZeroMQ context and closes the loop.
+ *
+ * zmq_ctx_term() blocks until every socket of the context is closed, so after a clean stop all
+ * ZeroMQ sockets must have been closed (the drain callback's job). After a forced stop the
+ * sockets are likely still open: the context is only shut down, not terminated, and the
+ * process is expected to exit right away. */
+#include "newswire/service.h"
+#include "newswire/buf.h"
+#include "newswire/log.h"
+#include "newswire/metrics.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define DEFAULT_DRAIN_TIMEOUT_MS 10000
+#define DEFAULT_HTTP_MAX_BODY (8u << 20) /* services that take uploads set their own limit */
+
+struct nw_service {
+    uv_loop_t loop;
+    const char *name;
+    void *zctx;
+    nw_http_t *http;
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+    uv_timer_t drain_timer;
+    nw_service_drain_cb drain;
+    void *arg;
+    uint64_t drain_timeout_ms;
+    int draining;
+    int stopping;
+    int forced;
+    int http_closed;
+};
+
+static void
+on_http_closed(void *arg)
+{
+    nw_service_t *svc = arg;
+    svc->http = NULL;
+    svc->http_closed = 1;
+    uv_stop(&svc->loop);
+}
+
+void
+nw_service_stop(nw_service_t *svc)
+{
+    if (svc->stopping)
+        return;
+    svc->stopping = 1;
+    uv_timer_stop(&svc->drain_timer);
+    uv_close((uv_handle_t *)&svc->drain_timer, NULL);
+    uv_close((uv_handle_t *)&svc->sigterm, NULL);
+    uv_close((uv_handle_t *)&svc->sigint, NULL);
+    if (svc->http)
+        nw_http_close(svc->http, on_http_closed, svc);
+    else
+        uv_stop(&svc->loop);
+}
+
+static void
+force_stop(nw_service_t *svc, const char *why)
+{
+    NW_WARN(NULL, "stopping without finishing the drain: %s", why);
+    svc->forced = 1;
+    nw_service_stop(svc);
+}
+
+static void
+on_drain_timeout(uv_timer_t *t)
+{
+    force_stop(t->data, "drain timeout");
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+    nw_service_t *svc = s->data;
+    if (svc->stopping)
+        return;
+    if (svc->draining) {
+        force_stop(svc,
+                   signum == SIGINT ? "second signal \"SIGINT\"" : "second signal \"SIGTERM\"");
+        return;
+    }
+    svc->draining = 1;
+    NW_INFO(NULL, "draining on \"%s\"", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    if (svc->drain == NULL) {
+        nw_service_stop(svc);
+        return;
+    }
+    uv_timer_start(&svc->drain_timer, on_drain_timeout, svc->drain_timeout_ms, 0);
+    svc->drain(svc, svc->arg);
+}
+
+static void
+on_metrics(nw_http_req_t *req, void *arg)
+{
+    (void)arg;
+    nw_buf_t b = {0};
+    if (nw_metrics_render(&b) < 0)
+        nw_http_error(req, 500, "internal", "out of memory rendering metrics", NULL);
+    else
+        nw_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, NULL);
+    nw_buf_release(&b);
+}
+
+static void
+on_healthz(nw_http_req_t *req, void *arg)
+{
+    nw_service_t *svc = arg;
+    const char *status = svc->draining ? "draining" : "ok";
+    json_t *j = json_pack("{s:s, s:s}", "status", status, "service", svc->name);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (s == NULL) {
+        nw_http_error(req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    nw_http_respond(req, svc->draining ? 503 : 200, "application/json", s, strlen(s),
+                    "Cache-Control: no-store\r\n");
+    free(s);
+}
+
+static void
+close_forgotten(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (uv_is_closing(h))
+        return;
+    NW_WARN(NULL, "closing a handle the service left open (type \"%s\")",
+            uv_handle_type_name(uv_handle_get_type(h)));
+    uv_close(h, NULL);
+}
+
+/* After a forced stop the service's ZeroMQ sockets are probably still open, and
+ * zmq_ctx_term() would block on them forever. The context is shut down (blocking calls return
+ * ETERM) and abandoned to process exit, kept reachable here so leak checkers can tell this
+ * deliberate case from a real leak. */
+static void *abandoned_zctx[16];
+
+static void
+abandon_zctx(void *zctx)
+{
+    zmq_ctx_shutdown(zctx);
+    for (size_t i = 0; i < sizeof abandoned_zctx / sizeof abandoned_zctx[0]; i++) {
+        if (abandoned_zctx[i] == NULL) {
+            abandoned_zctx[i] = zctx;
+            return;
+        }
+    }
+}
+
+/* Close every handle, run the loop until the close callbacks ran, release the ZeroMQ context
+ * and the loop, free svc. Returns 0, or -EBUSY when the loop would not close. */
+static int
+teardown(nw_service_t *svc)
+{
+    uv_walk(&svc->loop, close_forgotten, NULL);
+    uv_run(&svc->loop, UV_RUN_DEFAULT);
+    int rc = uv_loop_close(&svc->loop);
+    if (rc < 0)
+        NW_ERROR(NULL, "event loop did not close \"%s\"", uv_strerror(rc));
+    if (svc->zctx && svc->forced)
+        abandon_zctx(svc->zctx);
+    else if (svc->zctx)
+        zmq_ctx_term(svc->zctx);
+    free(svc);
+    return rc < 0 ? -EBUSY : 0;
+}
+
+nw_service_t *
+nw_service_new(const char *name, const char *http_listen, nw_service_drain_cb drain, void *arg)
+{
+    const char *lvl = getenv("NEWSWIRE_LOG_LEVEL");
+    int level = lvl && *lvl ? nw_log_parse_level(lvl) : NW_LOG_INFO;
+    nw_log_init(name, level < 0 ? NW_LOG_INFO : level);
+    if (level < 0)
+        NW_WARN(NULL, "bad NEWSWIRE_LOG_LEVEL \"%s\", using info", lvl);
+
+    nw_service_t *svc = calloc(1, sizeof *svc);
+    if (svc == NULL)
+        return NULL;
+    svc->name = name;
+    svc->drain = drain;
+    svc->arg = arg;
+    svc->drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT_MS;
+    if (uv_loop_init(&svc->loop) < 0) {
+        free(svc);
+        return NULL;
+    }
+    /* A peer that hangs up must give EPIPE on write, not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
+
+    uv_signal_init(&svc->loop, &svc->sigterm);
+    uv_signal_init(&svc->loop, &svc->sigint);
+    uv_timer_init(&svc->loop, &svc->drain_timer);
+    svc->sigterm.data = svc->sigint.data = svc->drain_timer.data = svc;
+    if (uv_signal_start(&svc->sigterm, on_signal, SIGTERM) < 0 ||
+        uv_signal_start(&svc->sigint, on_signal, SIGINT) < 0) {
+        NW_ERROR(NULL, "cannot watch SIGTERM and SIGINT");
+        goto err;
+    }
+    svc->zctx = zmq_ctx_new();
+    if (svc->zctx == NULL) {
+        NW_ERROR(NULL, "cannot create the zeromq context \"%s\"", zmq_strerror(errno));
+        goto err;
+    }
+    if (http_listen && *http_listen) {
+        svc->http = nw_http_new(&svc->loop, http_listen, DEFAULT_HTTP_MAX_BODY);
+        if (svc->http == NULL)
+            goto err; /* logged by nw_http_new */
+        if (nw_http_route(svc->http, "GET", "/metrics", on_metrics, svc) < 0 ||
+            nw_http_route(svc->http, "GET", "/healthz", on_healthz, svc) < 0) {
+            NW_ERROR(NULL, "out of memory adding routes");
+            goto err;
+        }
+    }
+    return svc;
+err:
+    if (svc->http) {
+        /* Let the server close itself before teardown's walk would close its handles. */
+        nw_http_close(svc->http, on_http_closed, svc);
+        while (!svc->http_closed)
+            uv_run(&svc->loop, UV_RUN_ONCE);
+    }
+    teardown(svc);
+    return NULL;
+}
+
+uv_loop_t *
+nw_service_loop(nw_service_t *svc)
+{
+    return &svc->loop;
+}
+
+void *
+nw_service_zctx(nw_service_t *svc)
+{
+    return svc->zctx;
+}
+
+nw_http_t *
+nw_service_http(nw_service_t *svc)
+{
+    return svc->http;
+}
+
+void
+nw_service_set_drain_timeout(nw_service_t *svc, uint64_t ms)
+{
+    svc->drain_timeout_ms = ms;
+}
+
+int
+nw_service_draining(const nw_service_t *svc)
+{
+    return svc->draining;
+}
+
+int
+nw_service_run(nw_service_t *svc)
+{
+    NW_INFO(NULL, "started%s", svc->http ? "" : " without http");
+    uv_run(&svc->loop, UV_RUN_DEFAULT);
+    /* The loop also ends when nothing is left to do or someone called uv_stop directly. */
+    if (!svc->stopping)
+        nw_service_stop(svc);
+    /* The HTTP close is bounded by its own grace timer. */
+    while (svc->http && !svc->http_closed)
+        uv_run(&svc->loop, UV_RUN_ONCE);
+    int forced = svc->forced;
+    int rc = teardown(svc);
+    NW_INFO(NULL, "stopped%s", forced ? " (forced)" : "");
+    return rc == 0 && !forced ? 0 : 1;
+}

@@ -1,0 +1,310 @@
+/* test_service.c: the service shell: drain on SIGTERM, forced stop (drain timeout, second
+ * signal), /healthz and /metrics over real HTTP, cleanup of handles a service forgot.
+ *
+ * nw_service_run() owns the loop and closes it itself; it returns 0 only after a clean stop
+ * whose uv_loop_close() succeeded, so asserting its result is the "loop closed" check here. */
+#include "newswire/service.h"
+#include "newswire/buf.h"
+#include "newswire/log.h"
+#include "newswire/metrics.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+struct st {
+    nw_service_t *svc;
+    int drained;
+    int finish_after_drain; /* the drain callback stops the service (after one loop turn) */
+    int signals;            /* how many SIGTERMs the kicker timer sends */
+    uv_timer_t kicker;
+    uv_timer_t work; /* the "in-flight work" a drain finishes */
+    uv_timer_t forgotten;
+    int port;
+    /* HTTP results, written by the client thread and read after join. */
+    long health_status, metrics_status, draining_status, finish_status;
+    nw_buf_t health, metrics, metrics_headers, draining;
+};
+
+static void
+on_kick(uv_timer_t *t)
+{
+    struct st *s = t->data;
+    raise(SIGTERM);
+    if (--s->signals > 0)
+        uv_timer_start(t, on_kick, 10, 0); /* the next one on a later loop turn */
+    else
+        uv_close((uv_handle_t *)t, NULL);
+}
+
+static void
+on_work_done(uv_timer_t *t)
+{
+    struct st *s = t->data;
+    uv_close((uv_handle_t *)t, NULL);
+    nw_service_stop(s->svc);
+    nw_service_stop(s->svc); /* safe twice */
+}
+
+static void
+on_drain(nw_service_t *svc, void *arg)
+{
+    struct st *s = arg;
+    s->drained++;
+    assert_true(nw_service_draining(svc));
+    if (s->finish_after_drain) {
+        /* Finish the "in-flight work" on a later loop turn, then stop. */
+        uv_timer_init(nw_service_loop(svc), &s->work);
+        s->work.data = s;
+        uv_timer_start(&s->work, on_work_done, 5, 0);
+    }
+}
+
+static void
+on_forgotten(uv_timer_t *t)
+{
+    (void)t;
+}
+
+static void
+start_kicker(struct st *s, int signals)
+{
+    s->signals = signals;
+    uv_timer_init(nw_service_loop(s->svc), &s->kicker);
+    s->kicker.data = s;
+    uv_timer_start(&s->kicker, on_kick, 0, 0);
+}
+
+static void
+test_drain_on_sigterm(void **state)
+{
+    (void)state;
+    struct st s = {.finish_after_drain = 1};
+    s.svc = nw_service_new("test", NULL, on_drain, &s);
+    assert_non_null(s.svc);
+    assert_null(nw_service_http(s.svc));
+    assert_non_null(nw_service_zctx(s.svc));
+    assert_false(nw_service_draining(s.svc));
+    start_kicker(&s, 1);
+    assert_int_equal(nw_service_run(s.svc), 0);
+    assert_int_equal(s.drained, 1);
+}
+
+static void
+test_no_drain_cb_stops_at_once(void **state)
+{
+    (void)state;
+    struct st s = {0};
+    s.svc = nw_service_new("test", "", NULL, NULL);
+    assert_non_null(s.svc);
+    start_kicker(&s, 1);
+    assert_int_equal(nw_service_run(s.svc), 0);
+}
+
+static void
+test_forced_stop_after_drain_timeout(void **state)
+{
+    (void)state;
+    struct st s = {0}; /* the drain callback never stops the service */
+    s.svc = nw_service_new("test", NULL, on_drain, &s);
+    assert_non_null(s.svc);
+    nw_service_set_drain_timeout(s.svc, 50);
+    /* A repeating timer the service never closes: run must close it or never return. */
+    uv_timer_init(nw_service_loop(s.svc), &s.forgotten);
+    uv_timer_start(&s.forgotten, on_forgotten, 1, 1);
+    start_kicker(&s, 1);
+    assert_int_equal(nw_service_run(s.svc), 1); /* stopped, but not cleanly */
+    assert_int_equal(s.drained, 1);
+}
+
+static void
+test_second_signal_forces(void **state)
+{
+    (void)state;
+    struct st s = {0};
+    s.svc = nw_service_new("test", NULL, on_drain, &s);
+    assert_non_null(s.svc);
+    nw_service_set_drain_timeout(s.svc, 600000); /* only the second signal can end it */
+    start_kicker(&s, 2);
+    assert_int_equal(nw_service_run(s.svc), 1);
+    assert_int_equal(s.drained, 1); /* the drain callback runs once, not per signal */
+}
+
+static void
+test_bad_listen(void **state)
+{
+    (void)state;
+    assert_null(nw_service_new("test", "no-port-here", NULL, NULL));
+    /* Port in use: the second service cannot listen. */
+    nw_service_t *a = nw_service_new("test", "127.0.0.1:0", NULL, NULL);
+    assert_non_null(a);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", nw_http_port(nw_service_http(a)));
+    assert_null(nw_service_new("test", addr, NULL, NULL));
+    nw_service_stop(a);
+    assert_int_equal(nw_service_run(a), 0);
+}
+
+/* ---- HTTP endpoints, with a client thread using libcurl ---- */
+
+static size_t
+on_write(char *p, size_t size, size_t n, void *arg)
+{
+    nw_buf_append(arg, p, size * n);
+    return size * n;
+}
+
+static long
+get(int port, const char *path, const char *method, nw_buf_t *body, nw_buf_t *headers)
+{
+    char url[128];
+    long status = -1;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    CURL *c = curl_easy_init();
+    if (c == NULL)
+        abort();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    if (headers) {
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_write);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, headers);
+    }
+    if (method)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+static void *
+client_main(void *arg)
+{
+    struct st *s = arg;
+    s->health_status = get(s->port, "/healthz", NULL, &s->health, NULL);
+    s->metrics_status = get(s->port, "/metrics", NULL, &s->metrics, &s->metrics_headers);
+    kill(getpid(), SIGTERM);
+    /* The drain starts once the loop saw the signal; poll until /healthz says so. The bound
+     * is on attempts, not on time. */
+    for (int i = 0; i < 2000; i++) {
+        nw_buf_reset(&s->draining);
+        s->draining_status = get(s->port, "/healthz", NULL, &s->draining, NULL);
+        if (s->draining_status != 200)
+            break;
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    nw_buf_t ignored = {0};
+    s->finish_status = get(s->port, "/finish", "POST", &ignored, NULL);
+    nw_buf_release(&ignored);
+    return NULL;
+}
+
+/* The service's own route: answers, then stops the service from inside a handler. */
+static void
+on_finish(nw_http_req_t *req, void *arg)
+{
+    struct st *s = arg;
+    nw_http_respond(req, 200, "text/plain", "bye", 3, NULL);
+    nw_service_stop(s->svc);
+}
+
+static void
+test_http_endpoints(void **state)
+{
+    (void)state;
+    struct st s = {0};
+    nw_metrics_reset();
+    nw_metrics_add(nw_metrics_counter("nw_test_things_total", NULL, "Things."), 42);
+    s.svc = nw_service_new("svctest", "127.0.0.1:0", on_drain, &s);
+    assert_non_null(s.svc);
+    nw_http_t *h = nw_service_http(s.svc);
+    assert_non_null(h);
+    s.port = nw_http_port(h);
+    assert_true(s.port > 0);
+    assert_int_equal(nw_http_route(h, "POST", "/finish", on_finish, &s), 0);
+
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, client_main, &s), 0);
+    int rc = nw_service_run(s.svc);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(s.drained, 1);
+
+    assert_int_equal(s.health_status, 200);
+    json_t *j = json_loads((char *)s.health.data, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    assert_string_equal(json_string_value(json_object_get(j, "service")), "svctest");
+    json_decref(j);
+
+    assert_int_equal(s.metrics_status, 200);
+    assert_non_null(strstr((char *)s.metrics.data, "# TYPE nw_test_things_total counter\n"
+                                                   "nw_test_things_total 42\n"));
+    assert_non_null(strstr((char *)s.metrics.data, "process_resident_memory_bytes "));
+    assert_non_null(
+        strstr((char *)s.metrics_headers.data, "Content-Type: text/plain; version=0.0.4"));
+
+    assert_int_equal(s.draining_status, 503);
+    j = json_loads((char *)s.draining.data, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "draining");
+    json_decref(j);
+    assert_int_equal(s.finish_status, 200);
+
+    nw_buf_release(&s.health);
+    nw_buf_release(&s.metrics);
+    nw_buf_release(&s.metrics_headers);
+    nw_buf_release(&s.draining);
+    nw_metrics_reset();
+}
+
+static void
+test_log_level_from_env(void **state)
+{
+    (void)state;
+    setenv("NEWSWIRE_LOG_LEVEL", "error", 1);
+    nw_service_t *svc = nw_service_new("test", NULL, NULL, NULL);
+    assert_non_null(svc);
+    assert_int_equal(nw_log_level, NW_LOG_ERROR);
+    nw_service_stop(svc);
+    assert_int_equal(nw_service_run(svc), 0);
+    setenv("NEWSWIRE_LOG_LEVEL", "bogus", 1);
+    svc = nw_service_new("test", NULL, NULL, NULL);
+    assert_non_null(svc);
+    assert_int_equal(nw_log_level, NW_LOG_INFO); /* bad value: warn and use the default */
+    nw_service_stop(svc);
+    assert_int_equal(nw_service_run(svc), 0);
+    unsetenv("NEWSWIRE_LOG_LEVEL");
+}
+
+int
+main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_drain_on_sigterm),
+        cmocka_unit_test(test_no_drain_cb_stops_at_once),
+        cmocka_unit_test(test_forced_stop_after_drain_timeout),
+        cmocka_unit_test(test_second_signal_forces),
+        cmocka_unit_test(test_bad_listen),
+        cmocka_unit_test(test_http_endpoints),
+        cmocka_unit_test(test_log_level_from_env),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
