@@ -1,0 +1,417 @@
+/* accept.c: the one path every fetch source goes through. Bytes, a content type and perhaps a
+ * URL or file name come in; out goes either a raw message on raw.in, or, for bad input, a dead
+ * letter (with the original bytes) on the "dead" queue so the store keeps it with its reason.
+ * The caller learns the outcome as an HTTP-style status it can pass to its sender.
+ *
+ * Nothing here blocks and nothing is dropped: when a push answers -EAGAIN the item is BUSY and
+ * the source either tells its sender to retry (HTTP 503, ZeroMQ "503") or keeps the file. */
+#include "fetch.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "newswire/buf.h"
+#include "newswire/id.h"
+#include "newswire/log.h"
+#include "newswire/metrics.h"
+#include "newswire/util.h"
+
+/* A dead letter for an oversized body keeps only this much of it: enough to see what it was,
+ * without making the dead-letter table the place where 2 GB uploads end up. */
+#define DEAD_SAMPLE_MAX (64u * 1024)
+
+static const char *const supported_types[] = {"text/plain", "text/html", "application/json"};
+
+/* Copy s into out, replacing bytes that are not printable ASCII, so a sender's header value can
+ * go into a log line and a JSON message whatever it contains. */
+static void
+printable(const char *s, char *out, size_t n)
+{
+    size_t k = 0;
+    for (; s && *s && k + 1 < n; s++)
+        out[k++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+    out[k] = 0;
+}
+
+static void
+set_result(fetch_result_t *res, fetch_outcome_t outcome, int status, const char *reason,
+           const char *message)
+{
+    res->outcome = outcome;
+    res->status = status;
+    res->reason = reason;
+    snprintf(res->message, sizeof res->message, "%s", message);
+}
+
+/* Split "Text/HTML; charset=\"ISO-8859-1\"" into "text/html" and "iso-8859-1" (lowercase).
+ * Either output may come back empty. */
+static void
+split_content_type(const char *ct, char *type, size_t tn, char *charset, size_t cn)
+{
+    size_t k = 0;
+    type[0] = charset[0] = 0;
+    if (ct == NULL)
+        return;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    for (; *ct && *ct != ';' && *ct != ' ' && *ct != '\t' && k + 1 < tn; ct++)
+        type[k++] = (char)tolower((unsigned char)*ct);
+    type[k] = 0;
+    for (const char *p = strchr(ct, ';'); p; p = strchr(p + 1, ';')) {
+        const char *q = p + 1;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (strncasecmp(q, "charset=", 8) != 0)
+            continue;
+        q += 8;
+        if (*q == '"')
+            q++;
+        k = 0;
+        /* Charset names are ASCII tokens (RFC 2978); anything else ends the value. */
+        for (; (isalnum((unsigned char)*q) || strchr("-_.:+", *q)) && *q && k + 1 < cn; q++)
+            charset[k++] = (char)tolower((unsigned char)*q);
+        charset[k] = 0;
+        break;
+    }
+}
+
+static int
+is_utf8_name(const char *cs)
+{
+    return strcmp(cs, "utf-8") == 0 || strcmp(cs, "utf8") == 0;
+}
+
+/* The charset an HTML document declares in its head (<meta charset=...> or the http-equiv
+ * form), lowercase into cs, or "" when none. Browsers look at the first 1024 bytes; so do we.
+ * Only used to decide whether non-UTF-8 bytes are legitimate and to read them for the id;
+ * parse reads the declaration itself with libxml2. */
+static void
+html_meta_charset(const uint8_t *body, size_t len, char *cs, size_t cn)
+{
+    size_t n = len < 1024 ? len : 1024;
+    cs[0] = 0;
+    for (size_t i = 0; i + 7 < n; i++) {
+        if (strncasecmp((const char *)body + i, "charset", 7) != 0)
+            continue;
+        size_t j = i + 7;
+        while (j < n && (body[j] == ' ' || body[j] == '\t'))
+            j++;
+        if (j >= n || body[j] != '=')
+            continue;
+        j++;
+        while (j < n && (body[j] == ' ' || body[j] == '"' || body[j] == '\''))
+            j++;
+        size_t k = 0;
+        while (j < n && k + 1 < cn && body[j] && (isalnum(body[j]) || strchr("-_.:", body[j])))
+            cs[k++] = (char)tolower(body[j++]);
+        cs[k] = 0;
+        if (k > 0)
+            return;
+    }
+}
+
+/* Text ids are computed over UTF-8. An HTML body in another charset is converted first (with
+ * iconv, from its declared charset; as Latin-1 when iconv does not know it or the bytes do not
+ * fit, which still gives every byte string one stable id). */
+static int
+id_from_text(const uint8_t *body, size_t len, const char *charset, char out[NW_ID_LEN + 1])
+{
+    if (nw_utf8_valid(body, len))
+        return nw_id_from_text(body, len, out);
+    int rc = -ENOMEM;
+    /* 3 bytes of UTF-8 per input byte covers every single- and multi-byte charset. */
+    size_t cap = len * 3 + 4, left = cap, inleft = len;
+    char *utf8 = malloc(cap), *o = utf8, *in = (char *)body;
+    if (utf8 == NULL)
+        return -ENOMEM;
+    iconv_t cd = iconv_open("UTF-8", charset);
+    if (cd != (iconv_t)-1) {
+        size_t r = iconv(cd, &in, &inleft, &o, &left);
+        iconv_close(cd);
+        if (r != (size_t)-1 && inleft == 0 && nw_utf8_valid((uint8_t *)utf8, cap - left)) {
+            rc = nw_id_from_text((uint8_t *)utf8, cap - left, out);
+            goto out;
+        }
+    }
+    o = utf8;
+    for (size_t i = 0; i < len; i++) {
+        if (body[i] < 0x80) {
+            *o++ = body[i] ? (char)body[i] : ' '; /* NUL is not text */
+        } else {
+            *o++ = (char)(0xc0 | (body[i] >> 6));
+            *o++ = (char)(0x80 | (body[i] & 0x3f));
+        }
+    }
+    rc = nw_id_from_text((uint8_t *)utf8, (size_t)(o - utf8), out);
+out:
+    free(utf8);
+    return rc;
+}
+
+static int
+supported(const char *type)
+{
+    for (size_t i = 0; i < sizeof supported_types / sizeof *supported_types; i++)
+        if (strcmp(type, supported_types[i]) == 0)
+            return 1;
+    return 0;
+}
+
+void
+fetch_accept_reject(fetch_accept_t *a, const char *source, const char *content_type,
+                    const char *name, const uint8_t *bytes, size_t len, int status,
+                    const char *reason, const char *message, fetch_result_t *res)
+{
+    nw_buf_t out = {0};
+    char now[40], detail[512], sname[128];
+    if (a->closed) {
+        set_result(res, FETCH_BUSY, 503, "shutting-down", "fetch is shutting down, retry later");
+        return;
+    }
+    nw_time_iso(nw_now_ms(), now, sizeof now);
+    printable(name, sname, sizeof sname);
+    snprintf(detail, sizeof detail, "%s%s%s%s", message, name ? " (file \"" : "", name ? sname : "",
+             name ? "\")" : "");
+
+    static const uint8_t none[1];
+    nw_dead_t d = {
+        .v = NW_PROTO_VERSION,
+        .stage = (char *)"fetch",
+        .reason = (char *)reason,
+        .detail = detail,
+        .time = now,
+        .bytes = (uint8_t *)(bytes ? bytes : none),
+        .bytes_len = bytes ? len : 0,
+        /* A header value is not necessarily UTF-8; the wire's strings must be. */
+        .content_type =
+            content_type && nw_utf8_valid((const uint8_t *)content_type, strlen(content_type))
+                ? (char *)content_type
+                : NULL,
+        .source = (char *)source,
+        .origin = (char *)a->origin,
+    };
+    int rc = nw_dead_encode(&d, &out);
+    if (rc == 0)
+        rc = nw_push_send(a->dead, "dead", out.data, out.len);
+    if (rc == -EAGAIN) {
+        /* Not counted as a rejection yet: the sender retries and is counted then. */
+        nw_metrics_reason("nw_fetch_busy_total", "dead-queue-full",
+                          "items refused because a broker queue pushed back");
+        set_result(res, FETCH_BUSY, 503, "busy", "dead-letter queue is full, retry later");
+        goto out;
+    }
+    if (rc < 0) {
+        NW_ERROR(NULL, "cannot hand on dead letter reason=%s: %s", reason, strerror(-rc));
+        set_result(res, FETCH_FAILED, 500, "internal", "cannot record the rejected item");
+        goto out;
+    }
+    NW_WARN(NULL, "rejected source=%s reason=%s bytes=%zu: %s", source, reason, len, detail);
+    nw_metrics_reason("nw_fetch_rejected_total", reason,
+                      "items refused by fetch and dead-lettered, by reason");
+    set_result(res, FETCH_REJECTED, status, reason, message);
+out:
+    nw_buf_release(&out);
+}
+
+/* Reject an item: the dead letter carries its original bytes (a sample when oversized). */
+static void
+reject_item(fetch_accept_t *a, const fetch_item_t *it, int status, const char *reason,
+            const char *message, fetch_result_t *res)
+{
+    size_t keep = it->len;
+    if (strcmp(reason, "body-too-large") == 0 && keep > DEAD_SAMPLE_MAX)
+        keep = DEAD_SAMPLE_MAX;
+    fetch_accept_reject(a, it->source, it->content_type, it->name, it->body, keep, status, reason,
+                        message, res);
+}
+
+/* The JSON body's "url", if any. Returns 0 (url set or left NULL) or -EPROTO with message. */
+static int
+check_json(const fetch_item_t *it, char **url, char *message, size_t n)
+{
+    json_error_t err;
+    json_t *doc = json_loadb((const char *)it->body, it->len, 0, &err);
+    int rc = -EPROTO;
+    if (doc == NULL) {
+        snprintf(message, n, "invalid JSON at line %d column %d: %s", err.line, err.column,
+                 err.text);
+        goto out;
+    }
+    if (!json_is_object(doc)) {
+        snprintf(message, n, "expected a JSON object with the article's fields");
+        goto out;
+    }
+    json_t *u = json_object_get(doc, "url");
+    if (u && !json_is_null(u)) {
+        if (!json_is_string(u)) {
+            snprintf(message, n, "\"url\" must be a string");
+            goto out;
+        }
+        *url = strdup(json_string_value(u));
+        if (*url == NULL) {
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    json_decref(doc);
+    return rc;
+}
+
+void
+fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *res)
+{
+    char type[64], charset[64], msg[256], shown[64];
+    char *json_url = NULL, *canon = NULL;
+    nw_buf_t out = {0};
+    int rc = 0;
+    memset(res, 0, sizeof *res);
+    if (a->closed) {
+        set_result(res, FETCH_BUSY, 503, "shutting-down", "fetch is shutting down, retry later");
+        return;
+    }
+    split_content_type(it->content_type, type, sizeof type, charset, sizeof charset);
+    printable(it->content_type, shown, sizeof shown);
+
+    if (it->len == 0) {
+        reject_item(a, it, 400, "empty-body", "the body is empty", res);
+        goto out;
+    }
+    if (it->len > a->max_body) {
+        snprintf(msg, sizeof msg, "body of %zu bytes exceeds max-body (%zu bytes)", it->len,
+                 a->max_body);
+        reject_item(a, it, 413, "body-too-large", msg, res);
+        goto out;
+    }
+    if (!supported(type)) {
+        if (type[0])
+            snprintf(msg, sizeof msg,
+                     "content type \"%s\" is not supported (use text/plain, text/html or "
+                     "application/json)",
+                     shown);
+        else
+            snprintf(msg, sizeof msg,
+                     "no content type given (use text/plain, text/html or "
+                     "application/json)");
+        reject_item(a, it, 415, "unsupported-content-type", msg, res);
+        goto out;
+    }
+    /* HTML may legitimately be in another charset if it says so; parse converts it. Plain text
+     * and JSON must be UTF-8 (JSON by RFC 8259; plain text because nothing declares it). */
+    char meta[64] = "";
+    if (strcmp(type, "text/html") == 0 && !charset[0])
+        html_meta_charset(it->body, it->len, meta, sizeof meta);
+    const char *declared = charset[0] ? charset : meta;
+    int html_other = strcmp(type, "text/html") == 0 && declared[0] && !is_utf8_name(declared);
+    if (!html_other && !nw_utf8_valid(it->body, it->len)) {
+        snprintf(msg, sizeof msg, "the %s body is not valid UTF-8%s", type,
+                 strcmp(type, "text/html") == 0 ? " and declares no other charset" : "");
+        reject_item(a, it, 400, "invalid-utf8", msg, res);
+        goto out;
+    }
+    if (strcmp(type, "application/json") == 0) {
+        rc = check_json(it, &json_url, msg, sizeof msg);
+        if (rc == -ENOMEM) {
+            set_result(res, FETCH_FAILED, 500, "internal", "out of memory");
+            goto out;
+        }
+        if (rc < 0) {
+            reject_item(a, it, 400, "bad-json", msg, res);
+            goto out;
+        }
+    }
+    const char *url = it->url && *it->url ? it->url : json_url;
+    if (url && *url) {
+        rc = nw_url_canonical(url, &canon);
+        if (rc == -ENOMEM) {
+            set_result(res, FETCH_FAILED, 500, "internal", "out of memory");
+            goto out;
+        }
+        if (rc < 0) {
+            char su[128];
+            printable(url, su, sizeof su);
+            snprintf(msg, sizeof msg,
+                     "cannot use \"%s\" as the article URL (absolute http or "
+                     "https URL expected)",
+                     su);
+            reject_item(a, it, 400, "bad-url", msg, res);
+            goto out;
+        }
+        rc = nw_id_from_url(canon, res->id);
+    } else {
+        rc = id_from_text(it->body, it->len, declared[0] ? declared : "utf-8", res->id);
+    }
+    if (rc < 0) {
+        /* Only ENOMEM is possible here: the text was checked (or converted) above. */
+        NW_ERROR(NULL, "cannot derive an id: %s", strerror(-rc));
+        set_result(res, FETCH_FAILED, 500, "internal", "cannot derive the article id");
+        goto out;
+    }
+
+    char now[40];
+    nw_time_iso(nw_now_ms(), now, sizeof now);
+    nw_raw_t raw = {
+        .v = NW_PROTO_VERSION,
+        .id = res->id,
+        .source = (char *)it->source,
+        .url = canon,
+        .fetched = now,
+        .content_type = type,
+        .charset = charset[0] ? charset : NULL,
+        .body = (uint8_t *)it->body,
+        .body_len = it->len,
+        .headers = (nw_kv_t *)it->headers,
+        .n_headers = it->n_headers,
+        .origin = (char *)a->origin,
+        .name = (char *)it->name,
+    };
+    rc = nw_raw_encode(&raw, &out);
+    if (rc == 0)
+        rc = nw_push_send(a->raw, "raw", out.data, out.len);
+    if (rc == -EAGAIN) {
+        nw_metrics_reason("nw_fetch_busy_total", "raw-queue-full",
+                          "items refused because a broker queue pushed back");
+        set_result(res, FETCH_BUSY, 503, "busy", "the raw queue is full, retry later");
+        goto out;
+    }
+    if (rc < 0) {
+        NW_ERROR(res->id, "cannot hand on raw message: %s", strerror(-rc));
+        set_result(res, FETCH_FAILED, 500, "internal", "cannot hand the article on");
+        goto out;
+    }
+    char labels[64];
+    snprintf(labels, sizeof labels, "source=\"%s\"", it->source);
+    nw_metrics_add(nw_metrics_counter("nw_fetch_accepted_total", labels,
+                                      "items accepted and handed to the broker, by source"),
+                   1);
+    nw_metrics_add(nw_metrics_counter("nw_fetch_accepted_bytes_total", NULL,
+                                      "body bytes accepted and handed to the broker"),
+                   it->len);
+    NW_INFO(res->id, "accepted source=%s type=%s bytes=%zu%s%s", it->source, type, it->len,
+            canon ? " url=" : "", canon ? canon : "");
+    set_result(res, FETCH_ACCEPTED, 202, "accepted", "accepted");
+out:
+    free(json_url);
+    free(canon);
+    nw_buf_release(&out);
+}
+
+char *
+fetch_result_json(const fetch_result_t *res)
+{
+    json_t *j = res->outcome == FETCH_ACCEPTED
+                    ? json_pack("{s:s,s:s}", "id", res->id, "status", "accepted")
+                    : json_pack("{s:s,s:s}", "error", res->reason, "message", res->message);
+    if (j == NULL && res->outcome != FETCH_ACCEPTED) /* message cut inside a UTF-8 sequence */
+        j = json_pack("{s:s,s:s}", "error", res->reason, "message", res->reason);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return s;
+}

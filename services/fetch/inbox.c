@@ -1,0 +1,309 @@
+/* inbox.c: the directory source. Every regular file that appears in inbox-dir becomes one
+ * article; once its raw message was handed to the broker the file moves to inbox-dir/done/,
+ * and a file that is refused (binary, invalid UTF-8, too large, unreadable) moves to
+ * inbox-dir/rejected/ once its dead letter was handed on. A file whose push is refused with
+ * -EAGAIN stays where it is and is tried again when the queue takes messages again, so a full
+ * broker stops the inbox instead of losing files.
+ *
+ * Writers must not write in place: a file is read as soon as it is seen. Write it elsewhere on
+ * the same file system (or as a dot-file or *.tmp inside the inbox, which are ignored) and
+ * rename(2) it in; the rename is atomic, so fetch sees either nothing or the whole file.
+ *
+ * Files are found by uv_fs_event (inotify) plus a scan at start and a slow periodic rescan,
+ * because fs events can be missed (queue overflow, network file systems). Files are read
+ * synchronously on the loop: they are local and capped at max-body, and a scan handles at most
+ * SCAN_BATCH files before yielding to the loop. */
+#include "fetch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "newswire/log.h"
+#include "newswire/parse.h"
+#include "newswire/util.h"
+
+#define RESCAN_MS 2000    /* the safety net for missed fs events */
+#define EVENT_DELAY_MS 10 /* coalesce a burst of fs events into one scan */
+#define SCAN_BATCH 64
+
+struct fetch_inbox {
+    uv_loop_t *loop;
+    fetch_accept_t *a;
+    char *dir, *done, *rejected;
+    uv_fs_event_t ev;
+    uv_timer_t timer; /* the next scan: soon after an event, else the periodic rescan */
+    int soon;         /* a scan is due within EVENT_DELAY_MS */
+    int blocked;      /* a push answered -EAGAIN: wait for fetch_inbox_writable */
+    int closing;
+    int handles_open;
+    void (*close_cb)(void *arg);
+    void *close_arg;
+};
+
+static void on_timer(uv_timer_t *t);
+
+static void
+schedule(fetch_inbox_t *in, uint64_t ms)
+{
+    if (in->closing)
+        return;
+    /* While blocked only the periodic rescan runs: a safety net should a writable
+     * notification never come; its first push re-arms the notification anyway. */
+    if (in->blocked && ms < RESCAN_MS)
+        return;
+    if (ms < RESCAN_MS) {
+        if (in->soon)
+            return; /* already due; restarting would postpone it under a stream of events */
+        in->soon = 1;
+    }
+    uv_timer_start(&in->timer, on_timer, ms, 0);
+}
+
+static int
+ignored(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] == '.' || (n >= 4 && strcmp(name + n - 4, ".tmp") == 0);
+}
+
+/* Move dir/name into to/ without replacing an earlier file of the same name there. */
+static int
+move_to(fetch_inbox_t *in, const char *name, const char *to)
+{
+    char src[4096], dst[4096];
+    snprintf(src, sizeof src, "%s/%s", in->dir, name);
+    snprintf(dst, sizeof dst, "%s/%s", to, name);
+    if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno == EEXIST)
+        snprintf(dst, sizeof dst, "%s/%s.%lld", to, name, (long long)nw_now_ms());
+    if (rename(src, dst) == 0)
+        return 0;
+    int rc = -errno;
+    /* The item was handed on already; leaving the file would hand it on again each scan. */
+    if (unlink(src) == 0) {
+        NW_WARN(NULL, "inbox: cannot move \"%s\" to \"%s\" (%s); removed it", name, to,
+                strerror(-rc));
+        return 0;
+    }
+    NW_ERROR(NULL, "inbox: cannot move or remove \"%s\": %s", src, strerror(-rc));
+    return rc;
+}
+
+/* Handle one file. Returns 0 to go on, -EAGAIN when a queue pushed back. */
+static int
+process(fetch_inbox_t *in, const char *name)
+{
+    char path[4096], msg[256], shown[256];
+    uint8_t *body = NULL;
+    size_t len = 0;
+    struct stat st;
+    fetch_result_t res = {0};
+    int rc = 0;
+
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", in->dir, name) >= sizeof path)
+        return 0;
+    /* Subdirectories (done/, rejected/) and special files are not articles; a FIFO would
+     * block the read. stat follows symlinks, so a link to a file is read as that file. */
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+
+    /* File names are bytes; the wire's strings are UTF-8. */
+    const char *uname = nw_utf8_valid((const uint8_t *)name, strlen(name)) ? name : NULL;
+    rc = nw_read_file(path, in->a->max_body, &body, &len);
+    if (rc == -ENOENT) {
+        rc = 0;
+        goto out;
+    }
+    if (rc == -EFBIG) {
+        snprintf(msg, sizeof msg, "file of %lld bytes exceeds max-body (%zu bytes)",
+                 (long long)st.st_size, in->a->max_body);
+        fetch_accept_reject(in->a, "inbox", NULL, uname, NULL, 0, 413, "body-too-large", msg, &res);
+    } else if (rc < 0) {
+        snprintf(msg, sizeof msg, "cannot read the file: %s", strerror(-rc));
+        fetch_accept_reject(in->a, "inbox", NULL, uname, NULL, 0, 400, "unreadable-file", msg,
+                            &res);
+    } else {
+        const char *ct = len ? nw_parse_sniff(name, body, len) : "text/plain";
+        if (ct == NULL) {
+            fetch_accept_reject(in->a, "inbox", NULL, uname, body, len, 415, "binary-file",
+                                "the file is binary, not text, HTML or JSON", &res);
+        } else {
+            nw_kv_t headers[1] = {{(char *)"name", (char *)uname}};
+            fetch_item_t item = {
+                .source = "inbox",
+                .content_type = ct,
+                .body = body,
+                .len = len,
+                .name = uname,
+                .headers = uname ? headers : NULL,
+                .n_headers = uname ? 1 : 0,
+            };
+            fetch_accept_submit(in->a, &item, &res);
+        }
+    }
+    rc = 0;
+    switch (res.outcome) {
+    case FETCH_ACCEPTED:
+        move_to(in, name, in->done);
+        break;
+    case FETCH_REJECTED:
+        move_to(in, name, in->rejected);
+        break;
+    case FETCH_BUSY:
+        rc = -EAGAIN;
+        break;
+    case FETCH_FAILED:
+        /* Left in place: the periodic rescan tries again. */
+        snprintf(shown, sizeof shown, "%s", uname ? uname : "(non-UTF-8 name)");
+        NW_ERROR(res.id[0] ? res.id : NULL, "inbox: \"%s\" not handed on: %s", shown, res.message);
+        break;
+    }
+out:
+    free(body);
+    return rc;
+}
+
+static void
+scan(fetch_inbox_t *in)
+{
+    DIR *d = opendir(in->dir);
+    int n = 0, more = 0, was_blocked = in->blocked;
+    in->blocked = 0; /* this scan's first push tells whether the queue is still full */
+    if (d == NULL) {
+        NW_ERROR(NULL, "inbox: cannot open \"%s\": %s", in->dir, strerror(errno));
+        schedule(in, RESCAN_MS);
+        return;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (ignored(e->d_name) || e->d_type == DT_DIR)
+            continue;
+        if (n == SCAN_BATCH) {
+            more = 1;
+            break;
+        }
+        n++;
+        if (process(in, e->d_name) == -EAGAIN) {
+            if (!was_blocked)
+                NW_INFO(NULL, "inbox: broker queue full, pausing until it drains");
+            in->blocked = 1;
+            break;
+        }
+    }
+    closedir(d);
+    schedule(in, more ? 0 : RESCAN_MS);
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+    fetch_inbox_t *in = t->data;
+    in->soon = 0;
+    scan(in);
+}
+
+static void
+on_fs_event(uv_fs_event_t *ev, const char *filename, int events, int status)
+{
+    (void)events;
+    fetch_inbox_t *in = ev->data;
+    if (status < 0)
+        NW_WARN(NULL, "inbox: watch error on \"%s\": %s", in->dir, uv_strerror(status));
+    if (filename && ignored(filename))
+        return;
+    schedule(in, EVENT_DELAY_MS);
+}
+
+static char *
+join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static void
+free_inbox(fetch_inbox_t *in)
+{
+    free(in->dir);
+    free(in->done);
+    free(in->rejected);
+    free(in);
+}
+
+fetch_inbox_t *
+fetch_inbox_new(uv_loop_t *loop, const char *dir, fetch_accept_t *a)
+{
+    fetch_inbox_t *in = calloc(1, sizeof *in);
+    int rc = -ENOMEM;
+    if (in == NULL)
+        return NULL;
+    in->loop = loop;
+    in->a = a;
+    in->dir = strdup(dir);
+    in->done = join(dir, "done");
+    in->rejected = join(dir, "rejected");
+    if (!in->dir || !in->done || !in->rejected)
+        goto err;
+    if ((rc = nw_mkdirs(in->done, 0755)) < 0 || (rc = nw_mkdirs(in->rejected, 0755)) < 0) {
+        NW_ERROR(NULL, "inbox: cannot create \"%s\": %s", in->dir, strerror(-rc));
+        goto err;
+    }
+    uv_fs_event_init(loop, &in->ev);
+    uv_timer_init(loop, &in->timer);
+    in->ev.data = in->timer.data = in;
+    in->handles_open = 2;
+    rc = uv_fs_event_start(&in->ev, on_fs_event, in->dir, 0);
+    if (rc < 0) /* the periodic rescan still finds every file, only later */
+        NW_WARN(NULL, "inbox: cannot watch \"%s\" (%s); rescanning every %d ms", in->dir,
+                uv_strerror(rc), RESCAN_MS);
+    schedule(in, 0); /* the initial scan: files that arrived while we were down */
+    NW_INFO(NULL, "inbox: watching \"%s\"", in->dir);
+    return in;
+err:
+    free_inbox(in);
+    return NULL;
+}
+
+void
+fetch_inbox_writable(fetch_inbox_t *in)
+{
+    if (in == NULL || !in->blocked)
+        return;
+    in->blocked = 0;
+    schedule(in, 0);
+}
+
+static void
+on_closed(uv_handle_t *h)
+{
+    fetch_inbox_t *in = h->data;
+    if (--in->handles_open > 0)
+        return;
+    void (*cb)(void *) = in->close_cb;
+    void *arg = in->close_arg;
+    free_inbox(in);
+    if (cb)
+        cb(arg);
+}
+
+void
+fetch_inbox_close(fetch_inbox_t *in, void (*cb)(void *arg), void *arg)
+{
+    if (in == NULL)
+        return;
+    in->closing = 1;
+    in->close_cb = cb;
+    in->close_arg = arg;
+    uv_fs_event_stop(&in->ev);
+    uv_timer_stop(&in->timer);
+    uv_close((uv_handle_t *)&in->ev, on_closed);
+    uv_close((uv_handle_t *)&in->timer, on_closed);
+}

@@ -1,0 +1,186 @@
+/* main.c: newswire-fetch, the entry point of the pipeline. Wiring only: read the config, make
+ * the service (loop, ZeroMQ context, HTTP server with /metrics and /healthz), connect the two
+ * pushes (raw.in for articles, the "dead" queue for dead letters), start the sources (HTTP API,
+ * inbox directory, ZeroMQ ingest socket) and drain on SIGTERM. The logic lives in accept.c,
+ * api.c, inbox.c and ingest.c. */
+#include "fetch.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "newswire/config.h"
+#include "newswire/log.h"
+#include "newswire/service.h"
+
+struct fetch_cfg {
+    const char *broker;
+    const char *http;
+    const char *inbox_dir;
+    const char *ingest;
+    int64_t max_body;
+    const char *name;
+    const char *log_level;
+};
+
+/* Room left in a message for the fields around the body (NW_PROTO_MAX_MSG bounds the whole). */
+#define MAX_BODY_LIMIT ((int64_t)NW_PROTO_MAX_MSG - 1024 * 1024)
+
+static const nw_cfg_opt_t options[] = {
+    {"broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(struct fetch_cfg, broker),
+     "broker base endpoint (raw.in is derived from it)", 0, 0},
+    {"http", NW_CFG_STR, "127.0.0.1:8080", offsetof(struct fetch_cfg, http),
+     "HTTP listen address for the API, /metrics and /healthz (\"\" disables)", 0, 0},
+    {"inbox-dir", NW_CFG_STR, "var/inbox", offsetof(struct fetch_cfg, inbox_dir),
+     "directory watched for article files; rename files in (\"\" disables)", 0, 0},
+    {"ingest", NW_CFG_STR, "tcp://127.0.0.1:5549", offsetof(struct fetch_cfg, ingest),
+     "ZeroMQ ROUTER endpoint to bind for ingest (\"\" disables)", 0, 0},
+    {"max-body", NW_CFG_SIZE, "16m", offsetof(struct fetch_cfg, max_body),
+     "largest article body accepted from any source", 1, MAX_BODY_LIMIT},
+    {"name", NW_CFG_STR, NULL, offsetof(struct fetch_cfg, name),
+     "instance name, the origin of every raw message (default fetch-<hostname>)", 0, 0},
+    {"log-level", NW_CFG_STR, NULL, offsetof(struct fetch_cfg, log_level),
+     "debug, info, warn, error or off (default info)", 0, 0},
+    NW_CFG_END,
+};
+
+struct fetch_app {
+    nw_service_t *svc;
+    fetch_accept_t accept;
+    fetch_inbox_t *inbox;
+    fetch_ingest_t *ingest;
+    int closing; /* sources and pushes still closing during drain */
+};
+
+static void
+on_push_writable(nw_push_t *p, void *arg)
+{
+    (void)p;
+    struct fetch_app *app = arg;
+    fetch_inbox_writable(app->inbox);
+}
+
+static void
+on_push_closed(void *arg)
+{
+    struct fetch_app *app = arg;
+    if (--app->closing == 0)
+        nw_service_stop(app->svc);
+}
+
+/* Sources are closed first so nothing new reaches the pushes; then the pushes, whose linger
+ * lets what is queued reach the broker. */
+static void
+on_source_closed(void *arg)
+{
+    struct fetch_app *app = arg;
+    if (--app->closing > 0)
+        return;
+    nw_push_t *pushes[2] = {app->accept.raw, app->accept.dead};
+    app->accept.raw = app->accept.dead = NULL;
+    app->closing = 1; /* held until every push was asked to close */
+    for (int i = 0; i < 2; i++) {
+        if (pushes[i]) {
+            app->closing++;
+            nw_push_close(pushes[i], on_push_closed, app);
+        }
+    }
+    on_push_closed(app);
+}
+
+static void
+on_drain(nw_service_t *svc, void *arg)
+{
+    (void)svc;
+    struct fetch_app *app = arg;
+    NW_INFO(NULL, "draining");
+    /* HTTP requests are answered synchronously, so none is in flight; from now on new ones
+     * get 503 from accept.c until the service closes the server. */
+    app->accept.closed = 1;
+    app->closing = 1; /* held until both sources were asked to close */
+    if (app->inbox) {
+        app->closing++;
+        fetch_inbox_close(app->inbox, on_source_closed, app);
+        app->inbox = NULL;
+    }
+    if (app->ingest) {
+        app->closing++;
+        fetch_ingest_close(app->ingest, on_source_closed, app);
+        app->ingest = NULL;
+    }
+    on_source_closed(app);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct fetch_cfg cfg = {0};
+    struct fetch_app app = {0};
+    char name[300], ep_raw[512], ep_dead[512];
+
+    int rc = nw_config_load(options, &cfg, argc, argv, "newswire-fetch [OPTIONS]",
+                            "Take articles from the HTTP API, an inbox directory and a ZeroMQ "
+                            "socket, validate them and hand them to the broker as raw messages.",
+                            NULL, NULL);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    int level = cfg.log_level ? nw_log_parse_level(cfg.log_level) : -1;
+    if (cfg.log_level && level < 0) {
+        fprintf(stderr, "error: bad value \"%s\" for option 'log-level'\n", cfg.log_level);
+        return 2;
+    }
+    if (cfg.name == NULL || *cfg.name == 0) {
+        char host[256] = "localhost";
+        gethostname(host, sizeof host - 1);
+        snprintf(name, sizeof name, "fetch-%s", host);
+        cfg.name = name;
+    }
+    int edead = nw_ep_for_type("dead");
+    if (nw_ep_derive(cfg.broker, NW_EP_RAW_IN, ep_raw, sizeof ep_raw) < 0 || edead < 0 ||
+        nw_ep_derive(cfg.broker, (nw_ep_t)edead, ep_dead, sizeof ep_dead) < 0) {
+        fprintf(stderr, "error: bad value \"%s\" for option 'broker'\n", cfg.broker);
+        return 2;
+    }
+
+    app.svc = nw_service_new("fetch", cfg.http, on_drain, &app);
+    if (app.svc == NULL)
+        return 1;
+    if (level >= 0)
+        nw_log_init("fetch", level);
+    uv_loop_t *loop = nw_service_loop(app.svc);
+    void *zctx = nw_service_zctx(app.svc);
+    app.accept.origin = cfg.name;
+    app.accept.max_body = (size_t)cfg.max_body;
+    app.accept.raw = nw_push_new(loop, zctx, ep_raw, on_push_writable, &app);
+    app.accept.dead = nw_push_new(loop, zctx, ep_dead, on_push_writable, &app);
+    if (app.accept.raw == NULL || app.accept.dead == NULL) {
+        NW_ERROR(NULL, "cannot connect to the broker at \"%s\"", cfg.broker);
+        goto fail;
+    }
+    nw_http_t *http = nw_service_http(app.svc);
+    /* The server refuses larger bodies itself (413, nothing buffered), which bounds memory;
+     * it has no hook to tell us, so those refusals are not dead-lettered or counted here. */
+    if (http)
+        nw_http_set_max_body(http, (size_t)cfg.max_body);
+    if (http && fetch_api_start(http, &app.accept) < 0) {
+        NW_ERROR(NULL, "cannot add the HTTP API routes");
+        goto fail;
+    }
+    if (cfg.inbox_dir && *cfg.inbox_dir &&
+        (app.inbox = fetch_inbox_new(loop, cfg.inbox_dir, &app.accept)) == NULL)
+        goto fail;
+    if (cfg.ingest && *cfg.ingest &&
+        (app.ingest = fetch_ingest_new(loop, zctx, cfg.ingest, &app.accept)) == NULL)
+        goto fail;
+    NW_INFO(NULL, "fetch \"%s\" started broker=%s http=%s max-body=%lld", cfg.name, cfg.broker,
+            cfg.http && *cfg.http ? cfg.http : "off", (long long)cfg.max_body);
+    return nw_service_run(app.svc);
+fail:
+    /* Close what was made and let the loop finish, so the exit is clean; still a failure. */
+    on_drain(app.svc, &app);
+    nw_service_run(app.svc);
+    return 1;
+}
