@@ -46,6 +46,15 @@ void nw_http_set_max_body(nw_http_t *h, size_t max_body);
  * a JSON error body. Returns 0 or -ENOMEM. */
 int nw_http_route(nw_http_t *h, const char *method, const char *path, nw_http_handler_cb cb,
                   void *arg);
+/* Told about every request refused with 413 because its body exceeds the limit, so the owner
+ * can count it and keep a dead letter. head/len: the first bytes of the body that were read
+ * (at most NW_HTTP_REFUSED_SAMPLE; none when a declared Content-Length was refused before
+ * reading). All arguments are borrowed until return; content_type may be NULL. */
+#define NW_HTTP_REFUSED_SAMPLE (64u * 1024)
+typedef void (*nw_http_refused_cb)(const char *method, const char *path, const char *content_type,
+                                   const uint8_t *head, size_t len, void *arg);
+void nw_http_on_refused(nw_http_t *h, nw_http_refused_cb cb, void *arg);
+
 /* Answer a request (exactly once). extra_headers is NULL or "Name: value\r\n..." lines.
  * Borrows body until return. */
 void nw_http_respond(nw_http_req_t *req, int status, const char *content_type, const void *body,

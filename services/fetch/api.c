@@ -68,8 +68,22 @@ on_post(nw_http_req_t *req, void *arg)
     free(json);
 }
 
+/* The server refused a body over --max-body with 413 before the handler ran: count it and
+ * keep a dead letter with the bytes that were read (the first NW_HTTP_REFUSED_SAMPLE). */
+static void
+on_refused(const char *method, const char *path, const char *content_type, const uint8_t *head,
+           size_t len, void *arg)
+{
+    fetch_result_t res;
+    (void)method;
+    (void)path;
+    fetch_accept_reject(arg, "http", content_type, NULL, head, len, 413, "body-too-large",
+                        "request body exceeds --max-body", &res);
+}
+
 int
 fetch_api_start(nw_http_t *h, fetch_accept_t *a)
 {
+    nw_http_on_refused(h, on_refused, a);
     return nw_http_route(h, "POST", "/v1/articles", on_post, a);
 }

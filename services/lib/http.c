@@ -75,6 +75,8 @@ struct nw_http {
     uv_timer_t timer; /* MHD timeouts and "run MHD soon" kicks */
     uv_timer_t grace; /* bounds the wait for responses in flight at close */
     size_t max_body;
+    nw_http_refused_cb on_refused; /* told about every 413, for counting and dead letters */
+    void *on_refused_arg;
     int port;
     struct route *routes;
     struct req_ctx *reqs;
@@ -295,6 +297,20 @@ too_large(const char *content_length, size_t max)
     return errno == ERANGE || (end != content_length && n > max);
 }
 
+/* Answer 413 and tell the owner, with the first bytes of the body when any were read (a
+ * declared Content-Length over the limit is refused before a byte is read). */
+static enum MHD_Result
+refuse_too_large(nw_http_t *h, struct req_ctx *c)
+{
+    if (h->on_refused) {
+        const char *ct =
+            MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        h->on_refused(c->req.method, c->req.path, ct, c->body.data, c->body.len, h->on_refused_arg);
+    }
+    nw_buf_release(&c->body);
+    return queue_error(c, 413, "body-too-large", "request body exceeds the limit");
+}
+
 static enum MHD_Result
 dispatch(nw_http_t *h, struct req_ctx *c)
 {
@@ -357,15 +373,20 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && too_large(cl, c->max_body))
-            return queue_error(c, 413, "body-too-large", "request body exceeds the limit");
+            return refuse_too_large(h, c);
         return MHD_YES;
     }
 
     if (*upload_size > 0) {
         if (c->state == RS_RECEIVING && *upload_size > c->max_body - c->body.len) {
-            /* A chunked body grew past the limit: stop buffering and keep only the verdict. */
+            /* A chunked body grew past the limit: stop buffering; keep a sample for the owner's
+             * dead letter (at most NW_HTTP_REFUSED_SAMPLE bytes) and the verdict. */
             c->state = RS_TOO_LARGE;
-            nw_buf_release(&c->body);
+            size_t room =
+                c->body.len < NW_HTTP_REFUSED_SAMPLE ? NW_HTTP_REFUSED_SAMPLE - c->body.len : 0;
+            if (room &&
+                nw_buf_append(&c->body, upload_data, *upload_size < room ? *upload_size : room) < 0)
+                nw_buf_release(&c->body);
         } else if (c->state == RS_RECEIVING &&
                    nw_buf_append(&c->body, upload_data, *upload_size) < 0) {
             NW_ERROR(NULL, "http: out of memory buffering a body for \"%s\"", url);
@@ -382,7 +403,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
             return queue_error(c, 503, "shutting-down", "the server is shutting down");
         return dispatch(h, c);
     case RS_TOO_LARGE:
-        return queue_error(c, 413, "body-too-large", "request body exceeds the limit");
+        return refuse_too_large(h, c);
     case RS_FAILED:
         return MHD_NO;
     case RS_IN_HANDLER:
@@ -529,6 +550,13 @@ int
 nw_http_port(const nw_http_t *h)
 {
     return h->port;
+}
+
+void
+nw_http_on_refused(nw_http_t *h, nw_http_refused_cb cb, void *arg)
+{
+    h->on_refused = cb;
+    h->on_refused_arg = arg;
 }
 
 void

@@ -238,6 +238,8 @@ for reason in empty-body unsupported-content-type invalid-utf8 bad-json binary-f
 done
 [ "$(metric nw_fetch_rejected_total 'reason="invalid-utf8"')" -eq 3 ] || fail "invalid-utf8 count"
 [ "$(metric nw_fetch_rejected_total 'reason="bad-json"')" -eq 2 ] || fail "bad-json count"
+# One oversized HTTP body (refused by the server before the handler) and one oversized file.
+[ "$(metric nw_fetch_rejected_total 'reason="body-too-large"')" -eq 2 ] || fail "body-too-large count"
 [ "$(metric nw_fetch_accepted_total 'source="inbox"')" -eq 4 ] || fail "inbox accepted count"
 [ "$(metric nw_fetch_accepted_total 'source="http"')" -ge 11 ] || fail "http accepted count"
 if [ "$ZMQ_TESTED" = 1 ]; then

@@ -38,6 +38,8 @@ struct fx {
     /* Written by the loop thread, read after the client thread is joined. */
     int handler_calls;
     int later_answered;
+    int refused;             /* nw_http_on_refused calls */
+    size_t refused_bytes[4]; /* the sample each one carried */
     /* Written by the client thread, read after join. */
     long status[NCONC];
     nw_buf_t body[NCONC];
@@ -221,6 +223,22 @@ h_hang(nw_http_req_t *req, void *arg)
     nw_http_close(f->h, on_closed, f);
 }
 
+static void
+on_refused(const char *method, const char *path, const char *content_type, const uint8_t *head,
+           size_t len, void *arg)
+{
+    struct fx *f = arg;
+    (void)content_type;
+    assert_string_equal(method, "POST");
+    assert_string_equal(path, "/echo");
+    assert_true(len <= NW_HTTP_REFUSED_SAMPLE);
+    for (size_t i = 0; i < len; i++)
+        assert_true(head[i] != 0); /* the sample is body bytes, not garbage */
+    if (f->refused < 4)
+        f->refused_bytes[f->refused] = len;
+    f->refused++;
+}
+
 static int
 setup(void **state)
 {
@@ -232,6 +250,7 @@ setup(void **state)
     assert_non_null(f->h);
     f->port = nw_http_port(f->h);
     assert_true(f->port > 0);
+    nw_http_on_refused(f->h, on_refused, f);
     assert_int_equal(nw_http_route(f->h, "GET", "/hello", h_hello, f), 0);
     assert_int_equal(nw_http_route(f->h, "POST", "/echo", h_echo, f), 0);
     assert_int_equal(nw_http_route(f->h, "PUT", "/echo", h_echo, f), 0);
@@ -363,6 +382,9 @@ test_body_limit(void **state)
     assert_int_equal(f->status[3], 200);
     assert_int_equal(f->body[3].len, MAX_BODY);
     assert_int_equal(f->handler_calls, 2); /* the two accepted bodies only */
+    /* Both refusals were reported; the chunked one carries the bytes read before the limit. */
+    assert_int_equal(f->refused, 2);
+    assert_true(f->refused_bytes[1] > 0);
 }
 
 /* An endless body source, counting what curl managed to send. */
@@ -407,6 +429,8 @@ test_huge_declared_body(void **state)
     assert_true(huge_sent < (1u << 20)); /* nowhere near 2 GiB went over the wire */
     assert_int_equal(f->status[1], 200);
     assert_int_equal(f->handler_calls, 1); /* only /hello */
+    assert_int_equal(f->refused, 1);
+    assert_int_equal(f->refused_bytes[0], 0); /* refused from its headers: no bytes read */
 }
 
 static void
