@@ -1,0 +1,126 @@
+/* main.c: the `newswire` command. Dispatches `newswire <subcommand> ...` to the subcommand's
+ * function (one file per family: up.c, client.c, query.c, filter.c) and prints the top-level
+ * help. Each subcommand parses its own options from its own config table, so
+ * `newswire <subcommand> --help` documents it and NEWSWIRE_* variables apply. */
+#include "cli.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "newswire/json.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command_t;
+
+static const command_t commands[] = {
+    {"up", nw_cli_up,
+     "start broker and every service on this machine, restarting them if they die"},
+    {"ingest", nw_cli_ingest, "send files, directories or stdin to the fetch API"},
+    {"tail", nw_cli_tail, "follow published articles on topics, one JSON line each"},
+    {"search", nw_cli_search, "full-text search of the stored articles"},
+    {"get", nw_cli_get, "print one stored article as JSON"},
+    {"dlq", nw_cli_dlq, "list dead letters (input that could not be processed)"},
+    {"extract", nw_cli_extract, "parse one document (wire text, HTML, JSON) into an article"},
+    {"parse", nw_cli_parse, "filter: raw JSON lines on stdin to article JSON lines"},
+    {"enrich", nw_cli_enrich, "filter: article JSON lines on stdin to enriched JSON lines"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void
+usage(FILE *out)
+{
+    fprintf(out, "usage: newswire <command> [options] [arguments]\n\n"
+                 "newswire ingests news articles: fetch -> parse -> enrich -> store, with live\n"
+                 "topics. Commands:\n\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun `newswire <command> --help` for the options of a command. Every option\n"
+                 "--some-key can also be given as the environment variable NEWSWIRE_SOME_KEY.\n");
+}
+
+int
+nw_cli_config_status(int rc)
+{
+    if (rc == 0)
+        return -1;
+    return rc == 1 ? 0 : 2;
+}
+
+int
+nw_cli_print_msgpack(const uint8_t *buf, size_t len, const char *key, const char *val, int indent)
+{
+    nw_buf_t js = {0};
+    json_t *doc = NULL, *out = NULL;
+    char *text = NULL;
+    int rc = nw_json_from_msgpack(buf, len, &js);
+    if (rc < 0)
+        goto done;
+    json_error_t jerr;
+    doc = json_loadb((const char *)js.data, js.len, JSON_ALLOW_NUL, &jerr);
+    if (doc == NULL) {
+        rc = -EPROTO;
+        goto done;
+    }
+    /* The extra key goes first so a human scanning `tail` output sees the topic at once. */
+    if (key && json_is_object(doc)) {
+        out = json_object();
+        if (out == NULL || json_object_set_new(out, key, json_string(val)) < 0 ||
+            json_object_update(out, doc) < 0) {
+            rc = -ENOMEM;
+            goto done;
+        }
+    } else {
+        out = json_incref(doc);
+    }
+    size_t flags = indent > 0 ? JSON_INDENT(indent) : JSON_COMPACT;
+    text = json_dumps(out, flags | JSON_ENCODE_ANY);
+    if (text == NULL) {
+        rc = -ENOMEM;
+        goto done;
+    }
+    if (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
+        rc = errno == EPIPE ? -EPIPE : -EIO;
+done:
+    free(text);
+    json_decref(out);
+    json_decref(doc);
+    nw_buf_release(&js);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    /* A closed pipe (`newswire tail | head`) must be an error return we can act on, not a
+     * silent death by SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        if (strcmp(cmd, "help") == 0 && argc > 2) {
+            for (size_t i = 0; i < N_COMMANDS; i++) {
+                if (strcmp(commands[i].name, argv[2]) == 0) {
+                    char *hargv[] = {argv[2], "--help", NULL};
+                    return commands[i].run(2, hargv);
+                }
+            }
+        }
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, cmd) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "newswire: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}
