@@ -19,13 +19,39 @@
  * Work is pulled with credit: a worker tells the broker how many more jobs it can take
  * ("READY" n), the broker never sends a worker more than that, and idle workers get jobs in
  * the order they became ready, so several workers of one stage share the load and a slow
- * worker does not hoard work. Broker and worker send "HB" heartbeats when idle. */
+ * worker does not hoard work. Broker and worker send "HB" heartbeats.
+ *
+ * Worker protocol on the .out endpoints (DEALER <-> ROUTER; numbers are decimal text):
+ *
+ *   worker -> broker  ["HELLO", n]   n free slots in all (absolute). Sent on start and again
+ *                                    whenever the broker has been silent for
+ *                                    NW_STAGE_LIVENESS intervals (it restarted, or it dropped
+ *                                    us), so a worker never sits on credit the broker forgot.
+ *                     ["READY", n]   n more credits: n jobs finished since the last grant.
+ *                                    Batched until half the window is free.
+ *                     ["HB"]         every heartbeat interval.
+ *                     ["BYE"]        leaving: requeue every job not acknowledged by READY.
+ *   broker -> worker  ["JOB", type, payload]
+ *                     ["HB", ms]     every interval to every registered worker; workers adopt
+ *                                    the broker's interval.
+ *
+ * The broker registers a worker only on HELLO, ignores the others from unknown workers, and
+ * drops a worker (requeueing its unfinished jobs at the front) after NW_STAGE_LIVENESS
+ * silent intervals, on BYE, or when its connection is gone. Delivery is at least once. */
 #ifndef NW_STAGE_H
 #define NW_STAGE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+/* Default heartbeat interval and how many silent intervals make a peer count as gone. */
+#define NW_STAGE_HEARTBEAT_MS 1000
+#define NW_STAGE_LIVENESS 3
+/* Longest message type name plus its NUL ("enriched"). */
+#define NW_STAGE_TYPE_MAX 32
+/* Room for any derived endpoint. */
+#define NW_EP_MAX 256
 
 typedef enum {
     NW_EP_RAW_IN = 0,
@@ -42,7 +68,9 @@ typedef enum {
 /* Name of an endpoint slot, e.g. "raw.in". */
 const char *nw_ep_name(nw_ep_t which);
 /* Derive the endpoint for `which` from the base endpoint. For binding, a tcp host of "*" is
- * kept; callers that connect pass a real host. Returns 0 or -EINVAL (bad base or overflow). */
+ * kept; callers that connect pass a real host. The base is tcp://host:port (port 1..65535,
+ * IPv6 hosts in brackets), ipc://path or inproc://name. Returns 0 or -EINVAL (bad base, port
+ * overflow, or out too small). */
 int nw_ep_derive(const char *base, nw_ep_t which, char *out, size_t n);
 /* The stage queue a message type goes to: "raw" -> NW_EP_RAW_IN, "article" -> NW_EP_ARTICLE_IN,
  * "enriched" and "dead" -> NW_EP_ENRICHED_IN. Returns -1 for other types. */
@@ -53,10 +81,15 @@ int nw_ep_for_type(const char *type);
  * socket can send again. */
 typedef struct nw_push nw_push_t;
 typedef void (*nw_push_writable_cb)(nw_push_t *p, void *arg);
+/* endpoint: an already derived .in endpoint (copied). on_writable may be NULL. Returns NULL on
+ * error (logged). */
 nw_push_t *nw_push_new(uv_loop_t *loop, void *zctx, const char *endpoint,
                        nw_push_writable_cb on_writable, void *arg);
-/* Send [type][payload]. Returns 0, -EAGAIN, or another negative errno. Borrows payload. */
+/* Send [type][payload]. Returns 0, -EAGAIN (then on_writable fires once later, if given), or
+ * another negative errno. Borrows payload. */
 int nw_push_send(nw_push_t *p, const char *type, const void *payload, size_t len);
+/* Close (unsent messages linger at most 1 s); cb (may be NULL) runs from the loop once the
+ * socket is released. NULL-safe. */
 void nw_push_close(nw_push_t *p, void (*cb)(void *arg), void *arg);
 
 /* A worker: DEALER connected to one stage's .out endpoint with a credit window, plus PUSH
@@ -64,10 +97,12 @@ void nw_push_close(nw_push_t *p, void (*cb)(void *arg), void *arg);
 typedef struct nw_worker nw_worker_t;
 /* One job. data is borrowed until return. The worker must call nw_worker_done() for each job
  * exactly once, now or later (store calls it after its commit). */
-typedef void (*nw_worker_job_cb)(nw_worker_t *w, const char *type, const uint8_t *data,
-                                 size_t len, void *arg);
-/* stage_out: NW_EP_RAW_OUT (parse), NW_EP_ARTICLE_OUT (enrich) or NW_EP_ENRICHED_OUT (store).
- * window: most jobs in flight at once (credit). */
+typedef void (*nw_worker_job_cb)(nw_worker_t *w, const char *type, const uint8_t *data, size_t len,
+                                 void *arg);
+/* broker: the base endpoint (copied). stage_out: NW_EP_RAW_OUT (parse), NW_EP_ARTICLE_OUT
+ * (enrich) or NW_EP_ENRICHED_OUT (store). window: most jobs in flight at once (credit). Says
+ * HELLO at once (queued until connected); reconnects by itself. Returns NULL on a bad endpoint
+ * or stage (logged) or ENOMEM. */
 nw_worker_t *nw_worker_new(uv_loop_t *loop, void *zctx, const char *broker, nw_ep_t stage_out,
                            unsigned window, nw_worker_job_cb cb, void *arg);
 /* Emit a message of `type` to the stage queue nw_ep_for_type(type). Never blocks and never
@@ -76,17 +111,25 @@ nw_worker_t *nw_worker_new(uv_loop_t *loop, void *zctx, const char *broker, nw_e
 int nw_worker_emit(nw_worker_t *w, const char *type, const void *payload, size_t len);
 /* Mark one job finished; credit is returned to the broker once held output is flushed. */
 void nw_worker_done(nw_worker_t *w);
-/* Stop taking jobs, flush held output, then close; cb runs when everything is released. */
+/* Stop taking jobs, flush held output (giving up after NW_STAGE_LIVENESS heartbeat intervals,
+ * logged), return finished credit, say BYE (the broker requeues unfinished jobs), then close;
+ * cb runs from the loop when everything is released. Calls to nw_worker_done() until then are
+ * allowed. NULL-safe; at most once. */
 void nw_worker_close(nw_worker_t *w, void (*cb)(void *arg), void *arg);
 /* Jobs received and not yet done. */
 unsigned nw_worker_inflight(const nw_worker_t *w);
+/* Emitted messages held back by a full queue (for tests and /metrics). */
+size_t nw_worker_held(const nw_worker_t *w);
 
 /* A publisher: PUB connected to the broker's pub.in. Publishing never blocks; ZeroMQ drops
  * for subscribers past their high-water mark (they detect gaps from sequence numbers). */
 typedef struct nw_pub nw_pub_t;
+/* broker: the base endpoint. Not on a loop: a PUB never needs to read. Returns NULL on a bad
+ * endpoint (logged) or ENOMEM. */
 nw_pub_t *nw_pub_new(void *zctx, const char *broker);
 /* Send [topic][payload]. Returns 0 or negative errno. */
 int nw_pub_send(nw_pub_t *p, const char *topic, const void *payload, size_t len);
+/* Close the socket (unsent messages linger at most 1 s) and free; NULL-safe, nulls *p. */
 void nw_pub_destroy(nw_pub_t **p);
 
 #endif

@@ -25,14 +25,19 @@ typedef void (*nw_zsock_close_cb)(nw_zsock_t *zs, void *arg);
 
 /* Wrap an existing ZeroMQ socket (takes ownership: closed by nw_zsock_close). recv_cb may be
  * NULL for send-only sockets. Messages with more than NW_ZSOCK_MAX_FRAMES frames are dropped
- * and counted. Returns NULL on error (socket left open for the caller). */
+ * and counted. An infinite or longer ZMQ_LINGER is capped at 1000 ms. Callbacks may send,
+ * pause, resume or close this socket. Returns NULL on error (socket left open for the
+ * caller). */
 nw_zsock_t *nw_zsock_new(uv_loop_t *loop, void *socket, nw_zsock_recv_cb recv_cb, void *arg);
 
-/* Send n frames. Returns 0, -EAGAIN when the socket would block (high-water mark; then call
- * nw_zsock_notify_writable), or another negative errno. Never blocks. Borrows the buffers. */
+/* Send n frames (n >= 1) as one message. Returns 0, -EAGAIN when the socket would block
+ * (high-water mark; then call nw_zsock_notify_writable), -EPIPE once closing, or another
+ * negative errno (e.g. -EHOSTUNREACH from a ROUTER_MANDATORY socket). Never blocks. Borrows
+ * the buffers. */
 int nw_zsock_sendv(nw_zsock_t *zs, const void *const *bufs, const size_t *lens, size_t n);
 
-/* Ask for one writable callback when the socket can send again. */
+/* Ask for one writable callback when the socket can send again (replaces an earlier request;
+ * fires from the loop, never inside this call). */
 void nw_zsock_notify_writable(nw_zsock_t *zs, nw_zsock_writable_cb cb);
 
 /* Stop / resume delivering received messages (backpressure). Messages stay queued in ZeroMQ,
@@ -44,7 +49,8 @@ void nw_zsock_resume(nw_zsock_t *zs);
 void *nw_zsock_socket(nw_zsock_t *zs);
 
 /* Stop polling, close the uv handles, then the ZeroMQ socket, then free; cb (may be NULL)
- * runs after everything is released. NULL-safe. */
+ * runs from the loop after everything is released, never inside this call. NULL-safe; call
+ * at most once per socket. */
 void nw_zsock_close(nw_zsock_t *zs, nw_zsock_close_cb cb, void *arg);
 
 /* Counters for tests and /metrics. */

@@ -1,0 +1,78 @@
+/* main.c: the broker process: configuration, the service shell (signals, /metrics, /healthz)
+ * and one nw_broker. The logic lives in services/lib/broker.c. */
+#include "newswire/broker.h"
+#include "newswire/config.h"
+#include "newswire/log.h"
+#include "newswire/service.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct broker_cfg {
+    const char *bind;
+    const char *http;
+    int64_t queue_max;
+    int64_t heartbeat;
+    const char *log_level;
+};
+
+static const nw_cfg_opt_t options[] = {
+    {"bind", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(struct broker_cfg, bind),
+     "base endpoint; the eight stage endpoints are derived from it (tcp port +0..+7)", 0, 0},
+    {"http", NW_CFG_STR, "", offsetof(struct broker_cfg, http),
+     "host:port for /metrics and /healthz (empty: off)", 0, 0},
+    {"queue-max", NW_CFG_INT, "10000", offsetof(struct broker_cfg, queue_max),
+     "jobs queued per stage before producers are pushed back", 1, 100000000},
+    {"heartbeat", NW_CFG_MS, "1000", offsetof(struct broker_cfg, heartbeat),
+     "heartbeat interval; workers silent for 3 intervals are dropped", 10, 60000},
+    {"log-level", NW_CFG_STR, "info", offsetof(struct broker_cfg, log_level),
+     "debug, info, warn, error or off", 0, 0},
+    NW_CFG_END,
+};
+
+static void
+on_closed(void *arg)
+{
+    nw_service_stop(arg);
+}
+
+/* SIGTERM: the broker holds nothing durable, so draining is closing its sockets. */
+static void
+on_drain(nw_service_t *svc, void *arg)
+{
+    nw_broker_t **b = arg;
+    nw_broker_close(*b, on_closed, svc);
+    *b = NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct broker_cfg cfg;
+    nw_broker_t *broker = NULL;
+
+    int rc = nw_config_load(options, &cfg, argc, argv, "newswire-broker [options]",
+                            "Stage queues and topic hub of the newswire pipeline.", NULL, NULL);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    int level = nw_log_parse_level(cfg.log_level);
+    if (level < 0) {
+        fprintf(stderr, "error: bad value \"%s\" for option 'log-level'\n", cfg.log_level);
+        return 2;
+    }
+    nw_service_t *svc = nw_service_new("broker", cfg.http, on_drain, &broker);
+    if (!svc)
+        return 1;
+    nw_log_init("broker", level);
+    nw_broker_opts_t opts = {.queue_max = (size_t)cfg.queue_max,
+                             .heartbeat_ms = (unsigned)cfg.heartbeat};
+    broker = nw_broker_new(nw_service_loop(svc), nw_service_zctx(svc), cfg.bind, &opts);
+    if (!broker) {
+        nw_service_stop(svc);
+        nw_service_run(svc);
+        return 1;
+    }
+    return nw_service_run(svc);
+}
