@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+TRANSPORT=ipc
+. "$(dirname "$0")/pipeline.sh"

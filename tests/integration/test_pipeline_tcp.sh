@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+TRANSPORT=tcp
+. "$(dirname "$0")/pipeline.sh"
