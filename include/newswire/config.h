@@ -17,7 +17,7 @@ typedef enum {
 } nw_cfg_type_t;
 
 typedef struct nw_cfg_opt {
-    const char *key;  /* lowercase-with-dashes */
+    const char *key; /* lowercase-with-dashes */
     nw_cfg_type_t type;
     const char *def;  /* default as text; NULL means unset (STR NULL, numbers 0) */
     size_t offset;    /* offsetof(struct, field) */
@@ -25,15 +25,18 @@ typedef struct nw_cfg_opt {
     int64_t min, max; /* bounds for numbers, ignored when both are 0 */
 } nw_cfg_opt_t;
 
-#define NW_CFG_END {NULL, 0, NULL, 0, NULL, 0, 0}
+#define NW_CFG_END                                                                                 \
+    {                                                                                              \
+        NULL, 0, NULL, 0, NULL, 0, 0                                                               \
+    }
 
 /* Fill cfg from defaults, environment and argv[1..]. Non-option arguments are left in
  * argv order and their count returned through *nargs / *args (may be NULL if the caller takes
  * none, in which case positional arguments are an error).
  * Returns 0 on success, 1 when --help was printed (exit 0), or -EINVAL after printing a
  * message that names the bad key (exit 2). */
-int nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv,
-                   const char *usage, const char *summary, int *nargs, char ***args);
+int nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, const char *usage,
+                   const char *summary, int *nargs, char ***args);
 
 /* Print --help text generated from the table to stdout. */
 void nw_config_help(const nw_cfg_opt_t *table, const char *usage, const char *summary);

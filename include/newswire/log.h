@@ -17,10 +17,10 @@ int nw_log_parse_level(const char *s);
 void nw_log_write(int level, const char *id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define NW_LOG(level, id, ...)                                                                 \
-    do {                                                                                       \
-        if ((level) >= nw_log_level)                                                           \
-            nw_log_write((level), (id), __VA_ARGS__);                                          \
+#define NW_LOG(level, id, ...)                                                                     \
+    do {                                                                                           \
+        if ((level) >= nw_log_level)                                                               \
+            nw_log_write((level), (id), __VA_ARGS__);                                              \
     } while (0)
 #define NW_DEBUG(id, ...) NW_LOG(NW_LOG_DEBUG, id, __VA_ARGS__)
 #define NW_INFO(id, ...) NW_LOG(NW_LOG_INFO, id, __VA_ARGS__)
