@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "../../proto/codec_internal.h"
+#include "codec_internal.h" /* private to the codec and this bridge: proto/ */
 #include "newswire/proto.h"
 #include "newswire/util.h"
 
