@@ -3,8 +3,11 @@
  * letter (with the original bytes) on the "dead" queue so the store keeps it with its reason.
  * The caller learns the outcome as an HTTP-style status it can pass to its sender.
  *
- * Nothing here blocks and nothing is dropped: when a push answers -EAGAIN the item is BUSY and
- * the source either tells its sender to retry (HTTP 503, ZeroMQ "503") or keeps the file. */
+ * Every message goes through deliver.c, which spools it and pushes it once its fsync completed;
+ * only then is the item ACCEPTED (or REJECTED, its dead letter kept) and the source told so.
+ * Nothing here blocks and nothing is dropped: when a queue or the spool pushes back, or the
+ * spool cannot be written, the item is BUSY and the source either tells its sender to retry
+ * (HTTP 503, ZeroMQ "503") or keeps the file. */
 #include "fetch.h"
 
 #include <ctype.h>
@@ -163,16 +166,120 @@ supported(const char *type)
     return 0;
 }
 
-void
+/* An item whose message waits for the spool's fsync. */
+struct waiting {
+    fetch_result_t res; /* the outcome it gets once durable */
+    fetch_done_cb done;
+    void *arg;
+    const char *source; /* static */
+    size_t len;
+    char detail[512]; /* rejections: the log line */
+};
+
+/* Count and log an outcome that became final (accepted or rejected). */
+static void
+account(const fetch_result_t *res, const char *source, size_t len, const char *detail)
+{
+    if (res->outcome == FETCH_REJECTED) {
+        NW_WARN(res->id[0] ? res->id : NULL, "rejected source=%s reason=%s bytes=%zu: %s", source,
+                res->reason, len, detail);
+        nw_metrics_reason("nw_fetch_rejected_total", res->reason,
+                          "items refused by fetch and dead-lettered, by reason");
+        return;
+    }
+    char labels[64];
+    snprintf(labels, sizeof labels, "source=\"%s\"", source);
+    nw_metrics_add(nw_metrics_counter("nw_fetch_accepted_total", labels,
+                                      "items accepted and handed to the broker, by source"),
+                   1);
+    nw_metrics_add(nw_metrics_counter("nw_fetch_accepted_bytes_total", NULL,
+                                      "body bytes accepted and handed to the broker"),
+                   len);
+    NW_INFO(res->id, "accepted source=%s bytes=%zu", source, len);
+}
+
+/* The refusal of an item that could not be handed on (queue full, spool full or unwritable). */
+static void
+set_refused(fetch_result_t *res, int rc, const char *what)
+{
+    char msg[200];
+    if (rc == -EAGAIN) {
+        nw_metrics_reason("nw_fetch_busy_total",
+                          strcmp(what, "raw") == 0 ? "raw-queue-full" : "dead-queue-full",
+                          "items refused because a broker queue or the spool pushed back");
+        snprintf(msg, sizeof msg, "the %s queue is full, retry later",
+                 strcmp(what, "raw") == 0 ? "raw" : "dead-letter");
+        set_result(res, FETCH_BUSY, 503, "busy", msg);
+    } else if (rc == -ENOBUFS) {
+        nw_metrics_reason("nw_fetch_busy_total", "spool-full",
+                          "items refused because a broker queue or the spool pushed back");
+        set_result(res, FETCH_BUSY, 503, "spool-full",
+                   "the spool holds spool-max bytes the store has not acknowledged, retry later");
+    } else if (rc == -ENOMEM) {
+        set_result(res, FETCH_FAILED, 500, "internal", "out of memory");
+    } else {
+        snprintf(msg, sizeof msg, "cannot write the spool (%s), retry later", strerror(-rc));
+        set_result(res, FETCH_BUSY, 503, "spool-unavailable", msg);
+    }
+}
+
+static void
+on_delivered(int status, void *arg)
+{
+    struct waiting *w = arg;
+    if (status < 0)
+        set_refused(&w->res, status, "raw");
+    else
+        account(&w->res, w->source, w->len, w->detail);
+    if (w->done)
+        w->done(&w->res, w->arg);
+    free(w);
+}
+
+/* Hand an encoded message on. *res holds the outcome it gets once handed on. Returns 0 with
+ * *res final, or FETCH_PENDING (done is called later). */
+static int
+deliver(fetch_accept_t *a, char tag, const nw_buf_t *msg, uint64_t seq, fetch_result_t *res,
+        const char *source, size_t len, const char *detail, fetch_done_cb done, void *arg)
+{
+    struct waiting *w = malloc(sizeof *w);
+    if (w == NULL) {
+        set_result(res, FETCH_FAILED, 500, "internal", "out of memory");
+        return 0;
+    }
+    *w = (struct waiting){.res = *res, .done = done, .arg = arg, .source = source, .len = len};
+    snprintf(w->detail, sizeof w->detail, "%s", detail ? detail : "");
+    int rc = fetch_deliver_send(a->deliver, tag, msg->data, msg->len, seq, on_delivered, w);
+    if (rc == FETCH_PENDING)
+        return FETCH_PENDING;
+    free(w);
+    if (rc < 0 && rc != -EAGAIN && rc != -ENOBUFS && rc != -ENOMEM && rc != -EINVAL &&
+        rc != -ENOSPC && rc != -EFBIG && rc != -EIO && rc != -EDQUOT) {
+        NW_ERROR(res->id[0] ? res->id : NULL, "cannot hand on %s message: %s",
+                 tag == 'd' ? "dead" : "raw", strerror(-rc));
+        set_result(res, FETCH_FAILED, 500, "internal", "cannot hand the item on");
+        return 0;
+    }
+    if (rc < 0) {
+        set_refused(res, rc, tag == 'd' ? "dead" : "raw");
+        return 0;
+    }
+    account(res, source, len, detail);
+    return 0;
+}
+
+int
 fetch_accept_reject(fetch_accept_t *a, const char *source, const char *content_type,
                     const char *name, const uint8_t *bytes, size_t len, int status,
-                    const char *reason, const char *message, fetch_result_t *res)
+                    const char *reason, const char *message, fetch_result_t *res,
+                    fetch_done_cb done, void *arg)
 {
     nw_buf_t out = {0};
     char now[40], detail[512], sname[128];
+    int rc;
     if (a->closed) {
         set_result(res, FETCH_BUSY, 503, "shutting-down", "fetch is shutting down, retry later");
-        return;
+        return 0;
     }
     nw_time_iso(nw_now_ms(), now, sizeof now);
     printable(name, sname, sizeof sname);
@@ -180,8 +287,10 @@ fetch_accept_reject(fetch_accept_t *a, const char *source, const char *content_t
              name ? "\")" : "");
 
     static const uint8_t none[1];
+    uint64_t seq = fetch_deliver_reserve(a->deliver);
     nw_dead_t d = {
         .v = NW_PROTO_VERSION,
+        .id = res->id[0] ? res->id : NULL,
         .stage = (char *)"fetch",
         .reason = (char *)reason,
         .detail = detail,
@@ -195,40 +304,31 @@ fetch_accept_reject(fetch_accept_t *a, const char *source, const char *content_t
                 : NULL,
         .source = (char *)source,
         .origin = (char *)a->origin,
+        .spool = seq,
     };
-    int rc = nw_dead_encode(&d, &out);
-    if (rc == 0)
-        rc = nw_push_send(a->dead, "dead", out.data, out.len);
-    if (rc == -EAGAIN) {
-        /* Not counted as a rejection yet: the sender retries and is counted then. */
-        nw_metrics_reason("nw_fetch_busy_total", "dead-queue-full",
-                          "items refused because a broker queue pushed back");
-        set_result(res, FETCH_BUSY, 503, "busy", "dead-letter queue is full, retry later");
-        goto out;
-    }
+    rc = nw_dead_encode(&d, &out);
     if (rc < 0) {
-        NW_ERROR(NULL, "cannot hand on dead letter reason=%s: %s", reason, strerror(-rc));
+        NW_ERROR(NULL, "cannot encode dead letter reason=%s: %s", reason, strerror(-rc));
         set_result(res, FETCH_FAILED, 500, "internal", "cannot record the rejected item");
         goto out;
     }
-    NW_WARN(NULL, "rejected source=%s reason=%s bytes=%zu: %s", source, reason, len, detail);
-    nw_metrics_reason("nw_fetch_rejected_total", reason,
-                      "items refused by fetch and dead-lettered, by reason");
     set_result(res, FETCH_REJECTED, status, reason, message);
+    rc = deliver(a, 'd', &out, seq, res, source, len, detail, done, arg);
 out:
     nw_buf_release(&out);
+    return rc > 0 ? rc : 0;
 }
 
 /* Reject an item: the dead letter carries its original bytes (a sample when oversized). */
-static void
+static int
 reject_item(fetch_accept_t *a, const fetch_item_t *it, int status, const char *reason,
-            const char *message, fetch_result_t *res)
+            const char *message, fetch_result_t *res, fetch_done_cb done, void *arg)
 {
     size_t keep = it->len;
     if (strcmp(reason, "body-too-large") == 0 && keep > DEAD_SAMPLE_MAX)
         keep = DEAD_SAMPLE_MAX;
-    fetch_accept_reject(a, it->source, it->content_type, it->name, it->body, keep, status, reason,
-                        message, res);
+    return fetch_accept_reject(a, it->source, it->content_type, it->name, it->body, keep, status,
+                               reason, message, res, done, arg);
 }
 
 /* The JSON body's "url", if any. Returns 0 (url set or left NULL) or -EPROTO with message. */
@@ -265,8 +365,9 @@ out:
     return rc;
 }
 
-void
-fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *res)
+int
+fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *res,
+                    fetch_done_cb done, void *arg)
 {
     char type[64], charset[64], msg[256], shown[64];
     char *json_url = NULL, *canon = NULL;
@@ -275,19 +376,19 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
     memset(res, 0, sizeof *res);
     if (a->closed) {
         set_result(res, FETCH_BUSY, 503, "shutting-down", "fetch is shutting down, retry later");
-        return;
+        return 0;
     }
     split_content_type(it->content_type, type, sizeof type, charset, sizeof charset);
     printable(it->content_type, shown, sizeof shown);
 
     if (it->len == 0) {
-        reject_item(a, it, 400, "empty-body", "the body is empty", res);
+        rc = reject_item(a, it, 400, "empty-body", "the body is empty", res, done, arg);
         goto out;
     }
     if (it->len > a->max_body) {
         snprintf(msg, sizeof msg, "body of %zu bytes exceeds max-body (%zu bytes)", it->len,
                  a->max_body);
-        reject_item(a, it, 413, "body-too-large", msg, res);
+        rc = reject_item(a, it, 413, "body-too-large", msg, res, done, arg);
         goto out;
     }
     if (!supported(type)) {
@@ -300,7 +401,7 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
             snprintf(msg, sizeof msg,
                      "no content type given (use text/plain, text/html or "
                      "application/json)");
-        reject_item(a, it, 415, "unsupported-content-type", msg, res);
+        rc = reject_item(a, it, 415, "unsupported-content-type", msg, res, done, arg);
         goto out;
     }
     /* HTML may legitimately be in another charset if it says so; parse converts it. Plain text
@@ -313,7 +414,7 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
     if (!html_other && !nw_utf8_valid(it->body, it->len)) {
         snprintf(msg, sizeof msg, "the %s body is not valid UTF-8%s", type,
                  strcmp(type, "text/html") == 0 ? " and declares no other charset" : "");
-        reject_item(a, it, 400, "invalid-utf8", msg, res);
+        rc = reject_item(a, it, 400, "invalid-utf8", msg, res, done, arg);
         goto out;
     }
     if (strcmp(type, "application/json") == 0) {
@@ -323,7 +424,7 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
             goto out;
         }
         if (rc < 0) {
-            reject_item(a, it, 400, "bad-json", msg, res);
+            rc = reject_item(a, it, 400, "bad-json", msg, res, done, arg);
             goto out;
         }
     }
@@ -341,7 +442,7 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
                      "cannot use \"%s\" as the article URL (absolute http or "
                      "https URL expected)",
                      su);
-            reject_item(a, it, 400, "bad-url", msg, res);
+            rc = reject_item(a, it, 400, "bad-url", msg, res, done, arg);
             goto out;
         }
         rc = nw_id_from_url(canon, res->id);
@@ -370,37 +471,22 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
         .headers = (nw_kv_t *)it->headers,
         .n_headers = it->n_headers,
         .origin = (char *)a->origin,
+        .spool = fetch_deliver_reserve(a->deliver),
         .name = (char *)it->name,
     };
     rc = nw_raw_encode(&raw, &out);
-    if (rc == 0)
-        rc = nw_push_send(a->raw, "raw", out.data, out.len);
-    if (rc == -EAGAIN) {
-        nw_metrics_reason("nw_fetch_busy_total", "raw-queue-full",
-                          "items refused because a broker queue pushed back");
-        set_result(res, FETCH_BUSY, 503, "busy", "the raw queue is full, retry later");
-        goto out;
-    }
     if (rc < 0) {
-        NW_ERROR(res->id, "cannot hand on raw message: %s", strerror(-rc));
+        NW_ERROR(res->id, "cannot encode raw message: %s", strerror(-rc));
         set_result(res, FETCH_FAILED, 500, "internal", "cannot hand the article on");
         goto out;
     }
-    char labels[64];
-    snprintf(labels, sizeof labels, "source=\"%s\"", it->source);
-    nw_metrics_add(nw_metrics_counter("nw_fetch_accepted_total", labels,
-                                      "items accepted and handed to the broker, by source"),
-                   1);
-    nw_metrics_add(nw_metrics_counter("nw_fetch_accepted_bytes_total", NULL,
-                                      "body bytes accepted and handed to the broker"),
-                   it->len);
-    NW_INFO(res->id, "accepted source=%s type=%s bytes=%zu%s%s", it->source, type, it->len,
-            canon ? " url=" : "", canon ? canon : "");
     set_result(res, FETCH_ACCEPTED, 202, "accepted", "accepted");
+    rc = deliver(a, 'r', &out, raw.spool, res, it->source, it->len, NULL, done, arg);
 out:
     free(json_url);
     free(canon);
     nw_buf_release(&out);
+    return rc > 0 ? rc : 0;
 }
 
 char *

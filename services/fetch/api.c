@@ -4,9 +4,11 @@
  *        'http://127.0.0.1:8080/v1/articles?url=https%3A%2F%2Fexample.com%2Fa'
  *
  * The URL may also come as the header X-Newswire-URL, or as "url" in a JSON body. The answer
- * is 202 {"id":"...","status":"accepted"} once the raw message was handed to the broker,
- * 4xx {"error":"<reason>","message":"..."} for bad input (dead-lettered), or 503 with
- * Retry-After when a queue pushes back: the client retries, nothing is dropped.
+ * is 202 {"id":"...","status":"accepted"} once the raw message is durable in the spool and was
+ * handed to the broker (the request waits for the group's fsync), 4xx
+ * {"error":"<reason>","message":"..."} for bad input (dead-lettered), or 503 with Retry-After
+ * when a queue or the spool pushes back ("busy", "spool-full") or the spool cannot be written
+ * ("spool-unavailable"): the client retries, nothing is dropped.
  *
  * Bodies over the HTTP server's own limit are answered 413 by nw_http before this handler runs
  * (see main.c for how that limit relates to max-body). */
@@ -22,6 +24,20 @@
 static const char *const kept_headers[] = {"Content-Type", "User-Agent", "X-Request-Id",
                                            "X-Forwarded-For", "Referer"};
 #define N_KEPT (sizeof kept_headers / sizeof *kept_headers)
+
+static void
+answer(const fetch_result_t *res, void *arg)
+{
+    nw_http_req_t *req = arg;
+    char *json = fetch_result_json(res);
+    if (json == NULL) {
+        nw_http_error(req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    nw_http_respond(req, res->status, "application/json", json, strlen(json),
+                    res->outcome == FETCH_BUSY ? "Retry-After: 1\r\n" : NULL);
+    free(json);
+}
 
 static void
 on_post(nw_http_req_t *req, void *arg)
@@ -56,16 +72,8 @@ on_post(nw_http_req_t *req, void *arg)
         .n_headers = nh,
     };
     fetch_result_t res;
-    fetch_accept_submit(a, &item, &res);
-
-    char *json = fetch_result_json(&res);
-    if (json == NULL) {
-        nw_http_error(req, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    nw_http_respond(req, res.status, "application/json", json, strlen(json),
-                    res.outcome == FETCH_BUSY ? "Retry-After: 1\r\n" : NULL);
-    free(json);
+    if (fetch_accept_submit(a, &item, &res, answer, req) == 0)
+        answer(&res, req);
 }
 
 /* The server refused a body over --max-body with 413 before the handler ran: count it and
@@ -78,7 +86,7 @@ on_refused(const char *method, const char *path, const char *content_type, const
     (void)method;
     (void)path;
     fetch_accept_reject(arg, "http", content_type, NULL, head, len, 413, "body-too-large",
-                        "request body exceeds --max-body", &res);
+                        "request body exceeds --max-body", &res, NULL, NULL);
 }
 
 int

@@ -1,10 +1,12 @@
 /* fetch.h: private to newswire-fetch. The service's sources (HTTP API, inbox directory,
  * ZeroMQ ingest socket) all hand what they got to one function, fetch_accept_submit(), which
- * validates it, gives it an id, and pushes a raw message to the broker's raw.in queue, or a
- * dead letter to the queue for "dead". The sources only translate the outcome for their sender.
+ * validates it, gives it an id, and hands a raw message (or, for bad input, a dead letter) to
+ * deliver.c, which spools it durably and pushes it to the broker. The sources only translate
+ * the outcome for their sender, once it is known (after the spool's fsync).
  *
  *   main.c    wiring: config, service, pushes, sources, drain
- *   accept.c  validate -> identify -> encode -> push (or dead letter); metrics and logs
+ *   accept.c  validate -> identify -> encode -> deliver (or dead letter); metrics and logs
+ *   deliver.c spool, group commit, push, acks from the store, re-sends
  *   api.c     POST /v1/articles on the service's HTTP server
  *   inbox.c   a watched directory: new files in, then moved to done/ or rejected/
  *   ingest.c  a ZeroMQ ROUTER socket, protocol in proto/ingest.md */
@@ -19,11 +21,46 @@
 #include "newswire/proto.h"
 #include "newswire/stage.h"
 
-/* The acceptor: the two pushes every source shares and the instance's settings. Embedded in
- * main's state; the pushes are owned by main (created and closed there). */
+/* Durable delivery (deliver.c). */
+typedef struct fetch_deliver fetch_deliver_t;
+typedef struct fetch_deliver_opts {
+    const char *broker;           /* base endpoint; acks come from its pub.out */
+    const char *origin;           /* instance name: acks arrive on "ack.<origin>" */
+    const char *spool_dir;        /* "" or NULL: no spool (at most once; benchmarks only) */
+    uint64_t spool_max;           /* unacked bytes before sources are pushed back */
+    int64_t resend_ms;            /* first re-send of an unacked record after this long */
+    nw_push_t *raw, *dead;        /* borrowed; must outlive the deliverer */
+    void (*on_resume)(void *arg); /* the spool fell below its bound again */
+    void *resume_arg;
+} fetch_deliver_opts_t;
+/* status 0: durable and handed on; negative errno: not accepted (-ECANCELED on close). */
+typedef void (*fetch_deliver_cb)(int status, void *arg);
+/* Open the spool (recovering it) and subscribe to acks. NULL on error (logged); the loop must
+ * still run to release what was made. */
+fetch_deliver_t *fetch_deliver_new(uv_loop_t *loop, void *zctx, const fetch_deliver_opts_t *o);
+/* The spool seq the next send will get, to be written into the message (0: no spool). */
+uint64_t fetch_deliver_reserve(const fetch_deliver_t *d);
+/* Hand on an encoded message (tag 'r' raw, 'd' dead) carrying seq from fetch_deliver_reserve.
+ * Returns 1 when spooled: cb(status, arg) runs once the fsync decided (never inside this call);
+ * 0 when pushed at once (no spool; cb is not called); -EAGAIN (a broker queue is full),
+ * -ENOBUFS (the spool is over spool-max) or another negative errno (the append failed, e.g.
+ * -ENOSPC, -EFBIG, -EIO): nothing was kept and cb is not called. Borrows msg. */
+int fetch_deliver_send(fetch_deliver_t *d, char tag, const uint8_t *msg, size_t len, uint64_t seq,
+                       fetch_deliver_cb cb, void *arg);
+/* A push became writable: send what waits. NULL-safe. */
+void fetch_deliver_writable(fetch_deliver_t *d);
+/* True while a broker queue pushes back (spooled mode). */
+int fetch_deliver_blocked(const fetch_deliver_t *d);
+/* cb runs (from the loop) once no send waits for an fsync. */
+void fetch_deliver_flush(fetch_deliver_t *d, void (*cb)(void *arg), void *arg);
+/* Stop re-sending, close the ack socket and the spool, free; cb (may be NULL) runs last.
+ * Flush first. NULL-safe. */
+void fetch_deliver_close(fetch_deliver_t *d, void (*cb)(void *arg), void *arg);
+
+/* The acceptor: the deliverer every source shares and the instance's settings. Embedded in
+ * main's state; the pushes and the deliverer are owned by main. */
 typedef struct fetch_accept {
-    nw_push_t *raw;     /* raw.in */
-    nw_push_t *dead;    /* the queue for "dead" (enriched.in) */
+    fetch_deliver_t *deliver;
     const char *origin; /* instance name, put in every raw and dead message */
     size_t max_body;    /* bodies longer than this are refused */
     int closed;         /* draining: every item is answered 503 "shutting-down" */
@@ -43,9 +80,9 @@ typedef struct fetch_item {
 } fetch_item_t;
 
 typedef enum {
-    FETCH_ACCEPTED = 0, /* raw message handed to the broker */
-    FETCH_REJECTED,     /* bad input; its dead letter was handed to the broker */
-    FETCH_BUSY,         /* a queue pushed back (-EAGAIN); nothing was sent, try again later */
+    FETCH_ACCEPTED = 0, /* raw message spooled durably and handed to the broker */
+    FETCH_REJECTED,     /* bad input; its dead letter was spooled and handed on */
+    FETCH_BUSY,         /* pushed back (queue full, spool full or unwritable): try again later */
     FETCH_FAILED,       /* internal error (ENOMEM, socket error); nothing was sent */
 } fetch_outcome_t;
 
@@ -58,17 +95,26 @@ typedef struct fetch_result {
     char id[33];        /* the article id ("" when none was derived) */
 } fetch_result_t;
 
-/* Validate an item and hand it on. Never fails silently: every outcome is in *res, and every
+/* The final result of an item whose outcome waited for the spool; res is borrowed. */
+typedef void (*fetch_done_cb)(const fetch_result_t *res, void *arg);
+#define FETCH_PENDING 1
+
+/* Validate an item and hand it on. Never fails silently: every outcome is reported, and every
  * rejection has been logged, counted (nw_fetch_rejected_total{reason}) and dead-lettered.
- * For BUSY the caller should retry once the push is writable (fetch_accept_writable). */
-void fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *item, fetch_result_t *res);
+ * Returns 0 when *res is final now (done is not called), or FETCH_PENDING when the message
+ * waits for the spool's fsync: done(res, arg) runs later exactly once (res then unused).
+ * For BUSY the caller should retry later (inbox: once fetch_inbox_writable is called). */
+int fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *item, fetch_result_t *res,
+                        fetch_done_cb done, void *arg);
 
 /* Reject something that never became an item (malformed ZeroMQ request, oversized file):
- * log, count, dead-letter `bytes` (may be NULL/0) and fill *res with status and reason. The
- * result may be BUSY/FAILED when the dead letter could not be handed on. */
-void fetch_accept_reject(fetch_accept_t *a, const char *source, const char *content_type,
-                         const char *name, const uint8_t *bytes, size_t len, int status,
-                         const char *reason, const char *message, fetch_result_t *res);
+ * log, count, dead-letter `bytes` (may be NULL/0) and report as fetch_accept_submit does.
+ * The result may be BUSY/FAILED when the dead letter could not be handed on. done may be NULL
+ * when nobody waits. */
+int fetch_accept_reject(fetch_accept_t *a, const char *source, const char *content_type,
+                        const char *name, const uint8_t *bytes, size_t len, int status,
+                        const char *reason, const char *message, fetch_result_t *res,
+                        fetch_done_cb done, void *arg);
 
 /* Render a result as the JSON answer: {"id":"...","status":"accepted"} or
  * {"error":"<reason>","message":"..."}. Returns a malloc'd string (caller frees) or NULL. */
@@ -80,9 +126,11 @@ int fetch_api_start(nw_http_t *h, fetch_accept_t *a);
 /* Inbox: watch dir (created with done/ and rejected/ inside if missing). */
 typedef struct fetch_inbox fetch_inbox_t;
 fetch_inbox_t *fetch_inbox_new(uv_loop_t *loop, const char *dir, fetch_accept_t *a);
-/* The pushes became writable again: resume a scan that stopped on -EAGAIN. */
+/* The pushes became writable again, or the spool fell below its bound: resume a scan that
+ * stopped on BUSY. NULL-safe. */
 void fetch_inbox_writable(fetch_inbox_t *in);
-/* Stop watching and release; cb (may be NULL) runs after the handles closed. NULL-safe. */
+/* Stop watching and release; cb (may be NULL) runs after the handles closed. No item may be
+ * pending (flush the deliverer first). NULL-safe. */
 void fetch_inbox_close(fetch_inbox_t *in, void (*cb)(void *arg), void *arg);
 
 /* ZeroMQ ingest: a ROUTER bound at endpoint (see proto/ingest.md). */

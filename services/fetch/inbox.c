@@ -1,9 +1,13 @@
 /* inbox.c: the directory source. Every regular file that appears in inbox-dir becomes one
- * article; once its raw message was handed to the broker the file moves to inbox-dir/done/,
- * and a file that is refused (binary, invalid UTF-8, too large, unreadable) moves to
- * inbox-dir/rejected/ once its dead letter was handed on. A file whose push is refused with
- * -EAGAIN stays where it is and is tried again when the queue takes messages again, so a full
- * broker stops the inbox instead of losing files.
+ * article; once its raw message is durable in the spool and was handed to the broker the file
+ * moves to inbox-dir/done/, and a file that is refused (binary, invalid UTF-8, too large,
+ * unreadable) moves to inbox-dir/rejected/ once its dead letter was. A file that is pushed
+ * back (broker queue full, spool over spool-max or unwritable) stays where it is and is tried
+ * again when the queue takes messages again, so a full broker stops the inbox instead of
+ * losing files.
+ *
+ * A scan's files share one spool fsync; the next scan starts only once every file of the last
+ * one was answered, so a file still waiting is never read twice.
  *
  * Writers must not write in place: a file is read as soon as it is seen. Write it elsewhere on
  * the same file system (or as a dot-file or *.tmp inside the inbox, which are ignored) and
@@ -39,6 +43,7 @@ struct fetch_inbox {
     uv_timer_t timer; /* the next scan: soon after an event, else the periodic rescan */
     int soon;         /* a scan is due within EVENT_DELAY_MS */
     int blocked;      /* a push answered -EAGAIN: wait for fetch_inbox_writable */
+    unsigned waiting; /* files of the last scan whose outcome waits for the spool */
     int closing;
     int handles_open;
     void (*close_cb)(void *arg);
@@ -95,16 +100,63 @@ move_to(fetch_inbox_t *in, const char *name, const char *to)
     return rc;
 }
 
-/* Handle one file. Returns 0 to go on, -EAGAIN when a queue pushed back. */
+/* Move or keep a file once its outcome is known. Returns 0, or -EAGAIN when pushed back. */
+static int
+settle(fetch_inbox_t *in, const char *name, const fetch_result_t *res)
+{
+    char shown[256];
+    switch (res->outcome) {
+    case FETCH_ACCEPTED:
+        move_to(in, name, in->done);
+        break;
+    case FETCH_REJECTED:
+        move_to(in, name, in->rejected);
+        break;
+    case FETCH_BUSY:
+        return -EAGAIN;
+    case FETCH_FAILED:
+        /* Left in place: the periodic rescan tries again. */
+        snprintf(shown, sizeof shown, "%s",
+                 nw_utf8_valid((const uint8_t *)name, strlen(name)) ? name : "(non-UTF-8 name)");
+        NW_ERROR(res->id[0] ? res->id : NULL, "inbox: \"%s\" not handed on: %s", shown,
+                 res->message);
+        break;
+    }
+    return 0;
+}
+
+/* A file whose outcome waited for the spool. */
+struct waiting_file {
+    fetch_inbox_t *in;
+    char name[];
+};
+
+static void
+on_settled(const fetch_result_t *res, void *arg)
+{
+    struct waiting_file *w = arg;
+    fetch_inbox_t *in = w->in;
+    if (settle(in, w->name, res) == -EAGAIN && !in->blocked) {
+        /* The spool could not take it (disk trouble): the file stays for the next scan. */
+        NW_INFO(NULL, "inbox: \"%s\" not accepted (%s); pausing", w->name, res->reason);
+        in->blocked = 1;
+    }
+    free(w);
+    if (--in->waiting == 0)
+        schedule(in, in->blocked ? RESCAN_MS : 0);
+}
+
+/* Handle one file. Returns 0 to go on, -EAGAIN when pushed back. */
 static int
 process(fetch_inbox_t *in, const char *name)
 {
-    char path[4096], msg[256], shown[256];
+    char path[4096], msg[256];
     uint8_t *body = NULL;
     size_t len = 0;
     struct stat st;
     fetch_result_t res = {0};
-    int rc = 0;
+    int rc = 0, pending = 0;
+    struct waiting_file *w = NULL;
 
     if ((size_t)snprintf(path, sizeof path, "%s/%s", in->dir, name) >= sizeof path)
         return 0;
@@ -112,6 +164,11 @@ process(fetch_inbox_t *in, const char *name)
      * block the read. stat follows symlinks, so a link to a file is read as that file. */
     if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
         return 0;
+    w = malloc(sizeof *w + strlen(name) + 1);
+    if (w == NULL)
+        return 0; /* the periodic rescan tries again */
+    w->in = in;
+    strcpy(w->name, name);
 
     /* File names are bytes; the wire's strings are UTF-8. */
     const char *uname = nw_utf8_valid((const uint8_t *)name, strlen(name)) ? name : NULL;
@@ -123,16 +180,18 @@ process(fetch_inbox_t *in, const char *name)
     if (rc == -EFBIG) {
         snprintf(msg, sizeof msg, "file of %lld bytes exceeds max-body (%zu bytes)",
                  (long long)st.st_size, in->a->max_body);
-        fetch_accept_reject(in->a, "inbox", NULL, uname, NULL, 0, 413, "body-too-large", msg, &res);
+        pending = fetch_accept_reject(in->a, "inbox", NULL, uname, NULL, 0, 413, "body-too-large",
+                                      msg, &res, on_settled, w);
     } else if (rc < 0) {
         snprintf(msg, sizeof msg, "cannot read the file: %s", strerror(-rc));
-        fetch_accept_reject(in->a, "inbox", NULL, uname, NULL, 0, 400, "unreadable-file", msg,
-                            &res);
+        pending = fetch_accept_reject(in->a, "inbox", NULL, uname, NULL, 0, 400, "unreadable-file",
+                                      msg, &res, on_settled, w);
     } else {
         const char *ct = len ? nw_parse_sniff(name, body, len) : "text/plain";
         if (ct == NULL) {
-            fetch_accept_reject(in->a, "inbox", NULL, uname, body, len, 415, "binary-file",
-                                "the file is binary, not text, HTML or JSON", &res);
+            pending = fetch_accept_reject(
+                in->a, "inbox", NULL, uname, body, len, 415, "binary-file",
+                "the file is binary, not text, HTML or JSON", &res, on_settled, w);
         } else {
             nw_kv_t headers[1] = {{(char *)"name", (char *)uname}};
             fetch_item_t item = {
@@ -144,27 +203,18 @@ process(fetch_inbox_t *in, const char *name)
                 .headers = uname ? headers : NULL,
                 .n_headers = uname ? 1 : 0,
             };
-            fetch_accept_submit(in->a, &item, &res);
+            pending = fetch_accept_submit(in->a, &item, &res, on_settled, w);
         }
     }
-    rc = 0;
-    switch (res.outcome) {
-    case FETCH_ACCEPTED:
-        move_to(in, name, in->done);
-        break;
-    case FETCH_REJECTED:
-        move_to(in, name, in->rejected);
-        break;
-    case FETCH_BUSY:
-        rc = -EAGAIN;
-        break;
-    case FETCH_FAILED:
-        /* Left in place: the periodic rescan tries again. */
-        snprintf(shown, sizeof shown, "%s", uname ? uname : "(non-UTF-8 name)");
-        NW_ERROR(res.id[0] ? res.id : NULL, "inbox: \"%s\" not handed on: %s", shown, res.message);
-        break;
+    if (pending == FETCH_PENDING) {
+        in->waiting++;
+        w = NULL; /* on_settled owns it */
+        rc = 0;
+        goto out;
     }
+    rc = settle(in, name, &res);
 out:
+    free(w);
     free(body);
     return rc;
 }
@@ -172,6 +222,8 @@ out:
 static void
 scan(fetch_inbox_t *in)
 {
+    if (in->waiting > 0)
+        return; /* the last of them schedules the next scan */
     DIR *d = opendir(in->dir);
     int n = 0, more = 0, was_blocked = in->blocked;
     in->blocked = 0; /* this scan's first push tells whether the queue is still full */
@@ -190,13 +242,15 @@ scan(fetch_inbox_t *in)
         n++;
         if (process(in, e->d_name) == -EAGAIN) {
             if (!was_blocked)
-                NW_INFO(NULL, "inbox: broker queue full, pausing until it drains");
+                NW_INFO(NULL, "inbox: broker queue full or spool pushing back, pausing until it "
+                              "drains");
             in->blocked = 1;
             break;
         }
     }
     closedir(d);
-    schedule(in, more ? 0 : RESCAN_MS);
+    if (in->waiting == 0)
+        schedule(in, more ? 0 : RESCAN_MS);
 }
 
 static void

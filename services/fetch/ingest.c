@@ -3,8 +3,10 @@
  * sends the empty delimiter frame itself) and get [status][json] back, the same statuses and
  * JSON as the HTTP API. The protocol is documented in proto/ingest.md.
  *
- * Every request is answered at once: a full broker queue gives "503" (retry later), never a
- * held request, so nothing here grows with load. Frames beyond max-body get "413"; a frame far
+ * A request is answered once its article is durable in the spool (after the group's fsync, a
+ * few milliseconds) or at once when it is refused: a full broker queue or spool, or a spool
+ * that cannot be written, gives "503" (retry later), never a held request, so what waits here
+ * is bounded by what one fsync covers. Frames beyond max-body get "413"; a frame far
  * beyond it (ZMQ_MAXMSGSIZE, twice max-body) makes ZeroMQ drop the connection before the bytes
  * are buffered, which is what bounds this socket's memory. */
 #include "fetch.h"
@@ -26,10 +28,19 @@ struct fetch_ingest {
     void *close_arg;
 };
 
+/* The routing envelope of a request, copied so the reply can follow the fsync. */
+struct waiting_req {
+    fetch_ingest_t *in;
+    size_t n_env;
+    size_t lens[2];
+    uint8_t *env[2];
+};
+
 /* Send [envelope...][status][json]. ROUTER never blocks: a reply to a peer that is gone or
  * past its high-water mark is dropped by ZeroMQ, which is what a REQ peer expects anyway. */
 static void
-reply(fetch_ingest_t *in, zmq_msg_t *frames, size_t n_env, const fetch_result_t *res)
+reply(fetch_ingest_t *in, const void *const *env, const size_t *env_lens, size_t n_env,
+      const fetch_result_t *res)
 {
     const void *bufs[NW_ZSOCK_MAX_FRAMES];
     size_t lens[NW_ZSOCK_MAX_FRAMES];
@@ -39,8 +50,8 @@ reply(fetch_ingest_t *in, zmq_msg_t *frames, size_t n_env, const fetch_result_t 
     snprintf(status, sizeof status, "%d", json ? res->status : 500);
     size_t n = 0;
     for (; n < n_env; n++) {
-        bufs[n] = zmq_msg_data(&frames[n]);
-        lens[n] = zmq_msg_size(&frames[n]);
+        bufs[n] = env[n];
+        lens[n] = env_lens[n];
     }
     bufs[n] = status;
     lens[n++] = strlen(status);
@@ -52,9 +63,50 @@ reply(fetch_ingest_t *in, zmq_msg_t *frames, size_t n_env, const fetch_result_t 
     free(json);
 }
 
-/* A request with the wrong shape: the frames, concatenated, become the dead letter's bytes. */
 static void
-reject_malformed(fetch_ingest_t *in, zmq_msg_t *frames, size_t first, size_t n, fetch_result_t *res)
+waiting_free(struct waiting_req *w)
+{
+    if (w == NULL)
+        return;
+    for (size_t i = 0; i < w->n_env; i++)
+        free(w->env[i]);
+    free(w);
+}
+
+static void
+on_settled(const fetch_result_t *res, void *arg)
+{
+    struct waiting_req *w = arg;
+    const void *env[2] = {w->env[0], w->env[1]};
+    reply(w->in, env, w->lens, w->n_env, res);
+    waiting_free(w);
+}
+
+/* Copy the envelope frames[0..n_env) (at most 2). NULL on ENOMEM. */
+static struct waiting_req *
+waiting_new(fetch_ingest_t *in, zmq_msg_t *frames, size_t n_env)
+{
+    struct waiting_req *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    w->in = in;
+    for (; w->n_env < n_env; w->n_env++) {
+        size_t len = zmq_msg_size(&frames[w->n_env]);
+        w->env[w->n_env] = malloc(len ? len : 1);
+        if (w->env[w->n_env] == NULL) {
+            waiting_free(w);
+            return NULL;
+        }
+        memcpy(w->env[w->n_env], zmq_msg_data(&frames[w->n_env]), len);
+        w->lens[w->n_env] = len;
+    }
+    return w;
+}
+
+/* A request with the wrong shape: the frames, concatenated, become the dead letter's bytes. */
+static int
+reject_malformed(fetch_ingest_t *in, zmq_msg_t *frames, size_t first, size_t n, fetch_result_t *res,
+                 struct waiting_req *w)
 {
     nw_buf_t all = {0};
     char msg[200];
@@ -66,8 +118,10 @@ reject_malformed(fetch_ingest_t *in, zmq_msg_t *frames, size_t first, size_t n, 
         if (nw_buf_append(&all, zmq_msg_data(&frames[i]), zmq_msg_size(&frames[i])) < 0)
             nw_buf_reset(&all); /* keep the verdict even when the copy fails */
     }
-    fetch_accept_reject(in->a, "zmq", NULL, NULL, all.data, all.len, 400, "bad-request", msg, res);
+    int rc = fetch_accept_reject(in->a, "zmq", NULL, NULL, all.data, all.len, 400, "bad-request",
+                                 msg, res, on_settled, w);
     nw_buf_release(&all);
+    return rc;
 }
 
 static void
@@ -78,14 +132,23 @@ on_request(nw_zsock_t *zs, zmq_msg_t *frames, size_t n, void *arg)
     fetch_result_t res = {0};
     char ct[256];
     char *url = NULL;
+    int pending = 0;
     /* frames[0] is the peer's routing id. A REQ peer adds an empty delimiter; a DEALER may
      * not. A content type is never empty, so an empty frame 1 can only be the delimiter. */
     if (n < 1)
         return;
     size_t env = (n >= 2 && zmq_msg_size(&frames[1]) == 0) ? 2 : 1;
     size_t args = n - env;
+    struct waiting_req *w = waiting_new(in, frames, env);
+    if (w == NULL) {
+        res.outcome = FETCH_FAILED;
+        res.status = 500;
+        res.reason = "internal";
+        snprintf(res.message, sizeof res.message, "out of memory");
+        goto answer;
+    }
     if (args != 2 && args != 3) {
-        reject_malformed(in, frames, env, n, &res);
+        pending = reject_malformed(in, frames, env, n, &res, w);
         goto answer;
     }
     size_t ctlen = zmq_msg_size(&frames[env]);
@@ -97,9 +160,9 @@ on_request(nw_zsock_t *zs, zmq_msg_t *frames, size_t n, void *arg)
         const char *u = zmq_msg_data(&frames[env + 2]);
         size_t ulen = zmq_msg_size(&frames[env + 2]);
         if (memchr(u, 0, ulen)) {
-            fetch_accept_reject(in->a, "zmq", ct, NULL, zmq_msg_data(&frames[env + 1]),
-                                zmq_msg_size(&frames[env + 1]), 400, "bad-url",
-                                "the url frame contains a NUL byte", &res);
+            pending = fetch_accept_reject(in->a, "zmq", ct, NULL, zmq_msg_data(&frames[env + 1]),
+                                          zmq_msg_size(&frames[env + 1]), 400, "bad-url",
+                                          "the url frame contains a NUL byte", &res, on_settled, w);
             goto answer;
         }
         url = nw_strndup(u, ulen);
@@ -118,9 +181,14 @@ on_request(nw_zsock_t *zs, zmq_msg_t *frames, size_t n, void *arg)
         .len = zmq_msg_size(&frames[env + 1]),
         .url = url,
     };
-    fetch_accept_submit(in->a, &item, &res);
+    pending = fetch_accept_submit(in->a, &item, &res, on_settled, w);
 answer:
-    reply(in, frames, env, &res);
+    if (pending != FETCH_PENDING) {
+        const void *ebufs[2] = {zmq_msg_data(&frames[0]), env > 1 ? zmq_msg_data(&frames[1]) : ""};
+        size_t elens[2] = {zmq_msg_size(&frames[0]), env > 1 ? zmq_msg_size(&frames[1]) : 0};
+        reply(in, ebufs, elens, env, &res);
+        waiting_free(w);
+    }
     free(url);
 }
 

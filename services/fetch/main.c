@@ -1,11 +1,13 @@
 /* main.c: newswire-fetch, the entry point of the pipeline. Wiring only: read the config, make
  * the service (loop, ZeroMQ context, HTTP server with /metrics and /healthz), connect the two
- * pushes (raw.in for articles, the "dead" queue for dead letters), start the sources (HTTP API,
- * inbox directory, ZeroMQ ingest socket) and drain on SIGTERM. The logic lives in accept.c,
- * api.c, inbox.c and ingest.c. */
+ * pushes (raw.in for articles, the "dead" queue for dead letters), open the spool and the ack
+ * subscription (deliver.c), start the sources (HTTP API, inbox directory, ZeroMQ ingest
+ * socket) and drain on SIGTERM. The logic lives in accept.c, deliver.c, api.c, inbox.c and
+ * ingest.c. */
 #include "fetch.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,9 @@ struct fetch_cfg {
     const char *ingest;
     int64_t max_body;
     const char *name;
+    const char *spool_dir;
+    int64_t spool_max;
+    int64_t resend_after;
     const char *log_level;
 };
 
@@ -42,6 +47,15 @@ static const nw_cfg_opt_t options[] = {
      "largest article body accepted from any source", 1, MAX_BODY_LIMIT},
     {"name", NW_CFG_STR, NULL, offsetof(struct fetch_cfg, name),
      "instance name, the origin of every raw message (default fetch-<hostname>)", 0, 0},
+    {"spool-dir", NW_CFG_STR, "var/spool", offsetof(struct fetch_cfg, spool_dir),
+     "durable spool: items are accepted once fsynced here, re-sent until the store acks them "
+     "(\"\" disables it: at most once, for benchmarks only)",
+     0, 0},
+    {"spool-max", NW_CFG_SIZE, "1g", offsetof(struct fetch_cfg, spool_max),
+     "unacked spool bytes at which sources are pushed back (503, inbox paused) until 90%", 1 << 20,
+     INT64_MAX},
+    {"resend-after", NW_CFG_MS, "10s", offsetof(struct fetch_cfg, resend_after),
+     "re-send a spooled item not acked this long (then doubling, up to 5 min)", 100, 3600000},
     {"log-level", NW_CFG_STR, NULL, offsetof(struct fetch_cfg, log_level),
      "debug, info, warn, error or off (default info)", 0, 0},
     NW_CFG_END,
@@ -50,6 +64,7 @@ static const nw_cfg_opt_t options[] = {
 struct fetch_app {
     nw_service_t *svc;
     fetch_accept_t accept;
+    nw_push_t *raw, *dead;
     fetch_inbox_t *inbox;
     fetch_ingest_t *ingest;
     int closing; /* sources and pushes still closing during drain */
@@ -59,6 +74,14 @@ static void
 on_push_writable(nw_push_t *p, void *arg)
 {
     (void)p;
+    struct fetch_app *app = arg;
+    fetch_deliver_writable(app->accept.deliver);
+    fetch_inbox_writable(app->inbox);
+}
+
+static void
+on_spool_resume(void *arg)
+{
     struct fetch_app *app = arg;
     fetch_inbox_writable(app->inbox);
 }
@@ -71,16 +94,13 @@ on_push_closed(void *arg)
         nw_service_stop(app->svc);
 }
 
-/* Sources are closed first so nothing new reaches the pushes; then the pushes, whose linger
- * lets what is queued reach the broker. */
+/* Last the pushes, whose linger lets what is queued reach the broker. */
 static void
-on_source_closed(void *arg)
+on_deliver_closed(void *arg)
 {
     struct fetch_app *app = arg;
-    if (--app->closing > 0)
-        return;
-    nw_push_t *pushes[2] = {app->accept.raw, app->accept.dead};
-    app->accept.raw = app->accept.dead = NULL;
+    nw_push_t *pushes[2] = {app->raw, app->dead};
+    app->raw = app->dead = NULL;
     app->closing = 1; /* held until every push was asked to close */
     for (int i = 0; i < 2; i++) {
         if (pushes[i]) {
@@ -91,15 +111,26 @@ on_source_closed(void *arg)
     on_push_closed(app);
 }
 
+/* Then the deliverer (re-sends, the ack socket, the spool), which uses the pushes. */
 static void
-on_drain(nw_service_t *svc, void *arg)
+on_source_closed(void *arg)
 {
-    (void)svc;
     struct fetch_app *app = arg;
-    NW_INFO(NULL, "draining");
-    /* HTTP requests are answered synchronously, so none is in flight; from now on new ones
-     * get 503 from accept.c until the service closes the server. */
-    app->accept.closed = 1;
+    if (--app->closing > 0)
+        return;
+    fetch_deliver_t *d = app->accept.deliver;
+    app->accept.deliver = NULL;
+    if (d)
+        fetch_deliver_close(d, on_deliver_closed, app);
+    else
+        on_deliver_closed(app);
+}
+
+/* Every item that waited for an fsync was answered: now the sources can go. */
+static void
+on_flushed(void *arg)
+{
+    struct fetch_app *app = arg;
     app->closing = 1; /* held until both sources were asked to close */
     if (app->inbox) {
         app->closing++;
@@ -112,6 +143,22 @@ on_drain(nw_service_t *svc, void *arg)
         app->ingest = NULL;
     }
     on_source_closed(app);
+}
+
+static void
+on_drain(nw_service_t *svc, void *arg)
+{
+    (void)svc;
+    struct fetch_app *app = arg;
+    NW_INFO(NULL, "draining");
+    /* From now on new items get 503 from accept.c until the service closes the server; the
+     * ones waiting for the spool's fsync are answered first. Unacked records stay in the
+     * spool and are re-sent by the next start. */
+    app->accept.closed = 1;
+    if (app->accept.deliver)
+        fetch_deliver_flush(app->accept.deliver, on_flushed, app);
+    else
+        on_flushed(app);
 }
 
 int
@@ -154,12 +201,29 @@ main(int argc, char **argv)
     void *zctx = nw_service_zctx(app.svc);
     app.accept.origin = cfg.name;
     app.accept.max_body = (size_t)cfg.max_body;
-    app.accept.raw = nw_push_new(loop, zctx, ep_raw, on_push_writable, &app);
-    app.accept.dead = nw_push_new(loop, zctx, ep_dead, on_push_writable, &app);
-    if (app.accept.raw == NULL || app.accept.dead == NULL) {
+    app.raw = nw_push_new(loop, zctx, ep_raw, on_push_writable, &app);
+    app.dead = nw_push_new(loop, zctx, ep_dead, on_push_writable, &app);
+    if (app.raw == NULL || app.dead == NULL) {
         NW_ERROR(NULL, "cannot connect to the broker at \"%s\"", cfg.broker);
         goto fail;
     }
+    /* A file-size limit (RLIMIT_FSIZE) must fail the spool's write with EFBIG, which refuses
+     * the item and keeps fetch running, rather than kill the process. */
+    signal(SIGXFSZ, SIG_IGN);
+    fetch_deliver_opts_t dopts = {
+        .broker = cfg.broker,
+        .origin = cfg.name,
+        .spool_dir = cfg.spool_dir,
+        .spool_max = (uint64_t)cfg.spool_max,
+        .resend_ms = cfg.resend_after,
+        .raw = app.raw,
+        .dead = app.dead,
+        .on_resume = on_spool_resume,
+        .resume_arg = &app,
+    };
+    app.accept.deliver = fetch_deliver_new(loop, zctx, &dopts);
+    if (app.accept.deliver == NULL)
+        goto fail;
     nw_http_t *http = nw_service_http(app.svc);
     /* The server refuses larger bodies itself (413, nothing buffered), which bounds memory;
      * it has no hook to tell us, so those refusals are not dead-lettered or counted here. */
@@ -175,8 +239,9 @@ main(int argc, char **argv)
     if (cfg.ingest && *cfg.ingest &&
         (app.ingest = fetch_ingest_new(loop, zctx, cfg.ingest, &app.accept)) == NULL)
         goto fail;
-    NW_INFO(NULL, "fetch \"%s\" started broker=%s http=%s max-body=%lld", cfg.name, cfg.broker,
-            cfg.http && *cfg.http ? cfg.http : "off", (long long)cfg.max_body);
+    NW_INFO(NULL, "fetch \"%s\" started broker=%s http=%s max-body=%lld spool=%s", cfg.name,
+            cfg.broker, cfg.http && *cfg.http ? cfg.http : "off", (long long)cfg.max_body,
+            cfg.spool_dir && *cfg.spool_dir ? cfg.spool_dir : "off");
     return nw_service_run(app.svc);
 fail:
     /* Close what was made and let the loop finish, so the exit is clean; still a failure. */

@@ -27,7 +27,7 @@ start parse2 "$(svc_bin parse)" --broker "$BROKER" --http "127.0.0.1:$((P + 11))
 start enrich1 "$(svc_bin enrich)" --broker "$BROKER" --http "127.0.0.1:$((P + 12))"
 start enrich2 "$(svc_bin enrich)" --broker "$BROKER" --http "127.0.0.1:$((P + 13))"
 start fetch "$(svc_bin fetch)" --broker "$BROKER" --http "$API" --inbox-dir "$DATA/inbox" \
-  --ingest "" --name fetch-test
+  --ingest "" --name fetch-test --spool-dir "$DATA/spool"
 wait_until 20 curl -fsS "http://$API/healthz" || fail "fetch did not come up: $(tail -5 "$T/fetch.log")"
 ok "$TRANSPORT: services up"
 

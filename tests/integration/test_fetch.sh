@@ -86,8 +86,10 @@ BROKER_HTTP="http://127.0.0.1:$((P + 10))"
 (cd "$T" && exec "$BROKER_BIN" --bind "$BROKER" --http "127.0.0.1:$((P + 10))") \
   >"$T/broker.log" 2>&1 &
 PIDS+=($!)
+# No store runs here, so nothing is ever acked: keep spool re-sends out of the broker's counts.
 (cd "$T" && exec "$FETCH" --broker "$BROKER" --http "127.0.0.1:$((P + 8))" \
-  --inbox-dir "$INBOX" --ingest "$INGEST" --max-body 1m --name fetch-test) >"$T/fetch.log" 2>&1 &
+  --inbox-dir "$INBOX" --ingest "$INGEST" --max-body 1m --name fetch-test --resend-after 60m) \
+  >"$T/fetch.log" 2>&1 &
 FETCH_PID=$!
 PIDS+=($FETCH_PID)
 wait_until 20 curl -fsS "$API/healthz" || fail "fetch did not come up"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# test_spool_store_kill.sh: the store is killed with SIGKILL while articles flow and restarted
+# two seconds later. What it had not committed is re-sent by fetch (no ack came within
+# resend-after) and redelivered by the broker; the idempotent store keeps each article once.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/spool_lib.sh"
+
+start_pipeline
+client 0 200 b
+wait_until 30 at_least b 50 || fail "the client got no 202s: $(tail -3 "$T/client-b.log")"
+kill -KILL "$PID_store"
+ok "store killed with SIGKILL after $(client_done b) of 200 accepted"
+sleep 2 # longer than resend-after: what is accepted now goes unacked and is re-sent
+start_store
+wait_until 60 client_finished b || fail "the client did not finish: $(tail -3 "$T/client-b.log")"
+wait_until 30 stored_is 200 || fail "store holds $(db_query "$DB" "select count(*) from articles") articles, want 200"
+exactly_once 200
+ok "200 articles stored exactly once"
+wait_until 20 unacked_is_zero || fail "spool still holds $(metric "$FETCH_HTTP" nw_fetch_spool_unacked) unacked"
+resent=$(metric "$FETCH_HTTP" nw_fetch_resent_total)
+[ "${resent%.*}" -gt 0 ] || fail "nothing was re-sent while the store was down"
+ok "every article acked; $resent re-sends covered the store's absence"
