@@ -82,7 +82,7 @@ static void
 on_refused(const char *method, const char *path, const char *content_type, const uint8_t *head,
            size_t len, void *arg)
 {
-    fetch_result_t res;
+    fetch_result_t res = {0}; /* no id: the body was never read */
     (void)method;
     (void)path;
     fetch_accept_reject(arg, "http", content_type, NULL, head, len, 413, "body-too-large",
