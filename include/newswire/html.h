@@ -1,6 +1,6 @@
 /* html.h: article fields from an HTML page, on libxml2's forgiving HTML parser (no network, no
- * external entities). This is the base the full extractor will grow from: title, language,
- * date, authors, <p> paragraphs outside page furniture and <figcaption> captions. */
+ * external entities). A thin mapping of extract.h's result onto nw_article_t; see extract.h
+ * for how the main text and the metadata are found. */
 #ifndef NW_HTML_H
 #define NW_HTML_H
 
@@ -8,13 +8,12 @@
 
 #include "newswire/proto.h"
 
-/* Parse the UTF-8 HTML document html[0..len) into *art: title (og:title, else <title>, else the
- * first <h1>), lang (primary subtag of <html lang>, when it is two letters), published
- * (article:published_time / datePublished meta, else the first <time datetime>, kept only when
- * it starts with a valid YYYY-MM-DD date), authors (meta author / article:author, split at
- * "," ";" " and " "&"), text (the <p> elements outside nav, header, footer, aside, form and
- * script-like elements, cleaned as wire lines and joined by "\n\n"; "" when there are none) and
- * captions (each <figcaption>, with its photo credit split off when it carries one).
+/* Parse the UTF-8 HTML document html[0..len) into *art: title (JSON-LD headline, og:title,
+ * <title> without the site name, first <h1>), subtitle (description), authors (names only),
+ * published (ISO 8601, never more than a day in the future), lang (two-letter primary subtag),
+ * url (the page's canonical URL, only when art->url is NULL), text (the article's paragraphs,
+ * headings, list items, quotes and table rows, boilerplate left out, joined by "\n\n"; "" when
+ * none are found) and captions (each <figcaption> inside the article, photo credit split off).
  * Those fields must be empty on entry; no other field is touched. Borrows html until return.
  * Returns 0, -EPROTO when libxml2 cannot build a document at all, or -ENOMEM; on error *art is
  * left as it was. */

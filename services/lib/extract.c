@@ -1,0 +1,1935 @@
+/* extract.c: main text and metadata of a web page (see extract.h).
+ *
+ * Main text follows Readability's scheme, on libxml2's tree and without recursion:
+ *   1. measure: one post-order pass gives every element its text length, link-text length,
+ *      comma count and paragraph count. Script-like elements, hidden elements, <nav>, <aside>,
+ *      <footer> and elements whose class/id reads like furniture ("sidebar", "comment",
+ *      "cookie", ...) are left out, with their subtrees.
+ *   2. score: every paragraph-like element (p, pre, td, a div holding only inline content)
+ *      scores 1 + commas + length/100 (at most 3) and hands it to five levels of ancestors,
+ *      divided by distance. Each container starts from a bonus for its tag and its class/id.
+ *   3. pick: the best container after the link-density penalty, moved up to the ancestor it
+ *      shares with three near-equal runners-up (one article split into boxes) or to a parent
+ *      that scores better, then its siblings that score close to it or read like prose.
+ *   4. emit: block elements become paragraphs; containers inside the article that look like
+ *      furniture (high link density, negative class, very short) are dropped, as Readability's
+ *      "clean conditionally" does. figcaptions become captions.
+ * When that yields very little text the page is measured again without the class/id filter,
+ * since some sites name their article container "post-sidebar" or worse. libxml2's HTML parser
+ * is not an HTML5 tree builder: it leaves unclosed <div class="menu">, <aside> or even <head>
+ * around the article, so no container holding most of the page's text is ever filtered out, and
+ * furniture tags only score low instead of being removed.
+ *
+ * Metadata is read in one pass over the whole document. Each field remembers the trust rank of
+ * the source that set it; a better source replaces it, an equal one adds to lists (authors,
+ * tags). Ranks: JSON-LD, OpenGraph/article meta, other meta, <time>/itemprop, visible byline
+ * and <title>, URL, first <h1>. */
+#include "newswire/extract.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <utf8proc.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+#include <libxml/uri.h>
+
+#include "newswire/buf.h"
+#include "newswire/util.h"
+#include "newswire/wire.h"
+
+#define HTML_OPTS                                                                                  \
+    (HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |           \
+     HTML_PARSE_IGNORE_ENC | HTML_PARSE_COMPACT)
+
+/* Below this many bytes of text the first attempt is retried without the class/id filter. */
+#define MIN_TEXT 500
+/* Metadata strings longer than this are not metadata. */
+#define MAX_META 2048
+
+enum { R_JSONLD = 1, R_OG, R_META, R_ITEMPROP, R_VISIBLE, R_URL, R_TEXT, R_H1, R_NONE = 100 };
+
+enum { F_TITLE, F_SUB, F_PUB, F_MOD, F_SITE, F_LANG, F_CANON, F_IMAGE, F_SECTION, F_COUNT };
+
+/* Per-element measurements, hung on xmlNode._private for the life of the document. */
+typedef struct ninfo {
+    xmlNode *node;
+    double score;
+    uint32_t tlen;   /* text bytes, whitespace runs counted once */
+    uint32_t llen;   /* of which inside <a> */
+    uint32_t dlen;   /* text bytes of direct inline content (text nodes, inline children) */
+    uint32_t commas; /* commas in the text */
+    uint32_t np;     /* <p> descendants */
+    uint32_t nli;    /* <li> descendants */
+    uint32_t ftlen;  /* tlen with nothing left out by class/id (kept across measures) */
+    bool removed;    /* left out with its subtree */
+    bool candidate;  /* has been given a score */
+} ninfo_t;
+
+typedef struct list {
+    char **v;
+    size_t n;
+    int rank;
+} list_t;
+
+typedef struct meta {
+    char *f[F_COUNT];
+    int rank[F_COUNT];
+    list_t authors;
+    list_t tags;
+    const char *url;
+    const char *cutoff; /* "YYYY-MM-DD": dates after it are in the future */
+} meta_t;
+
+/* --- tree helpers ------------------------------------------------------------------------- */
+
+static const char *
+ename(const xmlNode *n)
+{
+    return n->type == XML_ELEMENT_NODE && n->name ? (const char *)n->name : "";
+}
+
+static bool
+name_in(const char *name, const char *const *names)
+{
+    for (size_t i = 0; names[i] != NULL; i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static const char *
+attr(const xmlNode *n, const char *name)
+{
+    for (const xmlAttr *a = n->properties; a != NULL; a = a->next)
+        if (a->name != NULL && strcasecmp((const char *)a->name, name) == 0 && a->children &&
+            a->children->content)
+            return (const char *)a->children->content;
+    return NULL;
+}
+
+static ninfo_t *
+info(const xmlNode *n)
+{
+    return n != NULL && n->type == XML_ELEMENT_NODE ? (ninfo_t *)n->_private : NULL;
+}
+
+/* Next node in document order within top's subtree; skips n's children unless descend. */
+static xmlNode *
+next_node(xmlNode *n, const xmlNode *top, bool descend)
+{
+    if (descend && n->children != NULL)
+        return n->children;
+    while (n != NULL && n != top && n->next == NULL)
+        n = n->parent;
+    if (n == NULL || n == top)
+        return NULL;
+    return n->next;
+}
+
+static bool
+is_void_of_text(const char *name)
+{
+    static const char *const names[] = {"script", "style",  "template", "iframe", "svg",
+                                        "object", "select", "option",   "button", "textarea",
+                                        "input",  "canvas", "title",    "math",   NULL};
+    return name_in(name, names);
+}
+
+static bool
+is_block(const char *name)
+{
+    static const char *const names[] = {
+        "p",     "div",     "section", "article", "main",   "blockquote", "pre",  "ul",
+        "ol",    "li",      "dl",      "dt",      "dd",     "table",      "tr",   "thead",
+        "tbody", "tfoot",   "h1",      "h2",      "h3",     "h4",         "h5",   "h6",
+        "hr",    "figure",  "header",  "footer",  "nav",    "aside",      "form", "fieldset",
+        "body",  "address", "details", "summary", "center", "caption",    NULL};
+    return name_in(name, names);
+}
+
+static bool
+is_heading(const char *name)
+{
+    return name[0] == 'h' && name[1] >= '1' && name[1] <= '6' && name[2] == 0;
+}
+
+/* The lowercase class and id of n, space separated, in buf. */
+static void
+class_id(const xmlNode *n, char *buf, size_t cap)
+{
+    const char *c = attr(n, "class"), *i = attr(n, "id");
+    size_t k = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *s = pass == 0 ? c : i;
+        if (s == NULL)
+            continue;
+        for (; *s && k + 2 < cap; s++)
+            buf[k++] = (char)((*s >= 'A' && *s <= 'Z') ? *s + 32 : *s);
+        if (k + 1 < cap)
+            buf[k++] = ' ';
+    }
+    buf[k] = 0;
+}
+
+static bool
+has_any(const char *s, const char *const *words)
+{
+    for (size_t i = 0; words[i] != NULL; i++)
+        if (strstr(s, words[i]) != NULL)
+            return true;
+    return false;
+}
+
+/* "ad", "ads" or "advert" as a whole class token: a substring test would hit "head", "read". */
+static bool
+has_ad_token(const char *s)
+{
+    for (const char *p = s; *p;) {
+        size_t n = strcspn(p, " -_");
+        if ((n == 2 && strncmp(p, "ad", 2) == 0) || (n == 3 && strncmp(p, "ads", 3) == 0) ||
+            (n >= 6 && strncmp(p, "advert", 6) == 0))
+            return true;
+        p += n;
+        while (*p == ' ' || *p == '-' || *p == '_')
+            p++;
+    }
+    return false;
+}
+
+static const char *const NEGATIVE[] = {
+    "banner",     "combx",      "comment",  "com-",       "contact",    "foot",   "gdpr",
+    "masthead",   "outbrain",   "promo",    "related",    "scroll",     "share",  "shoutbox",
+    "sidebar",    "skyscraper", "sponsor",  "shopping",   "widget",     "cookie", "consent",
+    "newsletter", "social",     "promoted", "breadcrumb", "pagination", "pager",  "popup",
+    "subscribe",  "signup",     "taboola",  "recommend",  "meta",       "tags",   "tool",
+    "hidden",     "caption",    "credit",   NULL};
+static const char *const POSITIVE[] = {"article", "body",  "content", "entry", "hentry",
+                                       "h-entry", "main",  "page",    "post",  "text",
+                                       "blog",    "story", "prose",   NULL};
+static const char *const UNLIKELY[] = {
+    "banner",  "breadcrumb",   "combx",   "comment",    "community", "cover-wrap", "disqus",
+    "extra",   "footer",       "gdpr",    "header",     "legends",   "menu",       "related",
+    "remark",  "replies",      "rss",     "shoutbox",   "sidebar",   "skyscraper", "social",
+    "sponsor", "supplemental", "agegate", "pagination", "pager",     "popup",      "cookie",
+    "consent", "newsletter",   "share",   "navbar",     "subscribe", NULL};
+static const char *const MAYBE[] = {"and",     "article", "body",   "column",
+                                    "content", "main",    "shadow", NULL};
+
+static int
+class_weight(const xmlNode *n)
+{
+    char ci[512];
+    class_id(n, ci, sizeof(ci));
+    if (ci[0] == 0)
+        return 0;
+    int w = 0;
+    if (has_any(ci, NEGATIVE) || has_ad_token(ci))
+        w -= 25;
+    if (has_any(ci, POSITIVE))
+        w += 25;
+    return w;
+}
+
+/* Page furniture by tag name. Not removed outright: libxml2's recovery from misnested tags can
+ * put the whole article inside an unclosed <aside>, so these only score low and are dropped
+ * when they turn up inside the chosen article. */
+static bool
+is_furniture(const char *name)
+{
+    static const char *const names[] = {"nav", "aside", "footer", "dialog", "menu", NULL};
+    return name_in(name, names);
+}
+
+static bool
+is_hidden(const xmlNode *n)
+{
+    const char *st = attr(n, "style");
+    if (st != NULL && (strstr(st, "display:none") || strstr(st, "display: none") ||
+                       strstr(st, "visibility:hidden") || strstr(st, "visibility: hidden")))
+        return true;
+    if (attr(n, "hidden") != NULL)
+        return true;
+    const char *ah = attr(n, "aria-hidden");
+    return ah != NULL && strcmp(ah, "true") == 0 && strcmp(ename(n), "figure") != 0;
+}
+
+/* Whether n and its subtree stay out of the main text, decided before measuring. */
+/* How much measure() leaves out besides script-like and hidden elements. */
+enum { STRIP_NONE, STRIP_ROLES, STRIP_CLASSES };
+
+static bool
+is_removed(const xmlNode *n, int strip, uint32_t page_len)
+{
+    const char *name = ename(n);
+    if (is_void_of_text(name) || is_hidden(n))
+        return true;
+    /* <noscript> holds fallback markup, as raw text when libxml2 did not parse it; parsed into
+     * elements it may hold the article itself after tag-soup recovery */
+    if (strcmp(name, "noscript") == 0) {
+        for (const xmlNode *c = n->children; c != NULL; c = c->next)
+            if (c->type == XML_TEXT_NODE && c->content != NULL && strchr((char *)c->content, '<'))
+                return true;
+    }
+    /* a container holding most of the page's text is not furniture whatever its role or class
+     * says: usually libxml2 has nested the article inside an unclosed <div class="menu"> */
+    const ninfo_t *i = info(n);
+    if (strip == STRIP_NONE || (i != NULL && i->ftlen * 2 > page_len))
+        return false;
+    const char *role = attr(n, "role");
+    static const char *const roles[] = {
+        "navigation",  "complementary", "menu",   "menubar",     "alert",
+        "alertdialog", "dialog",        "banner", "contentinfo", NULL};
+    if (role != NULL && name_in(role, roles))
+        return true;
+    if (strip < STRIP_CLASSES || strcmp(name, "body") == 0 || strcmp(name, "a") == 0 ||
+        strcmp(name, "html") == 0 || strcmp(name, "article") == 0 || strcmp(name, "main") == 0)
+        return false;
+    char ci[512];
+    class_id(n, ci, sizeof(ci));
+    if (ci[0] == 0)
+        return false;
+    if (has_ad_token(ci))
+        return true;
+    return has_any(ci, UNLIKELY) && !has_any(ci, MAYBE);
+}
+
+/* Text bytes of s with whitespace runs counted once, and its commas. */
+static void
+text_stats(const char *s, uint32_t *len, uint32_t *commas)
+{
+    uint32_t l = 0, c = 0;
+    bool space = true;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        bool ws = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r' || *p == '\f';
+        if (ws) {
+            if (!space)
+                l++;
+            space = true;
+            continue;
+        }
+        space = false;
+        if ((*p & 0xc0) != 0x80)
+            l++;
+        if (*p == ',')
+            c++;
+    }
+    *len = l;
+    *commas = c;
+}
+
+/* Whitespace-normalised copy of s[0..len): Unicode spaces and controls become one space per run,
+ * zero-width characters go (soft hyphens stay: they are the publisher's), the ends are trimmed and
+ * invalid UTF-8 becomes U+FFFD, so the result is always valid. Unlike nw_wire_clean it leaves
+ * punctuation spacing alone: "Macronie : une" is how French is printed. Returns a malloc'd string
+ * or NULL on ENOMEM. */
+static char *
+text_clean(const char *s, size_t len)
+{
+    char *o = malloc(len * 3 + 4), *w = o; /* a stray byte becomes a 3-byte U+FFFD */
+    if (o == NULL)
+        return NULL;
+    bool space = true;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t c = p[i];
+        utf8proc_ssize_t k = 1;
+        if (c >= 0x80) {
+            k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &c);
+            if (k < 0) {
+                c = 0xfffd;
+                k = 1;
+            }
+        }
+        i += (size_t)k;
+        if (c == 0x200b || c == 0x200c || c == 0x200d || c == 0x2060 || c == 0xfeff)
+            continue;
+        utf8proc_category_t cat = c < 0x80 ? UTF8PROC_CATEGORY_LL : utf8proc_category(c);
+        if (c <= ' ' || c == 0x7f || cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+            cat == UTF8PROC_CATEGORY_ZP || cat == UTF8PROC_CATEGORY_CC) {
+            if (!space)
+                *w++ = ' ';
+            space = true;
+            continue;
+        }
+        space = false;
+        w += utf8proc_encode_char(c, (utf8proc_uint8_t *)w);
+    }
+    if (w > o && w[-1] == ' ')
+        w--;
+    *w = 0;
+    return o;
+}
+
+/* --- main text: measure, score, pick ------------------------------------------------------ */
+
+static void
+leave(xmlNode *n)
+{
+    ninfo_t *p = info(n->parent);
+    if (p == NULL)
+        return;
+    if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+        uint32_t l = 0, c = 0;
+        if (n->content != NULL)
+            text_stats((const char *)n->content, &l, &c);
+        p->tlen += l;
+        p->dlen += l;
+        p->commas += c;
+        return;
+    }
+    ninfo_t *i = info(n);
+    if (i == NULL || i->removed)
+        return;
+    const char *name = ename(n);
+    p->tlen += i->tlen;
+    p->llen += strcmp(name, "a") == 0 ? i->tlen : i->llen;
+    p->commas += i->commas;
+    p->np += i->np + (strcmp(name, "p") == 0);
+    p->nli += i->nli + (strcmp(name, "li") == 0);
+    if (!is_block(name) && strcmp(name, "br") != 0)
+        p->dlen += i->tlen;
+}
+
+/* Post-order pass over root's subtree filling every element's ninfo_t. */
+static void
+measure(xmlNode *root, int strip)
+{
+    xmlNode *n = root;
+    uint32_t page_len = info(root) ? info(root)->ftlen : 0;
+    while (n != NULL) {
+        bool descend = false;
+        ninfo_t *i = info(n);
+        if (i != NULL) {
+            uint32_t ftlen = i->ftlen;
+            memset(i, 0, sizeof(*i));
+            i->node = n;
+            i->ftlen = ftlen;
+            i->removed = is_removed(n, strip, page_len);
+            descend = !i->removed;
+        }
+        if (descend && n->children != NULL) {
+            n = n->children;
+            continue;
+        }
+        for (;;) {
+            leave(n);
+            if (n == root)
+                return;
+            if (n->next != NULL) {
+                n = n->next;
+                break;
+            }
+            n = n->parent;
+        }
+    }
+}
+
+static double
+link_density(const ninfo_t *i)
+{
+    return i->tlen == 0 ? 0.0 : (double)i->llen / (double)i->tlen;
+}
+
+static void
+init_candidate(ninfo_t *i)
+{
+    static const char *const plus5[] = {"div", "article", "main", NULL};
+    static const char *const plus3[] = {"pre", "td", "blockquote", "section", NULL};
+    static const char *const minus3[] = {"address", "ol", "ul",   "dl", "dd",
+                                         "dt",      "li", "form", NULL};
+    const char *name = ename(i->node);
+    i->candidate = true;
+    i->score = class_weight(i->node) - (is_furniture(name) ? 25 : 0);
+    if (name_in(name, plus5))
+        i->score += 5;
+    else if (name_in(name, plus3))
+        i->score += 3;
+    else if (name_in(name, minus3))
+        i->score -= 3;
+    else if (is_heading(name) || strcmp(name, "th") == 0)
+        i->score -= 5;
+}
+
+/* Paragraph length of n when it scores as a paragraph, else 0. */
+static uint32_t
+paragraph_len(const ninfo_t *i)
+{
+    const char *name = ename(i->node);
+    if (strcmp(name, "p") == 0 || strcmp(name, "pre") == 0 || strcmp(name, "td") == 0)
+        return i->tlen;
+    /* a container's own loose text (text run between <br>s) scores as a paragraph too */
+    static const char *const boxes[] = {"div",  "section", "article", "main", "blockquote",
+                                        "font", "center",  "span",    "form", NULL};
+    if (name_in(name, boxes))
+        return i->dlen;
+    return 0;
+}
+
+static void
+score(xmlNode *root)
+{
+    const xmlNode *stop = root->parent;
+    for (xmlNode *n = root; n != NULL;) {
+        ninfo_t *i = info(n);
+        bool descend = i != NULL && !i->removed;
+        if (descend) {
+            uint32_t len = paragraph_len(i);
+            if (len >= 25) {
+                double s = 1.0 + i->commas + (len / 100 < 3 ? len / 100 : 3);
+                if (len != i->tlen && i->tlen > 0) /* only loose text counts its commas */
+                    s = 1.0 + (double)i->commas * len / i->tlen + (len / 100 < 3 ? len / 100 : 3);
+                xmlNode *a = n->parent;
+                for (int level = 0; level < 5 && a != NULL && a != stop; level++, a = a->parent) {
+                    ninfo_t *ai = info(a);
+                    if (ai == NULL)
+                        break;
+                    if (!ai->candidate)
+                        init_candidate(ai);
+                    ai->score += s / (level == 0 ? 1.0 : level == 1 ? 2.0 : level * 3.0);
+                }
+                /* the loose-text container itself gets its own text's score */
+                if (len == i->dlen && strcmp(ename(n), "p") != 0 && strcmp(ename(n), "pre") != 0 &&
+                    strcmp(ename(n), "td") != 0) {
+                    if (!i->candidate)
+                        init_candidate(i);
+                    i->score += s;
+                }
+            }
+        }
+        n = next_node(n, root, descend);
+    }
+}
+
+static xmlNode *
+pick_top(xmlNode *body, ninfo_t *infos, size_t n_infos)
+{
+    ninfo_t *best[5] = {NULL};
+    for (size_t k = 0; k < n_infos; k++) {
+        ninfo_t *i = &infos[k];
+        if (!i->candidate || i->removed)
+            continue;
+        i->score *= 1.0 - link_density(i);
+        for (size_t r = 0; r < 5; r++) {
+            if (best[r] == NULL || i->score > best[r]->score) {
+                memmove(best + r + 1, best + r, (4 - r) * sizeof(best[0]));
+                best[r] = i;
+                break;
+            }
+        }
+    }
+    ninfo_t *top = best[0];
+    if (top == NULL)
+        return body;
+    /* near-equal candidates that share an ancestor with the top one are parts of one article
+     * split into several boxes: the ancestor is the article */
+    size_t alts = 0;
+    for (size_t r = 1; r < 5; r++)
+        alts += best[r] != NULL && top->score > 0 && best[r]->score >= 0.75 * top->score;
+    if (alts >= 3) {
+        int up = 0;
+        for (xmlNode *p = top->node->parent; p != NULL && p != body && up < 64;
+             p = p->parent, up++) {
+            size_t holding = 0;
+            for (size_t r = 1; r < 5; r++) {
+                if (best[r] == NULL || best[r]->score < 0.75 * top->score)
+                    continue;
+                int depth = 0;
+                for (xmlNode *a = best[r]->node->parent; a != NULL && depth < 256;
+                     a = a->parent, depth++)
+                    if (a == p) {
+                        holding++;
+                        break;
+                    }
+            }
+            if (holding >= 3) {
+                if (info(p) != NULL) {
+                    if (!info(p)->candidate)
+                        init_candidate(info(p));
+                    top = info(p);
+                }
+                break;
+            }
+        }
+    }
+    /* a parent that scores better holds more of the article */
+    double last = top->score, threshold = top->score / 3;
+    for (xmlNode *p = top->node->parent; p != NULL && p != body; p = p->parent) {
+        ninfo_t *pi = info(p);
+        if (pi == NULL)
+            break;
+        if (!pi->candidate)
+            continue;
+        if (pi->score < threshold)
+            break;
+        if (pi->score > last) {
+            top = pi;
+            break;
+        }
+        last = pi->score;
+    }
+    xmlNode *t = top->node;
+    /* an only child says no more than its parent */
+    while (t->parent != NULL && t->parent != body && info(t->parent) != NULL) {
+        size_t kids = 0;
+        for (xmlNode *c = t->parent->children; c != NULL; c = c->next)
+            if (c->type == XML_ELEMENT_NODE && info(c) && !info(c)->removed)
+                kids++;
+        if (kids != 1)
+            break;
+        t = t->parent;
+        if (!info(t)->candidate)
+            init_candidate(info(t));
+    }
+    return t;
+}
+
+/* Whether a sibling of the top candidate belongs to the article. */
+static bool
+sibling_belongs(xmlNode *s, xmlNode *top)
+{
+    ninfo_t *si = info(s), *ti = info(top);
+    if (si == NULL || si->removed)
+        return false;
+    if (s == top)
+        return true;
+    double threshold = ti->score * 0.2 > 10 ? ti->score * 0.2 : 10;
+    double bonus = 0;
+    const char *sc = attr(s, "class"), *tc = attr(top, "class");
+    if (sc != NULL && tc != NULL && sc[0] && strcmp(sc, tc) == 0)
+        bonus = ti->score * 0.2;
+    if (si->candidate && si->score + bonus >= threshold)
+        return true;
+    const char *name = ename(s);
+    if (strcmp(name, "p") == 0 || strcmp(name, "blockquote") == 0 || strcmp(name, "ul") == 0 ||
+        strcmp(name, "ol") == 0 || is_heading(name)) {
+        double ld = link_density(si);
+        if (si->tlen > 80 && ld < 0.25)
+            return true;
+        if (strcmp(name, "p") == 0 && si->tlen > 0 && si->tlen <= 80 && ld == 0) {
+            xmlChar *c = xmlNodeGetContent(s);
+            bool prose = c != NULL &&
+                         (strstr((const char *)c, ". ") != NULL ||
+                          (strlen((const char *)c) > 0 && c[strlen((const char *)c) - 1] == '.'));
+            xmlFree(c);
+            return prose;
+        }
+    }
+    return false;
+}
+
+/* Readability's "clean conditionally": a container inside the article that reads like page
+ * furniture. */
+static bool
+drop_inside(const xmlNode *n, uint32_t top_len)
+{
+    const ninfo_t *i = info(n);
+    const char *name = ename(n);
+    static const char *const boxes[] = {"div",    "section", "table", "ul",       "ol", "form",
+                                        "header", "dl",      "span",  "fieldset", NULL};
+    bool heading = is_heading(name);
+    if (is_furniture(name))
+        return true;
+    /* a form inside the article is a sign-up or search box; one wrapping most of it is the
+     * page-wide <form> of ASP.NET sites */
+    if (strcmp(name, "form") == 0 && i->tlen * 2 <= top_len)
+        return true;
+    if (!heading && !name_in(name, boxes))
+        return false;
+    int weight = class_weight(n);
+    double ld = link_density(i);
+    if (heading)
+        return weight < 0 || ld > 0.33;
+    /* a negative class that its content does not make up for; a score that is negative only
+     * from the tag's own malus (lists) is not evidence */
+    if (weight < 0 && weight + (i->candidate ? i->score : 0) < 0)
+        return true;
+    if (i->commas >= 10)
+        return false;
+    bool list = strcmp(name, "ul") == 0 || strcmp(name, "ol") == 0;
+    if (!list && strcmp(name, "span") != 0 && i->nli > i->np + 1 && i->nli > 3 && ld > 0.2)
+        return true;
+    if (i->tlen == 0)
+        return false; /* pictures and the like: nothing to print either way */
+    /* a snippet of a box: "Share", "Leave a comment", a time stamp */
+    if (!list && i->tlen < 25 && i->np == 0 && strcmp(name, "span") != 0)
+        return true;
+    if (weight < 25 && ld > 0.2 && !(list && ld < 0.5 && i->tlen > 200))
+        return true;
+    if (weight >= 25 && ld > 0.5)
+        return true;
+    return false;
+}
+
+/* A visible byline: rel=author, itemprop=author or a class/id naming the author. */
+static bool
+is_byline(const xmlNode *n)
+{
+    const char *rel = attr(n, "rel"), *ip = attr(n, "itemprop");
+    if ((rel != NULL && strcasecmp(rel, "author") == 0) ||
+        (ip != NULL && strcasecmp(ip, "author") == 0))
+        return true;
+    char ci[512];
+    class_id(n, ci, sizeof(ci));
+    return (strstr(ci, "author") || strstr(ci, "byline")) && !strstr(ci, "comment") &&
+           !strstr(ci, "bio") && !strstr(ci, "about") && !strstr(ci, "avatar") &&
+           !strstr(ci, "img") && !strstr(ci, "image");
+}
+
+/* --- main text: emit ---------------------------------------------------------------------- */
+
+typedef struct emit {
+    nw_buf_t out; /* paragraphs joined by "\n\n" */
+    nw_buf_t cur; /* the block being gathered */
+    nw_caption_t *caps;
+    size_t n_caps;
+    bool last_br;
+    const char *title; /* a heading repeating it is not body text */
+} emit_t;
+
+static int
+flush(emit_t *e)
+{
+    int rc = 0;
+    if (e->cur.len == 0)
+        return 0;
+    char *t = text_clean((const char *)e->cur.data, e->cur.len);
+    if (t == NULL)
+        return -ENOMEM;
+    if (t[0] != 0) {
+        if (e->out.len > 0)
+            rc = nw_buf_puts(&e->out, "\n\n");
+        if (rc == 0)
+            rc = nw_buf_puts(&e->out, t);
+    }
+    free(t);
+    nw_buf_reset(&e->cur);
+    return rc;
+}
+
+/* The cleaned text of n's subtree. Returns a malloc'd string or NULL on ENOMEM. */
+static char *
+node_text(xmlNode *top)
+{
+    nw_buf_t b = {0};
+    char *r = NULL;
+    if (nw_buf_reserve(&b, 64) < 0)
+        return NULL;
+    for (xmlNode *n = top->children; n != NULL;) {
+        bool descend = true;
+        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+            if (n->content != NULL && nw_buf_puts(&b, (const char *)n->content) < 0)
+                goto out;
+        } else if (n->type == XML_ELEMENT_NODE) {
+            const char *name = ename(n);
+            if (is_void_of_text(name))
+                descend = false;
+            else if ((strcmp(name, "br") == 0 || is_block(name)) && nw_buf_puts(&b, " ") < 0)
+                goto out;
+        }
+        n = next_node(n, top, descend);
+    }
+    r = text_clean(b.data ? (const char *)b.data : "", b.len);
+out:
+    nw_buf_release(&b);
+    return r;
+}
+
+static int
+add_caption(emit_t *e, xmlNode *n)
+{
+    char *t = node_text(n);
+    if (t == NULL)
+        return -ENOMEM;
+    nw_caption_t cap = {0};
+    int rc = 0;
+    if (t[0] == 0)
+        goto out;
+    rc = nw_wire_caption(t, &cap);
+    if (rc < 0)
+        goto out;
+    if (rc == 0) {
+        cap.text = t;
+        t = NULL;
+    }
+    nw_caption_t *p = realloc(e->caps, (e->n_caps + 1) * sizeof(*p));
+    if (p == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    e->caps = p;
+    p[e->n_caps++] = cap;
+    memset(&cap, 0, sizeof(cap));
+    rc = 0;
+out:
+    nw_wire_caption_release(&cap);
+    free(t);
+    return rc;
+}
+
+static bool
+repeats_title(xmlNode *n, const char *title, int *rc)
+{
+    char *t = node_text(n);
+    if (t == NULL) {
+        *rc = -ENOMEM;
+        return false;
+    }
+    bool same = strcasecmp(t, title) == 0;
+    free(t);
+    return same;
+}
+
+/* What to do when leaving n during emission. */
+static int
+emit_leave(emit_t *e, xmlNode *n)
+{
+    const char *name = ename(n);
+    if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0)
+        return nw_buf_puts(&e->cur, " ");
+    if (is_block(name))
+        return flush(e);
+    return 0;
+}
+
+/* Emit top's subtree (top included) into e. */
+static int
+emit_tree(emit_t *e, xmlNode *top)
+{
+    xmlNode *n = top;
+    int rc = 0;
+    while (n != NULL) {
+        bool descend = false;
+        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+            if (n->content != NULL) {
+                const char *c = (const char *)n->content;
+                if (e->last_br && c[strspn(c, " \t\r\n")] != 0)
+                    e->last_br = false;
+                rc = nw_buf_puts(&e->cur, c);
+            }
+        } else if (n->type == XML_ELEMENT_NODE) {
+            ninfo_t *i = info(n);
+            const char *name = ename(n);
+            if (i == NULL || i->removed || (n != top && drop_inside(n, info(top)->tlen))) {
+                descend = false;
+            } else if (strcmp(name, "figcaption") == 0) {
+                rc = add_caption(e, n);
+            } else if (n != top && i->tlen < 100 && is_byline(n)) {
+                /* the byline went to the authors */
+            } else if (strcmp(name, "time") == 0 && n != top && n->parent != NULL &&
+                       is_block(ename(n->parent)) && !is_heading(ename(n->parent)) &&
+                       strcmp(ename(n->parent), "p") != 0 && strcmp(ename(n->parent), "li") != 0) {
+                /* a <time> standing alone is the page's date line, metadata not text */
+            } else if ((strcmp(name, "h1") == 0 || strcmp(name, "h2") == 0) && e->title != NULL &&
+                       repeats_title(n, e->title, &rc)) {
+                /* the headline is the title, not the first paragraph */
+            } else if (strcmp(name, "br") == 0) {
+                /* two <br> in a row end a paragraph; one is a line break inside it */
+                rc = e->last_br ? flush(e) : nw_buf_puts(&e->cur, " ");
+                e->last_br = !e->last_br;
+            } else {
+                if (is_block(name))
+                    rc = flush(e);
+                descend = true;
+            }
+        }
+        if (rc < 0)
+            return rc;
+        if (descend && n->children != NULL) {
+            n = n->children;
+            continue;
+        }
+        for (;;) {
+            if (descend || n == top) /* leaving an element we entered */
+                if ((rc = emit_leave(e, n)) < 0)
+                    return rc;
+            descend = true;
+            if (n == top)
+                return flush(e);
+            if (n->next != NULL) {
+                n = n->next;
+                break;
+            }
+            n = n->parent;
+        }
+    }
+    return flush(e);
+}
+
+static void
+emit_release(emit_t *e)
+{
+    nw_buf_release(&e->out);
+    nw_buf_release(&e->cur);
+    for (size_t k = 0; k < e->n_caps; k++)
+        nw_wire_caption_release(&e->caps[k]);
+    free(e->caps);
+    memset(e, 0, sizeof(*e));
+}
+
+/* One attempt at the main text of body into *e. */
+static int
+extract_text(xmlNode *body, ninfo_t *infos, size_t n_infos, int strip, const char *title, emit_t *e)
+{
+    e->title = title;
+    for (size_t k = 0; k < n_infos; k++)
+        infos[k] = (ninfo_t){.node = infos[k].node, .ftlen = infos[k].ftlen};
+    if (info(body) != NULL && info(body)->ftlen == 0) {
+        measure(body, STRIP_NONE);
+        for (size_t k = 0; k < n_infos; k++)
+            infos[k] = (ninfo_t){.node = infos[k].node, .ftlen = infos[k].tlen};
+    }
+    measure(body, strip);
+    score(body);
+    xmlNode *top = pick_top(body, infos, n_infos);
+    if (top == body || top->parent == NULL || info(top->parent) == NULL)
+        return emit_tree(e, top);
+    for (xmlNode *s = top->parent->children; s != NULL; s = s->next) {
+        int rc = 0;
+        if (s->type == XML_ELEMENT_NODE && sibling_belongs(s, top))
+            rc = emit_tree(e, s);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* --- metadata ----------------------------------------------------------------------------- */
+
+static void
+list_clear(list_t *l)
+{
+    for (size_t k = 0; k < l->n; k++)
+        free(l->v[k]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* Add s (taken) to l at the given rank: a better rank starts the list over, a worse one is
+ * ignored, duplicates are dropped. */
+static int
+list_add(list_t *l, char *s, int rank)
+{
+    if (rank > l->rank) {
+        free(s);
+        return 0;
+    }
+    if (rank < l->rank) {
+        list_clear(l);
+        l->rank = rank;
+    }
+    for (size_t k = 0; k < l->n; k++)
+        if (strcasecmp(l->v[k], s) == 0) {
+            free(s);
+            return 0;
+        }
+    char **p = realloc(l->v, (l->n + 1) * sizeof(*p));
+    if (p == NULL) {
+        free(s);
+        return -ENOMEM;
+    }
+    l->v = p;
+    p[l->n++] = s;
+    return 0;
+}
+
+/* Cleaned copy of v, or NULL (with *rc 0) when it is empty or too long to be metadata. */
+/* Character references left in a value that was escaped twice ("&amp;#8216;" in the page gives
+ * "&#8216;" after parsing), decoded in place; the result is never longer. */
+static void
+unescape(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r;) {
+        const char *semi = *r == '&' ? strchr(r, ';') : NULL;
+        if (semi == NULL || semi - r > 10 || semi - r < 3) {
+            *w++ = *r++;
+            continue;
+        }
+        long cp = -1;
+        char name[12];
+        memcpy(name, r + 1, (size_t)(semi - r - 1));
+        name[semi - r - 1] = 0;
+        if (name[0] == '#') {
+            char *end;
+            cp = (name[1] == 'x' || name[1] == 'X') ? strtol(name + 2, &end, 16)
+                                                    : strtol(name + 1, &end, 10);
+            if (*end != 0)
+                cp = -1;
+        } else {
+            const htmlEntityDesc *e = htmlEntityLookup((const xmlChar *)name);
+            cp = e != NULL ? (long)e->value : -1;
+        }
+        utf8proc_uint8_t enc[4];
+        utf8proc_ssize_t el =
+            cp > 0 && cp < 0x110000 ? utf8proc_encode_char((utf8proc_int32_t)cp, enc) : 0;
+        if (el <= 0 || el > semi - r + 1) {
+            *w++ = *r++;
+            continue;
+        }
+        memcpy(w, enc, (size_t)el);
+        w += el;
+        r = semi + 1;
+    }
+    *w = 0;
+}
+
+static char *
+clean_meta(const char *v, size_t n, int *rc)
+{
+    *rc = 0;
+    if (v == NULL || n == 0 || n > MAX_META)
+        return NULL;
+    char *c = text_clean(v, n);
+    if (c != NULL && strchr(c, '&') != NULL)
+        unescape(c);
+    if (c == NULL) {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    if (c[0] == 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int
+set_field(meta_t *m, int f, const char *v, int rank)
+{
+    int rc;
+    if (v == NULL || rank >= m->rank[f])
+        return 0;
+    char *c = clean_meta(v, strlen(v), &rc);
+    if (c == NULL)
+        return rc;
+    free(m->f[f]);
+    m->f[f] = c;
+    m->rank[f] = rank;
+    return 0;
+}
+
+static bool
+digits(const char *s, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (s[k] < '0' || s[k] > '9')
+            return false;
+    return true;
+}
+
+/* ISO 8601 from a date string that starts with YYYY-MM-DD (or YYYY/MM/DD): the date, then the
+ * time and zone when they follow in a form we can read. NULL when there is no date or it lies
+ * after the cutoff. */
+static char *
+norm_date(const char *v, const char *cutoff)
+{
+    while (v != NULL && (*v == ' ' || *v == '\n' || *v == '\t'))
+        v++;
+    if (v == NULL || strlen(v) < 10)
+        return NULL;
+    char d[40];
+    memcpy(d, v, 10);
+    d[10] = 0;
+    if (d[4] == '/' && d[7] == '/')
+        d[4] = d[7] = '-';
+    if (!nw_wire_valid_date(d, 10) || strcmp(d, cutoff) > 0)
+        return NULL;
+    const char *t = v + 10;
+    size_t k = 10;
+    if ((*t == 'T' || *t == ' ') && strlen(t) >= 6 && digits(t + 1, 2) && t[3] == ':' &&
+        digits(t + 4, 2)) {
+        d[k++] = 'T';
+        memcpy(d + k, t + 1, 5);
+        k += 5;
+        t += 6;
+        if (t[0] == ':' && digits(t + 1, 2)) {
+            memcpy(d + k, t, 3);
+            k += 3;
+            t += 3;
+            if (t[0] == '.' || t[0] == ',')
+                for (t++; *t >= '0' && *t <= '9'; t++)
+                    ;
+        }
+        while (*t == ' ')
+            t++;
+        if (*t == 'Z' || *t == 'z') {
+            d[k++] = 'Z';
+        } else if ((*t == '+' || *t == '-') && digits(t + 1, 2)) {
+            d[k++] = *t;
+            memcpy(d + k, t + 1, 2);
+            k += 2;
+            d[k++] = ':';
+            if (t[3] == ':' && digits(t + 4, 2))
+                memcpy(d + k, t + 4, 2);
+            else if (digits(t + 3, 2))
+                memcpy(d + k, t + 3, 2);
+            else
+                memcpy(d + k, "00", 2);
+            k += 2;
+        }
+    }
+    d[k] = 0;
+    return strdup(d);
+}
+
+static int
+set_date(meta_t *m, int f, const char *v, int rank)
+{
+    if (v == NULL || rank >= m->rank[f] || strlen(v) > 64)
+        return 0;
+    char *d = norm_date(v, m->cutoff);
+    if (d == NULL) /* unreadable, in the future, or out of memory: no date either way */
+        return 0;
+    free(m->f[f]);
+    m->f[f] = d;
+    m->rank[f] = rank;
+    return 0;
+}
+
+/* Strip "By", "Von", "Par"... off one author name and cut it at what follows names in bylines
+ * (a date, "at 18:52", " · "); NULL if what is left does not look like a name. Takes s. */
+static char *
+tidy_author(char *s)
+{
+    static const char *const prefixes[] = {"by",
+                                           "von",
+                                           "par",
+                                           "por",
+                                           "di",
+                                           "door",
+                                           "av",
+                                           "from",
+                                           "author",
+                                           "autor",
+                                           "autorin",
+                                           "text",
+                                           "written by",
+                                           "posted by",
+                                           "post author",
+                                           "veröffentlicht von",
+                                           "publiziert von",
+                                           "geschrieben von",
+                                           "redaktion:",
+                                           NULL};
+    static const char *const stops[] = {" Â· ", " | ",  " - ",  " â ", " at ", " am ",
+                                        " on ", " um ", " le ", " el ",     NULL};
+    size_t n = strlen(s), b = 0;
+    for (bool again = true; again;) {
+        again = false;
+        for (size_t k = 0; prefixes[k] != NULL; k++) {
+            size_t pl = strlen(prefixes[k]);
+            if (n - b > pl && strncasecmp(s + b, prefixes[k], pl) == 0 &&
+                (s[b + pl] == ' ' || s[b + pl] == ':' || prefixes[k][pl - 1] == ':')) {
+                b += pl;
+                again = true;
+            }
+        }
+        while (b < n && (s[b] == ' ' || s[b] == ':' || s[b] == '-' || s[b] == '|' || s[b] == '~'))
+            b++;
+    }
+    for (size_t k = 0; stops[k] != NULL; k++) {
+        char *p = strstr(s + b, stops[k]);
+        if (p != NULL && (size_t)(p - s) < n)
+            n = (size_t)(p - s);
+    }
+    for (size_t k = b; k < n; k++)
+        if (s[k] >= '0' && s[k] <= '9') {
+            n = k;
+            break;
+        }
+    while (n > b && (s[n - 1] == ' ' || s[n - 1] == ',' || s[n - 1] == '|' || s[n - 1] == '-'))
+        n--;
+    size_t words = 1;
+    for (size_t k = b; k < n; k++)
+        words += s[k] == ' ';
+    if (n <= b || n - b > 60 || words > 5 || memchr(s + b, '@', n - b) ||
+        strncmp(s + b, "http", 4) == 0 || memchr(s + b, '/', n - b) ||
+        (n - b == 9 && strncasecmp(s + b, "no author", 9) == 0) ||
+        (n - b == 5 && strncasecmp(s + b, "admin", 5) == 0)) {
+        free(s);
+        return NULL;
+    }
+    memmove(s, s + b, n - b);
+    s[n - b] = 0;
+    return s;
+}
+
+/* Split an author string into names ("A, B and C") and add them at rank. */
+static int
+add_authors(meta_t *m, const char *v, int rank)
+{
+    int rc;
+    if (v == NULL || rank > m->authors.rank)
+        return 0;
+    char *c = clean_meta(v, strlen(v), &rc);
+    if (c == NULL)
+        return rc;
+    size_t len = strlen(c), i = 0;
+    while (i < len && rc == 0) {
+        size_t j = i, skip = 0;
+        for (; j < len; j++) {
+            if (c[j] == ',' || c[j] == ';' || c[j] == '|') {
+                skip = 1;
+                break;
+            }
+            if (strncmp(c + j, " and ", 5) == 0 || strncmp(c + j, " und ", 5) == 0) {
+                skip = 5;
+                break;
+            }
+            if (strncmp(c + j, " & ", 3) == 0) {
+                skip = 3;
+                break;
+            }
+        }
+        char *name = nw_strndup(c + i, j - i);
+        if (name == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        if ((name = tidy_author(name)) != NULL)
+            rc = list_add(&m->authors, name, rank);
+        i = j + skip;
+    }
+    free(c);
+    return rc;
+}
+
+static int
+add_tags(meta_t *m, const char *v, int rank)
+{
+    int rc;
+    if (v == NULL || rank > m->tags.rank)
+        return 0;
+    char *c = clean_meta(v, strlen(v), &rc);
+    if (c == NULL)
+        return rc;
+    for (char *s = c; rc == 0 && *s;) {
+        size_t n = strcspn(s, ",;");
+        while (n > 0 && *s == ' ')
+            s++, n--;
+        size_t e = n;
+        while (e > 0 && s[e - 1] == ' ')
+            e--;
+        if (e > 0 && m->tags.n < 64) {
+            char *t = nw_strndup(s, e);
+            rc = t == NULL ? -ENOMEM : list_add(&m->tags, t, rank);
+        }
+        s += n;
+        if (*s)
+            s++;
+    }
+    free(c);
+    return rc;
+}
+
+static int
+set_url(meta_t *m, int f, const char *v, int rank)
+{
+    if (v == NULL || rank >= m->rank[f] || strlen(v) > MAX_META)
+        return 0;
+    xmlChar *abs = xmlBuildURI((const xmlChar *)v, (const xmlChar *)m->url);
+    const char *u = abs ? (const char *)abs : v;
+    int rc = 0;
+    if (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0)
+        rc = set_field(m, f, u, rank);
+    xmlFree(abs);
+    return rc;
+}
+
+static int
+set_lang(meta_t *m, const char *l, int rank)
+{
+    if (l == NULL || rank >= m->rank[F_LANG])
+        return 0;
+    while (*l == ' ')
+        l++;
+    size_t n = strspn(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    if (n != 2 || (l[2] != 0 && l[2] != '-' && l[2] != '_' && l[2] != ' ' && l[2] != ','))
+        return 0;
+    char s[3] = {(char)(l[0] | 0x20), (char)(l[1] | 0x20), 0};
+    return set_field(m, F_LANG, s, rank);
+}
+
+/* --- JSON-LD --- */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_array(v))
+        v = json_array_get(v, 0);
+    if (json_is_object(v)) {
+        json_t *x = json_object_get(v, "name");
+        if (x == NULL)
+            x = json_object_get(v, "url");
+        if (x == NULL)
+            x = json_object_get(v, "@id");
+        v = x;
+    }
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Like jstr, but an object gives its url (ImageObject). */
+static const char *
+jurl(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_array(v))
+        v = json_array_get(v, 0);
+    if (json_is_object(v))
+        v = json_object_get(v, "url");
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool
+type_is(json_t *o, const char *const *types)
+{
+    json_t *t = json_object_get(o, "@type");
+    if (json_is_string(t))
+        return name_in(json_string_value(t), types);
+    size_t k;
+    json_t *x;
+    json_array_foreach(t, k, x) if (json_is_string(x) &&
+                                    name_in(json_string_value(x), types)) return true;
+    return false;
+}
+
+static int
+ld_authors(meta_t *m, json_t *a)
+{
+    static const char *const orgs[] = {"Organization", "NewsMediaOrganization", NULL};
+    int rc = 0;
+    if (json_is_string(a))
+        return add_authors(m, json_string_value(a), R_JSONLD);
+    if (json_is_object(a)) {
+        json_t *nm = json_object_get(a, "name");
+        if (json_is_string(nm) && !type_is(a, orgs))
+            rc = add_authors(m, json_string_value(nm), R_JSONLD);
+        return rc;
+    }
+    size_t k;
+    json_t *x;
+    json_array_foreach(a, k, x)
+    {
+        if (k >= 16 || (rc = ld_authors(m, x)) < 0)
+            break;
+    }
+    return rc;
+}
+
+static int
+ld_article(meta_t *m, json_t *o)
+{
+    int rc = 0;
+    if ((rc = set_field(m, F_TITLE, jstr(o, "headline"), R_JSONLD)) < 0 ||
+        (rc = set_field(m, F_SUB, jstr(o, "description"), R_JSONLD)) < 0 ||
+        (rc = set_date(m, F_PUB, jstr(o, "datePublished"), R_JSONLD)) < 0 ||
+        (rc = set_date(m, F_MOD, jstr(o, "dateModified"), R_JSONLD)) < 0 ||
+        (rc = set_field(m, F_SITE, jstr(o, "publisher"), R_JSONLD)) < 0 ||
+        (rc = set_url(m, F_IMAGE, jurl(o, "image"), R_JSONLD)) < 0 ||
+        (rc = set_field(m, F_SECTION, jstr(o, "articleSection"), R_JSONLD)) < 0 ||
+        (rc = set_lang(m, jstr(o, "inLanguage"), R_JSONLD)) < 0 ||
+        (rc = ld_authors(m, json_object_get(o, "author"))) < 0)
+        return rc;
+    json_t *kw = json_object_get(o, "keywords");
+    if (json_is_string(kw))
+        return add_tags(m, json_string_value(kw), R_JSONLD);
+    size_t k;
+    json_t *x;
+    json_array_foreach(kw, k, x) if (json_is_string(x) &&
+                                     (rc = add_tags(m, json_string_value(x), R_JSONLD)) < 0) break;
+    return rc;
+}
+
+/* Visit objects of a JSON-LD value: top-level arrays and @graph, two levels deep at most. */
+static int
+ld_walk(meta_t *m, json_t *v, int depth)
+{
+    static const char *const types[] = {"NewsArticle",
+                                        "Article",
+                                        "BlogPosting",
+                                        "ReportageNewsArticle",
+                                        "AnalysisNewsArticle",
+                                        "OpinionNewsArticle",
+                                        "LiveBlogPosting",
+                                        "Report",
+                                        "ScholarlyArticle",
+                                        "TechArticle",
+                                        "SocialMediaPosting",
+                                        "BackgroundNewsArticle",
+                                        "ReviewNewsArticle",
+                                        "Blog",
+                                        NULL};
+    int rc = 0;
+    if (depth > 3)
+        return 0;
+    if (json_is_array(v)) {
+        size_t k;
+        json_t *x;
+        json_array_foreach(v, k, x) if ((rc = ld_walk(m, x, depth + 1)) < 0) break;
+        return rc;
+    }
+    if (!json_is_object(v))
+        return 0;
+    json_t *g = json_object_get(v, "@graph");
+    if (g != NULL && (rc = ld_walk(m, g, depth + 1)) < 0)
+        return rc;
+    if (type_is(v, types))
+        return ld_article(m, v);
+    static const char *const sites[] = {"WebSite", "NewsMediaOrganization", NULL};
+    if (type_is(v, sites))
+        return set_field(m, F_SITE, jstr(v, "name"), R_META);
+    return 0;
+}
+
+static int
+on_jsonld(meta_t *m, xmlNode *n)
+{
+    xmlChar *c = xmlNodeGetContent(n);
+    if (c == NULL)
+        return 0;
+    json_error_t err;
+    json_t *root = json_loads((const char *)c, JSON_DECODE_ANY, &err);
+    xmlFree(c);
+    int rc = root != NULL ? ld_walk(m, root, 0) : 0;
+    json_decref(root);
+    return rc;
+}
+
+/* --- meta tags --- */
+
+static int
+on_meta(meta_t *m, const xmlNode *n)
+{
+    const char *key = attr(n, "property");
+    if (key == NULL)
+        key = attr(n, "name");
+    if (key == NULL)
+        key = attr(n, "itemprop");
+    if (key == NULL)
+        key = attr(n, "http-equiv");
+    const char *v = attr(n, "content");
+    if (key == NULL || v == NULL)
+        return 0;
+    struct rule {
+        const char *key;
+        int field; /* F_*, or -1 authors, -2 tags, -3 dates published, -4 modified */
+        int rank;
+    };
+    static const struct rule rules[] = {
+        {"og:title", F_TITLE, R_OG},
+        {"twitter:title", F_TITLE, R_META},
+        {"parsely-title", F_TITLE, R_META},
+        {"dc.title", F_TITLE, R_META},
+        {"og:description", F_SUB, R_OG},
+        {"twitter:description", F_SUB, R_META},
+        {"description", F_SUB, R_META},
+        {"dc.description", F_SUB, R_META},
+        {"og:site_name", F_SITE, R_OG},
+        {"application-name", F_SITE, R_META},
+        {"og:image", F_IMAGE, R_OG},
+        {"og:image:url", F_IMAGE, R_OG},
+        {"og:image:secure_url", F_IMAGE, R_OG},
+        {"twitter:image", F_IMAGE, R_META},
+        {"twitter:image:src", F_IMAGE, R_META},
+        {"og:url", F_CANON, R_META},
+        {"article:section", F_SECTION, R_OG},
+        {"parsely-section", F_SECTION, R_META},
+        {"section", F_SECTION, R_META},
+        {"og:locale", F_LANG, R_META},
+        {"content-language", F_LANG, R_META},
+        {"dc.language", F_LANG, R_META},
+        {"language", F_LANG, R_META},
+        {"author", -1, R_OG},
+        {"article:author", -1, R_OG},
+        {"parsely-author", -1, R_OG},
+        {"dc.creator", -1, R_META},
+        {"sailthru.author", -1, R_META},
+        {"byl", -1, R_META},
+        {"twitter:creator", -1, R_URL}, /* usually a handle; weakest */
+        {"article:tag", -2, R_OG},
+        {"parsely-tags", -2, R_META},
+        {"news_keywords", -2, R_META},
+        {"keywords", -2, R_ITEMPROP},
+        {"article:published_time", -3, R_OG},
+        {"og:published_time", -3, R_OG},
+        {"datepublished", -3, R_OG},
+        {"parsely-pub-date", -3, R_META},
+        {"dc.date.issued", -3, R_META},
+        {"dcterms.created", -3, R_META},
+        {"dc.date", -3, R_META},
+        {"dcterms.date", -3, R_META},
+        {"date", -3, R_META},
+        {"pubdate", -3, R_META},
+        {"publishdate", -3, R_META},
+        {"publish-date", -3, R_META},
+        {"publish_date", -3, R_META},
+        {"sailthru.date", -3, R_META},
+        {"article.published", -3, R_META},
+        {"citation_publication_date", -3, R_META},
+        {"article:modified_time", -4, R_OG},
+        {"og:updated_time", -4, R_META},
+        {"datemodified", -4, R_OG},
+        {"dcterms.modified", -4, R_META},
+        {"last-modified", -4, R_META},
+    };
+    for (size_t k = 0; k < sizeof(rules) / sizeof(rules[0]); k++) {
+        if (strcasecmp(key, rules[k].key) != 0)
+            continue;
+        switch (rules[k].field) {
+        case -1:
+            return add_authors(m, v, rules[k].rank);
+        case -2:
+            return add_tags(m, v, rules[k].rank);
+        case -3:
+            return set_date(m, F_PUB, v, rules[k].rank);
+        case -4:
+            return set_date(m, F_MOD, v, rules[k].rank);
+        case F_LANG:
+            return set_lang(m, v, rules[k].rank);
+        case F_IMAGE:
+        case F_CANON:
+            return set_url(m, rules[k].field, v, rules[k].rank);
+        default:
+            return set_field(m, rules[k].field, v, rules[k].rank);
+        }
+    }
+    return 0;
+}
+
+static const char *const TITLE_SEPS[] = {
+    " | ",        " - ", " \xe2\x80\x93 ", " \xe2\x80\x94 ", " :: ", " \xc2\xbb ", " / ",
+    " \xc2\xb7 ", NULL};
+
+/* <title> without the site name: "Headline | Site" -> "Headline", unless that leaves too few
+ * words to be a headline (then the site name was probably the headline's own dash). When the
+ * page's <h1> is one of the parts, that part is the headline whatever its length. */
+static int
+on_title(meta_t *m, xmlNode *n, xmlNode *h1)
+{
+    char *t = node_text(n), *h = h1 != NULL ? node_text(h1) : NULL;
+    int rc = -ENOMEM;
+    if (t == NULL || (h1 != NULL && h == NULL))
+        goto out;
+    char *cut = NULL;
+    size_t hl = h != NULL ? strlen(h) : 0;
+    for (size_t k = 0; TITLE_SEPS[k] != NULL; k++) {
+        size_t sl = strlen(TITLE_SEPS[k]);
+        for (char *p = strstr(t, TITLE_SEPS[k]); p != NULL; p = strstr(p + 1, TITLE_SEPS[k])) {
+            if (cut == NULL || p > cut)
+                cut = p;
+            /* h1 before or after this separator */
+            if (hl > 0 && (size_t)(p - t) == hl && strncasecmp(t, h, hl) == 0) {
+                rc = set_field(m, F_TITLE, h, R_VISIBLE);
+                goto out;
+            }
+            if (hl > 0 && strlen(p + sl) == hl && strcasecmp(p + sl, h) == 0) {
+                rc = set_field(m, F_TITLE, h, R_VISIBLE);
+                goto out;
+            }
+        }
+    }
+    if (cut != NULL) {
+        size_t words = 1;
+        for (char *p = t; p < cut; p++)
+            words += *p == ' ';
+        if (words >= 3)
+            *cut = 0;
+    }
+    rc = set_field(m, F_TITLE, t, R_VISIBLE);
+out:
+    free(t);
+    free(h);
+    return rc;
+}
+
+static int
+on_byline(meta_t *m, xmlNode *n)
+{
+    if (m->authors.rank < R_VISIBLE)
+        return 0;
+    xmlNode *src = n;
+    /* itemprop=author often wraps itemprop=name beside a job title */
+    for (xmlNode *c = n; c != NULL; c = next_node(c, n, true)) {
+        const char *ip = c->type == XML_ELEMENT_NODE ? attr(c, "itemprop") : NULL;
+        if (ip != NULL && strcasecmp(ip, "name") == 0) {
+            src = c;
+            break;
+        }
+    }
+    char *t = node_text(src);
+    if (t == NULL)
+        return -ENOMEM;
+    int rc = 0;
+    if (t[0] != 0 && strlen(t) < 120)
+        rc = add_authors(m, t, R_VISIBLE);
+    free(t);
+    return rc;
+}
+
+/* Month number of a month name or abbreviation (English, German, French, Spanish, Italian,
+ * Dutch, Polish genitive stems), 0 when w is none. w is lowercase, without a trailing dot. */
+static int
+month_number(const char *w, size_t n)
+{
+    static const char *const names[12][8] = {
+        {"jan", "january", "januar", "janvier", "enero", "gennaio", "januari", "stycznia"},
+        {"feb", "february", "februar", "février", "febrero", "febbraio", "februari", "lutego"},
+        {"mar", "march", "märz", "mars", "marzo", "maart", "marca", "mär"},
+        {"apr", "april", "avril", "abril", "aprile", "kwietnia", NULL, NULL},
+        {"may", "mai", "mayo", "maggio", "mei", "maja", NULL, NULL},
+        {"jun", "june", "juni", "juin", "junio", "giugno", "czerwca", NULL},
+        {"jul", "july", "juli", "juillet", "julio", "luglio", "lipca", NULL},
+        {"aug", "august", "août", "agosto", "augustus", "sierpnia", NULL, NULL},
+        {"sep", "sept", "september", "septembre", "septiembre", "settembre", "września", NULL},
+        {"oct", "october", "oktober", "octobre", "octubre", "ottobre", "okt", "października"},
+        {"nov", "november", "novembre", "noviembre", "listopada", NULL, NULL, NULL},
+        {"dec", "december", "dezember", "décembre", "diciembre", "dicembre", "dez", "grudnia"}};
+    for (int m = 0; m < 12; m++)
+        for (int k = 0; k < 8 && names[m][k] != NULL; k++)
+            if (strlen(names[m][k]) == n && memcmp(names[m][k], w, n) == 0)
+                return m + 1;
+    return 0;
+}
+
+/* The first calendar date printed in t ("12.03.2019", "12. März 2019", "March 12, 2019",
+ * "12 mars 2019", "2019-03-12") as YYYY-MM-DD in out; false when there is none. */
+static bool
+text_date(const char *t, char out[11])
+{
+    /* words: lowercase ASCII letters and UTF-8 kept, digits apart, everything else a break */
+    char w[48][24];
+    int nw = 0;
+    for (const char *p = t; *p && nw < 48;) {
+        if ((unsigned char)*p < 0x80 && !(*p >= '0' && *p <= '9') &&
+            !((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')) {
+            p++;
+            continue;
+        }
+        bool digit = *p >= '0' && *p <= '9';
+        size_t k = 0;
+        while (*p && k < 23) {
+            bool d = *p >= '0' && *p <= '9';
+            bool letter = (unsigned char)*p >= 0x80 || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z');
+            if (digit ? !d : !letter)
+                break;
+            w[nw][k++] = (char)(((unsigned char)*p < 0x80 && !d) ? (*p | 0x20) : *p);
+            p++;
+        }
+        w[nw][k] = 0;
+        while (*p && k >= 23 && ((unsigned char)*p >= 0x80 || isalnum((unsigned char)*p)))
+            p++;
+        nw++;
+    }
+    for (int i = 0; i < nw; i++) {
+        int y = 0, mo = 0, d = 0;
+        bool num0 = isdigit((unsigned char)w[i][0]);
+        size_t l0 = strlen(w[i]);
+        if (num0 && i + 2 < nw && isdigit((unsigned char)w[i + 1][0]) &&
+            isdigit((unsigned char)w[i + 2][0])) {
+            if (l0 == 4 && strlen(w[i + 1]) <= 2 && strlen(w[i + 2]) <= 2) {
+                y = atoi(w[i]), mo = atoi(w[i + 1]), d = atoi(w[i + 2]);
+            } else if (l0 <= 2 && strlen(w[i + 1]) <= 2 && strlen(w[i + 2]) == 4) {
+                d = atoi(w[i]), mo = atoi(w[i + 1]), y = atoi(w[i + 2]);
+            }
+        } else if (num0 && l0 <= 2 && i + 2 < nw && strlen(w[i + 2]) == 4 &&
+                   isdigit((unsigned char)w[i + 2][0])) {
+            d = atoi(w[i]), mo = month_number(w[i + 1], strlen(w[i + 1])), y = atoi(w[i + 2]);
+        } else if (num0 && l0 <= 2 && i + 4 < nw && strcmp(w[i + 1], "de") == 0 &&
+                   strcmp(w[i + 3], "de") == 0 && strlen(w[i + 4]) == 4) {
+            d = atoi(w[i]), mo = month_number(w[i + 2], strlen(w[i + 2])), y = atoi(w[i + 4]);
+        } else if (!num0 && i + 2 < nw && isdigit((unsigned char)w[i + 1][0]) &&
+                   strlen(w[i + 1]) <= 2 && strlen(w[i + 2]) == 4 &&
+                   isdigit((unsigned char)w[i + 2][0])) {
+            mo = month_number(w[i], l0), d = atoi(w[i + 1]), y = atoi(w[i + 2]);
+        }
+        if (y >= 1990 && y <= 2199 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31) {
+            snprintf(out, 11, "%04d-%02d-%02d", y, mo, d);
+            if (nw_wire_valid_date(out, 10))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* A date printed in an element whose class/id says it holds one. */
+static bool
+is_date_holder(const xmlNode *n)
+{
+    char ci[512];
+    class_id(n, ci, sizeof(ci));
+    static const char *const words[] = {"date",       "time",      "publish",      "posted",
+                                        "entry-meta", "post-meta", "article-meta", "byline",
+                                        "meta-info",  "post-info", "dateline",     NULL};
+    return ci[0] != 0 && has_any(ci, words) && !strstr(ci, "comment") && !strstr(ci, "update");
+}
+
+static int
+on_date_holder(meta_t *m, xmlNode *n)
+{
+    char *t = node_text(n);
+    if (t == NULL)
+        return -ENOMEM;
+    char d[11];
+    int rc = 0;
+    if (strlen(t) < 200 && text_date(t, d))
+        rc = set_date(m, F_PUB, d, R_TEXT);
+    free(t);
+    return rc;
+}
+
+/* A date in the page's URL: /2024/02/06/ or /2024-02-06. */
+static int
+url_date(meta_t *m)
+{
+    const char *u = m->url;
+    if (u == NULL || m->rank[F_PUB] <= R_URL)
+        return 0;
+    for (const char *p = strchr(u, '/'); p != NULL; p = strchr(p + 1, '/')) {
+        if (strlen(p) < 11 || !digits(p + 1, 4))
+            continue;
+        char d[11];
+        if ((p[5] == '/' || p[5] == '-') && digits(p + 6, 2) && p[8] == p[5] && digits(p + 9, 2) &&
+            (p[11] == 0 || p[11] == '/' || p[11] == '-' || p[11] == '.' || p[11] == '_')) {
+            memcpy(d, p + 1, 10);
+            d[4] = d[7] = '-';
+            d[10] = 0;
+            return set_date(m, F_PUB, d, R_URL);
+        }
+    }
+    return 0;
+}
+
+/* "Headline | Site" and "Site - Headline" lose the site's name, wherever the title came from. */
+static void
+strip_site_name(meta_t *m)
+{
+    char *t = m->f[F_TITLE];
+    const char *site = m->f[F_SITE];
+    if (t == NULL || site == NULL)
+        return;
+    size_t tl = strlen(t), sl = strlen(site);
+    for (size_t k = 0; TITLE_SEPS[k] != NULL; k++) {
+        size_t pl = strlen(TITLE_SEPS[k]);
+        if (tl > sl + pl && strcasecmp(t + tl - sl, site) == 0 &&
+            strncmp(t + tl - sl - pl, TITLE_SEPS[k], pl) == 0) {
+            t[tl - sl - pl] = 0;
+            return;
+        }
+        if (tl > sl + pl && strncasecmp(t, site, sl) == 0 &&
+            strncmp(t + sl, TITLE_SEPS[k], pl) == 0) {
+            memmove(t, t + sl + pl, tl - sl - pl + 1);
+            return;
+        }
+    }
+}
+
+static int
+collect_meta(meta_t *m, xmlNode *root)
+{
+    bool in_body = false;
+    xmlNode *h1 = NULL, *title = NULL;
+    int rc =
+        set_lang(m, attr(root, "lang") ? attr(root, "lang") : attr(root, "xml:lang"), R_JSONLD);
+    for (xmlNode *n = root; rc == 0 && n != NULL;) {
+        bool descend = true;
+        const char *name = ename(n);
+        if (n->type != XML_ELEMENT_NODE) {
+            descend = false;
+        } else if (strcmp(name, "script") == 0) {
+            const char *t = attr(n, "type");
+            if (t != NULL && strcasecmp(t, "application/ld+json") == 0)
+                rc = on_jsonld(m, n);
+            descend = false;
+        } else if (strcmp(name, "title") == 0 && !in_body) {
+            if (title == NULL)
+                title = n;
+            descend = false;
+        } else if (is_void_of_text(name)) {
+            descend = false;
+        } else if (strcmp(name, "meta") == 0) {
+            rc = on_meta(m, n);
+        } else if (strcmp(name, "link") == 0) {
+            const char *rel = attr(n, "rel");
+            if (rel != NULL && strcasecmp(rel, "canonical") == 0)
+                rc = set_url(m, F_CANON, attr(n, "href"), R_OG);
+        } else {
+            if (strcmp(name, "body") == 0)
+                in_body = true;
+            const char *ip = attr(n, "itemprop");
+            if (ip != NULL && strcasecmp(ip, "datePublished") == 0)
+                rc = set_date(m, F_PUB,
+                              attr(n, "datetime") ? attr(n, "datetime") : attr(n, "content"),
+                              R_ITEMPROP);
+            else if (ip != NULL && strcasecmp(ip, "dateModified") == 0)
+                rc = set_date(m, F_MOD,
+                              attr(n, "datetime") ? attr(n, "datetime") : attr(n, "content"),
+                              R_ITEMPROP);
+            else if (strcmp(name, "time") == 0)
+                rc = set_date(m, F_PUB, attr(n, "datetime"), R_VISIBLE);
+            else if (strcmp(name, "h1") == 0 && h1 == NULL)
+                h1 = n;
+            if (rc == 0 && in_body && m->rank[F_PUB] > R_TEXT && is_date_holder(n))
+                rc = on_date_holder(m, n);
+            if (rc == 0 && in_body && m->authors.n == 0 && is_byline(n)) {
+                rc = on_byline(m, n);
+                descend = false;
+            }
+        }
+        n = next_node(n, root, descend);
+    }
+    if (rc == 0 && title != NULL && m->rank[F_TITLE] > R_VISIBLE)
+        rc = on_title(m, title, h1);
+    if (rc == 0 && h1 != NULL && m->rank[F_TITLE] > R_H1) {
+        char *t = node_text(h1);
+        rc = t == NULL ? -ENOMEM : set_field(m, F_TITLE, t, R_H1);
+        free(t);
+    }
+    if (rc == 0)
+        rc = url_date(m);
+    if (rc == 0)
+        strip_site_name(m);
+    return rc;
+}
+
+static void
+meta_release(meta_t *m)
+{
+    for (int f = 0; f < F_COUNT; f++)
+        free(m->f[f]);
+    list_clear(&m->authors);
+    list_clear(&m->tags);
+}
+
+/* --- the whole ---------------------------------------------------------------------------- */
+
+void
+nw_extract_release(nw_extract_t *ex)
+{
+    if (ex == NULL)
+        return;
+    free(ex->title);
+    free(ex->subtitle);
+    for (size_t k = 0; k < ex->n_authors; k++)
+        free(ex->authors[k]);
+    free(ex->authors);
+    free(ex->published);
+    free(ex->modified);
+    free(ex->site_name);
+    free(ex->lang);
+    free(ex->canonical);
+    free(ex->image);
+    free(ex->section);
+    for (size_t k = 0; k < ex->n_tags; k++)
+        free(ex->tags[k]);
+    free(ex->tags);
+    free(ex->text);
+    for (size_t k = 0; k < ex->n_captions; k++)
+        nw_wire_caption_release(&ex->captions[k]);
+    free(ex->captions);
+    memset(ex, 0, sizeof(*ex));
+}
+
+int
+nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_extract_t *out)
+{
+    htmlDocPtr doc = NULL;
+    ninfo_t *infos = NULL;
+    meta_t m = {0};
+    emit_t e1 = {0}, e2 = {0};
+    char cutoff[16];
+    int rc = -EPROTO;
+
+    memset(out, 0, sizeof(*out));
+    if (len == 0 || len > INT_MAX)
+        goto out;
+    xmlInitParser();
+    doc = htmlReadMemory(html, (int)len, url, "UTF-8", HTML_OPTS);
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    if (root == NULL)
+        goto out;
+
+    if (now == 0)
+        now = time(NULL);
+    now += 86400;
+    struct tm tm;
+    if (gmtime_r(&now, &tm) == NULL || strftime(cutoff, sizeof(cutoff), "%Y-%m-%d", &tm) == 0)
+        snprintf(cutoff, sizeof(cutoff), "9999-12-31");
+    for (int f = 0; f < F_COUNT; f++)
+        m.rank[f] = R_NONE;
+    m.authors.rank = m.tags.rank = R_NONE;
+    m.url = url;
+    m.cutoff = cutoff;
+    rc = -ENOMEM;
+    if (collect_meta(&m, root) < 0)
+        goto out;
+
+    size_t n_infos = 0;
+    for (xmlNode *n = root; n != NULL; n = next_node(n, root, true))
+        n_infos += n->type == XML_ELEMENT_NODE;
+    if ((infos = calloc(n_infos ? n_infos : 1, sizeof(*infos))) == NULL)
+        goto out;
+    size_t k = 0;
+    for (xmlNode *n = root; n != NULL; n = next_node(n, root, true))
+        if (n->type == XML_ELEMENT_NODE) {
+            infos[k].node = n;
+            n->_private = &infos[k++];
+        }
+
+    /* from the root, not <body>: libxml2 recovers some tag soup by leaving the whole page
+     * inside <head> */
+    xmlNode *body = root;
+    if (extract_text(body, infos, n_infos, STRIP_CLASSES, m.f[F_TITLE], &e1) < 0)
+        goto out;
+    emit_t *best = &e1;
+    if (e1.out.len < MIN_TEXT) {
+        if (extract_text(body, infos, n_infos, STRIP_ROLES, m.f[F_TITLE], &e2) < 0)
+            goto out;
+        if (e2.out.len > e1.out.len)
+            best = &e2;
+    }
+    if (nw_buf_append(&best->out, "", 0) < 0)
+        goto out;
+    out->text = (char *)nw_buf_steal(&best->out, NULL);
+    out->captions = best->caps;
+    out->n_captions = best->n_caps;
+    best->caps = NULL;
+    best->n_caps = 0;
+
+    out->title = m.f[F_TITLE];
+    out->subtitle = m.f[F_SUB];
+    out->published = m.f[F_PUB];
+    out->modified = m.f[F_MOD];
+    out->site_name = m.f[F_SITE];
+    out->lang = m.f[F_LANG];
+    out->canonical = m.f[F_CANON];
+    out->image = m.f[F_IMAGE];
+    out->section = m.f[F_SECTION];
+    memset(m.f, 0, sizeof(m.f));
+    out->authors = m.authors.v;
+    out->n_authors = m.authors.n;
+    out->tags = m.tags.v;
+    out->n_tags = m.tags.n;
+    m.authors.v = m.tags.v = NULL;
+    m.authors.n = m.tags.n = 0;
+    rc = 0;
+out:
+    if (rc < 0)
+        nw_extract_release(out);
+    emit_release(&e1);
+    emit_release(&e2);
+    meta_release(&m);
+    xmlFreeDoc(doc);
+    free(infos);
+    return rc;
+}
