@@ -41,6 +41,9 @@ for name in ('parse', 'enrich', 'store'):
     assert 'container_name' not in body, f"{name}: container_name prevents --scale"
     assert 'ports:' not in body, f"{name}: host ports prevent --scale"
 assert 'published: 8080' in '\n'.join(services['fetch']) or '8080:8080' in '\n'.join(services['fetch']), "fetch API port not published"
+fetch = '\n'.join(services['fetch'])
+assert 'NEWSWIRE_SPOOL_DIR: /var/lib/newswire/spool' in fetch, "fetch spool not configured"
+assert 'spool:/var/lib/newswire/spool' in fetch, "fetch spool is not on a volume"
 dockerfile = open(sys.argv[2]).read()
 assert 'FROM debian:12' in dockerfile
 print("docker-compose.yml: valid; services", sorted(services), "scale-safe")
