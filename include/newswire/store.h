@@ -87,6 +87,10 @@ typedef struct nw_store_dead_row {
     size_t bytes_len;
     const char *origin; /* fetch instance to ack when replayed, or NULL */
     uint64_t spool;     /* its spool sequence number, 0 when none */
+    /* The last replay (schema v2; all NULL when never replayed): when it was claimed or
+     * answered, "replaying" (claimed, no answer recorded yet), "accepted" or "refused", the
+     * id fetch gave it, and fetch's refusal as "<reason>: <message>". */
+    const char *replayed_at, *replay_status, *replay_id, *replay_detail;
 } nw_store_dead_row_t;
 typedef int (*nw_store_dead_cb)(const nw_store_dead_row_t *row, void *arg);
 
@@ -94,11 +98,54 @@ typedef int (*nw_store_dead_cb)(const nw_store_dead_row_t *row, void *arg);
  * until cb returns; nonzero from cb stops. Returns the count or negative errno. */
 int nw_store_dlq_list(nw_store_t *s, int limit, nw_store_dead_cb cb, void *arg);
 
+/* The dead letter with this row id passed to cb (may be NULL: existence check), borrowed as
+ * in nw_store_dlq_list. Returns 0, -ENOENT, or negative errno. */
+int nw_store_dlq_get(nw_store_t *s, int64_t rowid, nw_store_dead_cb cb, void *arg);
+
+/* Dead letters never replayed, oldest first, only those with this reason when reason is not
+ * NULL. Returns the count, -EPROTO on a schema older than v2 (read-only handle on a database
+ * the writer has not migrated yet), or negative errno. */
+int nw_store_dlq_pending(nw_store_t *s, const char *reason, nw_store_dead_cb cb, void *arg);
+
+typedef struct nw_store_dlq_stat {
+    const char *stage, *reason;
+    int64_t count;    /* dead letters with this stage and reason */
+    int64_t replayed; /* of which replayed (any answer) */
+} nw_store_dlq_stat_t;
+typedef int (*nw_store_dlq_stat_cb)(const nw_store_dlq_stat_t *row, void *arg);
+
+/* Dead letters counted by stage and reason, most frequent first. Strings borrowed until cb
+ * returns; nonzero from cb stops. Returns the number of groups or negative errno. */
+int nw_store_dlq_stats(nw_store_t *s, nw_store_dlq_stat_cb cb, void *arg);
+
+/* Claim a dead letter for a replay inside the open transaction: marks it "replaying" now,
+ * unless it was replayed (or claimed) before and force is 0. One conditional UPDATE, so of
+ * two concurrent replays only one wins. Returns 0 (claimed), -EALREADY (replayed before),
+ * -ENOENT (no such letter), -EINVAL without a transaction, -EROFS, or -EIO. */
+int nw_store_dlq_claim(nw_store_t *s, int64_t rowid, int force);
+
+/* Record the answer to a replay inside the open transaction: status "accepted" (new_id is the
+ * id fetch gave) or "refused" (detail says why), stamped now. status NULL releases a claim
+ * (the replay never reached fetch): the letter is pending again. Borrows the strings.
+ * Returns 0, -ENOENT, -EINVAL without a transaction, -EROFS, or -EIO. */
+int nw_store_dlq_replayed(nw_store_t *s, int64_t rowid, const char *status, const char *new_id,
+                          const char *detail);
+
 /* Stored documents with seq > after, in seq order, at most limit (<= 0: all), for backfill.
  * Every revision is replayed as it was published. cb gets the enriched MessagePack, borrowed
  * until it returns; nonzero stops. Returns the count or negative errno. */
 typedef int (*nw_store_doc_cb)(uint64_t seq, const uint8_t *doc, size_t len, void *arg);
 int nw_store_since(nw_store_t *s, uint64_t after, int limit, nw_store_doc_cb cb, void *arg);
+
+/* The highest seq stored (0 when empty) in *seq. Returns 0 or -EIO. */
+int nw_store_max_seq(nw_store_t *s, uint64_t *seq);
+
+/* The backfill start for a time: *after is one below the first seq stored at or after time
+ * (an ISO 8601 UTC string as nw_time_iso() writes, "YYYY-MM-DDTHH:MM:SS.mmmZ", compared as
+ * text), or the highest seq when nothing was stored since. stored_at is the writer's wall
+ * clock: every seq after that first one is included, even one a clock step back stamped
+ * earlier. Returns 0 or -EIO. */
+int nw_store_seq_at(nw_store_t *s, const char *time, uint64_t *after);
 
 /* Number of distinct article ids stored, or -EIO. */
 int64_t nw_store_count(nw_store_t *s);

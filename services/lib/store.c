@@ -2,15 +2,24 @@
  * group-committed transactions; `newswire search|get|dlq` read it, possibly while it is being
  * written (WAL lets readers run beside the one writer).
  *
- * On-disk format, schema version 1 (PRAGMA user_version):
+ * On-disk format, schema version 2 (PRAGMA user_version):
  *
  *   table          key                columns
  *   articles       id                 the current revision of every article: rev, seq (unique),
  *                                     content_hash, the searchable/queryable fields, doc
- *   revisions      (id, rev)          every revision ever stored: seq, content_hash, doc
+ *   revisions      (id, rev)          every revision ever stored: seq, content_hash, stored_at
+ *                                     (indexed since v2, for `tail --since TIME`), doc
  *   articles_fts   rowid = articles.seq  FTS5 over title, subtitle, text; external content on
  *                                     articles, kept in sync by triggers
- *   dead_letters   id (autoincrement) what a stage could not handle, with the original bytes
+ *   dead_letters   id (autoincrement) what a stage could not handle, with the original bytes;
+ *                                     since v2 also the last replay: replayed_at, replay_status
+ *                                     ("replaying", "accepted", "refused"), replay_id (the id
+ *                                     fetch gave), replay_detail (its refusal)
+ *
+ * Sequence numbers are handed out under the write lock (max + 1 inside BEGIN IMMEDIATE), so
+ * transactions commit in seq order and what a reader sees is always a prefix of the seq
+ * history: when seq N is visible, every stored seq below N is too. `newswire tail --since`
+ * relies on this to resume from the highest seq it has read.
  *
  * doc is the enriched MessagePack exactly as published (seq and rev set), so backfill replays
  * the same bytes subscribers saw live. The FTS rowid is seq rather than the implicit rowid of
@@ -85,6 +94,14 @@ static const char *const migrations[] = {
     "  spool INTEGER,"
     "  bytes BLOB NOT NULL);"
     "CREATE INDEX dead_letters_time ON dead_letters(time);",
+    /* v2: replays of dead letters are recorded on the letter (`newswire dlq replay`), stats
+     * group by stage and reason, and backfill can start at a time. */
+    "ALTER TABLE dead_letters ADD COLUMN replayed_at TEXT;"
+    "ALTER TABLE dead_letters ADD COLUMN replay_status TEXT;"
+    "ALTER TABLE dead_letters ADD COLUMN replay_id TEXT;"
+    "ALTER TABLE dead_letters ADD COLUMN replay_detail TEXT;"
+    "CREATE INDEX dead_letters_reason ON dead_letters(stage, reason);"
+    "CREATE INDEX revisions_stored_at ON revisions(stored_at);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -101,12 +118,28 @@ enum {
     ST_DLQ,
     ST_SINCE,
     ST_COUNT,
+    ST_DLQ_GET,
+    ST_DLQ_PENDING,
+    ST_DLQ_STATS,
+    ST_DLQ_CLAIM,
+    ST_DLQ_REPLAYED,
+    ST_SEQ_AT,
+    /* The same reads for a version 1 database, which a read-only handle may open before the
+     * writer migrated it: the replay columns read as NULL. */
+    ST_DLQ_V1,
+    ST_DLQ_GET_V1,
+    ST_DLQ_STATS_V1,
     ST_N
 };
 
 #define ARTICLE_COLS                                                                               \
     "rev, seq, content_hash, url, title, subtitle, published, dateline, lang, authors, "           \
     "source, fetched, stored_at, words, text, doc"
+
+#define DEAD_COLS                                                                                  \
+    "id, time, stage, reason, detail, article_id, source, content_type, origin, spool, bytes"
+#define REPLAY_COLS "replayed_at, replay_status, replay_id, replay_detail"
+#define REPLAY_COLS_V1 "NULL, NULL, NULL, NULL"
 
 static const char *const stmt_sql[ST_N] = {
     [ST_LOOKUP] = "SELECT rev, seq, content_hash FROM articles WHERE id = ?1",
@@ -136,8 +169,24 @@ static const char *const stmt_sql[ST_N] = {
                   "  bm25(articles_fts, 10.0, 4.0, 1.0) AS score"
                   " FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid"
                   " WHERE articles_fts MATCH ?1 ORDER BY score, a.seq LIMIT ?2",
-    [ST_DLQ] = "SELECT id, time, stage, reason, detail, article_id, source, content_type, "
-               "origin, spool, bytes FROM dead_letters ORDER BY id DESC LIMIT ?1",
+    [ST_DLQ] = "SELECT " DEAD_COLS "," REPLAY_COLS " FROM dead_letters ORDER BY id DESC LIMIT ?1",
+    [ST_DLQ_V1] = "SELECT " DEAD_COLS "," REPLAY_COLS_V1 " FROM dead_letters ORDER BY id DESC "
+                  "LIMIT ?1",
+    [ST_DLQ_GET] = "SELECT " DEAD_COLS "," REPLAY_COLS " FROM dead_letters WHERE id = ?1",
+    [ST_DLQ_GET_V1] = "SELECT " DEAD_COLS "," REPLAY_COLS_V1 " FROM dead_letters WHERE id = ?1",
+    [ST_DLQ_PENDING] = "SELECT " DEAD_COLS "," REPLAY_COLS " FROM dead_letters"
+                       " WHERE replayed_at IS NULL AND (?1 IS NULL OR reason = ?1) ORDER BY id",
+    [ST_DLQ_STATS] = "SELECT stage, reason, count(*), count(replayed_at) FROM dead_letters"
+                     " GROUP BY stage, reason ORDER BY count(*) DESC, stage, reason",
+    [ST_DLQ_STATS_V1] = "SELECT stage, reason, count(*), 0 FROM dead_letters"
+                        " GROUP BY stage, reason ORDER BY count(*) DESC, stage, reason",
+    /* The claim is one conditional UPDATE, so two replays of one letter cannot both win. */
+    [ST_DLQ_CLAIM] = "UPDATE dead_letters SET replayed_at = ?2, replay_status = 'replaying',"
+                     " replay_id = NULL, replay_detail = NULL"
+                     " WHERE id = ?1 AND (?3 OR replayed_at IS NULL)",
+    [ST_DLQ_REPLAYED] = "UPDATE dead_letters SET replayed_at = ?2, replay_status = ?3,"
+                        " replay_id = ?4, replay_detail = ?5 WHERE id = ?1",
+    [ST_SEQ_AT] = "SELECT min(seq) FROM revisions WHERE stored_at >= ?1",
     [ST_SINCE] = "SELECT seq, doc FROM revisions WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     [ST_COUNT] = "SELECT count(*) FROM articles",
 };
@@ -145,6 +194,7 @@ static const char *const stmt_sql[ST_N] = {
 struct nw_store {
     sqlite3 *db;
     int readonly;
+    int version; /* schema version at open (after migrating, for a writable handle) */
     int in_tx;
     uint64_t next_seq; /* seq the next stored revision gets; valid inside a transaction */
     sqlite3_stmt *st[ST_N];
@@ -329,6 +379,7 @@ nw_store_open(const char *path, int readonly, char *err, size_t errlen)
                  path, (long long)version);
         goto err;
     }
+    s->version = (int)version;
     return s;
 
 err:
@@ -763,32 +814,41 @@ nw_store_get(nw_store_t *s, const char *id, uint8_t **buf, size_t *len)
     return rc;
 }
 
-int
-nw_store_dlq_list(nw_store_t *s, int limit, nw_store_dead_cb cb, void *arg)
+/* The row at the statement's cursor; columns DEAD_COLS then the four replay columns. */
+static void
+read_dead_row(sqlite3_stmt *st, nw_store_dead_row_t *row)
+{
+    *row = (nw_store_dead_row_t){
+        .rowid = sqlite3_column_int64(st, 0),
+        .time = col_text(st, 1),
+        .stage = col_text(st, 2),
+        .reason = col_text(st, 3),
+        .detail = col_text(st, 4),
+        .id = col_text(st, 5),
+        .source = col_text(st, 6),
+        .content_type = col_text(st, 7),
+        .origin = col_text(st, 8),
+        .spool = (uint64_t)sqlite3_column_int64(st, 9),
+        .bytes = sqlite3_column_blob(st, 10),
+        .replayed_at = col_text(st, 11),
+        .replay_status = col_text(st, 12),
+        .replay_id = col_text(st, 13),
+        .replay_detail = col_text(st, 14),
+    };
+    /* SQLite gives NULL for an empty blob; callers get a valid pointer either way. */
+    if (!row->bytes)
+        row->bytes = (const uint8_t *)"";
+    row->bytes_len = (size_t)sqlite3_column_bytes(st, 10);
+}
+
+/* Step through dead-letter rows of a bound statement, passing each to cb. */
+static int
+each_dead(nw_store_t *s, sqlite3_stmt *st, nw_store_dead_cb cb, void *arg, const char *what)
 {
     int n = 0, rc;
-    sqlite3_stmt *st = get_stmt(s, ST_DLQ);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_int(st, 1, limit > 0 ? limit : -1);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        nw_store_dead_row_t row = {
-            .rowid = sqlite3_column_int64(st, 0),
-            .time = col_text(st, 1),
-            .stage = col_text(st, 2),
-            .reason = col_text(st, 3),
-            .detail = col_text(st, 4),
-            .id = col_text(st, 5),
-            .source = col_text(st, 6),
-            .content_type = col_text(st, 7),
-            .origin = col_text(st, 8),
-            .spool = (uint64_t)sqlite3_column_int64(st, 9),
-            .bytes = sqlite3_column_blob(st, 10),
-        };
-        /* SQLite gives NULL for an empty blob; callers get a valid pointer either way. */
-        if (!row.bytes)
-            row.bytes = (const uint8_t *)"";
-        row.bytes_len = (size_t)sqlite3_column_bytes(st, 10);
+        nw_store_dead_row_t row;
+        read_dead_row(st, &row);
         n++;
         if (cb && cb(&row, arg) != 0) {
             rc = SQLITE_DONE;
@@ -796,9 +856,117 @@ nw_store_dlq_list(nw_store_t *s, int limit, nw_store_dead_cb cb, void *arg)
         }
     }
     if (rc != SQLITE_DONE)
-        n = db_error(s, "list dead letters");
+        n = db_error(s, what);
     done_stmt(st);
     return n;
+}
+
+int
+nw_store_dlq_list(nw_store_t *s, int limit, nw_store_dead_cb cb, void *arg)
+{
+    sqlite3_stmt *st = get_stmt(s, s->version >= 2 ? ST_DLQ : ST_DLQ_V1);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int(st, 1, limit > 0 ? limit : -1);
+    return each_dead(s, st, cb, arg, "list dead letters");
+}
+
+int
+nw_store_dlq_get(nw_store_t *s, int64_t rowid, nw_store_dead_cb cb, void *arg)
+{
+    sqlite3_stmt *st = get_stmt(s, s->version >= 2 ? ST_DLQ_GET : ST_DLQ_GET_V1);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, rowid);
+    int n = each_dead(s, st, cb, arg, "read dead letter");
+    return n < 0 ? n : n == 0 ? -ENOENT : 0;
+}
+
+int
+nw_store_dlq_pending(nw_store_t *s, const char *reason, nw_store_dead_cb cb, void *arg)
+{
+    if (s->version < 2)
+        return -EPROTO; /* only a writable handle, which migrated, replays */
+    sqlite3_stmt *st = get_stmt(s, ST_DLQ_PENDING);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, reason);
+    return each_dead(s, st, cb, arg, "list pending dead letters");
+}
+
+int
+nw_store_dlq_stats(nw_store_t *s, nw_store_dlq_stat_cb cb, void *arg)
+{
+    int n = 0, rc;
+    sqlite3_stmt *st = get_stmt(s, s->version >= 2 ? ST_DLQ_STATS : ST_DLQ_STATS_V1);
+    if (!st)
+        return -EIO;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        nw_store_dlq_stat_t row = {
+            .stage = col_text(st, 0),
+            .reason = col_text(st, 1),
+            .count = sqlite3_column_int64(st, 2),
+            .replayed = sqlite3_column_int64(st, 3),
+        };
+        n++;
+        if (cb && cb(&row, arg) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        n = db_error(s, "count dead letters");
+    done_stmt(st);
+    return n;
+}
+
+int
+nw_store_dlq_claim(nw_store_t *s, int64_t rowid, int force)
+{
+    char now[32];
+    if (s->readonly)
+        return -EROFS;
+    if (!s->in_tx)
+        return -EINVAL;
+    sqlite3_stmt *st = get_stmt(s, ST_DLQ_CLAIM);
+    if (!st)
+        return -EIO;
+    nw_time_iso(nw_now_ms(), now, sizeof(now));
+    sqlite3_bind_int64(st, 1, rowid);
+    bind_text(st, 2, now);
+    sqlite3_bind_int(st, 3, force ? 1 : 0);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "claim dead letter");
+    done_stmt(st);
+    if (rc == 0 && sqlite3_changes(s->db) == 0) {
+        rc = nw_store_dlq_get(s, rowid, NULL, NULL);
+        rc = rc == 0 ? -EALREADY : rc;
+    }
+    return rc;
+}
+
+int
+nw_store_dlq_replayed(nw_store_t *s, int64_t rowid, const char *status, const char *new_id,
+                      const char *detail)
+{
+    char now[32];
+    if (s->readonly)
+        return -EROFS;
+    if (!s->in_tx)
+        return -EINVAL;
+    sqlite3_stmt *st = get_stmt(s, ST_DLQ_REPLAYED);
+    if (!st)
+        return -EIO;
+    nw_time_iso(nw_now_ms(), now, sizeof(now));
+    sqlite3_bind_int64(st, 1, rowid);
+    bind_text(st, 2, status ? now : NULL);
+    bind_text(st, 3, status);
+    bind_text(st, 4, status ? new_id : NULL);
+    bind_text(st, 5, status ? detail : NULL);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "record replay");
+    done_stmt(st);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = -ENOENT;
+    return rc;
 }
 
 int
@@ -822,6 +990,44 @@ nw_store_since(nw_store_t *s, uint64_t after, int limit, nw_store_doc_cb cb, voi
         n = db_error(s, "read since");
     done_stmt(st);
     return n;
+}
+
+int
+nw_store_max_seq(nw_store_t *s, uint64_t *seq)
+{
+    int rc = 0;
+    sqlite3_stmt *st = get_stmt(s, ST_MAXSEQ);
+    *seq = 0;
+    if (!st)
+        return -EIO;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        rc = db_error(s, "read sequence");
+    done_stmt(st);
+    return rc;
+}
+
+int
+nw_store_seq_at(nw_store_t *s, const char *time, uint64_t *after)
+{
+    int rc = 0;
+    sqlite3_stmt *st = get_stmt(s, ST_SEQ_AT);
+    *after = 0;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, time);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = db_error(s, "find sequence by time");
+    } else if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        int64_t first = sqlite3_column_int64(st, 0);
+        *after = first > 0 ? (uint64_t)first - 1 : 0;
+        done_stmt(st);
+        return 0;
+    }
+    done_stmt(st);
+    /* Nothing stored at or after that time: everything stored so far is before it. */
+    return rc < 0 ? rc : nw_store_max_seq(s, after);
 }
 
 int64_t

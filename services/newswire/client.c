@@ -18,7 +18,9 @@
 
 #include "newswire/config.h"
 #include "newswire/parse.h"
+#include "newswire/proto.h"
 #include "newswire/stage.h"
+#include "newswire/store.h"
 #include "newswire/util.h"
 
 /* The API refuses larger bodies anyway (413); reading more would only waste memory. */
@@ -133,26 +135,30 @@ json_field(json_t *doc, const char *key)
     return json_string_value(json_object_get(doc, key));
 }
 
-typedef enum { SENT_OK = 0, SENT_FAILED, SENT_UNREACHABLE } sent_t;
-
-/* POST one document, retrying while the API says it is busy. Prints the outcome line. */
-static sent_t
-post_one(CURL *curl, const ingest_cfg_t *cfg, const char *label, const uint8_t *body, size_t len,
-         const char *ctype)
+static void
+copy_field(char *dst, size_t n, const char *src)
 {
-    sent_t res = SENT_FAILED;
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+nw_cli_sent_t
+nw_cli_post(CURL *curl, const char *api, const char *url, const char *ctype, const uint8_t *body,
+            size_t len, int64_t retries, nw_cli_answer_t *ans)
+{
+    nw_cli_sent_t res = NW_CLI_SENT_FAILED;
     nw_buf_t endpoint = {0}, reply = {0};
     struct curl_slist *hdrs = NULL;
     char *esc = NULL, ct_header[300];
     json_t *doc = NULL;
-    const char *api = cfg->api;
     size_t alen = strlen(api);
+    memset(ans, 0, sizeof *ans);
+    copy_field(ans->message, sizeof ans->message, "out of memory");
     while (alen > 0 && api[alen - 1] == '/')
         alen--;
     if (nw_buf_append(&endpoint, api, alen) < 0 || nw_buf_puts(&endpoint, "/v1/articles") < 0)
         goto done;
-    if (cfg->url) {
-        esc = curl_easy_escape(curl, cfg->url, 0);
+    if (url) {
+        esc = curl_easy_escape(curl, url, 0);
         if (esc == NULL || nw_buf_printf(&endpoint, "?url=%s", esc) < 0)
             goto done;
     }
@@ -178,10 +184,10 @@ post_one(CURL *curl, const ingest_cfg_t *cfg, const char *label, const uint8_t *
         nw_buf_reset(&reply);
         CURLcode cc = curl_easy_perform(curl);
         if (cc != CURLE_OK) {
-            fprintf(stderr, "newswire ingest: '%s': cannot reach %s: %s%s\n", label,
-                    (const char *)endpoint.data, curl_easy_strerror(cc),
-                    cc == CURLE_COULDNT_CONNECT ? " (is `newswire up` running?)" : "");
-            res = cc == CURLE_COULDNT_CONNECT ? SENT_UNREACHABLE : SENT_FAILED;
+            snprintf(ans->message, sizeof ans->message, "cannot reach %s: %s%s",
+                     (const char *)endpoint.data, curl_easy_strerror(cc),
+                     cc == CURLE_COULDNT_CONNECT ? " (is `newswire up` running?)" : "");
+            res = cc == CURLE_COULDNT_CONNECT ? NW_CLI_SENT_UNREACHABLE : NW_CLI_SENT_FAILED;
             goto done;
         }
         long status = 0;
@@ -190,7 +196,7 @@ post_one(CURL *curl, const ingest_cfg_t *cfg, const char *label, const uint8_t *
         curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after);
         json_decref(doc);
         doc = json_loadb((const char *)reply.data, reply.len, 0, NULL);
-        if ((status == 503 || status == 429) && attempt < cfg->retries) {
+        if ((status == 503 || status == 429) && attempt < retries) {
             /* The pipeline is pushing back: wait as told (at least a moment, at most a
              * minute) and send the same document again. */
             long ms = retry_after > 0 ? (long)(retry_after > 60 ? 60 : retry_after) * 1000 : 500;
@@ -199,18 +205,20 @@ post_one(CURL *curl, const ingest_cfg_t *cfg, const char *label, const uint8_t *
                 ;
             continue;
         }
+        ans->status = status;
         if (status >= 200 && status < 300 && json_field(doc, "id")) {
-            if (printf("%s\t%s\n", json_field(doc, "id"), label) < 0 || fflush(stdout) == EOF)
-                goto done;
-            res = SENT_OK;
+            copy_field(ans->id, sizeof ans->id, json_field(doc, "id"));
+            ans->message[0] = 0;
+            res = NW_CLI_SENT_OK;
             goto done;
         }
         const char *err = json_field(doc, "error"), *msg = json_field(doc, "message");
-        fprintf(stderr, "newswire ingest: '%s': HTTP %ld %s: %s\n", label, status,
-                err ? err : "error",
-                msg         ? msg
-                : reply.len ? (const char *)reply.data
-                            : "(no message)");
+        copy_field(ans->error, sizeof ans->error, err ? err : "error");
+        copy_field(ans->message, sizeof ans->message,
+                   msg         ? msg
+                   : reply.len ? (const char *)reply.data
+                               : "(no message)");
+        res = NW_CLI_SENT_REFUSED;
         goto done;
     }
 done:
@@ -222,14 +230,34 @@ done:
     return res;
 }
 
+/* POST one document for ingest and print the outcome line: "<id><TAB><label>" on stdout, or
+ * the refusal on stderr. */
+static nw_cli_sent_t
+post_one(CURL *curl, const ingest_cfg_t *cfg, const char *label, const uint8_t *body, size_t len,
+         const char *ctype)
+{
+    nw_cli_answer_t ans;
+    nw_cli_sent_t res = nw_cli_post(curl, cfg->api, cfg->url, ctype, body, len, cfg->retries, &ans);
+    if (res == NW_CLI_SENT_OK) {
+        if (printf("%s\t%s\n", ans.id, label) < 0 || fflush(stdout) == EOF)
+            res = NW_CLI_SENT_FAILED;
+    } else if (res == NW_CLI_SENT_REFUSED) {
+        fprintf(stderr, "newswire ingest: '%s': HTTP %ld %s: %s\n", label, ans.status, ans.error,
+                ans.message);
+    } else {
+        fprintf(stderr, "newswire ingest: '%s': %s\n", label, ans.message);
+    }
+    return res;
+}
+
 /* Read, sniff and send one document. explicit: named on the command line (a binary file is
  * then an error, not a skip). */
-static sent_t
+static nw_cli_sent_t
 ingest_one(CURL *curl, const ingest_cfg_t *cfg, const char *path, int explicit)
 {
     uint8_t *body = NULL;
     size_t len = 0;
-    sent_t res = SENT_FAILED;
+    nw_cli_sent_t res = NW_CLI_SENT_FAILED;
     int is_stdin = strcmp(path, "-") == 0;
     const char *label = is_stdin ? "-" : path;
     int rc = nw_read_file(is_stdin ? "/dev/stdin" : path, MAX_DOC, &body, &len);
@@ -245,7 +273,7 @@ ingest_one(CURL *curl, const ingest_cfg_t *cfg, const char *path, int explicit)
                 "newswire ingest: %s '%s': binary data, not text, HTML or JSON "
                 "(use --content-type to send it anyway)\n",
                 explicit ? "refusing" : "skipping", label);
-        res = explicit ? SENT_FAILED : SENT_OK;
+        res = explicit ? NW_CLI_SENT_FAILED : NW_CLI_SENT_OK;
         goto done;
     }
     res = post_one(curl, cfg, label, body, len, ctype);
@@ -310,13 +338,13 @@ nw_cli_ingest(int argc, char **argv)
     size_t failed = 0, total = files.n;
     for (int i = 0, unreachable = 0; i < nargs && !unreachable; i++) {
         for (size_t k = first[i]; k < first[i + 1]; k++) {
-            sent_t r = ingest_one(curl, &cfg, files.v[k], explicit[i]);
-            if (r == SENT_UNREACHABLE) {
+            nw_cli_sent_t r = ingest_one(curl, &cfg, files.v[k], explicit[i]);
+            if (r == NW_CLI_SENT_UNREACHABLE) {
                 failed += total - k; /* nothing else would get through either */
                 unreachable = 1;
                 break;
             }
-            if (r != SENT_OK)
+            if (r != NW_CLI_SENT_OK)
                 failed++;
         }
     }
@@ -334,18 +362,91 @@ done:
 
 /* ---- tail ------------------------------------------------------------------------------ */
 
+/* Without --since, tail prints what the hub delivers, as it comes: a late or slow subscriber
+ * misses what was published before it subscribed or what its queue dropped, and an article on
+ * two subscribed topics prints twice.
+ *
+ * With --since it follows the ZeroMQ guide's Clone pattern and promises no gap and no
+ * duplicate, in seq order. The database is the source of truth, the live stream a fast path:
+ *
+ *   1. SUB subscribes and connects first, so live messages queue up while we read the store;
+ *   2. backfill: every stored document (every revision) with seq > since whose "topics" match
+ *      a subscription by prefix, in seq order, from the database, read-only;
+ *   3. live: `cursor` is the highest seq read so far. A live message with seq <= cursor is a
+ *      duplicate (already printed, or the same article on another topic) and is dropped;
+ *      seq == cursor + 1 is printed from the message itself; a larger seq means something
+ *      between may be missing (dropped at a high-water mark, published before our
+ *      subscription reached the hub, or simply on topics we do not follow: seq is one counter
+ *      for all topics, so a filtered stream always has holes), and we catch up from the
+ *      database from cursor, which includes the message itself, because the store publishes
+ *      only after commit;
+ *   4. every --check interval, and whenever the socket has been quiet that long, we catch up
+ *      from the database too: a message dropped at the end of a burst has no successor to
+ *      reveal the hole, and ZeroMQ does not report drops.
+ *
+ * This is sound because the store hands out seqs under its write lock, so what a reader sees
+ * is a prefix of the seq history (store.h): after a catch-up read up to seq N, nothing below N
+ * can appear later. A filtered subscriber therefore reads each stored document once, either
+ * from the hub or from the database, and prints each matching one exactly once. The cost of a
+ * narrow topic is a database read (an index range scan) per live message; the delay of a
+ * recovered message is at most one --check interval. */
+
+#define TAIL_BATCH 512
+
 typedef struct tail_cfg {
     const char *broker;
     int64_t count;
+    const char *since;
+    const char *data_dir;
+    const char *db;
+    int64_t check_ms;
+    int64_t hwm;
+    int stats;
 } tail_cfg_t;
 
 static const nw_cfg_opt_t tail_opts[] = {
     {"broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(tail_cfg_t, broker),
      "broker base endpoint; articles come from its pub.out endpoint", 0, 0},
     {"count", NW_CFG_INT, "0", offsetof(tail_cfg_t, count),
-     "exit after this many messages (0: run until interrupted)", 0, INT64_MAX},
+     "exit after printing this many articles (0: run until interrupted)", 0, INT64_MAX},
+    {"since", NW_CFG_STR, NULL, offsetof(tail_cfg_t, since),
+     "first print what was stored after SEQ, since TIME (ISO 8601 UTC, or 30s/10m/2h/7d ago), "
+     "or from now on; then live, without gap or duplicate",
+     0, 0},
+    {"data-dir", NW_CFG_STR, "var", offsetof(tail_cfg_t, data_dir),
+     "with --since: data directory of the system (database: <data-dir>/newswire.db)", 0, 0},
+    {"db", NW_CFG_STR, NULL, offsetof(tail_cfg_t, db),
+     "with --since: database file (overrides --data-dir)", 0, 0},
+    {"check", NW_CFG_MS, "1s", offsetof(tail_cfg_t, check_ms),
+     "with --since: look in the database for missed articles this often", 10, 3600000},
+    {"hwm", NW_CFG_INT, "0", offsetof(tail_cfg_t, hwm),
+     "receive high-water mark in messages (0: ZeroMQ's default, 1000)", 0, 1000000},
+    {"stats", NW_CFG_BOOL, "0", offsetof(tail_cfg_t, stats),
+     "with --since: at exit, say on stderr how many came from backfill, live and recovery", 0, 0},
     NW_CFG_END,
 };
+
+typedef struct tail {
+    tail_cfg_t cfg;
+    char **subs;
+    int n_subs;
+    int want_acks;
+    nw_store_t *db;
+    uint64_t cursor;      /* every document with seq <= cursor has been read */
+    int in_backfill;      /* the first catch-up: counts as backfill, not recovery */
+    int64_t printed;      /* articles printed (and acks, when asked for) */
+    int64_t n_backfill;   /* printed from the initial backfill */
+    int64_t n_live;       /* printed from a live message */
+    int64_t n_recovered;  /* printed from the database after the backfill */
+    int64_t n_dups;       /* live messages dropped as already read */
+    int64_t n_drops;      /* live messages discarded by the test hook */
+    int64_t test_slow_ms; /* NW_TEST_TAIL_SLOW_MS: sleep per live message (a slow reader) */
+    int64_t test_drop;    /* NW_TEST_TAIL_DROP_EVERY: discard every Nth live message */
+    int64_t n_received;   /* live documents received */
+    int warned_missing;
+    int done;   /* --count reached, or stdout is gone */
+    int failed; /* a database or output error: exit 1 */
+} tail_t;
 
 static volatile sig_atomic_t tail_stop;
 
@@ -356,41 +457,285 @@ on_signal(int sig)
     tail_stop = 1;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil), so
+ * a UTC time needs neither the TZ environment nor timegm(). */
+static int64_t
+days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* n digits at *p as a number; advances *p. -1 when they are not all digits. */
+static int64_t
+digits(const char **p, int n)
+{
+    int64_t v = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return -1;
+        v = v * 10 + (**p - '0');
+    }
+    return v;
+}
+
+/* ISO 8601: YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[:]MM], UTC when no zone is given.
+ * Returns 0 with milliseconds since the epoch, or -EINVAL. */
+static int
+parse_iso(const char *text, int64_t *ms)
+{
+    const char *p = text;
+    int64_t y = digits(&p, 4), mo, d, h = 0, mi = 0, sec = 0, frac = 0, off = 0;
+    if (y < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 1 || mo > 12 || *p++ != '-' ||
+        (d = digits(&p, 2)) < 1 || d > 31)
+        return -EINVAL;
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        p++;
+        if ((h = digits(&p, 2)) < 0 || h > 23 || *p++ != ':' || (mi = digits(&p, 2)) < 0 || mi > 59)
+            return -EINVAL;
+        if (*p == ':') {
+            p++;
+            if ((sec = digits(&p, 2)) < 0 || sec > 60)
+                return -EINVAL;
+            if (*p == '.' || *p == ',') {
+                int64_t scale = 100;
+                if (*++p < '0' || *p > '9')
+                    return -EINVAL;
+                for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+                    frac += (*p - '0') * scale;
+            }
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int sign = *p++ == '-' ? -1 : 1;
+            int64_t oh = digits(&p, 2), om;
+            if (*p == ':')
+                p++;
+            if (oh < 0 || oh > 23 || (om = digits(&p, 2)) < 0 || om > 59)
+                return -EINVAL;
+            off = sign * (oh * 60 + om);
+        }
+    }
+    if (*p != 0)
+        return -EINVAL;
+    int64_t days = days_from_civil(y, mo, d);
+    *ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - off * 60) * 1000 + frac;
+    return 0;
+}
+
+/* --since: "now", a sequence number, a relative time ("10m": that long ago) or an ISO 8601
+ * time. Sets *seq (kind 's'), *ms (kind 't') or nothing (kind 'n'). Returns the kind or -1. */
+static int
+parse_since(const char *text, uint64_t *seq, int64_t *ms)
+{
+    size_t n = strlen(text), k = strspn(text, "0123456789");
+    if (strcmp(text, "now") == 0)
+        return 'n';
+    if (n > 0 && k == n && n <= 19) {
+        *seq = strtoull(text, NULL, 10);
+        return 's';
+    }
+    if (k > 0 && k <= 9 && k + 1 == n && strchr("smhd", text[k])) {
+        int64_t unit = text[k] == 's'   ? 1000
+                       : text[k] == 'm' ? 60000
+                       : text[k] == 'h' ? 3600000
+                                        : 86400000;
+        *ms = nw_now_ms() - (int64_t)strtoll(text, NULL, 10) * unit;
+        return 't';
+    }
+    return parse_iso(text, ms) == 0 ? 't' : -1;
+}
+
+/* The first of the document's topics that a subscription matches by prefix, or NULL. */
+static const char *
+matching_topic(const tail_t *t, const nw_enriched_t *e)
+{
+    for (size_t i = 0; i < e->n_topics; i++)
+        for (int k = 0; k < t->n_subs; k++)
+            if (e->topics[i] && strncmp(e->topics[i], t->subs[k], strlen(t->subs[k])) == 0)
+                return e->topics[i];
+    return NULL;
+}
+
+/* Print one document with its topic; counts it and notes --count and a vanished reader. */
+static void
+tail_print(tail_t *t, const uint8_t *doc, size_t len, const char *topic, int64_t *counter)
+{
+    int rc = nw_cli_print_msgpack(doc, len, "topic", topic, 0);
+    if (rc == -EPIPE || rc == -EIO) {
+        t->done = 1; /* the reader went away: a normal end for a pipe */
+        return;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "newswire tail: skipping a message on '%s': not a MessagePack map\n",
+                topic);
+        return;
+    }
+    t->printed++;
+    if (counter)
+        (*counter)++;
+    if (t->cfg.count > 0 && t->printed >= t->cfg.count)
+        t->done = 1;
+}
+
+static int
+on_stored(uint64_t seq, const uint8_t *doc, size_t len, void *arg)
+{
+    tail_t *t = arg;
+    nw_enriched_t e;
+    if (seq <= t->cursor)
+        return 0; /* cannot happen (seq > cursor is the query), but never print twice */
+    t->cursor = seq;
+    if (nw_enriched_decode(&e, doc, len) < 0) {
+        fprintf(stderr, "newswire tail: skipping stored document seq %llu: %s\n",
+                (unsigned long long)seq, nw_proto_error());
+        return 0;
+    }
+    const char *topic = matching_topic(t, &e);
+    if (topic)
+        tail_print(t, doc, len, topic, t->in_backfill ? &t->n_backfill : &t->n_recovered);
+    nw_enriched_release(&e);
+    return t->done;
+}
+
+/* Print every matching stored document after the cursor, in batches so no read snapshot is
+ * held for long (a long reader keeps the writer's WAL from being checkpointed). */
+static int
+tail_catch_up(tail_t *t)
+{
+    int n;
+    do {
+        n = nw_store_since(t->db, t->cursor, TAIL_BATCH, on_stored, t);
+        if (n < 0) {
+            fprintf(stderr, "newswire tail: reading the database failed: %s\n", strerror(-n));
+            t->failed = 1;
+            return n;
+        }
+    } while (n == TAIL_BATCH && !t->done && !tail_stop);
+    return 0;
+}
+
+/* One live document in --since mode: drop it, print it, or catch up from the database. */
+static void
+tail_live(tail_t *t, const char *topic, const uint8_t *doc, size_t len)
+{
+    nw_enriched_t e;
+    if (nw_enriched_decode(&e, doc, len) < 0) {
+        fprintf(stderr, "newswire tail: skipping a message on '%s': %s\n", topic, nw_proto_error());
+        return;
+    }
+    uint64_t seq = e.seq;
+    nw_enriched_release(&e);
+    t->n_received++;
+    if (t->test_slow_ms > 0) {
+        struct timespec ts = {t->test_slow_ms / 1000, (t->test_slow_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !tail_stop)
+            ;
+    }
+    if (t->test_drop > 0 && t->n_received % t->test_drop == 0) {
+        t->n_drops++; /* as if the queue had overflowed: the database must fill the hole */
+        return;
+    }
+    if (seq <= t->cursor) {
+        t->n_dups++;
+        return;
+    }
+    if (seq == t->cursor + 1) {
+        t->cursor = seq;
+        tail_print(t, doc, len, topic, &t->n_live);
+        return;
+    }
+    if (tail_catch_up(t) < 0 || t->done || seq <= t->cursor) {
+        if (seq <= t->cursor)
+            t->n_dups++;
+        return;
+    }
+    /* Published but not in the database: not the database the store writes. Say so once and
+     * carry on live rather than stall. */
+    if (!t->warned_missing) {
+        fprintf(stderr,
+                "newswire tail: seq %llu was published but is not in the database: are "
+                "--data-dir/--db those of the running store?\n",
+                (unsigned long long)seq);
+        t->warned_missing = 1;
+    }
+    t->cursor = seq;
+    tail_print(t, doc, len, topic, &t->n_live);
+}
+
+static int64_t
+env_int(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? strtoll(v, NULL, 10) : 0;
+}
+
+static int64_t
+mono_ms(void)
+{
+    return (int64_t)(nw_mono_ns() / 1000000u);
+}
+
 int
 nw_cli_tail(int argc, char **argv)
 {
-    tail_cfg_t cfg = {0};
+    tail_t t;
     int nargs = 0, status;
     char **args = NULL;
     void *ctx = NULL, *sub = NULL;
     zmq_msg_t topic, body;
     zmq_msg_init(&topic);
     zmq_msg_init(&body);
+    memset(&t, 0, sizeof t);
     int rc = nw_config_load(
-        tail_opts, &cfg, argc, argv, "newswire tail [--broker EP] [--count N] [TOPIC...]",
+        tail_opts, &t.cfg, argc, argv, "newswire tail [options] [--since SEQ|TIME|now] [TOPIC...]",
         "Follow published articles. Each one is printed as a JSON line: the stored document with\n"
         "a \"topic\" key added. Topics are hierarchical and match by prefix: all, lang.en,\n"
         "country.eg, place.eg.cairo, person.antony-blinken, org.hamas, theme.diplomacy,\n"
         "source.reuters, story.<id>. The default is all. Topics starting with \"ack.\" are\n"
-        "internal and only shown when asked for explicitly.",
+        "internal and only shown when asked for explicitly.\n\n"
+        "Without --since, tail prints what arrives: nothing from before it subscribed, nothing\n"
+        "the hub dropped while it was slow (ZeroMQ drops silently past the high-water mark),\n"
+        "and an article on two subscribed topics twice.\n\n"
+        "With --since, it first prints the stored articles after SEQ (0: everything) or stored\n"
+        "since TIME, then live ones, each matching article (each revision) exactly once and in\n"
+        "increasing \"seq\" order: live duplicates are dropped by seq, and holes are filled\n"
+        "from the database (read-only, --data-dir/--db), which has everything the hub had. A\n"
+        "missed article is printed at most --check later. To resume after an exit, pass the\n"
+        "last printed seq as --since.",
         &nargs, &args);
     if ((status = nw_cli_config_status(rc)) >= 0)
         return status;
     status = 1;
     char ep[512];
-    if (nw_ep_derive(cfg.broker, NW_EP_PUB_OUT, ep, sizeof ep) < 0) {
-        fprintf(stderr, "newswire tail: bad broker endpoint '%s'\n", cfg.broker);
+    if (nw_ep_derive(t.cfg.broker, NW_EP_PUB_OUT, ep, sizeof ep) < 0) {
+        fprintf(stderr, "newswire tail: bad broker endpoint '%s'\n", t.cfg.broker);
+        status = 2;
+        goto done;
+    }
+    uint64_t since_seq = 0;
+    int64_t since_ms = 0;
+    int kind = 0;
+    if (t.cfg.since && (kind = parse_since(t.cfg.since, &since_seq, &since_ms)) < 0) {
+        fprintf(stderr,
+                "newswire tail: bad value for --since: '%s' (a seq number, now, 10m/2h/7d, or "
+                "an ISO 8601 time such as 2024-02-06T09:15:00Z)\n",
+                t.cfg.since);
         status = 2;
         goto done;
     }
     char *all[] = {"all"};
-    if (nargs == 0) {
-        args = all;
-        nargs = 1;
-    }
-    int want_acks = 0;
-    for (int i = 0; i < nargs; i++)
-        want_acks |= strncmp(args[i], "ack", 3) == 0;
+    t.subs = nargs ? args : all;
+    t.n_subs = nargs ? nargs : 1;
+    for (int i = 0; i < t.n_subs; i++)
+        t.want_acks |= strncmp(t.subs[i], "ack", 3) == 0;
+    t.test_slow_ms = env_int("NW_TEST_TAIL_SLOW_MS");
+    t.test_drop = env_int("NW_TEST_TAIL_DROP_EVERY");
 
     /* No SA_RESTART: a signal must interrupt the blocking receive (EINTR) so we can exit. */
     struct sigaction sa = {0};
@@ -399,16 +744,19 @@ nw_cli_tail(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    int linger = 0;
+    /* Subscribe before reading the database (Clone pattern): what is published while we read
+     * waits in the socket instead of being lost. */
+    int linger = 0, hwm = (int)t.cfg.hwm;
     if ((ctx = zmq_ctx_new()) == NULL || (sub = zmq_socket(ctx, ZMQ_SUB)) == NULL ||
-        zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger) < 0) {
+        zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+        (hwm > 0 && zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0)) {
         fprintf(stderr, "newswire tail: cannot create a ZeroMQ socket: %s\n",
                 zmq_strerror(zmq_errno()));
         goto done;
     }
-    for (int i = 0; i < nargs; i++) {
-        if (zmq_setsockopt(sub, ZMQ_SUBSCRIBE, args[i], strlen(args[i])) < 0) {
-            fprintf(stderr, "newswire tail: cannot subscribe to '%s': %s\n", args[i],
+    for (int i = 0; i < t.n_subs; i++) {
+        if (zmq_setsockopt(sub, ZMQ_SUBSCRIBE, t.subs[i], strlen(t.subs[i])) < 0) {
+            fprintf(stderr, "newswire tail: cannot subscribe to '%s': %s\n", t.subs[i],
                     zmq_strerror(zmq_errno()));
             goto done;
         }
@@ -418,12 +766,51 @@ nw_cli_tail(int argc, char **argv)
                 zmq_strerror(zmq_errno()));
         goto done;
     }
-    int64_t seen = 0;
+    if (kind) {
+        if ((t.db = nw_cli_open_db("tail", t.cfg.data_dir, t.cfg.db, 1)) == NULL)
+            goto done;
+        rc = 0;
+        if (kind == 's') {
+            t.cursor = since_seq;
+        } else if (kind == 'n') {
+            rc = nw_store_max_seq(t.db, &t.cursor);
+        } else {
+            char iso[40];
+            nw_time_iso(since_ms, iso, sizeof iso);
+            rc = nw_store_seq_at(t.db, iso, &t.cursor);
+        }
+        if (rc < 0) {
+            fprintf(stderr, "newswire tail: reading the database failed: %s\n", strerror(-rc));
+            goto done;
+        }
+        uint64_t from = t.cursor;
+        t.in_backfill = 1;
+        if (tail_catch_up(&t) < 0)
+            goto done;
+        t.in_backfill = 0;
+        if (t.cfg.stats)
+            fprintf(
+                stderr, "newswire tail: backfill after seq %llu: %lld printed, up to seq %llu\n",
+                (unsigned long long)from, (long long)t.n_backfill, (unsigned long long)t.cursor);
+    }
+    int64_t next_check = mono_ms() + t.cfg.check_ms;
     /* Wait on the socket and on stdout: a reader that went away (`tail | head -1`) shows as
      * an error on our end of the pipe, so we exit then rather than at the next article. */
     zmq_pollitem_t items[2] = {{.socket = sub, .events = ZMQ_POLLIN}, {.fd = 1, .events = 0}};
-    while (!tail_stop && (cfg.count == 0 || seen < cfg.count)) {
-        if (zmq_poll(items, 2, -1) < 0) {
+    while (!tail_stop && !t.done) {
+        long timeout = -1;
+        if (t.db) {
+            int64_t now = mono_ms();
+            if (now >= next_check) {
+                if (tail_catch_up(&t) < 0)
+                    goto done;
+                next_check = now + t.cfg.check_ms;
+                continue;
+            }
+            timeout = (long)(next_check - now);
+        }
+        int n = zmq_poll(items, 2, timeout);
+        if (n < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             fprintf(stderr, "newswire tail: poll failed: %s\n", zmq_strerror(zmq_errno()));
@@ -458,22 +845,26 @@ nw_cli_tail(int argc, char **argv)
             tlen = sizeof name - 1;
         memcpy(name, zmq_msg_data(&topic), tlen);
         name[tlen] = 0;
-        if (!want_acks && strncmp(name, "ack.", 4) == 0)
+        int is_ack = strncmp(name, "ack.", 4) == 0;
+        if (is_ack && !t.want_acks)
             continue;
-        rc = nw_cli_print_msgpack(zmq_msg_data(&body), body_len, "topic", name, 0);
-        if (rc == -EPIPE || rc == -EIO) {
-            status = 0; /* the reader went away: a normal end for a pipe */
+        if (t.db && !is_ack) /* acks carry no seq of their own: they pass through */
+            tail_live(&t, name, zmq_msg_data(&body), body_len);
+        else
+            tail_print(&t, zmq_msg_data(&body), body_len, name, NULL);
+        if (t.failed)
             goto done;
-        }
-        if (rc < 0) {
-            fprintf(stderr, "newswire tail: skipping a message on '%s': not a MessagePack map\n",
-                    name);
-            continue;
-        }
-        seen++;
     }
     status = 0;
 done:
+    if (t.db && t.cfg.stats)
+        fprintf(stderr,
+                "newswire tail: printed %lld: %lld from the backfill, %lld live, %lld recovered "
+                "from the database; %lld duplicates dropped, %lld test drops; last seq %llu\n",
+                (long long)t.printed, (long long)t.n_backfill, (long long)t.n_live,
+                (long long)t.n_recovered, (long long)t.n_dups, (long long)t.n_drops,
+                (unsigned long long)t.cursor);
+    nw_store_close(&t.db);
     zmq_msg_close(&topic);
     zmq_msg_close(&body);
     if (sub)

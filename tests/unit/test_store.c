@@ -1,6 +1,7 @@
 /* test_store.c: the SQLite article store on real files in a temporary directory: schema
- * migration, revisions and content identity, sequence numbers, full-text search, dead
- * letters, transactions, backfill, a read-only handle beside a writer, and a bulk batch. */
+ * migration (and reading a v1 file), revisions and content identity, sequence numbers,
+ * full-text search, dead letters with their replay bookkeeping and counts, transactions,
+ * backfill by seq and by time, a read-only handle beside a writer, and a bulk batch. */
 #include "newswire/store.h"
 
 #include <errno.h>
@@ -121,7 +122,7 @@ test_open_migrate_reopen(void **state)
 {
     fixture_t *f = *state;
     nw_store_t *s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 1);
+    assert_int_equal(nw_store_schema_version(s), 2);
     assert_int_equal(nw_store_count(s), 0);
     put_commit(s, "a1", "Title", "Some text.");
     nw_store_close(&s);
@@ -140,7 +141,7 @@ test_open_migrate_reopen(void **state)
 
     /* Reopening migrates nothing and keeps the data. */
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 1);
+    assert_int_equal(nw_store_schema_version(s), 2);
     assert_int_equal(nw_store_count(s), 1);
     nw_enriched_t e = get(s, "a1");
     assert_string_equal(e.art.text, "Some text.");
@@ -431,6 +432,9 @@ typedef struct dead_rows {
     uint8_t bytes[4][16];
     size_t bytes_len[4];
     int null_detail[4];
+    char replay_status[4][16];
+    char replay_id[4][16];
+    int replayed[4];
 } dead_rows_t;
 
 static int
@@ -447,6 +451,11 @@ collect_dead(const nw_store_dead_row_t *r, void *arg)
         if (r->bytes_len > 0 && r->bytes_len <= sizeof(c->bytes[0]))
             memcpy(c->bytes[c->n], r->bytes, r->bytes_len);
         c->null_detail[c->n] = r->detail == NULL;
+        snprintf(c->replay_status[c->n], sizeof(c->replay_status[0]), "%s",
+                 r->replay_status ? r->replay_status : "-");
+        snprintf(c->replay_id[c->n], sizeof(c->replay_id[0]), "%s",
+                 r->replay_id ? r->replay_id : "-");
+        c->replayed[c->n] = r->replayed_at != NULL;
     }
     c->n++;
     return 0;
@@ -660,6 +669,245 @@ test_since(void **state)
 }
 
 static void
+put_dead_commit(nw_store_t *s, const char *stage, const char *reason, const char *bytes)
+{
+    nw_dead_t d = {
+        .v = 1,
+        .stage = (char *)stage,
+        .reason = (char *)reason,
+        .time = "2024-02-06T10:00:00.000Z",
+        .bytes = (uint8_t *)bytes,
+        .bytes_len = strlen(bytes),
+    };
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_put_dead(s, &d), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+}
+
+typedef struct stats {
+    int n;
+    char key[4][48];
+    int64_t count[4], replayed[4];
+} stats_t;
+
+static int
+collect_stat(const nw_store_dlq_stat_t *r, void *arg)
+{
+    stats_t *c = arg;
+    if (c->n < 4) {
+        snprintf(c->key[c->n], sizeof(c->key[0]), "%s/%s", r->stage, r->reason);
+        c->count[c->n] = r->count;
+        c->replayed[c->n] = r->replayed;
+    }
+    c->n++;
+    return 0;
+}
+
+static void
+test_dlq_replay_bookkeeping(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    put_dead_commit(s, "fetch", "invalid-utf8", "caf\xe9");
+    put_dead_commit(s, "parse", "no-text", "{}");
+    put_dead_commit(s, "fetch", "invalid-utf8", "\xff");
+
+    /* One letter by id; a missing id is -ENOENT (with or without a callback). */
+    dead_rows_t rows = {0};
+    assert_int_equal(nw_store_dlq_get(s, 2, collect_dead, &rows), 0);
+    assert_int_equal(rows.n, 1);
+    assert_int_equal(rows.rowid[0], 2);
+    assert_string_equal(rows.reason[0], "no-text");
+    assert_memory_equal(rows.bytes[0], "{}", 2);
+    assert_string_equal(rows.replay_status[0], "-");
+    assert_false(rows.replayed[0]);
+    assert_int_equal(nw_store_dlq_get(s, 99, collect_dead, &rows), -ENOENT);
+    assert_int_equal(nw_store_dlq_get(s, 99, NULL, NULL), -ENOENT);
+
+    /* Counts by stage and reason, most frequent first. */
+    stats_t st = {0};
+    assert_int_equal(nw_store_dlq_stats(s, collect_stat, &st), 2);
+    assert_string_equal(st.key[0], "fetch/invalid-utf8");
+    assert_int_equal(st.count[0], 2);
+    assert_string_equal(st.key[1], "parse/no-text");
+    assert_int_equal(st.count[1], 1);
+    assert_int_equal(st.replayed[0] + st.replayed[1], 0);
+
+    /* Pending: oldest first, optionally by reason. */
+    memset(&rows, 0, sizeof(rows));
+    assert_int_equal(nw_store_dlq_pending(s, NULL, collect_dead, &rows), 3);
+    assert_int_equal(rows.rowid[0], 1);
+    assert_int_equal(rows.rowid[2], 3);
+    assert_int_equal(nw_store_dlq_pending(s, "invalid-utf8", NULL, NULL), 2);
+    assert_int_equal(nw_store_dlq_pending(s, "nope", NULL, NULL), 0);
+
+    /* A claim needs a transaction; it wins once, then only with force. */
+    assert_int_equal(nw_store_dlq_claim(s, 1, 0), -EINVAL);
+    assert_int_equal(nw_store_dlq_replayed(s, 1, "accepted", "x", NULL), -EINVAL);
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_dlq_claim(s, 1, 0), 0);
+    assert_int_equal(nw_store_dlq_claim(s, 1, 0), -EALREADY);
+    assert_int_equal(nw_store_dlq_claim(s, 99, 0), -ENOENT);
+    assert_int_equal(nw_store_dlq_replayed(s, 99, "accepted", "x", NULL), -ENOENT);
+    assert_int_equal(nw_store_commit(s), 0);
+    memset(&rows, 0, sizeof(rows));
+    assert_int_equal(nw_store_dlq_get(s, 1, collect_dead, &rows), 0);
+    assert_string_equal(rows.replay_status[0], "replaying");
+    assert_true(rows.replayed[0]);
+    assert_int_equal(nw_store_dlq_pending(s, NULL, NULL, NULL), 2);
+
+    /* The answer is recorded; a forced claim takes it again. */
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_dlq_replayed(s, 1, "accepted", "abc123", NULL), 0);
+    assert_int_equal(nw_store_dlq_claim(s, 1, 0), -EALREADY);
+    assert_int_equal(nw_store_commit(s), 0);
+    memset(&rows, 0, sizeof(rows));
+    assert_int_equal(nw_store_dlq_list(s, 0, collect_dead, &rows), 3);
+    assert_int_equal(rows.rowid[2], 1); /* newest first */
+    assert_string_equal(rows.replay_status[2], "accepted");
+    assert_string_equal(rows.replay_id[2], "abc123");
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(nw_store_dlq_stats(s, collect_stat, &st), 2);
+    assert_int_equal(st.replayed[0], 1);
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_dlq_claim(s, 1, 1), 0);
+    assert_int_equal(nw_store_dlq_replayed(s, 1, "refused", "ignored", "HTTP 400 x: y"), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+    memset(&rows, 0, sizeof(rows));
+    assert_int_equal(nw_store_dlq_get(s, 1, collect_dead, &rows), 0);
+    assert_string_equal(rows.replay_status[0], "refused");
+    assert_string_equal(rows.replay_id[0], "ignored");
+
+    /* Releasing a claim (the replay never reached fetch) makes the letter pending again. */
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_dlq_claim(s, 2, 0), 0);
+    assert_int_equal(nw_store_dlq_replayed(s, 2, NULL, "x", "y"), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+    memset(&rows, 0, sizeof(rows));
+    assert_int_equal(nw_store_dlq_get(s, 2, collect_dead, &rows), 0);
+    assert_string_equal(rows.replay_status[0], "-");
+    assert_string_equal(rows.replay_id[0], "-");
+    assert_false(rows.replayed[0]);
+    assert_int_equal(nw_store_dlq_pending(s, NULL, NULL, NULL), 2);
+
+    /* A read-only handle reads all of it and writes none of it. */
+    char err[256] = "";
+    nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
+    if (!r)
+        fail_msg("open read-only: %s", err);
+    assert_int_equal(nw_store_dlq_pending(r, NULL, NULL, NULL), 2);
+    assert_int_equal(nw_store_dlq_claim(r, 2, 0), -EROFS);
+    assert_int_equal(nw_store_dlq_replayed(r, 2, "accepted", "x", NULL), -EROFS);
+    nw_store_close(&r);
+    nw_store_close(&s);
+}
+
+/* A version 1 file (before replays were recorded) is read as such by a read-only handle and
+ * migrated by a writable one, keeping its letters. */
+static void
+test_read_and_migrate_v1(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    put_dead_commit(s, "fetch", "empty-body", "");
+    nw_store_close(&s);
+
+    /* Undo migration 2 by hand: what a v1 program left behind. */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP INDEX dead_letters_reason; DROP INDEX revisions_stored_at;"
+                                  "ALTER TABLE dead_letters DROP COLUMN replayed_at;"
+                                  "ALTER TABLE dead_letters DROP COLUMN replay_status;"
+                                  "ALTER TABLE dead_letters DROP COLUMN replay_id;"
+                                  "ALTER TABLE dead_letters DROP COLUMN replay_detail;"
+                                  "PRAGMA user_version = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    char err[256] = "";
+    nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
+    if (!r)
+        fail_msg("open read-only: %s", err);
+    assert_int_equal(nw_store_schema_version(r), 1);
+    dead_rows_t rows = {0};
+    assert_int_equal(nw_store_dlq_list(r, 0, collect_dead, &rows), 1);
+    assert_string_equal(rows.reason[0], "empty-body");
+    assert_string_equal(rows.replay_status[0], "-");
+    memset(&rows, 0, sizeof(rows));
+    assert_int_equal(nw_store_dlq_get(r, 1, collect_dead, &rows), 0);
+    assert_false(rows.replayed[0]);
+    stats_t st = {0};
+    assert_int_equal(nw_store_dlq_stats(r, collect_stat, &st), 1);
+    assert_int_equal(st.count[0], 1);
+    assert_int_equal(st.replayed[0], 0);
+    assert_int_equal(nw_store_dlq_pending(r, NULL, NULL, NULL), -EPROTO);
+    nw_store_close(&r);
+
+    s = open_rw(f);
+    assert_int_equal(nw_store_schema_version(s), 2);
+    assert_int_equal(nw_store_dlq_pending(s, NULL, NULL, NULL), 1);
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_dlq_claim(s, 1, 0), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+    nw_store_close(&s);
+}
+
+static void
+test_seq_at_and_max(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    uint64_t seq = 99;
+
+    /* Empty: nothing to backfill whatever the time. */
+    assert_int_equal(nw_store_max_seq(s, &seq), 0);
+    assert_int_equal(seq, 0);
+    assert_int_equal(nw_store_seq_at(s, "2000-01-01T00:00:00.000Z", &seq), 0);
+    assert_int_equal(seq, 0);
+
+    assert_int_equal(nw_store_begin(s), 0);
+    put(s, "a", NULL, "one");
+    put(s, "b", NULL, "two");
+    put(s, "a", NULL, "one, revised");
+    put(s, "c", NULL, "three");
+    assert_int_equal(nw_store_commit(s), 0);
+    assert_int_equal(nw_store_max_seq(s, &seq), 0);
+    assert_int_equal(seq, 4);
+
+    /* Fixed times, one day apart, so the boundaries are exact; seq 4 is stamped before seq 3
+     * as a clock stepped back would, and is still included after seq 3. */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(
+            db,
+            "UPDATE revisions SET stored_at = CASE seq"
+            " WHEN 1 THEN '2024-01-01T00:00:00.000Z' WHEN 2 THEN '2024-01-02T00:00:00.000Z'"
+            " WHEN 3 THEN '2024-01-03T00:00:00.000Z' ELSE '2024-01-02T12:00:00.000Z' END",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    static const struct {
+        const char *time;
+        uint64_t after;
+    } cases[] = {
+        {"2023-12-31T23:59:59.999Z", 0}, {"2024-01-01T00:00:00.000Z", 0},
+        {"2024-01-01T00:00:00.001Z", 1}, {"2024-01-02T00:00:00.000Z", 1},
+        {"2024-01-02T12:00:00.000Z", 2}, {"2024-01-03T00:00:00.000Z", 2},
+        {"2024-01-03T00:00:00.001Z", 4}, /* nothing since: start after the newest */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(nw_store_seq_at(s, cases[i].time, &seq), 0);
+        if (seq != cases[i].after)
+            fail_msg("seq_at(%s) = %llu, want %llu", cases[i].time, (unsigned long long)seq,
+                     (unsigned long long)cases[i].after);
+    }
+    nw_store_close(&s);
+}
+
+static void
 test_readonly_sees_writer(void **state)
 {
     fixture_t *f = *state;
@@ -670,7 +918,7 @@ test_readonly_sees_writer(void **state)
     nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
     if (!r)
         fail_msg("open read-only: %s", err);
-    assert_int_equal(nw_store_schema_version(r), 1);
+    assert_int_equal(nw_store_schema_version(r), 2);
     assert_int_equal(nw_store_count(r), 1);
     assert_int_equal(nw_store_begin(r), -EROFS);
 
@@ -730,6 +978,9 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_second_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_since, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dlq_replay_bookkeeping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_and_migrate_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seq_at_and_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_sees_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_transaction, setup, teardown),
     };
