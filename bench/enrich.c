@@ -2,14 +2,30 @@
  * CoNLL-2003 valid.txt, scored like conlleval: an entity counts when its type and both
  * boundaries match; micro precision, recall and F1 per type, over all four types, and over
  * PER+LOC+ORG (the project's headline figure). Speed is tokens per second on one thread.
+ * Then the full enrichment (enrich.h):
+ * - articles per second on one core (nw_enricher_run over the seeds and SemEval texts) and the
+ *   process's peak RSS;
+ * - same-story detection on SemEval-2022 task 8 (neardup/semeval2022-task8-train.csv): Pearson
+ *   of nw_fp_compare's similarity with Overall (1 = same story .. 4 = unrelated, so a good
+ *   similarity correlates negatively), and precision/recall/F1 of the same-story verdict
+ *   against Overall <= 1.5;
+ * - language accuracy (nw_lang_detect) on langid/lingua: sentences, word pairs and single words,
+ *   the mean over languages of the per-language accuracy.
  *
- *   bench_enrich [--model MODEL.bin] [--passes N] [VALID.txt]
+ *   bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] [VALID.txt]
  *
  * VALID.txt defaults to $NW_SHARED_DATA/ner/conll2003/valid.txt, then
  * ../shared/data/ner/conll2003/valid.txt; MODEL to data/ner/model.bin. Without the data the
  * bench says so and exits 0, since the data set is not part of the repository. */
+#include "newswire/enrich.h"
+#include "newswire/fingerprint.h"
 #include "newswire/ner.h"
+#include "newswire/parse.h"
 #include "newswire/util.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <time.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -81,21 +97,26 @@ print_prf(const char *name, size_t gold, size_t pred, size_t hit)
            name, 100 * p, 100 * r, 100 * f, gold, pred, hit);
 }
 
+static void full_bench(const char *shared, const char *data_dir, int passes);
+
 int
 main(int argc, char **argv)
 {
-    const char *model_path = "data/ner/model.bin", *valid = NULL;
+    const char *model_path = "data/ner/model.bin", *valid = NULL, *data_dir = "data";
     int passes = 5;
     char path[4096];
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
             model_path = argv[++i];
+        else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+            data_dir = argv[++i];
         else if (strcmp(argv[i], "--passes") == 0 && i + 1 < argc)
             passes = atoi(argv[++i]);
         else if (argv[i][0] != '-' && valid == NULL)
             valid = argv[i];
         else {
-            fprintf(stderr, "usage: bench_enrich [--model MODEL.bin] [--passes N] [VALID.txt]\n");
+            fprintf(stderr, "usage: bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] "
+                            "[VALID.txt]\n");
             return 2;
         }
     }
@@ -111,10 +132,13 @@ main(int argc, char **argv)
                  env && *env ? env : "../shared/data");
         valid = path;
     }
+    const char *env_shared = getenv("NW_SHARED_DATA");
+    const char *shared = env_shared && *env_shared ? env_shared : "../shared/data";
     if (access(valid, R_OK) != 0) {
         printf("skip: CoNLL-2003 data not found at \"%s\" (research-only data set, not in the "
                "repository)\n",
                valid);
+        full_bench(shared, data_dir, passes);
         return 0;
     }
 
@@ -270,5 +294,232 @@ out:
     free(cg);
     free(cpr);
     free(text);
+    if (rc == 0)
+        full_bench(shared, data_dir, passes);
     return rc < 0 ? 1 : 0;
+}
+
+/* ---- the full enrichment ------------------------------------------------------------------ */
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One CSV record (RFC 4180: quoted fields, "" inside quotes, newlines inside quotes) from
+ * buf at *pos; fields are NUL-terminated in place. Returns the field count, 0 at the end. */
+static int
+csv_record(char *buf, size_t len, size_t *pos, char **f, int max)
+{
+    size_t i = *pos;
+    int n = 0;
+    if (i >= len)
+        return 0;
+    for (;;) {
+        char *out = buf + i, *start = out;
+        if (i < len && buf[i] == '"') {
+            i++;
+            while (i < len) {
+                if (buf[i] == '"' && i + 1 < len && buf[i + 1] == '"') {
+                    *out++ = '"';
+                    i += 2;
+                } else if (buf[i] == '"') {
+                    i++;
+                    break;
+                } else {
+                    *out++ = buf[i++];
+                }
+            }
+        }
+        while (i < len && buf[i] != ',' && buf[i] != '\n')
+            *out++ = buf[i++];
+        char end = i < len ? buf[i] : '\n';
+        *out = 0;
+        if (n < max)
+            f[n++] = start;
+        i++;
+        if (end == '\n')
+            break;
+    }
+    *pos = i;
+    return n;
+}
+
+static void
+semeval(const char *shared)
+{
+    char path[4096];
+    uint8_t *buf = NULL;
+    size_t len = 0, pos = 0;
+    snprintf(path, sizeof(path), "%s/neardup/semeval2022-task8-train.csv", shared);
+    if (nw_read_file(path, 256u << 20, &buf, &len) < 0) {
+        printf("same-story: skip, \"%s\" not found\n", path);
+        return;
+    }
+    char *f[16];
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    size_t n = 0, tp = 0, fp = 0, fn = 0, dup = 0;
+    double t0 = now_s();
+    csv_record((char *)buf, len, &pos, f, 16); /* header */
+    int k;
+    while ((k = csv_record((char *)buf, len, &pos, f, 16)) > 0) {
+        if (k < 13)
+            continue;
+        nw_fp_t a, b;
+        if (nw_fp_compute(f[4], strlen(f[4]), &a) < 0 || nw_fp_compute(f[5], strlen(f[5]), &b) < 0)
+            break;
+        nw_fp_score_t s = nw_fp_compare(&a, &b);
+        double y = strtod(f[10], NULL), x = s.similarity;
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        syy += y * y;
+        sxy += x * y;
+        n++;
+        int gold = y <= 1.5;
+        tp += gold && s.same_story;
+        fp += !gold && s.same_story;
+        fn += gold && !s.same_story;
+        dup += s.duplicate;
+    }
+    double sec = now_s() - t0;
+    double r = (n * sxy - sx * sy) / sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
+    double p = tp + fp ? (double)tp / (double)(tp + fp) : 0;
+    double rc = tp + fn ? (double)tp / (double)(tp + fn) : 0;
+    printf("same-story (SemEval-2022 task 8 train, %zu pairs, %.2f s):\n", n, sec);
+    printf("  Pearson(similarity, Overall) = %.3f  (|r| = %.3f; Overall 1 = same story)\n", r,
+           fabs(r));
+    printf("  same story (Overall <= 1.5, threshold %.2f): P %.3f R %.3f F1 %.3f "
+           "(tp %zu fp %zu fn %zu); duplicates flagged %zu\n",
+           NW_FP_STORY_SIM, p, rc, p + rc > 0 ? 2 * p * rc / (p + rc) : 0, tp, fp, fn, dup);
+    free(buf);
+}
+
+static void
+langid(const char *shared)
+{
+    static const char *const kinds[] = {"sentences", "word-pairs", "single-words"};
+    for (int k = 0; k < 3; k++) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s/langid/lingua/%s", shared, kinds[k]);
+        DIR *d = opendir(dir);
+        if (!d) {
+            printf("language %s: skip, \"%s\" not found\n", kinds[k], dir);
+            continue;
+        }
+        struct dirent *de;
+        double sum = 0, worst = 2;
+        size_t langs = 0, lines_all = 0;
+        char worst_lang[16] = "";
+        while ((de = readdir(d)) != NULL) {
+            const char *dot = strrchr(de->d_name, '.');
+            if (!dot || strcmp(dot, ".txt") != 0 || dot - de->d_name > 8)
+                continue;
+            char code[16], path[8192], got[16];
+            snprintf(code, sizeof(code), "%.*s", (int)(dot - de->d_name), de->d_name);
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+            uint8_t *buf = NULL;
+            size_t len = 0, ok = 0, total = 0;
+            if (nw_read_file(path, 64u << 20, &buf, &len) < 0)
+                continue;
+            for (char *line = (char *)buf; line && *line;) {
+                char *nl = strchr(line, '\n');
+                if (nl)
+                    *nl = 0;
+                if (*line) {
+                    nw_lang_detect(line, strlen(line), got, sizeof(got));
+                    ok += strcmp(got, code) == 0;
+                    total++;
+                }
+                line = nl ? nl + 1 : NULL;
+            }
+            free(buf);
+            if (!total)
+                continue;
+            double acc = (double)ok / (double)total;
+            if (k == 0 && acc < 0.9)
+                printf("  sentences %s: %.3f\n", code, acc);
+            sum += acc;
+            langs++;
+            lines_all += total;
+            if (acc < worst) {
+                worst = acc;
+                snprintf(worst_lang, sizeof(worst_lang), "%s", code);
+            }
+        }
+        closedir(d);
+        if (langs)
+            printf("language %-12s %zu languages, %zu lines: mean accuracy %.3f (worst %s %.3f)\n",
+                   kinds[k], langs, lines_all, sum / (double)langs, worst_lang, worst);
+    }
+}
+
+static void
+full_bench(const char *shared, const char *data_dir, int passes)
+{
+    nw_enricher_t *e = NULL;
+    double t0 = now_s();
+    if (nw_enricher_new(data_dir, NULL, &e) < 0) {
+        printf("full enrichment: skip, %s\n", nw_enrich_error());
+        return;
+    }
+    printf("full enrichment: reference data loaded in %.3f s\n", now_s() - t0);
+
+    /* The corpus: the two seeds plus the first texts of the SemEval file, as plain articles. */
+    char path[4096];
+    uint8_t *csv = NULL;
+    size_t csv_len = 0, pos = 0;
+    char **texts = NULL;
+    size_t nt = 0, bytes = 0;
+    snprintf(path, sizeof(path), "%s/neardup/semeval2022-task8-train.csv", shared);
+    if (nw_read_file(path, 256u << 20, &csv, &csv_len) == 0) {
+        char *f[16];
+        csv_record((char *)csv, csv_len, &pos, f, 16);
+        texts = calloc(1000, sizeof(*texts));
+        int k;
+        while (texts && nt < 1000 && (k = csv_record((char *)csv, csv_len, &pos, f, 16)) > 0)
+            if (k >= 13 && !strcmp(f[2], "en"))
+                texts[nt++] = f[4];
+    }
+    if (nt == 0) {
+        printf("full enrichment: skip speed, no corpus under \"%s\"\n", shared);
+    } else {
+        double best = 1e30;
+        size_t ents = 0, quotes = 0;
+        for (int p = 0; p < passes; p++) {
+            double s0 = now_s();
+            ents = quotes = bytes = 0;
+            for (size_t i = 0; i < nt; i++) {
+                nw_article_t a = {.v = 1, .id = strdup("b"), .text = strdup(texts[i])};
+                nw_enriched_t out;
+                bytes += strlen(texts[i]);
+                if (!a.id || !a.text || nw_enricher_run(e, &a, &out) < 0) {
+                    nw_article_release(&a);
+                    continue;
+                }
+                ents += out.n_entities;
+                quotes += out.n_quotes;
+                nw_enriched_release(&out);
+                nw_article_release(&a);
+            }
+            double sec = now_s() - s0;
+            if (sec < best)
+                best = sec;
+        }
+        printf("full enrichment (1 core, best of %d): %zu English SemEval articles, %.1f KB "
+               "each, in %.3f s = %.0f articles/s; %zu entities, %zu quotes\n",
+               passes, nt, (double)bytes / (double)nt / 1024, best, (double)nt / best, ents,
+               quotes);
+    }
+    free(texts);
+    free(csv);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak RSS with the enricher loaded: %.1f MB\n", (double)ru.ru_maxrss / 1024);
+    nw_enricher_destroy(&e);
+    semeval(shared);
+    langid(shared);
 }

@@ -14,22 +14,27 @@
 #include "newswire/util.h"
 
 enum kind {
-    K_STR,  /* char *, str, valid UTF-8 without NUL */
-    K_BIN,  /* uint8_t * + size_t length; bin on encode, bin or str on decode */
-    K_U32,  /* uint32_t, positive int */
-    K_U64,  /* uint64_t, positive int */
-    K_BOOL, /* bool */
-    K_STRS, /* char ** + size_t count, array of str */
-    K_KVS,  /* nw_kv_t * + size_t count, map str -> str */
-    K_CAPS, /* nw_caption_t * + size_t count, array of caption maps */
+    K_STR,   /* char *, str, valid UTF-8 without NUL */
+    K_BIN,   /* uint8_t * + size_t length; bin on encode, bin or str on decode */
+    K_U32,   /* uint32_t, positive int */
+    K_U64,   /* uint64_t, positive int */
+    K_BOOL,  /* bool */
+    K_STRS,  /* char ** + size_t count, array of str */
+    K_KVS,   /* nw_kv_t * + size_t count, map str -> str */
+    K_MAPS,  /* T * + size_t count, array of maps of the field's sub-schema (elem = sizeof T) */
+    K_F64,   /* double, float64; 0.0 is omitted like a zero integer */
+    K_SPANS, /* uint32_t * + size_t count of pairs, array of [start, end] arrays */
 };
 
 struct field {
     const char *key;
     enum kind kind;
     bool required;
-    size_t off;   /* offset of the value in the struct */
-    size_t n_off; /* offset of the size_t length or count (K_BIN, K_STRS, K_KVS, K_CAPS) */
+    size_t off;               /* offset of the value in the struct */
+    size_t n_off;             /* offset of the size_t length or count (K_BIN, K_STRS, K_KVS, K_MAPS,
+                                 K_SPANS) */
+    const struct schema *sub; /* K_MAPS: the schema of each element */
+    size_t elem;              /* K_MAPS: sizeof one element */
 };
 
 #define NO_V SIZE_MAX
@@ -45,17 +50,25 @@ struct schema {
 
 #define F(T, k, kind, req, m)                                                                      \
     {                                                                                              \
-        k, kind, req, offsetof(T, m), 0                                                            \
+        k, kind, req, offsetof(T, m), 0, NULL, 0                                                   \
     }
 #define FN(T, k, kind, req, m, n)                                                                  \
     {                                                                                              \
-        k, kind, req, offsetof(T, m), offsetof(T, n)                                               \
+        k, kind, req, offsetof(T, m), offsetof(T, n), NULL, 0                                      \
+    }
+/* An array of nested maps: elements of type E described by schema S. */
+#define FM(T, k, req, m, n, S, E)                                                                  \
+    {                                                                                              \
+        k, K_MAPS, req, offsetof(T, m), offsetof(T, n), &S, sizeof(E)                              \
     }
 #define REQ true
 #define OPT false
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define AT(base, off, T) ((T *)((char *)(base) + (off)))
 #define CAT(base, off, T) ((T const *)((const char *)(base) + (off)))
+
+static const struct schema caption_schema, entity_schema, quote_schema, scored_schema,
+    amount_schema, datemention_schema;
 
 static const struct field raw_fields[] = {
     F(nw_raw_t, "id", K_STR, REQ, id),
@@ -92,7 +105,7 @@ static const struct field article_fields[] = {
     F(nw_article_t, "dateline", K_STR, OPT, dateline),
     F(nw_article_t, "lang", K_STR, OPT, lang),
     F(nw_article_t, "text", K_STR, REQ, text),
-    FN(nw_article_t, "captions", K_CAPS, OPT, captions, n_captions),
+    FM(nw_article_t, "captions", OPT, captions, n_captions, caption_schema, nw_caption_t),
     F(nw_article_t, "content_type", K_STR, OPT, content_type),
     F(nw_article_t, "origin", K_STR, OPT, origin),
     F(nw_article_t, "spool", K_U64, OPT, spool),
@@ -106,6 +119,56 @@ static const struct field enriched_fields[] = {
     FN(nw_enriched_t, "topics", K_STRS, OPT, topics, n_topics),
     F(nw_enriched_t, "seq", K_U64, OPT, seq),
     F(nw_enriched_t, "rev", K_U32, OPT, rev),
+    FN(nw_enriched_t, "para_langs", K_STRS, OPT, para_langs, n_para_langs),
+    FM(nw_enriched_t, "entities", OPT, entities, n_entities, entity_schema, nw_entity_t),
+    FM(nw_enriched_t, "quotes", OPT, quotes, n_quotes, quote_schema, nw_quote_t),
+    FM(nw_enriched_t, "keywords", OPT, keywords, n_keywords, scored_schema, nw_scored_t),
+    FM(nw_enriched_t, "themes", OPT, themes, n_themes, scored_schema, nw_scored_t),
+    F(nw_enriched_t, "tone_pos", K_F64, OPT, tone_pos),
+    F(nw_enriched_t, "tone_neg", K_F64, OPT, tone_neg),
+    F(nw_enriched_t, "polarity", K_F64, OPT, polarity),
+    FM(nw_enriched_t, "amounts", OPT, amounts, n_amounts, amount_schema, nw_amount_t),
+    FM(nw_enriched_t, "dates", OPT, dates, n_dates, datemention_schema, nw_datemention_t),
+    F(nw_enriched_t, "simhash", K_U64, OPT, simhash),
+    FN(nw_enriched_t, "minhash", K_BIN, OPT, minhash, minhash_len),
+    FN(nw_enriched_t, "terms", K_BIN, OPT, terms, terms_len),
+};
+
+static const struct field entity_fields[] = {
+    F(nw_entity_t, "type", K_STR, REQ, type),
+    F(nw_entity_t, "name", K_STR, REQ, name),
+    FN(nw_entity_t, "mentions", K_SPANS, OPT, mentions, n_mentions),
+    F(nw_entity_t, "salience", K_F64, OPT, salience),
+    F(nw_entity_t, "cc", K_STR, OPT, cc),
+    F(nw_entity_t, "admin1", K_STR, OPT, admin1),
+    F(nw_entity_t, "lat", K_F64, OPT, lat),
+    F(nw_entity_t, "lon", K_F64, OPT, lon),
+    F(nw_entity_t, "geoid", K_STR, OPT, geoid),
+    F(nw_entity_t, "focus", K_BOOL, OPT, focus),
+};
+
+static const struct field quote_fields[] = {
+    F(nw_quote_t, "text", K_STR, REQ, text),   F(nw_quote_t, "speaker", K_STR, OPT, speaker),
+    F(nw_quote_t, "verb", K_STR, OPT, verb),   F(nw_quote_t, "kind", K_STR, OPT, kind),
+    F(nw_quote_t, "start", K_U32, OPT, start), F(nw_quote_t, "end", K_U32, OPT, end),
+};
+
+static const struct field scored_fields[] = {
+    F(nw_scored_t, "id", K_STR, REQ, id),
+    F(nw_scored_t, "score", K_F64, OPT, score),
+};
+
+static const struct field amount_fields[] = {
+    F(nw_amount_t, "text", K_STR, REQ, text),
+    F(nw_amount_t, "value", K_F64, OPT, value),
+    F(nw_amount_t, "unit", K_STR, OPT, unit),
+    F(nw_amount_t, "start", K_U32, OPT, start),
+};
+
+static const struct field datemention_fields[] = {
+    F(nw_datemention_t, "text", K_STR, REQ, text),
+    F(nw_datemention_t, "date", K_STR, REQ, date),
+    F(nw_datemention_t, "start", K_U32, OPT, start),
 };
 _Static_assert(offsetof(nw_enriched_t, art) == 0, "enriched reuses the article table");
 
@@ -144,6 +207,16 @@ static const struct schema caption_schema = {
     {caption_fields, NULL},
     {N_OF(caption_fields), 0},
 };
+#define NESTED(name, T, fields)                                                                    \
+    {                                                                                              \
+        name, sizeof(T), NO_V, offsetof(T, extra), {fields, NULL}, {N_OF(fields), 0},              \
+    }
+static const struct schema entity_schema = NESTED("entity", nw_entity_t, entity_fields);
+static const struct schema quote_schema = NESTED("quote", nw_quote_t, quote_fields);
+static const struct schema scored_schema = NESTED("scored", nw_scored_t, scored_fields);
+static const struct schema amount_schema = NESTED("amount", nw_amount_t, amount_fields);
+static const struct schema datemention_schema =
+    NESTED("date", nw_datemention_t, datemention_fields);
 static const struct schema article_schema = {
     "article",
     sizeof(nw_article_t),
@@ -237,16 +310,20 @@ release_field(const struct field *f, void *m)
         free(v);
         break;
     }
-    case K_CAPS: {
-        nw_caption_t *v = *AT(m, f->off, nw_caption_t *);
+    case K_MAPS: {
+        char *v = *AT(m, f->off, char *);
         for (size_t i = 0; v && i < *n; i++)
-            release_struct(&caption_schema, &v[i]);
+            release_struct(f->sub, v + i * f->elem);
         free(v);
         break;
     }
+    case K_SPANS:
+        free(*AT(m, f->off, uint32_t *));
+        break;
     case K_U32:
     case K_U64:
     case K_BOOL:
+    case K_F64:
         break;
     }
 }
@@ -354,20 +431,34 @@ check_field(const struct field *f, const void *m, bool *present)
                 return -EINVAL;
         break;
     }
-    case K_CAPS: {
-        const nw_caption_t *v = *CAT(m, f->off, nw_caption_t *);
+    case K_MAPS: {
+        const char *v = *CAT(m, f->off, char *);
         if (n == 0)
             return 0;
         if (v == NULL || n > NW_PROTO_MAX_ITEMS)
             return -EINVAL;
         for (size_t i = 0; i < n; i++) {
             uint32_t unused;
-            int rc = count_struct(&caption_schema, &v[i], &unused);
+            int rc = count_struct(f->sub, v + i * f->elem, &unused);
             if (rc < 0)
                 return rc;
         }
         break;
     }
+    case K_F64: {
+        double d = *CAT(m, f->off, double);
+        if (d == 0.0)
+            return 0;
+        if (d != d || d > 1e308 || d < -1e308)
+            return -EINVAL; /* NaN and infinities have no JSON form */
+        break;
+    }
+    case K_SPANS:
+        if (n == 0)
+            return 0;
+        if (*CAT(m, f->off, uint32_t *) == NULL || n > NW_PROTO_MAX_ITEMS)
+            return -EINVAL;
+        break;
     }
     *present = true;
     return 0;
@@ -494,11 +585,22 @@ pack_field(const struct field *f, const void *m, msgpack_packer *pk)
             rc |= pack_cstr(pk, v[i].key) | pack_cstr(pk, v[i].val);
         break;
     }
-    case K_CAPS: {
-        const nw_caption_t *v = *CAT(m, f->off, nw_caption_t *);
+    case K_MAPS: {
+        const char *v = *CAT(m, f->off, char *);
         rc |= msgpack_pack_array(pk, n);
         for (size_t i = 0; i < n && rc == 0; i++)
-            rc |= pack_struct(&caption_schema, &v[i], pk);
+            rc |= pack_struct(f->sub, v + i * f->elem, pk);
+        break;
+    }
+    case K_F64:
+        rc |= msgpack_pack_double(pk, *CAT(m, f->off, double));
+        break;
+    case K_SPANS: {
+        const uint32_t *v = *CAT(m, f->off, uint32_t *);
+        rc |= msgpack_pack_array(pk, n);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc |= msgpack_pack_array(pk, 2) | msgpack_pack_uint32(pk, v[2 * i]) |
+                  msgpack_pack_uint32(pk, v[2 * i + 1]);
         break;
     }
     }
@@ -670,19 +772,54 @@ decode_field(const struct field *f, void *m, const msgpack_object *o)
         }
         return 0;
     }
-    case K_CAPS: {
+    case K_F64:
+        if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
+            *AT(m, f->off, double) = o->via.f64;
+        else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            *AT(m, f->off, double) = (double)o->via.u64;
+        else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+            *AT(m, f->off, double) = (double)o->via.i64;
+        else
+            return want(f, o, "float or int");
+        return 0;
+    case K_SPANS: {
+        if (o->type != MSGPACK_OBJECT_ARRAY)
+            return want(f, o, "array of [start, end]");
+        uint32_t len = o->via.array.size;
+        if (len == 0)
+            return 0;
+        uint32_t *v = calloc(len, 2 * sizeof(*v));
+        if (v == NULL)
+            return -ENOMEM;
+        *AT(m, f->off, uint32_t *) = v;
+        *n = len;
+        for (uint32_t i = 0; i < len; i++) {
+            const msgpack_object *p = &o->via.array.ptr[i];
+            if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 2)
+                return nw_proto_fail("key \"%s\" item %u: expected [start, end]", f->key, i);
+            for (int k = 0; k < 2; k++) {
+                const msgpack_object *x = &p->via.array.ptr[k];
+                if (x->type != MSGPACK_OBJECT_POSITIVE_INTEGER || x->via.u64 > UINT32_MAX)
+                    return nw_proto_fail("key \"%s\" item %u: expected int 0..4294967295", f->key,
+                                         i);
+                v[2 * i + k] = (uint32_t)x->via.u64;
+            }
+        }
+        return 0;
+    }
+    case K_MAPS: {
         if (o->type != MSGPACK_OBJECT_ARRAY)
             return want(f, o, "array of maps");
         uint32_t len = o->via.array.size;
         if (len == 0)
             return 0;
-        nw_caption_t *v = calloc(len, sizeof(*v));
+        char *v = calloc(len, f->elem);
         if (v == NULL)
             return -ENOMEM;
-        *AT(m, f->off, nw_caption_t *) = v;
+        *AT(m, f->off, char *) = v;
         *n = len;
         for (uint32_t i = 0; i < len; i++) {
-            rc = decode_struct(&caption_schema, &v[i], &o->via.array.ptr[i]);
+            rc = decode_struct(f->sub, v + i * f->elem, &o->via.array.ptr[i]);
             if (rc == -EPROTO)
                 return nw_proto_prefix("key \"%s\" item %u: ", f->key, i);
             if (rc < 0)

@@ -1,6 +1,12 @@
 /* enrich.h: article -> enriched. The same code runs in newswire-enrich and
- * `newswire enrich --jsonl`. Issue 2 scope: language (CLD2) of the article and of each caption,
- * word count, reading time, and the topics the article is published on. */
+ * `newswire enrich --jsonl`. Two levels:
+ * - nw_enrich_article: language (CLD2) of the article and of each caption, word count, reading
+ *   time and the base topics; needs no reference data.
+ * - nw_enricher_run: all of that plus entities (the NER model in data/ner) with canonical names
+ *   and salience, geocoded places (data/geo), quotes with speakers, the language of each
+ *   paragraph, keywords, themes (data/themes), tone (data/tone), amounts, dates resolved
+ *   against the publication date, a fingerprint (fingerprint.h) and the full topic list. The
+ *   reference data is loaded once by nw_enricher_new and read-only afterwards. */
 #ifndef NW_ENRICH_H
 #define NW_ENRICH_H
 
@@ -22,5 +28,43 @@ int nw_enrich_article(nw_article_t *art, nw_enriched_t *out);
  * Invalid UTF-8 is judged on its valid prefix. Borrows text until return.
  * Returns 1 when CLD2 judged the result reliable, else 0. */
 int nw_lang_detect(const char *text, size_t len, char *out, size_t n);
+
+typedef struct nw_enricher nw_enricher_t;
+
+/* Find the reference data directory (the one holding ner/model.bin and geo/): $NEWSWIRE_REF_DIR,
+ * else relative to the running executable (../../data, ../../../data: a build tree inside the
+ * source tree; ../share/newswire: an install), else ./data, else the source tree it was built
+ * from. Writes it to buf (n bytes) and
+ * returns 0, or -ENOENT when none has ner/model.bin. */
+int nw_enrich_find_data(char *buf, size_t n);
+
+/* Load the reference data from data_dir (NULL: nw_enrich_find_data). The NER model is
+ * model_path when not NULL, else $NEWSWIRE_NER_MODEL when set, else <data_dir>/ner/model.bin.
+ * Returns 0 and *out (caller destroys), or -errno / -EPROTO naming nothing: the caller reports
+ * which path failed with nw_enrich_error(). */
+int nw_enricher_new(const char *data_dir, const char *model_path, nw_enricher_t **out);
+
+/* Why the last nw_enricher_new on this thread failed, e.g. "cannot read \"x/ner/model.bin\"". */
+const char *nw_enrich_error(void);
+
+/* Free the enricher and NULL *e; NULL-safe. */
+void nw_enricher_destroy(nw_enricher_t **e);
+
+/* Enrich an article fully. Same contract as nw_enrich_article (moves *art into out->art; 0 or
+ * -ENOMEM, then *art is untouched and out zeroed); e is only read, so one enricher serves any
+ * number of articles. */
+int nw_enricher_run(const nw_enricher_t *e, nw_article_t *art, nw_enriched_t *out);
+
+/* Resolve a date expression against the publication date pub ("YYYY-MM-DD"): writes
+ * "YYYY-MM-DD" to out (>= 11 bytes) and returns 0, or -EINVAL when text is not a date
+ * expression enrich knows. Weekdays resolve to the latest such day on or before pub, or the next
+ * one on or after it when future is set ("will ... on Thursday"); "6 February", "February 6,
+ * 2024", "October 7" (the latest on or before pub when the year is missing). */
+int nw_enrich_resolve_date(const char *text, size_t len, const char *pub, int future, char *out);
+
+/* Lowercase topic slug of a name ("Antony Blinken" -> "antony-blinken"; accents stripped,
+ * anything but a-z and 0-9 becomes one "-"). Writes at most n-1 bytes and a NUL; returns the
+ * length (0 when nothing is left). */
+size_t nw_enrich_slug(const char *name, char *out, size_t n);
 
 #endif

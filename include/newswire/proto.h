@@ -100,6 +100,60 @@ typedef struct nw_article {
     nw_extra_t extra;
 } nw_article_t;
 
+/* An entity of an enriched article: a person, organisation, place or other named thing, under
+ * one canonical name per article, with every mention as byte offsets [start, end) into art.text.
+ * Places carry their geocoding when the gazetteer knew them. */
+typedef struct nw_entity {
+    char *type;         /* required: "person", "org", "place" or "other" */
+    char *name;         /* required: canonical name in this article, e.g. "Antony Blinken" */
+    uint32_t *mentions; /* optional: n_mentions pairs start, end (bytes of art.text) */
+    size_t n_mentions;
+    double salience; /* optional: 0..1, how central the entity is to the article */
+    char *cc;        /* optional (places): ISO 3166-1 alpha-2 country code, e.g. "EG" */
+    char *admin1;    /* optional (places): first-level division, e.g. "Cairo Governorate" */
+    double lat;      /* optional (places): WGS84 degrees */
+    double lon;
+    char *geoid; /* optional (places): stable gazetteer id, e.g. "eg.cairo" or "country.eg" */
+    bool focus;  /* the article's focus place (the dateline's) */
+    nw_extra_t extra;
+} nw_entity_t;
+
+/* A quotation: direct ("...", said X), partial (a quoted fragment inside reported speech) or
+ * reported ("according to X"), with its speaker and speech verb when found. */
+typedef struct nw_quote {
+    char *text;     /* required: the quoted words, without the quotation marks */
+    char *speaker;  /* optional: canonical name of the speaker */
+    char *verb;     /* optional: "said", "told", "according to", ... */
+    char *kind;     /* optional: "direct", "partial" */
+    uint32_t start; /* optional: byte offsets [start, end) of text in art.text */
+    uint32_t end;
+    nw_extra_t extra;
+} nw_quote_t;
+
+/* A scored label: a keyword (id = the phrase) or a theme (id = "politics>diplomacy"). */
+typedef struct nw_scored {
+    char *id; /* required */
+    double score;
+    nw_extra_t extra;
+} nw_scored_t;
+
+/* A quantity mentioned in the text, e.g. "1.5 million people". */
+typedef struct nw_amount {
+    char *text;     /* required: as written */
+    double value;   /* optional: 1500000 */
+    char *unit;     /* optional: the counted noun or currency, e.g. "people", "USD" */
+    uint32_t start; /* optional: byte offset in art.text */
+    nw_extra_t extra;
+} nw_amount_t;
+
+/* A date mentioned in the text, resolved against the publication date. */
+typedef struct nw_datemention {
+    char *text;     /* required: as written, e.g. "Monday" */
+    char *date;     /* required: ISO 8601 date, e.g. "2024-02-05" */
+    uint32_t start; /* optional: byte offset in art.text */
+    nw_extra_t extra;
+} nw_datemention_t;
+
 /* enriched: an article plus what enrich added. On the wire it is ONE map: every article key,
  * then the enrichment keys below. */
 typedef struct nw_enriched {
@@ -108,8 +162,30 @@ typedef struct nw_enriched {
     uint32_t reading_s; /* estimated reading time in seconds */
     char **topics;      /* topics this article is published on, e.g. "lang.en" */
     size_t n_topics;
-    uint64_t seq; /* optional: set by store when published; 0 before */
-    uint32_t rev; /* optional: revision number assigned by store; 0 before */
+    uint64_t seq;      /* optional: set by store when published; 0 before */
+    uint32_t rev;      /* optional: revision number assigned by store; 0 before */
+    char **para_langs; /* optional: language of each paragraph of art.text, in order */
+    size_t n_para_langs;
+    nw_entity_t *entities; /* optional: by salience, highest first */
+    size_t n_entities;
+    nw_quote_t *quotes; /* optional: in text order */
+    size_t n_quotes;
+    nw_scored_t *keywords; /* optional: key phrases, best first */
+    size_t n_keywords;
+    nw_scored_t *themes; /* optional: IPTC-based themes, best first */
+    size_t n_themes;
+    double tone_pos; /* optional: share of positive words (per 100 words) */
+    double tone_neg; /* optional: share of negative words (per 100 words) */
+    double polarity; /* optional: (pos - neg) / (pos + neg), -1..1 */
+    nw_amount_t *amounts;
+    size_t n_amounts;
+    nw_datemention_t *dates;
+    size_t n_dates;
+    uint64_t simhash; /* optional: 63-bit simhash of word 3-shingles (bit 63 is 0) */
+    uint8_t *minhash; /* optional: MinHash signature (see fingerprint.h) */
+    size_t minhash_len;
+    uint8_t *terms; /* optional: weighted term sketch (see fingerprint.h) */
+    size_t terms_len;
 } nw_enriched_t;
 
 /* ack: store -> fetch, after the article's transaction committed. */

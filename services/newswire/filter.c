@@ -1,5 +1,5 @@
 /* filter.c: the pipeline stages as one-shot filters, running the very library code the
- * services run (nw_parse_raw, nw_enrich_article, the proto codec), so every stage can be
+ * services run (nw_parse_raw, nw_enricher_run, the proto codec), so every stage can be
  * tried and scripted without a broker:
  *
  *   newswire extract [--url URL] FILE|-      one document -> one article JSON object
@@ -341,6 +341,9 @@ done:
     return rc;
 }
 
+/* Loaded on the first line, so --help works without the reference data. */
+static nw_enricher_t *enricher;
+
 static int
 enrich_line(const char *line, size_t len, char *why, size_t why_len)
 {
@@ -358,7 +361,11 @@ enrich_line(const char *line, size_t len, char *why, size_t why_len)
         snprintf(why, why_len, "bad-article: %s", rc == -EPROTO ? nw_proto_error() : strerror(-rc));
         goto done;
     }
-    rc = nw_enrich_article(&art, &enr);
+    if (enricher == NULL && (rc = nw_enricher_new(NULL, NULL, &enricher)) < 0) {
+        snprintf(why, why_len, "no-reference-data: %s", nw_enrich_error());
+        goto done;
+    }
+    rc = nw_enricher_run(enricher, &art, &enr);
     if (rc < 0) {
         snprintf(why, why_len, "enrich-failed: %s", strerror(-rc));
         goto done;
@@ -429,10 +436,14 @@ nw_cli_parse(int argc, char **argv)
 int
 nw_cli_enrich(int argc, char **argv)
 {
-    return run_filter("enrich", enrich_opts,
-                      "The enrich stage as a filter: article JSON lines (as `newswire parse "
-                      "--jsonl` writes them)\nbecome enriched JSON lines (language, word count, "
-                      "reading time, topics). A bad line is\nreported on stderr with its number "
-                      "and skipped; the exit status is then 1.",
-                      enrich_line, argc, argv);
+    int rc = run_filter("enrich", enrich_opts,
+                        "The enrich stage as a filter: article JSON lines (as `newswire parse "
+                        "--jsonl` writes them)\nbecome enriched JSON lines (languages, entities, "
+                        "places, quotes, themes, tone,\nfingerprint, topics...). The reference "
+                        "data is found as newswire-enrich finds it\n(NEWSWIRE_REF_DIR). A bad "
+                        "line is reported on stderr with its number and skipped;\nthe exit "
+                        "status is then 1.",
+                        enrich_line, argc, argv);
+    nw_enricher_destroy(&enricher);
+    return rc;
 }

@@ -127,6 +127,29 @@ enriched_eq(const void *pa, const void *pb)
     assert_strs_eq(a->topics, a->n_topics, b->topics, b->n_topics);
     assert_int_equal(a->seq, b->seq);
     assert_int_equal(a->rev, b->rev);
+    assert_strs_eq(a->para_langs, a->n_para_langs, b->para_langs, b->n_para_langs);
+    assert_int_equal(a->n_entities, b->n_entities);
+    for (size_t i = 0; i < a->n_entities; i++) {
+        const nw_entity_t *x = &a->entities[i], *y = &b->entities[i];
+        assert_string_equal(x->type, y->type);
+        assert_string_equal(x->name, y->name);
+        assert_int_equal(x->n_mentions, y->n_mentions);
+        assert_memory_equal(x->mentions, y->mentions, 2 * x->n_mentions * sizeof(uint32_t));
+        assert_true(x->salience == y->salience && x->lat == y->lat && x->lon == y->lon);
+        assert_int_equal(x->focus, y->focus);
+    }
+    assert_int_equal(a->n_quotes, b->n_quotes);
+    for (size_t i = 0; i < a->n_quotes; i++) {
+        assert_string_equal(a->quotes[i].text, b->quotes[i].text);
+        assert_int_equal(a->quotes[i].end, b->quotes[i].end);
+    }
+    assert_int_equal(a->n_keywords, b->n_keywords);
+    assert_int_equal(a->n_themes, b->n_themes);
+    assert_int_equal(a->n_amounts, b->n_amounts);
+    assert_int_equal(a->n_dates, b->n_dates);
+    assert_true(a->polarity == b->polarity && a->tone_neg == b->tone_neg);
+    assert_true(a->simhash == b->simhash);
+    assert_int_equal(a->minhash_len, b->minhash_len);
 }
 
 static void
@@ -289,10 +312,66 @@ article_min(nw_article_t *a)
     *a = (nw_article_t){.id = S("a1"), .text = S("")};
 }
 
+static char *PARA_LANGS[] = {S("en"), S("en")};
+static uint32_t MENTIONS[] = {57, 71, 200, 207};
+static nw_entity_t ENTITIES[] = {
+    {.type = S("person"),
+     .name = S("Antony Blinken"),
+     .mentions = MENTIONS,
+     .n_mentions = 2,
+     .salience = 0.75},
+    {.type = S("place"),
+     .name = S("Cairo"),
+     .mentions = MENTIONS,
+     .n_mentions = 1,
+     .salience = 0.5,
+     .cc = S("EG"),
+     .admin1 = S("Cairo Governorate"),
+     .lat = 30.06263,
+     .lon = 31.24967,
+     .geoid = S("eg.cairo"),
+     .focus = true},
+};
+static nw_quote_t QUOTES[] = {{.text = S("No place is safe."),
+                               .speaker = S("Mohamad Kozaat"),
+                               .verb = S("said"),
+                               .kind = S("direct"),
+                               .start = 109,
+                               .end = 126}};
+static nw_scored_t KEYWORDS[] = {{.id = S("middle east tour"), .score = 2.5}};
+static nw_scored_t THEMES[] = {{.id = S("politics>diplomacy"), .score = 0.8}};
+static nw_amount_t AMOUNTS[] = {
+    {.text = S("1.5 million people"), .value = 1500000, .unit = S("people"), .start = 300}};
+static nw_datemention_t DATES[] = {{.text = S("Tuesday"), .date = S("2024-02-06"), .start = 90}};
+static uint8_t SKETCH[] = {1, 2, 3, 4, 5, 6, 7, 8};
+
 static void
 enriched_full(nw_enriched_t *e)
 {
+    *e = (nw_enriched_t){0};
     article_full(&e->art);
+    e->para_langs = PARA_LANGS;
+    e->n_para_langs = 2;
+    e->entities = ENTITIES;
+    e->n_entities = 2;
+    e->quotes = QUOTES;
+    e->n_quotes = 1;
+    e->keywords = KEYWORDS;
+    e->n_keywords = 1;
+    e->themes = THEMES;
+    e->n_themes = 1;
+    e->tone_pos = 1.25;
+    e->tone_neg = 3.5;
+    e->polarity = -0.47;
+    e->amounts = AMOUNTS;
+    e->n_amounts = 1;
+    e->dates = DATES;
+    e->n_dates = 1;
+    e->simhash = 0x0123456789abcdefULL;
+    e->minhash = SKETCH;
+    e->minhash_len = sizeof(SKETCH);
+    e->terms = SKETCH;
+    e->terms_len = sizeof(SKETCH);
     e->words = 812;
     e->reading_s = 244;
     e->topics = TOPICS;
@@ -602,7 +681,7 @@ test_unknown_keys_enriched_as_article(void **state)
     enriched_full(&e);
     encode_ok(&T_ENRICHED, &e, &b);
     assert_int_equal(nw_article_decode(&a, b.data, b.len), 0);
-    assert_int_equal(a.extra.n, 5); /* words reading_s topics seq rev */
+    assert_int_equal(a.extra.n, 18); /* every enrichment key of enriched_full() */
     encode_ok(&T_ARTICLE, &a, &b2);
     assert_int_equal(b.len, b2.len);
     assert_memory_equal(b.data, b2.data, b.len);
@@ -1411,6 +1490,8 @@ type_matches(const char *doc_type, msgpack_object_type t)
         return t == MSGPACK_OBJECT_ARRAY;
     if (strncmp(doc_type, "map", 3) == 0)
         return t == MSGPACK_OBJECT_MAP;
+    if (strncmp(doc_type, "float", 5) == 0)
+        return t == MSGPACK_OBJECT_FLOAT64 || t == MSGPACK_OBJECT_FLOAT32;
     return false;
 }
 

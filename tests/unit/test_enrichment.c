@@ -1,0 +1,620 @@
+/* test_enrichment.c: the full enrichment (nw_enricher_run) with the reference data in data/:
+ * entities with canonical names and title/credit filtering, geocoded places and the dateline
+ * focus, quotes with speakers, paragraph languages, tone, themes, keywords, dates, amounts,
+ * fingerprints and topics, on sentences written here; then both seed articles read as a careful
+ * reader would (skipped when NW_SHARED_DATA has no seeds). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "newswire/enrich.h"
+#include "newswire/fingerprint.h"
+#include "newswire/gazetteer.h"
+#include "newswire/parse.h"
+#include "newswire/proto.h"
+#include "newswire/util.h"
+
+static nw_enricher_t *E;
+
+static int
+setup(void **state)
+{
+    (void)state;
+    int rc = nw_enricher_new(NW_SOURCE_DIR "/data", NULL, &E);
+    if (rc < 0)
+        fprintf(stderr, "%s\n", nw_enrich_error());
+    return rc < 0 ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    nw_enricher_destroy(&E);
+    nw_enricher_destroy(&E); /* safe twice */
+    return 0;
+}
+
+/* Enrich an article built from the given parts (any may be NULL except text). */
+static void
+run(nw_enriched_t *out, const char *title, const char *text, const char *published,
+    const char *dateline)
+{
+    nw_article_t a = {.v = 1, .id = strdup("t")};
+    a.title = title ? strdup(title) : NULL;
+    a.text = strdup(text);
+    a.published = published ? strdup(published) : NULL;
+    a.dateline = dateline ? strdup(dateline) : NULL;
+    assert_int_equal(nw_enricher_run(E, &a, out), 0);
+    nw_article_release(&a);
+    /* the result always encodes */
+    nw_buf_t b = {0};
+    assert_int_equal(nw_enriched_encode(out, &b), 0);
+    nw_buf_release(&b);
+}
+
+static const nw_entity_t *
+entity(const nw_enriched_t *e, const char *type, const char *name)
+{
+    for (size_t i = 0; i < e->n_entities; i++)
+        if (strcmp(e->entities[i].type, type) == 0 && strcmp(e->entities[i].name, name) == 0)
+            return &e->entities[i];
+    return NULL;
+}
+
+static const nw_entity_t *
+entity_named(const nw_enriched_t *e, const char *name)
+{
+    for (size_t i = 0; i < e->n_entities; i++)
+        if (strcmp(e->entities[i].name, name) == 0)
+            return &e->entities[i];
+    return NULL;
+}
+
+static int
+has_topic(const nw_enriched_t *e, const char *t)
+{
+    for (size_t i = 0; i < e->n_topics; i++)
+        if (strcmp(e->topics[i], t) == 0)
+            return 1;
+    return 0;
+}
+
+static const nw_quote_t *
+quote_starting(const nw_enriched_t *e, const char *prefix)
+{
+    for (size_t i = 0; i < e->n_quotes; i++)
+        if (strncmp(e->quotes[i].text, prefix, strlen(prefix)) == 0)
+            return &e->quotes[i];
+    return NULL;
+}
+
+static void
+test_entities_titles_and_merging(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    const char *text =
+        "US Secretary of State Antony Blinken met Egyptian President Abdel Fattah El-Sisi in "
+        "Cairo on Tuesday.\n\nBlinken later flew to Qatar. Blinken's aides stayed behind.";
+    run(&e, NULL, text, "2024-02-06", NULL);
+    const nw_entity_t *b = entity(&e, "person", "Antony Blinken");
+    assert_non_null(b);
+    assert_int_equal(b->n_mentions, 3);
+    /* mentions are byte offsets into text */
+    assert_memory_equal(text + b->mentions[0], "Antony Blinken", 14);
+    assert_memory_equal(text + b->mentions[2], "Blinken", 7);
+    assert_non_null(entity(&e, "person", "Abdel Fattah El-Sisi"));
+    assert_null(entity_named(&e, "Blinken"));
+    assert_null(entity_named(&e, "Secretary of State"));
+    /* the demonym counts for its country, the title's "US" too */
+    const nw_entity_t *eg = entity(&e, "place", "Egypt");
+    assert_non_null(eg);
+    assert_string_equal(eg->cc, "EG");
+    assert_string_equal(eg->geoid, "country.eg");
+    assert_non_null(entity(&e, "place", "United States"));
+    /* salience: 1.0 for the best, all in 0..1, sorted */
+    assert_true(e.entities[0].salience == 1.0);
+    for (size_t i = 1; i < e.n_entities; i++)
+        assert_true(e.entities[i].salience <= e.entities[i - 1].salience &&
+                    e.entities[i].salience > 0);
+    nw_enriched_release(&e);
+}
+
+static void
+test_credits_are_not_entities(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    run(&e, NULL,
+        "Supporters gather outside parliament in London. PHOTO/Mark Schiefelbein/POOL/AFP\n\n"
+        "Prime Minister Rishi Sunak spoke to them.",
+        NULL, NULL);
+    for (size_t i = 0; i < e.n_entities; i++) {
+        assert_null(strstr(e.entities[i].name, "PHOTO"));
+        assert_null(strstr(e.entities[i].name, "POOL"));
+    }
+    assert_non_null(entity(&e, "person", "Rishi Sunak"));
+    const nw_entity_t *l = entity(&e, "place", "London");
+    assert_non_null(l);
+    assert_string_equal(l->cc, "GB");
+    nw_enriched_release(&e);
+}
+
+static void
+test_places_and_dateline_focus(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    run(&e, NULL,
+        "Talks resumed in Cairo as Israeli and Palestinian negotiators met. Aid trucks waited "
+        "at Rafah. Saudi officials flew in from Riyadh.",
+        "2024-02-06", "Cairo, Egypt");
+    const nw_entity_t *c = entity(&e, "place", "Cairo");
+    assert_non_null(c);
+    assert_true(c->focus);
+    assert_string_equal(c->cc, "EG");
+    assert_string_equal(c->admin1, "Cairo Governorate");
+    assert_true(c->lat > 29.9 && c->lat < 30.2 && c->lon > 31.1 && c->lon < 31.4);
+    assert_string_equal(c->geoid, "eg.cairo-governorate.cairo");
+    const nw_entity_t *r = entity(&e, "place", "Rafah");
+    assert_non_null(r);
+    assert_string_equal(r->cc, "PS");
+    assert_string_equal(entity(&e, "place", "Israel")->cc, "IL");
+    assert_string_equal(entity(&e, "place", "Palestine")->cc, "PS");
+    assert_string_equal(entity(&e, "place", "Saudi Arabia")->cc, "SA");
+    assert_string_equal(entity(&e, "place", "Riyadh")->cc, "SA");
+    for (size_t i = 0; i < e.n_entities; i++)
+        if (e.entities[i].focus)
+            assert_ptr_equal(&e.entities[i], c); /* one focus */
+    assert_true(has_topic(&e, "place.eg.cairo"));
+    assert_true(has_topic(&e, "country.eg"));
+    assert_true(has_topic(&e, "country.ps"));
+    nw_enriched_release(&e);
+}
+
+static void
+test_gazetteer(void **state)
+{
+    (void)state;
+    nw_gaz_t *g = NULL;
+    nw_place_t p;
+    assert_int_equal(nw_gaz_load(NW_SOURCE_DIR "/data/geo", &g), 0);
+    assert_true(nw_gaz_cities(g) > 20000);
+    /* the most populous wins without context; a country in context can tip a close call */
+    assert_int_equal(nw_gaz_city(g, "Paris", 5, NULL, 0, &p), 1);
+    assert_string_equal(p.cc, "FR");
+    const char us[][3] = {"US"};
+    assert_int_equal(nw_gaz_city(g, "paris", 5, us, 1, &p), 1);
+    assert_string_equal(p.cc, "FR"); /* 2.1 million against 25,000 */
+    assert_int_equal(nw_gaz_country(g, "Israeli", 7, &p), 1);
+    assert_string_equal(p.cc, "IL");
+    assert_int_equal(nw_gaz_country(g, "Palestinian", 11, &p), 1);
+    assert_string_equal(p.cc, "PS");
+    assert_string_equal(p.name, "Palestine");
+    assert_int_equal(nw_gaz_country(g, "Egyptian", 8, &p), 1);
+    assert_string_equal(p.cc, "EG");
+    assert_int_equal(nw_gaz_country(g, "Saudi", 5, &p), 1);
+    assert_string_equal(p.cc, "SA");
+    assert_int_equal(nw_gaz_country(g, "Atlantis", 8, &p), 0);
+    assert_int_equal(nw_gaz_city(g, "Xyzzyville", 10, NULL, 0, &p), 0);
+    nw_gaz_destroy(&g);
+    nw_gaz_destroy(&g);
+    assert_true(nw_gaz_load("/nonexistent", &g) < 0);
+    assert_null(g);
+}
+
+static void
+test_quotes(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    run(&e, NULL,
+        "\"We will rebuild the bridge before winter,\" Mayor John Smith said on Monday.\n\n"
+        "Residents welcomed the plan. Jane Doe, a teacher, spoke next. \"It is a good day for "
+        "the town,\" she said.\n\nThe council approved \"an urgent review of the budget,\" "
+        "according to city spokesperson Mary Jones.\n\nSome called it a \"white elephant\".",
+        "2024-02-06", NULL);
+    const nw_quote_t *q = quote_starting(&e, "We will rebuild");
+    assert_non_null(q);
+    assert_string_equal(q->text, "We will rebuild the bridge before winter");
+    assert_string_equal(q->speaker, "John Smith");
+    assert_string_equal(q->verb, "said");
+    assert_string_equal(q->kind, "direct");
+    assert_memory_equal(e.art.text + q->start, "We will", 7);
+    q = quote_starting(&e, "It is a good day");
+    assert_non_null(q);
+    assert_string_equal(q->speaker, "Jane Doe"); /* "she" */
+    q = quote_starting(&e, "an urgent review");
+    assert_non_null(q);
+    assert_string_equal(q->speaker, "Mary Jones");
+    assert_string_equal(q->verb, "according to");
+    assert_string_equal(q->kind, "partial");
+    assert_null(quote_starting(&e, "white elephant")); /* a scare quote, no speaker */
+    assert_int_equal(e.n_quotes, 3);
+    nw_enriched_release(&e);
+}
+
+static void
+test_dates(void **state)
+{
+    (void)state;
+    char d[11];
+    const char *pub = "2024-02-06"; /* a Tuesday */
+    assert_int_equal(nw_enrich_resolve_date("Monday", 6, pub, 0, d), 0);
+    assert_string_equal(d, "2024-02-05");
+    assert_int_equal(nw_enrich_resolve_date("Tuesday", 7, pub, 0, d), 0);
+    assert_string_equal(d, "2024-02-06");
+    assert_int_equal(nw_enrich_resolve_date("Wednesday", 9, pub, 0, d), 0);
+    assert_string_equal(d, "2024-01-31");
+    assert_int_equal(nw_enrich_resolve_date("Thursday", 8, pub, 1, d), 0);
+    assert_string_equal(d, "2024-02-08");
+    assert_int_equal(nw_enrich_resolve_date("October 7", 9, pub, 0, d), 0);
+    assert_string_equal(d, "2023-10-07");
+    assert_int_equal(nw_enrich_resolve_date("7 October", 9, pub, 0, d), 0);
+    assert_string_equal(d, "2023-10-07");
+    assert_int_equal(nw_enrich_resolve_date("February 6, 2024", 16, NULL, 0, d), 0);
+    assert_string_equal(d, "2024-02-06");
+    assert_int_equal(nw_enrich_resolve_date("29 February 2024", 16, NULL, 0, d), 0);
+    assert_string_equal(d, "2024-02-29");
+    assert_int_equal(nw_enrich_resolve_date("Monday", 6, NULL, 0, d), -EINVAL);
+    assert_int_equal(nw_enrich_resolve_date("Blinken", 7, pub, 0, d), -EINVAL);
+
+    nw_enriched_t e;
+    run(&e, NULL,
+        "The minister arrived on Monday and will leave on Thursday. The attack of October 7 "
+        "was recalled on 6 February 2024.",
+        pub, NULL);
+    assert_int_equal(e.n_dates, 4);
+    assert_string_equal(e.dates[0].text, "Monday");
+    assert_string_equal(e.dates[0].date, "2024-02-05");
+    assert_string_equal(e.dates[1].date, "2024-02-08");
+    assert_string_equal(e.dates[2].date, "2023-10-07");
+    assert_string_equal(e.dates[3].text, "6 February 2024");
+    assert_string_equal(e.dates[3].date, "2024-02-06");
+    nw_enriched_release(&e);
+}
+
+static void
+test_amounts(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    run(&e, NULL,
+        "Some 1.5 million people shelter in the city. Donors pledged $20 billion and 3,000 "
+        "tents. In 2023 the score was 7-4.",
+        NULL, NULL);
+    assert_int_equal(e.n_amounts, 3);
+    assert_string_equal(e.amounts[0].text, "1.5 million people");
+    assert_true(e.amounts[0].value == 1500000.0);
+    assert_string_equal(e.amounts[0].unit, "people");
+    assert_string_equal(e.amounts[1].text, "$20 billion");
+    assert_true(e.amounts[1].value == 2e10);
+    assert_string_equal(e.amounts[1].unit, "USD");
+    assert_true(e.amounts[2].value == 3000.0);
+    assert_string_equal(e.amounts[2].unit, "tents");
+    nw_enriched_release(&e);
+}
+
+static void
+test_paragraph_languages(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    run(&e, NULL,
+        "The secretary of state waved as he left for Doha from Cairo airport during his tour of "
+        "the Middle East.\n\n"
+        "El secretario de Estado saluda con la mano mientras parte hacia Doha en la aeropista "
+        "de El Cairo durante su gira por Oriente Medio.\n\n"
+        "He will return to Washington at the end of the week after talks with the leaders.",
+        NULL, NULL);
+    assert_int_equal(e.n_para_langs, 3);
+    assert_string_equal(e.para_langs[0], "en");
+    assert_string_equal(e.para_langs[1], "es");
+    assert_string_equal(e.para_langs[2], "en");
+    nw_enriched_release(&e);
+}
+
+static void
+test_tone_themes_keywords(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    run(&e, "Diplomats hail peace deal",
+        "Diplomats welcomed the peace deal after talks. The agreement brings hope and support "
+        "for a lasting truce, foreign ministers said, and the peace deal should help recovery.",
+        NULL, NULL);
+    assert_true(e.tone_pos > e.tone_neg);
+    assert_true(e.polarity > 0.5);
+    int diplomacy = 0;
+    for (size_t i = 0; i < e.n_themes; i++)
+        diplomacy |= strcmp(e.themes[i].id, "politics>diplomacy") == 0;
+    assert_true(diplomacy);
+    assert_true(has_topic(&e, "theme.diplomacy"));
+    assert_true(has_topic(&e, "theme.politics"));
+    assert_true(e.n_keywords > 0);
+    assert_string_equal(e.keywords[0].id, "peace deal");
+    nw_enriched_release(&e);
+
+    run(&e, NULL,
+        "The attack killed dozens and wounded many more as the war and the violence spread; "
+        "fear and destruction followed the bombing.",
+        NULL, NULL);
+    assert_true(e.tone_neg > e.tone_pos);
+    assert_true(e.polarity < -0.5);
+    nw_enriched_release(&e);
+}
+
+static void
+test_fingerprint(void **state)
+{
+    (void)state;
+    const char *a =
+        "Blinken will travel to Saudi Arabia and Egypt this week to discuss a ceasefire "
+        "between Israel and Hamas in Gaza, his spokesman Matthew Miller said on "
+        "Tuesday, adding that talks would focus on hostages and humanitarian aid.";
+    const char *a2 = "Blinken will travel to Saudi Arabia and Egypt this week to discuss a "
+                     "ceasefire between Israel and Hamas in Gaza, his spokesman Matthew Miller "
+                     "said on Tuesday, adding that the talks would focus on hostages and aid.";
+    const char *b = "Blinken met Saudi and Egyptian leaders to press for a Gaza ceasefire and the "
+                    "release of hostages held by Hamas, as Israel weighed an assault on Rafah.";
+    const char *c = "The central bank raised interest rates by a quarter point on Wednesday, "
+                    "citing stubborn inflation in services and a tight labour market.";
+    nw_fp_t fa, fa2, fb, fc;
+    assert_int_equal(nw_fp_compute(a, strlen(a), &fa), 0);
+    assert_int_equal(nw_fp_compute(a2, strlen(a2), &fa2), 0);
+    assert_int_equal(nw_fp_compute(b, strlen(b), &fb), 0);
+    assert_int_equal(nw_fp_compute(c, strlen(c), &fc), 0);
+    nw_fp_score_t s = nw_fp_compare(&fa, &fa);
+    assert_true(s.similarity == 1.0 && s.duplicate && s.same_story && s.simhash_bits == 0);
+    s = nw_fp_compare(&fa, &fa2);
+    assert_true(s.duplicate);
+    assert_true(s.simhash_bits < 16);
+    nw_fp_score_t related = nw_fp_compare(&fa, &fb);
+    nw_fp_score_t unrelated = nw_fp_compare(&fa, &fc);
+    assert_false(related.duplicate);
+    assert_true(related.same_story);
+    assert_false(unrelated.same_story);
+    assert_true(related.similarity > unrelated.similarity);
+
+    /* stored in the enriched message and read back */
+    nw_enriched_t e1, e2;
+    run(&e1, NULL, a, NULL, NULL);
+    run(&e2, NULL, c, NULL, NULL);
+    assert_true(e1.simhash != 0 && e1.minhash_len == 4 * NW_FP_MINHASH && e1.terms_len > 0);
+    assert_true(nw_similarity(&e1, &e1) > 0.99);
+    assert_true(nw_similarity(&e1, &e2) < NW_FP_STORY_SIM);
+    nw_enriched_t none = {0};
+    assert_true(nw_similarity(&e1, &none) < 0);
+    nw_enriched_release(&e1);
+    nw_enriched_release(&e2);
+}
+
+static void
+test_slug(void **state)
+{
+    (void)state;
+    char s[64];
+    assert_int_equal(nw_enrich_slug("Abdel Fattah El-Sisi", s, sizeof(s)), 20);
+    assert_string_equal(s, "abdel-fattah-el-sisi");
+    nw_enrich_slug("Île-de-France Region", s, sizeof(s));
+    assert_string_equal(s, "ile-de-france-region");
+    nw_enrich_slug("U.S.", s, sizeof(s));
+    assert_string_equal(s, "us");
+    assert_int_equal(nw_enrich_slug("!!", s, sizeof(s)), 0);
+    nw_enrich_slug("Antony Blinken", s, 7);
+    assert_string_equal(s, "antony");
+}
+
+static void
+test_topics_grammar(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    run(&e, "Blinken in Cairo",
+        "US Secretary of State Antony Blinken met Hamas negotiators' mediators in Cairo, "
+        "Egyptian officials said.",
+        NULL, "Cairo, Egypt");
+    assert_string_equal(e.topics[0], "all");
+    assert_true(has_topic(&e, "lang.en"));
+    assert_true(has_topic(&e, "person.antony-blinken"));
+    assert_true(has_topic(&e, "place.eg.cairo"));
+    assert_true(has_topic(&e, "country.eg"));
+    for (size_t i = 0; i < e.n_topics; i++) {
+        const char *t = e.topics[i];
+        assert_true(*t != '.' && t[strlen(t) - 1] != '.');
+        for (; *t; t++)
+            assert_true((*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') || *t == '-' ||
+                        *t == '.');
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(e.topics[i], e.topics[j]);
+    }
+    nw_enriched_release(&e);
+}
+
+static void
+test_missing_data(void **state)
+{
+    (void)state;
+    nw_enricher_t *x = NULL;
+    assert_true(nw_enricher_new("/nonexistent", NULL, &x) < 0);
+    assert_null(x);
+    assert_non_null(strstr(nw_enrich_error(), "/nonexistent/ner/model.bin"));
+    assert_true(nw_enricher_new(NW_SOURCE_DIR "/data", "/nonexistent.bin", &x) < 0);
+    assert_non_null(strstr(nw_enrich_error(), "/nonexistent.bin"));
+}
+
+/* ---- the seeds ----------------------------------------------------------------------------- */
+
+static int
+enrich_seed(const char *name, nw_enriched_t *out)
+{
+    const char *dir = getenv("NW_SHARED_DATA");
+    char path[4096];
+    uint8_t *body = NULL;
+    size_t len = 0;
+    if (!dir)
+        return -1;
+    snprintf(path, sizeof(path), "%s/seeds/%s", dir, name);
+    if (nw_read_file(path, 1 << 20, &body, &len) < 0)
+        return -1;
+    nw_raw_t raw = {.v = 1,
+                    .id = "seed",
+                    .source = "test",
+                    .fetched = "2024-02-06T09:15:00.000Z",
+                    .content_type = "text/plain",
+                    .body = body,
+                    .body_len = len};
+    nw_article_t a;
+    const char *reason = NULL;
+    char detail[256];
+    assert_int_equal(nw_parse_raw(&raw, &a, &reason, detail, sizeof(detail)), 0);
+    free(body);
+    assert_int_equal(nw_enricher_run(E, &a, out), 0);
+    nw_article_release(&a);
+    return 0;
+}
+
+static void
+assert_place(const nw_enriched_t *e, const char *name, const char *cc, double lat, double lon)
+{
+    const nw_entity_t *p = entity(e, "place", name);
+    if (!p)
+        fail_msg("no place \"%s\"", name);
+    assert_string_equal(p->cc, cc);
+    if (lat < -90 || p->lat < lat - 0.5 || p->lat > lat + 0.5 || p->lon < lon - 0.5 ||
+        p->lon > lon + 0.5)
+        fail_msg("%s at %f,%f, want about %f,%f", name, p->lat, p->lon, lat, lon);
+}
+
+static void
+test_seed_blinken_egypt(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    if (enrich_seed("000_0426941d7c751aaa.txt", &e) < 0)
+        skip();
+    assert_string_equal(e.art.lang, "en");
+    /* people under their full names, titles gone */
+    const nw_entity_t *b = entity(&e, "person", "Antony Blinken");
+    assert_non_null(b);
+    assert_int_equal(b->n_mentions, 6); /* every "Blinken" of the text */
+    assert_non_null(entity(&e, "person", "Abdel Fattah El-Sisi"));
+    assert_non_null(entity(&e, "person", "Mohammed bin Salman"));
+    assert_non_null(entity(&e, "person", "Mohamad Kozaat"));
+    assert_non_null(entity(&e, "person", "Yoav Gallant"));
+    assert_non_null(entity(&e, "person", "Matthew Miller"));
+    assert_non_null(entity(&e, "org", "Hamas"));
+    assert_null(entity_named(&e, "Blinken"));
+    /* places with countries and coordinates; the dateline's Cairo is the focus */
+    assert_place(&e, "Cairo", "EG", 30.06, 31.25);
+    assert_true(entity(&e, "place", "Cairo")->focus);
+    assert_place(&e, "Rafah", "PS", 31.30, 34.24);
+    assert_place(&e, "Gaza", "PS", 31.50, 34.47);
+    assert_place(&e, "Riyadh", "SA", 24.69, 46.72);
+    assert_place(&e, "Paris", "FR", 48.85, 2.35);
+    /* a country's point is its population centre: inside Egypt, near the Nile delta */
+    const nw_entity_t *eg = entity(&e, "place", "Egypt");
+    assert_string_equal(eg->cc, "EG");
+    assert_true(eg->lat > 22 && eg->lat < 31.7 && eg->lon > 25 && eg->lon < 35);
+    assert_string_equal(entity(&e, "place", "Israel")->cc, "IL");
+    assert_string_equal(entity(&e, "place", "Saudi Arabia")->cc, "SA");
+    assert_string_equal(entity(&e, "place", "Qatar")->cc, "QA");
+    /* the three quotes */
+    const nw_quote_t *q = quote_starting(&e, "No place is safe");
+    assert_non_null(q);
+    assert_string_equal(q->speaker, "Mohamad Kozaat");
+    assert_string_equal(q->kind, "direct");
+    q = quote_starting(&e, "will reach places where we have not yet fought");
+    assert_non_null(q);
+    assert_string_equal(q->speaker, "Yoav Gallant");
+    q = quote_starting(&e, "the urgent need to reduce regional tensions");
+    assert_non_null(q);
+    assert_string_equal(q->speaker, "Matthew Miller");
+    assert_string_equal(q->verb, "according to");
+    /* Gallant "said Monday" in a story of Tuesday 2024-02-06 */
+    int monday = 0;
+    for (size_t i = 0; i < e.n_dates; i++)
+        monday |= !strcmp(e.dates[i].text, "Monday") && !strcmp(e.dates[i].date, "2024-02-05");
+    assert_true(monday);
+    assert_true(has_topic(&e, "person.antony-blinken"));
+    assert_true(has_topic(&e, "place.eg.cairo"));
+    assert_true(has_topic(&e, "country.eg"));
+    assert_true(has_topic(&e, "country.il"));
+    assert_true(has_topic(&e, "org.hamas"));
+    assert_true(has_topic(&e, "lang.en"));
+    assert_true(has_topic(&e, "theme.diplomacy"));
+    assert_true(e.polarity < 0);
+    nw_enriched_release(&e);
+}
+
+static void
+test_seed_blinken_trip(void **state)
+{
+    (void)state;
+    nw_enriched_t e, other;
+    if (enrich_seed("002_07cb34b1e9b7ec05.txt", &e) < 0)
+        skip();
+    const nw_entity_t *b = entity(&e, "person", "Antony Blinken");
+    assert_non_null(b); /* "US Chief of Staff Antony Blinken" and "Blinken" */
+    assert_null(entity_named(&e, "Blinken"));
+    assert_non_null(entity(&e, "person", "Matthew Miller"));
+    assert_place(&e, "Jeddah", "SA", 21.49, 39.19);
+    assert_place(&e, "Rafah", "PS", 31.30, 34.24);
+    assert_place(&e, "Washington", "US", 38.9, -77.04);
+    assert_string_equal(entity(&e, "place", "Philippines")->cc, "PH");
+    /* the Spanish caption beside its English twin */
+    assert_int_equal(e.art.n_captions, 2);
+    assert_string_equal(e.art.captions[0].lang, "es");
+    assert_string_equal(e.art.captions[1].lang, "en");
+    const nw_quote_t *q = quote_starting(&e, "efforts to secure an immediate ceasefire");
+    assert_non_null(q);
+    assert_string_equal(q->speaker, "Matthew Miller");
+    int found = 0;
+    for (size_t i = 0; i < e.n_amounts; i++)
+        found |=
+            !strcmp(e.amounts[i].text, "1.5 million people") && e.amounts[i].value == 1500000.0;
+    assert_true(found);
+    assert_true(has_topic(&e, "person.antony-blinken"));
+    assert_true(has_topic(&e, "country.sa"));
+    /* two stories about the same trip: related, not duplicates */
+    assert_int_equal(enrich_seed("000_0426941d7c751aaa.txt", &other), 0);
+    nw_fp_t fa, fb;
+    assert_int_equal(nw_fp_load(&e, &fa), 0);
+    assert_int_equal(nw_fp_load(&other, &fb), 0);
+    nw_fp_score_t s = nw_fp_compare(&fa, &fb);
+    assert_false(s.duplicate);
+    assert_true(s.same_story);
+    nw_enriched_release(&e);
+    nw_enriched_release(&other);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_entities_titles_and_merging),
+        cmocka_unit_test(test_credits_are_not_entities),
+        cmocka_unit_test(test_places_and_dateline_focus),
+        cmocka_unit_test(test_gazetteer),
+        cmocka_unit_test(test_quotes),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_amounts),
+        cmocka_unit_test(test_paragraph_languages),
+        cmocka_unit_test(test_tone_themes_keywords),
+        cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test(test_slug),
+        cmocka_unit_test(test_topics_grammar),
+        cmocka_unit_test(test_missing_data),
+        cmocka_unit_test(test_seed_blinken_egypt),
+        cmocka_unit_test(test_seed_blinken_trip),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
