@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 #include <unistd.h>
 
 #include <utf8proc.h>
@@ -568,8 +569,9 @@ static const char *const CREDIT_WORDS[] = {"PHOTO", "POOL", "Pool", "©", "Photo
 static int
 in_list(const char *const *list, size_t n, const char *w, size_t len)
 {
+    /* Stops at the first differing byte: no strlen of every entry for every word. */
     for (size_t i = 0; i < n; i++)
-        if (strlen(list[i]) == len && memcmp(list[i], w, len) == 0)
+        if (list[i][0] == w[0] && strncmp(list[i], w, len) == 0 && list[i][len] == 0)
             return 1;
     return 0;
 }
@@ -1549,12 +1551,17 @@ static const char *const STOPWORDS[] = {
 
 typedef struct kw {
     char text[96];
+    size_t len;
     double score;
 } kw_t;
 
 typedef struct kwork {
     kw_t *v;
     size_t n, cap;
+    /* Open-addressing index into v by phrase hash (slot = index + 1, 0 = empty), twice the
+     * capacity of v: a linear search made keywords quadratic in the article's length. */
+    uint32_t *slots;
+    size_t nslots;
     char run[3][64];
     size_t runlen[3];
     size_t nrun;
@@ -1563,27 +1570,54 @@ typedef struct kwork {
     int oom;
 } kwork_t;
 
+static size_t
+kw_slot(const kwork_t *k, const char *p, size_t n)
+{
+    size_t mask = k->nslots - 1, h = (size_t)XXH3_64bits(p, n) & mask;
+    while (k->slots[h]) {
+        const kw_t *w = &k->v[k->slots[h] - 1];
+        if (w->len == n && !memcmp(w->text, p, n))
+            break;
+        h = (h + 1) & mask;
+    }
+    return h;
+}
+
 static void
 kw_add(kwork_t *k, const char *p, size_t n, double score)
 {
-    for (size_t i = 0; i < k->n; i++)
-        if (strlen(k->v[i].text) == n && !memcmp(k->v[i].text, p, n)) {
-            k->v[i].score += score;
+    if (k->nslots) {
+        size_t h = kw_slot(k, p, n);
+        if (k->slots[h]) {
+            k->v[k->slots[h] - 1].score += score;
             return;
         }
+    }
     if (k->n == k->cap) {
         size_t cap = k->cap ? 2 * k->cap : 64;
         kw_t *v = realloc(k->v, cap * sizeof(*v));
-        if (!v) {
+        uint32_t *slots = calloc(2 * cap, sizeof(*slots));
+        if (!v || !slots) {
+            if (v)
+                k->v = v;
+            free(slots);
             k->oom = 1;
             return;
         }
         k->v = v;
         k->cap = cap;
+        free(k->slots);
+        k->slots = slots;
+        k->nslots = 2 * cap;
+        for (size_t i = 0; i < k->n; i++)
+            k->slots[kw_slot(k, k->v[i].text, k->v[i].len)] = (uint32_t)(i + 1);
     }
     memcpy(k->v[k->n].text, p, n);
     k->v[k->n].text[n] = 0;
-    k->v[k->n++].score = score;
+    k->v[k->n].len = n;
+    k->v[k->n].score = score;
+    k->slots[kw_slot(k, p, n)] = (uint32_t)(k->n + 1);
+    k->n++;
 }
 
 /* Every phrase of 1..3 content words ending at the current word is a candidate; longer phrases
@@ -1660,6 +1694,7 @@ keywords(const nw_article_t *art, nw_enriched_t *out)
                             k.v[i].score);
     }
     free(k.v);
+    free(k.slots);
     return rc;
 }
 
@@ -1829,8 +1864,12 @@ date_at(const char *t, size_t i, const char *pub, char *iso)
         j = e;
     }
     for (size_t n = k; n >= 1; n--) {
-        if (nw_enrich_resolve_date(t + i, ends[n - 1] - i, pub, future_context(t, i), iso) == 0)
+        /* Only a real date needs its sentence's tense (a scan back to the sentence start). */
+        if (nw_enrich_resolve_date(t + i, ends[n - 1] - i, pub, 0, iso) == 0) {
+            if (future_context(t, i))
+                nw_enrich_resolve_date(t + i, ends[n - 1] - i, pub, 1, iso);
             return ends[n - 1];
+        }
     }
     return 0;
 }
