@@ -2,9 +2,10 @@
  * the service (loop, ZeroMQ context, HTTP server with /metrics and /healthz), connect the two
  * pushes (raw.in for articles, the "dead" queue for dead letters), open the spool and the ack
  * subscription (deliver.c), start the sources (HTTP API, inbox directory, ZeroMQ ingest
- * socket) and drain on SIGTERM. The logic lives in accept.c, deliver.c, api.c, inbox.c and
- * ingest.c. */
+ * socket, web feeds and pages) and drain on SIGTERM. The logic lives in accept.c,
+ * deliver.c, api.c, inbox.c, ingest.c and web.c. */
 #include "fetch.h"
+#include "web.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -28,6 +29,13 @@ struct fetch_cfg {
     const char *spool_dir;
     int64_t spool_max;
     int64_t resend_after;
+    const char *feeds;
+    int64_t poll_interval;
+    const char *state_dir;
+    int allow_private;
+    int64_t web_timeout;
+    int64_t host_concurrency;
+    int64_t host_delay;
     const char *log_level;
 };
 
@@ -56,6 +64,20 @@ static const nw_cfg_opt_t options[] = {
      INT64_MAX},
     {"resend-after", NW_CFG_MS, "10s", offsetof(struct fetch_cfg, resend_after),
      "re-send a spooled item not acked this long (then doubling, up to 5 min)", 100, 3600000},
+    {"feeds", NW_CFG_STR, "", offsetof(struct fetch_cfg, feeds),
+     "feed URLs to poll, comma-separated, or a file with one per line (\"\": none)", 0, 0},
+    {"poll-interval", NW_CFG_MS, "5m", offsetof(struct fetch_cfg, poll_interval),
+     "time between two polls of a feed (conditional GET)", 1000, 86400000},
+    {"state-dir", NW_CFG_STR, "var/fetch", offsetof(struct fetch_cfg, state_dir),
+     "web state: feed validators and the set of item URLs already ingested", 0, 0},
+    {"allow-private", NW_CFG_BOOL, "0", offsetof(struct fetch_cfg, allow_private),
+     "let web fetches reach private, loopback and link-local addresses (tests only)", 0, 0},
+    {"web-timeout", NW_CFG_MS, "30s", offsetof(struct fetch_cfg, web_timeout),
+     "longest a web request (one redirect hop) may take", 100, 600000},
+    {"host-concurrency", NW_CFG_INT, "2", offsetof(struct fetch_cfg, host_concurrency),
+     "web requests in flight per host", 1, 64},
+    {"host-delay", NW_CFG_MS, "1s", offsetof(struct fetch_cfg, host_delay),
+     "least time between two web requests to one host (robots.txt may ask for more)", 0, 3600000},
     {"log-level", NW_CFG_STR, NULL, offsetof(struct fetch_cfg, log_level),
      "debug, info, warn, error or off (default info)", 0, 0},
     NW_CFG_END,
@@ -67,6 +89,7 @@ struct fetch_app {
     nw_push_t *raw, *dead;
     fetch_inbox_t *inbox;
     fetch_ingest_t *ingest;
+    fetch_web_t *web;
     int closing; /* sources and pushes still closing during drain */
 };
 
@@ -142,6 +165,11 @@ on_flushed(void *arg)
         fetch_ingest_close(app->ingest, on_source_closed, app);
         app->ingest = NULL;
     }
+    if (app->web) {
+        app->closing++;
+        fetch_web_close(app->web, on_source_closed, app);
+        app->web = NULL;
+    }
     on_source_closed(app);
 }
 
@@ -169,8 +197,9 @@ main(int argc, char **argv)
     char name[300], ep_raw[512], ep_dead[512];
 
     int rc = nw_config_load(options, &cfg, argc, argv, "newswire-fetch [OPTIONS]",
-                            "Take articles from the HTTP API, an inbox directory and a ZeroMQ "
-                            "socket, validate them and hand them to the broker as raw messages.",
+                            "Take articles from the HTTP API, an inbox directory, a ZeroMQ "
+                            "socket and the web (feeds, POST /v1/urls), validate them and hand "
+                            "them to the broker as raw messages.",
                             NULL, NULL);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
@@ -238,6 +267,21 @@ main(int argc, char **argv)
         goto fail;
     if (cfg.ingest && *cfg.ingest &&
         (app.ingest = fetch_ingest_new(loop, zctx, cfg.ingest, &app.accept)) == NULL)
+        goto fail;
+    fetch_web_opts_t wopts = {
+        .feeds = cfg.feeds,
+        .poll_ms = cfg.poll_interval,
+        .state_dir = cfg.state_dir,
+        .allow_private = cfg.allow_private,
+        .max_body = (size_t)cfg.max_body,
+        .timeout_ms = cfg.web_timeout,
+        .connect_timeout_ms = cfg.web_timeout < 10000 ? cfg.web_timeout : 10000,
+        .host_concurrency = (int)cfg.host_concurrency,
+        .host_delay_ms = cfg.host_delay,
+        .robots_ttl_ms = 3600 * 1000,
+    };
+    if ((app.web = fetch_web_new(loop, &wopts, &app.accept)) == NULL ||
+        (http && fetch_web_api_start(app.web, http) < 0))
         goto fail;
     NW_INFO(NULL, "fetch \"%s\" started broker=%s http=%s max-body=%lld spool=%s", cfg.name,
             cfg.broker, cfg.http && *cfg.http ? cfg.http : "off", (long long)cfg.max_body,

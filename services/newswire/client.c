@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <zmq.h>
@@ -141,9 +142,10 @@ copy_field(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src ? src : "");
 }
 
-nw_cli_sent_t
-nw_cli_post(CURL *curl, const char *api, const char *url, const char *ctype, const uint8_t *body,
-            size_t len, int64_t retries, nw_cli_answer_t *ans)
+/* POST body to api + path (with ?url= when url is set); see nw_cli_post. */
+static nw_cli_sent_t
+post_to(CURL *curl, const char *api, const char *path, const char *url, const char *ctype,
+        const uint8_t *body, size_t len, int64_t retries, nw_cli_answer_t *ans)
 {
     nw_cli_sent_t res = NW_CLI_SENT_FAILED;
     nw_buf_t endpoint = {0}, reply = {0};
@@ -155,7 +157,7 @@ nw_cli_post(CURL *curl, const char *api, const char *url, const char *ctype, con
     copy_field(ans->message, sizeof ans->message, "out of memory");
     while (alen > 0 && api[alen - 1] == '/')
         alen--;
-    if (nw_buf_append(&endpoint, api, alen) < 0 || nw_buf_puts(&endpoint, "/v1/articles") < 0)
+    if (nw_buf_append(&endpoint, api, alen) < 0 || nw_buf_puts(&endpoint, path) < 0)
         goto done;
     if (url) {
         esc = curl_easy_escape(curl, url, 0);
@@ -230,14 +232,23 @@ done:
     return res;
 }
 
-/* POST one document for ingest and print the outcome line: "<id><TAB><label>" on stdout, or
+nw_cli_sent_t
+nw_cli_post(CURL *curl, const char *api, const char *url, const char *ctype, const uint8_t *body,
+            size_t len, int64_t retries, nw_cli_answer_t *ans)
+{
+    return post_to(curl, api, "/v1/articles", url, ctype, body, len, retries, ans);
+}
+
+/* POST one document for ingest (or, when web is set, a web page's URL for fetch to fetch:
+ * POST /v1/urls {"url": ...}) and print the outcome line: "<id><TAB><label>" on stdout, or
  * the refusal on stderr. */
 static nw_cli_sent_t
 post_one(CURL *curl, const ingest_cfg_t *cfg, const char *label, const uint8_t *body, size_t len,
-         const char *ctype)
+         const char *ctype, int web)
 {
     nw_cli_answer_t ans;
-    nw_cli_sent_t res = nw_cli_post(curl, cfg->api, cfg->url, ctype, body, len, cfg->retries, &ans);
+    nw_cli_sent_t res = post_to(curl, cfg->api, web ? "/v1/urls" : "/v1/articles",
+                                web ? NULL : cfg->url, ctype, body, len, cfg->retries, &ans);
     if (res == NW_CLI_SENT_OK) {
         if (printf("%s\t%s\n", ans.id, label) < 0 || fflush(stdout) == EOF)
             res = NW_CLI_SENT_FAILED;
@@ -260,6 +271,20 @@ ingest_one(CURL *curl, const ingest_cfg_t *cfg, const char *path, int explicit)
     nw_cli_sent_t res = NW_CLI_SENT_FAILED;
     int is_stdin = strcmp(path, "-") == 0;
     const char *label = is_stdin ? "-" : path;
+    struct stat st;
+    if ((strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0) &&
+        stat(path, &st) < 0) {
+        json_t *j = json_pack("{s:s}", "url", path);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (s == NULL) {
+            fprintf(stderr, "newswire ingest: '%s': not a valid UTF-8 URL\n", label);
+            return NW_CLI_SENT_FAILED;
+        }
+        res = post_one(curl, cfg, label, (const uint8_t *)s, strlen(s), "application/json", 1);
+        free(s);
+        return res;
+    }
     int rc = nw_read_file(is_stdin ? "/dev/stdin" : path, MAX_DOC, &body, &len);
     if (rc < 0) {
         fprintf(stderr, "newswire ingest: cannot read '%s': %s\n", label,
@@ -276,7 +301,7 @@ ingest_one(CURL *curl, const ingest_cfg_t *cfg, const char *path, int explicit)
         res = explicit ? NW_CLI_SENT_FAILED : NW_CLI_SENT_OK;
         goto done;
     }
-    res = post_one(curl, cfg, label, body, len, ctype);
+    res = post_one(curl, cfg, label, body, len, ctype, 0);
 done:
     free(body);
     return res;
@@ -291,10 +316,11 @@ nw_cli_ingest(int argc, char **argv)
     char **args = NULL;
     CURL *curl = NULL;
     int rc =
-        nw_config_load(ingest_opts, &cfg, argc, argv, "newswire ingest [options] FILE|DIR|-...",
+        nw_config_load(ingest_opts, &cfg, argc, argv, "newswire ingest [options] FILE|DIR|URL|-...",
                        "Send documents to the fetch HTTP API (POST <api>/v1/articles): "
                        "files, every regular file\nof a directory (recursively, sorted), or "
-                       "stdin (-). Prints \"<id><TAB><path>\" per accepted\ndocument; errors "
+                       "stdin (-); an http(s) URL is fetched\nby fetch from the web (POST "
+                       "<api>/v1/urls). Prints \"<id><TAB><path>\" per accepted\ndocument; errors "
                        "go to stderr. Busy answers (429/503) are retried after Retry-After.\n"
                        "Exit status 1 when any document failed.",
                        &nargs, &args);

@@ -485,7 +485,7 @@ nw_cli_up(int argc, char **argv)
     int status = 1, loop_open = 0, rc;
     static const char *services[] = {"broker", "store", "enrich", "parse", "fetch"};
     char *exes[5] = {0};
-    char self_dir[PATH_MAX] = "", inbox[PATH_MAX + 8], spool[PATH_MAX + 8];
+    char self_dir[PATH_MAX] = "", inbox[PATH_MAX + 8], spool[PATH_MAX + 8], state[PATH_MAX + 8];
 
     rc = nw_config_load(up_opts, &cfg, argc, argv, "newswire up [options]",
                         "Run the whole system on this machine: broker, store, enrich and parse "
@@ -529,6 +529,7 @@ nw_cli_up(int argc, char **argv)
 
     snprintf(inbox, sizeof inbox, "%s/inbox", cfg.data_dir);
     snprintf(spool, sizeof spool, "%s/spool", cfg.data_dir);
+    snprintf(state, sizeof state, "%s/fetch", cfg.data_dir); /* web: seen URLs, feed validators */
     snprintf(u.run_dir, sizeof u.run_dir, "%s/run", cfg.data_dir);
     if ((rc = nw_mkdirs(inbox, 0755)) < 0 || (rc = nw_mkdirs(u.run_dir, 0755)) < 0) {
         fprintf(stderr, "newswire up: cannot create data directory \"%s\": %s\n", cfg.data_dir,
@@ -585,7 +586,7 @@ nw_cli_up(int argc, char **argv)
     if (rc == 0)
         rc = child_init(&u, &u.kids[k++], "fetch", exes[4], "--broker", cfg.broker, "--http",
                         cfg.http, "--inbox-dir", inbox, "--ingest", cfg.ingest, "--spool-dir",
-                        spool, (char *)NULL);
+                        spool, "--state-dir", state, (char *)NULL);
     if (rc < 0)
         goto done;
     u.broker = &u.kids[0];
