@@ -31,6 +31,7 @@ static const command_t commands[] = {
     {"extract", nw_cli_extract, "parse one document (wire text, HTML, JSON) into an article"},
     {"parse", nw_cli_parse, "filter: raw JSON lines on stdin to article JSON lines"},
     {"enrich", nw_cli_enrich, "filter: article JSON lines on stdin to enriched JSON lines"},
+    {"feed", nw_cli_feed, "read an RSS, Atom or JSON feed and print it as JSON"},
     {"compare", nw_cli_compare, "similarity of two articles: duplicate? same story? (JSON)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -32,7 +32,7 @@ PY
 
 # --- help ------------------------------------------------------------------------------------
 "$NW" --help >"$T/help" 2>&1 || bad "newswire --help exits 0"
-for cmd in up ingest tail search get dlq extract parse enrich; do
+for cmd in up ingest tail search get dlq extract parse enrich feed compare; do
   grep -q "^  $cmd " "$T/help" || bad "newswire --help lists $cmd"
 done
 check_help() { # CMD OPTION...
@@ -245,6 +245,22 @@ if [ -d "$SEEDS" ]; then
     "seeds: article and caption languages"
 else
   echo "note: $SEEDS absent; seed checks skipped"
+fi
+
+# feed: the same feed reader fetch polls with, as a filter.
+FEEDS=$NW_SRC/tests/fixtures/feeds
+"$NW" feed "$FEEDS/rss20.xml" >"$T/feed.json" 2>"$T/err" || bad "feed rss20: $(cat "$T/err")"
+jcheck "$T/feed.json" 'd["type"] == "rss" and d["title"] == "World Wire" and not d["bozo"] and len(d["items"]) == 2 and d["items"][0]["title"] == "Talks resume in Cairo"' \
+  "feed: RSS 2.0 read into the unified model"
+"$NW" feed - <"$FEEDS/atom10.xml" >"$T/feed2.json" 2>"$T/err" || bad "feed atom from stdin: $(cat "$T/err")"
+jcheck "$T/feed2.json" 'd["type"] == "atom" and len(d["items"]) >= 1' "feed: Atom from stdin"
+"$NW" feed "$FEEDS/malformed.xml" >"$T/feed3.json" 2>"$T/err" || bad "feed malformed: $(cat "$T/err")"
+jcheck "$T/feed3.json" 'd["bozo"] is True and d["bozo_reason"] and len(d["items"]) >= 1' \
+  "feed: a malformed feed is read as far as it goes and flagged bozo"
+if printf '\x00\x01binary' | "$NW" feed - >/dev/null 2>"$T/err"; then
+  bad "feed: binary input accepted"
+else
+  grep -q "not a feed" "$T/err" && ok "feed: binary input refused with a clear error" || bad "feed error: $(cat "$T/err")"
 fi
 
 if [ $fails -ne 0 ]; then
