@@ -1,9 +1,9 @@
 /* newswire-enrich: takes "article" jobs from the broker, enriches them (services/lib/enrich.c:
  * language, entities, geocoded places, quotes, keywords, themes, tone, dates, amounts,
  * fingerprint, topics) and emits "enriched". The reference data (NER model, gazetteer,
- * lexicons) is loaded once at start-up; start-up fails when it is missing. A message it cannot
- * decode becomes a "dead" letter carrying the original bytes. Wiring only; run more processes to
- * scale out, they share the queue. */
+ * lexicons) is loaded once at start-up; start-up fails when it is missing. The filter runner
+ * (services/lib/filter.c) turns a message it cannot decode into a "dead" letter carrying the
+ * original bytes. Wiring only; run more processes to scale out, they share the queue. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,12 +12,9 @@
 
 #include "newswire/config.h"
 #include "newswire/enrich.h"
+#include "newswire/filter.h"
 #include "newswire/log.h"
-#include "newswire/metrics.h"
 #include "newswire/proto.h"
-#include "newswire/service.h"
-#include "newswire/stage.h"
-#include "newswire/util.h"
 
 typedef struct cfg {
     const char *broker;
@@ -46,112 +43,44 @@ static const nw_cfg_opt_t options[] = {
     NW_CFG_END,
 };
 
-typedef struct enricher {
-    nw_service_t *svc;
-    nw_worker_t *worker;
-    nw_metric_t *enriched;
-    nw_enricher_t *ref; /* the reference data, read-only */
-    nw_buf_t out;
-} enricher_t;
-
-/* art may be NULL (undecodable message); when given, its id, origin and spool go along so the
- * store can ack the dead letter to the fetch that spooled it. */
-static void
-emit_dead(enricher_t *st, nw_worker_t *w, const nw_article_t *art, const char *reason,
-          const char *detail, const uint8_t *data, size_t len)
+/* article -> enriched. A failure keeps the article's id, origin and spool so the store can
+ * acknowledge the dead letter to the fetch that spooled it. */
+static int
+enrich_job(void *ctx, const uint8_t *in, size_t len, nw_buf_t *out, nw_filter_fail_t *fail)
 {
-    char now[32];
-    nw_time_iso(nw_now_ms(), now, sizeof(now));
-    nw_dead_t d = {
-        .v = NW_PROTO_VERSION,
-        .stage = "enrich",
-        .reason = (char *)reason,
-        .detail = (char *)detail,
-        .time = now,
-        .bytes = (uint8_t *)data,
-        .bytes_len = len,
-        .id = art ? art->id : NULL,
-        .origin = art ? art->origin : NULL,
-        .spool = art ? art->spool : 0,
-    };
-    nw_metrics_reason("nw_enrich_dead_total", reason, "Messages enrich turned into dead letters.");
-    NW_WARN(NULL, "dead letter reason=%s detail=\"%s\"", reason, detail);
-    nw_buf_reset(&st->out);
-    int rc = nw_dead_encode(&d, &st->out);
-    if (rc == 0)
-        rc = nw_worker_emit(w, "dead", st->out.data, st->out.len);
-    if (rc < 0)
-        NW_ERROR(NULL, "cannot emit dead letter: %s", strerror(-rc));
-}
-
-static void
-on_job(nw_worker_t *w, const char *type, const uint8_t *data, size_t len, void *arg)
-{
-    enricher_t *st = arg;
-    nw_article_t art;
+    const nw_enricher_t *ref = ctx;
+    nw_article_t art = {0};
     nw_enriched_t e = {0};
-    int rc;
-
-    if (strcmp(type, "article") != 0) {
-        char detail[NW_STAGE_TYPE_MAX + 32];
-        snprintf(detail, sizeof(detail), "unexpected message type \"%.*s\"", NW_STAGE_TYPE_MAX,
-                 type);
-        emit_dead(st, w, NULL, "bad-message", detail, data, len);
-        goto done;
-    }
-    rc = nw_article_decode(&art, data, len);
+    int rc = nw_article_decode(&art, in, len);
     if (rc < 0) {
-        emit_dead(st, w, NULL, "bad-message", rc == -EPROTO ? nw_proto_error() : strerror(-rc),
-                  data, len);
-        goto done;
+        fail->reason = "bad-message";
+        nw_filter_fail_set(fail->detail, sizeof fail->detail,
+                           rc == -EPROTO ? nw_proto_error() : strerror(-rc));
+        return rc;
     }
-    rc = nw_enricher_run(st->ref, &art, &e);
-    if (rc == 0) {
-        nw_buf_reset(&st->out);
-        rc = nw_enriched_encode(&e, &st->out);
-        if (rc == 0)
-            rc = nw_worker_emit(w, "enriched", st->out.data, st->out.len);
-    }
+    /* nw_enricher_run moves the article into e, or leaves it untouched when it fails. */
+    nw_filter_fail_set(fail->id, sizeof fail->id, art.id);
+    nw_filter_fail_set(fail->origin, sizeof fail->origin, art.origin);
+    fail->spool = art.spool;
+    rc = nw_enricher_run(ref, &art, &e);
+    if (rc == 0)
+        rc = nw_enriched_encode(&e, out);
     if (rc < 0) {
-        /* Only resource exhaustion gets here; keep the bytes so the article can be replayed. */
-        NW_ERROR(e.art.id ? e.art.id : art.id, "cannot enrich article: %s", strerror(-rc));
-        emit_dead(st, w, &art, "enrich-failed", strerror(-rc), data, len);
+        fail->reason = "enrich-failed";
+        nw_filter_fail_set(fail->detail, sizeof fail->detail, strerror(-rc));
     } else {
-        nw_metrics_add(st->enriched, 1);
         NW_DEBUG(e.art.id, "enriched lang=%s words=%u", e.art.lang, e.words);
     }
     nw_article_release(&art);
     nw_enriched_release(&e);
-done:
-    nw_worker_done(w);
-}
-
-static void
-on_worker_closed(void *arg)
-{
-    enricher_t *st = arg;
-    st->worker = NULL;
-    nw_service_stop(st->svc);
-}
-
-/* SIGTERM: stop taking jobs; every job is handled synchronously, so only held output is left
- * and nw_worker_close flushes it before the service stops. */
-static void
-on_drain(nw_service_t *svc, void *arg)
-{
-    enricher_t *st = arg;
-    (void)svc;
-    if (st->worker)
-        nw_worker_close(st->worker, on_worker_closed, st);
-    else
-        nw_service_stop(st->svc);
+    return rc;
 }
 
 int
 main(int argc, char **argv)
 {
     cfg_t cfg;
-    enricher_t st = {0};
+    nw_enricher_t *ref = NULL;
     int rc = nw_config_load(options, &cfg, argc, argv, "newswire-enrich [options]",
                             "Enrich stage: language, entities, geocoded places, quotes, keywords, "
                             "themes, tone, dates, amounts, fingerprint and topics of articles.",
@@ -163,33 +92,22 @@ main(int argc, char **argv)
         fprintf(stderr, "newswire-enrich: bad value for --log-level: \"%s\"\n", cfg.log_level);
         return 2;
     }
-
     /* Load the reference data before anything connects: a worker without its model would
      * take jobs it cannot do. */
-    const char *dir = cfg.ref_dir[0] ? cfg.ref_dir : NULL;
-    rc = nw_enricher_new(dir, cfg.ner_model, &st.ref);
+    rc = nw_enricher_new(cfg.ref_dir[0] ? cfg.ref_dir : NULL, cfg.ner_model, &ref);
     if (rc < 0) {
         fprintf(stderr, "newswire-enrich: %s\n", nw_enrich_error());
         return 1;
     }
-    st.svc = nw_service_new("enrich", cfg.http, on_drain, &st);
-    if (!st.svc) {
-        nw_enricher_destroy(&st.ref);
-        return 1;
-    }
-    nw_log_init("enrich", level);
-    st.enriched = nw_metrics_counter("nw_enrich_articles_total", NULL, "Articles enriched.");
-    st.worker = nw_worker_new(nw_service_loop(st.svc), nw_service_zctx(st.svc), cfg.broker,
-                              NW_EP_ARTICLE_OUT, (unsigned)cfg.window, on_job, &st);
-    int started = st.worker != NULL;
-    if (!started) {
-        NW_ERROR(NULL, "cannot connect to broker \"%s\"", cfg.broker);
-        nw_service_stop(st.svc);
-    } else {
-        NW_INFO(NULL, "enrich started broker=%s window=%lld", cfg.broker, (long long)cfg.window);
-    }
-    rc = nw_service_run(st.svc);
-    nw_buf_release(&st.out);
-    nw_enricher_destroy(&st.ref);
-    return started ? rc : 1;
+    const nw_filter_def_t def = {
+        .name = "enrich",
+        .in_type = "article",
+        .out_type = "enriched",
+        .from = NW_EP_ARTICLE_OUT,
+        .fn = enrich_job,
+        .ctx = ref,
+    };
+    rc = nw_filter_run(&def, cfg.broker, cfg.http, (unsigned)cfg.window, level);
+    nw_enricher_destroy(&ref);
+    return rc;
 }
