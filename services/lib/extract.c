@@ -23,7 +23,9 @@
  * Metadata is read in one pass over the whole document. Each field remembers the trust rank of
  * the source that set it; a better source replaces it, an equal one adds to lists (authors,
  * tags). Ranks: JSON-LD, OpenGraph/article meta, other meta, <time>/itemprop, visible byline
- * and <title>, URL, first <h1>. */
+ * and <title>, URL, first <h1>. Afterwards an <h1> whose words nearly all occur in the chosen
+ * title or <title> replaces it (the headline as shown, without kicker or site name), and a page
+ * with no date at all takes the first one printed at the head of its main text. */
 #include "newswire/extract.h"
 
 #include <ctype.h>
@@ -327,8 +329,9 @@ text_stats(const char *s, uint32_t *len, uint32_t *commas)
 }
 
 /* Whitespace-normalised copy of s[0..len): Unicode spaces and controls become one space per run,
- * zero-width characters go (soft hyphens stay: they are the publisher's), the ends are trimmed and
- * invalid UTF-8 becomes U+FFFD, so the result is always valid. Unlike nw_wire_clean it leaves
+ * zero-width characters and soft hyphens go (a browser shows neither unless it breaks the line
+ * there, and a word split by them matches nothing downstream), the ends are trimmed and invalid
+ * UTF-8 becomes U+FFFD, so the result is always valid. Unlike nw_wire_clean it leaves
  * punctuation spacing alone: "Macronie : une" is how French is printed. Returns a malloc'd string
  * or NULL on ENOMEM. */
 static char *
@@ -350,7 +353,7 @@ text_clean(const char *s, size_t len)
             }
         }
         i += (size_t)k;
-        if (c == 0x200b || c == 0x200c || c == 0x200d || c == 0x2060 || c == 0xfeff)
+        if (c == 0xad || c == 0x200b || c == 0x200c || c == 0x200d || c == 0x2060 || c == 0xfeff)
             continue;
         utf8proc_category_t cat = c < 0x80 ? UTF8PROC_CATEGORY_LL : utf8proc_category(c);
         if (c <= ' ' || c == 0x7f || cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
@@ -1096,6 +1099,8 @@ set_date(meta_t *m, int f, const char *v, int rank)
     return 0;
 }
 
+static int month_number(const char *w, size_t n);
+
 /* Strip "By", "Von", "Par"... off one author name and cut it at what follows names in bylines
  * (a date, "at 18:52", " · "); NULL if what is left does not look like a name. Takes s. */
 static char *
@@ -1120,22 +1125,31 @@ tidy_author(char *s)
                                            "publiziert von",
                                            "geschrieben von",
                                            "redaktion:",
+                                           "publié par",
+                                           "publicado por",
+                                           "escrito por",
+                                           "autorstwo",
                                            NULL};
-    static const char *const stops[] = {" Â· ", " | ",  " - ",  " â ", " at ", " am ",
-                                        " on ", " um ", " le ", " el ",     NULL};
+    static const char *const stops[] = {" \xc2\xb7 ",     " | ",  " - ",  " \xe2\x80\x93 ",
+                                        " \xe2\x80\x94 ", " at ", " am ", " on ",
+                                        " um ",           " le ", " el ", NULL};
     size_t n = strlen(s), b = 0;
     for (bool again = true; again;) {
         again = false;
+        while (b < n && (s[b] == ' ' || s[b] == ':' || s[b] == '-' || s[b] == '|' || s[b] == '~'))
+            b++;
         for (size_t k = 0; prefixes[k] != NULL; k++) {
             size_t pl = strlen(prefixes[k]);
-            if (n - b > pl && strncasecmp(s + b, prefixes[k], pl) == 0 &&
-                (s[b + pl] == ' ' || s[b + pl] == ':' || prefixes[k][pl - 1] == ':')) {
+            /* "AuthorJane Doe": a hidden label run into the name without a space */
+            bool joined = n - b > pl && s[b + pl - 1] >= 'a' && s[b + pl - 1] <= 'z' &&
+                          s[b + pl] >= 'A' && s[b + pl] <= 'Z';
+            if (n - b >= pl && strncasecmp(s + b, prefixes[k], pl) == 0 &&
+                (s[b + pl] == 0 || s[b + pl] == ' ' || s[b + pl] == ':' ||
+                 prefixes[k][pl - 1] == ':' || joined)) {
                 b += pl;
                 again = true;
             }
         }
-        while (b < n && (s[b] == ' ' || s[b] == ':' || s[b] == '-' || s[b] == '|' || s[b] == '~'))
-            b++;
     }
     for (size_t k = 0; stops[k] != NULL; k++) {
         char *p = strstr(s + b, stops[k]);
@@ -1147,8 +1161,43 @@ tidy_author(char *s)
             n = k;
             break;
         }
-    while (n > b && (s[n - 1] == ' ' || s[n - 1] == ',' || s[n - 1] == '|' || s[n - 1] == '-'))
-        n--;
+    for (bool again = true; again;) {
+        again = false;
+        while (n > b && (s[n - 1] == ' ' || s[n - 1] == ',' || s[n - 1] == '|' || s[n - 1] == '-' ||
+                         s[n - 1] == ':'))
+            n--;
+        /* a trailing middle dot or bullet */
+        if (n >= b + 2 && (unsigned char)s[n - 2] == 0xc2 && (unsigned char)s[n - 1] == 0xb7)
+            n -= 2, again = true;
+        if (n >= b + 3 && memcmp(s + n - 3, "\xe2\x80\xa2", 3) == 0)
+            n -= 3, again = true;
+    }
+    /* a label with no name after it: "Posted on", "Publiziert am", a month */
+    static const char *const labels[] = {"posted on",
+                                         "posted",
+                                         "published",
+                                         "published on",
+                                         "publiziert am",
+                                         "veröffentlicht am",
+                                         "veröffentlicht",
+                                         "geschrieben am",
+                                         "publié le",
+                                         "publicado el",
+                                         "on",
+                                         "am",
+                                         "le",
+                                         "el",
+                                         NULL};
+    for (size_t k = 0; labels[k] != NULL && n > b; k++)
+        if (n - b == strlen(labels[k]) && strncasecmp(s + b, labels[k], n - b) == 0)
+            n = b;
+    if (n > b && n - b < 24) {
+        char w[24];
+        for (size_t k = 0; k < n - b; k++)
+            w[k] = (char)tolower((unsigned char)s[b + k]);
+        if (month_number(w, n - b) != 0)
+            n = b;
+    }
     size_t words = 1;
     for (size_t k = b; k < n; k++)
         words += s[k] == ' ';
@@ -1734,11 +1783,112 @@ strip_site_name(meta_t *m)
     }
 }
 
+/* Word tokens of s for title comparison: lowercase ASCII letters and digits and any non-ASCII
+ * bytes; up to cap of them, each as (offset, length) into s. Returns the count. */
+static size_t
+title_tokens(const char *s, uint32_t (*tok)[2], size_t cap)
+{
+    size_t n = 0;
+    for (size_t k = 0; s[k] && n < cap;) {
+        unsigned char c = (unsigned char)s[k];
+        if (c < 0x80 && !isalnum(c)) {
+            k++;
+            continue;
+        }
+        size_t b = k;
+        while (s[k] && ((unsigned char)s[k] >= 0x80 || isalnum((unsigned char)s[k])))
+            k++;
+        tok[n][0] = (uint32_t)b;
+        tok[n][1] = (uint32_t)(k - b);
+        n++;
+    }
+    return n;
+}
+
+/* How many of h's tokens occur in r (case-insensitively), and the token counts of both. */
+static size_t
+title_overlap(const char *h, const char *r, size_t *nh, size_t *nr)
+{
+    uint32_t th[64][2], tr[64][2];
+    *nh = title_tokens(h, th, 64);
+    *nr = title_tokens(r, tr, 64);
+    size_t common = 0;
+    for (size_t i = 0; i < *nh; i++)
+        for (size_t j = 0; j < *nr; j++)
+            if (th[i][1] == tr[j][1] && strncasecmp(h + th[i][0], r + tr[j][0], th[i][1]) == 0) {
+                common++;
+                break;
+            }
+    return common;
+}
+
+/* Whether all of h1's text sits inside one link: the site's logo, not the headline. */
+static bool
+h1_is_link(xmlNode *h1)
+{
+    for (xmlNode *c = h1->children; c != NULL; c = next_node(c, h1, true)) {
+        if (c->type == XML_TEXT_NODE && c->content != NULL &&
+            c->content[strspn((const char *)c->content, " \t\r\n")] != 0) {
+            bool linked = false;
+            for (xmlNode *a = c->parent; a != NULL && a != h1; a = a->parent)
+                linked = linked || strcmp(ename(a), "a") == 0;
+            if (!linked)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* The visible headline over a title from the head: og:title and <title> often carry a kicker,
+ * the site's name or a shortened form ("Run Windows on Mac - Parallels Desktop 15 Virtual
+ * Machine for Mac" over <h1>Parallels Desktop 15 for Mac</h1>). An <h1> whose words nearly
+ * all occur in the title or in <title> is the headline as the page shows it; one that is only
+ * a link (a logo) or the site's name is not. */
+static int
+prefer_h1(meta_t *m, xmlNode *const *h1s, size_t n_h1, xmlNode *title)
+{
+    if (m->f[F_TITLE] == NULL || n_h1 == 0)
+        return 0;
+    char *tt = title != NULL ? node_text(title) : NULL;
+    int rc = 0;
+    if (title != NULL && tt == NULL)
+        return -ENOMEM;
+    for (size_t k = 0; k < n_h1 && rc == 0; k++) {
+        if (h1_is_link(h1s[k]))
+            continue;
+        char *h = node_text(h1s[k]);
+        if (h == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        size_t nh = 0, nr = 0, nt = 0, c1 = title_overlap(h, m->f[F_TITLE], &nh, &nr), c2 = 0;
+        if (tt != NULL)
+            c2 = title_overlap(h, tt, &nh, &nt);
+        /* most of the h1 is in the reference, and it is more than a word or two of it */
+        bool match =
+            (c1 * 4 >= nh * 3 && c1 * 10 >= nr * 3) || (c2 * 4 >= nh * 3 && c2 * 10 >= nt * 3);
+        bool site = m->f[F_SITE] != NULL && strcasecmp(h, m->f[F_SITE]) == 0;
+        if (!site && match && nh > 0 && nh <= 40 && strlen(h) <= 300 && (nh >= 2 || c1 == nr)) {
+            if (strcmp(h, m->f[F_TITLE]) != 0) {
+                free(m->f[F_TITLE]);
+                m->f[F_TITLE] = h;
+                h = NULL;
+            }
+            free(h);
+            break;
+        }
+        free(h);
+    }
+    free(tt);
+    return rc;
+}
+
 static int
 collect_meta(meta_t *m, xmlNode *root)
 {
     bool in_body = false;
-    xmlNode *h1 = NULL, *title = NULL;
+    xmlNode *h1 = NULL, *title = NULL, *h1s[4];
+    size_t n_h1 = 0;
     int rc =
         set_lang(m, attr(root, "lang") ? attr(root, "lang") : attr(root, "xml:lang"), R_JSONLD);
     for (xmlNode *n = root; rc == 0 && n != NULL;) {
@@ -1777,8 +1927,10 @@ collect_meta(meta_t *m, xmlNode *root)
                               R_ITEMPROP);
             else if (strcmp(name, "time") == 0)
                 rc = set_date(m, F_PUB, attr(n, "datetime"), R_VISIBLE);
-            else if (strcmp(name, "h1") == 0 && h1 == NULL)
-                h1 = n;
+            else if (strcmp(name, "h1") == 0 && n_h1 < 4)
+                h1s[n_h1++] = n;
+            if (h1 == NULL && n_h1 > 0)
+                h1 = h1s[0];
             if (rc == 0 && in_body && m->rank[F_PUB] > R_TEXT && is_date_holder(n))
                 rc = on_date_holder(m, n);
             if (rc == 0 && in_body && m->authors.n == 0 && is_byline(n)) {
@@ -1799,6 +1951,8 @@ collect_meta(meta_t *m, xmlNode *root)
         rc = url_date(m);
     if (rc == 0)
         strip_site_name(m);
+    if (rc == 0)
+        rc = prefer_h1(m, h1s, n_h1, title);
     return rc;
 }
 
@@ -1900,6 +2054,15 @@ nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_ex
     }
     if (nw_buf_append(&best->out, "", 0) < 0)
         goto out;
+    /* no date anywhere else: a date line often opens the article text ("12. März 2019 | ...") */
+    if (m.rank[F_PUB] > R_URL && best->out.len > 0) {
+        char head[240], d[11];
+        size_t hl = best->out.len - 1 < sizeof(head) - 1 ? best->out.len - 1 : sizeof(head) - 1;
+        memcpy(head, best->out.data, hl);
+        head[hl] = 0;
+        if (text_date(head, d) && set_date(&m, F_PUB, d, R_H1) < 0)
+            goto out;
+    }
     out->text = (char *)nw_buf_steal(&best->out, NULL);
     out->captions = best->caps;
     out->n_captions = best->n_caps;

@@ -1,7 +1,8 @@
 /* test_extract.c: the main-text and metadata extractor (extract.h) on our own pages under
  * tests/fixtures/extract/: boilerplate left out, article structure kept in order, captions,
  * the trust order of metadata sources (JSON-LD > OpenGraph > <time>), bylines, future dates,
- * the URL date fallback, hostile nesting and input that is no document at all. */
+ * the visible headline over a decorated og:title, byline labels, the date line at the head of
+ * the text, the URL date fallback, hostile nesting and input that is no document at all. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -159,6 +160,31 @@ test_authors_names_only(void **state)
 }
 
 static void
+test_headline_byline_dateline(void **state)
+{
+    (void)state;
+    nw_extract_t ex = {0};
+    /* the article's h1 over og:title with its kicker; the logo h1 (a link) is not a headline */
+    extract_fixture("headline.html", NULL, &ex);
+    assert_string_equal(ex.title, "Stadtrat beschließt neuen Radweg am Fluss");
+    /* "| Autor:" in front of the name goes */
+    assert_int_equal(ex.n_authors, 1);
+    assert_string_equal(ex.authors[0], "Jana Roe");
+    /* no machine-readable date: the date line at the head of the text gives it */
+    assert_string_equal(ex.published, "2023-03-12");
+    /* a soft hyphen does not split the word */
+    assert_non_null(strstr(ex.text, "beleuchtet"));
+    nw_extract_release(&ex);
+
+    /* a screen-reader label run into the name, and a "Posted on" with no name */
+    extract_fixture("hidden_label.html", NULL, &ex);
+    assert_string_equal(ex.title, "Ferry timetable changes for winter");
+    assert_int_equal(ex.n_authors, 1);
+    assert_string_equal(ex.authors[0], "Sam Lee");
+    nw_extract_release(&ex);
+}
+
+static void
 test_future_date_dropped(void **state)
 {
     (void)state;
@@ -266,6 +292,7 @@ main(void)
         cmocka_unit_test(test_figcaption_caption),
         cmocka_unit_test(test_jsonld_beats_og_beats_time),
         cmocka_unit_test(test_authors_names_only),
+        cmocka_unit_test(test_headline_byline_dateline),
         cmocka_unit_test(test_future_date_dropped),
         cmocka_unit_test(test_url_date_fallback),
         cmocka_unit_test(test_nothing_but_furniture),
