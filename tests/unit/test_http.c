@@ -35,6 +35,7 @@ struct fx {
     pthread_t th;
     client_fn client;
     int closed;
+    int close_requested; /* nw_http_close called (once only: it asserts on a second call) */
     /* Written by the loop thread, read after the client thread is joined. */
     int handler_calls;
     int later_answered;
@@ -142,8 +143,11 @@ on_done(uv_async_t *a)
 {
     struct fx *f = a->data;
     uv_close((uv_handle_t *)a, NULL);
-    if (f->h)
+    /* A handler may have closed the server already and its close may still be under way. */
+    if (f->h && !f->close_requested) {
+        f->close_requested = 1;
         nw_http_close(f->h, on_closed, f);
+    }
 }
 
 static void
@@ -220,6 +224,7 @@ h_hang(nw_http_req_t *req, void *arg)
     struct fx *f = arg;
     (void)req;
     f->handler_calls++;
+    f->close_requested = 1;
     nw_http_close(f->h, on_closed, f);
 }
 
