@@ -27,13 +27,20 @@ require_bins() {
   for b in "$@"; do [ -x "$b" ] || skip "$b is not built"; done
 }
 
-# A base port with `count` free consecutive ports above it.
+# A base port with `count` free consecutive ports above it. They are taken below the kernel's
+# ephemeral range when there is room, so that a service restarted by a test does not find its
+# port taken by some outgoing connection meanwhile (EADDRINUSE).
 free_ports() {
   python3 - "$1" <<'PY'
 import random, socket, sys
 n = int(sys.argv[1])
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 60000
+top = low - n if low - n > 25000 else 60000 - n
 for _ in range(200):
-    base = random.randint(20000, 60000 - n)
+    base = random.randint(20000, top)
     socks = []
     try:
         for p in range(base, base + n):

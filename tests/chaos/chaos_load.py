@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""chaos_load.py: the article load for tests/chaos/ and bench/{chaos,overload}.
+
+Article i (0 <= i < N) is a deterministic English wire story titled "Chaos article NNNNNNN ...",
+with its own text and no URL, so it has its own id. Even i go through the HTTP API, odd i
+through the inbox, each source paced at --rate articles per second (0: as fast as it goes).
+
+  http  API N OUT   post the even articles, each until it gets a 202 (on a refused connection,
+                    a reset, a timeout or a 503 it waits and tries again, the way a real
+                    sender must). Only a 202 counts: "i id" is appended to OUT for each one.
+                    Refusals other than 503 (4xx, 500) go to OUT.refused and fail the run.
+                    Counters (posts, 202s, 503s, 503s with Retry-After, connection errors) are
+                    written to OUT.stats when done; "finished" is the last line of OUT.
+  inbox DIR N STAGE write the odd articles to STAGE and rename(2) each into DIR, as inbox
+                    writers are told to; "finished" is printed at the end. --burst S drops
+                    S seconds' worth of files at once every S seconds.
+  verify DB N OUT DONE
+                    the verdict: compare the store (DB) with what was accepted (OUT from
+                    `http`, the files in the inbox's DONE directory). N > 0: all N articles
+                    must have been accepted; N = 0: whatever was accepted (the load was
+                    stopped). Prints one line "accepted=.. stored=.. lost=.. duplicated=.. ..."
+                    (shell assignments) and then one line per problem.
+
+--stop FILE (http, inbox): take no new article once FILE exists (the one in hand is still
+posted until it gets a 202, so "accepted" stays exact).
+--conns K runs K HTTP connections in parallel (article i on connection (i/2) % K), so fetch's
+group commit has company; --rate is shared between them.
+"""
+import argparse
+import http.client
+import os
+import random
+import re
+import sqlite3
+import sys
+import threading
+import time
+
+PLACES = ["Oslo, Norway", "Lima, Peru", "Nairobi, Kenya", "Hanoi, Vietnam", "Porto, Portugal",
+          "Quito, Ecuador", "Perth, Australia", "Accra, Ghana"]
+WORDS = ("council harbour river minister report budget village railway school market weather "
+         "festival bridge station energy water museum court union farmers hospital airport "
+         "teachers library garden").split()
+
+
+def title(i):
+    return f"Chaos article {i:07d} on the {topic(i)}"
+
+
+def topic(i):
+    rng = random.Random(i * 7919 + 1)
+    return " ".join(rng.choice(WORDS) for _ in range(3))
+
+
+def article(i):
+    """The text of article i: title, a dated dateline lead, a caption, three paragraphs."""
+    rng = random.Random(i)
+    t = topic(i)
+    body = [f"date 2026-0{1 + i % 9}-1{i % 10} {rng.choice(PLACES)} - Officials said on Monday "
+            f"that the {t} plan number {i} would go ahead after a long debate in the city."]
+    body.append(f"A view of the {t} site before the vote. © Ana Lopes/Pool via REUTERS")
+    for k in range(3):
+        body.append(" ".join(rng.choice(WORDS) for _ in range(25)).capitalize()
+                    + f" and the people of the town said they would wait, chaosmark{i:07d}x{k}.")
+    return (title(i) + "\n\n" + "\n\n".join(body) + "\n").encode()
+
+
+class Pacer:
+    """At most `rate` calls of tick() per second in total, across threads (0: no limit)."""
+
+    def __init__(self, rate):
+        self.rate, self.lock, self.next = rate, threading.Lock(), time.monotonic()
+
+    def tick(self):
+        if self.rate <= 0:
+            return
+        with self.lock:
+            now = time.monotonic()
+            self.next = max(self.next, now - 1.0) + 1.0 / self.rate
+            wait = self.next - now
+        if wait > 0:
+            time.sleep(wait)
+
+
+def run_http(args):
+    host, _, port = args.api.removeprefix("http://").partition(":")
+    out = open(args.out, "a", buffering=1)
+    lock = threading.Lock()
+    stats = {"posts": 0, "accepted": 0, "503": 0, "503_retry_after": 0, "conn_errors": 0,
+             "other": 0}
+    failed = []
+    pacer = Pacer(args.rate)
+
+    def worker(k):
+        conn = None
+        for i in range(2 * k, args.n, 2 * args.conns):
+            if args.stop and os.path.exists(args.stop):
+                break
+            body = article(i)
+            pacer.tick()
+            while True:
+                if conn is None:
+                    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+                try:
+                    conn.request("POST", "/v1/articles", body, {"Content-Type": "text/plain"})
+                    r = conn.getresponse()
+                    data = r.read()
+                    status, retry_after = r.status, r.getheader("Retry-After")
+                except (OSError, http.client.HTTPException):
+                    # fetch is down or died mid-request: the article may or may not be
+                    # spooled; posting it again is safe (same content, same id).
+                    conn.close()
+                    conn = None
+                    with lock:
+                        stats["conn_errors"] += 1
+                    time.sleep(0.1)
+                    continue
+                with lock:
+                    stats["posts"] += 1
+                if status == 202:
+                    aid = data.decode().split('"id":"', 1)[1].split('"', 1)[0]
+                    with lock:
+                        stats["accepted"] += 1
+                        out.write(f"{i} {aid}\n")
+                    break
+                if status == 503:
+                    with lock:
+                        stats["503"] += 1
+                        stats["503_retry_after"] += retry_after is not None
+                    # Honour Retry-After, but no longer than a second: the test wants the
+                    # load on while fetch pushes back.
+                    time.sleep(min(float(retry_after or 1), 1.0) if args.honour else 0.05)
+                    continue
+                with lock:
+                    stats["other"] += 1
+                    failed.append(f"{i} {status} {data[:200]!r}")
+                break
+        if conn:
+            conn.close()
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(args.conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with open(args.out + ".stats", "w") as f:
+        f.write(" ".join(f"{k}={v}" for k, v in stats.items()) + "\n")
+    if failed:
+        with open(args.out + ".refused", "w") as f:
+            f.write("\n".join(failed) + "\n")
+    out.write("finished\n")
+
+
+def run_inbox(args):
+    pacer = Pacer(args.rate)
+    os.makedirs(args.stage, exist_ok=True)
+    per_burst = max(1, round(args.rate * args.burst)) if args.rate > 0 and args.burst > 0 else 0
+    for k, i in enumerate(range(1, args.n, 2)):
+        if args.stop and os.path.exists(args.stop):
+            break
+        # A bounded producer: wait while the inbox holds max_pending files (fetch paused).
+        while args.max_pending and len(os.listdir(args.dir)) - 2 >= args.max_pending:
+            time.sleep(0.05)
+        if per_burst == 0:
+            pacer.tick()
+        elif k % per_burst == 0 and k > 0:
+            time.sleep(args.burst)
+        name = f"chaos-{i:07d}.txt"
+        tmp = os.path.join(args.stage, name)
+        with open(tmp, "wb") as f:
+            f.write(article(i))
+        os.rename(tmp, os.path.join(args.dir, name))
+    print("finished", flush=True)
+
+
+def run_verify(args):
+    con = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True, timeout=10)
+    rows = con.execute("select id, title, lang, words from articles").fetchall()
+    by_title, ids = {}, {}
+    for aid, t, lang, words in rows:
+        by_title.setdefault(t, []).append(aid)
+        ids[aid] = (t, lang, words)
+    # Accepted: the HTTP articles answered 202 (with the id), the inbox files moved to done/.
+    http_ids, accepted = {}, set()
+    for line in open(args.out):
+        parts = line.split()
+        if len(parts) == 2:
+            http_ids[int(parts[0])] = parts[1]
+            accepted.add(int(parts[0]))
+    for f in os.listdir(args.done):
+        m = re.fullmatch(r"chaos-(\d+)\.txt", f)
+        if m:
+            accepted.add(int(m.group(1)))
+    expected = {title(i) for i in (range(args.n) if args.n else accepted)}
+    lost = sorted(i for i in accepted if title(i) not in by_title)
+    lost += sorted(i for i, aid in http_ids.items() if aid not in ids and i not in lost)
+    dup_titles = {t: v for t, v in by_title.items() if len(v) > 1}
+    revs = con.execute("select id, count(*) from revisions group by id having count(*) > 1")
+    revs = revs.fetchall()
+    unexpected = [t for t in by_title if t not in expected]
+    unenriched = [(t, lang, words) for aid, (t, lang, words) in ids.items()
+                  if not lang or lang in ("un", "und", "xx") or not words or words <= 0]
+    dead = con.execute("select id, stage, reason, coalesce(detail, ''), "
+                       "coalesce(article_id, '') from dead_letters").fetchall()
+    print(f"accepted={len(accepted)} stored={len(rows)} distinct={len(by_title)} "
+          f"lost={len(lost)} duplicated="
+          f"{sum(len(v) - 1 for v in dup_titles.values()) + sum(c - 1 for _, c in revs)} "
+          f"unexpected={len(unexpected)} unenriched={len(unenriched)} dead={len(dead)} "
+          f"never_accepted={args.n - len(accepted) if args.n else 0}")
+    for i in lost[:20]:
+        print(f"  lost: article {i} {http_ids.get(i, '(inbox)')} {title(i)!r}")
+    for t, v in list(dup_titles.items())[:20]:
+        print(f"  duplicated: {t!r} stored as {v}")
+    for aid, c in revs[:20]:
+        print(f"  duplicated: {aid} has {c} revisions")
+    for t in unexpected[:20]:
+        print(f"  unexpected: {t!r}")
+    for t, lang, words in unenriched[:20]:
+        print(f"  not enriched: {t!r} lang={lang!r} words={words!r}")
+    for d in dead:
+        print("  dead letter: #%s stage=%s reason=%s detail=%r article=%s" % d)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    h = sub.add_parser("http")
+    h.add_argument("api")
+    h.add_argument("n", type=int)
+    h.add_argument("out")
+    h.add_argument("--conns", type=int, default=4)
+    h.add_argument("--rate", type=float, default=0)
+    h.add_argument("--honour", action="store_true", help="sleep Retry-After (at most 1 s) on 503")
+    h.add_argument("--stop")
+    b = sub.add_parser("inbox")
+    b.add_argument("dir")
+    b.add_argument("n", type=int)
+    b.add_argument("stage")
+    b.add_argument("--rate", type=float, default=0)
+    b.add_argument("--burst", type=float, default=0,
+                   help="drop rate*burst files at once every burst seconds")
+    b.add_argument("--max-pending", type=int, default=0,
+                   help="wait while the inbox holds this many files")
+    b.add_argument("--stop")
+    v = sub.add_parser("verify")
+    v.add_argument("db")
+    v.add_argument("n", type=int)
+    v.add_argument("out")
+    v.add_argument("done")
+    e = sub.add_parser("expect")
+    e.add_argument("n", type=int)
+    args = ap.parse_args()
+    if args.cmd == "http":
+        run_http(args)
+    elif args.cmd == "inbox":
+        run_inbox(args)
+    elif args.cmd == "verify":
+        run_verify(args)
+    else:
+        for i in range(args.n):
+            print(title(i))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
