@@ -19,6 +19,7 @@
 #   NW_OVERLOAD_STOP          seconds the store stays stopped (15)
 #   NW_OVERLOAD_WARM          seconds of load before the store stops (5)
 #   NW_OVERLOAD_QUEUE_MAX     the broker's --queue-max (1000)
+#   NW_OVERLOAD_SPOOL_MAX     fetch's --spool-max (1g)
 #   NW_OVERLOAD_RSS_MB        fail when a process's VmRSS exceeds this many MiB (0: report only)
 #   NW_OVERLOAD_DRAIN_WAIT    seconds allowed for the drain (300)
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
@@ -31,9 +32,10 @@ LOAD="python3 $HERE/chaos_load.py"
 STOP=${NW_OVERLOAD_STOP:-15}
 WARM=${NW_OVERLOAD_WARM:-5}
 QMAX=${NW_OVERLOAD_QUEUE_MAX:-1000}
+SPOOL_MAX=${NW_OVERLOAD_SPOOL_MAX:-1g}
 RSS_MB=${NW_OVERLOAD_RSS_MB:-0}
 DRAIN_WAIT=${NW_OVERLOAD_DRAIN_WAIT:-300}
-echo "overload: store stopped ${STOP}s after ${WARM}s of load; queue-max=$QMAX dir=$T"
+echo "overload: store stopped ${STOP}s after ${WARM}s of load; queue-max=$QMAX spool-max=$SPOOL_MAX dir=$T"
 
 P=$(free_ports 16)
 BROKER="tcp://127.0.0.1:$P"
@@ -56,7 +58,7 @@ launch() {
     parse*) cmd=("$(svc_bin parse)" --broker "$BROKER" --http "$http") ;;
     enrich*) cmd=("$(svc_bin enrich)" --broker "$BROKER" --http "$http") ;;
     fetch) cmd=("$(svc_bin fetch)" --broker "$BROKER" --http "$http" --inbox-dir "$DATA/inbox"
-      --ingest "" --name fetch-overload --spool-dir "$DATA/spool" --resend-after 10s) ;;
+      --ingest "" --name fetch-overload --spool-dir "$DATA/spool" --spool-max "$SPOOL_MAX" --resend-after 10s) ;;
   esac
   "${cmd[@]}" >>"$T/$name.log" 2>&1 &
   PID[$name]=$!
