@@ -2,7 +2,7 @@
  * group-committed transactions; `newswire search|get|dlq` read it, possibly while it is being
  * written (WAL lets readers run beside the one writer).
  *
- * On-disk format, schema version 2 (PRAGMA user_version):
+ * On-disk format, schema version 3 (PRAGMA user_version):
  *
  *   table          key                columns
  *   articles       id                 the current revision of every article: rev, seq (unique),
@@ -14,7 +14,9 @@
  *   dead_letters   id (autoincrement) what a stage could not handle, with the original bytes;
  *                                     since v2 also the last replay: replayed_at, replay_status
  *                                     ("replaying", "accepted", "refused"), replay_id (the id
- *                                     fetch gave), replay_detail (its refusal)
+ *                                     fetch gave), replay_detail (its refusal); since v3
+ *                                     item_key (unique when set): origin/spool/stage/reason/
+ *                                     bytes hash, so a re-sent dead letter is stored once
  *
  * Sequence numbers are handed out under the write lock (max + 1 inside BEGIN IMMEDIATE), so
  * transactions commit in seq order and what a reader sees is always a prefix of the seq
@@ -102,6 +104,12 @@ static const char *const migrations[] = {
     "ALTER TABLE dead_letters ADD COLUMN replay_detail TEXT;"
     "CREATE INDEX dead_letters_reason ON dead_letters(stage, reason);"
     "CREATE INDEX revisions_stored_at ON revisions(stored_at);",
+    /* v3: fetch re-sends an item until the store acknowledges it, so the same dead letter can
+     * arrive again (a lost ack, or a raw failing in parse on every re-send). item_key names
+     * the letter: origin, spool number, stage, reason and a hash of the bytes (the bytes keep
+     * a wiped and reused spool number from matching a different item). */
+    "ALTER TABLE dead_letters ADD COLUMN item_key TEXT;"
+    "CREATE UNIQUE INDEX dead_letters_item ON dead_letters(item_key) WHERE item_key IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -150,9 +158,9 @@ static const char *const stmt_sql[ST_N] = {
                   "WHERE id = ?1",
     [ST_REVISION] = "INSERT INTO revisions (id, rev, seq, content_hash, stored_at, doc) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_DEAD] = "INSERT INTO dead_letters (time, stage, reason, detail, article_id, source, "
-                "content_type, origin, spool, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                "?9, ?10)",
+    [ST_DEAD] = "INSERT OR IGNORE INTO dead_letters (time, stage, reason, detail, article_id, "
+                "source, content_type, origin, spool, bytes, item_key) VALUES (?1, ?2, ?3, ?4, "
+                "?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM revisions",
     [ST_GET] = "SELECT doc FROM articles WHERE id = ?1",
     /* Title hits weigh most: a headline naming the query is what a reader looks for. */
@@ -668,6 +676,17 @@ nw_store_put_dead(nw_store_t *s, const nw_dead_t *d)
     /* zeroblob-safe: a NULL pointer would bind SQL NULL, violating NOT NULL for empty bytes. */
     sqlite3_bind_blob64(st, 10, d->bytes ? (const void *)d->bytes : (const void *)"", d->bytes_len,
                         SQLITE_STATIC);
+    /* Only a spooled item can come again; without origin and spool every letter is new. */
+    char key[512];
+    if (d->origin && d->spool) {
+        snprintf(
+            key, sizeof(key), "%s/%llu/%s/%s/%016llx", d->origin, (unsigned long long)d->spool,
+            d->stage ? d->stage : "", d->reason ? d->reason : "",
+            (unsigned long long)XXH3_64bits(d->bytes ? (const void *)d->bytes : "", d->bytes_len));
+        bind_text(st, 11, key);
+    } else {
+        sqlite3_bind_null(st, 11);
+    }
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = db_error(s, "insert dead letter");
     done_stmt(st);

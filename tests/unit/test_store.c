@@ -122,7 +122,7 @@ test_open_migrate_reopen(void **state)
 {
     fixture_t *f = *state;
     nw_store_t *s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 2);
+    assert_int_equal(nw_store_schema_version(s), 3);
     assert_int_equal(nw_store_count(s), 0);
     put_commit(s, "a1", "Title", "Some text.");
     nw_store_close(&s);
@@ -141,7 +141,7 @@ test_open_migrate_reopen(void **state)
 
     /* Reopening migrates nothing and keeps the data. */
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 2);
+    assert_int_equal(nw_store_schema_version(s), 3);
     assert_int_equal(nw_store_count(s), 1);
     nw_enriched_t e = get(s, "a1");
     assert_string_equal(e.art.text, "Some text.");
@@ -459,6 +459,51 @@ collect_dead(const nw_store_dead_row_t *r, void *arg)
     }
     c->n++;
     return 0;
+}
+
+/* fetch re-sends an item until it is acknowledged, so one dead letter can arrive several
+ * times: stored once. Another item's letter, or one with other bytes, is still new. */
+static void
+test_dead_letter_resent_once(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    static const uint8_t a[] = "caf\xe9", b[] = "other bytes";
+    nw_dead_t d = {
+        .v = 1,
+        .stage = "fetch",
+        .reason = "invalid-utf8",
+        .time = "2024-02-06T10:00:00.000Z",
+        .bytes = (uint8_t *)a,
+        .bytes_len = sizeof(a) - 1,
+        .origin = "fetch-a",
+        .spool = 9,
+    };
+    assert_int_equal(nw_store_begin(s), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(nw_store_put_dead(s, &d), 0); /* the letter, then two re-sends */
+    nw_dead_t other_bytes = d; /* a wiped spool reusing number 9 for another item */
+    other_bytes.bytes = (uint8_t *)b;
+    other_bytes.bytes_len = sizeof(b) - 1;
+    assert_int_equal(nw_store_put_dead(s, &other_bytes), 0);
+    nw_dead_t next = d;
+    next.spool = 10;
+    assert_int_equal(nw_store_put_dead(s, &next), 0);
+    nw_dead_t unspooled = d; /* no origin: cannot come again, always new */
+    unspooled.origin = NULL;
+    unspooled.spool = 0;
+    assert_int_equal(nw_store_put_dead(s, &unspooled), 0);
+    assert_int_equal(nw_store_put_dead(s, &unspooled), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+    dead_rows_t rows = {0};
+    assert_int_equal(nw_store_dlq_list(s, 10, collect_dead, &rows), 5);
+    /* And again in a later transaction, as after a store restart. */
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_put_dead(s, &d), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+    memset(&rows, 0, sizeof(rows));
+    assert_int_equal(nw_store_dlq_list(s, 10, collect_dead, &rows), 5);
+    nw_store_close(&s);
 }
 
 static void
@@ -812,10 +857,12 @@ test_read_and_migrate_v1(void **state)
     put_dead_commit(s, "fetch", "empty-body", "");
     nw_store_close(&s);
 
-    /* Undo migration 2 by hand: what a v1 program left behind. */
+    /* Undo migrations 3 and 2 by hand: what a v1 program left behind. */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
+                                  "DROP INDEX dead_letters_item;"
+                                  "ALTER TABLE dead_letters DROP COLUMN item_key;"
                                   "DROP INDEX dead_letters_reason; DROP INDEX revisions_stored_at;"
                                   "ALTER TABLE dead_letters DROP COLUMN replayed_at;"
                                   "ALTER TABLE dead_letters DROP COLUMN replay_status;"
@@ -846,7 +893,7 @@ test_read_and_migrate_v1(void **state)
     nw_store_close(&r);
 
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 2);
+    assert_int_equal(nw_store_schema_version(s), 3);
     assert_int_equal(nw_store_dlq_pending(s, NULL, NULL, NULL), 1);
     assert_int_equal(nw_store_begin(s), 0);
     assert_int_equal(nw_store_dlq_claim(s, 1, 0), 0);
@@ -918,7 +965,7 @@ test_readonly_sees_writer(void **state)
     nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
     if (!r)
         fail_msg("open read-only: %s", err);
-    assert_int_equal(nw_store_schema_version(r), 2);
+    assert_int_equal(nw_store_schema_version(r), 3);
     assert_int_equal(nw_store_count(r), 1);
     assert_int_equal(nw_store_begin(r), -EROFS);
 
@@ -973,6 +1020,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_bad_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_letters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_letter_resent_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_rejected_leaves_transaction_clean, setup,
                                         teardown),
