@@ -201,8 +201,10 @@ nw_service_new(const char *name, const char *http_listen, nw_service_drain_cb dr
         free(svc);
         return NULL;
     }
-    /* A peer that hangs up must give EPIPE on write, not kill the process. */
+    /* A peer that hangs up must give EPIPE on write, and a file-size limit EFBIG, instead of
+     * killing the process: both are errors a service handles (the store retries its batch). */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
 
     uv_signal_init(&svc->loop, &svc->sigterm);
     uv_signal_init(&svc->loop, &svc->sigint);
