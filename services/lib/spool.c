@@ -80,7 +80,11 @@ struct nw_spool {
     int full;
     int syncing;
     int64_t resend_ms, max_backoff_ms;
-    uint8_t *buf; /* read buffer */
+    /* Acks tell re-sends apart from lost messages: see nw_spool_resend. */
+    uint64_t max_acked;  /* highest seq acknowledged since open */
+    int64_t last_ack_ms; /* when an ack was last noticed (0: none since open) */
+    int ack_seen;        /* an ack came since the last nw_spool_resend */
+    uint8_t *buf;        /* read buffer */
     size_t buf_cap;
 };
 
@@ -621,6 +625,9 @@ nw_spool_ack(nw_spool_t *s, uint64_t seq)
     struct entry *e = find_entry(s, seq);
     if (e == NULL || e->acked || seq > s->durable)
         return 0;
+    if (seq > s->max_acked)
+        s->max_acked = seq;
+    s->ack_seen = 1;
     forget(s, e);
     int rc = write_record(s, KIND_ACK, 0, seq, NULL, 0, &off);
     drop_dead_segments(s);
@@ -779,11 +786,22 @@ int
 nw_spool_resend(nw_spool_t *s, int64_t now_ms, nw_spool_send_cb send, void *arg, size_t max)
 {
     int sent = 0;
+    /* While acks keep coming, a record sent before but newer than everything acknowledged is
+     * most likely still queued behind the acked ones (a backlog longer than resend_ms), not
+     * lost: re-sending it would only deepen the backlog. A lost record is re-sent once a later
+     * one is acknowledged, or once acks stop for resend_ms (everything in flight was lost). */
+    if (s->ack_seen) {
+        s->last_ack_ms = now_ms;
+        s->ack_seen = 0;
+    }
+    int flowing = s->last_ack_ms != 0 && now_ms - s->last_ack_ms < s->resend_ms;
     for (size_t i = 0; i < s->n_ents && (size_t)sent < max; i++) {
         struct entry *e = &s->ents[i];
         if (e->acked || e->seq > s->durable)
             continue;
         if (e->due > now_ms)
+            continue;
+        if (e->tries > 0 && flowing && e->seq > s->max_acked)
             continue;
         struct seg *g = find_seg(s, e->seg);
         int rc = g ? grow_buf(s, e->len) : -ENOENT;

@@ -333,18 +333,48 @@ test_resend_backoff(void **state)
     assert_int_equal(resend_all(s, 1100, &seen), 2); /* next: +200 */
     assert_int_equal(resend_all(s, 1299, &seen), 0);
     assert_int_equal(nw_spool_ack(s, 1), 1);
-    assert_int_equal(resend_all(s, 1300, &seen), 1); /* next: +350 (capped, not 400) */
+    /* Acks are flowing and 2 is newer than everything acknowledged: most likely still queued
+     * behind, so it is held (noticed at 1300) until acks stop for resend_ms. */
+    assert_int_equal(resend_all(s, 1300, &seen), 0);
+    assert_int_equal(resend_all(s, 1399, &seen), 0);
+    assert_int_equal(resend_all(s, 1400, &seen), 1); /* next: +350 (capped, not 400) */
     assert_int_equal(seen.seq[0], 2);
-    assert_int_equal(nw_spool_next_due(s), 1650);
+    assert_int_equal(nw_spool_next_due(s), 1750);
     /* A full queue stops the pass; the record stays due. */
     memset(&seen, 0, sizeof seen);
     seen.refuse_after = 0;
-    assert_int_equal(nw_spool_resend(s, 1650, collect, &seen, 10), 0);
-    assert_int_equal(nw_spool_next_due(s), 1650);
+    assert_int_equal(nw_spool_resend(s, 1750, collect, &seen, 10), 0);
+    assert_int_equal(nw_spool_next_due(s), 1750);
     nw_spool_due_now(s, 2);
     assert_int_equal(nw_spool_next_due(s), 0);
     assert_int_equal(nw_spool_ack(s, 2), 1);
     assert_int_equal(nw_spool_next_due(s), INT64_MAX);
+    nw_spool_close(&s);
+}
+
+/* A record lost in flight (a broker that died) is re-sent once a later one is acknowledged,
+ * without waiting for acks to stop; records newer than every ack wait while acks flow. */
+static void
+test_resend_lost_while_flowing(void **state)
+{
+    fixture_t *f = *state;
+    nw_spool_t *s = open_ok(f->dir, 1 << 20);
+    seen_t seen;
+    nw_spool_set_resend(s, 100, 1000);
+    for (int i = 0; i < 4; i++)
+        append_str(s, 'r', "item");
+    assert_int_equal(nw_spool_sync(s), 0);
+    for (uint64_t q = 1; q <= 4; q++)
+        nw_spool_sent(s, q, 1000);
+    /* 2 was lost; 1 and 3 came back; 4 is still on its way. */
+    assert_int_equal(nw_spool_ack(s, 1), 1);
+    assert_int_equal(nw_spool_ack(s, 3), 1);
+    assert_int_equal(resend_all(s, 1100, &seen), 1);
+    assert_int_equal(seen.seq[0], 2);
+    /* Acks stop: after resend_ms without one, 4 is re-sent too. */
+    assert_int_equal(resend_all(s, 1199, &seen), 0);
+    assert_int_equal(resend_all(s, 1200, &seen), 1);
+    assert_int_equal(seen.seq[0], 4);
     nw_spool_close(&s);
 }
 
@@ -471,6 +501,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_ack_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unacked_after_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resend_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resend_lost_while_flowing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_efbig_cut_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sync, setup, teardown),
