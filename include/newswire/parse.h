@@ -17,12 +17,18 @@
  * unknown keys through. On bad input returns -EPROTO (or -ENOMEM), sets *reason to a static
  * machine-readable reason ("invalid-utf8", "unsupported-content-type", "empty", "bad-json",
  * "bad-html", "no-text") and writes a human-readable explanation to detail.
- * Also: "bad-charset" (raw's charset is unknown to iconv, or the bytes are not valid in it) and
+ * Also: "bad-charset" (text/JSON only: raw's charset is unknown to iconv, or the bytes are not
+ * valid in it) and
  * "out-of-memory" (with -ENOMEM). On error *out is released (all zero). Borrows raw.
  * The content type is raw's (parameters ignored); an empty one or application/octet-stream is
- * sniffed with nw_parse_sniff. Text must be UTF-8 unless raw->charset names another charset
- * (converted with iconv; latin-1 and ASCII labels are read as windows-1252, like browsers do);
- * HTML that is not UTF-8 and comes without a declared charset may name one in a <meta>.
+ * sniffed with nw_parse_sniff. Text and JSON must be UTF-8 unless raw->charset names another
+ * charset (converted with iconv; latin-1 and ASCII labels are read as windows-1252, like
+ * browsers do). HTML never fails on its charset: it is decoded from, first match wins, a BOM
+ * (UTF-8, UTF-16LE/BE), raw->charset (the HTTP header), a <meta charset> / http-equiv in the
+ * head (passed over when it names a legacy charset but the page is valid UTF-8 beyond ASCII),
+ * else UTF-8 when the bytes are valid UTF-8 and windows-1252 otherwise; labels iconv does not
+ * know are passed over. Bytes not valid in that charset become U+FFFD and are counted in the
+ * process-wide counter nw_parse_replaced_total (metrics.h); NUL bytes still fail.
  * JSON input: {"url","title","subtitle","authors":[..],"published","dateline","lang"} plus one
  * of "text" (paragraphs separated by blank lines), "html" (parsed as HTML) or "body" (wire
  * text); fields given in the JSON win over what the html/body yields. */

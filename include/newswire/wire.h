@@ -2,7 +2,8 @@
  * the seeds): an optional "date YYYY-MM-DD" prefix, an optional teaser and headline, captions
  * carrying photo credits, a dateline ("Cairo, Egypt - ") and one paragraph per line. The rules
  * are listed in wire.c's header comment. parse.c calls it for text/plain and for the "body"
- * field of JSON input; html.c borrows the line cleaner and the caption splitter. */
+ * field of JSON input; html.c borrows the line cleaner, the caption splitter and the dateline
+ * detector. */
 #ifndef NW_WIRE_H
 #define NW_WIRE_H
 
@@ -33,6 +34,15 @@ int nw_wire_caption(const char *line, nw_caption_t *cap);
 
 /* Free the strings of *cap and zero it. NULL-safe. */
 void nw_wire_caption_release(nw_caption_t *cap);
+
+/* Find a dateline at the start of one paragraph, by rule 5 of wire.c: "Cairo, Egypt - ...",
+ * "CAIRO (Reuters) - ...", "RIO DE JANEIRO, Feb 6 (AFP) - ...". para must be one cleaned line
+ * (valid UTF-8, single spaces, as nw_wire_clean returns it). On a match sets *dateline to the
+ * place ("Cairo, Egypt"; all-capital places title-cased; caller frees) and *rest_off to the
+ * offset of the text after the dash separator (len when the paragraph is only a dateline), and
+ * returns 1. Returns 0 when the paragraph does not open with a dateline, -ENOMEM on failure;
+ * in both cases *dateline and *rest_off are untouched. Borrows para until return. */
+int nw_wire_dateline(const char *para, size_t len, char **dateline, size_t *rest_off);
 
 /* True when s[0..len) starts with a valid calendar date "YYYY-MM-DD" (years 1800-2199). */
 int nw_wire_valid_date(const char *s, size_t len);

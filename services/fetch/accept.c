@@ -84,16 +84,9 @@ split_content_type(const char *ct, char *type, size_t tn, char *charset, size_t 
     }
 }
 
-static int
-is_utf8_name(const char *cs)
-{
-    return strcmp(cs, "utf-8") == 0 || strcmp(cs, "utf8") == 0;
-}
-
 /* The charset an HTML document declares in its head (<meta charset=...> or the http-equiv
  * form), lowercase into cs, or "" when none. Browsers look at the first 1024 bytes; so do we.
- * Only used to decide whether non-UTF-8 bytes are legitimate and to read them for the id;
- * parse reads the declaration itself with libxml2. */
+ * Only used to read the bytes for the id; parse finds the charset itself. */
 static void
 html_meta_charset(const uint8_t *body, size_t len, char *cs, size_t cn)
 {
@@ -404,19 +397,19 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
         rc = reject_item(a, it, 415, "unsupported-content-type", msg, res, done, arg);
         goto out;
     }
-    /* HTML may legitimately be in another charset if it says so; parse converts it. Plain text
+    /* HTML is taken in whatever charset it comes: parse finds it (BOM, header, <meta>, else
+     * windows-1252 as browsers do), converts it and replaces what does not decode. Plain text
      * and JSON must be UTF-8 (JSON by RFC 8259; plain text because nothing declares it). */
+    if (strcmp(type, "text/html") != 0 && !nw_utf8_valid(it->body, it->len)) {
+        snprintf(msg, sizeof msg, "the %s body is not valid UTF-8", type);
+        rc = reject_item(a, it, 400, "invalid-utf8", msg, res, done, arg);
+        goto out;
+    }
+    /* The declared charset only reads the bytes for the id. */
     char meta[64] = "";
     if (strcmp(type, "text/html") == 0 && !charset[0])
         html_meta_charset(it->body, it->len, meta, sizeof meta);
     const char *declared = charset[0] ? charset : meta;
-    int html_other = strcmp(type, "text/html") == 0 && declared[0] && !is_utf8_name(declared);
-    if (!html_other && !nw_utf8_valid(it->body, it->len)) {
-        snprintf(msg, sizeof msg, "the %s body is not valid UTF-8%s", type,
-                 strcmp(type, "text/html") == 0 ? " and declares no other charset" : "");
-        rc = reject_item(a, it, 400, "invalid-utf8", msg, res, done, arg);
-        goto out;
-    }
     if (strcmp(type, "application/json") == 0) {
         rc = check_json(it, &json_url, msg, sizeof msg);
         if (rc == -ENOMEM) {

@@ -1,8 +1,8 @@
 /* parse.c: raw -> article (see parse.h). Decides the content type (declared, else sniffed),
- * brings the bytes to UTF-8 (iconv for a declared charset; a <meta charset> only rescues HTML
- * that is not UTF-8 already), then hands them to the wire-text parser, the HTML parser or the
- * JSON field reader. Every refusal names a reason from a short fixed list, because the reason
- * becomes a metric label and a dead-letter column. */
+ * brings the bytes to UTF-8 (iconv for a declared charset; HTML the way browsers do: BOM,
+ * header, <meta>, else UTF-8 or windows-1252, bad bytes replaced and counted), then hands them
+ * to the wire-text parser, the HTML parser or the JSON field reader. Every refusal names a reason
+ * from a short fixed list, because the reason becomes a metric label and a dead-letter column. */
 #include "newswire/parse.h"
 
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include <utf8proc.h>
 
 #include "newswire/html.h"
+#include "newswire/metrics.h"
 #include "newswire/util.h"
 #include "newswire/wire.h"
 
@@ -191,6 +192,98 @@ out:
     return rc;
 }
 
+/* Bytes of one UTF-16/32 code unit in charset cs (1 for byte-oriented charsets): after a bad
+ * sequence the conversion resumes at the next unit, so the rest of the text stays aligned. */
+static size_t
+unit_size(const char *cs)
+{
+    if (strncasecmp(cs, "utf-16", 6) == 0 || strncasecmp(cs, "ucs-2", 5) == 0)
+        return 2;
+    if (strncasecmp(cs, "utf-32", 6) == 0 || strncasecmp(cs, "ucs-4", 5) == 0)
+        return 4;
+    return 1;
+}
+
+/* Convert in[0..len) from charset `from` to UTF-8 without giving up on bad bytes: each code
+ * unit that does not begin a valid sequence in `from` becomes U+FFFD and is counted in
+ * *replaced. windows-1252 leaves five bytes undefined; like browsers, they become the C1
+ * controls of the same value (not counted: they are not errors). The result may still hold
+ * U+0000 (from UTF-16, say): the caller checks. Returns 0, -EINVAL (iconv does not know `from`)
+ * or -ENOMEM. Caller frees *out. */
+static int
+to_utf8_lossy(const char *from, const uint8_t *in, size_t len, char **out, size_t *out_len,
+              size_t *replaced)
+{
+    nw_buf_t b = {0};
+    int rc = -ENOMEM;
+    if (strcasecmp(from, "UTF-8") == 0) {
+        /* iconv would do, but this keeps "valid" exactly what nw_utf8_valid says */
+        if (nw_buf_reserve(&b, len + 16) < 0)
+            return -ENOMEM;
+        for (size_t i = 0; i < len;) {
+            size_t n = in[i] < 0x80 ? 1 : in[i] >= 0xf0 ? 4 : in[i] >= 0xe0 ? 3 : 2;
+            if (n <= len - i && nw_utf8_valid(in + i, n)) {
+                if (nw_buf_append(&b, in + i, n) < 0)
+                    goto out;
+                i += n;
+                continue;
+            }
+            if (nw_buf_puts(&b, "\xef\xbf\xbd") < 0)
+                goto out;
+            (*replaced)++;
+            i++;
+        }
+    } else {
+        iconv_t cd = iconv_open("UTF-8", from);
+        if (cd == (iconv_t)-1)
+            return -EINVAL;
+        bool cp1252 = strcasecmp(from, "WINDOWS-1252") == 0;
+        size_t unit = unit_size(from);
+        char *ip = (char *)in;
+        size_t il = len;
+        char chunk[4096];
+        while (il > 0) {
+            char *op = chunk;
+            size_t ol = sizeof(chunk);
+            size_t r = iconv(cd, &ip, &il, &op, &ol);
+            int err = r == (size_t)-1 ? errno : 0;
+            if (nw_buf_append(&b, chunk, (size_t)(op - chunk)) < 0) {
+                iconv_close(cd);
+                goto out;
+            }
+            if (err == 0 || err == E2BIG)
+                continue;
+            /* EILSEQ (not valid here) or EINVAL (cut off at the end): skip one unit */
+            uint8_t c = (uint8_t)*ip;
+            char c1[2] = {(char)0xc2, (char)c};
+            int ar = cp1252 && c >= 0x80 && c <= 0x9f ? nw_buf_append(&b, c1, 2)
+                                                      : nw_buf_puts(&b, "\xef\xbf\xbd");
+            if (ar < 0) {
+                iconv_close(cd);
+                goto out;
+            }
+            if (!(cp1252 && c >= 0x80 && c <= 0x9f))
+                (*replaced)++;
+            size_t skip = unit < il ? unit : il;
+            ip += skip; /* the shift state (ISO-2022) stays what it was before the bad unit */
+            il -= skip;
+        }
+        char *op = chunk;
+        size_t ol = sizeof(chunk);
+        iconv(cd, NULL, NULL, &op, &ol);
+        iconv_close(cd);
+        if (nw_buf_append(&b, chunk, (size_t)(op - chunk)) < 0)
+            goto out;
+    }
+    if (nw_buf_append(&b, "", 0) < 0)
+        goto out;
+    *out = (char *)nw_buf_steal(&b, out_len);
+    rc = 0;
+out:
+    nw_buf_release(&b);
+    return rc;
+}
+
 /* The charset named by a <meta charset=...> or http-equiv content in the head of an HTML
  * document, copied into out; "" when there is none. */
 static void
@@ -250,21 +343,110 @@ first_bad_utf8(const uint8_t *s, size_t len)
     return len;
 }
 
-/* Bring raw's body to UTF-8: *text points into raw->body or to *owned. */
+static bool
+has_non_ascii(const uint8_t *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] >= 0x80)
+            return true;
+    return false;
+}
+
+/* The iconv name for charset label cs found in an HTML page's header or <meta> (from_meta),
+ * given whether the body is valid UTF-8; NULL when the label is to be passed over (empty, or
+ * unknown to iconv). */
+static const char *
+html_charset(const char *cs, const uint8_t *b, size_t n, bool valid, bool from_meta)
+{
+    if (cs[0] == 0)
+        return NULL;
+    if (is_utf8_label(cs))
+        return "UTF-8";
+    bool ascii = strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0;
+    if (ascii && valid)
+        return "UTF-8";
+    /* a <meta> is read as ASCII, so one that says UTF-16 is wrong (WHATWG Encoding); one that
+     * names a legacy charset over text that is valid UTF-8 beyond ASCII is a template
+     * declaring what the CMS no longer writes */
+    if (from_meta && (unit_size(cs) > 1 || (valid && has_non_ascii(b, n))))
+        return "UTF-8";
+    if (is_latin1_label(cs))
+        return "WINDOWS-1252";
+    iconv_t cd = iconv_open("UTF-8", cs);
+    if (cd == (iconv_t)-1)
+        return NULL;
+    iconv_close(cd);
+    return cs;
+}
+
+/* HTML: the charset comes from, first match wins, a byte-order mark (browsers let it override
+ * everything), raw's charset (the HTTP header), a <meta charset> or http-equiv in the head,
+ * else the bytes: valid UTF-8 is UTF-8, anything else windows-1252, the browsers' default for
+ * pages that do not say. Labels iconv does not know are passed over. Bytes that are not valid
+ * in the chosen charset become U+FFFD, counted in *replaced: a bad byte does not cost the
+ * page. *text points into raw->body or to *owned. */
 static int
-decode_body(const nw_raw_t *raw, const char *ctype, const char **text, size_t *len, char **owned,
+decode_html(const nw_raw_t *raw, const char **text, size_t *len, char **owned, size_t *replaced,
             const char **reason, char *detail, size_t dlen)
 {
+    const uint8_t *b = raw->body;
+    size_t n = raw->body_len;
+    const char *cs = NULL;
+    char header[48] = "", meta[48] = "";
+    if (n >= 3 && memcmp(b, "\xef\xbb\xbf", 3) == 0)
+        cs = "UTF-8";
+    else if (n >= 2 && memcmp(b, "\xff\xfe", 2) == 0)
+        cs = "UTF-16LE";
+    else if (n >= 2 && memcmp(b, "\xfe\xff", 2) == 0)
+        cs = "UTF-16BE";
+    if (cs != NULL) {
+        size_t bom = strcmp(cs, "UTF-8") == 0 ? 3 : 2;
+        b += bom;
+        n -= bom;
+    }
+    bool valid = nw_utf8_valid(b, n);
+    if (cs == NULL && raw->charset != NULL) {
+        snprintf(header, sizeof(header), "%s", raw->charset);
+        cs = html_charset(header, b, n, valid, false);
+    }
+    if (cs == NULL) {
+        meta_charset(b, n, meta, sizeof(meta));
+        cs = html_charset(meta, b, n, valid, true);
+    }
+    if (cs == NULL)
+        cs = valid ? "UTF-8" : "WINDOWS-1252";
+    if (unit_size(cs) == 1 && memchr(b, 0, n) != NULL)
+        return fail(reason, "invalid-utf8", detail, dlen, "NUL byte in %s HTML", cs);
+    if (strcmp(cs, "UTF-8") == 0 && valid) {
+        *text = (const char *)b;
+        *len = n;
+        return 0;
+    }
+    int rc = to_utf8_lossy(cs, b, n, owned, len, replaced);
+    if (rc == -ENOMEM)
+        return fail(reason, "out-of-memory", detail, dlen, "converting from \"%s\"", cs);
+    if (rc < 0)
+        return fail(reason, "bad-charset", detail, dlen, "unknown charset \"%s\"", cs);
+    if (!nw_utf8_valid((const uint8_t *)*owned, *len))
+        return fail(reason, "invalid-utf8", detail, dlen, "NUL character in %s HTML", cs);
+    *text = *owned;
+    return 0;
+}
+
+/* Bring raw's body to UTF-8: *text points into raw->body or to *owned. HTML goes through
+ * decode_html; text and JSON must be valid in their declared charset (UTF-8 by default). */
+static int
+decode_body(const nw_raw_t *raw, const char *ctype, const char **text, size_t *len, char **owned,
+            size_t *replaced, const char **reason, char *detail, size_t dlen)
+{
+    if (strcmp(ctype, "text/plain") != 0 && strcmp(ctype, "application/json") != 0)
+        return decode_html(raw, text, len, owned, replaced, reason, detail, dlen);
     char cs[48] = "";
     if (raw->charset != NULL)
         snprintf(cs, sizeof(cs), "%s", raw->charset);
     const uint8_t *b = raw->body;
     size_t n = raw->body_len;
     bool valid = nw_utf8_valid(b, n);
-    /* A page that is not UTF-8 may still say what it is. */
-    if (cs[0] == 0 && !valid && strcmp(ctype, "text/plain") != 0 &&
-        strcmp(ctype, "application/json") != 0)
-        meta_charset(b, n, cs, sizeof(cs));
     bool ascii = strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0;
     /* ASCII that is valid UTF-8 is UTF-8 (ASCII itself, or mislabelled UTF-8) */
     if (cs[0] != 0 && !is_utf8_label(cs) && !(ascii && valid)) {
@@ -604,7 +786,14 @@ nw_parse_raw(const nw_raw_t *raw, nw_article_t *out, const char **reason, char *
         rc = fail(reason, "empty", detail, detail_len, "body is empty (%zu bytes)", raw->body_len);
         goto out;
     }
-    if ((rc = decode_body(raw, ctype, &text, &len, &owned, reason, detail, detail_len)) < 0)
+    size_t replaced = 0;
+    rc = decode_body(raw, ctype, &text, &len, &owned, &replaced, reason, detail, detail_len);
+    if (replaced > 0)
+        nw_metrics_add(nw_metrics_counter("nw_parse_replaced_total", NULL,
+                                          "Bytes of HTML not valid in the page's charset, "
+                                          "replaced with U+FFFD."),
+                       replaced);
+    if (rc < 0)
         goto out;
     if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
         text += 3;

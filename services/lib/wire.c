@@ -1164,6 +1164,20 @@ dateline_parse(const char *s, size_t len, char **place)
     return (long)body;
 }
 
+int
+nw_wire_dateline(const char *para, size_t len, char **dateline, size_t *rest_off)
+{
+    char *place = NULL;
+    long off = dateline_parse(para, len, &place);
+    if (off < 0)
+        return -ENOMEM;
+    if (off == 0)
+        return 0;
+    *dateline = place;
+    *rest_off = (size_t)off;
+    return 1;
+}
+
 /* --- the parser ---------------------------------------------------------------------------- */
 
 static bool

@@ -1,6 +1,6 @@
 /* test_html.c: the HTML base extractor on our own fixtures (tests/fixtures/html/): title
  * precedence, lang, dates, authors, paragraphs outside page furniture, figcaptions with and
- * without credits, tag soup, deep nesting and hostile input. */
+ * without credits, datelines, tag soup, deep nesting and hostile input. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -126,6 +126,46 @@ test_ignores_meta_charset(void **state)
     nw_article_release(&a);
 }
 
+/* A dateline opening the article text is the wire-text dateline (wire.h, nw_wire_dateline):
+ * the place goes to dateline and the prefix leaves the text. */
+static void
+test_dateline(void **state)
+{
+    (void)state;
+    nw_article_t a;
+    parse_fixture("dateline.html", &a);
+    assert_string_equal(a.dateline, "Cairo");
+    assert_string_equal(a.text, "Egypt's central bank kept its main interest rates unchanged on "
+                                "Thursday, as inflation eased for a third month.\n\n"
+                                "The overnight deposit rate stays at 27.25%, the bank said in a "
+                                "statement.");
+    nw_article_release(&a);
+
+    /* a dateline in a paragraph of its own goes with its paragraph */
+    parse_fixture("dateline_alone.html", &a);
+    assert_string_equal(a.dateline, "Rio de Janeiro, Brazil");
+    assert_string_equal(a.text, "Delegates returned to the table on Tuesday after a week of "
+                                "silence.\n\nA second round is planned for March.");
+    nw_article_release(&a);
+
+    /* a subheading that looks like "Place - Words" is not a dateline, nor is a dash inside
+     * a sentence */
+    parse_fixture("dateline_none.html", &a);
+    assert_null(a.dateline);
+    assert_string_equal(a.text, "Gaza - The Latest\n\nMediators met again on Monday, officials "
+                                "said.\n\nPrices rose - and then fell again - in the "
+                                "afternoon.");
+    nw_article_release(&a);
+
+    /* a dateline and nothing after it stays text: an article is never emptied */
+    const char *only = "<html><body><p>CAIRO (Reuters) -</p></body></html>";
+    memset(&a, 0, sizeof(a));
+    assert_int_equal(nw_html_parse(only, strlen(only), &a), 0);
+    assert_null(a.dateline);
+    assert_string_equal(a.text, "CAIRO (Reuters) -");
+    nw_article_release(&a);
+}
+
 /* Hostile input: deep nesting, an external entity, unbalanced tags. Nothing is fetched, the
  * walk does not recurse, and the result is still a document. */
 static void
@@ -159,6 +199,7 @@ main(void)
         cmocka_unit_test(test_h1_title),
         cmocka_unit_test(test_no_paragraphs),
         cmocka_unit_test(test_ignores_meta_charset),
+        cmocka_unit_test(test_dateline),
         cmocka_unit_test(test_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

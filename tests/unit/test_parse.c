@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "newswire/metrics.h"
 #include "newswire/parse.h"
 #include "newswire/proto.h"
 
@@ -138,6 +139,81 @@ test_charsets(void **state)
     nw_article_release(&a);
 }
 
+static int64_t
+replaced_total(void)
+{
+    return nw_metrics_value(nw_metrics_counter("nw_parse_replaced_total", NULL, "test"));
+}
+
+static void
+html_is(const char *charset, const char *page, size_t len, const char *want, int64_t replaced)
+{
+    nw_article_t a;
+    int64_t before = replaced_total();
+    nw_raw_t r = raw_of("text/html", charset, page, len);
+    parse_ok(&r, &a);
+    assert_string_equal(a.content_type, "text/html");
+    assert_string_equal(a.text, want);
+    assert_int_equal(replaced_total() - before, replaced);
+    nw_article_release(&a);
+}
+
+#define HTML_IS(cs, page, want, replaced) html_is(cs, page, sizeof(page) - 1, want, replaced)
+
+/* HTML charsets the browsers' way: BOM, header, <meta>, else UTF-8 or windows-1252; bad bytes
+ * become U+FFFD and are counted in nw_parse_replaced_total instead of failing the page. */
+static void
+test_html_charsets(void **state)
+{
+    (void)state;
+    /* Latin-1 without any declaration: not UTF-8, so windows-1252 (0x93/0x94 curly quotes) */
+    HTML_IS(NULL,
+            "<html><body><p>\x93"
+            "Cr\xe8me br\xfbl\xe9\x94, she said.</p></body></html>",
+            "\xe2\x80\x9c"
+            "Cr\xc3\xa8me br\xc3\xbbl\xc3\xa9\xe2\x80\x9d, she said.",
+            0);
+    /* windows-1252 leaves 0x81 undefined: browsers keep it as U+0081, which is no error */
+    HTML_IS(NULL, "<p>\xff\x81x</p>", "\xc3\xbf x", 0);
+
+    /* a UTF-8 BOM; it beats a header that says otherwise, as in browsers */
+    HTML_IS(NULL, "\xef\xbb\xbf<html><body><p>Caf\xc3\xa9.</p></body></html>", "Caf\xc3\xa9.", 0);
+    HTML_IS("iso-8859-1", "\xef\xbb\xbf<p>Caf\xc3\xa9.</p>", "Caf\xc3\xa9.", 0);
+    /* a UTF-16LE BOM */
+    HTML_IS(NULL, "\xff\xfe<\0p\0>\0O\0k\0\xe9\0.\0<\0/\0p\0>\0", "Ok\xc3\xa9.", 0);
+
+    /* the header says UTF-8 but a few bytes are not: replaced and counted, the page kept */
+    HTML_IS("utf-8", "<html><body><p>Caf\xc3\xa9 \xff au \xc3 lait \xe2\x80.</p></body></html>",
+            "Caf\xc3\xa9 \xef\xbf\xbd au \xef\xbf\xbd lait \xef\xbf\xbd\xef\xbf\xbd.", 4);
+    /* so does a <meta> saying UTF-8 */
+    HTML_IS(NULL, "<head><meta charset=utf-8></head><p>Caf\xc3\xa9 \xff.</p>",
+            "Caf\xc3\xa9 \xef\xbf\xbd.", 1);
+    /* bytes not valid in a legacy charset are replaced too */
+    HTML_IS("shift_jis",
+            "<p>A\x81\x39"
+            "B.</p>",
+            "A\xef\xbf\xbd"
+            "9B.",
+            1);
+
+    /* a <meta> that disagrees with the header: the header wins */
+    HTML_IS("koi8-r",
+            "<html><head><meta charset=\"iso-8859-1\"></head><body><p>\xf0\xd2\xc9\xd7\xc5\xd4."
+            "</p></body></html>",
+            "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82.", 0);
+    HTML_IS("iso-8859-1",
+            "<html><head><meta charset=\"utf-8\"></head><body><p>Cr\xe8me.</p></body></html>",
+            "Cr\xc3\xa8me.", 0);
+    /* without a header the <meta> decides */
+    HTML_IS(NULL,
+            "<html><head><meta charset=\"koi8-r\"></head><body><p>\xf0\xd2\xc9\xd7\xc5\xd4."
+            "</p></body></html>",
+            "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82.", 0);
+    /* a header label iconv does not know is passed over, not a dead letter */
+    HTML_IS("x-no-such-charset", "<p>Cr\xe8me.</p>", "Cr\xc3\xa8me.", 0);
+    nw_metrics_reset();
+}
+
 static void
 test_reason_invalid_utf8(void **state)
 {
@@ -147,7 +223,7 @@ test_reason_invalid_utf8(void **state)
     parse_fails(&r, "invalid-utf8");
     r = raw_of("text/plain", "utf-8", "a\0b.", 4);
     parse_fails(&r, "invalid-utf8");
-    r = raw_of("text/html", NULL, "<p>\xff\xfe</p>", 9);
+    r = raw_of("text/html", "utf-8", "<p>a\0b.</p>", 10); /* NUL is binary, not a bad byte */
     parse_fails(&r, "invalid-utf8");
     r = raw_of("application/json", NULL, "{\"text\":\"\xc3\"}", 12);
     parse_fails(&r, "invalid-utf8");
@@ -418,6 +494,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_copies_raw_fields),
         cmocka_unit_test(test_charsets),
+        cmocka_unit_test(test_html_charsets),
         cmocka_unit_test(test_reason_invalid_utf8),
         cmocka_unit_test(test_reason_bad_charset),
         cmocka_unit_test(test_reason_unsupported),
