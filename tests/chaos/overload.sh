@@ -208,11 +208,16 @@ done
 [ -f "$T/accepted.refused" ] && fail "HTTP refusals other than 503: $(head -3 "$T/accepted.refused")"
 [ "${n503:-0}" -gt 0 ] || fail "no HTTP 503 while the store was down: backpressure did not reach the API"
 [ "$n503ra" = "$n503" ] || fail "$((n503 - n503ra)) of $n503 503s came without Retry-After"
-[ "$qmax_seen" -le "$QMAX" ] || fail "a broker queue held $qmax_seen jobs, over queue-max $QMAX"
+# The broker stops reading producers at queue-max, but jobs a departing worker held come back to
+# the front of its queue (never dropped): a stopped store that could not finish its drain
+# returns up to its credit window (--window, 1024 by default). So the bound is queue-max plus
+# that window; anything past it would be growth without bound.
+QBOUND=$((QMAX + 1024))
+[ "$qmax_seen" -le "$QBOUND" ] || fail "a broker queue held $qmax_seen jobs, over queue-max $QMAX + the store's window"
 if [ "$RSS_MB" -gt 0 ] && [ "$rss_max" -ge "$RSS_MB" ]; then
   fail "a process reached ${rss_max} MiB, over the bound of $RSS_MB MiB"
 fi
 [ "$lost" -eq 0 ] && [ "$duplicated" -eq 0 ] && [ "$unexpected" -eq 0 ] && [ "$stored" -eq "$accepted" ] ||
   fail "after the drain: accepted $accepted, stored $stored, lost $lost, duplicated $duplicated, unexpected $unexpected"
 [ "$dead" -eq 0 ] || fail "$dead dead letters for valid input"
-ok "overload: $n503 HTTP 503s with Retry-After, queues within $QMAX, RSS at most ${rss_max} MiB, $accepted accepted articles stored once, drained in ${DRAIN}s"
+ok "overload: $n503 HTTP 503s with Retry-After, queues within $QBOUND (deepest $qmax_seen), RSS at most ${rss_max} MiB, $accepted accepted articles stored once, drained in ${DRAIN}s"
