@@ -15,6 +15,12 @@
 
 typedef struct nw_store nw_store_t;
 
+/* Story grouping (nw_store_put): a stored revision is compared with the last
+ * NW_STORE_STORY_RING revisions stored whose time (published when it parses as ISO 8601, else
+ * when stored) is within NW_STORE_STORY_WINDOW_MS of its own. */
+#define NW_STORE_STORY_WINDOW_MS (3 * 24 * 3600 * 1000LL)
+#define NW_STORE_STORY_RING 2000
+
 /* Open (creating and migrating when writable) the database at path. A writable handle uses
  * WAL, synchronous=FULL (a commit is durable before it returns, because acks follow commits),
  * a busy timeout and foreign keys. readonly opens an existing file for queries only
@@ -42,6 +48,10 @@ typedef struct nw_store_result {
     const char *status; /* "stored" (new id or new revision) or "unchanged" (same content) */
     uint32_t rev;       /* current revision of the id */
     uint64_t seq;       /* publication sequence number of this revision (0 when unchanged) */
+    /* The story id and the near-duplicate's id (NULL when none; story is NULL only for an
+     * unchanged article stored before schema v4). Owned by the store, valid until the next
+     * put or close. */
+    const char *story, *duplicate_of;
 } nw_store_result_t;
 
 /* Upsert an enriched article inside the open transaction. Content identity is the XXH3-128
@@ -52,6 +62,16 @@ typedef struct nw_store_result {
  * sequence number (one counter for the database). Sets e->rev and e->seq, and appends the
  * stored document (the enriched message with seq and rev, MessagePack) to doc when doc is not
  * NULL; that is the payload to publish. Borrows e; res->status is a static string.
+ *
+ * A stored revision also gets a story: its fingerprint (the simhash/minhash/terms keys, see
+ * fingerprint.h) is compared with recent articles of other ids (NW_STORE_STORY_RING). A
+ * near-duplicate by nw_fp_compare's verdict gives duplicate_of (that article's id) and its
+ * story; else the most similar same-story article gives its story; else (and without a
+ * fingerprint) the story is the article's own id. Both are written to e as the pass-through
+ * keys "story" and "duplicate_of" (replacing earlier ones; no duplicate_of key when none)
+ * and as the last topic "story.<story>" (when the story id is a valid topic segment, as
+ * article ids are), so the document carries them; the articles row has them as columns.
+ *
  * Returns 0, -EINVAL (no open transaction, no id, or the encoder rejected the article;
  * nothing was written), -EROFS, -ENOMEM, or -EIO for database errors (logged; roll back). */
 int nw_store_put(nw_store_t *s, nw_enriched_t *e, nw_buf_t *doc, nw_store_result_t *res);

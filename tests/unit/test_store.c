@@ -1,7 +1,8 @@
 /* test_store.c: the SQLite article store on real files in a temporary directory: schema
  * migration (and reading a v1 file), revisions and content identity, sequence numbers,
  * full-text search, dead letters with their replay bookkeeping and counts, transactions,
- * backfill by seq and by time, a read-only handle beside a writer, and a bulk batch. */
+ * backfill by seq and by time, a read-only handle beside a writer, a bulk batch, and stories:
+ * near-duplicates and related articles grouped by their fingerprints within a time window. */
 #include "newswire/store.h"
 
 #include <errno.h>
@@ -16,7 +17,9 @@
 
 #include <sqlite3.h>
 
+#include "newswire/fingerprint.h"
 #include "newswire/log.h"
+#include "newswire/util.h"
 
 typedef struct fixture {
     char dir[64];
@@ -122,7 +125,7 @@ test_open_migrate_reopen(void **state)
 {
     fixture_t *f = *state;
     nw_store_t *s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 3);
+    assert_int_equal(nw_store_schema_version(s), 4);
     assert_int_equal(nw_store_count(s), 0);
     put_commit(s, "a1", "Title", "Some text.");
     nw_store_close(&s);
@@ -141,7 +144,7 @@ test_open_migrate_reopen(void **state)
 
     /* Reopening migrates nothing and keeps the data. */
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 3);
+    assert_int_equal(nw_store_schema_version(s), 4);
     assert_int_equal(nw_store_count(s), 1);
     nw_enriched_t e = get(s, "a1");
     assert_string_equal(e.art.text, "Some text.");
@@ -857,10 +860,13 @@ test_read_and_migrate_v1(void **state)
     put_dead_commit(s, "fetch", "empty-body", "");
     nw_store_close(&s);
 
-    /* Undo migrations 3 and 2 by hand: what a v1 program left behind. */
+    /* Undo migrations 4, 3 and 2 by hand: what a v1 program left behind. */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE fingerprints; DROP INDEX articles_story;"
+                                  "ALTER TABLE articles DROP COLUMN story;"
+                                  "ALTER TABLE articles DROP COLUMN duplicate_of;"
                                   "DROP INDEX dead_letters_item;"
                                   "ALTER TABLE dead_letters DROP COLUMN item_key;"
                                   "DROP INDEX dead_letters_reason; DROP INDEX revisions_stored_at;"
@@ -893,7 +899,7 @@ test_read_and_migrate_v1(void **state)
     nw_store_close(&r);
 
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 3);
+    assert_int_equal(nw_store_schema_version(s), 4);
     assert_int_equal(nw_store_dlq_pending(s, NULL, NULL, NULL), 1);
     assert_int_equal(nw_store_begin(s), 0);
     assert_int_equal(nw_store_dlq_claim(s, 1, 0), 0);
@@ -965,7 +971,7 @@ test_readonly_sees_writer(void **state)
     nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
     if (!r)
         fail_msg("open read-only: %s", err);
-    assert_int_equal(nw_store_schema_version(r), 3);
+    assert_int_equal(nw_store_schema_version(r), 4);
     assert_int_equal(nw_store_count(r), 1);
     assert_int_equal(nw_store_begin(r), -EROFS);
 
@@ -1007,6 +1013,283 @@ test_bulk_transaction(void **state)
     nw_store_close(&s);
 }
 
+/* ---- stories ----------------------------------------------------------------------------- */
+
+/* Ceasefire talks in Cairo, as one wire service wrote it. */
+static const char TALKS[] =
+    "Egyptian officials hosted talks in Cairo on Tuesday between Israeli and Hamas negotiators "
+    "over a ceasefire in Gaza and the release of hostages. Mediators from Qatar said the "
+    "proposal would pause the fighting for six weeks and allow aid convoys to reach Rafah. "
+    "Secretary of State Antony Blinken is expected in Cairo later this week to press both "
+    "sides, a State Department spokesman said.";
+/* The same report, lightly edited by a second outlet: a near-duplicate. */
+static const char TALKS_EDITED[] =
+    "Egyptian officials hosted talks in Cairo on Tuesday between Israeli and Hamas negotiators "
+    "over a ceasefire in Gaza and the release of hostages. Mediators from Qatar said the "
+    "proposal would pause the fighting for six weeks and allow aid convoys to reach Rafah. "
+    "Antony Blinken is expected in Cairo on Thursday to press both sides, a spokesman said.";
+/* The same story in other words. */
+static const char TALKS_OTHER[] =
+    "Hamas and Israeli negotiators met Egyptian and Qatari mediators in Cairo as pressure grew "
+    "for a Gaza ceasefire. The draft calls for a six-week pause, a hostage release and aid for "
+    "Rafah, officials said. Blinken plans to visit Cairo this week.";
+/* Something else entirely. */
+static const char RATES[] =
+    "The central bank raised its benchmark interest rate by a quarter point on Wednesday, "
+    "citing persistent inflation in housing and services, and signalled that further "
+    "tightening could follow if wage growth does not slow over the summer months.";
+
+/* An article with the fingerprint enrich would give it, published at the given time. */
+static nw_enriched_t
+make_fp(const char *id, const char *published, const char *text)
+{
+    nw_enriched_t e = make(id, NULL, text);
+    nw_fp_t fp;
+    free(e.art.published);
+    e.art.published = strdup(published);
+    assert_int_equal(nw_fp_compute(text, strlen(text), &fp), 0);
+    assert_int_equal(nw_fp_store(&fp, &e), 0);
+    return e;
+}
+
+typedef struct grouped {
+    char story[64], dup[64];
+    int has_dup, topic; /* topic: the document's topics end with story.<story> */
+} grouped_t;
+
+/* Store one fingerprinted article in its own transaction; what it was grouped with, checked
+ * against the result, the document and the stored row. */
+static grouped_t
+put_story(nw_store_t *s, const char *id, const char *published, const char *text)
+{
+    nw_enriched_t e = make_fp(id, published, text);
+    nw_store_result_t res = {0};
+    nw_buf_t doc = {0};
+    grouped_t g = {0};
+
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_put(s, &e, &doc, &res), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+    assert_string_equal(res.status, "stored");
+    assert_non_null(res.story);
+    snprintf(g.story, sizeof(g.story), "%s", res.story);
+    g.has_dup = res.duplicate_of != NULL;
+    if (g.has_dup)
+        snprintf(g.dup, sizeof(g.dup), "%s", res.duplicate_of);
+    nw_enriched_release(&e);
+
+    /* The document carries both as keys and the story as its last topic. */
+    nw_enriched_t d;
+    assert_int_equal(nw_enriched_decode(&d, doc.data, doc.len), 0);
+    char want[96];
+    snprintf(want, sizeof(want), "story.%s", g.story);
+    g.topic = d.n_topics == 3 && strcmp(d.topics[2], want) == 0;
+    nw_enriched_release(&d);
+    char key[96];
+    int n = snprintf(key, sizeof(key), "\xa5story%c%s", (char)(0xa0 | strlen(g.story)), g.story);
+    assert_non_null(memmem(doc.data, doc.len, key, (size_t)n));
+    assert_int_equal(memmem(doc.data, doc.len,
+                            "\xac"
+                            "duplicate_of",
+                            13) != NULL,
+                     g.has_dup);
+    nw_buf_release(&doc);
+
+    /* The row has the same. */
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(nw_store_get(s, id, &buf, &len), 0);
+    assert_non_null(memmem(buf, len, key, (size_t)n));
+    free(buf);
+    return g;
+}
+
+static void
+test_stories(void **state)
+{
+    fixture_t *f = *state;
+
+    /* The texts are what the verdicts say they are. */
+    nw_fp_t a, b, c, d;
+    assert_int_equal(nw_fp_compute(TALKS, strlen(TALKS), &a), 0);
+    assert_int_equal(nw_fp_compute(TALKS_EDITED, strlen(TALKS_EDITED), &b), 0);
+    assert_int_equal(nw_fp_compute(TALKS_OTHER, strlen(TALKS_OTHER), &c), 0);
+    assert_int_equal(nw_fp_compute(RATES, strlen(RATES), &d), 0);
+    assert_true(nw_fp_compare(&a, &b).duplicate);
+    assert_false(nw_fp_compare(&a, &c).duplicate);
+    assert_true(nw_fp_compare(&a, &c).same_story);
+    assert_false(nw_fp_compare(&a, &d).same_story);
+    assert_false(nw_fp_compare(&c, &d).same_story);
+
+    nw_store_t *s = open_rw(f);
+    grouped_t g = put_story(s, "talks", "2024-02-06T09:00:00Z", TALKS);
+    assert_string_equal(g.story, "talks"); /* the first of its story */
+    assert_false(g.has_dup);
+    assert_true(g.topic);
+
+    g = put_story(s, "talks-copy", "2024-02-06T11:30:00+01:00", TALKS_EDITED);
+    assert_true(g.has_dup);
+    assert_string_equal(g.dup, "talks");
+    assert_string_equal(g.story, "talks");
+    assert_true(g.topic);
+
+    g = put_story(s, "talks-other", "2024-02-07", TALKS_OTHER);
+    assert_false(g.has_dup);
+    assert_string_equal(g.story, "talks");
+
+    g = put_story(s, "rates", "2024-02-07T10:00:00Z", RATES);
+    assert_false(g.has_dup);
+    assert_string_equal(g.story, "rates");
+
+    /* Four days after the last of the talks: outside the window, a story of its own. */
+    g = put_story(s, "talks-later", "2024-02-11T09:00:00Z", TALKS);
+    assert_false(g.has_dup);
+    assert_string_equal(g.story, "talks-later");
+
+    /* The same content again is unchanged and reports what was stored. */
+    nw_enriched_t e = make_fp("talks-copy", "2024-02-06T10:30:00Z", TALKS_EDITED);
+    nw_store_result_t res = {0};
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_put(s, &e, NULL, &res), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+    assert_string_equal(res.status, "unchanged");
+    assert_string_equal(res.story, "talks");
+    assert_string_equal(res.duplicate_of, "talks");
+    nw_enriched_release(&e);
+
+    /* A rolled-back article is forgotten: nothing groups with it. */
+    e = make_fp("gone", "2024-03-01T00:00:00Z", RATES);
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_put(s, &e, NULL, &res), 0);
+    assert_int_equal(nw_store_rollback(s), 0);
+    nw_enriched_release(&e);
+    g = put_story(s, "rates-march", "2024-03-01T06:00:00Z", RATES);
+    assert_false(g.has_dup);
+    assert_string_equal(g.story, "rates-march");
+    nw_store_close(&s);
+
+    /* Reopened, the fingerprints are still there. */
+    s = open_rw(f);
+    g = put_story(s, "talks-third", "2024-02-07T12:00:00Z", TALKS_EDITED);
+    assert_true(g.has_dup);
+    assert_string_equal(g.dup, "talks-copy"); /* identical text: the best match */
+    assert_string_equal(g.story, "talks");
+
+    /* A revision is compared with other ids only, and its row is updated. */
+    g = put_story(s, "rates", "2024-02-07T10:00:00Z", TALKS_OTHER);
+    assert_string_equal(g.story, "talks");
+    assert_true(g.has_dup);
+    assert_string_equal(g.dup, "talks-other");
+    nw_store_close(&s);
+
+    /* The columns, as queries read them. */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT group_concat(id || ':' || story || ':' ||"
+                                        " coalesce(duplicate_of, '-'), ' ') FROM"
+                                        " (SELECT * FROM articles ORDER BY seq)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0),
+                        "talks:talks:- talks-copy:talks:talks talks-other:talks:- "
+                        "talks-later:talks-later:- rates-march:rates-march:- "
+                        "talks-third:talks:talks-copy rates:talks:talks-other");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* Articles without a fingerprint (older enrich) start their own story and are not compared. */
+static void
+test_story_without_fingerprint(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    assert_int_equal(nw_store_begin(s), 0);
+    nw_store_result_t r1 = put(s, "plain-1", "Same", "Exactly the same text in both of them.");
+    assert_string_equal(r1.story, "plain-1");
+    nw_store_result_t r2 = put(s, "plain-2", "Same", "Exactly the same text in both of them.");
+    assert_string_equal(r2.story, "plain-2");
+    assert_null(r2.duplicate_of);
+    /* An id that is no topic segment gets no story topic. */
+    nw_enriched_t e = make("Not A Segment", NULL, "Text.");
+    nw_buf_t doc = {0};
+    assert_int_equal(nw_store_put(s, &e, &doc, &r1), 0);
+    assert_int_equal(e.n_topics, 2);
+    assert_string_equal(r1.story, "Not A Segment");
+    nw_buf_release(&doc);
+    nw_enriched_release(&e);
+    assert_int_equal(nw_store_commit(s), 0);
+    nw_store_close(&s);
+}
+
+/* Words from a vocabulary of 4096 made-up ones, Zipf-like (low ids far more often), so
+ * articles share common words as news does. */
+static size_t
+fake_words(uint64_t *rng, char *text, size_t cap, int n)
+{
+    size_t len = 0;
+    for (int w = 0; w < n; w++) {
+        *rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t r = *rng >> 20;
+        unsigned id = (unsigned)((r & 4095) * ((r >> 12) & 4095) / 4096); /* skewed low */
+        char word[16];
+        size_t k = 0;
+        for (unsigned v = id + 20000; v; v /= 21) /* 4 letters or more: terms */
+            word[k++] = (char)('a' + v % 21);
+        word[k] = '\0';
+        len += (size_t)snprintf(text + len, cap - len, "%s%s ", w % 9 ? "" : "The ", word);
+    }
+    return len;
+}
+
+/* The cost of a put in a bulk transaction with an empty and with a full ring of recent
+ * unrelated articles (printed, not asserted: sanitizer builds are several times slower), and
+ * that the fingerprints table stays bounded. */
+static void
+test_story_ring_bounded(void **state)
+{
+    fixture_t *f = *state;
+    const int n = NW_STORE_STORY_RING + 500;
+    nw_store_t *s = open_rw(f);
+    uint64_t rng = 42, t0 = 0, first = 0, full = 0;
+
+    assert_int_equal(nw_store_begin(s), 0);
+    for (int i = 0; i < n; i++) {
+        char id[32], text[4096];
+        fake_words(&rng, text, sizeof(text), 300);
+        snprintf(id, sizeof(id), "ring-%05d", i);
+        nw_enriched_t e = make_fp(id, "2024-02-06T09:00:00Z", text);
+        nw_store_result_t res = {0};
+        t0 = nw_mono_ns();
+        assert_int_equal(nw_store_put(s, &e, NULL, &res), 0);
+        if (i < 500)
+            first += nw_mono_ns() - t0;
+        else if (i >= NW_STORE_STORY_RING)
+            full += nw_mono_ns() - t0;
+        nw_enriched_release(&e);
+    }
+    assert_int_equal(nw_store_commit(s), 0);
+    print_message("      put: %llu us with the first 500 in the ring, %llu us with it full\n",
+                  (unsigned long long)(first / 500 / 1000),
+                  (unsigned long long)(full / 500 / 1000));
+
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*), min(seq) FROM fingerprints", -1, &st, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), NW_STORE_STORY_RING);
+    assert_int_equal(sqlite3_column_int(st, 1), n - NW_STORE_STORY_RING + 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    nw_store_close(&s);
+}
+
 int
 main(void)
 {
@@ -1031,6 +1314,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_seq_at_and_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_sees_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stories, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
