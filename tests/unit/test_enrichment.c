@@ -357,14 +357,14 @@ test_fingerprint(void **state)
 {
     (void)state;
     const char *a =
-        "Blinken will travel to Saudi Arabia and Egypt this week to discuss a ceasefire "
-        "between Israel and Hamas in Gaza, his spokesman Matthew Miller said on "
-        "Tuesday, adding that talks would focus on hostages and humanitarian aid.";
-    const char *a2 = "Blinken will travel to Saudi Arabia and Egypt this week to discuss a "
-                     "ceasefire between Israel and Hamas in Gaza, his spokesman Matthew Miller "
-                     "said on Tuesday, adding that the talks would focus on hostages and aid.";
-    const char *b = "Blinken met Saudi and Egyptian leaders to press for a Gaza ceasefire and the "
-                    "release of hostages held by Hamas, as Israel weighed an assault on Rafah.";
+        "Harbour master Kari Solberg will close the inner harbour of Bergen this weekend as "
+        "Storm Ingrid nears the Norwegian coast, the port authority said on Tuesday, adding "
+        "that ferries and fishing boats would stay moored until the wind eased.";
+    const char *a2 = "Harbour master Kari Solberg will close the inner harbour of Bergen this "
+                     "weekend as Storm Ingrid nears the Norwegian coast, the port authority said "
+                     "on Tuesday, adding that the ferries and boats would stay moored.";
+    const char *b = "Storm Ingrid tore two fishing boats from their moorings in Bergen, where "
+                    "Kari Solberg and the port authority had closed the harbour and ferries.";
     const char *c = "The central bank raised interest rates by a quarter point on Wednesday, "
                     "citing stubborn inflation in services and a tight labour market.";
     nw_fp_t fa, fa2, fb, fc;

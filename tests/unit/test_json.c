@@ -261,20 +261,20 @@ test_article_via_json(void **state)
 {
     /* What `newswire parse --jsonl` prints is what the next stage can read back. */
     (void)state;
-    nw_caption_t cap = {.text = S("Blinken in Riyadh."),
-                        .credit = S("PHOTO/Mark Schiefelbein/POOL/AFP"),
-                        .photographer = S("Mark Schiefelbein"),
+    nw_caption_t cap = {.text = S("Boats in Bergen."),
+                        .credit = S("PHOTO/Lena Haugland/POOL/AFP"),
+                        .photographer = S("Lena Haugland"),
                         .agency = S("AFP"),
                         .pool = true};
     char *authors[] = {S("Staff")};
-    nw_article_t a = {.id = S("0426941d7c751aaa"),
+    nw_article_t a = {.id = S("5b1e0c3f9a7d2e41"),
                       .url = S("https://example.org/a"),
                       .fetched = S("2024-02-06T09:15:00.000Z"),
-                      .title = S("Blinken \"due\" in Egypt"),
+                      .title = S("Storm \"closes\" Bergen harbour"),
                       .authors = authors,
                       .n_authors = 1,
                       .published = S("2024-02-06"),
-                      .dateline = S("Cairo, Egypt"),
+                      .dateline = S("Bergen, Norway"),
                       .text = S("Line one.\n\nLine two \xe2\x80\x94 with a dash."),
                       .captions = &cap,
                       .n_captions = 1,
