@@ -82,23 +82,8 @@ alive() {
   [ -n "$st" ] && [ "$st" != Z ]
 }
 
-# The cleanup of lib.sh kills NW_PIDS: only the current processes (killed ones were reaped).
-# They get SIGTERM and up to 10 s to drain first (sanitizer builds are slow to exit).
-chaos_cleanup() {
-  local name p n=0
-  NW_PIDS=("${CLIENT_PIDS[@]:-}")
-  for name in "${SERVICES[@]}"; do NW_PIDS+=("${PID[$name]:-}"); done
-  for p in "${NW_PIDS[@]}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${NW_PIDS[@]}"; do
-    while [ -n "$p" ] && kill -0 "$p" 2>/dev/null && [ $n -lt 100 ]; do
-      sleep 0.1
-      n=$((n + 1))
-    done
-  done
-  nw_cleanup 2>/dev/null
-}
 CLIENT_PIDS=()
-trap chaos_cleanup EXIT
+trap nw_cleanup_current EXIT
 
 # scrape NAME AWK: run an awk program over a service's /metrics (prints nothing if it is down).
 scrape() {

@@ -66,21 +66,7 @@ launch() {
 }
 
 CLIENT_PIDS=()
-# lib.sh's cleanup kills NW_PIDS; give the services a few seconds to drain on SIGTERM first.
-overload_cleanup() {
-  local name p n=0
-  NW_PIDS=("${CLIENT_PIDS[@]:-}")
-  for name in "${SERVICES[@]}"; do NW_PIDS+=("${PID[$name]:-}"); done
-  for p in "${NW_PIDS[@]}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${NW_PIDS[@]}"; do
-    while [ -n "$p" ] && kill -0 "$p" 2>/dev/null && [ $n -lt 100 ]; do
-      sleep 0.1
-      n=$((n + 1))
-    done
-  done
-  nw_cleanup 2>/dev/null
-}
-trap overload_cleanup EXIT
+trap nw_cleanup_current EXIT
 
 scrape() {
   curl -fsS --max-time 1 "http://127.0.0.1:${HTTP_OF[$1]}/metrics" 2>/dev/null | awk "$2" || true

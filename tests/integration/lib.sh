@@ -9,14 +9,28 @@ svc_bin() { printf '%s/services/%s/newswire-%s' "$NW_BIN" "$1" "$1"; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/nw-test.XXXXXX")
 NW_PIDS=()
+# SIGTERM lets the services drain; whatever has not exited after NW_CLEANUP_WAIT seconds
+# (default 3; sanitizer builds exit slowly under load) gets SIGKILL.
 nw_cleanup() {
-  local p
+  local p deadline=$((SECONDS + ${NW_CLEANUP_WAIT:-3}))
   for p in "${NW_PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-  sleep 0.3
+  for p in "${NW_PIDS[@]:-}"; do
+    while [ -n "$p" ] && kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+  done
   for p in "${NW_PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
   if [ -z "${NW_KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T" >&2; fi
 }
 trap nw_cleanup EXIT
+
+# For drivers that restart services under new pids (chaos, overload): they keep the current
+# pid of each name of SERVICES in PID[name] and their load clients in CLIENT_PIDS; clean up
+# exactly those, with time to drain.
+nw_cleanup_current() {
+  local name
+  NW_PIDS=("${CLIENT_PIDS[@]:-}")
+  for name in "${SERVICES[@]}"; do NW_PIDS+=("${PID[$name]:-}"); done
+  NW_CLEANUP_WAIT=10 nw_cleanup 2>/dev/null
+}
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
