@@ -9,11 +9,12 @@ NW_PACKAGES_RUNTIME=(
   build-essential cmake pkg-config
   libzmq3-dev libmsgpack-dev libuv1-dev libsqlite3-dev libxml2-dev libcurl4-openssl-dev
   libjansson-dev libmicrohttpd-dev libxxhash-dev libcld2-dev libutf8proc-dev liburiparser-dev
-  libcmocka-dev curl
+  libcmocka-dev libpq-dev curl
 )
 # The test suite also needs: python3 (integration test helpers), clang-format (style check),
-# docker-compose (validates docker-compose.yml; no engine needed).
-NW_PACKAGES_TEST=(python3 clang-format docker-compose)
+# docker-compose (validates docker-compose.yml; no engine needed), postgresql (the PostgreSQL
+# store tests start a throwaway server of their own).
+NW_PACKAGES_TEST=(python3 clang-format docker-compose postgresql)
 
 nw_missing_packages() {
   local p

@@ -1,6 +1,8 @@
 /* store.h: the article database. Embedded default: SQLite in WAL mode with FTS5, one file
- * under the data directory, versioned schema migrations, upsert by id with revisions, and a
- * dead-letter table. newswire-store writes it; `newswire search|get|dlq` read it.
+ * under the data directory. At scale: PostgreSQL, which several store processes share. Both
+ * have the same schema with versioned migrations, upsert by id with revisions, full-text
+ * search, stories and a dead-letter table. newswire-store writes it; `newswire search|get|dlq`
+ * and `newswire tail --since` read it.
  *
  * Writes happen inside a transaction the caller opens and commits (group commit); the store
  * never commits on its own. */
@@ -21,21 +23,30 @@ typedef struct nw_store nw_store_t;
 #define NW_STORE_STORY_WINDOW_MS (3 * 24 * 3600 * 1000LL)
 #define NW_STORE_STORY_RING 2000
 
-/* Open (creating and migrating when writable) the database at path. A writable handle uses
- * WAL, synchronous=FULL (a commit is durable before it returns, because acks follow commits),
- * a busy timeout and foreign keys. readonly opens an existing file for queries only
- * (SQLITE_OPEN_READONLY; it sees what a writer commits). Returns the store (caller closes it)
- * or NULL with a message in err (may be NULL) on failure, e.g. a file that is not a newswire
- * database or has a newer schema than this program knows. */
-nw_store_t *nw_store_open(const char *path, int readonly, char *err, size_t errlen);
+/* Whether db names a PostgreSQL database: a "postgres://" or "postgresql://" URI, or a libpq
+ * conninfo string ("host=/run/pg dbname=newswire": its first word is keyword=value). Anything
+ * else is a SQLite file path (write a path with '=' in its first word as "./..."). */
+int nw_store_is_postgres(const char *db);
+
+/* Open (creating and migrating when writable) the database db: a SQLite file path or a
+ * PostgreSQL URI/conninfo (nw_store_is_postgres). A writable SQLite handle uses WAL,
+ * synchronous=FULL (a commit is durable before it returns, because acks follow commits), a
+ * busy timeout and foreign keys; a writable PostgreSQL handle keeps synchronous_commit on.
+ * readonly opens an existing database for queries only (it sees what writers commit).
+ * Returns the store (caller closes it) or NULL with a message in err (may be NULL) on failure,
+ * e.g. a database that is not a newswire one or has a newer schema than this program knows. */
+nw_store_t *nw_store_open(const char *db, int readonly, char *err, size_t errlen);
 /* Close; rolls back an open transaction. NULL-safe; nulls *s. */
 void nw_store_close(nw_store_t **s);
 
-/* Schema version after migrations (PRAGMA user_version), or -EIO. */
+/* Schema version after migrations (SQLite: PRAGMA user_version; PostgreSQL: the highest
+ * version in schema_migrations), or -EIO. */
 int nw_store_schema_version(nw_store_t *s);
 
-/* Open a write transaction (BEGIN IMMEDIATE: waits up to the busy timeout for the write lock).
- * Returns 0, -EROFS on a read-only handle, -EINVAL when one is already open, or -EIO. */
+/* Open a write transaction (SQLite: BEGIN IMMEDIATE, which waits up to the busy timeout for
+ * the write lock; PostgreSQL: writers run side by side, and a lost connection is re-opened
+ * here). Returns 0, -EROFS on a read-only handle, -EINVAL when one is already open, or -EIO
+ * (e.g. the database is unreachable). */
 int nw_store_begin(nw_store_t *s);
 /* Commit; durable when it returns 0. On -EIO the transaction is still open and the caller
  * must roll back (nothing of it is kept). -EINVAL when none is open. */
@@ -59,7 +70,9 @@ typedef struct nw_store_result {
  * "unchanged" (nothing written, doc untouched, e->rev/e->seq set to the current revision's);
  * a new id is stored as rev 1; changed content under the same id becomes revision rev+1 and
  * the current one (every revision is kept). A stored revision gets the next publication
- * sequence number (one counter for the database). Sets e->rev and e->seq, and appends the
+ * sequence number (one counter for the database: SQLite hands them out densely under its write
+ * lock, so they commit in order; PostgreSQL uses a sequence, so with several writers they may
+ * commit out of order and a rollback leaves a gap). Sets e->rev and e->seq, and appends the
  * stored document (the enriched message with seq and rev, MessagePack) to doc when doc is not
  * NULL; that is the payload to publish. Borrows e; res->status is a static string.
  *
@@ -71,6 +84,9 @@ typedef struct nw_store_result {
  * keys "story" and "duplicate_of" (replacing earlier ones; no duplicate_of key when none)
  * and as the last topic "story.<story>" (when the story id is a valid topic segment, as
  * article ids are), so the document carries them; the articles row has them as columns.
+ *
+ * Two writers putting the same id at once (PostgreSQL): the second waits for the first's
+ * commit and then sees its revision, so the id is stored once.
  *
  * Returns 0, -EINVAL (no open transaction, no id, or the encoder rejected the article;
  * nothing was written), -EROFS, -ENOMEM, or -EIO for database errors (logged; roll back). */
@@ -153,11 +169,17 @@ int nw_store_dlq_replayed(nw_store_t *s, int64_t rowid, const char *status, cons
 
 /* Stored documents with seq > after, in seq order, at most limit (<= 0: all), for backfill.
  * Every revision is replayed as it was published. cb gets the enriched MessagePack, borrowed
- * until it returns; nonzero stops. Returns the count or negative errno. */
+ * until it returns; nonzero stops. Returns the count or negative errno.
+ *
+ * What it returns is always a prefix of the seq history: once seq N is returned, no seq below
+ * N can appear later, so a reader may resume from the highest seq it read. SQLite writers
+ * commit in seq order; on PostgreSQL, where writers commit out of order, only seqs below every
+ * transaction still in progress are returned (it waits, briefly, for those to end). */
 typedef int (*nw_store_doc_cb)(uint64_t seq, const uint8_t *doc, size_t len, void *arg);
 int nw_store_since(nw_store_t *s, uint64_t after, int limit, nw_store_doc_cb cb, void *arg);
 
-/* The highest seq stored (0 when empty) in *seq. Returns 0 or -EIO. */
+/* The highest seq stored (0 when empty) in *seq, of the prefix nw_store_since returns.
+ * Returns 0 or -EIO. */
 int nw_store_max_seq(nw_store_t *s, uint64_t *seq);
 
 /* The backfill start for a time: *after is one below the first seq stored at or after time

@@ -442,7 +442,7 @@ static const nw_cfg_opt_t tail_opts[] = {
     {"data-dir", NW_CFG_STR, "var", offsetof(tail_cfg_t, data_dir),
      "with --since: data directory of the system (database: <data-dir>/newswire.db)", 0, 0},
     {"db", NW_CFG_STR, NULL, offsetof(tail_cfg_t, db),
-     "with --since: database file (overrides --data-dir)", 0, 0},
+     "with --since: database file or postgresql:// URI (overrides --data-dir)", 0, 0},
     {"check", NW_CFG_MS, "1s", offsetof(tail_cfg_t, check_ms),
      "with --since: look in the database for missed articles this often", 10, 3600000},
     {"hwm", NW_CFG_INT, "0", offsetof(tail_cfg_t, hwm),

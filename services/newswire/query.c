@@ -26,7 +26,7 @@
 
 /* Every query command takes these two options; the help text is shared. */
 #define DATA_DIR_HELP "data directory of the system (database: <data-dir>/newswire.db)"
-#define DB_HELP "database file (overrides --data-dir)"
+#define DB_HELP "database file, or postgresql:// URI (overrides --data-dir)"
 
 nw_store_t *
 nw_cli_open_db(const char *cmd, const char *data_dir, const char *db, int readonly)
@@ -36,14 +36,16 @@ nw_cli_open_db(const char *cmd, const char *data_dir, const char *db, int readon
         snprintf(path, sizeof path, "%s", db);
     else
         snprintf(path, sizeof path, "%s/newswire.db", data_dir);
-    if (access(path, F_OK) < 0) {
+    if (!nw_store_is_postgres(path) && access(path, F_OK) < 0) {
         fprintf(stderr, "newswire %s: no database at %s: is `newswire up` running?%s\n", cmd, path,
                 db && *db ? "" : " (or give --data-dir / --db)");
         return NULL;
     }
     nw_store_t *s = nw_store_open(path, readonly, err, sizeof err);
+    /* A conninfo may hold a password: name it only by kind. */
     if (s == NULL)
-        fprintf(stderr, "newswire %s: cannot open %s: %s\n", cmd, path, err);
+        fprintf(stderr, "newswire %s: cannot open %s: %s\n", cmd,
+                nw_store_is_postgres(path) ? "the postgresql database" : path, err);
     return s;
 }
 

@@ -43,8 +43,10 @@ static const nw_cfg_opt_t options[] = {
     {"http", NW_CFG_STR, "", offsetof(cfg_t, http),
      "host:port for /metrics and /healthz (empty: none)", 0, 0},
     {"data-dir", NW_CFG_STR, "var", offsetof(cfg_t, data_dir), "data directory", 0, 0},
-    {"db", NW_CFG_STR, "", offsetof(cfg_t, db), "database file (empty: <data-dir>/newswire.db)", 0,
-     0},
+    {"db", NW_CFG_STR, "", offsetof(cfg_t, db),
+     "database: SQLite file, or postgresql:// URI / libpq conninfo shared by several stores "
+     "(empty: <data-dir>/newswire.db)",
+     0, 0},
     {"batch-max", NW_CFG_INT, "256", offsetof(cfg_t, batch_max),
      "commit once this many messages are pending", 1, 65536},
     {"batch-ms", NW_CFG_MS, "20", offsetof(cfg_t, batch_ms),
@@ -507,9 +509,10 @@ main(int argc, char **argv)
         NW_ERROR(NULL, "cannot connect to broker \"%s\"", st.cfg.broker);
         goto fail;
     }
-    NW_INFO(NULL, "store started db=\"%s\" articles=%lld batch-max=%lld batch-ms=%lld", path,
-            (long long)nw_store_count(st.db), (long long)st.cfg.batch_max,
-            (long long)st.cfg.batch_ms);
+    /* A conninfo may hold a password: log only that it is PostgreSQL. */
+    NW_INFO(NULL, "store started db=\"%s\" articles=%lld batch-max=%lld batch-ms=%lld",
+            nw_store_is_postgres(path) ? "postgresql" : path, (long long)nw_store_count(st.db),
+            (long long)st.cfg.batch_max, (long long)st.cfg.batch_ms);
     rc = nw_service_run(st.svc);
     for (size_t i = 0; i < st.n; i++) /* only after a forced stop */
         job_release(&st.jobs[i]);

@@ -1,8 +1,13 @@
-/* test_store.c: the SQLite article store on real files in a temporary directory: schema
- * migration (and reading a v1 file), revisions and content identity, sequence numbers,
- * full-text search, dead letters with their replay bookkeeping and counts, transactions,
- * backfill by seq and by time, a read-only handle beside a writer, a bulk batch, and stories:
- * near-duplicates and related articles grouped by their fingerprints within a time window. */
+/* test_store.c: the article store on real databases: schema migration (and reading a v1 file),
+ * revisions and content identity, sequence numbers, full-text search, dead letters with their
+ * replay bookkeeping and counts, transactions, backfill by seq and by time, a read-only handle
+ * beside a writer, a bulk batch, and stories: near-duplicates and related articles grouped by
+ * their fingerprints within a time window.
+ *
+ * Every test runs on SQLite files in a temporary directory. With NW_TEST_PG set to a libpq
+ * conninfo (tests/integration/test_store_pg.sh starts a server and sets it), the tests that
+ * are not about SQLite itself run again on PostgreSQL, each in a schema of its own, plus
+ * those about several writers sharing one database. */
 #include "newswire/store.h"
 
 #include <errno.h>
@@ -15,7 +20,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <time.h>
 
 #include "newswire/fingerprint.h"
 #include "newswire/log.h"
@@ -23,8 +31,95 @@
 
 typedef struct fixture {
     char dir[64];
-    char path[128];
+    char path[512];
+    int pg;          /* path is a PostgreSQL conninfo */
+    char schema[32]; /* the test's own schema */
 } fixture_t;
+
+static const char *pg_base; /* NW_TEST_PG */
+
+static void
+quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+/* Run SQL on the test's database directly (not through the store); on PostgreSQL in the
+ * test's schema. Returns the first column of the first row (caller frees; "" without rows). */
+static char *
+db_text(fixture_t *f, const char *sql)
+{
+    char *out = NULL;
+    if (f->pg) {
+        PGconn *c = PQconnectdb(f->path);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PQsetNoticeProcessor(c, quiet, NULL); /* "drop cascades to ..." */
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
+            fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+        out =
+            strdup(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)
+                       ? PQgetvalue(r, 0, 0)
+                       : "");
+        PQclear(r);
+        PQfinish(c);
+    } else {
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+            fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+        int rc = sqlite3_step(st);
+        assert_true(rc == SQLITE_ROW || rc == SQLITE_DONE);
+        out = strdup(rc == SQLITE_ROW && sqlite3_column_text(st, 0)
+                         ? (const char *)sqlite3_column_text(st, 0)
+                         : "");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    assert_non_null(out);
+    return out;
+}
+
+static void
+db_expect(fixture_t *f, const char *sql, const char *want)
+{
+    char *got = db_text(f, sql);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s: got \"%s\", want \"%s\"", sql, got, want);
+    free(got);
+}
+
+/* PostgreSQL: a fresh schema per test, named in the conninfo's search_path. */
+static int
+setup_pg(void **state)
+{
+    static int n;
+    fixture_t *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->pg = 1;
+    snprintf(f->schema, sizeof(f->schema), "t%d_%d", (int)getpid(), ++n);
+    snprintf(f->path, sizeof(f->path), "%s", pg_base);
+    free(db_text(f, "SELECT 1")); /* reachable */
+    char sql[128];
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->schema);
+    free(db_text(f, sql));
+    snprintf(f->path, sizeof(f->path), "%s options=-csearch_path=%s", pg_base, f->schema);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown_pg(void **state)
+{
+    fixture_t *f = *state;
+    char sql[128];
+    snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", f->schema);
+    free(db_text(f, sql));
+    free(f);
+    return 0;
+}
 
 static int
 setup(void **state)
@@ -44,7 +139,7 @@ teardown(void **state)
     fixture_t *f = *state;
     const char *suffix[] = {"", "-wal", "-shm", "-journal"};
     for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-        char p[160];
+        char p[sizeof(f->path) + 16];
         snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
         unlink(p);
     }
@@ -132,15 +227,14 @@ test_open_migrate_reopen(void **state)
     assert_null(s);
     nw_store_close(&s); /* safe twice */
 
-    /* The file is in WAL mode (the setting persists in the file). */
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    /* The file is in WAL mode (the setting persists in the file); the migrations are
+     * recorded. */
+    if (f->pg)
+        db_expect(f,
+                  "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations",
+                  "1,2,3,4");
+    else
+        db_expect(f, "PRAGMA journal_mode", "wal");
 
     /* Reopening migrates nothing and keeps the data. */
     s = open_rw(f);
@@ -254,25 +348,14 @@ test_revisions(void **state)
     nw_enriched_release(&d);
 
     /* Every revision is kept. */
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT group_concat(rev || ':' || seq, ',') FROM "
-                                        "(SELECT rev, seq FROM revisions WHERE id = 'id-1' "
-                                        "ORDER BY rev)",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "1:1,2:2,3:3");
-    sqlite3_finalize(st);
+    db_expect(f,
+              f->pg ? "SELECT string_agg(rev || ':' || seq, ',' ORDER BY rev) FROM revisions"
+                      " WHERE id = 'id-1'"
+                    : "SELECT group_concat(rev || ':' || seq, ',') FROM "
+                      "(SELECT rev, seq FROM revisions WHERE id = 'id-1' ORDER BY rev)",
+              "1:1,2:2,3:3");
     /* The authors column is JSON text. */
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT authors FROM articles", -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "[\"Jane \\\"JD\\\" Doe\"]");
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    db_expect(f, "SELECT authors FROM articles", "[\"Jane \\\"JD\\\" Doe\"]");
 
     uint8_t *none = NULL;
     size_t none_len = 1;
@@ -591,9 +674,10 @@ test_rollback(void **state)
     assert_int_equal(nw_store_search(s, "text", 10, NULL, NULL), 0);
     assert_int_equal(nw_store_since(s, 0, 0, NULL, NULL), 0);
 
-    /* The sequence numbers handed out in the rolled-back transaction are reused. */
+    /* The sequence numbers handed out in the rolled-back transaction are reused by SQLite;
+     * a PostgreSQL sequence leaves them out. */
     assert_int_equal(nw_store_begin(s), 0);
-    assert_int_equal(put(s, "x", "Title", "text").seq, 1);
+    assert_int_equal(put(s, "x", "Title", "text").seq, f->pg ? 3 : 1);
     assert_int_equal(nw_store_commit(s), 0);
 
     /* Closing with an open transaction rolls it back. */
@@ -931,17 +1015,9 @@ test_seq_at_and_max(void **state)
 
     /* Fixed times, one day apart, so the boundaries are exact; seq 4 is stamped before seq 3
      * as a clock stepped back would, and is still included after seq 3. */
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(
-            db,
-            "UPDATE revisions SET stored_at = CASE seq"
-            " WHEN 1 THEN '2024-01-01T00:00:00.000Z' WHEN 2 THEN '2024-01-02T00:00:00.000Z'"
-            " WHEN 3 THEN '2024-01-03T00:00:00.000Z' ELSE '2024-01-02T12:00:00.000Z' END",
-            NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
+    free(db_text(f, "UPDATE revisions SET stored_at = CASE seq"
+                    " WHEN 1 THEN '2024-01-01T00:00:00.000Z' WHEN 2 THEN '2024-01-02T00:00:00.000Z'"
+                    " WHEN 3 THEN '2024-01-03T00:00:00.000Z' ELSE '2024-01-02T12:00:00.000Z' END"));
     static const struct {
         const char *time;
         uint64_t after;
@@ -1183,22 +1259,15 @@ test_stories(void **state)
     nw_store_close(&s);
 
     /* The columns, as queries read them. */
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT group_concat(id || ':' || story || ':' ||"
-                                        " coalesce(duplicate_of, '-'), ' ') FROM"
-                                        " (SELECT * FROM articles ORDER BY seq)",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0),
-                        "talks:talks:- talks-copy:talks:talks talks-other:talks:- "
-                        "talks-later:talks-later:- rates-march:rates-march:- "
-                        "talks-third:talks:talks-copy rates:talks:talks-other");
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    db_expect(f,
+              f->pg ? "SELECT string_agg(id || ':' || story || ':' || coalesce(duplicate_of, '-'),"
+                      " ' ' ORDER BY seq) FROM articles"
+                    : "SELECT group_concat(id || ':' || story || ':' ||"
+                      " coalesce(duplicate_of, '-'), ' ') FROM"
+                      " (SELECT * FROM articles ORDER BY seq)",
+              "talks:talks:- talks-copy:talks:talks talks-other:talks:- "
+              "talks-later:talks-later:- rates-march:rates-march:- "
+              "talks-third:talks:talks-copy rates:talks:talks-other");
 }
 
 /* Articles without a fingerprint (older enrich) start their own story and are not compared. */
@@ -1276,25 +1345,239 @@ test_story_ring_bounded(void **state)
                   (unsigned long long)(first / 500 / 1000),
                   (unsigned long long)(full / 500 / 1000));
 
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "SELECT count(*), min(seq) FROM fingerprints", -1, &st, NULL),
-        SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), NW_STORE_STORY_RING);
-    assert_int_equal(sqlite3_column_int(st, 1), n - NW_STORE_STORY_RING + 1);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    char want[64];
+    snprintf(want, sizeof(want), "%d:%d", NW_STORE_STORY_RING, n - NW_STORE_STORY_RING + 1);
+    db_expect(f, "SELECT count(*) || ':' || min(seq) FROM fingerprints", want);
     nw_store_close(&s);
+}
+
+/* ---- PostgreSQL only ------------------------------------------------------------------- */
+
+static void
+test_pg_open_errors(void **state)
+{
+    fixture_t *f = *state;
+    char err[256] = "";
+
+    /* A read-only handle on a database without the schema, and an unreachable server. */
+    assert_null(nw_store_open(f->path, 1, err, sizeof(err)));
+    assert_non_null(strstr(err, "not a newswire database"));
+    assert_null(nw_store_open("host=/nonexistent-dir port=1 dbname=x", 0, err, sizeof(err)));
+    assert_non_null(strstr(err, "cannot connect"));
+
+    /* A newer schema than this program knows. */
+    nw_store_t *s = open_rw(f);
+    nw_store_close(&s);
+    free(db_text(f, "INSERT INTO schema_migrations VALUES (99, 'x')"));
+    assert_null(nw_store_open(f->path, 0, err, sizeof(err)));
+    assert_non_null(strstr(err, "newer"));
+}
+
+static void
+test_pg_search(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    load_corpus(s);
+
+    hits_t h = {0};
+    assert_int_equal(nw_store_search(s, "Rafah", 10, collect, &h), 2);
+    /* A headline naming the term outranks a passing mention in the body. */
+    assert_string_equal(h.ids[0], "title-hit");
+    assert_string_equal(h.ids[1], "text-hit");
+    assert_true(h.rank[0] < h.rank[1]);
+    /* Title-only match: the snippet is the title; a text match: a window of the text, with
+     * ellipses where it was cut. */
+    assert_string_equal(h.snippets[0], "Israel weighs operation in [Rafah]");
+    assert_non_null(strstr(h.snippets[1], "mentioned [Rafah] briefly"));
+    assert_non_null(strstr(h.snippets[1], "\xe2\x80\xa6"));
+
+    /* Web search syntax: words are ANDed, OR, -word, "phrases". */
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "shares tokyo", 10, collect, &h), 1);
+    assert_string_equal(h.ids[0], "other");
+    assert_int_equal(nw_store_search(s, "rafah OR shares", 10, NULL, NULL), 3);
+    assert_int_equal(nw_store_search(s, "rafah -envoy", 10, NULL, NULL), 1);
+    assert_int_equal(nw_store_search(s, "\"weighs operation\"", 10, NULL, NULL), 1);
+    assert_int_equal(nw_store_search(s, "\"operation weighs\"", 10, NULL, NULL), 0);
+    /* Title and text both match: the snippet shows the text. */
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(nw_store_search(s, "tregua", 10, collect, &h), 1);
+    assert_non_null(strstr(h.snippets[0], "sobre la [tregua]"));
+    /* What FTS5 rejects is plain words here. */
+    assert_int_equal(nw_store_search(s, "Rafah (", 10, NULL, NULL), 2);
+    assert_int_equal(nw_store_search(s, "southern AND (city", 10, NULL, NULL), 0); /* "and" */
+    assert_int_equal(nw_store_search(s, "southern (city", 10, NULL, NULL), 1);
+
+    /* No match, limit, a callback that stops early, nothing searchable. */
+    assert_int_equal(nw_store_search(s, "zeppelin", 10, collect, NULL), 0);
+    assert_int_equal(nw_store_search(s, "rafah", 1, NULL, NULL), 1);
+    memset(&h, 0, sizeof(h));
+    h.stop_after = 1;
+    assert_int_equal(nw_store_search(s, "rafah OR shares", 10, collect, &h), 1);
+    assert_int_equal(nw_store_search(s, "((( ]", 10, collect, &h), -EINVAL);
+    assert_int_equal(nw_store_search(s, "", 10, collect, &h), -EINVAL);
+    assert_int_equal(nw_store_search(s, "*", 10, collect, &h), -EINVAL);
+    nw_store_close(&s);
+}
+
+typedef struct writer {
+    nw_store_t *s;
+    const char *id, *text;
+    nw_store_result_t res;
+    int rc;
+    char status[16];
+} writer_t;
+
+static void *
+write_one(void *arg)
+{
+    writer_t *w = arg;
+    nw_enriched_t e = make(w->id, "Title", w->text);
+    w->rc = nw_store_begin(w->s);
+    if (w->rc == 0)
+        w->rc = nw_store_put(w->s, &e, NULL, &w->res);
+    if (w->rc == 0) {
+        snprintf(w->status, sizeof(w->status), "%s", w->res.status);
+        w->rc = nw_store_commit(w->s);
+    }
+    nw_enriched_release(&e);
+    return NULL;
+}
+
+static void
+pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Two stores get the same article at once: the second waits for the first's commit and then
+ * finds it ("unchanged"), so it is stored once; a changed text becomes revision 2 on top. */
+static void
+test_pg_same_id_two_writers(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *a = open_rw(f), *b = open_rw(f);
+    pthread_t t;
+
+    for (int round = 0; round < 2; round++) {
+        writer_t w = {
+            .s = b, .id = round ? "known" : "fresh", .text = round ? "changed by b" : "same text"};
+        assert_int_equal(nw_store_begin(a), 0);
+        put(a, "fresh", "Title", "same text");
+        if (round)
+            put(a, "known", "Title", "first by a");
+        /* b blocks on a's uncommitted row (whether it got there before the commit or not, the
+         * outcome is the same). */
+        assert_int_equal(pthread_create(&t, NULL, write_one, &w), 0);
+        pause_ms(100);
+        assert_int_equal(nw_store_commit(a), 0);
+        assert_int_equal(pthread_join(t, NULL), 0);
+        assert_int_equal(w.rc, 0);
+        assert_string_equal(w.status, round ? "stored" : "unchanged");
+        assert_int_equal(w.res.rev, round ? 2 : 1);
+    }
+    db_expect(f, "SELECT count(*) || ':' || count(DISTINCT id) FROM revisions", "3:2");
+    db_expect(f, "SELECT rev FROM articles WHERE id = 'known'", "2");
+    nw_store_close(&a);
+    nw_store_close(&b);
+}
+
+typedef struct committer {
+    nw_store_t *s;
+    int rc;
+} committer_t;
+
+static void *
+commit_later(void *arg)
+{
+    committer_t *c = arg;
+    pause_ms(200);
+    c->rc = nw_store_commit(c->s);
+    return NULL;
+}
+
+/* Writers commit out of seq order; a reader resuming from a seq must still see every one:
+ * since() waits for the transaction holding the lower seq instead of skipping past it. */
+static void
+test_pg_since_waits_for_writers(void **state)
+{
+    fixture_t *f = *state;
+    char err[256] = "";
+    nw_store_t *a = open_rw(f), *b = open_rw(f), *r;
+    committer_t c = {0};
+    docs_t d = {0};
+    pthread_t t;
+    uint64_t max = 0;
+
+    assert_int_equal(nw_store_begin(a), 0);
+    assert_int_equal(put(a, "from-a", NULL, "first seq, committed last").seq, 1);
+    assert_int_equal(nw_store_begin(b), 0);
+    assert_int_equal(put(b, "from-b", NULL, "second seq, committed first").seq, 2);
+    assert_int_equal(nw_store_commit(b), 0);
+
+    r = nw_store_open(f->path, 1, err, sizeof(err));
+    if (!r)
+        fail_msg("open read-only: %s", err);
+    c.s = a;
+    assert_int_equal(pthread_create(&t, NULL, commit_later, &c), 0);
+    assert_int_equal(nw_store_since(r, 0, 0, collect_doc, &d), 2);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(c.rc, 0);
+    assert_int_equal(d.seq[0], 1);
+    assert_int_equal(d.seq[1], 2);
+    assert_int_equal(nw_store_max_seq(r, &max), 0);
+    assert_int_equal(max, 2);
+
+    /* A rolled back seq is a gap that never fills: readers go past it. */
+    assert_int_equal(nw_store_begin(a), 0);
+    assert_int_equal(put(a, "lost", NULL, "rolled back").seq, 3);
+    assert_int_equal(nw_store_rollback(a), 0);
+    put_commit(b, "after-gap", NULL, "four");
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(nw_store_since(r, 2, 0, collect_doc, &d), 1);
+    assert_int_equal(d.seq[0], 4);
+    nw_store_close(&r);
+    nw_store_close(&a);
+    nw_store_close(&b);
+}
+
+/* Stories across writers: b's transaction loads what a stored, so a near-duplicate of an
+ * article a stored joins its story. */
+static void
+test_pg_story_across_writers(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *a = open_rw(f), *b = open_rw(f);
+    const char *text = "Negotiators met in Cairo on Tuesday to discuss a ceasefire in Gaza and "
+                       "the release of hostages, officials from Egypt and Qatar said.";
+
+    assert_int_equal(nw_store_begin(b), 0); /* b's ring is loaded before a stores */
+    assert_int_equal(nw_store_commit(b), 0);
+    assert_int_equal(nw_store_begin(a), 0);
+    nw_enriched_t e = make_fp("cairo-a", "2024-02-06T09:00:00Z", text);
+    nw_store_result_t res = {0};
+    assert_int_equal(nw_store_put(a, &e, NULL, &res), 0);
+    nw_enriched_release(&e);
+    assert_int_equal(nw_store_commit(a), 0);
+
+    assert_int_equal(nw_store_begin(b), 0);
+    e = make_fp("cairo-b", "2024-02-06T10:00:00Z", text);
+    assert_int_equal(nw_store_put(b, &e, NULL, &res), 0);
+    assert_string_equal(res.story, "cairo-a");
+    assert_string_equal(res.duplicate_of, "cairo-a");
+    nw_enriched_release(&e);
+    assert_int_equal(nw_store_commit(b), 0);
+    nw_store_close(&a);
+    nw_store_close(&b);
 }
 
 int
 main(void)
 {
     /* Database errors are logged; keep expected ones out of the test output. */
-    nw_log_init("test", NW_LOG_OFF);
+    nw_log_init("test", getenv("NW_TEST_LOG") ? NW_LOG_DEBUG : NW_LOG_OFF);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_migrate_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
@@ -1318,5 +1601,34 @@ main(void)
         cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* The same tests on PostgreSQL, except those about SQLite itself (WAL, its files, its
+     * locking, FTS5 syntax), and those about several writers on one PostgreSQL database. */
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_migrate_reopen, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_pg_open_errors, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_revisions, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_seq_survives_reopen, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_pg_search, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_dead_letters, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_dead_letter_resent_once, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_rollback, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_put_rejected_leaves_transaction_clean, setup_pg,
+                                        teardown_pg),
+        cmocka_unit_test_setup_teardown(test_since, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_dlq_replay_bookkeeping, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_seq_at_and_max, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_readonly_sees_writer, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_bulk_transaction, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_stories, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_pg_same_id_two_writers, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_pg_since_waits_for_writers, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_pg_story_across_writers, setup_pg, teardown_pg),
+    };
+    /* With NW_TEST_PG only the PostgreSQL run (the SQLite one is unit.test_store's). */
+    pg_base = getenv("NW_TEST_PG");
+    if (pg_base && pg_base[0])
+        return cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
+    return cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
 }

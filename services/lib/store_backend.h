@@ -1,0 +1,122 @@
+/* store_backend.h: what store.c (the common logic behind store.h: content identity, story
+ * ring, document encoding, argument checks) asks of a database backend. Two backends
+ * implement it: store_sqlite.c (embedded default) and store_pg.c (PostgreSQL, several store
+ * processes on one database). Private to services/lib.
+ *
+ * Every operation returns 0 or a negative errno (-EIO for database trouble, logged by the
+ * backend where it happens) unless said otherwise. The common code checks read-only handles,
+ * open transactions and arguments before calling a write, so backends need not. Strings and
+ * blobs passed in are borrowed until return; those passed to callbacks are borrowed until the
+ * callback returns. */
+#ifndef NW_STORE_BACKEND_H
+#define NW_STORE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "newswire/buf.h"
+#include "newswire/store.h"
+
+/* The schema version both backends migrate to (the SQLite one counts PRAGMA user_version,
+ * the PostgreSQL one rows of schema_migrations; the steps are the same). */
+#define NW_STORE_SCHEMA_VERSION 4
+
+/* The current revision of an id, as put needs it. story and duplicate_of are malloc'd (the
+ * caller frees them; NULL when the column is NULL). */
+typedef struct store_cur {
+    uint32_t rev;
+    uint64_t seq;
+    char hash[33];
+    char *story, *duplicate_of;
+} store_cur_t;
+
+/* One stored revision: the articles row (insert or update) and its revisions row. */
+typedef struct store_row {
+    const char *id;
+    uint32_t rev;
+    uint64_t seq;
+    const char *hash, *url, *title, *subtitle, *published, *dateline, *lang, *authors, *source,
+        *fetched, *stored_at, *text, *story, *duplicate_of;
+    int64_t words;
+    const uint8_t *doc;
+    size_t doc_len;
+} store_row_t;
+
+/* One row of the fingerprints table. */
+typedef struct store_fp_row {
+    uint64_t seq;
+    const char *id, *story;
+    int64_t time;
+    uint64_t simhash;
+    const void *minhash, *terms; /* NULL when absent */
+    size_t minhash_len, terms_len;
+} store_fp_row_t;
+typedef int (*store_fp_cb)(const store_fp_row_t *row, void *arg); /* < 0 stops with that error */
+
+/* Which dead letters store_ops.dlq reads. */
+enum { STORE_DLQ_LIST, STORE_DLQ_GET, STORE_DLQ_PENDING };
+
+typedef struct store_ops {
+    const char *name;
+    /* Connect to target; a writable handle creates and migrates the schema. Sets s->be and
+     * s->version; on failure says why in err (never empty) and leaves s->be for close. */
+    int (*open)(nw_store_t *s, const char *target, char *err, size_t errlen);
+    void (*close)(nw_store_t *s); /* also rolls back an open transaction */
+    int (*schema_version)(nw_store_t *s);
+    int (*begin)(nw_store_t *s);
+    int (*commit)(nw_store_t *s); /* on failure the transaction is still open */
+    int (*rollback)(nw_store_t *s);
+    /* The seq of the next stored revision in the open transaction. Every call hands out a new
+     * one; one the transaction did not use is lost unless the caller keeps it. */
+    int (*next_seq)(nw_store_t *s, uint64_t *seq);
+    /* The current revision of id (0) or -ENOENT. A backend with concurrent writers locks the
+     * row until the transaction ends. */
+    int (*lookup)(nw_store_t *s, const char *id, store_cur_t *cur);
+    /* Write r as the articles row (exists: update, else insert) and its revisions row.
+     * -EEXIST when another writer inserted the id since the lookup (nothing was written). */
+    int (*write)(nw_store_t *s, const store_row_t *r, int exists);
+    int (*fp_insert)(nw_store_t *s, const store_fp_row_t *r);
+    int (*fp_prune)(nw_store_t *s, uint64_t upto); /* delete fingerprints with seq <= upto */
+    /* Fingerprints with seq > after, newest first, at most limit. Returns the count. */
+    int (*fp_load)(nw_store_t *s, uint64_t after, int limit, store_fp_cb cb, void *arg);
+    /* Insert a dead letter with time, stage and reason filled in; key is its item_key (NULL:
+     * always new); a letter whose key exists is ignored. */
+    int (*put_dead)(nw_store_t *s, const nw_dead_t *d, const char *time, const char *key);
+    int (*search)(nw_store_t *s, const char *query, int limit, nw_store_hit_cb cb, void *arg);
+    int (*get)(nw_store_t *s, const char *id, uint8_t **buf, size_t *len);
+    /* STORE_DLQ_LIST (n: limit), STORE_DLQ_GET (n: rowid), STORE_DLQ_PENDING (reason may be
+     * NULL). Returns the count. */
+    int (*dlq)(nw_store_t *s, int kind, int64_t n, const char *reason, nw_store_dead_cb cb,
+               void *arg);
+    int (*dlq_stats)(nw_store_t *s, nw_store_dlq_stat_cb cb, void *arg);
+    /* The conditional claim UPDATE; returns the number of rows changed (0 or 1). */
+    int (*dlq_claim)(nw_store_t *s, int64_t rowid, int force, const char *now);
+    /* Record a replay answer (all NULL when status is NULL); returns rows changed. */
+    int (*dlq_replayed)(nw_store_t *s, int64_t rowid, const char *now, const char *status,
+                        const char *new_id, const char *detail);
+    int (*since)(nw_store_t *s, uint64_t after, int limit, nw_store_doc_cb cb, void *arg);
+    int (*max_seq)(nw_store_t *s, uint64_t *seq);
+    /* The first seq stored at or after time in *first, 0 when none. */
+    int (*seq_at)(nw_store_t *s, const char *time, uint64_t *first);
+    int64_t (*count)(nw_store_t *s);
+} store_ops_t;
+
+extern const store_ops_t nw_store_sqlite_ops;
+extern const store_ops_t nw_store_pg_ops;
+
+/* A store handle. store.c owns the story ring and the scratch buffer; the backend keeps its
+ * connection in be. */
+struct store_ring;
+struct nw_store {
+    const store_ops_t *ops;
+    void *be; /* the backend's state */
+    int readonly;
+    int version; /* schema version at open (after migrating, for a writable handle) */
+    int in_tx;
+    uint64_t pending_seq;       /* handed out by next_seq, not used yet (0: none) */
+    nw_buf_t scratch;           /* encoded document of the put in progress */
+    struct store_ring *ring;    /* story ring (writable handles) */
+    char *story, *duplicate_of; /* of the last put, for nw_store_result_t */
+};
+
+#endif

@@ -1,0 +1,999 @@
+/* store_sqlite.c: the SQLite backend of the store (store_backend.h), the embedded default:
+ * one file in WAL mode, FTS5 for search. newswire-store writes it in group-committed
+ * transactions; `newswire search|get|dlq` read it, possibly while it is being written (WAL
+ * lets readers run beside the one writer). The schema is in store.c; here its SQLite form:
+ * the version is PRAGMA user_version, and
+ *
+ *   articles_fts   rowid = articles.seq  FTS5 over title, subtitle, text; external content on
+ *                                     articles, kept in sync by triggers
+ *
+ * Sequence numbers are handed out under the write lock (max + 1 inside BEGIN IMMEDIATE), so
+ * transactions commit in seq order and what a reader sees is always a prefix of the seq
+ * history: when seq N is visible, every stored seq below N is too. `newswire tail --since`
+ * relies on this to resume from the highest seq it has read. A rolled back transaction's
+ * numbers are handed out again.
+ *
+ * The FTS rowid is seq rather than the implicit rowid of articles because VACUUM may renumber
+ * implicit rowids, which would silently detach an external-content index; seq never changes
+ * for a stored revision. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "newswire/buf.h"
+#include "newswire/log.h"
+#include "store_backend.h"
+
+/* Migrations: step i brings the schema from version i to i + 1. Append only; never edit a
+ * step that has shipped. */
+static const char *const migrations[] = {
+    /* v1 */
+    "CREATE TABLE articles ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  rev INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL UNIQUE,"
+    "  content_hash TEXT NOT NULL,"
+    "  url TEXT, title TEXT, subtitle TEXT, published TEXT, dateline TEXT, lang TEXT,"
+    "  authors TEXT, source TEXT, fetched TEXT,"
+    "  stored_at TEXT NOT NULL,"
+    "  words INTEGER,"
+    "  text TEXT,"
+    "  doc BLOB NOT NULL);"
+    "CREATE INDEX articles_published ON articles(published);"
+    "CREATE INDEX articles_lang ON articles(lang);"
+    "CREATE TABLE revisions ("
+    "  id TEXT NOT NULL,"
+    "  rev INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL UNIQUE,"
+    "  content_hash TEXT NOT NULL,"
+    "  stored_at TEXT NOT NULL,"
+    "  doc BLOB NOT NULL,"
+    "  PRIMARY KEY (id, rev)) WITHOUT ROWID;"
+    "CREATE VIRTUAL TABLE articles_fts USING fts5(title, subtitle, text,"
+    "  content='articles', content_rowid='seq', tokenize='unicode61 remove_diacritics 2');"
+    /* External content: the index must be told the old values to delete them. */
+    "CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles BEGIN"
+    "  INSERT INTO articles_fts(rowid, title, subtitle, text)"
+    "    VALUES (new.seq, new.title, new.subtitle, new.text);"
+    "END;"
+    "CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles BEGIN"
+    "  INSERT INTO articles_fts(articles_fts, rowid, title, subtitle, text)"
+    "    VALUES ('delete', old.seq, old.title, old.subtitle, old.text);"
+    "END;"
+    "CREATE TRIGGER articles_fts_au AFTER UPDATE ON articles BEGIN"
+    "  INSERT INTO articles_fts(articles_fts, rowid, title, subtitle, text)"
+    "    VALUES ('delete', old.seq, old.title, old.subtitle, old.text);"
+    "  INSERT INTO articles_fts(rowid, title, subtitle, text)"
+    "    VALUES (new.seq, new.title, new.subtitle, new.text);"
+    "END;"
+    "CREATE TABLE dead_letters ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  time TEXT NOT NULL,"
+    "  stage TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  detail TEXT,"
+    "  article_id TEXT,"
+    "  source TEXT,"
+    "  content_type TEXT,"
+    "  origin TEXT,"
+    "  spool INTEGER,"
+    "  bytes BLOB NOT NULL);"
+    "CREATE INDEX dead_letters_time ON dead_letters(time);",
+    /* v2: replays of dead letters are recorded on the letter (`newswire dlq replay`), stats
+     * group by stage and reason, and backfill can start at a time. */
+    "ALTER TABLE dead_letters ADD COLUMN replayed_at TEXT;"
+    "ALTER TABLE dead_letters ADD COLUMN replay_status TEXT;"
+    "ALTER TABLE dead_letters ADD COLUMN replay_id TEXT;"
+    "ALTER TABLE dead_letters ADD COLUMN replay_detail TEXT;"
+    "CREATE INDEX dead_letters_reason ON dead_letters(stage, reason);"
+    "CREATE INDEX revisions_stored_at ON revisions(stored_at);",
+    /* v3: fetch re-sends an item until the store acknowledges it, so the same dead letter can
+     * arrive again (a lost ack, or a raw failing in parse on every re-send). item_key names
+     * the letter: origin, spool number, stage, reason and a hash of the bytes (the bytes keep
+     * a wiped and reused spool number from matching a different item). */
+    "ALTER TABLE dead_letters ADD COLUMN item_key TEXT;"
+    "CREATE UNIQUE INDEX dead_letters_item ON dead_letters(item_key) WHERE item_key IS NOT NULL;",
+    /* v4: near-duplicates and stories. Rows stored before keep NULL in both columns. The
+     * fingerprints of recent revisions are kept apart from the documents so that opening the
+     * store loads the story ring without decoding documents. */
+    "ALTER TABLE articles ADD COLUMN story TEXT;"
+    "ALTER TABLE articles ADD COLUMN duplicate_of TEXT;"
+    "CREATE INDEX articles_story ON articles(story);"
+    "CREATE TABLE fingerprints ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  story TEXT NOT NULL,"
+    "  simhash INTEGER NOT NULL,"
+    "  minhash BLOB,"
+    "  terms BLOB);",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+_Static_assert(SCHEMA_VERSION == NW_STORE_SCHEMA_VERSION, "both backends migrate to one version");
+
+/* Cached statements, prepared on first use (a read-only handle never prepares the writes). */
+enum {
+    ST_LOOKUP,
+    ST_INSERT,
+    ST_UPDATE,
+    ST_REVISION,
+    ST_DEAD,
+    ST_MAXSEQ,
+    ST_GET,
+    ST_SEARCH,
+    ST_DLQ,
+    ST_SINCE,
+    ST_COUNT,
+    ST_DLQ_GET,
+    ST_DLQ_PENDING,
+    ST_DLQ_STATS,
+    ST_DLQ_CLAIM,
+    ST_DLQ_REPLAYED,
+    ST_SEQ_AT,
+    ST_FP_INSERT,
+    ST_FP_PRUNE,
+    ST_FP_LOAD,
+    /* The same reads for a version 1 database, which a read-only handle may open before the
+     * writer migrated it: the replay columns read as NULL. */
+    ST_DLQ_V1,
+    ST_DLQ_GET_V1,
+    ST_DLQ_STATS_V1,
+    ST_N
+};
+
+#define ARTICLE_COLS                                                                               \
+    "rev, seq, content_hash, url, title, subtitle, published, dateline, lang, authors, "           \
+    "source, fetched, stored_at, words, text, doc, story, duplicate_of"
+
+#define DEAD_COLS                                                                                  \
+    "id, time, stage, reason, detail, article_id, source, content_type, origin, spool, bytes"
+#define REPLAY_COLS "replayed_at, replay_status, replay_id, replay_detail"
+#define REPLAY_COLS_V1 "NULL, NULL, NULL, NULL"
+
+static const char *const stmt_sql[ST_N] = {
+    [ST_LOOKUP] = "SELECT rev, seq, content_hash, story, duplicate_of FROM articles WHERE id = ?1",
+    [ST_INSERT] =
+        "INSERT INTO articles (id, " ARTICLE_COLS ") VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+        " ?19)",
+    [ST_UPDATE] = "UPDATE articles SET (" ARTICLE_COLS ") = "
+                  "(?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+                  " ?19) "
+                  "WHERE id = ?1",
+    [ST_REVISION] = "INSERT INTO revisions (id, rev, seq, content_hash, stored_at, doc) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_DEAD] = "INSERT OR IGNORE INTO dead_letters (time, stage, reason, detail, article_id, "
+                "source, content_type, origin, spool, bytes, item_key) VALUES (?1, ?2, ?3, ?4, "
+                "?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM revisions",
+    [ST_GET] = "SELECT doc FROM articles WHERE id = ?1",
+    /* Title hits weigh most: a headline naming the query is what a reader looks for. */
+    /* The snippet comes from the text when the text matches (the title is shown anyway),
+     * else from the best column. Matches are marked with control characters, which cleaned
+     * text never contains, to tell whether the text matched, then turned into brackets. */
+    [ST_SEARCH] = "SELECT a.id, a.title, a.published, a.lang, a.url,"
+                  "  replace(replace(CASE"
+                  "    WHEN instr(snippet(articles_fts, 2, char(2), char(3), '\xe2\x80\xa6', 12),"
+                  "               char(2)) > 0"
+                  "    THEN snippet(articles_fts, 2, char(2), char(3), '\xe2\x80\xa6', 12)"
+                  "    ELSE snippet(articles_fts, -1, char(2), char(3), '\xe2\x80\xa6', 12)"
+                  "  END, char(2), '['), char(3), ']'),"
+                  "  bm25(articles_fts, 10.0, 4.0, 1.0) AS score"
+                  " FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid"
+                  " WHERE articles_fts MATCH ?1 ORDER BY score, a.seq LIMIT ?2",
+    [ST_DLQ] = "SELECT " DEAD_COLS "," REPLAY_COLS " FROM dead_letters ORDER BY id DESC LIMIT ?1",
+    [ST_DLQ_V1] = "SELECT " DEAD_COLS "," REPLAY_COLS_V1 " FROM dead_letters ORDER BY id DESC "
+                  "LIMIT ?1",
+    [ST_DLQ_GET] = "SELECT " DEAD_COLS "," REPLAY_COLS " FROM dead_letters WHERE id = ?1",
+    [ST_DLQ_GET_V1] = "SELECT " DEAD_COLS "," REPLAY_COLS_V1 " FROM dead_letters WHERE id = ?1",
+    [ST_DLQ_PENDING] = "SELECT " DEAD_COLS "," REPLAY_COLS " FROM dead_letters"
+                       " WHERE replayed_at IS NULL AND (?1 IS NULL OR reason = ?1) ORDER BY id",
+    [ST_DLQ_STATS] = "SELECT stage, reason, count(*), count(replayed_at) FROM dead_letters"
+                     " GROUP BY stage, reason ORDER BY count(*) DESC, stage, reason",
+    [ST_DLQ_STATS_V1] = "SELECT stage, reason, count(*), 0 FROM dead_letters"
+                        " GROUP BY stage, reason ORDER BY count(*) DESC, stage, reason",
+    /* The claim is one conditional UPDATE, so two replays of one letter cannot both win. */
+    [ST_DLQ_CLAIM] = "UPDATE dead_letters SET replayed_at = ?2, replay_status = 'replaying',"
+                     " replay_id = NULL, replay_detail = NULL"
+                     " WHERE id = ?1 AND (?3 OR replayed_at IS NULL)",
+    [ST_DLQ_REPLAYED] = "UPDATE dead_letters SET replayed_at = ?2, replay_status = ?3,"
+                        " replay_id = ?4, replay_detail = ?5 WHERE id = ?1",
+    [ST_SEQ_AT] = "SELECT min(seq) FROM revisions WHERE stored_at >= ?1",
+    [ST_SINCE] = "SELECT seq, doc FROM revisions WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [ST_COUNT] = "SELECT count(*) FROM articles",
+    [ST_FP_INSERT] = "INSERT INTO fingerprints (seq, id, time, story, simhash, minhash, terms)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_FP_PRUNE] = "DELETE FROM fingerprints WHERE seq <= ?1",
+    [ST_FP_LOAD] = "SELECT seq, id, time, story, simhash, minhash, terms FROM fingerprints"
+                   " WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2",
+};
+
+typedef struct sq {
+    sqlite3 *db;
+    uint64_t next_seq; /* seq the next stored revision gets; valid inside a transaction */
+    sqlite3_stmt *st[ST_N];
+} sq_t;
+
+/* Log the database error once, where it is handled, and map it to -EIO. */
+static int
+db_error(sq_t *s, const char *what)
+{
+    NW_ERROR(NULL, "store: %s failed: %s", what, sqlite3_errmsg(s->db));
+    return -EIO;
+}
+
+static sqlite3_stmt *
+get_stmt(sq_t *s, int which)
+{
+    if (!s->st[which] && sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                            &s->st[which], NULL) != SQLITE_OK) {
+        db_error(s, "prepare");
+        return NULL;
+    }
+    return s->st[which];
+}
+
+/* Finish a statement so it holds no read snapshot or lock between calls. */
+static void
+done_stmt(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+static int
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static int
+exec_sql(sq_t *s, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        NW_ERROR(NULL, "store: %s failed: %s", what, msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int
+read_int(sq_t *s, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -EIO;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    *out = sqlite3_column_int64(st, 0);
+    rc = 0;
+out:
+    if (rc < 0)
+        db_error(s, sql);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Apply pending migrations in one transaction. BEGIN IMMEDIATE takes the write lock before the
+ * version is read, so two processes opening a fresh file do not both migrate. */
+static int
+migrate(sq_t *s, char *err, size_t errlen)
+{
+    int64_t version = 0;
+    int rc = exec_sql(s, "BEGIN IMMEDIATE", "begin migration");
+    if (rc < 0)
+        goto err;
+    rc = read_int(s, "PRAGMA user_version", &version);
+    if (rc < 0)
+        goto err;
+    if (version > SCHEMA_VERSION) {
+        snprintf(err, errlen, "schema version %lld is newer than this program knows (%d)",
+                 (long long)version, SCHEMA_VERSION);
+        rc = -EPROTO;
+        goto err;
+    }
+    for (int64_t v = version; v < SCHEMA_VERSION; v++) {
+        char what[64];
+        snprintf(what, sizeof(what), "migration to schema version %lld", (long long)v + 1);
+        if ((rc = exec_sql(s, migrations[v], what)) < 0)
+            goto err;
+    }
+    if (version < SCHEMA_VERSION) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+        if ((rc = exec_sql(s, sql, "set schema version")) < 0)
+            goto err;
+    }
+    if ((rc = exec_sql(s, "COMMIT", "commit migration")) < 0)
+        goto err;
+    if (version < SCHEMA_VERSION)
+        NW_INFO(NULL, "store: schema migrated from version %lld to %d", (long long)version,
+                SCHEMA_VERSION);
+    return 0;
+
+err:
+    /* Everything or nothing: a half-migrated schema is never committed. */
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (err[0] == '\0')
+        snprintf(err, errlen, "migration failed: %s", sqlite3_errmsg(s->db));
+    return rc;
+}
+
+static int
+is_operator(const char *p, size_t n)
+{
+    return (n == 3 && (memcmp(p, "AND", 3) == 0 || memcmp(p, "NOT", 3) == 0)) ||
+           (n == 2 && memcmp(p, "OR", 2) == 0);
+}
+
+static int
+is_word_byte(unsigned char c)
+{
+    return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Turn a query FTS5 rejected into plain terms: every whitespace-separated chunk becomes a
+ * quoted phrase of its letter/digit runs, so `U.S.` is "U S" (which matches the tokens of
+ * "U.S.") and `Rafah (` is "Rafah". The operators AND, OR and NOT are dropped rather than
+ * searched for as words: the user meant them as operators. Bytes >= 0x80 count as letters, as
+ * they do for FTS5 barewords. Returns 0 with the query in out, -EINVAL when no word is left,
+ * or -ENOMEM. */
+static int
+plain_query(const char *q, nw_buf_t *out)
+{
+    static const char *const space = " \t\r\n";
+    int words = 0, rc = 0;
+
+    for (const char *p = q + strspn(q, space); *p && rc == 0; p += strspn(p, space)) {
+        size_t n = strcspn(p, space);
+        int opened = 0, in_word = 0;
+        for (size_t i = 0; i < n && rc == 0 && !is_operator(p, n); i++) {
+            if (!is_word_byte((unsigned char)p[i])) {
+                in_word = 0;
+                continue;
+            }
+            if (!in_word) {
+                rc = nw_buf_puts(out, opened ? " " : "\"");
+                words++;
+            }
+            if (rc == 0)
+                rc = nw_buf_append(out, p + i, 1);
+            opened = in_word = 1;
+        }
+        if (opened && rc == 0)
+            rc = nw_buf_puts(out, "\" ");
+        p += n;
+    }
+    if (rc < 0)
+        return rc;
+    return words > 0 ? 0 : -EINVAL;
+}
+
+/* Run one MATCH query. Returns hits, -EINVAL when FTS5 rejected the query before any hit, or
+ * -EIO. */
+static int
+run_search(sq_t *s, const char *query, int limit, nw_store_hit_cb cb, void *arg)
+{
+    int n = 0, rc;
+    sqlite3_stmt *st = get_stmt(s, ST_SEARCH);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, query);
+    sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        nw_store_hit_t hit = {
+            .id = col_text(st, 0),
+            .title = col_text(st, 1),
+            .published = col_text(st, 2),
+            .lang = col_text(st, 3),
+            .url = col_text(st, 4),
+            .snippet = col_text(st, 5),
+            .rank = sqlite3_column_double(st, 6),
+        };
+        n++;
+        if (cb && cb(&hit, arg) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    /* Syntax errors in the query arrive as plain SQLITE_ERROR from the first step; real
+     * trouble (I/O, corruption, busy) has its own codes. */
+    if (rc == SQLITE_ERROR && n == 0) {
+        NW_DEBUG(NULL, "store: query \"%s\" rejected: %s", query, sqlite3_errmsg(s->db));
+        n = -EINVAL;
+    } else if (rc != SQLITE_DONE) {
+        n = db_error(s, "search");
+    }
+    done_stmt(st);
+    return n;
+}
+
+/* The row at the statement's cursor; columns DEAD_COLS then the four replay columns. */
+static void
+read_dead_row(sqlite3_stmt *st, nw_store_dead_row_t *row)
+{
+    *row = (nw_store_dead_row_t){
+        .rowid = sqlite3_column_int64(st, 0),
+        .time = col_text(st, 1),
+        .stage = col_text(st, 2),
+        .reason = col_text(st, 3),
+        .detail = col_text(st, 4),
+        .id = col_text(st, 5),
+        .source = col_text(st, 6),
+        .content_type = col_text(st, 7),
+        .origin = col_text(st, 8),
+        .spool = (uint64_t)sqlite3_column_int64(st, 9),
+        .bytes = sqlite3_column_blob(st, 10),
+        .replayed_at = col_text(st, 11),
+        .replay_status = col_text(st, 12),
+        .replay_id = col_text(st, 13),
+        .replay_detail = col_text(st, 14),
+    };
+    /* SQLite gives NULL for an empty blob; callers get a valid pointer either way. */
+    if (!row->bytes)
+        row->bytes = (const uint8_t *)"";
+    row->bytes_len = (size_t)sqlite3_column_bytes(st, 10);
+}
+
+/* Step through dead-letter rows of a bound statement, passing each to cb. */
+static int
+each_dead(sq_t *s, sqlite3_stmt *st, nw_store_dead_cb cb, void *arg, const char *what)
+{
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        nw_store_dead_row_t row;
+        read_dead_row(st, &row);
+        n++;
+        if (cb && cb(&row, arg) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        n = db_error(s, what);
+    done_stmt(st);
+    return n;
+}
+
+static int
+sq_open(nw_store_t *h, const char *path, char *err, size_t errlen)
+{
+    int64_t version = 0;
+    sq_t *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    h->be = s;
+    int flags = h->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open \"%s\": %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        return -EIO;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    /* Wait for a competing lock instead of failing at once. The wait blocks the caller's event
+     * loop, so the writer waits less than a stage heartbeat's liveness (3 s): a locked database
+     * then fails the batch, which is retried from a timer while heartbeats keep flowing. */
+    sqlite3_busy_timeout(s->db, h->readonly ? 5000 : 1000);
+    if (!h->readonly) {
+        /* journal_mode returns the mode as a row; anything but "wal" means WAL is unavailable
+         * (e.g. a network filesystem) and readers would block the writer. */
+        sqlite3_stmt *st = NULL;
+        int wal =
+            sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW && col_text(st, 0) &&
+            strcmp(col_text(st, 0), "wal") == 0;
+        sqlite3_finalize(st);
+        if (!wal) {
+            snprintf(err, errlen, "cannot enable WAL on \"%s\": %s", path, sqlite3_errmsg(s->db));
+            return -EIO;
+        }
+        /* Acks go out after commit, so a commit must survive power loss: FULL syncs the WAL
+         * on every commit (NORMAL would only on checkpoint). */
+        if (exec_sql(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", "pragmas") < 0) {
+            snprintf(err, errlen, "cannot configure \"%s\": %s", path, sqlite3_errmsg(s->db));
+            return -EIO;
+        }
+        if (migrate(s, err, errlen) < 0)
+            return -EIO;
+    }
+    if (read_int(s, "PRAGMA user_version", &version) < 0) {
+        snprintf(err, errlen, "cannot read \"%s\": %s", path, sqlite3_errmsg(s->db));
+        return -EIO;
+    }
+    if (version < 1 || version > SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "\"%s\" is not a newswire database this program reads "
+                 "(schema version %lld)",
+                 path, (long long)version);
+        return -EPROTO;
+    }
+    h->version = (int)version;
+    return 0;
+}
+
+static void
+sq_close(nw_store_t *h)
+{
+    sq_t *s = h->be;
+    if (!s)
+        return;
+    for (int i = 0; i < ST_N; i++)
+        sqlite3_finalize(s->st[i]);
+    if (h->in_tx)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+        NW_ERROR(NULL, "store: close failed: %s", sqlite3_errmsg(s->db));
+    free(s);
+    h->be = NULL;
+}
+
+static int
+sq_schema_version(nw_store_t *h)
+{
+    int64_t v = 0;
+    return read_int(h->be, "PRAGMA user_version", &v) < 0 ? -EIO : (int)v;
+}
+
+static int
+sq_begin(nw_store_t *h)
+{
+    sq_t *s = h->be;
+    /* IMMEDIATE: take the write lock now, where the busy timeout applies, rather than failing
+     * with SQLITE_BUSY when a deferred transaction tries to upgrade. */
+    if (exec_sql(s, "BEGIN IMMEDIATE", "begin") < 0)
+        return -EIO;
+    /* The sequence counter is read under the write lock, so it is right after a rollback and
+     * even if another process wrote since we opened. The unique index makes this O(log n). */
+    sqlite3_stmt *st = get_stmt(s, ST_MAXSEQ);
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        int rc = db_error(s, "read sequence");
+        done_stmt(st);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    s->next_seq = (uint64_t)sqlite3_column_int64(st, 0) + 1;
+    done_stmt(st);
+    return 0;
+}
+
+static int
+sq_commit(nw_store_t *h)
+{
+    return exec_sql(h->be, "COMMIT", "commit");
+}
+
+static int
+sq_rollback(nw_store_t *h)
+{
+    sq_t *s = h->be;
+    /* A failed ROLLBACK means SQLite already rolled back (e.g. after SQLITE_FULL). */
+    return sqlite3_get_autocommit(s->db) ? 0 : exec_sql(s, "ROLLBACK", "rollback");
+}
+
+static int
+sq_next_seq(nw_store_t *h, uint64_t *seq)
+{
+    sq_t *s = h->be;
+    *seq = s->next_seq++;
+    return 0;
+}
+
+static char *
+dup_col(sqlite3_stmt *st, int i)
+{
+    return col_text(st, i) ? strdup(col_text(st, i)) : NULL;
+}
+
+static int
+sq_lookup(nw_store_t *h, const char *id, store_cur_t *cur)
+{
+    sq_t *s = h->be;
+    int rc = -ENOENT;
+    sqlite3_stmt *st = get_stmt(s, ST_LOOKUP);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        cur->rev = (uint32_t)sqlite3_column_int64(st, 0);
+        cur->seq = (uint64_t)sqlite3_column_int64(st, 1);
+        snprintf(cur->hash, sizeof(cur->hash), "%s", col_text(st, 2) ? col_text(st, 2) : "");
+        cur->story = dup_col(st, 3); /* NULL as well when out of memory: only a label lost */
+        cur->duplicate_of = dup_col(st, 4);
+        rc = 0;
+    } else if (step != SQLITE_DONE) {
+        rc = db_error(s, "look up article");
+    }
+    done_stmt(st);
+    return rc;
+}
+
+static int
+sq_write(nw_store_t *h, const store_row_t *r, int exists)
+{
+    sq_t *s = h->be;
+    sqlite3_stmt *st = get_stmt(s, exists ? ST_UPDATE : ST_INSERT);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, r->id);
+    sqlite3_bind_int64(st, 2, r->rev);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)r->seq);
+    bind_text(st, 4, r->hash);
+    bind_text(st, 5, r->url);
+    bind_text(st, 6, r->title);
+    bind_text(st, 7, r->subtitle);
+    bind_text(st, 8, r->published);
+    bind_text(st, 9, r->dateline);
+    bind_text(st, 10, r->lang);
+    bind_text(st, 11, r->authors);
+    bind_text(st, 12, r->source);
+    bind_text(st, 13, r->fetched);
+    bind_text(st, 14, r->stored_at);
+    sqlite3_bind_int64(st, 15, r->words);
+    bind_text(st, 16, r->text);
+    sqlite3_bind_blob64(st, 17, r->doc, r->doc_len, SQLITE_STATIC);
+    bind_text(st, 18, r->story);
+    bind_text(st, 19, r->duplicate_of);
+    int rc = sqlite3_step(st) == SQLITE_DONE
+                 ? 0
+                 : db_error(s, exists ? "update article" : "insert article");
+    done_stmt(st);
+    if (rc < 0)
+        return rc;
+
+    st = get_stmt(s, ST_REVISION);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, r->id);
+    sqlite3_bind_int64(st, 2, r->rev);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)r->seq);
+    bind_text(st, 4, r->hash);
+    bind_text(st, 5, r->stored_at);
+    sqlite3_bind_blob64(st, 6, r->doc, r->doc_len, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "insert revision");
+    done_stmt(st);
+    return rc;
+}
+
+static int
+sq_fp_insert(nw_store_t *h, const store_fp_row_t *r)
+{
+    sq_t *s = h->be;
+    sqlite3_stmt *st = get_stmt(s, ST_FP_INSERT);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq);
+    bind_text(st, 2, r->id);
+    sqlite3_bind_int64(st, 3, r->time);
+    bind_text(st, 4, r->story);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)r->simhash);
+    if (r->minhash)
+        sqlite3_bind_blob64(st, 6, r->minhash, r->minhash_len, SQLITE_STATIC);
+    if (r->terms)
+        sqlite3_bind_blob64(st, 7, r->terms, r->terms_len, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "insert fingerprint");
+    done_stmt(st);
+    return rc;
+}
+
+static int
+sq_fp_prune(nw_store_t *h, uint64_t upto)
+{
+    sq_t *s = h->be;
+    sqlite3_stmt *st = get_stmt(s, ST_FP_PRUNE);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "prune fingerprints");
+    done_stmt(st);
+    return rc;
+}
+
+static int
+sq_fp_load(nw_store_t *h, uint64_t after, int limit, store_fp_cb cb, void *arg)
+{
+    sq_t *s = h->be;
+    int n = 0, rc = 0, step;
+    sqlite3_stmt *st = get_stmt(s, ST_FP_LOAD);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+    sqlite3_bind_int(st, 2, limit);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        store_fp_row_t r = {
+            .seq = (uint64_t)sqlite3_column_int64(st, 0),
+            .id = col_text(st, 1),
+            .time = sqlite3_column_int64(st, 2),
+            .story = col_text(st, 3),
+            .simhash = (uint64_t)sqlite3_column_int64(st, 4),
+            .minhash = sqlite3_column_blob(st, 5),
+            .minhash_len = (size_t)sqlite3_column_bytes(st, 5),
+            .terms = sqlite3_column_blob(st, 6),
+            .terms_len = (size_t)sqlite3_column_bytes(st, 6),
+        };
+        if ((rc = cb(&r, arg)) < 0)
+            break;
+        n++;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_error(s, "load fingerprints");
+    done_stmt(st);
+    return rc < 0 ? rc : n;
+}
+
+static int
+sq_put_dead(nw_store_t *h, const nw_dead_t *d, const char *time, const char *key)
+{
+    sq_t *s = h->be;
+    sqlite3_stmt *st = get_stmt(s, ST_DEAD);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, time);
+    bind_text(st, 2, d->stage ? d->stage : "unknown");
+    bind_text(st, 3, d->reason ? d->reason : "unknown");
+    bind_text(st, 4, d->detail);
+    bind_text(st, 5, d->id);
+    bind_text(st, 6, d->source);
+    bind_text(st, 7, d->content_type);
+    bind_text(st, 8, d->origin);
+    if (d->spool)
+        sqlite3_bind_int64(st, 9, (sqlite3_int64)d->spool);
+    else
+        sqlite3_bind_null(st, 9);
+    /* zeroblob-safe: a NULL pointer would bind SQL NULL, violating NOT NULL for empty bytes. */
+    sqlite3_bind_blob64(st, 10, d->bytes ? (const void *)d->bytes : (const void *)"", d->bytes_len,
+                        SQLITE_STATIC);
+    bind_text(st, 11, key);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "insert dead letter");
+    done_stmt(st);
+    return rc;
+}
+
+static int
+sq_search(nw_store_t *h, const char *query, int limit, nw_store_hit_cb cb, void *arg)
+{
+    nw_buf_t plain = {0};
+    int n = run_search(h->be, query, limit, cb, arg);
+    if (n == -EINVAL) {
+        n = plain_query(query, &plain);
+        if (n == 0)
+            n = run_search(h->be, (const char *)plain.data, limit, cb, arg);
+    }
+    nw_buf_release(&plain);
+    return n;
+}
+
+static int
+sq_get(nw_store_t *h, const char *id, uint8_t **buf, size_t *len)
+{
+    sq_t *s = h->be;
+    int rc;
+    sqlite3_stmt *st = get_stmt(s, ST_GET);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        const void *p = sqlite3_column_blob(st, 0);
+        *buf = malloc(n ? n : 1);
+        if (!*buf) {
+            rc = -ENOMEM;
+        } else {
+            if (n)
+                memcpy(*buf, p, n);
+            *len = n;
+            rc = 0;
+        }
+    } else if (rc == SQLITE_DONE) {
+        rc = -ENOENT;
+    } else {
+        rc = db_error(s, "get article");
+    }
+    done_stmt(st);
+    return rc;
+}
+
+static int
+sq_dlq(nw_store_t *h, int kind, int64_t n, const char *reason, nw_store_dead_cb cb, void *arg)
+{
+    sq_t *s = h->be;
+    int v2 = h->version >= 2;
+    sqlite3_stmt *st;
+    switch (kind) {
+    case STORE_DLQ_LIST:
+        if (!(st = get_stmt(s, v2 ? ST_DLQ : ST_DLQ_V1)))
+            return -EIO;
+        sqlite3_bind_int64(st, 1, n > 0 ? n : -1);
+        return each_dead(s, st, cb, arg, "list dead letters");
+    case STORE_DLQ_GET:
+        if (!(st = get_stmt(s, v2 ? ST_DLQ_GET : ST_DLQ_GET_V1)))
+            return -EIO;
+        sqlite3_bind_int64(st, 1, n);
+        return each_dead(s, st, cb, arg, "read dead letter");
+    default:
+        if (!(st = get_stmt(s, ST_DLQ_PENDING)))
+            return -EIO;
+        bind_text(st, 1, reason);
+        return each_dead(s, st, cb, arg, "list pending dead letters");
+    }
+}
+
+static int
+sq_dlq_stats(nw_store_t *h, nw_store_dlq_stat_cb cb, void *arg)
+{
+    sq_t *s = h->be;
+    int n = 0, rc;
+    sqlite3_stmt *st = get_stmt(s, h->version >= 2 ? ST_DLQ_STATS : ST_DLQ_STATS_V1);
+    if (!st)
+        return -EIO;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        nw_store_dlq_stat_t row = {
+            .stage = col_text(st, 0),
+            .reason = col_text(st, 1),
+            .count = sqlite3_column_int64(st, 2),
+            .replayed = sqlite3_column_int64(st, 3),
+        };
+        n++;
+        if (cb && cb(&row, arg) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        n = db_error(s, "count dead letters");
+    done_stmt(st);
+    return n;
+}
+
+static int
+sq_dlq_claim(nw_store_t *h, int64_t rowid, int force, const char *now)
+{
+    sq_t *s = h->be;
+    sqlite3_stmt *st = get_stmt(s, ST_DLQ_CLAIM);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, rowid);
+    bind_text(st, 2, now);
+    sqlite3_bind_int(st, 3, force ? 1 : 0);
+    int rc =
+        sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(s->db) : db_error(s, "claim dead letter");
+    done_stmt(st);
+    return rc;
+}
+
+static int
+sq_dlq_replayed(nw_store_t *h, int64_t rowid, const char *now, const char *status,
+                const char *new_id, const char *detail)
+{
+    sq_t *s = h->be;
+    sqlite3_stmt *st = get_stmt(s, ST_DLQ_REPLAYED);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, rowid);
+    bind_text(st, 2, now);
+    bind_text(st, 3, status);
+    bind_text(st, 4, new_id);
+    bind_text(st, 5, detail);
+    int rc =
+        sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(s->db) : db_error(s, "record replay");
+    done_stmt(st);
+    return rc;
+}
+
+static int
+sq_since(nw_store_t *h, uint64_t after, int limit, nw_store_doc_cb cb, void *arg)
+{
+    sq_t *s = h->be;
+    int n = 0, rc;
+    sqlite3_stmt *st = get_stmt(s, ST_SINCE);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+    sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        n++;
+        if (cb && cb((uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+                     (size_t)sqlite3_column_bytes(st, 1), arg) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        n = db_error(s, "read since");
+    done_stmt(st);
+    return n;
+}
+
+static int
+sq_max_seq(nw_store_t *h, uint64_t *seq)
+{
+    sq_t *s = h->be;
+    int rc = 0;
+    sqlite3_stmt *st = get_stmt(s, ST_MAXSEQ);
+    if (!st)
+        return -EIO;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *seq = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        rc = db_error(s, "read sequence");
+    done_stmt(st);
+    return rc;
+}
+
+static int
+sq_seq_at(nw_store_t *h, const char *time, uint64_t *first)
+{
+    sq_t *s = h->be;
+    int rc = 0;
+    sqlite3_stmt *st = get_stmt(s, ST_SEQ_AT);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, time);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        rc = db_error(s, "find sequence by time");
+    else if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+        *first = (uint64_t)sqlite3_column_int64(st, 0);
+    done_stmt(st);
+    return rc;
+}
+
+static int64_t
+sq_count(nw_store_t *h)
+{
+    sq_t *s = h->be;
+    int64_t n = -EIO;
+    sqlite3_stmt *st = get_stmt(s, ST_COUNT);
+    if (!st)
+        return -EIO;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    else
+        db_error(s, "count articles");
+    done_stmt(st);
+    return n;
+}
+
+const store_ops_t nw_store_sqlite_ops = {
+    .name = "SQLite",
+    .open = sq_open,
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .next_seq = sq_next_seq,
+    .lookup = sq_lookup,
+    .write = sq_write,
+    .fp_insert = sq_fp_insert,
+    .fp_prune = sq_fp_prune,
+    .fp_load = sq_fp_load,
+    .put_dead = sq_put_dead,
+    .search = sq_search,
+    .get = sq_get,
+    .dlq = sq_dlq,
+    .dlq_stats = sq_dlq_stats,
+    .dlq_claim = sq_dlq_claim,
+    .dlq_replayed = sq_dlq_replayed,
+    .since = sq_since,
+    .max_seq = sq_max_seq,
+    .seq_at = sq_seq_at,
+    .count = sq_count,
+};
