@@ -136,9 +136,10 @@ nw_cli_search(int argc, char **argv)
     nw_buf_t query = {0};
     int rc = nw_config_load(search_opts, &cfg, argc, argv, "newswire search [options] QUERY...",
                             "Full-text search of the stored articles, best match first. The "
-                            "words are joined into one\nSQLite FTS5 query: plain words must all "
-                            "match; \"quoted phrases\", OR, NOT and prefix* work.\nEach hit: id, "
-                            "published date, title, then the matching snippet with [terms].",
+                            "words are joined into one\nquery: plain words must all match. SQLite "
+                            "(FTS5): \"quoted phrases\", OR, NOT and prefix*\nwork; PostgreSQL "
+                            "(web search syntax): \"quoted phrases\", OR and -word.\nEach hit: "
+                            "id, published date, title, then the matching snippet with [terms].",
                             &nargs, &args);
     if ((status = nw_cli_config_status(rc)) >= 0)
         return status;
@@ -156,7 +157,7 @@ nw_cli_search(int argc, char **argv)
     rc = nw_store_search(s, (const char *)query.data, (int)cfg.limit, on_hit, &st);
     fflush(stdout);
     if (rc == -EINVAL) {
-        fprintf(stderr, "newswire search: bad query \"%s\" (FTS5 syntax)\n",
+        fprintf(stderr, "newswire search: bad query \"%s\" (no words to search)\n",
                 (const char *)query.data);
         goto done;
     }
