@@ -410,12 +410,13 @@ done:
  *      from the database too: a message dropped at the end of a burst has no successor to
  *      reveal the hole, and ZeroMQ does not report drops.
  *
- * This is sound because the store hands out seqs under its write lock, so what a reader sees
- * is a prefix of the seq history (store.h): after a catch-up read up to seq N, nothing below N
- * can appear later. A filtered subscriber therefore reads each stored document once, either
- * from the hub or from the database, and prints each matching one exactly once. The cost of a
- * narrow topic is a database read (an index range scan) per live message; the delay of a
- * recovered message is at most one --check interval. */
+ * This is sound because what nw_store_since returns is a prefix of the seq history
+ * (store.h): after a catch-up read up to seq N, nothing below N can appear later. SQLite hands
+ * out seqs under its write lock; PostgreSQL stores commit out of order, and the read waits
+ * for the write transactions in progress instead. A filtered subscriber therefore reads each stored
+ * document once, either from the hub or from the database, and prints each matching one exactly
+ * once. The cost of a narrow topic is a database read (an index range scan) per live message; the
+ * delay of a recovered message is at most one --check interval. */
 
 #define TAIL_BATCH 512
 

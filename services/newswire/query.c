@@ -1,5 +1,6 @@
 /* query.c: the commands that work on the database directly, while newswire-store may be
- * writing it (SQLite WAL lets readers and the one writer run side by side):
+ * writing it (SQLite WAL lets readers and the one writer run side by side; PostgreSQL, any
+ * number of readers and stores):
  *
  *   newswire search QUERY...     full text, best first (read-only)
  *   newswire get ID              one stored article as JSON (read-only)

@@ -48,3 +48,17 @@ dockerfile = open(sys.argv[2]).read()
 assert 'FROM debian:12' in dockerfile
 print("docker-compose.yml: valid; services", sorted(services), "scale-safe")
 PY
+
+# The optional PostgreSQL override: valid on top of the main file, and it points the store at
+# the postgres service.
+docker-compose -f "$src/docker-compose.yml" -f "$src/docker-compose.postgres.yml" config >"$out"
+python3 - "$out" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+store = re.search(r'^  store:\n((?:    .*\n|\s*\n)*)', text, re.M)
+assert store, "no store service with the PostgreSQL override"
+assert re.search(r'NEWSWIRE_DB: postgresql://\S+@postgres:5432/', store.group(1)), \
+    "store is not pointed at the postgres service"
+assert re.search(r'^  postgres:\n', text, re.M), "no postgres service"
+print("docker-compose.postgres.yml: valid; store on the postgres service")
+PY
