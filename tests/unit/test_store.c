@@ -1543,6 +1543,42 @@ test_pg_since_waits_for_writers(void **state)
     nw_store_close(&b);
 }
 
+/* The server drops the store's connection mid-batch: the commit fails with -EIO (nothing of
+ * the batch is kept, so nothing may be acked), and the next transaction reconnects. Reads
+ * outside a transaction reconnect as well. */
+static void
+test_pg_connection_lost(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    const char *kill_sql = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                           " WHERE application_name = 'newswire'";
+
+    put_commit(s, "before", NULL, "kept");
+    assert_int_equal(nw_store_begin(s), 0);
+    put(s, "lost", NULL, "in the batch that fails");
+    db_expect(f, kill_sql, "1");
+    nw_enriched_t e = make("after-kill", NULL, "put on a dead connection");
+    nw_store_result_t res = {0};
+    int rc = nw_store_put(s, &e, NULL, &res);
+    nw_enriched_release(&e);
+    if (rc == 0)
+        rc = nw_store_commit(s);
+    assert_int_equal(rc, -EIO);
+    assert_int_equal(nw_store_rollback(s), 0);
+
+    put_commit(s, "again", NULL, "after reconnecting");
+    assert_int_equal(nw_store_count(s), 2);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(nw_store_get(s, "lost", &buf, &len), -ENOENT);
+
+    db_expect(f, kill_sql, "1");
+    assert_int_equal(nw_store_count(s), -EIO); /* the read that finds the connection gone */
+    assert_int_equal(nw_store_count(s), 2);    /* and the next one reconnects */
+    nw_store_close(&s);
+}
+
 /* Stories across writers: b's transaction loads what a stored, so a near-duplicate of an
  * article a stored joins its story. */
 static void
@@ -1625,6 +1661,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_pg_same_id_two_writers, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_pg_since_waits_for_writers, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_pg_story_across_writers, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown_pg),
     };
     /* With NW_TEST_PG only the PostgreSQL run (the SQLite one is unit.test_store's). */
     pg_base = getenv("NW_TEST_PG");
