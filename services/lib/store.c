@@ -248,8 +248,8 @@ ring_refresh(nw_store_t *s)
         }
     }
     free(b.ent);
-    if (rc >= 0 && prune && s->in_tx)
-        rc = s->ops->fp_prune(s, prune);
+    if (rc >= 0 && prune > s->prune_upto && s->in_tx)
+        s->prune_upto = prune;
     return rc < 0 ? rc : 0;
 }
 
@@ -576,7 +576,9 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
     nw_fp_t fp;
 
     nw_time_iso(now_ms, now, sizeof(now));
-    rc = s->ops->lookup(s, a->id, &cur);
+    rc = s->ops->lookup(s, a->id, hash, !s->pending_seq, &cur);
+    if (cur.next_seq)
+        s->pending_seq = cur.next_seq;
     if (rc == 0) {
         exists = 1;
         rev = cur.rev;
@@ -620,8 +622,11 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
 
     /* A seq handed out and not used (the encoder refused the article, or another writer
      * inserted the id first) goes to the next stored revision of the transaction. */
-    if (!s->pending_seq && (rc = s->ops->next_seq(s, &s->pending_seq)) < 0)
+    if (!s->pending_seq) {
+        NW_ERROR(a->id, "store: no sequence number handed out for a new revision");
+        rc = -EIO;
         goto err;
+    }
     /* Encode before writing anything, so an article the encoder rejects leaves the
      * transaction as it was and the caller can dead-letter it. */
     e->rev = rev;
@@ -658,23 +663,21 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
         .story = story,
         .duplicate_of = dup,
     };
-    if ((rc = s->ops->write(s, &row, exists)) < 0)
+    store_fp_row_t fr = {
+        .seq = e->seq,
+        .id = a->id,
+        .story = story,
+        .time = time,
+        .simhash = e->simhash,
+        .minhash = e->minhash_len ? e->minhash : NULL,
+        .minhash_len = e->minhash_len,
+        .terms = e->terms_len ? e->terms : NULL,
+        .terms_len = e->terms_len,
+    };
+    if ((rc = s->ops->write(s, &row, has_fp ? &fr : NULL, exists)) < 0)
         goto err;
 
     if (has_fp) {
-        store_fp_row_t fr = {
-            .seq = e->seq,
-            .id = a->id,
-            .story = story,
-            .time = time,
-            .simhash = e->simhash,
-            .minhash = e->minhash_len ? e->minhash : NULL,
-            .minhash_len = e->minhash_len,
-            .terms = e->terms_len ? e->terms : NULL,
-            .terms_len = e->terms_len,
-        };
-        if ((rc = s->ops->fp_insert(s, &fr)) < 0)
-            goto err;
         char *rid = strdup(a->id), *rstory = strdup(story);
         if (!rid || !rstory) {
             free(rid);
@@ -682,11 +685,11 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
             rc = -ENOMEM;
             goto err;
         }
+        /* The table holds what the ring holds once the batch commits; the caller rolls back
+         * on an error from here on, which reloads the ring. */
         ring_push(s, e->seq, time, rid, rstory, &fp, &evicted);
-        /* The table holds what the ring holds; the caller rolls back on an error from here
-         * on, which reloads the ring. */
-        if (evicted && (rc = s->ops->fp_prune(s, evicted)) < 0)
-            goto err;
+        if (evicted > s->prune_upto)
+            s->prune_upto = evicted;
     }
 
     if (doc && nw_buf_append(doc, s->scratch.data, s->scratch.len) < 0) {
@@ -955,6 +958,7 @@ nw_store_begin(nw_store_t *s)
         return rc;
     s->in_tx = 1;
     s->pending_seq = 0;
+    s->prune_upto = 0;
     /* Other writers may have stored articles since: the story ring must know them. */
     if ((rc = ring_refresh(s)) < 0) {
         nw_store_rollback(s);
@@ -968,11 +972,16 @@ nw_store_commit(nw_store_t *s)
 {
     if (!s->in_tx)
         return -EINVAL;
-    int rc = s->ops->commit(s);
+    /* The fingerprints the ring evicted during the batch, in one statement rather than one
+     * per put (PostgreSQL scans the dead rows of earlier deletes until vacuum). */
+    int rc = s->prune_upto ? s->ops->fp_prune(s, s->prune_upto) : 0;
+    if (rc == 0)
+        rc = s->ops->commit(s);
     if (rc < 0)
         return rc; /* still in the transaction: the caller rolls back */
     s->in_tx = 0;
     s->pending_seq = 0;
+    s->prune_upto = 0;
     return 0;
 }
 
@@ -983,6 +992,7 @@ nw_store_rollback(nw_store_t *s)
         return 0;
     s->in_tx = 0;
     s->pending_seq = 0;
+    s->prune_upto = 0;
     int rc = s->ops->rollback(s);
     /* The ring took the revisions just dropped and lost those it evicted: reload. */
     if (ring_load(s) < 0)

@@ -28,6 +28,7 @@ typedef struct store_cur {
     uint64_t seq;
     char hash[33];
     char *story, *duplicate_of;
+    uint64_t next_seq; /* handed out by lookup for the revision to store, 0 when none */
 } store_cur_t;
 
 /* One stored revision: the articles row (insert or update) and its revisions row. */
@@ -66,16 +67,15 @@ typedef struct store_ops {
     int (*begin)(nw_store_t *s);
     int (*commit)(nw_store_t *s); /* on failure the transaction is still open */
     int (*rollback)(nw_store_t *s);
-    /* The seq of the next stored revision in the open transaction. Every call hands out a new
-     * one; one the transaction did not use is lost unless the caller keeps it. */
-    int (*next_seq)(nw_store_t *s, uint64_t *seq);
-    /* The current revision of id (0) or -ENOENT. A backend with concurrent writers locks the
-     * row until the transaction ends. */
-    int (*lookup)(nw_store_t *s, const char *id, store_cur_t *cur);
-    /* Write r as the articles row (exists: update, else insert) and its revisions row.
-     * -EEXIST when another writer inserted the id since the lookup (nothing was written). */
-    int (*write)(nw_store_t *s, const store_row_t *r, int exists);
-    int (*fp_insert)(nw_store_t *s, const store_fp_row_t *r);
+    /* The current revision of id in cur (0) or -ENOENT. When want_seq and the id is new or its
+     * content hash is not hash, also hands out the seq of the revision to store in
+     * cur->next_seq (in the same round trip; one the transaction does not use is lost). A
+     * backend with concurrent writers locks the row until the transaction ends. */
+    int (*lookup)(nw_store_t *s, const char *id, const char *hash, int want_seq, store_cur_t *cur);
+    /* Write r as the articles row (exists: update, else insert), its revisions row, and fp
+     * (may be NULL) as its fingerprints row. -EEXIST when another writer inserted the id
+     * since the lookup (nothing was written). */
+    int (*write)(nw_store_t *s, const store_row_t *r, const store_fp_row_t *fp, int exists);
     int (*fp_prune)(nw_store_t *s, uint64_t upto); /* delete fingerprints with seq <= upto */
     /* Fingerprints with seq > after, newest first, at most limit. Returns the count. */
     int (*fp_load)(nw_store_t *s, uint64_t after, int limit, store_fp_cb cb, void *arg);
@@ -113,7 +113,8 @@ struct nw_store {
     int readonly;
     int version; /* schema version at open (after migrating, for a writable handle) */
     int in_tx;
-    uint64_t pending_seq;       /* handed out by next_seq, not used yet (0: none) */
+    uint64_t pending_seq;       /* handed out by lookup, not used yet (0: none) */
+    uint64_t prune_upto;        /* fingerprints the ring evicted, deleted before commit */
     nw_buf_t scratch;           /* encoded document of the put in progress */
     struct store_ring *ring;    /* story ring (writable handles) */
     char *story, *duplicate_of; /* of the last put, for nw_store_result_t */

@@ -129,7 +129,6 @@ enum {
     ST_LOOKUP,
     ST_INSERT,
     ST_UPDATE,
-    ST_NEXTVAL,
     ST_DEAD,
     ST_GET,
     ST_SEARCH,
@@ -147,7 +146,6 @@ enum {
     ST_SEQ_AT,
     ST_SINCE,
     ST_COUNT,
-    ST_FP_INSERT,
     ST_FP_PRUNE,
     ST_FP_LOAD,
     ST_N
@@ -160,9 +158,15 @@ enum {
     "$2::integer, $3::bigint, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, "        \
     "$10::text, $11::text, $12::text, $13::text, $14::text, $15::bigint, $16::text, $17::bytea, "  \
     "$18::text, $19::text"
-#define REVISION_FROM(cte)                                                                         \
-    " INSERT INTO revisions (id, rev, seq, content_hash, stored_at, doc)"                          \
-    " SELECT id, $2::integer, $3::bigint, $4::text, $14::text, $17::bytea FROM " cte
+/* After the articles row (CTE a, empty when nothing was written), its revision and, when $20
+ * (time) is not NULL, its fingerprint: one round trip per stored revision. */
+#define REVISION_FP_FROM_A                                                                         \
+    ", r AS (INSERT INTO revisions (id, rev, seq, content_hash, stored_at, doc)"                   \
+    "  SELECT id, $2::integer, $3::bigint, $4::text, $14::text, $17::bytea FROM a),"               \
+    " f AS (INSERT INTO fingerprints (seq, id, time, story, simhash, minhash, terms)"              \
+    "  SELECT $3::bigint, id, $20::bigint, $18::text, $21::bigint, $22::bytea, $23::bytea"         \
+    "  FROM a WHERE $20::bigint IS NOT NULL)"                                                      \
+    " SELECT count(*) FROM a"
 #define DEAD_COLS                                                                                  \
     "id, time, stage, reason, detail, article_id, source, content_type, origin, spool, bytes, "    \
     "replayed_at, replay_status, replay_id, replay_detail"
@@ -173,15 +177,19 @@ enum {
     "ShortWord=0, MaxFragments=1')"
 
 static const char *const stmt_sql[ST_N] = {
-    [ST_LOOKUP] = "SELECT rev, seq, content_hash, story, duplicate_of FROM articles"
-                  " WHERE id = $1::text FOR UPDATE",
+    /* The row (NULLs when there is none) and, when $3 and a new revision will be stored, its
+     * seq: CASE evaluates nextval only then. */
+    [ST_LOOKUP] = "SELECT c.rev, c.seq, c.content_hash, c.story, c.duplicate_of,"
+                  "  CASE WHEN $3::boolean AND c.content_hash IS DISTINCT FROM $2::text"
+                  "  THEN nextval('publication_seq') END"
+                  " FROM (SELECT 1) one LEFT JOIN (SELECT rev, seq, content_hash, story,"
+                  "  duplicate_of FROM articles WHERE id = $1::text FOR UPDATE) c ON true",
     /* Nothing inserted (another writer has the id): no revision either, and 0 rows. */
     [ST_INSERT] =
         "WITH a AS (INSERT INTO articles (id, " ARTICLE_COLS ") VALUES ($1::text, " ARTICLE_VALS
-        ") ON CONFLICT (id) DO NOTHING RETURNING id)" REVISION_FROM("a"),
+        ") ON CONFLICT (id) DO NOTHING RETURNING id)" REVISION_FP_FROM_A,
     [ST_UPDATE] = "WITH a AS (UPDATE articles SET (" ARTICLE_COLS ") = (" ARTICLE_VALS
-                  ") WHERE id = $1::text RETURNING id)" REVISION_FROM("a"),
-    [ST_NEXTVAL] = "SELECT nextval('publication_seq')",
+                  ") WHERE id = $1::text RETURNING id)" REVISION_FP_FROM_A,
     [ST_DEAD] = "INSERT INTO dead_letters (time, stage, reason, detail, article_id, source,"
                 " content_type, origin, spool, bytes, item_key) VALUES ($1::text, $2::text,"
                 " $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::bigint,"
@@ -226,9 +234,6 @@ static const char *const stmt_sql[ST_N] = {
     [ST_SINCE] = "SELECT seq, doc FROM revisions WHERE seq > $1::bigint AND seq <= $2::bigint"
                  " ORDER BY seq LIMIT $3::bigint",
     [ST_COUNT] = "SELECT count(*) FROM articles",
-    [ST_FP_INSERT] = "INSERT INTO fingerprints (seq, id, time, story, simhash, minhash, terms)"
-                     " VALUES ($1::bigint, $2::text, $3::bigint, $4::text, $5::bigint,"
-                     " $6::bytea, $7::bytea)",
     /* Another writer pruning the same rows holds their locks: leave those to it. */
     [ST_FP_PRUNE] = "DELETE FROM fingerprints WHERE seq IN (SELECT seq FROM fingerprints"
                     " WHERE seq <= $1::bigint FOR UPDATE SKIP LOCKED)",
@@ -244,7 +249,7 @@ typedef struct pg {
 _Static_assert(ST_N <= 32, "prepared is a 32-bit mask");
 
 /* Parameters of one statement: text, or binary for bytea; NULL for SQL NULL. */
-#define MAX_PARAMS 20
+#define MAX_PARAMS 24
 typedef struct params {
     int n;
     const char *val[MAX_PARAMS];
@@ -641,39 +646,36 @@ pq_rollback(nw_store_t *h)
 }
 
 static int
-pq_next_seq(nw_store_t *h, uint64_t *seq)
-{
-    int64_t v = 0;
-    int rc = run_int(h->be, ST_NEXTVAL, NULL, "next sequence number", &v);
-    *seq = (uint64_t)v;
-    return rc;
-}
-
-static int
-pq_lookup(nw_store_t *h, const char *id, store_cur_t *cur)
+pq_lookup(nw_store_t *h, const char *id, const char *hash, int want_seq, store_cur_t *cur)
 {
     params_t pa = {0};
     p_text(&pa, id);
+    p_text(&pa, hash);
+    p_text(&pa, want_seq ? "true" : "false");
     PGresult *r = run(h->be, ST_LOOKUP, &pa, "look up article");
     if (!r)
         return -EIO;
-    int rc = -ENOENT;
-    if (PQntuples(r) > 0) {
+    int rc = -EIO;
+    if (PQntuples(r) == 1) {
+        rc = PQgetisnull(r, 0, 0) ? -ENOENT : 0;
+        cur->next_seq = (uint64_t)col_int(r, 0, 5);
+    }
+    if (rc == 0) {
         cur->rev = (uint32_t)col_int(r, 0, 0);
         cur->seq = (uint64_t)col_int(r, 0, 1);
         snprintf(cur->hash, sizeof(cur->hash), "%s", col_text(r, 0, 2) ? col_text(r, 0, 2) : "");
         cur->story = col_text(r, 0, 3) ? strdup(col_text(r, 0, 3)) : NULL;
         cur->duplicate_of = col_text(r, 0, 4) ? strdup(col_text(r, 0, 4)) : NULL;
-        rc = 0;
     }
     PQclear(r);
     return rc;
 }
 
 static int
-pq_write(nw_store_t *h, const store_row_t *w, int exists)
+pq_write(nw_store_t *h, const store_row_t *w, const store_fp_row_t *fp, int exists)
 {
     params_t pa = {0};
+    int64_t n = 0;
     p_text(&pa, w->id);
     p_int(&pa, w->rev);
     p_int(&pa, (int64_t)w->seq);
@@ -693,10 +695,25 @@ pq_write(nw_store_t *h, const store_row_t *w, int exists)
     p_blob(&pa, w->doc, w->doc_len);
     p_text(&pa, w->story);
     p_text(&pa, w->duplicate_of);
-    int n = run_changes(h->be, exists ? ST_UPDATE : ST_INSERT, &pa,
-                        exists ? "update article" : "insert article");
-    if (n < 0)
-        return n;
+    if (fp) { /* its seq, id and story are the row's */
+        p_int(&pa, fp->time);
+        p_int(&pa, (int64_t)fp->simhash);
+        if (fp->minhash)
+            p_blob(&pa, fp->minhash, fp->minhash_len);
+        else
+            p_text(&pa, NULL);
+        if (fp->terms)
+            p_blob(&pa, fp->terms, fp->terms_len);
+        else
+            p_text(&pa, NULL);
+    } else {
+        for (int i = 0; i < 4; i++)
+            p_text(&pa, NULL);
+    }
+    int rc = run_int(h->be, exists ? ST_UPDATE : ST_INSERT, &pa,
+                     exists ? "update article" : "insert article", &n);
+    if (rc < 0)
+        return rc;
     if (n == 0 && !exists)
         return -EEXIST;
     if (n != 1) {
@@ -704,27 +721,6 @@ pq_write(nw_store_t *h, const store_row_t *w, int exists)
         return -EIO;
     }
     return 0;
-}
-
-static int
-pq_fp_insert(nw_store_t *h, const store_fp_row_t *f)
-{
-    params_t pa = {0};
-    p_int(&pa, (int64_t)f->seq);
-    p_text(&pa, f->id);
-    p_int(&pa, f->time);
-    p_text(&pa, f->story);
-    p_int(&pa, (int64_t)f->simhash);
-    if (f->minhash)
-        p_blob(&pa, f->minhash, f->minhash_len);
-    else
-        p_text(&pa, NULL);
-    if (f->terms)
-        p_blob(&pa, f->terms, f->terms_len);
-    else
-        p_text(&pa, NULL);
-    int n = run_changes(h->be, ST_FP_INSERT, &pa, "insert fingerprint");
-    return n < 0 ? n : 0;
 }
 
 static int
@@ -1043,10 +1039,8 @@ const store_ops_t nw_store_pg_ops = {
     .begin = pq_begin,
     .commit = pq_commit,
     .rollback = pq_rollback,
-    .next_seq = pq_next_seq,
     .lookup = pq_lookup,
     .write = pq_write,
-    .fp_insert = pq_fp_insert,
     .fp_prune = pq_fp_prune,
     .fp_load = pq_fp_load,
     .put_dead = pq_put_dead,

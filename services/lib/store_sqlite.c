@@ -587,14 +587,6 @@ sq_rollback(nw_store_t *h)
     return sqlite3_get_autocommit(s->db) ? 0 : exec_sql(s, "ROLLBACK", "rollback");
 }
 
-static int
-sq_next_seq(nw_store_t *h, uint64_t *seq)
-{
-    sq_t *s = h->be;
-    *seq = s->next_seq++;
-    return 0;
-}
-
 static char *
 dup_col(sqlite3_stmt *st, int i)
 {
@@ -602,7 +594,7 @@ dup_col(sqlite3_stmt *st, int i)
 }
 
 static int
-sq_lookup(nw_store_t *h, const char *id, store_cur_t *cur)
+sq_lookup(nw_store_t *h, const char *id, const char *hash, int want_seq, store_cur_t *cur)
 {
     sq_t *s = h->be;
     int rc = -ENOENT;
@@ -622,11 +614,33 @@ sq_lookup(nw_store_t *h, const char *id, store_cur_t *cur)
         rc = db_error(s, "look up article");
     }
     done_stmt(st);
+    if (want_seq && (rc == -ENOENT || (rc == 0 && strcmp(cur->hash, hash) != 0)))
+        cur->next_seq = s->next_seq++;
     return rc;
 }
 
 static int
-sq_write(nw_store_t *h, const store_row_t *r, int exists)
+fp_insert(sq_t *s, const store_fp_row_t *r)
+{
+    sqlite3_stmt *st = get_stmt(s, ST_FP_INSERT);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq);
+    bind_text(st, 2, r->id);
+    sqlite3_bind_int64(st, 3, r->time);
+    bind_text(st, 4, r->story);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)r->simhash);
+    if (r->minhash)
+        sqlite3_bind_blob64(st, 6, r->minhash, r->minhash_len, SQLITE_STATIC);
+    if (r->terms)
+        sqlite3_bind_blob64(st, 7, r->terms, r->terms_len, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "insert fingerprint");
+    done_stmt(st);
+    return rc;
+}
+
+static int
+sq_write(nw_store_t *h, const store_row_t *r, const store_fp_row_t *fp, int exists)
 {
     sq_t *s = h->be;
     sqlite3_stmt *st = get_stmt(s, exists ? ST_UPDATE : ST_INSERT);
@@ -669,28 +683,7 @@ sq_write(nw_store_t *h, const store_row_t *r, int exists)
     sqlite3_bind_blob64(st, 6, r->doc, r->doc_len, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "insert revision");
     done_stmt(st);
-    return rc;
-}
-
-static int
-sq_fp_insert(nw_store_t *h, const store_fp_row_t *r)
-{
-    sq_t *s = h->be;
-    sqlite3_stmt *st = get_stmt(s, ST_FP_INSERT);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq);
-    bind_text(st, 2, r->id);
-    sqlite3_bind_int64(st, 3, r->time);
-    bind_text(st, 4, r->story);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)r->simhash);
-    if (r->minhash)
-        sqlite3_bind_blob64(st, 6, r->minhash, r->minhash_len, SQLITE_STATIC);
-    if (r->terms)
-        sqlite3_bind_blob64(st, 7, r->terms, r->terms_len, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "insert fingerprint");
-    done_stmt(st);
-    return rc;
+    return rc < 0 || !fp ? rc : fp_insert(s, fp);
 }
 
 static int
@@ -979,10 +972,8 @@ const store_ops_t nw_store_sqlite_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
-    .next_seq = sq_next_seq,
     .lookup = sq_lookup,
     .write = sq_write,
-    .fp_insert = sq_fp_insert,
     .fp_prune = sq_fp_prune,
     .fp_load = sq_fp_load,
     .put_dead = sq_put_dead,
