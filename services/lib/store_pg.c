@@ -36,7 +36,6 @@
  * returns and acks still follow durable commits. A lost connection fails the statement with
  * -EIO (the caller rolls back and retries the batch later); the next transaction, or the next
  * read outside one, connects again. */
-#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

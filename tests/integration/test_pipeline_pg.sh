@@ -3,7 +3,10 @@
 # (a real server started for the test). 200 articles go in through a spooling fetch; both
 # stores take batches; one store is killed with SIGKILL mid-run and restarted. Every article is
 # stored exactly once (nothing lost, nothing twice), `newswire search` finds them and
-# `newswire get` prints one, both pointed at the database by its URI.
+# `newswire get` prints one, both pointed at the database by its URI. A `newswire tail --since
+# 0` that drops every third live message follows the whole run: the two stores commit seqs out
+# of order, and it still prints every stored revision once, in seq order, from the live
+# stream and the database together.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
 pg_start
@@ -21,6 +24,11 @@ stored_by() { [ "$(metric "http://$1" nw_store_articles_total)" -gt 0 ] 2>/dev/n
 start_pipeline
 wait_until 20 curl -fsS "http://$STORE_A_HTTP/healthz" || fail "store a did not come up: $(tail -3 "$T/store_a.log")"
 wait_until 20 curl -fsS "http://$STORE_B_HTTP/healthz" || fail "store b did not come up: $(tail -3 "$T/store_b.log")"
+NW_TEST_TAIL_DROP_EVERY=3 "$NW" tail --broker "$BROKER" --db "$NW_PG" --check 200ms --stats --since 0 --count 200 all \
+  >"$T/tail.out" 2>"$T/tail.err" &
+TAIL_PID=$!
+NW_PIDS+=($TAIL_PID)
+wait_until 30 grep -q "backfill after seq" "$T/tail.err" || fail "tail did not start: $(cat "$T/tail.err")"
 client 0 200 b
 # Both stores take part before one of them dies.
 wait_until 60 stored_by "$STORE_A_HTTP" || fail "store a stored nothing: $(tail -3 "$T/store_a.log")"
@@ -35,6 +43,20 @@ exactly_once 200
 ok "200 articles stored exactly once by two stores"
 wait_until 30 unacked_is_zero || fail "spool still holds $(metric "$FETCH_HTTP" nw_fetch_spool_unacked) unacked"
 ok "every article acked"
+
+wait_until 60 bash -c "! kill -0 $TAIL_PID 2>/dev/null" \
+  || fail "tail did not finish: $(wc -l <"$T/tail.out") lines; $(cat "$T/tail.err")"
+wait "$TAIL_PID" || fail "tail exited with $?: $(cat "$T/tail.err")"
+pg_sql "select seq from revisions order by seq" >"$T/tail.want"
+python3 - "$T/tail.out" "$T/tail.want" <<'PY' || fail "tail: see above; stderr: $(cat "$T/tail.err")"
+import json, sys
+seqs = [json.loads(line)["seq"] for line in open(sys.argv[1])]
+want = [int(x) for x in open(sys.argv[2]).read().split()]
+assert len(seqs) == len(set(seqs)), f"{len(seqs) - len(set(seqs))} duplicate seqs"
+assert seqs == sorted(seqs), "not in seq order"
+assert seqs == want, f"printed {len(seqs)} seqs, want {len(want)}; missing {sorted(set(want) - set(seqs))[:10]}"
+PY
+ok "tail --since 0: all 200 once, in seq order ($(tail -1 "$T/tail.err" | sed 's/^newswire tail: //'))"
 
 # The CLI reads the same database by its URI.
 hits=$("$NW" search --db "$NW_PG" --limit 500 --json harbour council | wc -l)
