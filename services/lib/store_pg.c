@@ -536,9 +536,12 @@ pq_open(nw_store_t *h, const char *target, char *err, size_t errlen)
     }
     h->be = p;
     p->readonly = h->readonly;
-    /* expand_dbname: target is a URI or conninfo; its own settings override these defaults. */
+    /* expand_dbname: target is a URI or conninfo; its own settings override these defaults.
+     * Connecting blocks the caller's event loop (at open, and again at the next batch after a
+     * lost connection), so it gives up before a stage heartbeat's liveness (3 s) runs out:
+     * the batch fails and is retried from a timer while heartbeats keep flowing. */
     const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-    const char *const vals[] = {"10", "newswire", target, NULL};
+    const char *const vals[] = {"2", "newswire", target, NULL};
     p->conn = PQconnectdbParams(keys, vals, 1);
     if (!p->conn) {
         snprintf(err, errlen, "out of memory");

@@ -1352,6 +1352,26 @@ test_story_ring_bounded(void **state)
     nw_store_close(&s);
 }
 
+/* Which database a --db value names. */
+static void
+test_is_postgres(void **state)
+{
+    (void)state;
+    static const char *const pg[] = {
+        "postgres://db-host/newswire", "postgresql:///newswire?host=/run/pg",
+        "host=/run/pg dbname=newswire", "dbname = newswire", "service=newswire"};
+    static const char *const file[] = {
+        "var/newswire.db", "/data/newswire.db", "./a=b.db", "newswire.db", "", "postgres", "=x",
+        "Host=x"};
+    for (size_t i = 0; i < sizeof(pg) / sizeof(pg[0]); i++)
+        if (!nw_store_is_postgres(pg[i]))
+            fail_msg("\"%s\" is PostgreSQL", pg[i]);
+    for (size_t i = 0; i < sizeof(file) / sizeof(file[0]); i++)
+        if (nw_store_is_postgres(file[i]))
+            fail_msg("\"%s\" is a file", file[i]);
+    assert_false(nw_store_is_postgres(NULL));
+}
+
 /* ---- PostgreSQL only ------------------------------------------------------------------- */
 
 static void
@@ -1583,10 +1603,10 @@ test_pg_connection_lost(void **state)
     nw_store_close(&s);
 }
 
-/* Stories across writers: b's transaction loads what a stored, so a near-duplicate of an
- * article a stored joins its story. */
+/* Stories across writers (both backends): b's transaction loads what a stored, so a
+ * near-duplicate of an article a stored joins its story. */
 static void
-test_pg_story_across_writers(void **state)
+test_story_across_writers(void **state)
 {
     fixture_t *f = *state;
     nw_store_t *a = open_rw(f), *b = open_rw(f);
@@ -1640,6 +1660,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_stories, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_story_across_writers, setup, teardown),
+        cmocka_unit_test(test_is_postgres),
     };
     /* The same tests on PostgreSQL, except those about SQLite itself (WAL, its files, its
      * locking, FTS5 syntax), and those about several writers on one PostgreSQL database. */
@@ -1664,7 +1686,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_pg_same_id_two_writers, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_pg_since_waits_for_writers, setup_pg, teardown_pg),
-        cmocka_unit_test_setup_teardown(test_pg_story_across_writers, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_story_across_writers, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown_pg),
     };
     /* With NW_TEST_PG only the PostgreSQL run (the SQLite one is unit.test_store's). */
