@@ -950,17 +950,20 @@ settled(pg_t *p, uint64_t *seq)
         return rc;
     if (!(r = run(p, ST_SNAPSHOT, NULL, "read snapshot")))
         return -EIO;
-    char snap[1024];
-    snprintf(snap, sizeof(snap), "%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+    /* The snapshot's text lists every transaction in progress: no fixed size. */
+    char *snap = strdup(PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
     PQclear(r);
+    if (!snap)
+        return -ENOMEM;
     p_text(&pa, snap);
     for (int waited = 0, step = 1;; waited += step, step = step < 32 ? step * 2 : step) {
         if ((rc = run_int(p, ST_IN_PROGRESS, &pa, "wait for writers", &busy)) < 0)
-            return rc;
+            break;
         if (busy == 0)
             break;
         if (waited >= SETTLE_WAIT_MS) {
-            /* A transaction open this long is not a store batch; reading on may skip a seq it
+            /* A transaction open this long is not a store batch (another program writing to
+             * the database, which should be newswire's own); reading on may skip a seq a store
              * commits later, which only a reader resuming from a seq would notice. */
             NW_WARN(NULL, "store: %lld transactions still open after %d ms; reading on",
                     (long long)busy, SETTLE_WAIT_MS);
@@ -969,8 +972,9 @@ settled(pg_t *p, uint64_t *seq)
         struct timespec ts = {0, step * 1000000L};
         nanosleep(&ts, NULL);
     }
+    free(snap);
     *seq = (uint64_t)last;
-    return 0;
+    return rc;
 }
 
 static int
