@@ -28,9 +28,10 @@
  * that could have taken one at or below it has ended, and since/max_seq read only up to it.
  * Every write transaction takes its transaction id first thing (pg_current_xact_id), so it is
  * in any later snapshot's list of transactions in progress; a reader reads the sequence's last
- * value H, then takes a snapshot, and waits until none of that snapshot's in-progress
- * transactions is still running (a writer's batch lasts milliseconds). A transaction that took
- * a seq <= H had its id before the snapshot, so it has committed or rolled back by then.
+ * value H, then takes a snapshot, and waits until every one of that snapshot's in-progress
+ * transactions has ended as far as a new snapshot can tell (a writer's batch lasts
+ * milliseconds). A transaction that took a seq <= H had its id before the snapshot, so the
+ * read that follows sees it committed or rolled back.
  *
  * Durability: synchronous_commit is set on for the session, so a commit is flushed before it
  * returns and acks still follow durable commits. A lost connection fails the statement with
@@ -226,8 +227,10 @@ static const char *const stmt_sql[ST_N] = {
                         " replay_id = $4::text, replay_detail = $5::text WHERE id = $1::bigint",
     [ST_SEQ_LAST] = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM publication_seq",
     [ST_SNAPSHOT] = "SELECT pg_current_snapshot()::text",
+    /* Not pg_xact_status: a transaction is marked committed in the commit log a moment
+     * before new snapshots see it, and a read in that moment would miss its rows. */
     [ST_IN_PROGRESS] = "SELECT count(*) FROM pg_snapshot_xip($1::text::pg_snapshot) x"
-                       " WHERE pg_xact_status(x) = 'in progress'",
+                       " WHERE NOT pg_visible_in_snapshot(x, pg_current_snapshot())",
     [ST_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM revisions WHERE seq <= $1::bigint",
     [ST_SEQ_AT] = "SELECT min(seq) FROM revisions WHERE stored_at >= $1::text",
     [ST_SINCE] = "SELECT seq, doc FROM revisions WHERE seq > $1::bigint AND seq <= $2::bigint"
