@@ -26,12 +26,12 @@
  * from a seq (`newswire tail --since`, nw_store_since) must never see seq N while a lower seq
  * may still commit: the settled horizon below is the highest seq such that every transaction
  * that could have taken one at or below it has ended, and since/max_seq read only up to it.
- * Every write transaction takes its transaction id first thing (pg_current_xact_id), so it is
- * in any later snapshot's list of transactions in progress; a reader reads the sequence's last
- * value H, then takes a snapshot, and waits until every one of that snapshot's in-progress
- * transactions has ended as far as a new snapshot can tell (a writer's batch lasts
- * milliseconds). A transaction that took a seq <= H had its id before the snapshot, so the
- * read that follows sees it committed or rolled back.
+ * Every write transaction takes its transaction id first thing (pg_current_xact_id), and with
+ * it the lock on that id, which it holds until it has ended; a reader reads the sequence's last
+ * value H, then lists the transaction ids locked at that moment (pg_locks), and waits until
+ * none of them is locked any more (a writer's batch lasts milliseconds). A transaction that
+ * took a seq <= H had its id before the list was taken, so the read that follows sees it
+ * committed or rolled back.
  *
  * Durability: synchronous_commit is set on for the session, so a commit is flushed before it
  * returns and acks still follow durable commits. A lost connection fails the statement with
@@ -140,7 +140,7 @@ enum {
     ST_DLQ_CLAIM,
     ST_DLQ_REPLAYED,
     ST_SEQ_LAST,
-    ST_SNAPSHOT,
+    ST_RUNNING,
     ST_IN_PROGRESS,
     ST_MAXSEQ,
     ST_SEQ_AT,
@@ -226,11 +226,15 @@ static const char *const stmt_sql[ST_N] = {
     [ST_DLQ_REPLAYED] = "UPDATE dead_letters SET replayed_at = $2::text, replay_status = $3::text,"
                         " replay_id = $4::text, replay_detail = $5::text WHERE id = $1::bigint",
     [ST_SEQ_LAST] = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM publication_seq",
-    [ST_SNAPSHOT] = "SELECT pg_current_snapshot()::text",
-    /* Not pg_xact_status: a transaction is marked committed in the commit log a moment
-     * before new snapshots see it, and a read in that moment would miss its rows. */
-    [ST_IN_PROGRESS] = "SELECT count(*) FROM pg_snapshot_xip($1::text::pg_snapshot) x"
-                       " WHERE NOT pg_visible_in_snapshot(x, pg_current_snapshot())",
+    /* Every transaction with an id holds the lock on that id until it has ended and new
+     * snapshots see it so (the lock goes after the transaction leaves the running list;
+     * pg_current_snapshot() would miss a running id above its xmax, and pg_xact_status says
+     * "committed" a moment before new snapshots see the rows). */
+    [ST_RUNNING] = "SELECT coalesce(array_agg(transactionid)::text, '{}') FROM pg_locks"
+                   " WHERE locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted",
+    [ST_IN_PROGRESS] = "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid'"
+                       " AND mode = 'ExclusiveLock' AND granted"
+                       " AND transactionid = ANY($1::text::xid[])",
     [ST_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM revisions WHERE seq <= $1::bigint",
     [ST_SEQ_AT] = "SELECT min(seq) FROM revisions WHERE stored_at >= $1::text",
     [ST_SINCE] = "SELECT seq, doc FROM revisions WHERE seq > $1::bigint AND seq <= $2::bigint"
@@ -951,15 +955,16 @@ settled(pg_t *p, uint64_t *seq)
     int rc = run_int(p, ST_SEQ_LAST, NULL, "read sequence", &last);
     if (rc < 0)
         return rc;
-    if (!(r = run(p, ST_SNAPSHOT, NULL, "read snapshot")))
+    if (!(r = run(p, ST_RUNNING, NULL, "list running transactions")))
         return -EIO;
-    /* The snapshot's text lists every transaction in progress: no fixed size. */
-    char *snap = strdup(PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+    /* No fixed size: the list has every transaction in progress. */
+    char *running = strdup(PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "{}");
     PQclear(r);
-    if (!snap)
+    if (!running)
         return -ENOMEM;
-    p_text(&pa, snap);
-    for (int waited = 0, step = 1;; waited += step, step = step < 32 ? step * 2 : step) {
+    p_text(&pa, running);
+    for (int waited = 0, step = 1; strcmp(running, "{}") != 0;
+         waited += step, step = step < 32 ? step * 2 : step) {
         if ((rc = run_int(p, ST_IN_PROGRESS, &pa, "wait for writers", &busy)) < 0)
             break;
         if (busy == 0)
@@ -975,7 +980,7 @@ settled(pg_t *p, uint64_t *seq)
         struct timespec ts = {0, step * 1000000L};
         nanosleep(&ts, NULL);
     }
-    free(snap);
+    free(running);
     *seq = (uint64_t)last;
     return rc;
 }

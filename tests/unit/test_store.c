@@ -1564,6 +1564,86 @@ test_pg_since_waits_for_writers(void **state)
     nw_store_close(&b);
 }
 
+typedef struct churn {
+    nw_store_t *s;
+    int id, rounds, rc;
+} churn_t;
+
+/* Small transactions, one in five rolled back, as stores under load write them. */
+static void *
+churn(void *arg)
+{
+    churn_t *c = arg;
+    for (int i = 0; i < c->rounds && c->rc == 0; i++) {
+        char id[32];
+        c->rc = nw_store_begin(c->s);
+        for (int k = 0; k < 1 + i % 3 && c->rc == 0; k++) {
+            snprintf(id, sizeof(id), "w%d-%d-%d", c->id, i, k);
+            nw_enriched_t e = make(id, NULL, id);
+            nw_store_result_t res = {0};
+            c->rc = nw_store_put(c->s, &e, NULL, &res);
+            nw_enriched_release(&e);
+        }
+        if (c->rc == 0)
+            c->rc = i % 5 == 4 ? nw_store_rollback(c->s) : nw_store_commit(c->s);
+    }
+    return NULL;
+}
+
+typedef struct follow {
+    uint64_t cursor;
+    int n, cap;
+    uint64_t *seqs;
+} follow_t;
+
+static int
+on_follow(uint64_t seq, const uint8_t *doc, size_t len, void *arg)
+{
+    follow_t *f = arg;
+    (void)doc;
+    (void)len;
+    assert_true(seq > f->cursor);
+    f->cursor = seq;
+    assert_true(f->n < f->cap);
+    f->seqs[f->n++] = seq;
+    return 0;
+}
+
+/* Two writers commit in parallel while a reader follows with since() from its cursor, as
+ * `newswire tail --since` does: the reader ends up with every committed seq. */
+static void
+test_pg_follow_two_writers(void **state)
+{
+    fixture_t *f = *state;
+    char err[256] = "";
+    churn_t c[2] = {{.s = open_rw(f), .id = 0, .rounds = 150},
+                    {.s = open_rw(f), .id = 1, .rounds = 150}};
+    nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
+    follow_t fo = {.cap = 2000};
+    pthread_t t[2];
+
+    assert_non_null(r);
+    fo.seqs = calloc((size_t)fo.cap, sizeof(*fo.seqs));
+    assert_non_null(fo.seqs);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, churn, &c[i]), 0);
+    for (int i = 0; i < 300; i++)
+        assert_true(nw_store_since(r, fo.cursor, 0, on_follow, &fo) >= 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(c[i].rc, 0);
+    }
+    assert_true(nw_store_since(r, fo.cursor, 0, on_follow, &fo) >= 0);
+    char *want = db_text(f, "SELECT count(*) FROM revisions");
+    if (atoi(want) != fo.n)
+        fail_msg("the reader followed %d seqs of %s committed", fo.n, want);
+    free(want);
+    free(fo.seqs);
+    nw_store_close(&r);
+    nw_store_close(&c[0].s);
+    nw_store_close(&c[1].s);
+}
+
 /* The server drops the store's connection mid-batch: the commit fails with -EIO (nothing of
  * the batch is kept, so nothing may be acked), and the next transaction reconnects. Reads
  * outside a transaction reconnect as well. */
@@ -1688,6 +1768,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_pg_since_waits_for_writers, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_across_writers, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_pg_follow_two_writers, setup_pg, teardown_pg),
     };
     /* With NW_TEST_PG only the PostgreSQL run (the SQLite one is unit.test_store's). */
     pg_base = getenv("NW_TEST_PG");
