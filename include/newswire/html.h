@@ -8,16 +8,18 @@
 
 #include "newswire/proto.h"
 
-/* Parse the UTF-8 HTML document html[0..len) into *art: title (JSON-LD headline, og:title,
- * <title> without the site name, first <h1>), subtitle (description), authors (names only),
- * published (ISO 8601, never more than a day in the future), lang (two-letter primary subtag),
- * url (the page's canonical URL, only when art->url is NULL), text (the article's paragraphs,
+/* Parse the UTF-8 HTML document html[0..len), found at url (may be NULL; it resolves relative
+ * links and gives a date when /YYYY/MM/DD/ appears in it), into *art: title (JSON-LD headline,
+ * og:title, <title> without the site name, first <h1>), subtitle (description), authors (names
+ * only), published and modified (ISO 8601, never more than a day in the future), lang (two-letter
+ * primary subtag), site_name, section, tags, image (absolute URL), url (the page's canonical URL,
+ * only when art->url is NULL), text (the article's paragraphs,
  * headings, list items, quotes and table rows, boilerplate left out, joined by "\n\n"; "" when
  * none are found), captions (each <figcaption> inside the article, photo credit split off) and
  * dateline (a wire dateline opening the first paragraph, "CAIRO (Reuters) -", removed from the
  * text). Those fields must be empty on entry; no other field is touched. Borrows html until return.
  * Returns 0, -EPROTO when libxml2 cannot build a document at all, or -ENOMEM; on error *art is
  * left as it was. */
-int nw_html_parse(const char *html, size_t len, nw_article_t *art);
+int nw_html_parse(const char *html, size_t len, const char *url, nw_article_t *art);
 
 #endif
