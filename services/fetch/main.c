@@ -32,6 +32,7 @@ struct fetch_cfg {
     const char *feeds;
     int64_t poll_interval;
     const char *state_dir;
+    int64_t seen_keep;
     int allow_private;
     int64_t web_timeout;
     int64_t host_concurrency;
@@ -70,6 +71,9 @@ static const nw_cfg_opt_t options[] = {
      "time between two polls of a feed (conditional GET)", 1000, 86400000},
     {"state-dir", NW_CFG_STR, "var/fetch", offsetof(struct fetch_cfg, state_dir),
      "web state: feed validators and the set of item URLs already ingested", 0, 0},
+    {"seen-keep", NW_CFG_MS, "30d", offsetof(struct fetch_cfg, seen_keep),
+     "how long an item URL no feed lists any more is remembered (up to twice this)", 1000,
+     INT64_MAX / 4},
     {"allow-private", NW_CFG_BOOL, "0", offsetof(struct fetch_cfg, allow_private),
      "let web fetches reach private, loopback and link-local addresses (tests only)", 0, 0},
     {"web-timeout", NW_CFG_MS, "30s", offsetof(struct fetch_cfg, web_timeout),
@@ -272,6 +276,7 @@ main(int argc, char **argv)
         .feeds = cfg.feeds,
         .poll_ms = cfg.poll_interval,
         .state_dir = cfg.state_dir,
+        .seen_keep_ms = cfg.seen_keep,
         .allow_private = cfg.allow_private,
         .max_body = (size_t)cfg.max_body,
         .timeout_ms = cfg.web_timeout,
