@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "newswire/config.h"
+#include "newswire/curve.h"
 #include "newswire/log.h"
 #include "newswire/service.h"
 
@@ -38,6 +39,7 @@ struct fetch_cfg {
     int64_t host_concurrency;
     int64_t host_delay;
     const char *log_level;
+    nw_curve_cfg_t curve;
 };
 
 /* Room left in a message for the fields around the body (NW_PROTO_MAX_MSG bounds the whole). */
@@ -84,6 +86,9 @@ static const nw_cfg_opt_t options[] = {
      "least time between two web requests to one host (robots.txt may ask for more)", 0, 3600000},
     {"log-level", NW_CFG_STR, NULL, offsetof(struct fetch_cfg, log_level),
      "debug, info, warn, error or off (default info)", 0, 0},
+    NW_CURVE_KEY_OPTION(struct fetch_cfg, curve),
+    NW_CURVE_SERVER_OPTION(struct fetch_cfg, curve),
+    NW_CURVE_ALLOW_OPTION(struct fetch_cfg, curve),
     NW_CFG_END,
 };
 
@@ -93,6 +98,7 @@ struct fetch_app {
     nw_push_t *raw, *dead;
     fetch_inbox_t *inbox;
     fetch_ingest_t *ingest;
+    nw_zsock_t *zap; /* the --curve-allow check of the ingest socket, when configured */
     fetch_web_t *web;
     int closing; /* sources and pushes still closing during drain */
 };
@@ -169,6 +175,8 @@ on_flushed(void *arg)
         fetch_ingest_close(app->ingest, on_source_closed, app);
         app->ingest = NULL;
     }
+    nw_zsock_close(app->zap, NULL, NULL);
+    app->zap = NULL;
     if (app->web) {
         app->closing++;
         fetch_web_close(app->web, on_source_closed, app);
@@ -210,6 +218,12 @@ main(int argc, char **argv)
     int level = cfg.log_level ? nw_log_parse_level(cfg.log_level) : -1;
     if (cfg.log_level && level < 0) {
         fprintf(stderr, "error: bad value \"%s\" for option 'log-level'\n", cfg.log_level);
+        return 2;
+    }
+    char curve_err[256];
+    if (nw_curve_init(&cfg.curve, NW_CURVE_CONNECTS | NW_CURVE_BINDS, curve_err, sizeof curve_err) <
+        0) {
+        fprintf(stderr, "newswire-fetch: %s\n", curve_err);
         return 2;
     }
     if (cfg.name == NULL || *cfg.name == 0) {
@@ -270,7 +284,8 @@ main(int argc, char **argv)
         (app.inbox = fetch_inbox_new(loop, cfg.inbox_dir, &app.accept)) == NULL)
         goto fail;
     if (cfg.ingest && *cfg.ingest &&
-        (app.ingest = fetch_ingest_new(loop, zctx, cfg.ingest, &app.accept)) == NULL)
+        (nw_curve_zap_start(loop, zctx, &app.zap) < 0 ||
+         (app.ingest = fetch_ingest_new(loop, zctx, cfg.ingest, &app.accept)) == NULL))
         goto fail;
     fetch_web_opts_t wopts = {
         .feeds = cfg.feeds,

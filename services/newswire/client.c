@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "newswire/config.h"
+#include "newswire/curve.h"
 #include "newswire/follow.h"
 #include "newswire/parse.h"
 #include "newswire/proto.h"
@@ -408,6 +409,7 @@ typedef struct tail_cfg {
     int64_t check_ms;
     int64_t hwm;
     int stats;
+    nw_curve_cfg_t curve;
 } tail_cfg_t;
 
 static const nw_cfg_opt_t tail_opts[] = {
@@ -429,6 +431,8 @@ static const nw_cfg_opt_t tail_opts[] = {
      "receive high-water mark in messages (0: ZeroMQ's default, 1000)", 0, 1000000},
     {"stats", NW_CFG_BOOL, "0", offsetof(tail_cfg_t, stats),
      "with --since: at exit, say on stderr how many came from backfill, live and recovery", 0, 0},
+    NW_CURVE_KEY_OPTION(tail_cfg_t, curve),
+    NW_CURVE_SERVER_OPTION(tail_cfg_t, curve),
     NW_CFG_END,
 };
 
@@ -698,6 +702,12 @@ nw_cli_tail(int argc, char **argv)
         status = 2;
         goto done;
     }
+    char curve_err[256];
+    if (nw_curve_init(&t.cfg.curve, NW_CURVE_CONNECTS, curve_err, sizeof curve_err) < 0) {
+        fprintf(stderr, "newswire tail: %s\n", curve_err);
+        status = 2;
+        goto done;
+    }
     char *all[] = {"all"};
     t.subs = nargs ? args : all;
     t.n_subs = nargs ? nargs : 1;
@@ -730,7 +740,7 @@ nw_cli_tail(int argc, char **argv)
             goto done;
         }
     }
-    if (zmq_connect(sub, ep) < 0) {
+    if (nw_curve_client(sub) < 0 || zmq_connect(sub, ep) < 0) {
         fprintf(stderr, "newswire tail: cannot connect to '%s': %s\n", ep,
                 zmq_strerror(zmq_errno()));
         goto done;

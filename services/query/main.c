@@ -31,6 +31,7 @@
 
 #include "newswire/buf.h"
 #include "newswire/config.h"
+#include "newswire/curve.h"
 #include "newswire/follow.h"
 #include "newswire/json.h"
 #include "newswire/log.h"
@@ -55,6 +56,7 @@ typedef struct cfg {
     int64_t stream_buffer;
     int64_t check_ms;
     const char *log_level;
+    nw_curve_cfg_t curve;
 } cfg_t;
 
 static const nw_cfg_opt_t options[] = {
@@ -71,6 +73,8 @@ static const nw_cfg_opt_t options[] = {
      "look in the database for articles the live stream missed this often", 10, 3600000},
     {"log-level", NW_CFG_STR, "info", offsetof(cfg_t, log_level), "debug, info, warn or error", 0,
      0},
+    NW_CURVE_KEY_OPTION(cfg_t, curve),
+    NW_CURVE_SERVER_OPTION(cfg_t, curve),
     NW_CFG_END,
 };
 
@@ -551,7 +555,8 @@ subscribe(query_svc_t *q)
     void *s = zmq_socket(nw_service_zctx(q->svc), ZMQ_SUB);
     if (s == NULL || zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
         zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_setsockopt(s, ZMQ_SUBSCRIBE, "all", 3) < 0 || zmq_connect(s, ep) < 0) {
+        zmq_setsockopt(s, ZMQ_SUBSCRIBE, "all", 3) < 0 || nw_curve_client(s) < 0 ||
+        zmq_connect(s, ep) < 0) {
         NW_ERROR(NULL, "cannot subscribe at \"%s\": %s", ep, zmq_strerror(zmq_errno()));
         if (s)
             zmq_close(s);
@@ -583,6 +588,11 @@ main(int argc, char **argv)
     int level = nw_log_parse_level(q.cfg.log_level);
     if (level < 0) {
         fprintf(stderr, "newswire-query: bad value for --log-level: \"%s\"\n", q.cfg.log_level);
+        return 2;
+    }
+    char curve_err[256];
+    if (nw_curve_init(&q.cfg.curve, NW_CURVE_CONNECTS, curve_err, sizeof curve_err) < 0) {
+        fprintf(stderr, "newswire-query: %s\n", curve_err);
         return 2;
     }
     if (q.cfg.http == NULL || q.cfg.http[0] == 0) {
