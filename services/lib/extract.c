@@ -89,6 +89,8 @@ typedef struct meta {
     list_t tags;
     const char *url;
     const char *cutoff; /* "YYYY-MM-DD": dates after it are in the future */
+    json_t *ld_root;    /* the JSON-LD block being read, for "@id" references */
+    char tw_author;     /* N of a twitter:labelN that says "written by", else 0 */
 } meta_t;
 
 /* --- tree helpers ------------------------------------------------------------------------- */
@@ -1085,12 +1087,18 @@ norm_date(const char *v, const char *cutoff)
     return strdup(d);
 }
 
+static bool text_date(const char *t, char out[11]);
+
 static int
 set_date(meta_t *m, int f, const char *v, int rank)
 {
     if (v == NULL || rank >= m->rank[f] || strlen(v) > 64)
         return 0;
     char *d = norm_date(v, m->cutoff);
+    char td[11];
+    /* "March 12, 2019", "12.03.2019": a printed date where a machine one was due */
+    if (d == NULL && !digits(v, 4) && text_date(v, td))
+        d = norm_date(td, m->cutoff);
     if (d == NULL) /* unreadable, in the future, or out of memory: no date either way */
         return 0;
     free(m->f[f]);
@@ -1120,6 +1128,12 @@ tidy_author(char *s)
                                            "text",
                                            "written by",
                                            "posted by",
+                                           "published by",
+                                           "authors",
+                                           "autoren",
+                                           "auteur",
+                                           "auteurs",
+                                           "autores",
                                            "post author",
                                            "veröffentlicht von",
                                            "publiziert von",
@@ -1353,6 +1367,28 @@ type_is(json_t *o, const char *const *types)
     return false;
 }
 
+/* The object of v (arrays and @graph, a few levels deep) whose "@id" is id and that has a name:
+ * Yoast and others give the article's author as {"@id": ...} pointing at a Person beside it. */
+static json_t *
+ld_by_id(json_t *v, const char *id, int depth)
+{
+    if (depth > 4)
+        return NULL;
+    if (json_is_array(v)) {
+        size_t k;
+        json_t *x, *r;
+        json_array_foreach(v, k, x) if ((r = ld_by_id(x, id, depth + 1)) != NULL) return r;
+        return NULL;
+    }
+    if (!json_is_object(v))
+        return NULL;
+    json_t *i = json_object_get(v, "@id");
+    if (json_is_string(i) && strcmp(json_string_value(i), id) == 0 &&
+        json_is_string(json_object_get(v, "name")))
+        return v;
+    return ld_by_id(json_object_get(v, "@graph"), id, depth + 1);
+}
+
 static int
 ld_authors(meta_t *m, json_t *a)
 {
@@ -1361,6 +1397,10 @@ ld_authors(meta_t *m, json_t *a)
     if (json_is_string(a))
         return add_authors(m, json_string_value(a), R_JSONLD);
     if (json_is_object(a)) {
+        json_t *id = json_object_get(a, "@id"), *ref = NULL;
+        if (json_object_get(a, "name") == NULL && json_is_string(id) &&
+            (ref = ld_by_id(m->ld_root, json_string_value(id), 0)) != NULL)
+            a = ref;
         json_t *nm = json_object_get(a, "name");
         if (json_is_string(nm) && !type_is(a, orgs))
             rc = add_authors(m, json_string_value(nm), R_JSONLD);
@@ -1449,8 +1489,18 @@ on_jsonld(meta_t *m, xmlNode *n)
         return 0;
     json_error_t err;
     json_t *root = json_loads((const char *)c, JSON_DECODE_ANY, &err);
+    if (root == NULL) {
+        /* raw line breaks and tabs inside strings, which JSON forbids and pages often have:
+         * outside strings they are whitespace, so blanking every control byte is safe */
+        for (xmlChar *p = c; *p; p++)
+            if (*p < 0x20)
+                *p = ' ';
+        root = json_loads((const char *)c, JSON_DECODE_ANY, &err);
+    }
     xmlFree(c);
+    m->ld_root = root;
     int rc = root != NULL ? ld_walk(m, root, 0) : 0;
+    m->ld_root = NULL;
     json_decref(root);
     return rc;
 }
@@ -1532,6 +1582,20 @@ on_meta(meta_t *m, const xmlNode *n)
         {"dcterms.modified", -4, R_META},
         {"last-modified", -4, R_META},
     };
+    /* Slack-style pairs: twitter:label1 "Written by", twitter:data1 "Jo Lee" */
+    if (strncasecmp(key, "twitter:label", 13) == 0 && key[13] >= '1' && key[13] <= '9' &&
+        key[14] == 0) {
+        static const char *const labels[] = {"written by",  "author",          "verfasst von",
+                                             "autor",       "geschrieben von", "écrit par",
+                                             "escrito por", "scritto da",      NULL};
+        for (size_t k = 0; labels[k] != NULL; k++)
+            if (strcasecmp(v, labels[k]) == 0)
+                m->tw_author = key[13];
+        return 0;
+    }
+    if (m->tw_author != 0 && strncasecmp(key, "twitter:data", 12) == 0 && key[12] == m->tw_author &&
+        key[13] == 0)
+        return add_authors(m, v, R_META);
     for (size_t k = 0; k < sizeof(rules) / sizeof(rules[0]); k++) {
         if (strcasecmp(key, rules[k].key) != 0)
             continue;
@@ -1553,6 +1617,12 @@ on_meta(meta_t *m, const xmlNode *n)
             return set_field(m, rules[k].field, v, rules[k].rank);
         }
     }
+    /* vendor-prefixed forms of the above: "shareaholic:article_published_time",
+     * "og:article:published_time" */
+    if (strcasestr(key, "published_time") != NULL || strcasestr(key, "publish_date") != NULL)
+        return set_date(m, F_PUB, v, R_META);
+    if (strcasestr(key, "modified_time") != NULL)
+        return set_date(m, F_MOD, v, R_META);
     return 0;
 }
 
@@ -1602,11 +1672,27 @@ out:
     return rc;
 }
 
+/* The name part of a byline that carries more: "Posted on May 2, 2021 by Jo Lee" -> "by Jo
+ * Lee" (the label is kept for tidy_author to strip). */
+static const char *
+byline_tail(const char *t)
+{
+    static const char *const words[] = {" by ", " von ", " par ", " por ", " door ", NULL};
+    const char *best = t;
+    for (size_t k = 0; words[k] != NULL; k++)
+        for (const char *p = strcasestr(t, words[k]); p != NULL; p = strcasestr(p + 1, words[k]))
+            if (p + 1 > best)
+                best = p + 1;
+    return best;
+}
+
+/* Authors (and a printed date) from a visible byline; 1 when n was read as one, 0 when it is too
+ * big to be a byline (a container whose class says "author": look inside it instead). */
 static int
 on_byline(meta_t *m, xmlNode *n)
 {
     if (m->authors.rank < R_VISIBLE)
-        return 0;
+        return 1;
     xmlNode *src = n;
     /* itemprop=author often wraps itemprop=name beside a job title */
     for (xmlNode *c = n; c != NULL; c = next_node(c, n, true)) {
@@ -1620,33 +1706,46 @@ on_byline(meta_t *m, xmlNode *n)
     if (t == NULL)
         return -ENOMEM;
     int rc = 0;
-    if (t[0] != 0 && strlen(t) < 120)
-        rc = add_authors(m, t, R_VISIBLE);
+    char d[11];
+    if (strlen(t) >= 120) {
+        free(t);
+        return 0;
+    }
+    if (t[0] != 0 && m->rank[F_PUB] > R_TEXT && text_date(t, d))
+        rc = set_date(m, F_PUB, d, R_TEXT);
+    if (rc == 0 && t[0] != 0)
+        rc = add_authors(m, src == n ? byline_tail(t) : t, R_VISIBLE);
     free(t);
-    return rc;
+    return rc < 0 ? rc : 1;
 }
 
 /* Month number of a month name or abbreviation (English, German, French, Spanish, Italian,
- * Dutch, Polish genitive stems), 0 when w is none. w is lowercase, without a trailing dot. */
+ * Dutch, Polish and Russian genitives), 0 when w is none. w is lowercase, without a trailing dot.
+ */
 static int
 month_number(const char *w, size_t n)
 {
-    static const char *const names[12][8] = {
-        {"jan", "january", "januar", "janvier", "enero", "gennaio", "januari", "stycznia"},
-        {"feb", "february", "februar", "février", "febrero", "febbraio", "februari", "lutego"},
-        {"mar", "march", "märz", "mars", "marzo", "maart", "marca", "mär"},
-        {"apr", "april", "avril", "abril", "aprile", "kwietnia", NULL, NULL},
-        {"may", "mai", "mayo", "maggio", "mei", "maja", NULL, NULL},
-        {"jun", "june", "juni", "juin", "junio", "giugno", "czerwca", NULL},
-        {"jul", "july", "juli", "juillet", "julio", "luglio", "lipca", NULL},
-        {"aug", "august", "août", "agosto", "augustus", "sierpnia", NULL, NULL},
-        {"sep", "sept", "september", "septembre", "septiembre", "settembre", "września", NULL},
-        {"oct", "october", "oktober", "octobre", "octubre", "ottobre", "okt", "października"},
-        {"nov", "november", "novembre", "noviembre", "listopada", NULL, NULL, NULL},
-        {"dec", "december", "dezember", "décembre", "diciembre", "dicembre", "dez", "grudnia"}};
+    static const char *const names[12][9] = {
+        {"jan", "january", "januar", "janvier", "enero", "gennaio", "januari", "stycznia",
+         "января"},
+        {"feb", "february", "februar", "février", "febrero", "febbraio", "februari", "lutego",
+         "февраля"},
+        {"mar", "march", "märz", "mars", "marzo", "maart", "marca", "mär", "марта"},
+        {"apr", "april", "avril", "abril", "aprile", "kwietnia", NULL, NULL, "апреля"},
+        {"may", "mai", "mayo", "maggio", "mei", "maja", NULL, NULL, "мая"},
+        {"jun", "june", "juni", "juin", "junio", "giugno", "czerwca", NULL, "июня"},
+        {"jul", "july", "juli", "juillet", "julio", "luglio", "lipca", NULL, "июля"},
+        {"aug", "august", "août", "agosto", "augustus", "sierpnia", NULL, NULL, "августа"},
+        {"sep", "sept", "september", "septembre", "septiembre", "settembre", "września", NULL,
+         "сентября"},
+        {"oct", "october", "oktober", "octobre", "octubre", "ottobre", "okt", "października",
+         "октября"},
+        {"nov", "november", "novembre", "noviembre", "listopada", NULL, NULL, NULL, "ноября"},
+        {"dec", "december", "dezember", "décembre", "diciembre", "dicembre", "dez", "grudnia",
+         "декабря"}};
     for (int m = 0; m < 12; m++)
-        for (int k = 0; k < 8 && names[m][k] != NULL; k++)
-            if (strlen(names[m][k]) == n && memcmp(names[m][k], w, n) == 0)
+        for (int k = 0; k < 9; k++)
+            if (names[m][k] != NULL && strlen(names[m][k]) == n && memcmp(names[m][k], w, n) == 0)
                 return m + 1;
     return 0;
 }
@@ -1678,6 +1777,12 @@ text_date(const char *t, char out[11])
         w[nw][k] = 0;
         while (*p && k >= 23 && ((unsigned char)*p >= 0x80 || isalnum((unsigned char)*p)))
             p++;
+        /* an English ordinal: "29th", "1st" */
+        if (digit && k <= 2 &&
+            (strncasecmp(p, "st", 2) == 0 || strncasecmp(p, "nd", 2) == 0 ||
+             strncasecmp(p, "rd", 2) == 0 || strncasecmp(p, "th", 2) == 0) &&
+            !isalpha((unsigned char)p[2]))
+            p += 2;
         nw++;
     }
     for (int i = 0; i < nw; i++) {
@@ -1934,8 +2039,9 @@ collect_meta(meta_t *m, xmlNode *root)
             if (rc == 0 && in_body && m->rank[F_PUB] > R_TEXT && is_date_holder(n))
                 rc = on_date_holder(m, n);
             if (rc == 0 && in_body && m->authors.n == 0 && is_byline(n)) {
-                rc = on_byline(m, n);
-                descend = false;
+                int b = on_byline(m, n);
+                rc = b < 0 ? b : 0;
+                descend = b == 0; /* a container with "author" in its class: look inside */
             }
         }
         n = next_node(n, root, descend);
