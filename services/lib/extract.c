@@ -1864,14 +1864,85 @@ url_date(meta_t *m)
     return 0;
 }
 
-/* "Headline | Site" and "Site - Headline" lose the site's name, wherever the title came from. */
+/* Whether s[0..n) is the page's host name or one of its labels, ignoring case and everything but
+ * letters and digits: "La Stampa" for www.lastampa.it, "heizung.de" for www.heizung.de. */
+static bool
+names_host(const char *s, size_t n, const char *url)
+{
+    const char *h = url != NULL ? strstr(url, "://") : NULL;
+    char a[64], b[128];
+    size_t k = 0, j = 0;
+    if (h == NULL)
+        return false;
+    h += 3;
+    for (size_t i = 0; i < n && k < sizeof(a) - 1; i++)
+        if (isalnum((unsigned char)s[i]))
+            a[k++] = (char)tolower((unsigned char)s[i]);
+    a[k] = 0;
+    if (k < 4)
+        return false;
+    /* the host's labels one by one, then the registered name with its suffix ("heizungde") */
+    size_t hl = strcspn(h, "/:?#");
+    for (size_t i = 0; i <= hl; i++) {
+        if (i == hl || h[i] == '.') {
+            b[j] = 0;
+            if (strcmp(a, b) == 0)
+                return true;
+            j = 0;
+        } else if (j < sizeof(b) - 1 && isalnum((unsigned char)h[i])) {
+            b[j++] = (char)tolower((unsigned char)h[i]);
+        }
+    }
+    const char *dot = NULL;
+    for (const char *p = h; p < h + hl; p++)
+        if (*p == '.' && memchr(p + 1, '.', (size_t)(h + hl - p - 1)) != NULL)
+            dot = p;
+    const char *r = dot != NULL ? dot + 1 : h;
+    for (j = 0; r < h + hl && j < sizeof(b) - 1; r++)
+        if (isalnum((unsigned char)*r))
+            b[j++] = (char)tolower((unsigned char)*r);
+    b[j] = 0;
+    return strcmp(a, b) == 0;
+}
+
+/* "Headline | lastampa" and "Lastampa - Headline": a title part that names the host goes. */
+static void
+strip_host_name(meta_t *m)
+{
+    char *t = m->f[F_TITLE];
+    const char *url = m->url != NULL ? m->url : m->f[F_CANON];
+    if (t == NULL || url == NULL)
+        return;
+    size_t tl = strlen(t);
+    for (size_t k = 0; TITLE_SEPS[k] != NULL; k++) {
+        size_t pl = strlen(TITLE_SEPS[k]);
+        const char *first = strstr(t, TITLE_SEPS[k]), *last = NULL;
+        for (const char *p = first; p != NULL; p = strstr(p + 1, TITLE_SEPS[k]))
+            last = p;
+        if (last != NULL && names_host(last + pl, tl - (size_t)(last - t) - pl, url)) {
+            t[last - t] = 0;
+            return;
+        }
+        if (first != NULL && names_host(t, (size_t)(first - t), url)) {
+            memmove(t, first + pl, strlen(first + pl) + 1);
+            return;
+        }
+    }
+}
+
+/* "Headline | Site" and "Site - Headline" lose the site's name, wherever the title came from;
+ * failing that, a part naming the page's host. */
 static void
 strip_site_name(meta_t *m)
 {
     char *t = m->f[F_TITLE];
     const char *site = m->f[F_SITE];
-    if (t == NULL || site == NULL)
+    if (t == NULL)
         return;
+    if (site == NULL) {
+        strip_host_name(m);
+        return;
+    }
     size_t tl = strlen(t), sl = strlen(site);
     for (size_t k = 0; TITLE_SEPS[k] != NULL; k++) {
         size_t pl = strlen(TITLE_SEPS[k]);
@@ -1886,6 +1957,7 @@ strip_site_name(meta_t *m)
             return;
         }
     }
+    strip_host_name(m);
 }
 
 /* Word tokens of s for title comparison: lowercase ASCII letters and digits and any non-ASCII
@@ -1944,6 +2016,79 @@ h1_is_link(xmlNode *h1)
     return true;
 }
 
+/* A kicker inside an <h1>: the small line over the headline ("<span class=dachzeile>",
+ * "<small>Topic</small><br>"), which headline fields leave out. */
+static bool
+is_kicker(xmlNode *n)
+{
+    static const char *const words[] = {"kicker",     "dachzeile",   "roofline", "overline",
+                                        "topline",    "toptitle",    "eyebrow",  "topic",
+                                        "supertitle", "subheadline", "subtitle", "pretitle",
+                                        "section",    "rubric",      "hidden",   NULL};
+    char ci[256];
+    class_id(n, ci, sizeof(ci));
+    if (ci[0] != 0 && has_any(ci, words))
+        return true;
+    if (strcmp(ename(n), "small") != 0)
+        return false;
+    xmlNode *x = n->next;
+    while (x != NULL && x->type == XML_TEXT_NODE && x->content != NULL &&
+           x->content[strspn((const char *)x->content, " \t\r\n")] == 0)
+        x = x->next;
+    return x != NULL && strcmp(ename(x), "br") == 0;
+}
+
+/* The text of an <h1> without the kickers that open it; malloc'd, NULL on ENOMEM. */
+static char *
+h1_text(xmlNode *h1)
+{
+    char *h = node_text(h1);
+    for (xmlNode *c = h1->children; h != NULL && c != NULL; c = next_node(c, h1, true)) {
+        if (c->type != XML_ELEMENT_NODE || !is_kicker(c))
+            continue;
+        char *k = node_text(c);
+        if (k == NULL) {
+            free(h);
+            return NULL;
+        }
+        size_t kl = strlen(k);
+        if (kl > 0 && strncmp(h, k, kl) == 0) {
+            size_t b = kl;
+            for (bool more = true; more;) {
+                more = false;
+                if (h[b] != 0 && strchr(" -:|/", h[b]) != NULL)
+                    b++, more = true;
+                else if (strncmp(h + b, "\xc2\xb7", 2) == 0)
+                    b += 2, more = true;
+                else if (strncmp(h + b, "\xe2\x80\x93", 3) == 0 ||
+                         strncmp(h + b, "\xe2\x80\x94", 3) == 0)
+                    b += 3, more = true;
+            }
+            /* what is left must still be a headline of a few words */
+            if (strchr(h + b, ' ') != NULL)
+                memmove(h, h + b, strlen(h + b) + 1);
+        }
+        free(k);
+    }
+    return h;
+}
+
+/* Whether t is "h <sep> more" or "more <sep> h": the headline with the site or section. */
+static bool
+title_has_part(const char *t, const char *h)
+{
+    size_t tl = strlen(t), hl = strlen(h);
+    for (size_t k = 0; TITLE_SEPS[k] != NULL && hl > 0; k++) {
+        size_t sl = strlen(TITLE_SEPS[k]);
+        if (tl > hl + sl && strncasecmp(t, h, hl) == 0 && strncmp(t + hl, TITLE_SEPS[k], sl) == 0)
+            return true;
+        if (tl > hl + sl && strcasecmp(t + tl - hl, h) == 0 &&
+            strncmp(t + tl - hl - sl, TITLE_SEPS[k], sl) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* The visible headline over a title from the head: og:title and <title> often carry a kicker,
  * the site's name or a shortened form ("Run Windows on Mac - Parallels Desktop 15 Virtual
  * Machine for Mac" over <h1>Parallels Desktop 15 for Mac</h1>). An <h1> whose words nearly
@@ -1961,7 +2106,7 @@ prefer_h1(meta_t *m, xmlNode *const *h1s, size_t n_h1, xmlNode *title)
     for (size_t k = 0; k < n_h1 && rc == 0; k++) {
         if (h1_is_link(h1s[k]))
             continue;
-        char *h = node_text(h1s[k]);
+        char *h = h1_text(h1s[k]);
         if (h == NULL) {
             rc = -ENOMEM;
             break;
@@ -1970,8 +2115,9 @@ prefer_h1(meta_t *m, xmlNode *const *h1s, size_t n_h1, xmlNode *title)
         if (tt != NULL)
             c2 = title_overlap(h, tt, &nh, &nt);
         /* most of the h1 is in the reference, and it is more than a word or two of it */
-        bool match =
-            (c1 * 4 >= nh * 3 && c1 * 10 >= nr * 3) || (c2 * 4 >= nh * 3 && c2 * 10 >= nt * 3);
+        bool match = (c1 * 4 >= nh * 3 && c1 * 10 >= nr * 3) ||
+                     (c2 * 4 >= nh * 3 && c2 * 10 >= nt * 3) || title_has_part(m->f[F_TITLE], h) ||
+                     (tt != NULL && title_has_part(tt, h));
         bool site = m->f[F_SITE] != NULL && strcasecmp(h, m->f[F_SITE]) == 0;
         if (!site && match && nh > 0 && nh <= 40 && strlen(h) <= 300 && (nh >= 2 || c1 == nr)) {
             if (strcmp(h, m->f[F_TITLE]) != 0) {
@@ -2049,7 +2195,7 @@ collect_meta(meta_t *m, xmlNode *root)
     if (rc == 0 && title != NULL && m->rank[F_TITLE] > R_VISIBLE)
         rc = on_title(m, title, h1);
     if (rc == 0 && h1 != NULL && m->rank[F_TITLE] > R_H1) {
-        char *t = node_text(h1);
+        char *t = h1_text(h1);
         rc = t == NULL ? -ENOMEM : set_field(m, F_TITLE, t, R_H1);
         free(t);
     }

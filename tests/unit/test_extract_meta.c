@@ -2,7 +2,8 @@
  * invented page written inline: bylines inside a <body> whose class says "author", "Posted on
  * ... by" bylines, JSON-LD authors given by "@id", JSON-LD with raw line breaks in strings,
  * twitter:label/data author pairs, vendor-prefixed published_time keys, printed dates in
- * date meta tags, English ordinals and Russian month names in printed dates. */
+ * date meta tags, English ordinals and Russian month names in printed dates, kickers inside
+ * <h1>, an <h1> that is one part of the head title, and title parts that name the host. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -150,6 +151,47 @@ test_date_meta_variants(void **state)
     nw_extract_release(&ex);
 }
 
+static void
+test_title_kicker_and_host(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    /* the kicker over the headline inside <h1> is not part of it */
+    extract("<html><head><meta property=\"og:title\" content=\"Ferries stay in port - High "
+            "water\"></head><body><article><h1><span class=\"dachzeile\">High water</span> "
+            "<span class=\"headline\">Ferries stay in port</span></h1>" BODY
+            "</article></body></html>",
+            &ex);
+    assert_string_equal(ex.title, "Ferries stay in port");
+    nw_extract_release(&ex);
+    extract("<html><head><title>Ferries stay in port</title></head><body><article><h1><small>"
+            "Weather</small><br>Ferries stay in port</h1>" BODY "</article></body></html>",
+            &ex);
+    assert_string_equal(ex.title, "Ferries stay in port");
+    nw_extract_release(&ex);
+
+    /* an <h1> that is the head title's first part, however long the rest */
+    extract("<html><head><meta property=\"og:title\" content=\"Ferry news - The Valley "
+            "Courier, your daily paper for the whole river valley\"></head><body><article>"
+            "<h1>Ferry news</h1>" BODY "</article></body></html>",
+            &ex);
+    assert_string_equal(ex.title, "Ferry news");
+    nw_extract_release(&ex);
+
+    /* no site name given: a title part naming the host goes, others stay */
+    const char *page =
+        "<html><head><meta property=\"og:title\" content=\"Ferries stay in "
+        "port | Valley Courier\"></head><body><article>" BODY "</article></body></html>";
+    memset(&ex, 0, sizeof(ex));
+    assert_int_equal(
+        nw_extract_html(page, strlen(page), "https://www.valleycourier.example/a/1", NOW, &ex), 0);
+    assert_string_equal(ex.title, "Ferries stay in port");
+    nw_extract_release(&ex);
+    assert_int_equal(nw_extract_html(page, strlen(page), "https://news.example/a/1", NOW, &ex), 0);
+    assert_string_equal(ex.title, "Ferries stay in port | Valley Courier");
+    nw_extract_release(&ex);
+}
+
 int
 main(void)
 {
@@ -159,6 +201,7 @@ main(void)
         cmocka_unit_test(test_jsonld_author_by_id),
         cmocka_unit_test(test_twitter_label_data),
         cmocka_unit_test(test_date_meta_variants),
+        cmocka_unit_test(test_title_kicker_and_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
