@@ -90,6 +90,7 @@ typedef struct meta {
     const char *url;
     const char *cutoff; /* "YYYY-MM-DD": dates after it are in the future */
     json_t *ld_root;    /* the JSON-LD block being read, for "@id" references */
+    char *body_title;   /* the title the body's headings are compared with, when not f[F_TITLE] */
     char tw_author;     /* N of a twitter:labelN that says "written by", else 0 */
 } meta_t;
 
@@ -2103,6 +2104,11 @@ prefer_h1(meta_t *m, xmlNode *const *h1s, size_t n_h1, xmlNode *title)
     int rc = 0;
     if (title != NULL && tt == NULL)
         return -ENOMEM;
+    /* one <h1> with text on the whole page is the page's headline even when the head has a
+     * different one (an SEO title, an older wording) */
+    size_t sole = 0;
+    for (size_t k = 0; k < n_h1; k++)
+        sole += !h1_is_link(h1s[k]);
     for (size_t k = 0; k < n_h1 && rc == 0; k++) {
         if (h1_is_link(h1s[k]))
             continue;
@@ -2118,10 +2124,20 @@ prefer_h1(meta_t *m, xmlNode *const *h1s, size_t n_h1, xmlNode *title)
         bool match = (c1 * 4 >= nh * 3 && c1 * 10 >= nr * 3) ||
                      (c2 * 4 >= nh * 3 && c2 * 10 >= nt * 3) || title_has_part(m->f[F_TITLE], h) ||
                      (tt != NULL && title_has_part(tt, h));
-        bool site = m->f[F_SITE] != NULL && strcasecmp(h, m->f[F_SITE]) == 0;
+        bool site = (m->f[F_SITE] != NULL && strcasecmp(h, m->f[F_SITE]) == 0) ||
+                    names_host(h, strlen(h), m->url != NULL ? m->url : m->f[F_CANON]);
+        /* ... when it shares a few words with them: not a section's name */
+        bool sole_only = !match && sole == 1 && n_h1 < 4 && nh >= 3 && (c1 >= 2 || c2 >= 2);
+        match = match || sole_only;
         if (!site && match && nh > 0 && nh <= 40 && strlen(h) <= 300 && (nh >= 2 || c1 == nr)) {
             if (strcmp(h, m->f[F_TITLE]) != 0) {
-                free(m->f[F_TITLE]);
+                /* an <h1> that differs from the head's title stays in the body */
+                if (sole_only) {
+                    free(m->body_title);
+                    m->body_title = m->f[F_TITLE];
+                } else {
+                    free(m->f[F_TITLE]);
+                }
                 m->f[F_TITLE] = h;
                 h = NULL;
             }
@@ -2213,6 +2229,7 @@ meta_release(meta_t *m)
 {
     for (int f = 0; f < F_COUNT; f++)
         free(m->f[f]);
+    free(m->body_title);
     list_clear(&m->authors);
     list_clear(&m->tags);
 }
@@ -2295,11 +2312,13 @@ nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_ex
     /* from the root, not <body>: libxml2 recovers some tag soup by leaving the whole page
      * inside <head> */
     xmlNode *body = root;
-    if (extract_text(body, infos, n_infos, STRIP_CLASSES, m.f[F_TITLE], &e1) < 0)
+    if (extract_text(body, infos, n_infos, STRIP_CLASSES,
+                     m.body_title ? m.body_title : m.f[F_TITLE], &e1) < 0)
         goto out;
     emit_t *best = &e1;
     if (e1.out.len < MIN_TEXT) {
-        if (extract_text(body, infos, n_infos, STRIP_ROLES, m.f[F_TITLE], &e2) < 0)
+        if (extract_text(body, infos, n_infos, STRIP_ROLES,
+                         m.body_title ? m.body_title : m.f[F_TITLE], &e2) < 0)
             goto out;
         if (e2.out.len > e1.out.len)
             best = &e2;

@@ -3,7 +3,8 @@
  * ... by" bylines, JSON-LD authors given by "@id", JSON-LD with raw line breaks in strings,
  * twitter:label/data author pairs, vendor-prefixed published_time keys, printed dates in
  * date meta tags, English ordinals and Russian month names in printed dates, kickers inside
- * <h1>, an <h1> that is one part of the head title, and title parts that name the host. */
+ * <h1>, an <h1> that is one part of the head title, title parts that name the host, and the
+ * page's only <h1> over a reworded head title. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -192,6 +193,30 @@ test_title_kicker_and_host(void **state)
     nw_extract_release(&ex);
 }
 
+static void
+test_sole_h1_over_seo_title(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    /* the page's only headline, reworded from the head's title, is the title; it stays in the
+     * body, which drops only headings that repeat the head's title */
+    extract("<html><head><meta property=\"og:title\" content=\"Ferries stop as the river "
+            "rises\"></head><body><article><h1>River rises, ferries stay in port</h1>" BODY
+            "</article></body></html>",
+            &ex);
+    assert_string_equal(ex.title, "River rises, ferries stay in port");
+    assert_non_null(strstr(ex.text, "River rises, ferries stay in port"));
+    nw_extract_release(&ex);
+
+    /* a section's name in the only <h1> shares no words with the title: not the headline */
+    extract("<html><head><meta property=\"og:title\" content=\"Ferries stop as the river "
+            "rises\"></head><body><h1>Regional news desk</h1><article>" BODY
+            "</article></body></html>",
+            &ex);
+    assert_string_equal(ex.title, "Ferries stop as the river rises");
+    nw_extract_release(&ex);
+}
+
 int
 main(void)
 {
@@ -202,6 +227,7 @@ main(void)
         cmocka_unit_test(test_twitter_label_data),
         cmocka_unit_test(test_date_meta_variants),
         cmocka_unit_test(test_title_kicker_and_host),
+        cmocka_unit_test(test_sole_h1_over_seo_title),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
