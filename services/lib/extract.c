@@ -57,7 +57,19 @@
 /* Metadata strings longer than this are not metadata. */
 #define MAX_META 2048
 
-enum { R_JSONLD = 1, R_OG, R_META, R_ITEMPROP, R_VISIBLE, R_URL, R_TEXT, R_H1, R_NONE = 100 };
+/* R_SITE: an author that is the site itself, kept only when no person is named anywhere */
+enum {
+    R_JSONLD = 1,
+    R_OG,
+    R_META,
+    R_ITEMPROP,
+    R_VISIBLE,
+    R_URL,
+    R_TEXT,
+    R_H1,
+    R_SITE,
+    R_NONE = 100
+};
 
 enum { F_TITLE, F_SUB, F_PUB, F_MOD, F_SITE, F_LANG, F_CANON, F_IMAGE, F_SECTION, F_COUNT };
 
@@ -1130,6 +1142,10 @@ tidy_author(char *s)
                                            "written by",
                                            "posted by",
                                            "published by",
+                                           "about",
+                                           "über",
+                                           "\xc3\x9c"
+                                           "ber",
                                            "authors",
                                            "autoren",
                                            "auteur",
@@ -1186,7 +1202,18 @@ tidy_author(char *s)
             n -= 2, again = true;
         if (n >= b + 3 && memcmp(s + n - 3, "\xe2\x80\xa2", 3) == 0)
             n -= 3, again = true;
+        /* a "more by" arrow: → or » */
+        if (n >= b + 3 && memcmp(s + n - 3, "\xe2\x86\x92", 3) == 0)
+            n -= 3, again = true;
+        if (n >= b + 2 && memcmp(s + n - 2, "\xc2\xbb", 2) == 0)
+            n -= 2, again = true;
     }
+    /* a degree after a comma ("PhD") is no name */
+    static const char *const degrees[] = {"phd",   "ph.d.", "md",  "m.d.", "dr", "dr.", "prof",
+                                          "prof.", "mba",   "msc", "ma",   "ba", NULL};
+    for (size_t k = 0; degrees[k] != NULL && n > b; k++)
+        if (n - b == strlen(degrees[k]) && strncasecmp(s + b, degrees[k], n - b) == 0)
+            n = b;
     /* a label with no name after it: "Posted on", "Publiziert am", a month */
     static const char *const labels[] = {"posted on",
                                          "posted",
@@ -1228,6 +1255,42 @@ tidy_author(char *s)
     return s;
 }
 
+static bool names_host(const char *s, size_t n, const char *url);
+
+/* A byline that runs into a date with its weekday ("Ida Marsh Fr, 12.03.2021") loses both. */
+static void
+cut_weekday_date(char *c)
+{
+    static const char *const days[] = {"mo",  "di",  "mi",  "do",  "fr",  "sa",  "so",  "mon",
+                                       "tue", "wed", "thu", "fri", "sat", "sun", "lun", "mar",
+                                       "mer", "jeu", "ven", "sam", "dim", NULL};
+    size_t d = strcspn(c, "0123456789");
+    if (c[d] == 0)
+        return;
+    size_t e = d;
+    while (e > 0 && (c[e - 1] == ' ' || c[e - 1] == ',' || c[e - 1] == '.'))
+        e--;
+    size_t w = e;
+    while (w > 0 && isalpha((unsigned char)c[w - 1]))
+        w--;
+    if (w == 0 || c[w - 1] != ' ')
+        return;
+    for (size_t k = 0; days[k] != NULL; k++)
+        if (e - w == strlen(days[k]) && strncasecmp(c + w, days[k], e - w) == 0) {
+            c[w] = 0;
+            return;
+        }
+}
+
+/* Whether an author name is the publication itself ("Valley Courier" on valleycourier.example,
+ * or the site's own name): a stand-in that a named person in a byline should beat. */
+static bool
+is_site_author(const meta_t *m, const char *name)
+{
+    return (m->f[F_SITE] != NULL && strcasecmp(name, m->f[F_SITE]) == 0) ||
+           names_host(name, strlen(name), m->url != NULL ? m->url : m->f[F_CANON]);
+}
+
 /* Split an author string into names ("A, B and C") and add them at rank. */
 static int
 add_authors(meta_t *m, const char *v, int rank)
@@ -1238,6 +1301,7 @@ add_authors(meta_t *m, const char *v, int rank)
     char *c = clean_meta(v, strlen(v), &rc);
     if (c == NULL)
         return rc;
+    cut_weekday_date(c);
     size_t len = strlen(c), i = 0;
     while (i < len && rc == 0) {
         size_t j = i, skip = 0;
@@ -1261,7 +1325,7 @@ add_authors(meta_t *m, const char *v, int rank)
             break;
         }
         if ((name = tidy_author(name)) != NULL)
-            rc = list_add(&m->authors, name, rank);
+            rc = list_add(&m->authors, name, is_site_author(m, name) ? R_SITE : rank);
         i = j + skip;
     }
     free(c);
@@ -1880,7 +1944,7 @@ names_host(const char *s, size_t n, const char *url)
         if (isalnum((unsigned char)s[i]))
             a[k++] = (char)tolower((unsigned char)s[i]);
     a[k] = 0;
-    if (k < 4)
+    if (k < 3)
         return false;
     /* the host's labels one by one, then the registered name with its suffix ("heizungde") */
     size_t hl = strcspn(h, "/:?#");
@@ -2200,7 +2264,7 @@ collect_meta(meta_t *m, xmlNode *root)
                 h1 = h1s[0];
             if (rc == 0 && in_body && m->rank[F_PUB] > R_TEXT && is_date_holder(n))
                 rc = on_date_holder(m, n);
-            if (rc == 0 && in_body && m->authors.n == 0 && is_byline(n)) {
+            if (rc == 0 && in_body && m->authors.rank > R_VISIBLE && is_byline(n)) {
                 int b = on_byline(m, n);
                 rc = b < 0 ? b : 0;
                 descend = b == 0; /* a container with "author" in its class: look inside */

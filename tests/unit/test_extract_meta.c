@@ -4,7 +4,8 @@
  * twitter:label/data author pairs, vendor-prefixed published_time keys, printed dates in
  * date meta tags, English ordinals and Russian month names in printed dates, kickers inside
  * <h1>, an <h1> that is one part of the head title, title parts that name the host, and the
- * page's only <h1> over a reworded head title. */
+ * page's only <h1> over a reworded head title, the publication as author giving way to a
+ * person, and degrees, weekdays and arrows that are not names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -217,6 +218,52 @@ test_sole_h1_over_seo_title(void **state)
     nw_extract_release(&ex);
 }
 
+static void
+test_author_not_the_site(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    /* the meta author is the publication: the person in the byline beats it */
+    const char *page = "<html><head><title>Flood</title><meta name=\"author\" content=\"Valley "
+                       "Courier\"></head><body><article><h1>Flood</h1><p class=\"byline\">By "
+                       "Ida Marsh</p>" BODY "</article></body></html>";
+    memset(&ex, 0, sizeof(ex));
+    assert_int_equal(
+        nw_extract_html(page, strlen(page), "https://valleycourier.example/a/1", NOW, &ex), 0);
+    assert_int_equal(ex.n_authors, 1);
+    assert_string_equal(ex.authors[0], "Ida Marsh");
+    nw_extract_release(&ex);
+    /* with no person anywhere, the publication stays */
+    page = "<html><head><title>Flood</title><meta name=\"author\" content=\"Valley "
+           "Courier\"></head><body><article>" BODY "</article></body></html>";
+    assert_int_equal(
+        nw_extract_html(page, strlen(page), "https://valleycourier.example/a/1", NOW, &ex), 0);
+    assert_int_equal(ex.n_authors, 1);
+    assert_string_equal(ex.authors[0], "Valley Courier");
+    nw_extract_release(&ex);
+
+    /* a degree after a comma, a weekday before the date, an arrow: none is a name */
+    extract("<html><head><title>Flood</title><meta name=\"author\" content=\"Ida Marsh, "
+            "PhD\"></head><body><article>" BODY "</article></body></html>",
+            &ex);
+    assert_int_equal(ex.n_authors, 1);
+    assert_string_equal(ex.authors[0], "Ida Marsh");
+    nw_extract_release(&ex);
+    extract("<html><head><title>Flood</title></head><body><article><h1>Flood</h1><span "
+            "class=\"author\">Ida Marsh Fr, 12.03.2021</span>" BODY "</article></body></html>",
+            &ex);
+    assert_int_equal(ex.n_authors, 1);
+    assert_string_equal(ex.authors[0], "Ida Marsh");
+    nw_extract_release(&ex);
+    extract("<html><head><title>Flood</title></head><body><article><h1>Flood</h1><a "
+            "rel=\"author\" href=\"/a/im\">About Ida Marsh \xe2\x86\x92</a>" BODY
+            "</article></body></html>",
+            &ex);
+    assert_int_equal(ex.n_authors, 1);
+    assert_string_equal(ex.authors[0], "Ida Marsh");
+    nw_extract_release(&ex);
+}
+
 int
 main(void)
 {
@@ -228,6 +275,7 @@ main(void)
         cmocka_unit_test(test_date_meta_variants),
         cmocka_unit_test(test_title_kicker_and_host),
         cmocka_unit_test(test_sole_h1_over_seo_title),
+        cmocka_unit_test(test_author_not_the_site),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
