@@ -57,7 +57,19 @@
 /* Metadata strings longer than this are not metadata. */
 #define MAX_META 2048
 
-enum { R_JSONLD = 1, R_OG, R_META, R_ITEMPROP, R_VISIBLE, R_URL, R_TEXT, R_H1, R_NONE = 100 };
+/* R_SITE: an author that is the site itself, kept only when no person is named anywhere */
+enum {
+    R_JSONLD = 1,
+    R_OG,
+    R_META,
+    R_ITEMPROP,
+    R_VISIBLE,
+    R_URL,
+    R_TEXT,
+    R_H1,
+    R_SITE,
+    R_NONE = 100
+};
 
 enum { F_TITLE, F_SUB, F_PUB, F_MOD, F_SITE, F_LANG, F_CANON, F_IMAGE, F_SECTION, F_COUNT };
 
@@ -89,6 +101,9 @@ typedef struct meta {
     list_t tags;
     const char *url;
     const char *cutoff; /* "YYYY-MM-DD": dates after it are in the future */
+    json_t *ld_root;    /* the JSON-LD block being read, for "@id" references */
+    char *body_title;   /* the title the body's headings are compared with, when not f[F_TITLE] */
+    char tw_author;     /* N of a twitter:labelN that says "written by", else 0 */
 } meta_t;
 
 /* --- tree helpers ------------------------------------------------------------------------- */
@@ -1085,12 +1100,18 @@ norm_date(const char *v, const char *cutoff)
     return strdup(d);
 }
 
+static bool text_date(const char *t, char out[11]);
+
 static int
 set_date(meta_t *m, int f, const char *v, int rank)
 {
     if (v == NULL || rank >= m->rank[f] || strlen(v) > 64)
         return 0;
     char *d = norm_date(v, m->cutoff);
+    char td[11];
+    /* "March 12, 2019", "12.03.2019": a printed date where a machine one was due */
+    if (d == NULL && !digits(v, 4) && text_date(v, td))
+        d = norm_date(td, m->cutoff);
     if (d == NULL) /* unreadable, in the future, or out of memory: no date either way */
         return 0;
     free(m->f[f]);
@@ -1120,6 +1141,16 @@ tidy_author(char *s)
                                            "text",
                                            "written by",
                                            "posted by",
+                                           "published by",
+                                           "about",
+                                           "über",
+                                           "\xc3\x9c"
+                                           "ber",
+                                           "authors",
+                                           "autoren",
+                                           "auteur",
+                                           "auteurs",
+                                           "autores",
                                            "post author",
                                            "veröffentlicht von",
                                            "publiziert von",
@@ -1171,7 +1202,18 @@ tidy_author(char *s)
             n -= 2, again = true;
         if (n >= b + 3 && memcmp(s + n - 3, "\xe2\x80\xa2", 3) == 0)
             n -= 3, again = true;
+        /* a "more by" arrow: → or » */
+        if (n >= b + 3 && memcmp(s + n - 3, "\xe2\x86\x92", 3) == 0)
+            n -= 3, again = true;
+        if (n >= b + 2 && memcmp(s + n - 2, "\xc2\xbb", 2) == 0)
+            n -= 2, again = true;
     }
+    /* a degree after a comma ("PhD") is no name */
+    static const char *const degrees[] = {"phd",   "ph.d.", "md",  "m.d.", "dr", "dr.", "prof",
+                                          "prof.", "mba",   "msc", "ma",   "ba", NULL};
+    for (size_t k = 0; degrees[k] != NULL && n > b; k++)
+        if (n - b == strlen(degrees[k]) && strncasecmp(s + b, degrees[k], n - b) == 0)
+            n = b;
     /* a label with no name after it: "Posted on", "Publiziert am", a month */
     static const char *const labels[] = {"posted on",
                                          "posted",
@@ -1213,6 +1255,42 @@ tidy_author(char *s)
     return s;
 }
 
+static bool names_host(const char *s, size_t n, const char *url);
+
+/* A byline that runs into a date with its weekday ("Ida Marsh Fr, 12.03.2021") loses both. */
+static void
+cut_weekday_date(char *c)
+{
+    static const char *const days[] = {"mo",  "di",  "mi",  "do",  "fr",  "sa",  "so",  "mon",
+                                       "tue", "wed", "thu", "fri", "sat", "sun", "lun", "mar",
+                                       "mer", "jeu", "ven", "sam", "dim", NULL};
+    size_t d = strcspn(c, "0123456789");
+    if (c[d] == 0)
+        return;
+    size_t e = d;
+    while (e > 0 && (c[e - 1] == ' ' || c[e - 1] == ',' || c[e - 1] == '.'))
+        e--;
+    size_t w = e;
+    while (w > 0 && isalpha((unsigned char)c[w - 1]))
+        w--;
+    if (w == 0 || c[w - 1] != ' ')
+        return;
+    for (size_t k = 0; days[k] != NULL; k++)
+        if (e - w == strlen(days[k]) && strncasecmp(c + w, days[k], e - w) == 0) {
+            c[w] = 0;
+            return;
+        }
+}
+
+/* Whether an author name is the publication itself ("Valley Courier" on valleycourier.example,
+ * or the site's own name): a stand-in that a named person in a byline should beat. */
+static bool
+is_site_author(const meta_t *m, const char *name)
+{
+    return (m->f[F_SITE] != NULL && strcasecmp(name, m->f[F_SITE]) == 0) ||
+           names_host(name, strlen(name), m->url != NULL ? m->url : m->f[F_CANON]);
+}
+
 /* Split an author string into names ("A, B and C") and add them at rank. */
 static int
 add_authors(meta_t *m, const char *v, int rank)
@@ -1223,6 +1301,7 @@ add_authors(meta_t *m, const char *v, int rank)
     char *c = clean_meta(v, strlen(v), &rc);
     if (c == NULL)
         return rc;
+    cut_weekday_date(c);
     size_t len = strlen(c), i = 0;
     while (i < len && rc == 0) {
         size_t j = i, skip = 0;
@@ -1246,7 +1325,7 @@ add_authors(meta_t *m, const char *v, int rank)
             break;
         }
         if ((name = tidy_author(name)) != NULL)
-            rc = list_add(&m->authors, name, rank);
+            rc = list_add(&m->authors, name, is_site_author(m, name) ? R_SITE : rank);
         i = j + skip;
     }
     free(c);
@@ -1353,6 +1432,28 @@ type_is(json_t *o, const char *const *types)
     return false;
 }
 
+/* The object of v (arrays and @graph, a few levels deep) whose "@id" is id and that has a name:
+ * Yoast and others give the article's author as {"@id": ...} pointing at a Person beside it. */
+static json_t *
+ld_by_id(json_t *v, const char *id, int depth)
+{
+    if (depth > 4)
+        return NULL;
+    if (json_is_array(v)) {
+        size_t k;
+        json_t *x, *r;
+        json_array_foreach(v, k, x) if ((r = ld_by_id(x, id, depth + 1)) != NULL) return r;
+        return NULL;
+    }
+    if (!json_is_object(v))
+        return NULL;
+    json_t *i = json_object_get(v, "@id");
+    if (json_is_string(i) && strcmp(json_string_value(i), id) == 0 &&
+        json_is_string(json_object_get(v, "name")))
+        return v;
+    return ld_by_id(json_object_get(v, "@graph"), id, depth + 1);
+}
+
 static int
 ld_authors(meta_t *m, json_t *a)
 {
@@ -1361,6 +1462,10 @@ ld_authors(meta_t *m, json_t *a)
     if (json_is_string(a))
         return add_authors(m, json_string_value(a), R_JSONLD);
     if (json_is_object(a)) {
+        json_t *id = json_object_get(a, "@id"), *ref = NULL;
+        if (json_object_get(a, "name") == NULL && json_is_string(id) &&
+            (ref = ld_by_id(m->ld_root, json_string_value(id), 0)) != NULL)
+            a = ref;
         json_t *nm = json_object_get(a, "name");
         if (json_is_string(nm) && !type_is(a, orgs))
             rc = add_authors(m, json_string_value(nm), R_JSONLD);
@@ -1449,8 +1554,18 @@ on_jsonld(meta_t *m, xmlNode *n)
         return 0;
     json_error_t err;
     json_t *root = json_loads((const char *)c, JSON_DECODE_ANY, &err);
+    if (root == NULL) {
+        /* raw line breaks and tabs inside strings, which JSON forbids and pages often have:
+         * outside strings they are whitespace, so blanking every control byte is safe */
+        for (xmlChar *p = c; *p; p++)
+            if (*p < 0x20)
+                *p = ' ';
+        root = json_loads((const char *)c, JSON_DECODE_ANY, &err);
+    }
     xmlFree(c);
+    m->ld_root = root;
     int rc = root != NULL ? ld_walk(m, root, 0) : 0;
+    m->ld_root = NULL;
     json_decref(root);
     return rc;
 }
@@ -1532,6 +1647,20 @@ on_meta(meta_t *m, const xmlNode *n)
         {"dcterms.modified", -4, R_META},
         {"last-modified", -4, R_META},
     };
+    /* Slack-style pairs: twitter:label1 "Written by", twitter:data1 "Jo Lee" */
+    if (strncasecmp(key, "twitter:label", 13) == 0 && key[13] >= '1' && key[13] <= '9' &&
+        key[14] == 0) {
+        static const char *const labels[] = {"written by",  "author",          "verfasst von",
+                                             "autor",       "geschrieben von", "écrit par",
+                                             "escrito por", "scritto da",      NULL};
+        for (size_t k = 0; labels[k] != NULL; k++)
+            if (strcasecmp(v, labels[k]) == 0)
+                m->tw_author = key[13];
+        return 0;
+    }
+    if (m->tw_author != 0 && strncasecmp(key, "twitter:data", 12) == 0 && key[12] == m->tw_author &&
+        key[13] == 0)
+        return add_authors(m, v, R_META);
     for (size_t k = 0; k < sizeof(rules) / sizeof(rules[0]); k++) {
         if (strcasecmp(key, rules[k].key) != 0)
             continue;
@@ -1553,6 +1682,12 @@ on_meta(meta_t *m, const xmlNode *n)
             return set_field(m, rules[k].field, v, rules[k].rank);
         }
     }
+    /* vendor-prefixed forms of the above: "shareaholic:article_published_time",
+     * "og:article:published_time" */
+    if (strcasestr(key, "published_time") != NULL || strcasestr(key, "publish_date") != NULL)
+        return set_date(m, F_PUB, v, R_META);
+    if (strcasestr(key, "modified_time") != NULL)
+        return set_date(m, F_MOD, v, R_META);
     return 0;
 }
 
@@ -1602,11 +1737,27 @@ out:
     return rc;
 }
 
+/* The name part of a byline that carries more: "Posted on May 2, 2021 by Jo Lee" -> "by Jo
+ * Lee" (the label is kept for tidy_author to strip). */
+static const char *
+byline_tail(const char *t)
+{
+    static const char *const words[] = {" by ", " von ", " par ", " por ", " door ", NULL};
+    const char *best = t;
+    for (size_t k = 0; words[k] != NULL; k++)
+        for (const char *p = strcasestr(t, words[k]); p != NULL; p = strcasestr(p + 1, words[k]))
+            if (p + 1 > best)
+                best = p + 1;
+    return best;
+}
+
+/* Authors (and a printed date) from a visible byline; 1 when n was read as one, 0 when it is too
+ * big to be a byline (a container whose class says "author": look inside it instead). */
 static int
 on_byline(meta_t *m, xmlNode *n)
 {
     if (m->authors.rank < R_VISIBLE)
-        return 0;
+        return 1;
     xmlNode *src = n;
     /* itemprop=author often wraps itemprop=name beside a job title */
     for (xmlNode *c = n; c != NULL; c = next_node(c, n, true)) {
@@ -1620,33 +1771,46 @@ on_byline(meta_t *m, xmlNode *n)
     if (t == NULL)
         return -ENOMEM;
     int rc = 0;
-    if (t[0] != 0 && strlen(t) < 120)
-        rc = add_authors(m, t, R_VISIBLE);
+    char d[11];
+    if (strlen(t) >= 120) {
+        free(t);
+        return 0;
+    }
+    if (t[0] != 0 && m->rank[F_PUB] > R_TEXT && text_date(t, d))
+        rc = set_date(m, F_PUB, d, R_TEXT);
+    if (rc == 0 && t[0] != 0)
+        rc = add_authors(m, src == n ? byline_tail(t) : t, R_VISIBLE);
     free(t);
-    return rc;
+    return rc < 0 ? rc : 1;
 }
 
 /* Month number of a month name or abbreviation (English, German, French, Spanish, Italian,
- * Dutch, Polish genitive stems), 0 when w is none. w is lowercase, without a trailing dot. */
+ * Dutch, Polish and Russian genitives), 0 when w is none. w is lowercase, without a trailing dot.
+ */
 static int
 month_number(const char *w, size_t n)
 {
-    static const char *const names[12][8] = {
-        {"jan", "january", "januar", "janvier", "enero", "gennaio", "januari", "stycznia"},
-        {"feb", "february", "februar", "février", "febrero", "febbraio", "februari", "lutego"},
-        {"mar", "march", "märz", "mars", "marzo", "maart", "marca", "mär"},
-        {"apr", "april", "avril", "abril", "aprile", "kwietnia", NULL, NULL},
-        {"may", "mai", "mayo", "maggio", "mei", "maja", NULL, NULL},
-        {"jun", "june", "juni", "juin", "junio", "giugno", "czerwca", NULL},
-        {"jul", "july", "juli", "juillet", "julio", "luglio", "lipca", NULL},
-        {"aug", "august", "août", "agosto", "augustus", "sierpnia", NULL, NULL},
-        {"sep", "sept", "september", "septembre", "septiembre", "settembre", "września", NULL},
-        {"oct", "october", "oktober", "octobre", "octubre", "ottobre", "okt", "października"},
-        {"nov", "november", "novembre", "noviembre", "listopada", NULL, NULL, NULL},
-        {"dec", "december", "dezember", "décembre", "diciembre", "dicembre", "dez", "grudnia"}};
+    static const char *const names[12][9] = {
+        {"jan", "january", "januar", "janvier", "enero", "gennaio", "januari", "stycznia",
+         "января"},
+        {"feb", "february", "februar", "février", "febrero", "febbraio", "februari", "lutego",
+         "февраля"},
+        {"mar", "march", "märz", "mars", "marzo", "maart", "marca", "mär", "марта"},
+        {"apr", "april", "avril", "abril", "aprile", "kwietnia", NULL, NULL, "апреля"},
+        {"may", "mai", "mayo", "maggio", "mei", "maja", NULL, NULL, "мая"},
+        {"jun", "june", "juni", "juin", "junio", "giugno", "czerwca", NULL, "июня"},
+        {"jul", "july", "juli", "juillet", "julio", "luglio", "lipca", NULL, "июля"},
+        {"aug", "august", "août", "agosto", "augustus", "sierpnia", NULL, NULL, "августа"},
+        {"sep", "sept", "september", "septembre", "septiembre", "settembre", "września", NULL,
+         "сентября"},
+        {"oct", "october", "oktober", "octobre", "octubre", "ottobre", "okt", "października",
+         "октября"},
+        {"nov", "november", "novembre", "noviembre", "listopada", NULL, NULL, NULL, "ноября"},
+        {"dec", "december", "dezember", "décembre", "diciembre", "dicembre", "dez", "grudnia",
+         "декабря"}};
     for (int m = 0; m < 12; m++)
-        for (int k = 0; k < 8 && names[m][k] != NULL; k++)
-            if (strlen(names[m][k]) == n && memcmp(names[m][k], w, n) == 0)
+        for (int k = 0; k < 9; k++)
+            if (names[m][k] != NULL && strlen(names[m][k]) == n && memcmp(names[m][k], w, n) == 0)
                 return m + 1;
     return 0;
 }
@@ -1678,6 +1842,12 @@ text_date(const char *t, char out[11])
         w[nw][k] = 0;
         while (*p && k >= 23 && ((unsigned char)*p >= 0x80 || isalnum((unsigned char)*p)))
             p++;
+        /* an English ordinal: "29th", "1st" */
+        if (digit && k <= 2 &&
+            (strncasecmp(p, "st", 2) == 0 || strncasecmp(p, "nd", 2) == 0 ||
+             strncasecmp(p, "rd", 2) == 0 || strncasecmp(p, "th", 2) == 0) &&
+            !isalpha((unsigned char)p[2]))
+            p += 2;
         nw++;
     }
     for (int i = 0; i < nw; i++) {
@@ -1759,14 +1929,85 @@ url_date(meta_t *m)
     return 0;
 }
 
-/* "Headline | Site" and "Site - Headline" lose the site's name, wherever the title came from. */
+/* Whether s[0..n) is the page's host name or one of its labels, ignoring case and everything but
+ * letters and digits: "La Stampa" for www.lastampa.it, "heizung.de" for www.heizung.de. */
+static bool
+names_host(const char *s, size_t n, const char *url)
+{
+    const char *h = url != NULL ? strstr(url, "://") : NULL;
+    char a[64], b[128];
+    size_t k = 0, j = 0;
+    if (h == NULL)
+        return false;
+    h += 3;
+    for (size_t i = 0; i < n && k < sizeof(a) - 1; i++)
+        if (isalnum((unsigned char)s[i]))
+            a[k++] = (char)tolower((unsigned char)s[i]);
+    a[k] = 0;
+    if (k < 3)
+        return false;
+    /* the host's labels one by one, then the registered name with its suffix ("heizungde") */
+    size_t hl = strcspn(h, "/:?#");
+    for (size_t i = 0; i <= hl; i++) {
+        if (i == hl || h[i] == '.') {
+            b[j] = 0;
+            if (strcmp(a, b) == 0)
+                return true;
+            j = 0;
+        } else if (j < sizeof(b) - 1 && isalnum((unsigned char)h[i])) {
+            b[j++] = (char)tolower((unsigned char)h[i]);
+        }
+    }
+    const char *dot = NULL;
+    for (const char *p = h; p < h + hl; p++)
+        if (*p == '.' && memchr(p + 1, '.', (size_t)(h + hl - p - 1)) != NULL)
+            dot = p;
+    const char *r = dot != NULL ? dot + 1 : h;
+    for (j = 0; r < h + hl && j < sizeof(b) - 1; r++)
+        if (isalnum((unsigned char)*r))
+            b[j++] = (char)tolower((unsigned char)*r);
+    b[j] = 0;
+    return strcmp(a, b) == 0;
+}
+
+/* "Headline | lastampa" and "Lastampa - Headline": a title part that names the host goes. */
+static void
+strip_host_name(meta_t *m)
+{
+    char *t = m->f[F_TITLE];
+    const char *url = m->url != NULL ? m->url : m->f[F_CANON];
+    if (t == NULL || url == NULL)
+        return;
+    size_t tl = strlen(t);
+    for (size_t k = 0; TITLE_SEPS[k] != NULL; k++) {
+        size_t pl = strlen(TITLE_SEPS[k]);
+        const char *first = strstr(t, TITLE_SEPS[k]), *last = NULL;
+        for (const char *p = first; p != NULL; p = strstr(p + 1, TITLE_SEPS[k]))
+            last = p;
+        if (last != NULL && names_host(last + pl, tl - (size_t)(last - t) - pl, url)) {
+            t[last - t] = 0;
+            return;
+        }
+        if (first != NULL && names_host(t, (size_t)(first - t), url)) {
+            memmove(t, first + pl, strlen(first + pl) + 1);
+            return;
+        }
+    }
+}
+
+/* "Headline | Site" and "Site - Headline" lose the site's name, wherever the title came from;
+ * failing that, a part naming the page's host. */
 static void
 strip_site_name(meta_t *m)
 {
     char *t = m->f[F_TITLE];
     const char *site = m->f[F_SITE];
-    if (t == NULL || site == NULL)
+    if (t == NULL)
         return;
+    if (site == NULL) {
+        strip_host_name(m);
+        return;
+    }
     size_t tl = strlen(t), sl = strlen(site);
     for (size_t k = 0; TITLE_SEPS[k] != NULL; k++) {
         size_t pl = strlen(TITLE_SEPS[k]);
@@ -1781,6 +2022,7 @@ strip_site_name(meta_t *m)
             return;
         }
     }
+    strip_host_name(m);
 }
 
 /* Word tokens of s for title comparison: lowercase ASCII letters and digits and any non-ASCII
@@ -1839,6 +2081,79 @@ h1_is_link(xmlNode *h1)
     return true;
 }
 
+/* A kicker inside an <h1>: the small line over the headline ("<span class=dachzeile>",
+ * "<small>Topic</small><br>"), which headline fields leave out. */
+static bool
+is_kicker(xmlNode *n)
+{
+    static const char *const words[] = {"kicker",     "dachzeile",   "roofline", "overline",
+                                        "topline",    "toptitle",    "eyebrow",  "topic",
+                                        "supertitle", "subheadline", "subtitle", "pretitle",
+                                        "section",    "rubric",      "hidden",   NULL};
+    char ci[256];
+    class_id(n, ci, sizeof(ci));
+    if (ci[0] != 0 && has_any(ci, words))
+        return true;
+    if (strcmp(ename(n), "small") != 0)
+        return false;
+    xmlNode *x = n->next;
+    while (x != NULL && x->type == XML_TEXT_NODE && x->content != NULL &&
+           x->content[strspn((const char *)x->content, " \t\r\n")] == 0)
+        x = x->next;
+    return x != NULL && strcmp(ename(x), "br") == 0;
+}
+
+/* The text of an <h1> without the kickers that open it; malloc'd, NULL on ENOMEM. */
+static char *
+h1_text(xmlNode *h1)
+{
+    char *h = node_text(h1);
+    for (xmlNode *c = h1->children; h != NULL && c != NULL; c = next_node(c, h1, true)) {
+        if (c->type != XML_ELEMENT_NODE || !is_kicker(c))
+            continue;
+        char *k = node_text(c);
+        if (k == NULL) {
+            free(h);
+            return NULL;
+        }
+        size_t kl = strlen(k);
+        if (kl > 0 && strncmp(h, k, kl) == 0) {
+            size_t b = kl;
+            for (bool more = true; more;) {
+                more = false;
+                if (h[b] != 0 && strchr(" -:|/", h[b]) != NULL)
+                    b++, more = true;
+                else if (strncmp(h + b, "\xc2\xb7", 2) == 0)
+                    b += 2, more = true;
+                else if (strncmp(h + b, "\xe2\x80\x93", 3) == 0 ||
+                         strncmp(h + b, "\xe2\x80\x94", 3) == 0)
+                    b += 3, more = true;
+            }
+            /* what is left must still be a headline of a few words */
+            if (strchr(h + b, ' ') != NULL)
+                memmove(h, h + b, strlen(h + b) + 1);
+        }
+        free(k);
+    }
+    return h;
+}
+
+/* Whether t is "h <sep> more" or "more <sep> h": the headline with the site or section. */
+static bool
+title_has_part(const char *t, const char *h)
+{
+    size_t tl = strlen(t), hl = strlen(h);
+    for (size_t k = 0; TITLE_SEPS[k] != NULL && hl > 0; k++) {
+        size_t sl = strlen(TITLE_SEPS[k]);
+        if (tl > hl + sl && strncasecmp(t, h, hl) == 0 && strncmp(t + hl, TITLE_SEPS[k], sl) == 0)
+            return true;
+        if (tl > hl + sl && strcasecmp(t + tl - hl, h) == 0 &&
+            strncmp(t + tl - hl - sl, TITLE_SEPS[k], sl) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* The visible headline over a title from the head: og:title and <title> often carry a kicker,
  * the site's name or a shortened form ("Run Windows on Mac - Parallels Desktop 15 Virtual
  * Machine for Mac" over <h1>Parallels Desktop 15 for Mac</h1>). An <h1> whose words nearly
@@ -1853,10 +2168,15 @@ prefer_h1(meta_t *m, xmlNode *const *h1s, size_t n_h1, xmlNode *title)
     int rc = 0;
     if (title != NULL && tt == NULL)
         return -ENOMEM;
+    /* one <h1> with text on the whole page is the page's headline even when the head has a
+     * different one (an SEO title, an older wording) */
+    size_t sole = 0;
+    for (size_t k = 0; k < n_h1; k++)
+        sole += !h1_is_link(h1s[k]);
     for (size_t k = 0; k < n_h1 && rc == 0; k++) {
         if (h1_is_link(h1s[k]))
             continue;
-        char *h = node_text(h1s[k]);
+        char *h = h1_text(h1s[k]);
         if (h == NULL) {
             rc = -ENOMEM;
             break;
@@ -1865,12 +2185,23 @@ prefer_h1(meta_t *m, xmlNode *const *h1s, size_t n_h1, xmlNode *title)
         if (tt != NULL)
             c2 = title_overlap(h, tt, &nh, &nt);
         /* most of the h1 is in the reference, and it is more than a word or two of it */
-        bool match =
-            (c1 * 4 >= nh * 3 && c1 * 10 >= nr * 3) || (c2 * 4 >= nh * 3 && c2 * 10 >= nt * 3);
-        bool site = m->f[F_SITE] != NULL && strcasecmp(h, m->f[F_SITE]) == 0;
+        bool match = (c1 * 4 >= nh * 3 && c1 * 10 >= nr * 3) ||
+                     (c2 * 4 >= nh * 3 && c2 * 10 >= nt * 3) || title_has_part(m->f[F_TITLE], h) ||
+                     (tt != NULL && title_has_part(tt, h));
+        bool site = (m->f[F_SITE] != NULL && strcasecmp(h, m->f[F_SITE]) == 0) ||
+                    names_host(h, strlen(h), m->url != NULL ? m->url : m->f[F_CANON]);
+        /* ... when it shares a few words with them: not a section's name */
+        bool sole_only = !match && sole == 1 && n_h1 < 4 && nh >= 3 && (c1 >= 2 || c2 >= 2);
+        match = match || sole_only;
         if (!site && match && nh > 0 && nh <= 40 && strlen(h) <= 300 && (nh >= 2 || c1 == nr)) {
             if (strcmp(h, m->f[F_TITLE]) != 0) {
-                free(m->f[F_TITLE]);
+                /* an <h1> that differs from the head's title stays in the body */
+                if (sole_only) {
+                    free(m->body_title);
+                    m->body_title = m->f[F_TITLE];
+                } else {
+                    free(m->f[F_TITLE]);
+                }
                 m->f[F_TITLE] = h;
                 h = NULL;
             }
@@ -1933,9 +2264,10 @@ collect_meta(meta_t *m, xmlNode *root)
                 h1 = h1s[0];
             if (rc == 0 && in_body && m->rank[F_PUB] > R_TEXT && is_date_holder(n))
                 rc = on_date_holder(m, n);
-            if (rc == 0 && in_body && m->authors.n == 0 && is_byline(n)) {
-                rc = on_byline(m, n);
-                descend = false;
+            if (rc == 0 && in_body && m->authors.rank > R_VISIBLE && is_byline(n)) {
+                int b = on_byline(m, n);
+                rc = b < 0 ? b : 0;
+                descend = b == 0; /* a container with "author" in its class: look inside */
             }
         }
         n = next_node(n, root, descend);
@@ -1943,7 +2275,7 @@ collect_meta(meta_t *m, xmlNode *root)
     if (rc == 0 && title != NULL && m->rank[F_TITLE] > R_VISIBLE)
         rc = on_title(m, title, h1);
     if (rc == 0 && h1 != NULL && m->rank[F_TITLE] > R_H1) {
-        char *t = node_text(h1);
+        char *t = h1_text(h1);
         rc = t == NULL ? -ENOMEM : set_field(m, F_TITLE, t, R_H1);
         free(t);
     }
@@ -1961,6 +2293,7 @@ meta_release(meta_t *m)
 {
     for (int f = 0; f < F_COUNT; f++)
         free(m->f[f]);
+    free(m->body_title);
     list_clear(&m->authors);
     list_clear(&m->tags);
 }
@@ -2043,11 +2376,13 @@ nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_ex
     /* from the root, not <body>: libxml2 recovers some tag soup by leaving the whole page
      * inside <head> */
     xmlNode *body = root;
-    if (extract_text(body, infos, n_infos, STRIP_CLASSES, m.f[F_TITLE], &e1) < 0)
+    if (extract_text(body, infos, n_infos, STRIP_CLASSES,
+                     m.body_title ? m.body_title : m.f[F_TITLE], &e1) < 0)
         goto out;
     emit_t *best = &e1;
     if (e1.out.len < MIN_TEXT) {
-        if (extract_text(body, infos, n_infos, STRIP_ROLES, m.f[F_TITLE], &e2) < 0)
+        if (extract_text(body, infos, n_infos, STRIP_ROLES,
+                         m.body_title ? m.body_title : m.f[F_TITLE], &e2) < 0)
             goto out;
         if (e2.out.len > e1.out.len)
             best = &e2;
