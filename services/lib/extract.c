@@ -15,10 +15,9 @@
  *      furniture (high link density, negative class, very short) are dropped, as Readability's
  *      "clean conditionally" does. figcaptions become captions.
  * When that yields very little text the page is measured again without the class/id filter,
- * since some sites name their article container "post-sidebar" or worse. libxml2's HTML parser
- * is not an HTML5 tree builder: it leaves unclosed <div class="menu">, <aside> or even <head>
- * around the article, so no container holding most of the page's text is ever filtered out, and
- * furniture tags only score low instead of being removed.
+ * since some sites name their article container "post-sidebar" or worse. A page that never
+ * closes its <div class="menu"> or <aside> leaves the article inside it even in an HTML5 tree,
+ * so no container holding most of the page's text is ever filtered out.
  *
  * Metadata is read in one pass over the whole document. Each field remembers the trust rank of
  * the source that set it; a better source replaces it, an equal one adds to lists (authors,
@@ -233,9 +232,9 @@ class_weight(const nw_dom_node_t *n)
     return w;
 }
 
-/* Page furniture by tag name. Not removed outright: libxml2's recovery from misnested tags can
- * put the whole article inside an unclosed <aside>, so these only score low and are dropped
- * when they turn up inside the chosen article. */
+/* Page furniture by tag name: left out with its subtree unless it holds most of the page's
+ * text (an article inside an <aside> that the page never closes), and dropped when it turns up
+ * inside the chosen article. */
 static bool
 is_furniture(const char *name)
 {
@@ -266,7 +265,7 @@ is_removed(const nw_dom_node_t *n, int strip, uint32_t page_len)
     const char *name = ename(n);
     if (is_void_of_text(name) || is_hidden(n))
         return true;
-    /* <noscript> holds fallback markup, as raw text when libxml2 did not parse it; parsed into
+    /* <noscript> holds fallback markup, as raw text in the head; parsed into
      * elements it may hold the article itself after tag-soup recovery */
     if (strcmp(name, "noscript") == 0) {
         for (const nw_dom_node_t *c = n->children; c != NULL; c = c->next)
@@ -274,10 +273,12 @@ is_removed(const nw_dom_node_t *n, int strip, uint32_t page_len)
                 return true;
     }
     /* a container holding most of the page's text is not furniture whatever its role or class
-     * says: usually libxml2 has nested the article inside an unclosed <div class="menu"> */
+     * says: usually the page has left the article inside an unclosed <div class="menu"> */
     const ninfo_t *i = info(n);
     if (strip == STRIP_NONE || (i != NULL && i->ftlen * 2 > page_len))
         return false;
+    if (is_furniture(name))
+        return true;
     const char *role = attr(n, "role");
     static const char *const roles[] = {
         "navigation",  "complementary", "menu",   "menubar",     "alert",
@@ -2035,8 +2036,7 @@ nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_ex
             n->data = &infos[k++];
         }
 
-    /* from the root, not <body>: libxml2 recovers some tag soup by leaving the whole page
-     * inside <head> */
+    /* from the root, not <body>: measured, starting at <body> loses a few paragraphs */
     nw_dom_node_t *body = root;
     if (extract_text(body, infos, n_infos, STRIP_CLASSES, m.f[F_TITLE], &e1) < 0)
         goto out;
