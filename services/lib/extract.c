@@ -131,16 +131,10 @@ info(const nw_dom_node_t *n)
 }
 
 /* Next node in document order within top's subtree; skips n's children unless descend. */
-static nw_dom_node_t *
+static inline nw_dom_node_t *
 next_node(nw_dom_node_t *n, const nw_dom_node_t *top, bool descend)
 {
-    if (descend && n->children != NULL)
-        return n->children;
-    while (n != NULL && n != top && n->next == NULL)
-        n = n->parent;
-    if (n == NULL || n == top)
-        return NULL;
-    return n->next;
+    return nw_dom_next(n, top, descend);
 }
 
 static bool
