@@ -12,13 +12,19 @@
  * - language accuracy (nw_lang_detect) on langid/lingua: sentences, word pairs and single words,
  *   the mean over languages of the per-language accuracy.
  *
- *   bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] [VALID.txt]
+ *   bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] [--lang] [VALID.txt]
+ *
+ * --lang runs only the language part and prints every language's accuracy for each kind, with
+ * the three most frequent wrong answers. The language model is --lang-model (default
+ * DIR/lang/model.bin); --lang-mode cld2 or model measures CLD2 alone or the model alone
+ * instead of the combination enrich uses (both).
  *
  * VALID.txt defaults to $NW_SHARED_DATA/ner/conll2003/valid.txt, then
  * ../shared/data/ner/conll2003/valid.txt; MODEL to data/ner/model.bin. Without the data the
  * bench says so and exits 0, since the data set is not part of the repository. */
 #include "newswire/enrich.h"
 #include "newswire/fingerprint.h"
+#include "newswire/langid.h"
 #include "newswire/ner.h"
 #include "newswire/parse.h"
 #include "newswire/util.h"
@@ -97,13 +103,16 @@ print_prf(const char *name, size_t gold, size_t pred, size_t hit)
            name, 100 * p, 100 * r, 100 * f, gold, pred, hit);
 }
 
-static void full_bench(const char *shared, const char *data_dir, int passes);
+static void full_bench(const char *shared, const char *data_dir, int passes, const char *lang_model,
+                       const char *lang_mode);
+static void langid(const char *shared, int detail, const char *lang_model, const char *mode);
 
 int
 main(int argc, char **argv)
 {
     const char *model_path = "data/ner/model.bin", *valid = NULL, *data_dir = "data";
-    int passes = 5;
+    int passes = 5, lang_only = 0;
+    const char *lang_model = NULL, *lang_mode = "both";
     char path[4096];
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
@@ -112,11 +121,18 @@ main(int argc, char **argv)
             data_dir = argv[++i];
         else if (strcmp(argv[i], "--passes") == 0 && i + 1 < argc)
             passes = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--lang") == 0)
+            lang_only = 1;
+        else if (strcmp(argv[i], "--lang-model") == 0 && i + 1 < argc)
+            lang_model = argv[++i];
+        else if (strcmp(argv[i], "--lang-mode") == 0 && i + 1 < argc)
+            lang_mode = argv[++i];
         else if (argv[i][0] != '-' && valid == NULL)
             valid = argv[i];
         else {
-            fprintf(stderr, "usage: bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] "
-                            "[VALID.txt]\n");
+            fprintf(stderr,
+                    "usage: bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] "
+                    "[--lang] [--lang-model PATH] [--lang-mode both|cld2|model] [VALID.txt]\n");
             return 2;
         }
     }
@@ -134,11 +150,20 @@ main(int argc, char **argv)
     }
     const char *env_shared = getenv("NW_SHARED_DATA");
     const char *shared = env_shared && *env_shared ? env_shared : "../shared/data";
+    char lang_path[4200];
+    if (!lang_model) {
+        snprintf(lang_path, sizeof(lang_path), "%s/lang/model.bin", data_dir);
+        lang_model = lang_path;
+    }
+    if (lang_only) {
+        langid(shared, 1, lang_model, lang_mode);
+        return 0;
+    }
     if (access(valid, R_OK) != 0) {
         printf("skip: CoNLL-2003 data not found at \"%s\" (research-only data set, not in the "
                "repository)\n",
                valid);
-        full_bench(shared, data_dir, passes);
+        full_bench(shared, data_dir, passes, lang_model, lang_mode);
         return 0;
     }
 
@@ -295,7 +320,7 @@ out:
     free(cpr);
     free(text);
     if (rc == 0)
-        full_bench(shared, data_dir, passes);
+        full_bench(shared, data_dir, passes, lang_model, lang_mode);
     return rc < 0 ? 1 : 0;
 }
 
@@ -398,9 +423,60 @@ semeval(const char *shared)
     free(buf);
 }
 
+/* The wrong answers for one language, counted, for the detail listing. */
+#define MISS_MAX 64
+typedef struct {
+    char code[16];
+    size_t n;
+} miss_t;
+
 static void
-langid(const char *shared)
+note_miss(miss_t *m, size_t *n, const char *code)
 {
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(m[i].code, code) == 0) {
+            m[i].n++;
+            return;
+        }
+    if (*n < MISS_MAX) {
+        snprintf(m[*n].code, sizeof(m[*n].code), "%s", code);
+        m[(*n)++].n = 1;
+    }
+}
+
+/* Prints the three most frequent wrong answers as "(as xx 12%, ...)". */
+static void
+print_misses(miss_t *m, size_t n, size_t total)
+{
+    for (size_t r = 0; r < 3 && r < n; r++) {
+        size_t best = r;
+        for (size_t i = r + 1; i < n; i++)
+            if (m[i].n > m[best].n)
+                best = i;
+        miss_t t = m[r];
+        m[r] = m[best];
+        m[best] = t;
+        printf("%s%s %.0f%%", r ? ", " : "  (as ", m[r].code,
+               100.0 * (double)m[r].n / (double)total);
+    }
+    printf("%s\n", n ? ")" : "");
+}
+
+/* Language accuracy per kind; detail prints every language's accuracy, not only the weak. */
+static void
+langid(const char *shared, int detail, const char *lang_model, const char *mode)
+{
+    nw_langid_t *m = NULL;
+    int rc = nw_langid_load(lang_model, &m);
+    if (rc < 0)
+        printf("language model \"%s\": %s; CLD2 alone\n", lang_model,
+               rc == -EPROTO ? "not a valid model" : strerror(-rc));
+    int only_model = m && strcmp(mode, "model") == 0;
+    if (strcmp(mode, "cld2") == 0)
+        nw_langid_destroy(&m);
+    printf("language detector: %s\n", only_model ? "n-gram model alone"
+                                      : m        ? "CLD2 + n-gram model"
+                                                 : "CLD2 alone");
     static const char *const kinds[] = {"sentences", "word-pairs", "single-words"};
     for (int k = 0; k < 3; k++) {
         char dir[4096];
@@ -422,7 +498,8 @@ langid(const char *shared)
             snprintf(code, sizeof(code), "%.*s", (int)(dot - de->d_name), de->d_name);
             snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
             uint8_t *buf = NULL;
-            size_t len = 0, ok = 0, total = 0;
+            size_t len = 0, ok = 0, total = 0, n_miss = 0;
+            miss_t miss[MISS_MAX];
             if (nw_read_file(path, 64u << 20, &buf, &len) < 0)
                 continue;
             for (char *line = (char *)buf; line && *line;) {
@@ -430,9 +507,14 @@ langid(const char *shared)
                 if (nl)
                     *nl = 0;
                 if (*line) {
-                    nw_lang_detect(line, strlen(line), got, sizeof(got));
+                    if (only_model)
+                        nw_langid_detect(m, line, strlen(line), NULL, 0, got, sizeof(got));
+                    else
+                        nw_lang_detect_with(m, line, strlen(line), got, sizeof(got));
                     ok += strcmp(got, code) == 0;
                     total++;
+                    if (detail && strcmp(got, code) != 0)
+                        note_miss(miss, &n_miss, got);
                 }
                 line = nl ? nl + 1 : NULL;
             }
@@ -440,8 +522,10 @@ langid(const char *shared)
             if (!total)
                 continue;
             double acc = (double)ok / (double)total;
-            if (k == 0 && acc < 0.9)
-                printf("  sentences %s: %.3f\n", code, acc);
+            if (detail || (k == 0 && acc < 0.9)) {
+                printf("  %s %s: %.3f", kinds[k], code, acc);
+                print_misses(miss, n_miss, total);
+            }
             sum += acc;
             langs++;
             lines_all += total;
@@ -455,10 +539,12 @@ langid(const char *shared)
             printf("language %-12s %zu languages, %zu lines: mean accuracy %.3f (worst %s %.3f)\n",
                    kinds[k], langs, lines_all, sum / (double)langs, worst_lang, worst);
     }
+    nw_langid_destroy(&m);
 }
 
 static void
-full_bench(const char *shared, const char *data_dir, int passes)
+full_bench(const char *shared, const char *data_dir, int passes, const char *lang_model,
+           const char *lang_mode)
 {
     nw_enricher_t *e = NULL;
     double t0 = now_s();
@@ -521,5 +607,5 @@ full_bench(const char *shared, const char *data_dir, int passes)
     printf("peak RSS with the enricher loaded: %.1f MB\n", (double)ru.ru_maxrss / 1024);
     nw_enricher_destroy(&e);
     semeval(shared);
-    langid(shared);
+    langid(shared, 0, lang_model, lang_mode);
 }
