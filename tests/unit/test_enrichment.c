@@ -368,10 +368,10 @@ test_fingerprint(void **state)
     const char *c = "The central bank raised interest rates by a quarter point on Wednesday, "
                     "citing stubborn inflation in services and a tight labour market.";
     nw_fp_t fa, fa2, fb, fc;
-    assert_int_equal(nw_fp_compute(a, strlen(a), &fa), 0);
-    assert_int_equal(nw_fp_compute(a2, strlen(a2), &fa2), 0);
-    assert_int_equal(nw_fp_compute(b, strlen(b), &fb), 0);
-    assert_int_equal(nw_fp_compute(c, strlen(c), &fc), 0);
+    assert_int_equal(nw_fp_compute(a, strlen(a), NULL, &fa), 0);
+    assert_int_equal(nw_fp_compute(a2, strlen(a2), NULL, &fa2), 0);
+    assert_int_equal(nw_fp_compute(b, strlen(b), NULL, &fb), 0);
+    assert_int_equal(nw_fp_compute(c, strlen(c), NULL, &fc), 0);
     nw_fp_score_t s = nw_fp_compare(&fa, &fa);
     assert_true(s.similarity == 1.0 && s.duplicate && s.same_story && s.simhash_bits == 0);
     s = nw_fp_compare(&fa, &fa2);
