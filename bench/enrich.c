@@ -481,6 +481,21 @@ semeval(const char *shared, const nw_enricher_t *en)
            "enriched and compared in %.2f s; %zu duplicates flagged):\n",
            n, cross, sec, dup);
     print_f1("model in fingerprint.c", sim, y, n, NW_FP_STORY_SIM);
+    double best_f1 = 0, best_thr = 0;
+    for (double thr = 0.30; thr < 0.96; thr += 0.05) {
+        size_t tp = 0, fp = 0, fn = 0;
+        for (size_t i = 0; i < n; i++) {
+            tp += y[i] <= 1.5 && sim[i] >= thr;
+            fp += y[i] > 1.5 && sim[i] >= thr;
+            fn += y[i] <= 1.5 && sim[i] < thr;
+        }
+        double f1 = tp ? 2.0 * (double)tp / (double)(2 * tp + fp + fn) : 0;
+        if (f1 > best_f1) {
+            best_f1 = f1;
+            best_thr = thr;
+        }
+    }
+    printf("  best F1 over thresholds 0.30..0.95: %.3f at %.2f\n", best_f1, best_thr);
     printf("  Pearson of each feature with Overall (nw_fp_features order):");
     for (int j = 1; j < NW_FP_NFEAT; j++) {
         for (size_t i = 0; i < n; i++)
