@@ -1248,6 +1248,66 @@ fake_words(uint64_t *rng, char *text, size_t cap, int n)
 /* The cost of a put in a bulk transaction with an empty and with a full ring of recent
  * unrelated articles (printed, not asserted: sanitizer builds are several times slower), and
  * that the fingerprints table stays bounded. */
+/* One story in English and Spanish: few shared words, but the anchors enrich adds (names,
+ * the place id, numbers) and the languages kept in the ring group them, also after a reopen
+ * reloads the ring from the fingerprints table. */
+static const char FLOOD_EN[] =
+    "Spanish Prime Minister Pedro Sanchez visited Valencia on Tuesday after floods killed 214 "
+    "people. Sanchez promised 10,600 million euros in aid, and Ursula von der Leyen offered "
+    "help from the European Union.";
+static const char FLOOD_ES[] =
+    "El presidente Pedro Sanchez visito Valencia tras las riadas que causaron 214 muertos. "
+    "Sanchez prometio 10.600 millones de euros de ayuda y Ursula von der Leyen ofrecio el "
+    "apoyo de la Union Europea.";
+
+static grouped_t
+put_lang(nw_store_t *s, const char *id, const char *lang, const char *text)
+{
+    nw_enriched_t e = make(id, NULL, text);
+    nw_entity_t ents[2] = {
+        {.type = "person", .name = "Pedro Sanchez", .salience = 0.8},
+        {.type = "place", .name = "Valencia", .geoid = "es.valencia", .cc = "ES", .salience = 0.6},
+    };
+    nw_enriched_t view = {.entities = ents, .n_entities = 2};
+    nw_fp_t fp;
+    free(e.art.published);
+    e.art.published = strdup("2024-11-05T10:00:00Z");
+    free(e.art.lang);
+    e.art.lang = strdup(lang);
+    assert_int_equal(nw_fp_compute(text, strlen(text), lang, &fp), 0);
+    nw_fp_add_entities(&fp, &view);
+    assert_int_equal(nw_fp_store(&fp, &e), 0);
+    nw_store_result_t res = {0};
+    grouped_t g = {0};
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_put(s, &e, NULL, &res), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+    snprintf(g.story, sizeof(g.story), "%s", res.story ? res.story : "");
+    g.has_dup = res.duplicate_of != NULL;
+    nw_enriched_release(&e);
+    return g;
+}
+
+static void
+test_story_across_languages(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    grouped_t g = put_lang(s, "flood-en", "en", FLOOD_EN);
+    assert_string_equal(g.story, "flood-en");
+    g = put_story(s, "rates", "2024-11-05T11:00:00Z", RATES);
+    assert_string_equal(g.story, "rates");
+    g = put_lang(s, "flood-es", "es", FLOOD_ES);
+    assert_false(g.has_dup);
+    assert_string_equal(g.story, "flood-en");
+    nw_store_close(&s);
+    s = open_rw(f);
+    g = put_lang(s, "flood-es-2", "es", FLOOD_ES);
+    assert_true(g.has_dup); /* the same text again, from the reloaded ring */
+    assert_string_equal(g.story, "flood-en");
+    nw_store_close(&s);
+}
+
 static void
 test_story_ring_bounded(void **state)
 {
@@ -1317,6 +1377,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_stories, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_story_across_languages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
