@@ -45,8 +45,8 @@
  * of one story in two languages share) finds the revisions sharing keys and sums their term
  * and anchor cosines; the STORY_CANDIDATES best get nw_fp_compare. Keys held by more than
  * STORY_KEY_DF ring entries (a common word, the year) are skipped, an IDF cutoff that bounds
- * the walk when a vocabulary is narrow: every entry shares common words with every other, and
- * walking their chains cost about 1 ms per put. Simhash and MinHash bands cannot prefilter
+ * the walk to IX_KEYS * STORY_KEY_DF nodes per put: when a vocabulary is narrow every entry
+ * shares common words with every other, and walking their chains cost about 1 ms per put. Simhash and MinHash bands cannot prefilter
  * here: articles of one story in other words share terms, not shingles. The ring follows the
  * database: rows evicted from it are deleted in the same transaction, and a rollback reloads it.
  * Another writer's articles are seen from the next open. */
@@ -273,15 +273,17 @@ typedef struct story_ent {
  * STORY_KEY_DF is a common key's (or, rarely, shares one) and is not walked. */
 #define TERM_BUCKETS (1u << 16)
 #define IX_KEYS (NW_FP_TERMS + NW_FP_ANCHORS)
-#define STORY_KEY_DF (NW_STORE_STORY_RING / 10)
+#define STORY_KEY_DF (NW_STORE_STORY_RING / 20)
 typedef struct term_index {
     int32_t bucket[TERM_BUCKETS];
     int32_t bucket_n[TERM_BUCKETS];
-    int32_t next[NW_STORE_STORY_RING * IX_KEYS], prev[NW_STORE_STORY_RING * IX_KEYS];
-    /* The node's key and its weight over the sketch's norm, copied so a chain walk stays out
-     * of the ring entries. */
-    uint32_t term[NW_STORE_STORY_RING * IX_KEYS];
-    float weight[NW_STORE_STORY_RING * IX_KEYS];
+    /* A node holds its key and the key's weight over the sketch's norm, copied so a chain
+     * walk touches one cache line per node and stays out of the ring entries. */
+    struct ix_node {
+        uint32_t key;
+        float weight;
+        int32_t next, prev;
+    } node[NW_STORE_STORY_RING * IX_KEYS];
     double dot[NW_STORE_STORY_RING]; /* scratch of ring_match: cosine sum per slot */
     int32_t touched[NW_STORE_STORY_RING];
 } term_index_t;
@@ -480,12 +482,12 @@ ix_link(nw_store_t *s, size_t slot)
             continue;
         uint32_t b = term_bucket(key);
         int32_t node = (int32_t)(slot * IX_KEYS + k), *head = &ix->bucket[b];
-        ix->prev[node] = -1;
-        ix->next[node] = *head;
-        ix->term[node] = key;
-        ix->weight[node] = w;
+        ix->node[node].prev = -1;
+        ix->node[node].next = *head;
+        ix->node[node].key = key;
+        ix->node[node].weight = w;
         if (*head >= 0)
-            ix->prev[*head] = node;
+            ix->node[*head].prev = node;
         *head = node;
         ix->bucket_n[b]++;
     }
@@ -503,12 +505,12 @@ ix_unlink(nw_store_t *s, size_t slot)
             continue;
         uint32_t b = term_bucket(key);
         int32_t node = (int32_t)(slot * IX_KEYS + k);
-        if (ix->prev[node] >= 0)
-            ix->next[ix->prev[node]] = ix->next[node];
+        if (ix->node[node].prev >= 0)
+            ix->node[ix->node[node].prev].next = ix->node[node].next;
         else
-            ix->bucket[b] = ix->next[node];
-        if (ix->next[node] >= 0)
-            ix->prev[ix->next[node]] = ix->prev[node];
+            ix->bucket[b] = ix->node[node].next;
+        if (ix->node[node].next >= 0)
+            ix->node[ix->node[node].next].prev = ix->node[node].prev;
         ix->bucket_n[b]--;
     }
 }
@@ -683,13 +685,13 @@ ring_match(nw_store_t *s, const char *id, int64_t time, const nw_fp_t *fp)
         uint32_t key = ix_key(fp, k, tn, an, &w), b;
         if (!key || ix->bucket_n[b = term_bucket(key)] > STORY_KEY_DF)
             continue;
-        for (int32_t node = ix->bucket[b]; node >= 0; node = ix->next[node]) {
-            if (ix->term[node] != key)
+        for (int32_t node = ix->bucket[b]; node >= 0; node = ix->node[node].next) {
+            if (ix->node[node].key != key)
                 continue;
             size_t slot = (size_t)node / IX_KEYS;
             if (ix->dot[slot] == 0)
                 ix->touched[n_touched++] = (int32_t)slot;
-            ix->dot[slot] += (double)w * ix->weight[node];
+            ix->dot[slot] += (double)w * ix->node[node].weight;
         }
     }
     /* Keep the STORY_CANDIDATES best by that sum. */

@@ -1245,9 +1245,6 @@ fake_words(uint64_t *rng, char *text, size_t cap, int n)
     return len;
 }
 
-/* The cost of a put in a bulk transaction with an empty and with a full ring of recent
- * unrelated articles (printed, not asserted: sanitizer builds are several times slower), and
- * that the fingerprints table stays bounded. */
 /* One story in English and Spanish: few shared words, but the anchors enrich adds (names,
  * the place id, numbers) and the languages kept in the ring group them, also after a reopen
  * reloads the ring from the fingerprints table. */
@@ -1308,6 +1305,9 @@ test_story_across_languages(void **state)
     nw_store_close(&s);
 }
 
+/* The cost of a put in a bulk transaction with an empty and with a full ring of recent
+ * unrelated articles (printed, not asserted: sanitizer builds are several times slower), and
+ * that the fingerprints table stays bounded. */
 static void
 test_story_ring_bounded(void **state)
 {
