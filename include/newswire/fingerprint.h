@@ -12,10 +12,11 @@
  * - anchors: what reads the same in every language: numbers, and (nw_fp_add_entities) entity
  *   names, gazetteer ids and country codes of places, amounts and dates mentioned;
  * - lang: the article's language code, when known.
- * nw_fp_compare turns the cosines of terms, grams and anchors, the shingle Jaccard and whether
- * the languages (and scripts) differ into one similarity with a linear model fitted on
- * SemEval-2022 task 8 (bench_enrich prints the fit and its cross-validated figure). The sketches
- * are deterministic; the model is the only part tuned on data. */
+ * nw_fp_compare turns the cosines of terms, grams and anchors, the shingle Jaccard, whether
+ * the languages (and scripts) differ and which languages they are into one similarity with a
+ * linear model fitted on SemEval-2022 task 8 (bench_enrich prints the fit and its
+ * cross-validated figure). The sketches are deterministic; the model's weights, the sketch
+ * sizes and the stop lists are what was tuned on data. */
 #ifndef NW_FINGERPRINT_H
 #define NW_FINGERPRINT_H
 
@@ -25,8 +26,8 @@
 #include "newswire/proto.h"
 
 #define NW_FP_MINHASH 64
-#define NW_FP_TERMS 48
-#define NW_FP_GRAMS 96
+#define NW_FP_TERMS 64
+#define NW_FP_GRAMS 128
 #define NW_FP_ANCHORS 32
 
 /* Verdict thresholds on nw_fp_compare's results (tuned on SemEval-2022 task 8, see bench). */
@@ -34,7 +35,7 @@
 #define NW_FP_STORY_SIM 0.60  /* similarity at or above: the same story */
 
 /* The features of the similarity model, in the order of nw_fp_features. */
-#define NW_FP_NFEAT 9
+#define NW_FP_NFEAT 21
 
 typedef struct nw_fp {
     uint64_t simhash;
@@ -60,7 +61,9 @@ typedef struct nw_fp_score {
     double anchors;    /* cosine of the anchor sketches, 0..1 */
     int cross_lang;    /* both languages known and different */
     int cross_script;  /* ... and written in different scripts */
-    double similarity; /* the model's score used for verdicts, 0..1 */
+    double overall;    /* the model's prediction of SemEval's Overall (1 same story .. 4
+                          unrelated), unclamped */
+    double similarity; /* the score used for verdicts: (4 - overall) / 3 clamped to 0..1 */
     int simhash_bits;  /* Hamming distance of the simhashes */
     int duplicate;     /* jaccard >= NW_FP_DUP_JACCARD */
     int same_story;    /* similarity >= NW_FP_STORY_SIM (duplicates are the same story) */
@@ -78,9 +81,10 @@ void nw_fp_add_entities(nw_fp_t *fp, const nw_enriched_t *e);
 /* Compare two fingerprints; pure. */
 nw_fp_score_t nw_fp_compare(const nw_fp_t *a, const nw_fp_t *b);
 
-/* The model's input for a score: x[0] = 1 and the features nw_fp_compare combines (for the
- * bench, which fits and cross-validates the weights). */
-void nw_fp_features(const nw_fp_score_t *s, double x[NW_FP_NFEAT]);
+/* The model's input for the score s of a and b: x[0] = 1 and the features nw_fp_compare
+ * combines (for the bench, which fits and cross-validates the weights). */
+void nw_fp_features(const nw_fp_t *a, const nw_fp_t *b, const nw_fp_score_t *s,
+                    double x[NW_FP_NFEAT]);
 
 /* The model's weights (NW_FP_NFEAT of them, predicting SemEval's Overall, 1 = same story ..
  * 4 = unrelated); similarity = (4 - prediction) / 3, clamped to 0..1. */
