@@ -95,6 +95,14 @@ typedef struct scan {
 static void
 put_folded(word_t *w, utf8proc_int32_t cp)
 {
+    if (cp < 0x80) { /* ASCII: only case to fold */
+        if (w->n + 1 < sizeof(w->s)) {
+            w->s[w->n++] = (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
+            if (++w->ncp == 6)
+                w->cut6 = w->n;
+        }
+        return;
+    }
     utf8proc_int32_t out[8];
     int bc = 0;
     utf8proc_ssize_t m = utf8proc_decompose_char(
@@ -796,10 +804,19 @@ stop_build(void)
     }
 }
 
+static void country_build(void);
+
+static void
+tables_build(void)
+{
+    stop_build();
+    country_build();
+}
+
 static void
 stop_init(void)
 {
-    pthread_once(&stop_once, stop_build);
+    pthread_once(&stop_once, tables_build);
 }
 
 static int
@@ -810,6 +827,197 @@ is_stop(const char *w, size_t n)
         if (stop_hash[b] == h)
             return 1;
     return 0;
+}
+
+/* Country names, adjectives and capitals in the languages news comes in, mapped to ISO 3166-1
+ * codes: the same anchor as the enricher's geocoded places (whose gazetteer knows English and
+ * local names only), so "Deutschland", "alemán" and "德国" meet "Germany". Written for
+ * newswire; spelled naturally and folded like text at start-up. An entry matches a word that
+ * begins with it (four characters or more: "deutsch" takes "deutsche", "Deutschland"), or,
+ * with a leading '=', only the whole word; Han entries match a run of ideographs. */
+static const char *const COUNTRY[] = {
+    "US:american",   "US:amerika",    "US:americ",       "US:amerykan",    "US:=usa",
+    "US:=abd",       "US:=сша",       "US:америк",       "US:امريك",       "US:أمريك",
+    "US:美国",       "US:estadounid", "US:washington",   "US:waszyngton",  "US:вашингтон",
+    "US:واشنطن",     "US:华盛顿",     "CN:china",        "CN:chine",       "CN:chines",
+    "CN:chino",      "CN:=china",     "CN:cinese",       "CN:=cina",       "CN:chiny",
+    "CN:chinsk",     "CN:chinach",    "CN:=çin",         "CN:китай",       "CN:=صين",
+    "CN:صيني",       "CN:中国",       "CN:beijing",      "CN:peking",      "CN:pekin",
+    "CN:pechino",    "CN:пекин",      "CN:=بكين",        "CN:北京",        "CN:shanghai",
+    "CN:шанха",      "CN:上海",       "CN:wuhan",        "CN:ухан",        "CN:ووهان",
+    "CN:武汉",       "RU:russi",      "RU:russland",     "RU:=rusia",      "RU:=ruso",
+    "RU:=rusa",      "RU:=rusos",     "RU:rosj",         "RU:rosyjsk",     "RU:rusya",
+    "RU:росси",      "RU:روسيا",      "RU:روسي",         "RU:俄罗斯",      "RU:moscow",
+    "RU:moskau",     "RU:moscou",     "RU:moscú",        "RU:mosca",       "RU:moskw",
+    "RU:moskova",    "RU:москв",      "RU:موسكو",        "RU:莫斯科",      "RU:kreml",
+    "RU:кремл",      "RU:كرملين",     "RU:克里姆林",     "UA:ukrain",      "UA:ucrain",
+    "UA:ucran",      "UA:ukrayna",    "UA:украин",       "UA:اوكران",      "UA:أوكران",
+    "UA:乌克兰",     "UA:=kyiv",      "UA:=kiev",        "UA:=kiew",       "UA:kijow",
+    "UA:kijów",      "UA:киев",       "UA:=кие",         "UA:كييف",        "UA:基辅",
+    "DE:german",     "DE:deutsch",    "DE:allemand",     "DE:allemagne",   "DE:aleman",
+    "DE:alemán",     "DE:tedesc",     "DE:niemc",        "DE:niemie",      "DE:alman",
+    "DE:германи",    "DE:немец",      "DE:المانيا",      "DE:ألمانيا",     "DE:الماني",
+    "DE:ألماني",     "DE:德国",       "DE:berlin",       "DE:берлин",      "DE:برلين",
+    "DE:柏林",       "FR:france",     "FR:french",       "FR:frankreich",  "FR:französ",
+    "FR:français",   "FR:francia",    "FR:=francés",     "FR:=francesa",   "FR:=franceses",
+    "FR:=francese",  "FR:=francesi",  "FR:francj",       "FR:francus",     "FR:fransa",
+    "FR:fransız",    "FR:франци",     "FR:француз",      "FR:فرنسا",       "FR:فرنسي",
+    "FR:法国",       "FR:=paris",     "FR:=parigi",      "FR:=paryż",      "FR:=paryzu",
+    "FR:париж",      "FR:باريس",      "FR:巴黎",         "GB:britain",     "GB:british",
+    "GB:britann",    "GB:británic",   "GB:britanic",     "GB:brytyj",      "GB:brytani",
+    "GB:britanya",   "GB:=uk",        "GB:england",      "GB:inghilter",   "GB:inglater",
+    "GB:angleterre", "GB:anglii",     "GB:anglia",       "GB:ingiltere",   "GB:англи",
+    "GB:британ",     "GB:بريطانيا",   "GB:بريطاني",      "GB:英国",        "GB:london",
+    "GB:londres",    "GB:londra",     "GB:londyn",       "GB:лондон",      "GB:لندن",
+    "GB:伦敦",       "IT:italy",      "IT:italia",       "IT:italien",     "IT:italie",
+    "IT:italian",    "IT:włoch",      "IT:włosk",        "IT:italya",      "IT:итали",
+    "IT:ايطاليا",    "IT:إيطاليا",    "IT:意大利",       "IT:=rome",       "IT:=roma",
+    "IT:=rom",       "IT:=rzym",      "IT:=рим",         "IT:=روما",       "IT:罗马",
+    "ES:spain",      "ES:spanish",    "ES:spanien",      "ES:spanisch",    "ES:espagn",
+    "ES:españ",      "ES:spagn",      "ES:hiszpan",      "ES:ispanya",     "ES:испан",
+    "ES:اسبانيا",    "ES:إسبانيا",    "ES:西班牙",       "ES:madrid",      "ES:мадрид",
+    "ES:مدريد",      "ES:马德里",     "PL:poland",       "PL:polen",       "PL:pologne",
+    "PL:polonia",    "PL:polnisch",   "PL:polsk",        "PL:polonya",     "PL:польш",
+    "PL:польск",     "PL:بولندا",     "PL:波兰",         "PL:warsaw",      "PL:warschau",
+    "PL:varsovi",    "PL:warszaw",    "PL:варшав",       "PL:وارسو",       "PL:华沙",
+    "TR:turkey",     "TR:turkish",    "TR:türk",         "TR:turquie",     "TR:turquía",
+    "TR:turco",      "TR:turca",      "TR:turchia",      "TR:turcj",       "TR:tureck",
+    "TR:турци",      "TR:турецк",     "TR:تركيا",        "TR:تركي",        "TR:土耳其",
+    "TR:ankara",     "TR:анкар",      "TR:انقرة",        "TR:أنقرة",       "TR:安卡拉",
+    "TR:istanbul",   "TR:стамбул",    "TR:اسطنبول",      "TR:伊斯坦布尔",  "IN:india",
+    "IN:indien",     "IN:indyj",      "IN:hindistan",    "IN:инди",        "IN:=هند",
+    "IN:هندي",       "IN:印度",       "IN:delhi",        "IN:mumbai",      "JP:japan",
+    "JP:japon",      "JP:japoń",      "JP:giappon",      "JP:япони",       "JP:يابان",
+    "JP:日本",       "JP:tokyo",      "JP:tokio",        "JP:токио",       "JP:طوكيو",
+    "JP:东京",       "IR:iran",       "IR:irán",         "IR:иран",        "IR:ايران",
+    "IR:إيران",      "IR:伊朗",       "IR:tehran",       "IR:teheran",     "IR:téhéran",
+    "IR:тегеран",    "IR:طهران",      "IR:德黑兰",       "IQ:iraq",        "IQ:irak",
+    "IQ:ирак",       "IQ:عراق",       "IQ:伊拉克",       "IQ:baghdad",     "IQ:bagdad",
+    "IQ:багдад",     "IQ:بغداد",      "IQ:巴格达",       "IL:israel",      "IL:izrael",
+    "IL:israil",     "IL:израил",     "IL:اسرائيل",      "IL:إسرائيل",     "IL:以色列",
+    "IL:jerusalem",  "IL:jerusalén",  "IL:jérusalem",    "IL:gerusalemm",  "IL:jerozolim",
+    "IL:kudüs",      "IL:иерусалим",  "IL:=قدس",         "IL:耶路撒冷",    "PS:palestin",
+    "PS:palästin",   "PS:palestyn",   "PS:filistin",     "PS:палестин",    "PS:فلسطين",
+    "PS:巴勒斯坦",   "PS:=gaza",      "PS:gazastreifen", "PS:=газа",       "PS:=غزة",
+    "PS:加沙",       "SY:syria",      "SY:syrie",        "SY:syrien",      "SY:siria",
+    "SY:syryj",      "SY:suriye",     "SY:сири",         "SY:سوريا",       "SY:سوري",
+    "SY:叙利亚",     "SY:damascus",   "SY:damaskus",     "SY:damas",       "SY:damasz",
+    "SY:дамаск",     "SY:دمشق",       "SY:大马士革",     "EG:egypt",       "EG:ägypt",
+    "EG:égypt",      "EG:egipt",      "EG:egitt",        "EG:mısır",       "EG:египет",
+    "EG:египт",      "EG:=مصر",       "EG:مصري",         "EG:埃及",        "EG:cairo",
+    "EG:kairo",      "EG:=caire",     "EG:=kair",        "EG:kahire",      "EG:каир",
+    "EG:قاهرة",      "EG:开罗",       "SA:saudi",        "SA:saoudi",      "SA:saudit",
+    "SA:saudyj",     "SA:suudi",      "SA:саудов",       "SA:سعودية",      "SA:سعودي",
+    "SA:沙特",       "SA:riyadh",     "SA:=riad",        "SA:=riyad",      "SA:رياض",
+    "BR:brazil",     "BR:brasil",     "BR:brésil",       "BR:brasile",     "BR:brazyl",
+    "BR:brezilya",   "BR:бразил",     "BR:برازيل",       "BR:巴西",        "MX:mexi",
+    "MX:méxi",       "MX:meksyk",     "MX:meksika",      "MX:мексик",      "MX:مكسيك",
+    "MX:墨西哥",     "CA:canad",      "CA:kanad",        "CA:канад",       "CA:كندا",
+    "CA:加拿大",     "AU:australi",   "AU:avustralya",   "AU:австрали",    "AU:استراليا",
+    "AU:أستراليا",   "AU:澳大利亚",   "AF:afghan",       "AF:afgan",       "AF:афган",
+    "AF:افغانستان",  "AF:أفغانستان",  "AF:阿富汗",       "AF:kabul",       "AF:kaboul",
+    "AF:кабул",      "AF:كابول",      "AF:喀布尔",       "PK:pakistan",    "PK:пакистан",
+    "PK:باكستان",    "PK:巴基斯坦",   "GR:greece",       "GR:greek",       "GR:griech",
+    "GR:grèce",      "GR:grec",       "GR:grecia",       "GR:grecj",       "GR:greck",
+    "GR:yunan",      "GR:греци",      "GR:греческ",      "GR:يونان",       "GR:希腊",
+    "GR:athens",     "GR:athen",      "GR:atene",        "GR:atenas",      "GR:афин",
+    "AT:austria",    "AT:österreich", "AT:autriche",     "AT:austri",      "AT:avusturya",
+    "AT:австри",     "AT:النمسا",     "AT:奥地利",       "AT:vienna",      "AT:=wien",
+    "AT:=vienne",    "AT:=viena",     "AT:wiedeń",       "AT:=вена",       "LB:lebanon",
+    "LB:leban",      "LB:liban",      "LB:líbano",       "LB:libano",      "LB:lübnan",
+    "LB:ливан",      "LB:لبنان",      "LB:黎巴嫩",       "LB:beirut",      "LB:beyrouth",
+    "LB:bejrut",     "LB:бейрут",     "LB:بيروت",        "YE:yemen",       "YE:jemen",
+    "YE:yémen",      "YE:йемен",      "YE:يمن",          "YE:也门",        "LY:libya",
+    "LY:libyen",     "LY:libye",      "LY:libia",        "LY:ливи",        "LY:ليبيا",
+    "LY:利比亚",     "SD:=sudan",     "SD:=soudan",      "SD:=sudán",      "SD:судан",
+    "SD:سودان",      "SD:苏丹",       "ET:ethiopi",      "ET:äthiopi",     "ET:éthiopi",
+    "ET:etiopi",     "ET:etiyopya",   "ET:эфиопи",       "ET:اثيوبيا",     "ET:إثيوبيا",
+    "ET:埃塞俄比亚", "VE:venezuel",   "VE:wenezuel",     "VE:венесуэл",    "VE:فنزويلا",
+    "VE:委内瑞拉",   "AR:argentin",   "AR:arjantin",     "AR:аргентин",    "AR:الأرجنتين",
+    "AR:阿根廷",     "TW:taiwan",     "TW:tajwan",       "TW:tayvan",      "TW:тайван",
+    "TW:تايوان",     "TW:台湾",       "HK:hongkong",     "HK:=hong",       "HK:гонконг",
+    "HK:香港",       "KR:seoul",      "KR:séoul",        "KR:сеул",        "KR:首尔",
+    "KR:韩国",       "KP:pyongyang",  "KP:пхеньян",      "KP:朝鲜",        "VN:vietnam",
+    "VN:wietnam",    "VN:вьетнам",    "VN:越南",         "NG:nigeria",     "NG:нигери",
+    "NG:尼日利亚",   "GE:georgien",   "GE:géorgie",      "GE:gruzj",       "GE:gürcistan",
+    "GE:грузи",      "BY:belarus",    "BY:biélorussie",  "BY:bielorrusia", "BY:białoru",
+    "BY:беларус",    "BY:белорус",    "HU:hungar",       "HU:ungarn",      "HU:hongrie",
+    "HU:ungheria",   "HU:węgr",       "HU:macaristan",   "HU:венгри",      "NL:netherland",
+    "NL:niederland", "NL:holland",    "NL:olanda",       "NL:holandi",     "NL:нидерланд",
+    "SE:sweden",     "SE:swedish",    "SE:schwed",       "SE:suède",       "SE:suecia",
+    "SE:svezia",     "SE:szwecj",     "SE:isveç",        "SE:швеци",
+};
+
+#define COUNTRY_BUCKETS 4096
+static struct country_slot {
+    uint32_t h; /* word_hash of the folded entry, seed 8 (prefix) or 9 (whole word); 0 empty */
+    char cc[3];
+} country_tab[COUNTRY_BUCKETS];
+
+static size_t arabic_prefix(const word_t *w);
+
+static void
+country_put(uint32_t h, const char *cc)
+{
+    size_t b = h % COUNTRY_BUCKETS;
+    while (country_tab[b].h && country_tab[b].h != h)
+        b = (b + 1) % COUNTRY_BUCKETS;
+    country_tab[b].h = h;
+    memcpy(country_tab[b].cc, cc, 2);
+    country_tab[b].cc[2] = 0;
+}
+
+static const char *
+country_get(uint32_t h)
+{
+    for (size_t b = h % COUNTRY_BUCKETS; country_tab[b].h; b = (b + 1) % COUNTRY_BUCKETS)
+        if (country_tab[b].h == h)
+            return country_tab[b].cc;
+    return NULL;
+}
+
+/* Fold the entries like text: one word (Arabic article stripped), or a run of ideographs. */
+static void
+country_build(void)
+{
+    for (size_t i = 0; i < sizeof(COUNTRY) / sizeof(COUNTRY[0]); i++) {
+        const char *e = COUNTRY[i] + 3;
+        int exact = *e == '=';
+        e += exact;
+        scan_t sc = {.p = (const utf8proc_uint8_t *)e, .len = strlen(e)};
+        word_t w;
+        char run[64];
+        size_t rn = 0;
+        if (!next_word(&sc, &w))
+            continue;
+        if (w.ideo) {
+            do {
+                if (rn + w.n < sizeof(run)) {
+                    memcpy(run + rn, w.s, w.n);
+                    rn += w.n;
+                }
+            } while (next_word(&sc, &w) && w.ideo);
+            country_put(word_hash(run, rn, 9), COUNTRY[i]);
+            continue;
+        }
+        size_t off = arabic_prefix(&w);
+        country_put(word_hash(w.s + off, w.n - off, exact ? 9 : 8), COUNTRY[i]);
+    }
+}
+
+/* The country a folded word names ("deutschen" -> DE), or NULL: the whole word, then its
+ * prefixes of twelve down to four characters. */
+static const char *
+country_of(const char *s, size_t n)
+{
+    const char *cc = country_get(word_hash(s, n, 9));
+    size_t cut[13], nc = 0;
+    for (size_t b = 0; b <= n && nc < 13; b++)
+        if (b == n || ((unsigned char)s[b] & 0xc0) != 0x80)
+            cut[nc++] = b; /* cut[k]: bytes of the first k characters */
+    for (size_t k = nc - 1; !cc && k >= 4; k--)
+        cc = country_get(word_hash(s, cut[k], 8));
+    return cc;
 }
 
 /* Arabic articles and the conjunction written onto the word ("al-", "wal-", "bil-", "lil-")
@@ -866,6 +1074,8 @@ nw_fp_compute(const char *text, size_t len, const char *lang, nw_fp_t *fp)
     tlist_t terms = {0}, grams = {0}, anchors = {0};
     int sim[64] = {0}, rc = 0;
     uint32_t prev_ideo = 0; /* hash of the previous ideograph, for bigrams */
+    char han[5][4];         /* the last ideographs, newest first, for country names */
+    size_t han_n[5] = {0}, n_han = 0;
     scan_t sc = {.p = (const utf8proc_uint8_t *)text, .len = len, .sentence = 1};
     word_t w;
 
@@ -893,7 +1103,8 @@ nw_fp_compute(const char *text, size_t len, const char *lang, nw_fp_t *fp)
             }
         }
         if (w.ideo) {
-            /* Han and kana: bigrams are the terms and the grams. */
+            /* Han and kana: bigrams are the terms and the grams; runs of two to five may name
+             * a country. */
             uint32_t c = (uint32_t)h;
             if (prev_ideo) {
                 uint32_t bh = (uint32_t)mix(((uint64_t)prev_ideo << 32) | c) | 1u;
@@ -902,18 +1113,39 @@ nw_fp_compute(const char *text, size_t len, const char *lang, nw_fp_t *fp)
                     rc = tl_add(&grams, bh, 1.0);
             }
             prev_ideo = c ? c : 1;
+            memmove(han[1], han[0], sizeof(han[0]) * 4);
+            memmove(han_n + 1, han_n, sizeof(han_n[0]) * 4);
+            han_n[0] = w.n <= sizeof(han[0]) ? w.n : 0;
+            memcpy(han[0], w.s, han_n[0]);
+            n_han = n_han < 5 ? n_han + 1 : 5;
+            char run[20];
+            size_t rn = 0;
+            for (size_t k = 0; rc == 0 && k < n_han; k++) {
+                memmove(run + han_n[k], run, rn);
+                memcpy(run, han[k], han_n[k]);
+                rn += han_n[k];
+                const char *cc = k ? country_get(word_hash(run, rn, 9)) : NULL;
+                if (cc) {
+                    rc = tl_add(&anchors, word_hash(cc, 2, 5), 1.0);
+                    break;
+                }
+            }
             continue;
         }
         prev_ideo = 0;
+        n_han = 0;
         if (w.digits) {
             /* Numbers read the same in every language; one or two digits say little. */
             if (w.n >= 3 || (w.n == 2 && w.s[0] != '0'))
                 rc = tl_add(&anchors, word_hash(w.s, w.n, 3), 1.0);
             continue;
         }
+        size_t off = arabic_prefix(&w);
+        const char *cc = country_of(w.s + off, w.n - off);
+        if (cc && (rc = tl_add(&anchors, word_hash(cc, 2, 5), 1.0)) < 0)
+            break;
         if (w.ncp < 4 || is_stop(w.s, w.n))
             continue;
-        size_t off = arabic_prefix(&w);
         /* Crude stemming: the first six characters, so "negotiations" meets "negotiate". */
         size_t stem = w.cut6 > off ? w.cut6 : w.n;
         rc = tl_add(&terms, word_hash(w.s + off, stem - off, 1), w.upper ? 1.5 : 1.0);
@@ -1079,8 +1311,8 @@ static const char *const LANG_OFFSET[NW_FP_NFEAT - 12] = {"ar", "de", "es", "fr"
 /* Fitted by bench_enrich on SemEval-2022 task 8 train (least squares on Overall, ridge 1e-3);
  * see nw_fp_features for the order. */
 const double nw_fp_model[NW_FP_NFEAT] = {
-    4.2504,  -1.8046, -0.4389, 0.0146, 3.4441, -0.3030, -0.6356, -0.0844, -0.5579, -1.0190, -2.0189,
-    -1.0232, -0.1253, -0.0275, 0.0312, 0.3294, 0.1631,  -0.3720, 0.1815,  0.3994,  -0.4082};
+    4.2332,  -1.9323, -0.4250, 0.0996, 3.3818, -0.2799, -0.4129, -0.3141, -0.3126, -1.6548, -2.4837,
+    -0.4722, 0.0195,  0.0021,  0.0329, 0.3397, 0.1731,  -0.3482, 0.2077,  0.4117,  -0.3706};
 
 void
 nw_fp_features(const nw_fp_t *fa, const nw_fp_t *fb, const nw_fp_score_t *s, double x[NW_FP_NFEAT])

@@ -449,6 +449,30 @@ test_fingerprint_across_languages(void **state)
         nw_enriched_release(&e[i]);
 }
 
+/* Country names in other languages and scripts give the country's anchor, the one the
+ * enricher's geocoder gives an English place name. */
+static void
+test_fingerprint_countries(void **state)
+{
+    (void)state;
+    const char *de = "Die deutsche Regierung und Deutschland";
+    const char *en = "Germany";
+    const char *zh = "\u5fb7\u56fd\u653f\u5e9c"; /* "German government" */
+    const char *other = "Frankreich";
+    nw_fp_t a, b, c, d;
+    assert_int_equal(nw_fp_compute(de, strlen(de), "de", &a), 0);
+    assert_int_equal(nw_fp_compute(en, strlen(en), "en", &b), 0);
+    assert_int_equal(nw_fp_compute(zh, strlen(zh), "zh", &c), 0);
+    assert_int_equal(nw_fp_compute(other, strlen(other), "de", &d), 0);
+    assert_int_equal(a.n_anchors, 1);
+    assert_int_equal(b.n_anchors, 1);
+    assert_int_equal(c.n_anchors, 1);
+    assert_int_equal(d.n_anchors, 1);
+    assert_true(a.anchor[0] == b.anchor[0] && b.anchor[0] == c.anchor[0]);
+    assert_true(d.anchor[0] != a.anchor[0]);
+    assert_true(nw_fp_compare(&a, &c).anchors > 0.99);
+}
+
 /* Bad sketches in an enriched message are refused, not read. */
 static void
 test_fingerprint_load_checks(void **state)
@@ -686,6 +710,7 @@ main(void)
         cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_fingerprint_across_languages),
         cmocka_unit_test(test_fingerprint_load_checks),
+        cmocka_unit_test(test_fingerprint_countries),
         cmocka_unit_test(test_slug),
         cmocka_unit_test(test_topics_grammar),
         cmocka_unit_test(test_missing_data),
