@@ -5,10 +5,12 @@
  * Then the full enrichment (enrich.h):
  * - articles per second on one core (nw_enricher_run over the seeds and SemEval texts) and the
  *   process's peak RSS;
- * - same-story detection on SemEval-2022 task 8 (neardup/semeval2022-task8-train.csv): Pearson
- *   of nw_fp_compare's similarity with Overall (1 = same story .. 4 = unrelated, so a good
- *   similarity correlates negatively), and precision/recall/F1 of the same-story verdict
- *   against Overall <= 1.5;
+ * - same-story detection on SemEval-2022 task 8 (neardup/semeval2022-task8-train.csv): every
+ *   text enriched, the stored fingerprints compared; Pearson of nw_fp_compare's similarity with
+ *   Overall (1 = same story .. 4 = unrelated, so a good similarity correlates negatively), and
+ *   precision/recall/F1 of the same-story verdict against Overall <= 1.5; then the model's
+ *   weights refitted on all pairs (printed for fingerprint.c) and 5-fold cross-validated over
+ *   five shuffles, the figure to report;
  * - language accuracy (nw_lang_detect) on langid/lingua: sentences, word pairs and single words,
  *   the mean over languages of the per-language accuracy.
  *
