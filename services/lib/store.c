@@ -46,10 +46,11 @@
  * and anchor cosines; the STORY_CANDIDATES best get nw_fp_compare. Keys held by more than
  * STORY_KEY_DF ring entries (a common word, the year) are skipped, an IDF cutoff that bounds
  * the walk to IX_KEYS * STORY_KEY_DF nodes per put: when a vocabulary is narrow every entry
- * shares common words with every other, and walking their chains cost about 1 ms per put. Simhash and MinHash bands cannot prefilter
- * here: articles of one story in other words share terms, not shingles. The ring follows the
- * database: rows evicted from it are deleted in the same transaction, and a rollback reloads it.
- * Another writer's articles are seen from the next open. */
+ * shares common words with every other, and walking their chains cost about 1 ms per put.
+ * Simhash and MinHash bands cannot prefilter here: articles of one story in other words share
+ * terms, not shingles. The ring follows the database: rows evicted from it are deleted in the
+ * same transaction, and a rollback reloads it. Another writer's articles are seen from the next
+ * open. */
 #include "newswire/store.h"
 
 #include <errno.h>
@@ -459,13 +460,13 @@ ix_key(const nw_fp_t *fp, size_t k, double tnorm, double anorm, float *w)
     if (k < NW_FP_TERMS) {
         if (k >= fp->n_terms)
             return 0;
-        *w = (float)(fp->weight[k] / tnorm);
+        *w = tnorm > 0 ? (float)(fp->weight[k] / tnorm) : 0;
         return fp->term[k];
     }
     k -= NW_FP_TERMS;
     if (k >= fp->n_anchors)
         return 0;
-    *w = (float)(fp->aweight[k] / anorm);
+    *w = anorm > 0 ? (float)(fp->aweight[k] / anorm) : 0;
     return fp->anchor[k];
 }
 
@@ -686,12 +687,15 @@ ring_match(nw_store_t *s, const char *id, int64_t time, const nw_fp_t *fp)
         if (!key || ix->bucket_n[b = term_bucket(key)] > STORY_KEY_DF)
             continue;
         for (int32_t node = ix->bucket[b]; node >= 0; node = ix->node[node].next) {
-            if (ix->node[node].key != key)
+            /* Only positive products count, so a slot is in touched[] once: when its sum
+             * leaves 0 (a zero weight, from a damaged row, must not add it again). */
+            double add = (double)w * ix->node[node].weight;
+            if (ix->node[node].key != key || !(add > 0))
                 continue;
             size_t slot = (size_t)node / IX_KEYS;
             if (ix->dot[slot] == 0)
                 ix->touched[n_touched++] = (int32_t)slot;
-            ix->dot[slot] += (double)w * ix->node[node].weight;
+            ix->dot[slot] += add;
         }
     }
     /* Keep the STORY_CANDIDATES best by that sum. */
