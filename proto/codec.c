@@ -137,6 +137,8 @@ static const struct field enriched_fields[] = {
     F(nw_enriched_t, "simhash", K_U64, OPT, simhash),
     FN(nw_enriched_t, "minhash", K_BIN, OPT, minhash, minhash_len),
     FN(nw_enriched_t, "terms", K_BIN, OPT, terms, terms_len),
+    FN(nw_enriched_t, "grams", K_BIN, OPT, grams, grams_len),
+    FN(nw_enriched_t, "anchors", K_BIN, OPT, anchors, anchors_len),
 };
 
 static const struct field entity_fields[] = {

@@ -192,6 +192,10 @@ typedef struct nw_enriched {
     size_t minhash_len;
     uint8_t *terms; /* optional: weighted term sketch (see fingerprint.h) */
     size_t terms_len;
+    uint8_t *grams; /* optional: character 4-gram sample (see fingerprint.h) */
+    size_t grams_len;
+    uint8_t *anchors; /* optional: language-independent anchors (see fingerprint.h) */
+    size_t anchors_len;
 } nw_enriched_t;
 
 /* ack: store -> fetch, after the article's transaction committed. */

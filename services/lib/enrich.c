@@ -2168,9 +2168,11 @@ nw_enricher_run(const nw_enricher_t *e, nw_article_t *art, nw_enriched_t *out)
         append_part(&all, a->title, &rc);
         append_part(&all, a->text, &rc);
         if (rc == 0)
-            rc = nw_fp_compute((const char *)all.data, all.len, &fp);
-        if (rc == 0)
+            rc = nw_fp_compute((const char *)all.data, all.len, a->lang, &fp);
+        if (rc == 0) {
+            nw_fp_add_entities(&fp, out);
             rc = nw_fp_store(&fp, out);
+        }
     }
     for (size_t i = 0; i < w.nmv; i++)
         free(w.mv[i].name);

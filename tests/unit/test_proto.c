@@ -384,6 +384,10 @@ enriched_full(nw_enriched_t *e)
     e->minhash_len = sizeof(SKETCH);
     e->terms = SKETCH;
     e->terms_len = sizeof(SKETCH);
+    e->grams = SKETCH;
+    e->grams_len = sizeof(SKETCH);
+    e->anchors = SKETCH;
+    e->anchors_len = sizeof(SKETCH);
     e->words = 812;
     e->reading_s = 244;
     e->topics = TOPICS;
@@ -693,7 +697,7 @@ test_unknown_keys_enriched_as_article(void **state)
     enriched_full(&e);
     encode_ok(&T_ENRICHED, &e, &b);
     assert_int_equal(nw_article_decode(&a, b.data, b.len), 0);
-    assert_int_equal(a.extra.n, 18); /* every enrichment key of enriched_full() */
+    assert_int_equal(a.extra.n, 20); /* every enrichment key of enriched_full() */
     encode_ok(&T_ARTICLE, &a, &b2);
     assert_int_equal(b.len, b2.len);
     assert_memory_equal(b.data, b2.data, b.len);
