@@ -39,6 +39,7 @@
 
 typedef struct up_cfg {
     const char *data_dir;
+    const char *db;
     const char *broker;
     const char *http;
     const char *query;
@@ -54,6 +55,10 @@ typedef struct up_cfg {
 static const nw_cfg_opt_t up_opts[] = {
     {"data-dir", NW_CFG_STR, "var", offsetof(up_cfg_t, data_dir),
      "data directory: the database, inbox/ and run/ (pid files)", 0, 0},
+    {"db", NW_CFG_STR, "", offsetof(up_cfg_t, db),
+     "database for the store and query services (default <data-dir>/newswire.db; a "
+     "postgresql:// URI selects PostgreSQL)",
+     0, 0},
     {"broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(up_cfg_t, broker),
      "broker base endpoint (it uses this port and the next 7)", 0, 0},
     {"http", NW_CFG_STR, "127.0.0.1:8080", offsetof(up_cfg_t, http),
@@ -508,6 +513,8 @@ nw_cli_up(int argc, char **argv)
     nw_log_init("up", level);
     /* Children read their level from the environment, like every NEWSWIRE_* setting. */
     setenv("NEWSWIRE_LOG_LEVEL", cfg.log_level, 1);
+    if (cfg.db && *cfg.db)
+        setenv("NEWSWIRE_DB", cfg.db, 1); /* the store and query services; never logged */
 
     const char *bin_dir = cfg.bin_dir;
     if (bin_dir == NULL) {
