@@ -5,20 +5,28 @@
  * Then the full enrichment (enrich.h):
  * - articles per second on one core (nw_enricher_run over the seeds and SemEval texts) and the
  *   process's peak RSS;
- * - same-story detection on SemEval-2022 task 8 (neardup/semeval2022-task8-train.csv): Pearson
- *   of nw_fp_compare's similarity with Overall (1 = same story .. 4 = unrelated, so a good
- *   similarity correlates negatively), and precision/recall/F1 of the same-story verdict
- *   against Overall <= 1.5;
+ * - same-story detection on SemEval-2022 task 8 (neardup/semeval2022-task8-train.csv): every
+ *   text enriched, the stored fingerprints compared; Pearson of nw_fp_compare's similarity with
+ *   Overall (1 = same story .. 4 = unrelated, so a good similarity correlates negatively), and
+ *   precision/recall/F1 of the same-story verdict against Overall <= 1.5; then the model's
+ *   weights refitted on all pairs (printed for fingerprint.c) and 5-fold cross-validated over
+ *   five shuffles, the figure to report;
  * - language accuracy (nw_lang_detect) on langid/lingua: sentences, word pairs and single words,
  *   the mean over languages of the per-language accuracy.
  *
- *   bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] [VALID.txt]
+ *   bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] [--lang] [VALID.txt]
+ *
+ * --lang runs only the language part and prints every language's accuracy for each kind, with
+ * the three most frequent wrong answers. The language model is --lang-model (default
+ * DIR/lang/model.bin); --lang-mode cld2 or model measures CLD2 alone or the model alone
+ * instead of the combination enrich uses (both).
  *
  * VALID.txt defaults to $NW_SHARED_DATA/ner/conll2003/valid.txt, then
  * ../shared/data/ner/conll2003/valid.txt; MODEL to data/ner/model.bin. Without the data the
  * bench says so and exits 0, since the data set is not part of the repository. */
 #include "newswire/enrich.h"
 #include "newswire/fingerprint.h"
+#include "newswire/langid.h"
 #include "newswire/ner.h"
 #include "newswire/parse.h"
 #include "newswire/util.h"
@@ -97,13 +105,16 @@ print_prf(const char *name, size_t gold, size_t pred, size_t hit)
            name, 100 * p, 100 * r, 100 * f, gold, pred, hit);
 }
 
-static void full_bench(const char *shared, const char *data_dir, int passes);
+static void full_bench(const char *shared, const char *data_dir, int passes, const char *lang_model,
+                       const char *lang_mode);
+static void langid(const char *shared, int detail, const char *lang_model, const char *mode);
 
 int
 main(int argc, char **argv)
 {
     const char *model_path = "data/ner/model.bin", *valid = NULL, *data_dir = "data";
-    int passes = 5;
+    int passes = 5, lang_only = 0;
+    const char *lang_model = NULL, *lang_mode = "both";
     char path[4096];
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
@@ -112,11 +123,18 @@ main(int argc, char **argv)
             data_dir = argv[++i];
         else if (strcmp(argv[i], "--passes") == 0 && i + 1 < argc)
             passes = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--lang") == 0)
+            lang_only = 1;
+        else if (strcmp(argv[i], "--lang-model") == 0 && i + 1 < argc)
+            lang_model = argv[++i];
+        else if (strcmp(argv[i], "--lang-mode") == 0 && i + 1 < argc)
+            lang_mode = argv[++i];
         else if (argv[i][0] != '-' && valid == NULL)
             valid = argv[i];
         else {
-            fprintf(stderr, "usage: bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] "
-                            "[VALID.txt]\n");
+            fprintf(stderr,
+                    "usage: bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] "
+                    "[--lang] [--lang-model PATH] [--lang-mode both|cld2|model] [VALID.txt]\n");
             return 2;
         }
     }
@@ -134,11 +152,20 @@ main(int argc, char **argv)
     }
     const char *env_shared = getenv("NW_SHARED_DATA");
     const char *shared = env_shared && *env_shared ? env_shared : "../shared/data";
+    char lang_path[4200];
+    if (!lang_model) {
+        snprintf(lang_path, sizeof(lang_path), "%s/lang/model.bin", data_dir);
+        lang_model = lang_path;
+    }
+    if (lang_only) {
+        langid(shared, 1, lang_model, lang_mode);
+        return 0;
+    }
     if (access(valid, R_OK) != 0) {
         printf("skip: CoNLL-2003 data not found at \"%s\" (research-only data set, not in the "
                "repository)\n",
                valid);
-        full_bench(shared, data_dir, passes);
+        full_bench(shared, data_dir, passes, lang_model, lang_mode);
         return 0;
     }
 
@@ -295,7 +322,7 @@ out:
     free(cpr);
     free(text);
     if (rc == 0)
-        full_bench(shared, data_dir, passes);
+        full_bench(shared, data_dir, passes, lang_model, lang_mode);
     return rc < 0 ? 1 : 0;
 }
 
@@ -348,8 +375,89 @@ csv_record(char *buf, size_t len, size_t *pos, char **f, int max)
     return n;
 }
 
+/* Least squares with a small ridge (not on the intercept) for the model's weights: solves
+ * (X'X + lambda I) w = X'y by Gauss-Jordan with partial pivoting. rows lists the pairs used. */
 static void
-semeval(const char *shared)
+fit_model(const double (*x)[NW_FP_NFEAT], const double *y, const size_t *rows, size_t n,
+          double w[NW_FP_NFEAT])
+{
+    enum { D = NW_FP_NFEAT };
+    double m[D][D + 1];
+    memset(m, 0, sizeof(m));
+    for (size_t r = 0; r < n; r++) {
+        const double *v = x[rows[r]];
+        for (int i = 0; i < D; i++) {
+            for (int j = 0; j < D; j++)
+                m[i][j] += v[i] * v[j];
+            m[i][D] += v[i] * y[rows[r]];
+        }
+    }
+    for (int i = 1; i < D; i++)
+        m[i][i] += 1e-3 * (double)n;
+    for (int c = 0; c < D; c++) {
+        int p = c;
+        for (int r = c + 1; r < D; r++)
+            if (fabs(m[r][c]) > fabs(m[p][c]))
+                p = r;
+        for (int k = 0; k <= D; k++) {
+            double t = m[c][k];
+            m[c][k] = m[p][k];
+            m[p][k] = t;
+        }
+        if (fabs(m[c][c]) < 1e-12)
+            continue;
+        for (int r = 0; r < D; r++) {
+            if (r == c)
+                continue;
+            double f = m[r][c] / m[c][c];
+            for (int k = c; k <= D; k++)
+                m[r][k] -= f * m[c][k];
+        }
+    }
+    for (int i = 0; i < D; i++)
+        w[i] = fabs(m[i][i]) < 1e-12 ? 0 : m[i][D] / m[i][i];
+}
+
+static double
+pearson(const double *a, const double *b, size_t n)
+{
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    for (size_t i = 0; i < n; i++) {
+        sx += a[i];
+        sy += b[i];
+        sxx += a[i] * a[i];
+        syy += b[i] * b[i];
+        sxy += a[i] * b[i];
+    }
+    double d = sqrt(((double)n * sxx - sx * sx) * ((double)n * syy - sy * sy));
+    return d > 0 ? ((double)n * sxy - sx * sy) / d : 0;
+}
+
+/* Precision, recall and F1 of "similarity >= thr" against Overall <= 1.5. */
+static void
+print_f1(const char *what, const double *sim, const double *y, size_t n, double thr)
+{
+    size_t tp = 0, fp = 0, fn = 0;
+    for (size_t i = 0; i < n; i++) {
+        int gold = y[i] <= 1.5, got = sim[i] >= thr;
+        tp += gold && got;
+        fp += !gold && got;
+        fn += gold && !got;
+    }
+    double p = tp + fp ? (double)tp / (double)(tp + fp) : 0;
+    double r = tp + fn ? (double)tp / (double)(tp + fn) : 0;
+    printf("  %s: Pearson(similarity, Overall) = %.3f; same story (Overall <= 1.5) at "
+           "similarity >= %.2f: P %.3f R %.3f F1 %.3f (tp %zu fp %zu fn %zu)\n",
+           what, pearson(sim, y, n), thr, p, r, p + r > 0 ? 2 * p * r / (p + r) : 0, tp, fp, fn);
+}
+
+/* Same-story detection on SemEval-2022 task 8: every text is enriched as newswire-enrich does
+ * (language, entities, places, amounts, fingerprint) and the two stored fingerprints are
+ * compared, so the figure is the store's verdict. The model's weights are refitted on all
+ * pairs (printed, to paste into fingerprint.c) and 5-fold cross-validated (fit on 4/5, score
+ * the other 1/5; pairs shuffled with a fixed seed), the honest figure. */
+static void
+semeval(const char *shared, const nw_enricher_t *en)
 {
     char path[4096];
     uint8_t *buf = NULL;
@@ -359,48 +467,193 @@ semeval(const char *shared)
         printf("same-story: skip, \"%s\" not found\n", path);
         return;
     }
+    enum { MAXP = 4096 };
+    static double x[MAXP][NW_FP_NFEAT], y[MAXP], sim[MAXP], cv[MAXP];
+    static size_t rows[MAXP], perm[MAXP];
     char *f[16];
-    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
-    size_t n = 0, tp = 0, fp = 0, fn = 0, dup = 0;
+    size_t n = 0, dup = 0, cross = 0;
+    /* NW_BENCH_DUMP=FILE: one line per pair (Overall, languages, the model's inputs), for
+     * exploring other models offline. */
+    const char *dump_path = getenv("NW_BENCH_DUMP");
+    FILE *dump = dump_path && *dump_path ? fopen(dump_path, "w") : NULL;
     double t0 = now_s();
     csv_record((char *)buf, len, &pos, f, 16); /* header */
     int k;
-    while ((k = csv_record((char *)buf, len, &pos, f, 16)) > 0) {
+    while (n < MAXP && (k = csv_record((char *)buf, len, &pos, f, 16)) > 0) {
         if (k < 13)
             continue;
-        nw_fp_t a, b;
-        if (nw_fp_compute(f[4], strlen(f[4]), &a) < 0 || nw_fp_compute(f[5], strlen(f[5]), &b) < 0)
+        nw_fp_t fp[2];
+        int ok = 1;
+        for (int side = 0; side < 2; side++) {
+            nw_article_t a = {.v = 1, .id = strdup("b"), .text = strdup(f[4 + side])};
+            nw_enriched_t out;
+            if (!a.id || !a.text || nw_enricher_run(en, &a, &out) < 0) {
+                nw_article_release(&a);
+                ok = 0;
+                break;
+            }
+            if (nw_fp_load(&out, &fp[side]) < 0)
+                nw_fp_compute("", 0, NULL, &fp[side]);
+            nw_enriched_release(&out);
+            nw_article_release(&a);
+        }
+        if (!ok)
             break;
-        nw_fp_score_t s = nw_fp_compare(&a, &b);
-        double y = strtod(f[10], NULL), x = s.similarity;
-        sx += x;
-        sy += y;
-        sxx += x * x;
-        syy += y * y;
-        sxy += x * y;
-        n++;
-        int gold = y <= 1.5;
-        tp += gold && s.same_story;
-        fp += !gold && s.same_story;
-        fn += gold && !s.same_story;
+        nw_fp_score_t s = nw_fp_compare(&fp[0], &fp[1]);
+        if (dump)
+            fprintf(dump, "%s\t%s\t%s\t%s\t%.6f\t%.6f\t%.6f\t%.6f\t%d\t%d\t%zu\t%zu\t%zu\t%zu\n",
+                    f[10], f[2], f[3], fp[0].lang, s.cosine, s.grams, s.anchors, s.jaccard,
+                    s.cross_lang, s.cross_script, fp[0].n_terms, fp[1].n_terms, fp[0].n_anchors,
+                    fp[1].n_anchors);
+        nw_fp_features(&fp[0], &fp[1], &s, x[n]);
+        y[n] = strtod(f[10], NULL);
+        sim[n] = s.similarity;
         dup += s.duplicate;
+        cross += s.cross_lang;
+        n++;
     }
+    if (dump)
+        fclose(dump);
     double sec = now_s() - t0;
-    double r = (n * sxy - sx * sy) / sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
-    double p = tp + fp ? (double)tp / (double)(tp + fp) : 0;
-    double rc = tp + fn ? (double)tp / (double)(tp + fn) : 0;
-    printf("same-story (SemEval-2022 task 8 train, %zu pairs, %.2f s):\n", n, sec);
-    printf("  Pearson(similarity, Overall) = %.3f  (|r| = %.3f; Overall 1 = same story)\n", r,
-           fabs(r));
-    printf("  same story (Overall <= 1.5, threshold %.2f): P %.3f R %.3f F1 %.3f "
-           "(tp %zu fp %zu fn %zu); duplicates flagged %zu\n",
-           NW_FP_STORY_SIM, p, rc, p + rc > 0 ? 2 * p * rc / (p + rc) : 0, tp, fp, fn, dup);
+    printf("same-story (SemEval-2022 task 8 train, %zu pairs, %zu across languages as detected, "
+           "enriched and compared in %.2f s; %zu duplicates flagged):\n",
+           n, cross, sec, dup);
+    print_f1("model in fingerprint.c", sim, y, n, NW_FP_STORY_SIM);
+    double best_f1 = 0, best_thr = 0;
+    for (double thr = 0.30; thr < 0.96; thr += 0.05) {
+        size_t tp = 0, fp = 0, fn = 0;
+        for (size_t i = 0; i < n; i++) {
+            tp += y[i] <= 1.5 && sim[i] >= thr;
+            fp += y[i] > 1.5 && sim[i] >= thr;
+            fn += y[i] <= 1.5 && sim[i] < thr;
+        }
+        double f1 = tp ? 2.0 * (double)tp / (double)(2 * tp + fp + fn) : 0;
+        if (f1 > best_f1) {
+            best_f1 = f1;
+            best_thr = thr;
+        }
+    }
+    printf("  best F1 over thresholds 0.30..0.95: %.3f at %.2f\n", best_f1, best_thr);
+    printf("  Pearson of each feature with Overall (nw_fp_features order):");
+    for (int j = 1; j < NW_FP_NFEAT; j++) {
+        for (size_t i = 0; i < n; i++)
+            cv[i] = x[i][j];
+        printf(" %.3f", pearson(cv, y, n));
+    }
+    printf("\n");
+
+    /* Refit on all pairs. */
+    double w[NW_FP_NFEAT];
+    for (size_t i = 0; i < n; i++)
+        rows[i] = perm[i] = i;
+    fit_model((const double(*)[NW_FP_NFEAT])x, y, rows, n, w);
+    printf("  refit on all pairs: nw_fp_model = {");
+    for (int j = 0; j < NW_FP_NFEAT; j++)
+        printf("%s%.4f", j ? ", " : "", w[j]);
+    printf("}\n");
+    for (size_t i = 0; i < n; i++) {
+        double p = 0;
+        for (int j = 0; j < NW_FP_NFEAT; j++)
+            p += w[j] * x[i][j];
+        cv[i] = nw_fp_similarity_of(p);
+    }
+    print_f1("refit, scored on the same pairs", cv, y, n, NW_FP_STORY_SIM);
+
+    /* 5-fold cross-validation, repeated over five fixed shuffles (LCG), folds by position:
+     * the figure is the mean Pearson (the spread shows how much a split matters); F1 is the
+     * first shuffle's. */
+    double r_sum = 0, r_min = 1, r_max = -1;
+    for (int rep = 0; rep < 5; rep++) {
+        uint64_t seed = 12345 + (uint64_t)rep;
+        for (size_t i = 0; i < n; i++)
+            perm[i] = i;
+        for (size_t i = n; i > 1; i--) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            size_t j = (size_t)(seed >> 33) % i, t = perm[i - 1];
+            perm[i - 1] = perm[j];
+            perm[j] = t;
+        }
+        for (int fold = 0; fold < 5; fold++) {
+            size_t m = 0;
+            for (size_t i = 0; i < n; i++)
+                if (i % 5 != (size_t)fold)
+                    rows[m++] = perm[i];
+            fit_model((const double(*)[NW_FP_NFEAT])x, y, rows, m, w);
+            for (size_t i = 0; i < n; i++) {
+                if (i % 5 != (size_t)fold)
+                    continue;
+                double p = 0;
+                for (int j = 0; j < NW_FP_NFEAT; j++)
+                    p += w[j] * x[perm[i]][j];
+                cv[perm[i]] = nw_fp_similarity_of(p);
+            }
+        }
+        double r = pearson(cv, y, n);
+        r_sum += r;
+        r_min = r < r_min ? r : r_min;
+        r_max = r > r_max ? r : r_max;
+        if (rep == 0)
+            print_f1("5-fold cross-validated (first shuffle)", cv, y, n, NW_FP_STORY_SIM);
+    }
+    printf("  5-fold cross-validated Pearson over 5 shuffles: mean %.3f (%.3f .. %.3f)\n",
+           r_sum / 5, r_min, r_max);
     free(buf);
 }
 
+/* The wrong answers for one language, counted, for the detail listing. */
+#define MISS_MAX 64
+typedef struct {
+    char code[16];
+    size_t n;
+} miss_t;
+
 static void
-langid(const char *shared)
+note_miss(miss_t *m, size_t *n, const char *code)
 {
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(m[i].code, code) == 0) {
+            m[i].n++;
+            return;
+        }
+    if (*n < MISS_MAX) {
+        snprintf(m[*n].code, sizeof(m[*n].code), "%s", code);
+        m[(*n)++].n = 1;
+    }
+}
+
+/* Prints the three most frequent wrong answers as "(as xx 12%, ...)". */
+static void
+print_misses(miss_t *m, size_t n, size_t total)
+{
+    for (size_t r = 0; r < 3 && r < n; r++) {
+        size_t best = r;
+        for (size_t i = r + 1; i < n; i++)
+            if (m[i].n > m[best].n)
+                best = i;
+        miss_t t = m[r];
+        m[r] = m[best];
+        m[best] = t;
+        printf("%s%s %.0f%%", r ? ", " : "  (as ", m[r].code,
+               100.0 * (double)m[r].n / (double)total);
+    }
+    printf("%s\n", n ? ")" : "");
+}
+
+/* Language accuracy per kind; detail prints every language's accuracy, not only the weak. */
+static void
+langid(const char *shared, int detail, const char *lang_model, const char *mode)
+{
+    nw_langid_t *m = NULL;
+    int rc = nw_langid_load(lang_model, &m);
+    if (rc < 0)
+        printf("language model \"%s\": %s; CLD2 alone\n", lang_model,
+               rc == -EPROTO ? "not a valid model" : strerror(-rc));
+    int only_model = m && strcmp(mode, "model") == 0;
+    if (strcmp(mode, "cld2") == 0)
+        nw_langid_destroy(&m);
+    printf("language detector: %s\n", only_model ? "n-gram model alone"
+                                      : m        ? "CLD2 + n-gram model"
+                                                 : "CLD2 alone");
     static const char *const kinds[] = {"sentences", "word-pairs", "single-words"};
     for (int k = 0; k < 3; k++) {
         char dir[4096];
@@ -422,7 +675,8 @@ langid(const char *shared)
             snprintf(code, sizeof(code), "%.*s", (int)(dot - de->d_name), de->d_name);
             snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
             uint8_t *buf = NULL;
-            size_t len = 0, ok = 0, total = 0;
+            size_t len = 0, ok = 0, total = 0, n_miss = 0;
+            miss_t miss[MISS_MAX];
             if (nw_read_file(path, 64u << 20, &buf, &len) < 0)
                 continue;
             for (char *line = (char *)buf; line && *line;) {
@@ -430,9 +684,14 @@ langid(const char *shared)
                 if (nl)
                     *nl = 0;
                 if (*line) {
-                    nw_lang_detect(line, strlen(line), got, sizeof(got));
+                    if (only_model)
+                        nw_langid_detect(m, line, strlen(line), NULL, 0, got, sizeof(got));
+                    else
+                        nw_lang_detect_with(m, line, strlen(line), got, sizeof(got));
                     ok += strcmp(got, code) == 0;
                     total++;
+                    if (detail && strcmp(got, code) != 0)
+                        note_miss(miss, &n_miss, got);
                 }
                 line = nl ? nl + 1 : NULL;
             }
@@ -440,8 +699,10 @@ langid(const char *shared)
             if (!total)
                 continue;
             double acc = (double)ok / (double)total;
-            if (k == 0 && acc < 0.9)
-                printf("  sentences %s: %.3f\n", code, acc);
+            if (detail || (k == 0 && acc < 0.9)) {
+                printf("  %s %s: %.3f", kinds[k], code, acc);
+                print_misses(miss, n_miss, total);
+            }
             sum += acc;
             langs++;
             lines_all += total;
@@ -455,10 +716,12 @@ langid(const char *shared)
             printf("language %-12s %zu languages, %zu lines: mean accuracy %.3f (worst %s %.3f)\n",
                    kinds[k], langs, lines_all, sum / (double)langs, worst_lang, worst);
     }
+    nw_langid_destroy(&m);
 }
 
 static void
-full_bench(const char *shared, const char *data_dir, int passes)
+full_bench(const char *shared, const char *data_dir, int passes, const char *lang_model,
+           const char *lang_mode)
 {
     nw_enricher_t *e = NULL;
     double t0 = now_s();
@@ -519,7 +782,7 @@ full_bench(const char *shared, const char *data_dir, int passes)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS with the enricher loaded: %.1f MB\n", (double)ru.ru_maxrss / 1024);
+    semeval(shared, e);
     nw_enricher_destroy(&e);
-    semeval(shared);
-    langid(shared);
+    langid(shared, 0, lang_model, lang_mode);
 }

@@ -12,7 +12,9 @@
  *                 the means. Title and byline by exact match.
  *
  * Speed is the CPU time of nw_extract_html alone (reading and decoding files excluded), on
- * one thread. Usage: bench_extract [DATA_DIR] (default $NW_SHARED_DATA, else ../shared/data).
+ * one thread. Usage: bench_extract [-v] [-m] [DATA_DIR] (default $NW_SHARED_DATA, else
+ * ../shared/data). -v lists the pages each measure gets wrong; -m lists the trafilatura pages
+ * whose title, author or date is wrong, each with a guessed cause, and counts the causes.
  * Prints a skip message and exits 0 when the data is absent. */
 #include <dirent.h>
 #include <errno.h>
@@ -171,6 +173,85 @@ print_speed(const char *name, const timing_t *t)
            t->pages, t->bytes / 1e6, t->secs, t->pages / t->secs, t->bytes / 1e6 / t->secs);
 }
 
+/* --- metadata diagnosis (-m) ----------------------------------------------------------------- */
+
+/* Why a metadata field did not match, for sorting failures by cause: "empty" (we have none),
+ * "space" (equal once whitespace is squashed: the gold keeps stray spaces), "case" (equal
+ * ignoring case: the gold copied CSS-uppercased text), "longer" (ours holds the gold and more:
+ * a site name, kicker or label), "shorter" (the gold holds ours and more), "day" (a date one day
+ * off: a time zone), else "other". */
+static const char *
+why_wrong(const char *ours, const char *want, bool date)
+{
+    if (ours == NULL || ours[0] == 0)
+        return "empty";
+    const char *why = "other";
+    char *a = squash(ours), *b = squash(want);
+    uint8_t *fa = NULL, *fb = NULL;
+    if (a == NULL || b == NULL)
+        goto out;
+    if (date) {
+        struct tm ta = {0}, tb = {0};
+        if (strlen(a) >= 10 && strlen(b) >= 10 &&
+            sscanf(a, "%4d-%2d-%2d", &ta.tm_year, &ta.tm_mon, &ta.tm_mday) == 3 &&
+            sscanf(b, "%4d-%2d-%2d", &tb.tm_year, &tb.tm_mon, &tb.tm_mday) == 3) {
+            ta.tm_year -= 1900, tb.tm_year -= 1900, ta.tm_mon--, tb.tm_mon--;
+            double d = difftime(timegm(&ta), timegm(&tb));
+            why = d == 86400 || d == -86400 ? "day" : ta.tm_year != tb.tm_year ? "year" : "other";
+        }
+        goto out;
+    }
+    if (strcmp(a, b) == 0) {
+        why = "space";
+        goto out;
+    }
+    utf8proc_map((const uint8_t *)a, 0, &fa, UTF8PROC_NULLTERM | UTF8PROC_CASEFOLD);
+    utf8proc_map((const uint8_t *)b, 0, &fb, UTF8PROC_NULLTERM | UTF8PROC_CASEFOLD);
+    if (fa != NULL && fb != NULL && strcmp((char *)fa, (char *)fb) == 0)
+        why = "case";
+    else if (strstr(a, b) != NULL)
+        why = "longer";
+    else if (strstr(b, a) != NULL)
+        why = "shorter";
+out:
+    free(fa);
+    free(fb);
+    free(a);
+    free(b);
+    return why;
+}
+
+typedef struct why_count {
+    const char *field, *why;
+    size_t n;
+} why_count_t;
+
+static void
+count_why(why_count_t *c, size_t cap, const char *field, const char *why)
+{
+    for (size_t k = 0; k < cap; k++) {
+        if (c[k].field == NULL) {
+            c[k] = (why_count_t){field, why, 1};
+            return;
+        }
+        if (strcmp(c[k].field, field) == 0 && strcmp(c[k].why, why) == 0) {
+            c[k].n++;
+            return;
+        }
+    }
+}
+
+/* One failing field: printed in -m mode, counted by cause. */
+static void
+meta_miss(why_count_t *c, size_t cap, bool show, const char *file, const char *field,
+          const char *ours, const char *want)
+{
+    const char *why = why_wrong(ours, want, strcmp(field, "date") == 0);
+    count_why(c, cap, field, why);
+    if (show)
+        printf("  %s/%s %s: [%s] want [%s]\n", field, why, file, ours ? ours : "", want);
+}
+
 /* --- trafilatura ---------------------------------------------------------------------------- */
 
 static size_t
@@ -191,7 +272,7 @@ count_found(json_t *arr, const char *text)
 }
 
 static int
-bench_trafilatura(const char *dir, bool verbose)
+bench_trafilatura(const char *dir, bool verbose, bool meta)
 {
     char path[4400];
     snprintf(path, sizeof(path), "%s/evaldata.json", dir);
@@ -204,6 +285,7 @@ bench_trafilatura(const char *dir, bool verbose)
     size_t tp = 0, fp = 0, fn = 0, docs = 0, crashes = 0;
     size_t title_n = 0, title_ok = 0, author_n = 0, author_ok = 0, date_n = 0, date_ok = 0;
     timing_t t = {0};
+    why_count_t whys[64] = {0};
     const char *url;
     json_t *doc;
     json_object_foreach(root, url, doc)
@@ -240,8 +322,8 @@ bench_trafilatura(const char *dir, bool verbose)
         if (gt != NULL && gt[0]) {
             title_n++;
             title_ok += ex.title != NULL && strcmp(ex.title, gt) == 0;
-            if (verbose && (ex.title == NULL || strcmp(ex.title, gt) != 0))
-                printf("  %s: title [%s] want [%s]\n", file, ex.title ? ex.title : "", gt);
+            if (ex.title == NULL || strcmp(ex.title, gt) != 0)
+                meta_miss(whys, 64, verbose || meta, file, "title", ex.title, gt);
         }
         const char *ga = json_string_value(json_object_get(doc, "author"));
         if (ga != NULL && ga[0]) {
@@ -251,8 +333,8 @@ bench_trafilatura(const char *dir, bool verbose)
             nw_buf_append(&b, "", 1);
             author_n++;
             author_ok += b.data != NULL && strcmp((const char *)b.data, ga) == 0;
-            if (verbose && strcmp((const char *)b.data, ga) != 0)
-                printf("  %s: author [%s] want [%s]\n", file, (const char *)b.data, ga);
+            if (b.data == NULL || strcmp((const char *)b.data, ga) != 0)
+                meta_miss(whys, 64, verbose || meta, file, "author", (const char *)b.data, ga);
             nw_buf_release(&b);
         }
         const char *gd = json_string_value(json_object_get(doc, "date"));
@@ -260,8 +342,8 @@ bench_trafilatura(const char *dir, bool verbose)
             date_n++;
             bool ok = ex.published != NULL && strncmp(ex.published, gd, 10) == 0;
             date_ok += ok;
-            if (verbose && !ok)
-                printf("  %s: date [%s] want [%s]\n", file, ex.published ? ex.published : "", gd);
+            if (!ok)
+                meta_miss(whys, 64, verbose || meta, file, "date", ex.published, gd);
         }
         free(text);
         free(html);
@@ -276,6 +358,12 @@ bench_trafilatura(const char *dir, bool verbose)
            title_n ? (double)title_ok / title_n : 0, title_ok, title_n,
            author_n ? (double)author_ok / author_n : 0, author_ok, author_n,
            date_n ? (double)date_ok / date_n : 0, date_ok, date_n);
+    if (meta) {
+        printf("  misses by cause:");
+        for (size_t k = 0; k < 64 && whys[k].field != NULL; k++)
+            printf(" %s/%s %zu", whys[k].field, whys[k].why, whys[k].n);
+        printf("\n");
+    }
     print_speed("trafilatura", &t);
     return 0;
 }
@@ -525,11 +613,13 @@ bench_readability(const char *dir, bool verbose)
 int
 main(int argc, char **argv)
 {
-    bool verbose = false;
+    bool verbose = false, meta = false;
     const char *data = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0)
             verbose = true;
+        else if (strcmp(argv[i], "-m") == 0)
+            meta = true;
         else
             data = argv[i];
     }
@@ -550,7 +640,7 @@ main(int argc, char **argv)
     }
     closedir(d);
     snprintf(dir, sizeof(dir), "%s/extraction/trafilatura", data);
-    bench_trafilatura(dir, verbose);
+    bench_trafilatura(dir, verbose, meta);
     snprintf(dir, sizeof(dir), "%s/extraction/readability", data);
     bench_readability(dir, verbose);
     xmlCleanupParser();

@@ -62,7 +62,8 @@ put_one(nw_store_t *s, int i, uint64_t *rng)
     e.art.lang = strdup("en");
     e.art.published = strdup("2026-02-06T09:00:00Z");
     int rc = !e.art.id || !e.art.title || !e.art.text || !e.art.lang || !e.art.published ? -1 : 0;
-    if (rc == 0 && (nw_fp_compute(text, strlen(text), &fp) < 0 || nw_fp_store(&fp, &e) < 0))
+    if (rc == 0 &&
+        (nw_fp_compute(text, strlen(text), e.art.lang, &fp) < 0 || nw_fp_store(&fp, &e) < 0))
         rc = -1;
     if (rc == 0)
         rc = nw_store_put(s, &e, &doc, &res);

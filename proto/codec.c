@@ -102,8 +102,13 @@ static const struct field article_fields[] = {
     F(nw_article_t, "subtitle", K_STR, OPT, subtitle),
     FN(nw_article_t, "authors", K_STRS, OPT, authors, n_authors),
     F(nw_article_t, "published", K_STR, OPT, published),
+    F(nw_article_t, "modified", K_STR, OPT, modified),
     F(nw_article_t, "dateline", K_STR, OPT, dateline),
     F(nw_article_t, "lang", K_STR, OPT, lang),
+    F(nw_article_t, "site_name", K_STR, OPT, site_name),
+    F(nw_article_t, "section", K_STR, OPT, section),
+    FN(nw_article_t, "tags", K_STRS, OPT, tags, n_tags),
+    F(nw_article_t, "image", K_STR, OPT, image),
     F(nw_article_t, "text", K_STR, REQ, text),
     FM(nw_article_t, "captions", OPT, captions, n_captions, caption_schema, nw_caption_t),
     F(nw_article_t, "content_type", K_STR, OPT, content_type),
@@ -132,6 +137,8 @@ static const struct field enriched_fields[] = {
     F(nw_enriched_t, "simhash", K_U64, OPT, simhash),
     FN(nw_enriched_t, "minhash", K_BIN, OPT, minhash, minhash_len),
     FN(nw_enriched_t, "terms", K_BIN, OPT, terms, terms_len),
+    FN(nw_enriched_t, "grams", K_BIN, OPT, grams, grams_len),
+    FN(nw_enriched_t, "anchors", K_BIN, OPT, anchors, anchors_len),
 };
 
 static const struct field entity_fields[] = {

@@ -11,10 +11,11 @@ NW_PACKAGES_RUNTIME=(
   libjansson-dev libmicrohttpd-dev libxxhash-dev libcld2-dev libutf8proc-dev liburiparser-dev
   libcmocka-dev libpq-dev curl
 )
-# The test suite also needs: python3 (integration test helpers), clang-format (style check),
-# docker-compose (validates docker-compose.yml; no engine needed), postgresql (the PostgreSQL
-# store tests start a throwaway server of their own).
-NW_PACKAGES_TEST=(python3 clang-format docker-compose postgresql)
+# The test suite also needs: python3 (integration test helpers), python3-yaml (checks the
+# Kubernetes manifests), clang-format (style check), docker-compose (validates
+# docker-compose.yml; no engine needed), postgresql (the PostgreSQL store tests start a
+# throwaway server of their own).
+NW_PACKAGES_TEST=(python3 python3-yaml clang-format docker-compose postgresql)
 
 nw_missing_packages() {
   local p

@@ -12,7 +12,7 @@ typedef enum {
     NW_CFG_STR,  /* const char *: borrowed from argv, environ or the default */
     NW_CFG_INT,  /* int64_t */
     NW_CFG_SIZE, /* int64_t bytes; accepts suffixes k, m, g (powers of 1024) */
-    NW_CFG_MS,   /* int64_t milliseconds; accepts suffixes ms, s, m */
+    NW_CFG_MS,   /* int64_t milliseconds; accepts suffixes ms, s, m, h, d */
     NW_CFG_BOOL, /* int: 1/0, true/false, yes/no, on/off; a bare flag means 1 */
 } nw_cfg_type_t;
 

@@ -36,11 +36,11 @@ typedef struct nw_extract {
 
 /* Extract *out from the UTF-8 HTML document html[0..len). url (may be NULL) is the page's
  * address: it resolves relative links and gives a date when /YYYY/MM/DD/ appears in it. now is
- * the reference for "in the future" (0 = the current time). libxml2 parses without network
- * access or entity loading, and every walk is iterative, so hostile nesting cannot exhaust the
- * stack. *out must be zeroed on entry; release it with nw_extract_release. Borrows html and url
- * until return. Returns 0, -EPROTO when no document can be built at all (empty input), or
- * -ENOMEM; on error *out is left zeroed. */
+ * the reference for "in the future" (0 = the current time). The page is parsed by dom.h's
+ * HTML tree builder (no network, no entities beyond HTML's own, depth bounded) and every walk is
+ * iterative, so hostile nesting cannot exhaust the stack. *out must be zeroed on entry; release it
+ * with nw_extract_release. Borrows html and url until return. Returns 0, -EPROTO when no document
+ * can be built at all (empty or blank input), or -ENOMEM; on error *out is left zeroed. */
 int nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_extract_t *out);
 
 /* Free everything *ex owns and zero it. NULL-safe, safe twice. */

@@ -42,8 +42,10 @@ int nw_http_port(const nw_http_t *h);
 /* Change the body limit for requests that start after the call (the service's server is
  * created with a default; fetch raises or lowers it from its config). */
 void nw_http_set_max_body(nw_http_t *h, size_t max_body);
-/* Route exact method + path to a handler. Unknown paths get 404, wrong methods 405, both with
- * a JSON error body. Returns 0 or -ENOMEM. */
+/* Route exact method + path to a handler; a path ending in '*' matches every longer path with
+ * that prefix ("/v1/articles/" followed by a star takes "/v1/articles/abc"; the handler reads
+ * req->path). Unknown paths get 404, wrong methods 405, both with a JSON error body. Returns 0 or
+ * -ENOMEM. */
 int nw_http_route(nw_http_t *h, const char *method, const char *path, nw_http_handler_cb cb,
                   void *arg);
 /* Told about every request refused with 413 because its body exceeds the limit, so the owner
@@ -62,6 +64,26 @@ void nw_http_respond(nw_http_req_t *req, int status, const char *content_type, c
 /* Answer with {"error": "<code>", "message": "<message>"} and the given status. */
 void nw_http_error(nw_http_req_t *req, int status, const char *code, const char *message,
                    const char *extra_headers);
+/* A streamed answer (Server-Sent Events, say): chunked, written piece by piece for as long as
+ * the client stays. nw_http_stream answers req (from its handler or later) with status and
+ * headers (Cache-Control: no-cache added) and returns the stream, or NULL after answering 500
+ * on ENOMEM. on_drain (may be NULL) runs from the loop whenever everything written so far went
+ * out to the connection, the moment to write more from a slower source; on_closed (may be NULL)
+ * runs exactly once, when the client went away, the stream was ended and sent, or the server
+ * closes; the stream pointer is invalid from then on and on_closed must not call into the
+ * server. Writes only queue (bounded by nobody but the owner: watch nw_http_stream_pending). */
+typedef struct nw_http_stream nw_http_stream_t;
+typedef void (*nw_http_stream_cb)(nw_http_stream_t *s, void *arg);
+nw_http_stream_t *nw_http_stream(nw_http_req_t *req, int status, const char *content_type,
+                                 const char *extra_headers, nw_http_stream_cb on_drain,
+                                 nw_http_stream_cb on_closed, void *arg);
+/* Queue bytes. Returns 0, -EPIPE after nw_http_stream_end, or -ENOMEM. Borrows data. */
+int nw_http_stream_write(nw_http_stream_t *s, const void *data, size_t len);
+/* Bytes written and not yet handed to the connection. */
+size_t nw_http_stream_pending(const nw_http_stream_t *s);
+/* Finish the body once what was written went out; on_closed follows. */
+void nw_http_stream_end(nw_http_stream_t *s);
+
 /* Stop accepting, close the uv handles, stop MHD (pending requests get 503), then free; cb
  * (may be NULL) runs last. NULL-safe. May be called from inside a handler: the work is done
  * from a loop callback. Requests a handler still holds unanswered are answered 503 by the

@@ -89,9 +89,15 @@ typedef struct nw_article {
     char **authors; /* optional: names only */
     size_t n_authors;
     char *published; /* optional: ISO 8601, date only ("2024-02-06") when that is all we know */
+    char *modified;  /* optional: ISO 8601, last update as the page states it */
     char *dateline;  /* optional: "Cairo, Egypt" */
     char *lang;      /* optional: ISO 639-1; declared by the source or detected by enrich */
-    char *text;      /* required (may be ""): paragraphs separated by one blank line */
+    char *site_name; /* optional: publication name, e.g. "The Example Times" */
+    char *section;   /* optional: the publication's section, e.g. "World" */
+    char **tags;     /* optional: the publication's own keywords / tags */
+    size_t n_tags;
+    char *image; /* optional: absolute URL of the lead image */
+    char *text;  /* required (may be ""): paragraphs separated by one blank line */
     nw_caption_t *captions;
     size_t n_captions;
     char *content_type; /* optional: of the raw input */
@@ -186,6 +192,10 @@ typedef struct nw_enriched {
     size_t minhash_len;
     uint8_t *terms; /* optional: weighted term sketch (see fingerprint.h) */
     size_t terms_len;
+    uint8_t *grams; /* optional: character 4-gram sample (see fingerprint.h) */
+    size_t grams_len;
+    uint8_t *anchors; /* optional: language-independent anchors (see fingerprint.h) */
+    size_t anchors_len;
 } nw_enriched_t;
 
 /* ack: store -> fetch, after the article's transaction committed. */

@@ -76,14 +76,15 @@ typedef struct nw_store_result {
  * stored document (the enriched message with seq and rev, MessagePack) to doc when doc is not
  * NULL; that is the payload to publish. Borrows e; res->status is a static string.
  *
- * A stored revision also gets a story: its fingerprint (the simhash/minhash/terms keys, see
- * fingerprint.h) is compared with recent articles of other ids (NW_STORE_STORY_RING). A
- * near-duplicate by nw_fp_compare's verdict gives duplicate_of (that article's id) and its
- * story; else the most similar same-story article gives its story; else (and without a
- * fingerprint) the story is the article's own id. Both are written to e as the pass-through
- * keys "story" and "duplicate_of" (replacing earlier ones; no duplicate_of key when none)
- * and as the last topic "story.<story>" (when the story id is a valid topic segment, as
- * article ids are), so the document carries them; the articles row has them as columns.
+ * A stored revision also gets a story: its fingerprint (the simhash, minhash, terms, grams and
+ * anchors keys and the language, see fingerprint.h) is compared with recent articles of other
+ * ids (NW_STORE_STORY_RING). A near-duplicate by nw_fp_compare's verdict gives duplicate_of
+ * (that article's id) and its story; else the most similar same-story article gives its
+ * story; else (and without a fingerprint) the story is the article's own id. Both are written
+ * to e as the pass-through keys "story" and "duplicate_of" (replacing earlier ones; no
+ * duplicate_of key when none) and as the last topic "story.<story>" (when the story id is a
+ * valid topic segment, as article ids are), so the document carries them; the articles row
+ * has them as columns.
  *
  * Two writers putting the same id at once (PostgreSQL): the second waits for the first's
  * commit and then sees its revision, so the id is stored once.

@@ -2,6 +2,7 @@
  * and one nw_broker. The logic lives in services/lib/broker.c. */
 #include "newswire/broker.h"
 #include "newswire/config.h"
+#include "newswire/curve.h"
 #include "newswire/log.h"
 #include "newswire/service.h"
 
@@ -16,6 +17,7 @@ struct broker_cfg {
     int64_t queue_max;
     int64_t heartbeat;
     const char *log_level;
+    nw_curve_cfg_t curve;
 };
 
 static const nw_cfg_opt_t options[] = {
@@ -29,6 +31,8 @@ static const nw_cfg_opt_t options[] = {
      "heartbeat interval; workers silent for 3 intervals are dropped", 10, 60000},
     {"log-level", NW_CFG_STR, "info", offsetof(struct broker_cfg, log_level),
      "debug, info, warn, error or off", 0, 0},
+    NW_CURVE_KEY_OPTION(struct broker_cfg, curve),
+    NW_CURVE_ALLOW_OPTION(struct broker_cfg, curve),
     NW_CFG_END,
 };
 
@@ -38,20 +42,27 @@ on_closed(void *arg)
     nw_service_stop(arg);
 }
 
+struct broker_app {
+    nw_broker_t *broker;
+    nw_zsock_t *zap; /* the --curve-allow check, when configured */
+};
+
 /* SIGTERM: the broker holds nothing durable, so draining is closing its sockets. */
 static void
 on_drain(nw_service_t *svc, void *arg)
 {
-    nw_broker_t **b = arg;
-    nw_broker_close(*b, on_closed, svc);
-    *b = NULL;
+    struct broker_app *app = arg;
+    nw_zsock_close(app->zap, NULL, NULL);
+    app->zap = NULL;
+    nw_broker_close(app->broker, on_closed, svc);
+    app->broker = NULL;
 }
 
 int
 main(int argc, char **argv)
 {
     struct broker_cfg cfg;
-    nw_broker_t *broker = NULL;
+    struct broker_app app = {0};
 
     int rc = nw_config_load(options, &cfg, argc, argv, "newswire-broker [options]",
                             "Stage queues and topic hub of the newswire pipeline.", NULL, NULL);
@@ -62,14 +73,22 @@ main(int argc, char **argv)
         fprintf(stderr, "error: bad value \"%s\" for option 'log-level'\n", cfg.log_level);
         return 2;
     }
-    nw_service_t *svc = nw_service_new("broker", cfg.http, on_drain, &broker);
+    char curve_err[256];
+    if (nw_curve_init(&cfg.curve, NW_CURVE_BINDS, curve_err, sizeof curve_err) < 0) {
+        fprintf(stderr, "newswire-broker: %s\n", curve_err);
+        return 2;
+    }
+    nw_service_t *svc = nw_service_new("broker", cfg.http, on_drain, &app);
     if (!svc)
         return 1;
     nw_log_init("broker", level);
     nw_broker_opts_t opts = {.queue_max = (size_t)cfg.queue_max,
                              .heartbeat_ms = (unsigned)cfg.heartbeat};
-    broker = nw_broker_new(nw_service_loop(svc), nw_service_zctx(svc), cfg.bind, &opts);
-    if (!broker) {
+    /* the ZAP handler must be bound before the endpoints it guards */
+    if (nw_curve_zap_start(nw_service_loop(svc), nw_service_zctx(svc), &app.zap) == 0)
+        app.broker = nw_broker_new(nw_service_loop(svc), nw_service_zctx(svc), cfg.bind, &opts);
+    if (!app.broker) {
+        nw_zsock_close(app.zap, NULL, NULL);
         nw_service_stop(svc);
         nw_service_run(svc);
         return 1;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "newswire/config.h"
+#include "newswire/curve.h"
 #include "newswire/enrich.h"
 #include "newswire/filter.h"
 #include "newswire/log.h"
@@ -21,6 +22,7 @@ typedef struct cfg {
     const char *http;
     int64_t window;
     const char *log_level;
+    nw_curve_cfg_t curve;
     const char *ref_dir;
     const char *ner_model;
 } cfg_t;
@@ -40,6 +42,8 @@ static const nw_cfg_opt_t options[] = {
      0, 0},
     {"ner-model", NW_CFG_STR, "", offsetof(cfg_t, ner_model),
      "NER model file (empty: <ref-dir>/ner/model.bin)", 0, 0},
+    NW_CURVE_KEY_OPTION(cfg_t, curve),
+    NW_CURVE_SERVER_OPTION(cfg_t, curve),
     NW_CFG_END,
 };
 
@@ -90,6 +94,11 @@ main(int argc, char **argv)
     int level = nw_log_parse_level(cfg.log_level);
     if (level < 0) {
         fprintf(stderr, "newswire-enrich: bad value for --log-level: \"%s\"\n", cfg.log_level);
+        return 2;
+    }
+    char curve_err[256];
+    if (nw_curve_init(&cfg.curve, NW_CURVE_CONNECTS, curve_err, sizeof curve_err) < 0) {
+        fprintf(stderr, "newswire-enrich: %s\n", curve_err);
         return 2;
     }
     /* Load the reference data before anything connects: a worker without its model would

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "newswire/curve.h"
 #include "newswire/log.h"
 #include "newswire/util.h"
 #include "newswire/zsock.h"
@@ -209,7 +210,7 @@ fetch_ingest_new(uv_loop_t *loop, void *zctx, const char *endpoint, fetch_accept
     int linger = 1000;
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_bind(s, endpoint) < 0) {
+    if (nw_curve_server(s) < 0 || zmq_bind(s, endpoint) < 0) {
         NW_ERROR(NULL, "ingest: cannot bind \"%s\": %s", endpoint, zmq_strerror(zmq_errno()));
         goto err;
     }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "newswire/config.h"
+#include "newswire/curve.h"
 #include "newswire/log.h"
 #include "newswire/service.h"
 
@@ -32,11 +33,13 @@ struct fetch_cfg {
     const char *feeds;
     int64_t poll_interval;
     const char *state_dir;
+    int64_t seen_keep;
     int allow_private;
     int64_t web_timeout;
     int64_t host_concurrency;
     int64_t host_delay;
     const char *log_level;
+    nw_curve_cfg_t curve;
 };
 
 /* Room left in a message for the fields around the body (NW_PROTO_MAX_MSG bounds the whole). */
@@ -70,6 +73,9 @@ static const nw_cfg_opt_t options[] = {
      "time between two polls of a feed (conditional GET)", 1000, 86400000},
     {"state-dir", NW_CFG_STR, "var/fetch", offsetof(struct fetch_cfg, state_dir),
      "web state: feed validators and the set of item URLs already ingested", 0, 0},
+    {"seen-keep", NW_CFG_MS, "30d", offsetof(struct fetch_cfg, seen_keep),
+     "how long an item URL no feed lists any more is remembered (up to twice this)", 1000,
+     INT64_MAX / 4},
     {"allow-private", NW_CFG_BOOL, "0", offsetof(struct fetch_cfg, allow_private),
      "let web fetches reach private, loopback and link-local addresses (tests only)", 0, 0},
     {"web-timeout", NW_CFG_MS, "30s", offsetof(struct fetch_cfg, web_timeout),
@@ -80,6 +86,9 @@ static const nw_cfg_opt_t options[] = {
      "least time between two web requests to one host (robots.txt may ask for more)", 0, 3600000},
     {"log-level", NW_CFG_STR, NULL, offsetof(struct fetch_cfg, log_level),
      "debug, info, warn, error or off (default info)", 0, 0},
+    NW_CURVE_KEY_OPTION(struct fetch_cfg, curve),
+    NW_CURVE_SERVER_OPTION(struct fetch_cfg, curve),
+    NW_CURVE_ALLOW_OPTION(struct fetch_cfg, curve),
     NW_CFG_END,
 };
 
@@ -89,6 +98,7 @@ struct fetch_app {
     nw_push_t *raw, *dead;
     fetch_inbox_t *inbox;
     fetch_ingest_t *ingest;
+    nw_zsock_t *zap; /* the --curve-allow check of the ingest socket, when configured */
     fetch_web_t *web;
     int closing; /* sources and pushes still closing during drain */
 };
@@ -165,6 +175,8 @@ on_flushed(void *arg)
         fetch_ingest_close(app->ingest, on_source_closed, app);
         app->ingest = NULL;
     }
+    nw_zsock_close(app->zap, NULL, NULL);
+    app->zap = NULL;
     if (app->web) {
         app->closing++;
         fetch_web_close(app->web, on_source_closed, app);
@@ -206,6 +218,12 @@ main(int argc, char **argv)
     int level = cfg.log_level ? nw_log_parse_level(cfg.log_level) : -1;
     if (cfg.log_level && level < 0) {
         fprintf(stderr, "error: bad value \"%s\" for option 'log-level'\n", cfg.log_level);
+        return 2;
+    }
+    char curve_err[256];
+    if (nw_curve_init(&cfg.curve, NW_CURVE_CONNECTS | NW_CURVE_BINDS, curve_err, sizeof curve_err) <
+        0) {
+        fprintf(stderr, "newswire-fetch: %s\n", curve_err);
         return 2;
     }
     if (cfg.name == NULL || *cfg.name == 0) {
@@ -266,12 +284,14 @@ main(int argc, char **argv)
         (app.inbox = fetch_inbox_new(loop, cfg.inbox_dir, &app.accept)) == NULL)
         goto fail;
     if (cfg.ingest && *cfg.ingest &&
-        (app.ingest = fetch_ingest_new(loop, zctx, cfg.ingest, &app.accept)) == NULL)
+        (nw_curve_zap_start(loop, zctx, &app.zap) < 0 ||
+         (app.ingest = fetch_ingest_new(loop, zctx, cfg.ingest, &app.accept)) == NULL))
         goto fail;
     fetch_web_opts_t wopts = {
         .feeds = cfg.feeds,
         .poll_ms = cfg.poll_interval,
         .state_dir = cfg.state_dir,
+        .seen_keep_ms = cfg.seen_keep,
         .allow_private = cfg.allow_private,
         .max_body = (size_t)cfg.max_body,
         .timeout_ms = cfg.web_timeout,

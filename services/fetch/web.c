@@ -15,8 +15,15 @@
  * utm_* and other tracking parameters gone). It is recorded in the seen-set only once accept
  * says ACCEPTED (or REJECTED: then its dead letter is kept), so an item whose page could not
  * be fetched or was pushed back is tried again by a later poll. The seen-set is an append-only
- * file, state-dir/seen.log, one canonical URL per line, read into a hash set at start; a torn
- * last line after a crash costs at most one re-fetch, which the store absorbs (same id).
+ * file, state-dir/seen.log, one canonical URL per line after a "# since <unix ms>" header, read
+ * into a hash set at start; a torn last line after a crash costs at most one re-fetch, which
+ * the store absorbs (same id). It has two generations so that it stays bounded: once the
+ * current one is seen-keep old it becomes state-dir/seen.old (the older one is dropped) and a
+ * new seen.log starts. A URL found only in the old generation is copied into the current one,
+ * so an item a feed keeps listing is never fetched twice, and one that left every feed is
+ * forgotten between seen-keep and twice that after it was last listed. (A feed that answers
+ * 304 for longer than that lists nothing new; should it change later, its old items are
+ * fetched once more, and the store keeps them unchanged: same id, same content.)
  * A feed's validators (ETag, Last-Modified) are adopted, and written to state-dir/feeds.tsv
  * (write, fsync, rename), only once every new item of that poll was settled for good, because
  * a 304 on the next poll would otherwise hide the items still owed. */
@@ -90,10 +97,11 @@ struct fetch_web {
     uv_loop_t *loop;
     fetch_accept_t *a;
     fetch_web_opts_t o;
-    char *seen_path, *feeds_path;
+    char *seen_path, *seen_old_path, *feeds_path;
     nw_httpc_t *hc;
     nw_robots_cache_t *robots;
-    struct strset seen;
+    struct strset seen, seen_old; /* the current generation and the one before */
+    int64_t seen_since;           /* wall-clock ms at which the current generation started */
     int seen_fd;
     struct feed *feeds;
     size_t n_feeds;
@@ -164,34 +172,114 @@ set_release(struct strset *s)
     memset(s, 0, sizeof *s);
 }
 
+#define SEEN_HEADER "# since "
+
+/* Read one generation's file into *set; *since gets its header's time (left as is without
+ * one: a file from before generations). A missing file is an empty generation. */
 static int
-load_seen(fetch_web_t *w)
+load_seen_file(const char *path, struct strset *set, int64_t *since)
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    int rc = nw_read_file(w->seen_path, SIZE_MAX / 2, &data, &len);
+    int rc = nw_read_file(path, SIZE_MAX / 2, &data, &len);
     if (rc == -ENOENT)
-        rc = 0;
+        return 0;
     char *p = (char *)data, *end = p ? p + len : NULL;
     while (rc == 0 && p && p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         if (nl == NULL)
             break; /* a torn last line: that item may be fetched once more */
         *nl = 0;
-        if (*p && set_add(&w->seen, p) < 0)
+        if (strncmp(p, SEEN_HEADER, strlen(SEEN_HEADER)) == 0)
+            *since = strtoll(p + strlen(SEEN_HEADER), NULL, 10);
+        else if (*p && *p != '#' && set_add(set, p) < 0)
             rc = -ENOMEM;
         p = nl + 1;
     }
     free(data);
+    return rc;
+}
+
+/* Start a new seen.log (truncating any) with its header; returns the fd or -errno. */
+static int
+create_seen_log(fetch_web_t *w, int64_t since)
+{
+    int fd = open(w->seen_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    char line[64];
+    int n = snprintf(line, sizeof line, SEEN_HEADER "%lld\n", (long long)since);
+    if (write(fd, line, (size_t)n) != n || fdatasync(fd) < 0) {
+        int rc = -errno;
+        close(fd);
+        return rc ? rc : -EIO;
+    }
+    return fd;
+}
+
+/* Retire the current generation to seen.old and start an empty one. On failure the current
+ * generation simply goes on growing (logged); nothing is forgotten early. */
+static void
+rotate_seen(fetch_web_t *w)
+{
+    int64_t now = nw_now_ms();
+    if (rename(w->seen_path, w->seen_old_path) < 0) {
+        NW_WARN(NULL, "cannot retire \"%s\": %s", w->seen_path, strerror(errno));
+        w->seen_since = now; /* try again one period later, not on every item */
+        return;
+    }
+    int fd = create_seen_log(w, now);
+    if (fd < 0) {
+        /* the fd still appends to the retired file, so nothing is lost; try again later */
+        NW_WARN(NULL, "cannot start \"%s\": %s", w->seen_path, strerror(-fd));
+        w->seen_since = now;
+        return;
+    }
+    close(w->seen_fd);
+    w->seen_fd = fd;
+    set_release(&w->seen_old);
+    w->seen_old = w->seen;
+    memset(&w->seen, 0, sizeof w->seen);
+    w->seen_since = now;
+    NW_INFO(NULL, "seen-set rotated: %zu URLs kept in \"%s\"", w->seen_old.n, w->seen_old_path);
+}
+
+static int
+load_seen(fetch_web_t *w)
+{
+    int64_t old_since = 0;
+    w->seen_since = -1;
+    int rc = load_seen_file(w->seen_old_path, &w->seen_old, &old_since);
+    if (rc == 0)
+        rc = load_seen_file(w->seen_path, &w->seen, &w->seen_since);
     if (rc < 0)
         return rc;
+    if (w->seen_since < 0) {
+        /* no header: a new file, or one written before generations; it starts now */
+        w->seen_since = nw_now_ms();
+        if (w->seen.n == 0) {
+            int fd = create_seen_log(w, w->seen_since);
+            if (fd < 0)
+                return fd;
+            w->seen_fd = fd;
+            return 0;
+        }
+    }
     w->seen_fd = open(w->seen_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     return w->seen_fd < 0 ? -errno : 0;
 }
 
 static void
+rotate_seen_when_due(fetch_web_t *w)
+{
+    if (nw_now_ms() - w->seen_since >= w->o.seen_keep_ms)
+        rotate_seen(w);
+}
+
+static void
 mark_seen(fetch_web_t *w, const char *canon)
 {
+    rotate_seen_when_due(w);
     if (set_add(&w->seen, canon) <= 0)
         return;
     nw_buf_t b = {0};
@@ -199,6 +287,19 @@ mark_seen(fetch_web_t *w, const char *canon)
         write(w->seen_fd, b.data, b.len) != (ssize_t)b.len || fdatasync(w->seen_fd) < 0)
         NW_WARN(NULL, "cannot append to \"%s\": %s", w->seen_path, strerror(errno));
     nw_buf_release(&b);
+}
+
+/* Whether canon was ingested; one known only to the old generation is carried into the
+ * current one, since a feed still lists it. */
+static int
+seen_has(fetch_web_t *w, const char *canon)
+{
+    if (set_has(&w->seen, canon))
+        return 1;
+    if (!set_has(&w->seen_old, canon))
+        return 0;
+    mark_seen(w, canon);
+    return 1;
 }
 
 /* ---- feed validators: state-dir/feeds.tsv, "url \t etag \t last-modified" per line ---- */
@@ -659,7 +760,7 @@ start_pages(fetch_web_t *w, struct feed *f, const nw_feed_t *feed)
             count("nw_fetch_web_items_total", "no-link");
             continue;
         }
-        int seen = set_has(&w->seen, canon) || in_flight(w, canon);
+        int seen = seen_has(w, canon) || in_flight(w, canon);
         free(canon);
         if (seen) {
             count("nw_fetch_web_items_total", "seen");
@@ -850,6 +951,7 @@ static void
 on_poll_timer(uv_timer_t *t)
 {
     fetch_web_t *w = t->data;
+    rotate_seen_when_due(w);
     for (size_t i = 0; i < w->n_feeds; i++) {
         struct feed *f = &w->feeds[i];
         if (f->busy)
@@ -926,10 +1028,12 @@ free_web(fetch_web_t *w)
         free(h);
     }
     set_release(&w->seen);
+    set_release(&w->seen_old);
     if (w->seen_fd >= 0)
         close(w->seen_fd);
     nw_robots_cache_free(&w->robots);
     free(w->seen_path);
+    free(w->seen_old_path);
     free(w->feeds_path);
     free(w);
 }
@@ -965,18 +1069,20 @@ fetch_web_new(uv_loop_t *loop, const fetch_web_opts_t *o, fetch_accept_t *a)
     w->seen_fd = -1;
     if (w->o.host_concurrency < 1)
         w->o.host_concurrency = 1;
-    nw_buf_t p = {0}, q = {0};
+    nw_buf_t p = {0}, q = {0}, r = {0};
     int rc = nw_mkdirs(o->state_dir, 0755);
     if (rc < 0) {
         NW_ERROR(NULL, "cannot create the state dir \"%s\": %s", o->state_dir, strerror(-rc));
         goto fail;
     }
     if (nw_buf_printf(&p, "%s/seen.log", o->state_dir) < 0 ||
-        nw_buf_printf(&q, "%s/feeds.tsv", o->state_dir) < 0)
+        nw_buf_printf(&q, "%s/feeds.tsv", o->state_dir) < 0 ||
+        nw_buf_printf(&r, "%s/seen.old", o->state_dir) < 0)
         goto fail;
     size_t n;
     w->seen_path = (char *)nw_buf_steal(&p, &n);
     w->feeds_path = (char *)nw_buf_steal(&q, &n);
+    w->seen_old_path = (char *)nw_buf_steal(&r, &n);
     nw_httpc_opts_t ho = {
         .max_body = o->max_body,
         .connect_timeout_ms = o->connect_timeout_ms,
@@ -999,12 +1105,13 @@ fetch_web_new(uv_loop_t *loop, const fetch_web_opts_t *o, fetch_accept_t *a)
     w->handles = 3;
     if (w->n_feeds)
         uv_timer_start(&w->poll_timer, on_poll_timer, 0, (uint64_t)o->poll_ms);
-    NW_INFO(NULL, "web source started feeds=%zu seen=%zu state=%s", w->n_feeds, w->seen.n,
-            o->state_dir);
+    NW_INFO(NULL, "web source started feeds=%zu seen=%zu+%zu state=%s", w->n_feeds, w->seen.n,
+            w->seen_old.n, o->state_dir);
     return w;
 fail:
     nw_buf_release(&p);
     nw_buf_release(&q);
+    nw_buf_release(&r);
     free_web(w);
     return NULL;
 }

@@ -16,7 +16,8 @@ typedef struct fetch_web fetch_web_t;
 typedef struct fetch_web_opts {
     const char *feeds;          /* comma-separated feed URLs, or a file with one per line */
     int64_t poll_ms;            /* between two polls of a feed */
-    const char *state_dir;      /* validators (feeds.tsv) and the seen-set (seen.log) */
+    const char *state_dir;      /* validators (feeds.tsv) and the seen-set (seen.log, seen.old) */
+    int64_t seen_keep_ms;       /* an item URL is remembered at least this long after last seen */
     int allow_private;          /* fetch from private/loopback addresses too (tests) */
     size_t max_body;            /* decoded bytes per response */
     int64_t timeout_ms;         /* per request hop */

@@ -12,6 +12,7 @@
  * is gone (ROUTER_MANDATORY send fails), its in-flight jobs go back to the front of the queue
  * in their original order. Delivery is therefore at least once; the store is idempotent. */
 #include "newswire/broker.h"
+#include "newswire/curve.h"
 #include "newswire/log.h"
 #include "newswire/metrics.h"
 #include "newswire/stage.h"
@@ -506,7 +507,7 @@ bind_socket(void *zctx, const char *base, nw_ep_t which, int type)
         goto err;
     if (type == ZMQ_XSUB && zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0)
         goto err;
-    if (zmq_bind(s, ep) < 0)
+    if (nw_curve_server(s) < 0 || zmq_bind(s, ep) < 0)
         goto err;
     return s;
 err:

@@ -48,6 +48,10 @@ nw_config_parse_value(nw_cfg_type_t type, const char *text, int64_t *out)
             mult = 1000, end++;
         else if (strcmp(end, "m") == 0)
             mult = 60000, end++;
+        else if (strcmp(end, "h") == 0)
+            mult = 3600000, end++;
+        else if (strcmp(end, "d") == 0)
+            mult = 86400000, end++;
     }
     if (*end != 0)
         return -EINVAL;

@@ -23,6 +23,7 @@
 #include "newswire/buf.h"
 #include "newswire/fingerprint.h"
 #include "newswire/gazetteer.h"
+#include "newswire/langid.h"
 #include "newswire/ner.h"
 #include "newswire/util.h"
 
@@ -33,8 +34,9 @@
 /* lang.cc: CLD2's code for text ("und" when unknown); static string. */
 const char *nw_lang_cld2(const char *text, size_t len, int *reliable);
 
-int
-nw_lang_detect(const char *text, size_t len, char *out, size_t n)
+/* CLD2's answer as an ISO 639-1 code, in code (n bytes); returns CLD2's reliability. */
+static int
+cld2_code(const char *text, size_t len, char *out, size_t n)
 {
     int reliable = 0;
     const char *code = "und";
@@ -43,20 +45,64 @@ nw_lang_detect(const char *text, size_t len, char *out, size_t n)
         code = nw_lang_cld2(text, len, &reliable);
     /* CLD2 still uses codes ISO 639-1 withdrew or that name the macrolanguage; the contract
      * says ISO 639-1 as used today. Norwegian text is written in Bokmål unless CLD2 says
-     * Nynorsk, so "no" becomes "nb". */
-    static const char *const legacy[][2] = {{"iw", "he"}, {"in", "id"}, {"ji", "yi"},
-                                            {"jw", "jv"}, {"no", "nb"}, {"mo", "ro"}};
+     * Nynorsk, so "no" becomes "nb"; Chinese is "zh" in either script. */
+    static const char *const legacy[][2] = {{"iw", "he"},      {"in", "id"}, {"ji", "yi"},
+                                            {"jw", "jv"},      {"no", "nb"}, {"mo", "ro"},
+                                            {"zh-Hant", "zh"}, {"fil", "tl"}};
     for (size_t i = 0; i < sizeof(legacy) / sizeof(legacy[0]); i++)
         if (strcmp(code, legacy[i][0]) == 0)
             code = legacy[i][1];
-    if (n > 0) {
-        size_t k = strlen(code);
-        if (k >= n)
-            k = n - 1;
-        memcpy(out, code, k);
-        out[k] = '\0';
-    }
+    snprintf(out, n, "%s", code);
     return reliable;
+}
+
+/* CLD2 (the Debian build) does not know Nynorsk and calls it Bokmål: when it says "nb" the
+ * n-gram model chooses between the two. */
+static const char *const LANG_NORWEGIAN[] = {"nb", "nn"};
+
+/* Answers of CLD2 that are mostly another language in disguise: it calls Zulu, Xhosa and
+ * Tsonga "st" and Shona "ny"; the model decides then, as when CLD2 has no answer. */
+static const char *const LANG_DOUBTFUL[] = {"st", "ny", "rw", "ht", "ky", "su", "gd"};
+
+/* Margin (log-probability per n-gram, nats) above which the model's answer replaces an answer
+ * CLD2 itself calls unreliable. Tuned on the lingua sentences (see data/lang/README.md). */
+#define LANG_MARGIN_OVERRIDE 0.05
+/* ... and above which it replaces even a reliable CLD2 answer (CLD2 calls Esperanto
+ * Croatian and Latin English with confidence). */
+#define LANG_MARGIN_STRONG 0.2
+
+int
+nw_lang_detect_with(const nw_langid_t *m, const char *text, size_t len, char *out, size_t n)
+{
+    char code[16], alt[16];
+    int reliable = cld2_code(text, len, code, sizeof(code));
+    if (m && text && len > 0) {
+        int known = 0;
+        for (size_t i = 0; i < nw_langid_count(m) && !known; i++)
+            known = strcmp(code, nw_langid_code(m, i)) == 0;
+        for (size_t i = 0; i < sizeof(LANG_DOUBTFUL) / sizeof(LANG_DOUBTFUL[0]); i++)
+            known &= strcmp(code, LANG_DOUBTFUL[i]) != 0;
+        if (strcmp(code, "nb") == 0) {
+            if (nw_langid_detect(m, text, len, LANG_NORWEGIAN, 2, alt, sizeof(alt)) >= 0)
+                snprintf(code, sizeof(code), "%s", alt);
+        } else {
+            double margin = nw_langid_detect(m, text, len, NULL, 0, alt, sizeof(alt));
+            if (margin >= 0 && strcmp(alt, code) != 0 &&
+                (!known || margin >= (reliable ? LANG_MARGIN_STRONG : LANG_MARGIN_OVERRIDE))) {
+                snprintf(code, sizeof(code), "%s", alt);
+                reliable = 0;
+            }
+        }
+    }
+    if (n > 0)
+        snprintf(out, n, "%s", code);
+    return reliable;
+}
+
+int
+nw_lang_detect(const char *text, size_t len, char *out, size_t n)
+{
+    return nw_lang_detect_with(NULL, text, len, out, n);
 }
 
 /* A word is a run of letters or digits. Combining marks continue a word but do not start one,
@@ -133,8 +179,9 @@ topic_for_lang(const char *code)
     return t;
 }
 
-int
-nw_enrich_article(nw_article_t *art, nw_enriched_t *out)
+/* nw_enrich_article with the language model m (NULL: CLD2 alone). */
+static int
+enrich_base(const nw_langid_t *m, nw_article_t *art, nw_enriched_t *out)
 {
     int rc = -ENOMEM, brc = 0; /* every failure below is an allocation */
     nw_buf_t all = {0};
@@ -153,7 +200,7 @@ nw_enrich_article(nw_article_t *art, nw_enriched_t *out)
     append_part(&all, art->text, &brc);
     if (brc < 0)
         goto err;
-    int reliable = nw_lang_detect((const char *)all.data, all.len, code, sizeof(code));
+    int reliable = nw_lang_detect_with(m, (const char *)all.data, all.len, code, sizeof(code));
     if (!reliable && art->lang && art->lang[0])
         lang = strdup(art->lang);
     else
@@ -168,7 +215,7 @@ nw_enrich_article(nw_article_t *art, nw_enriched_t *out)
         for (size_t i = 0; i < art->n_captions; i++) {
             const nw_caption_t *c = &art->captions[i];
             const char *t = c->text ? c->text : "";
-            int ok = nw_lang_detect(t, strlen(t), code, sizeof(code));
+            int ok = nw_lang_detect_with(m, t, strlen(t), code, sizeof(code));
             /* A short caption may be unreliable; a language declared upstream then wins. */
             cap_langs[i] = strdup(!ok && c->lang && c->lang[0] ? c->lang : code);
             if (!cap_langs[i])
@@ -218,6 +265,12 @@ err:
     return rc;
 }
 
+int
+nw_enrich_article(nw_article_t *art, nw_enriched_t *out)
+{
+    return enrich_base(NULL, art, out);
+}
+
 /* ==== full enrichment: nw_enricher_t ======================================================== */
 
 #define MAX_DATA_FILE (16u * 1024 * 1024)
@@ -252,6 +305,7 @@ typedef struct theme {
 
 struct nw_enricher {
     nw_ner_t *ner;
+    nw_langid_t *lang; /* data/lang/model.bin */
     nw_gaz_t *gaz;
     lexicon_t tone;
     lexicon_t cues;
@@ -451,6 +505,7 @@ nw_enricher_destroy(nw_enricher_t **pe)
         return;
     nw_enricher_t *e = *pe;
     nw_ner_destroy(&e->ner);
+    nw_langid_destroy(&e->lang);
     nw_gaz_destroy(&e->gaz);
     free(e->tone.buf);
     free(e->tone.v);
@@ -497,6 +552,13 @@ nw_enricher_new(const char *data_dir, const char *model_path, nw_enricher_t **ou
     if (rc < 0) {
         snprintf(enrich_err, sizeof(enrich_err), "cannot load NER model \"%s\": %s", model,
                  rc == -EPROTO ? "not a valid model" : strerror(-rc));
+        goto err;
+    }
+    snprintf(model, sizeof(model), "%s/lang/model.bin", dir);
+    rc = nw_langid_load(model, &e->lang);
+    if (rc < 0) {
+        snprintf(enrich_err, sizeof(enrich_err), "cannot load language model \"%s\": %s", model,
+                 rc == -EPROTO ? "not a valid model (truncated or corrupt)" : strerror(-rc));
         goto err;
     }
     snprintf(model, sizeof(model), "%s/geo", dir);
@@ -1986,7 +2048,7 @@ find_amounts(nw_enriched_t *out)
 /* ---- paragraphs, topics, the run ------------------------------------------------------------- */
 
 static int
-para_langs(nw_enriched_t *out)
+para_langs(const nw_enricher_t *e, nw_enriched_t *out)
 {
     const char *t = out->art.text;
     size_t cap = 0;
@@ -1998,7 +2060,7 @@ para_langs(nw_enriched_t *out)
             k++;
         if (k < n) {
             char code[16];
-            nw_lang_detect(t, n, code, sizeof(code));
+            nw_lang_detect_with(e->lang, t, n, code, sizeof(code));
             if (out->n_para_langs == cap) {
                 cap = cap ? 2 * cap : 8;
                 char **v = realloc(out->para_langs, cap * sizeof(*v));
@@ -2072,7 +2134,7 @@ nw_enricher_run(const nw_enricher_t *e, nw_article_t *art, nw_enriched_t *out)
 {
     work_t w = {.e = e};
     nw_buf_t all = {0};
-    int rc = nw_enrich_article(art, out);
+    int rc = enrich_base(e->lang, art, out);
     if (rc < 0)
         return rc;
     const nw_article_t *a = &out->art;
@@ -2090,7 +2152,7 @@ nw_enricher_run(const nw_enricher_t *e, nw_article_t *art, nw_enriched_t *out)
     if (rc == 0)
         rc = find_quotes(out);
     if (rc == 0)
-        rc = para_langs(out);
+        rc = para_langs(e, out);
     if (rc == 0)
         rc = tone_and_themes(e, a, out);
     if (rc == 0)
@@ -2106,9 +2168,11 @@ nw_enricher_run(const nw_enricher_t *e, nw_article_t *art, nw_enriched_t *out)
         append_part(&all, a->title, &rc);
         append_part(&all, a->text, &rc);
         if (rc == 0)
-            rc = nw_fp_compute((const char *)all.data, all.len, &fp);
-        if (rc == 0)
+            rc = nw_fp_compute((const char *)all.data, all.len, a->lang, &fp);
+        if (rc == 0) {
+            nw_fp_add_entities(&fp, out);
             rc = nw_fp_store(&fp, out);
+        }
     }
     for (size_t i = 0; i < w.nmv; i++)
         free(w.mv[i].name);

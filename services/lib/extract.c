@@ -1,6 +1,6 @@
 /* extract.c: main text and metadata of a web page (see extract.h).
  *
- * Main text follows Readability's scheme, on libxml2's tree and without recursion:
+ * Main text follows Readability's scheme, on dom.h's tree and without recursion:
  *   1. measure: one post-order pass gives every element its text length, link-text length,
  *      comma count and paragraph count. Script-like elements, hidden elements, <nav>, <aside>,
  *      <footer> and elements whose class/id reads like furniture ("sidebar", "comment",
@@ -15,10 +15,9 @@
  *      furniture (high link density, negative class, very short) are dropped, as Readability's
  *      "clean conditionally" does. figcaptions become captions.
  * When that yields very little text the page is measured again without the class/id filter,
- * since some sites name their article container "post-sidebar" or worse. libxml2's HTML parser
- * is not an HTML5 tree builder: it leaves unclosed <div class="menu">, <aside> or even <head>
- * around the article, so no container holding most of the page's text is ever filtered out, and
- * furniture tags only score low instead of being removed.
+ * since some sites name their article container "post-sidebar" or worse. A page that never
+ * closes its <div class="menu"> or <aside> leaves the article inside it even in an HTML5 tree,
+ * so no container holding most of the page's text is ever filtered out.
  *
  * Metadata is read in one pass over the whole document. Each field remembers the trust rank of
  * the source that set it; a better source replaces it, an equal one adds to lists (authors,
@@ -41,29 +40,37 @@
 #include <jansson.h>
 #include <utf8proc.h>
 #include <libxml/HTMLparser.h>
-#include <libxml/tree.h>
 #include <libxml/uri.h>
 
 #include "newswire/buf.h"
+#include "newswire/dom.h"
 #include "newswire/util.h"
 #include "newswire/wire.h"
-
-#define HTML_OPTS                                                                                  \
-    (HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |           \
-     HTML_PARSE_IGNORE_ENC | HTML_PARSE_COMPACT)
 
 /* Below this many bytes of text the first attempt is retried without the class/id filter. */
 #define MIN_TEXT 500
 /* Metadata strings longer than this are not metadata. */
 #define MAX_META 2048
 
-enum { R_JSONLD = 1, R_OG, R_META, R_ITEMPROP, R_VISIBLE, R_URL, R_TEXT, R_H1, R_NONE = 100 };
+/* R_SITE: an author that is the site itself, kept only when no person is named anywhere */
+enum {
+    R_JSONLD = 1,
+    R_OG,
+    R_META,
+    R_ITEMPROP,
+    R_VISIBLE,
+    R_URL,
+    R_TEXT,
+    R_H1,
+    R_SITE,
+    R_NONE = 100
+};
 
 enum { F_TITLE, F_SUB, F_PUB, F_MOD, F_SITE, F_LANG, F_CANON, F_IMAGE, F_SECTION, F_COUNT };
 
-/* Per-element measurements, hung on xmlNode._private for the life of the document. */
+/* Per-element measurements, hung on nw_dom_node_t.data for the life of the document. */
 typedef struct ninfo {
-    xmlNode *node;
+    nw_dom_node_t *node;
     double score;
     uint32_t tlen;   /* text bytes, whitespace runs counted once */
     uint32_t llen;   /* of which inside <a> */
@@ -89,14 +96,17 @@ typedef struct meta {
     list_t tags;
     const char *url;
     const char *cutoff; /* "YYYY-MM-DD": dates after it are in the future */
+    json_t *ld_root;    /* the JSON-LD block being read, for "@id" references */
+    char *body_title;   /* the title the body's headings are compared with, when not f[F_TITLE] */
+    char tw_author;     /* N of a twitter:labelN that says "written by", else 0 */
 } meta_t;
 
 /* --- tree helpers ------------------------------------------------------------------------- */
 
 static const char *
-ename(const xmlNode *n)
+ename(const nw_dom_node_t *n)
 {
-    return n->type == XML_ELEMENT_NODE && n->name ? (const char *)n->name : "";
+    return n->type == NW_DOM_ELEMENT && n->name ? (const char *)n->name : "";
 }
 
 static bool
@@ -109,32 +119,22 @@ name_in(const char *name, const char *const *names)
 }
 
 static const char *
-attr(const xmlNode *n, const char *name)
+attr(const nw_dom_node_t *n, const char *name)
 {
-    for (const xmlAttr *a = n->properties; a != NULL; a = a->next)
-        if (a->name != NULL && strcasecmp((const char *)a->name, name) == 0 && a->children &&
-            a->children->content)
-            return (const char *)a->children->content;
-    return NULL;
+    return nw_dom_attr(n, name);
 }
 
 static ninfo_t *
-info(const xmlNode *n)
+info(const nw_dom_node_t *n)
 {
-    return n != NULL && n->type == XML_ELEMENT_NODE ? (ninfo_t *)n->_private : NULL;
+    return n != NULL && n->type == NW_DOM_ELEMENT ? (ninfo_t *)n->data : NULL;
 }
 
 /* Next node in document order within top's subtree; skips n's children unless descend. */
-static xmlNode *
-next_node(xmlNode *n, const xmlNode *top, bool descend)
+static inline nw_dom_node_t *
+next_node(nw_dom_node_t *n, const nw_dom_node_t *top, bool descend)
 {
-    if (descend && n->children != NULL)
-        return n->children;
-    while (n != NULL && n != top && n->next == NULL)
-        n = n->parent;
-    if (n == NULL || n == top)
-        return NULL;
-    return n->next;
+    return nw_dom_next(n, top, descend);
 }
 
 static bool
@@ -166,7 +166,7 @@ is_heading(const char *name)
 
 /* The lowercase class and id of n, space separated, in buf. */
 static void
-class_id(const xmlNode *n, char *buf, size_t cap)
+class_id(const nw_dom_node_t *n, char *buf, size_t cap)
 {
     const char *c = attr(n, "class"), *i = attr(n, "id");
     size_t k = 0;
@@ -227,7 +227,7 @@ static const char *const MAYBE[] = {"and",     "article", "body",   "column",
                                     "content", "main",    "shadow", NULL};
 
 static int
-class_weight(const xmlNode *n)
+class_weight(const nw_dom_node_t *n)
 {
     char ci[512];
     class_id(n, ci, sizeof(ci));
@@ -241,9 +241,9 @@ class_weight(const xmlNode *n)
     return w;
 }
 
-/* Page furniture by tag name. Not removed outright: libxml2's recovery from misnested tags can
- * put the whole article inside an unclosed <aside>, so these only score low and are dropped
- * when they turn up inside the chosen article. */
+/* Page furniture by tag name: left out with its subtree unless it holds most of the page's
+ * text (an article inside an <aside> that the page never closes), and dropped when it turns up
+ * inside the chosen article. */
 static bool
 is_furniture(const char *name)
 {
@@ -252,7 +252,7 @@ is_furniture(const char *name)
 }
 
 static bool
-is_hidden(const xmlNode *n)
+is_hidden(const nw_dom_node_t *n)
 {
     const char *st = attr(n, "style");
     if (st != NULL && (strstr(st, "display:none") || strstr(st, "display: none") ||
@@ -269,23 +269,25 @@ is_hidden(const xmlNode *n)
 enum { STRIP_NONE, STRIP_ROLES, STRIP_CLASSES };
 
 static bool
-is_removed(const xmlNode *n, int strip, uint32_t page_len)
+is_removed(const nw_dom_node_t *n, int strip, uint32_t page_len)
 {
     const char *name = ename(n);
     if (is_void_of_text(name) || is_hidden(n))
         return true;
-    /* <noscript> holds fallback markup, as raw text when libxml2 did not parse it; parsed into
+    /* <noscript> holds fallback markup, as raw text in the head; parsed into
      * elements it may hold the article itself after tag-soup recovery */
     if (strcmp(name, "noscript") == 0) {
-        for (const xmlNode *c = n->children; c != NULL; c = c->next)
-            if (c->type == XML_TEXT_NODE && c->content != NULL && strchr((char *)c->content, '<'))
+        for (const nw_dom_node_t *c = n->children; c != NULL; c = c->next)
+            if (c->type == NW_DOM_TEXT && c->content != NULL && strchr((char *)c->content, '<'))
                 return true;
     }
     /* a container holding most of the page's text is not furniture whatever its role or class
-     * says: usually libxml2 has nested the article inside an unclosed <div class="menu"> */
+     * says: usually the page has left the article inside an unclosed <div class="menu"> */
     const ninfo_t *i = info(n);
     if (strip == STRIP_NONE || (i != NULL && i->ftlen * 2 > page_len))
         return false;
+    if (is_furniture(name))
+        return true;
     const char *role = attr(n, "role");
     static const char *const roles[] = {
         "navigation",  "complementary", "menu",   "menubar",     "alert",
@@ -375,12 +377,12 @@ text_clean(const char *s, size_t len)
 /* --- main text: measure, score, pick ------------------------------------------------------ */
 
 static void
-leave(xmlNode *n)
+leave(nw_dom_node_t *n)
 {
     ninfo_t *p = info(n->parent);
     if (p == NULL)
         return;
-    if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+    if (n->type == NW_DOM_TEXT) {
         uint32_t l = 0, c = 0;
         if (n->content != NULL)
             text_stats((const char *)n->content, &l, &c);
@@ -404,9 +406,9 @@ leave(xmlNode *n)
 
 /* Post-order pass over root's subtree filling every element's ninfo_t. */
 static void
-measure(xmlNode *root, int strip)
+measure(nw_dom_node_t *root, int strip)
 {
-    xmlNode *n = root;
+    nw_dom_node_t *n = root;
     uint32_t page_len = info(root) ? info(root)->ftlen : 0;
     while (n != NULL) {
         bool descend = false;
@@ -478,10 +480,10 @@ paragraph_len(const ninfo_t *i)
 }
 
 static void
-score(xmlNode *root)
+score(nw_dom_node_t *root)
 {
-    const xmlNode *stop = root->parent;
-    for (xmlNode *n = root; n != NULL;) {
+    const nw_dom_node_t *stop = root->parent;
+    for (nw_dom_node_t *n = root; n != NULL;) {
         ninfo_t *i = info(n);
         bool descend = i != NULL && !i->removed;
         if (descend) {
@@ -490,7 +492,7 @@ score(xmlNode *root)
                 double s = 1.0 + i->commas + (len / 100 < 3 ? len / 100 : 3);
                 if (len != i->tlen && i->tlen > 0) /* only loose text counts its commas */
                     s = 1.0 + (double)i->commas * len / i->tlen + (len / 100 < 3 ? len / 100 : 3);
-                xmlNode *a = n->parent;
+                nw_dom_node_t *a = n->parent;
                 for (int level = 0; level < 5 && a != NULL && a != stop; level++, a = a->parent) {
                     ninfo_t *ai = info(a);
                     if (ai == NULL)
@@ -512,8 +514,8 @@ score(xmlNode *root)
     }
 }
 
-static xmlNode *
-pick_top(xmlNode *body, ninfo_t *infos, size_t n_infos)
+static nw_dom_node_t *
+pick_top(nw_dom_node_t *body, ninfo_t *infos, size_t n_infos)
 {
     ninfo_t *best[5] = {NULL};
     for (size_t k = 0; k < n_infos; k++) {
@@ -539,14 +541,14 @@ pick_top(xmlNode *body, ninfo_t *infos, size_t n_infos)
         alts += best[r] != NULL && top->score > 0 && best[r]->score >= 0.75 * top->score;
     if (alts >= 3) {
         int up = 0;
-        for (xmlNode *p = top->node->parent; p != NULL && p != body && up < 64;
+        for (nw_dom_node_t *p = top->node->parent; p != NULL && p != body && up < 64;
              p = p->parent, up++) {
             size_t holding = 0;
             for (size_t r = 1; r < 5; r++) {
                 if (best[r] == NULL || best[r]->score < 0.75 * top->score)
                     continue;
                 int depth = 0;
-                for (xmlNode *a = best[r]->node->parent; a != NULL && depth < 256;
+                for (nw_dom_node_t *a = best[r]->node->parent; a != NULL && depth < 256;
                      a = a->parent, depth++)
                     if (a == p) {
                         holding++;
@@ -565,7 +567,7 @@ pick_top(xmlNode *body, ninfo_t *infos, size_t n_infos)
     }
     /* a parent that scores better holds more of the article */
     double last = top->score, threshold = top->score / 3;
-    for (xmlNode *p = top->node->parent; p != NULL && p != body; p = p->parent) {
+    for (nw_dom_node_t *p = top->node->parent; p != NULL && p != body; p = p->parent) {
         ninfo_t *pi = info(p);
         if (pi == NULL)
             break;
@@ -579,12 +581,12 @@ pick_top(xmlNode *body, ninfo_t *infos, size_t n_infos)
         }
         last = pi->score;
     }
-    xmlNode *t = top->node;
+    nw_dom_node_t *t = top->node;
     /* an only child says no more than its parent */
     while (t->parent != NULL && t->parent != body && info(t->parent) != NULL) {
         size_t kids = 0;
-        for (xmlNode *c = t->parent->children; c != NULL; c = c->next)
-            if (c->type == XML_ELEMENT_NODE && info(c) && !info(c)->removed)
+        for (nw_dom_node_t *c = t->parent->children; c != NULL; c = c->next)
+            if (c->type == NW_DOM_ELEMENT && info(c) && !info(c)->removed)
                 kids++;
         if (kids != 1)
             break;
@@ -597,7 +599,7 @@ pick_top(xmlNode *body, ninfo_t *infos, size_t n_infos)
 
 /* Whether a sibling of the top candidate belongs to the article. */
 static bool
-sibling_belongs(xmlNode *s, xmlNode *top)
+sibling_belongs(nw_dom_node_t *s, nw_dom_node_t *top)
 {
     ninfo_t *si = info(s), *ti = info(top);
     if (si == NULL || si->removed)
@@ -618,11 +620,10 @@ sibling_belongs(xmlNode *s, xmlNode *top)
         if (si->tlen > 80 && ld < 0.25)
             return true;
         if (strcmp(name, "p") == 0 && si->tlen > 0 && si->tlen <= 80 && ld == 0) {
-            xmlChar *c = xmlNodeGetContent(s);
+            char *c = nw_dom_text(s);
             bool prose = c != NULL &&
-                         (strstr((const char *)c, ". ") != NULL ||
-                          (strlen((const char *)c) > 0 && c[strlen((const char *)c) - 1] == '.'));
-            xmlFree(c);
+                         (strstr(c, ". ") != NULL || (strlen(c) > 0 && c[strlen(c) - 1] == '.'));
+            free(c);
             return prose;
         }
     }
@@ -632,7 +633,7 @@ sibling_belongs(xmlNode *s, xmlNode *top)
 /* Readability's "clean conditionally": a container inside the article that reads like page
  * furniture. */
 static bool
-drop_inside(const xmlNode *n, uint32_t top_len)
+drop_inside(const nw_dom_node_t *n, uint32_t top_len)
 {
     const ninfo_t *i = info(n);
     const char *name = ename(n);
@@ -674,7 +675,7 @@ drop_inside(const xmlNode *n, uint32_t top_len)
 
 /* A visible byline: rel=author, itemprop=author or a class/id naming the author. */
 static bool
-is_byline(const xmlNode *n)
+is_byline(const nw_dom_node_t *n)
 {
     const char *rel = attr(n, "rel"), *ip = attr(n, "itemprop");
     if ((rel != NULL && strcasecmp(rel, "author") == 0) ||
@@ -720,18 +721,18 @@ flush(emit_t *e)
 
 /* The cleaned text of n's subtree. Returns a malloc'd string or NULL on ENOMEM. */
 static char *
-node_text(xmlNode *top)
+node_text(nw_dom_node_t *top)
 {
     nw_buf_t b = {0};
     char *r = NULL;
     if (nw_buf_reserve(&b, 64) < 0)
         return NULL;
-    for (xmlNode *n = top->children; n != NULL;) {
+    for (nw_dom_node_t *n = top->children; n != NULL;) {
         bool descend = true;
-        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+        if (n->type == NW_DOM_TEXT) {
             if (n->content != NULL && nw_buf_puts(&b, (const char *)n->content) < 0)
                 goto out;
-        } else if (n->type == XML_ELEMENT_NODE) {
+        } else if (n->type == NW_DOM_ELEMENT) {
             const char *name = ename(n);
             if (is_void_of_text(name))
                 descend = false;
@@ -747,7 +748,7 @@ out:
 }
 
 static int
-add_caption(emit_t *e, xmlNode *n)
+add_caption(emit_t *e, nw_dom_node_t *n)
 {
     char *t = node_text(n);
     if (t == NULL)
@@ -779,7 +780,7 @@ out:
 }
 
 static bool
-repeats_title(xmlNode *n, const char *title, int *rc)
+repeats_title(nw_dom_node_t *n, const char *title, int *rc)
 {
     char *t = node_text(n);
     if (t == NULL) {
@@ -793,7 +794,7 @@ repeats_title(xmlNode *n, const char *title, int *rc)
 
 /* What to do when leaving n during emission. */
 static int
-emit_leave(emit_t *e, xmlNode *n)
+emit_leave(emit_t *e, nw_dom_node_t *n)
 {
     const char *name = ename(n);
     if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0)
@@ -805,20 +806,20 @@ emit_leave(emit_t *e, xmlNode *n)
 
 /* Emit top's subtree (top included) into e. */
 static int
-emit_tree(emit_t *e, xmlNode *top)
+emit_tree(emit_t *e, nw_dom_node_t *top)
 {
-    xmlNode *n = top;
+    nw_dom_node_t *n = top;
     int rc = 0;
     while (n != NULL) {
         bool descend = false;
-        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+        if (n->type == NW_DOM_TEXT) {
             if (n->content != NULL) {
                 const char *c = (const char *)n->content;
                 if (e->last_br && c[strspn(c, " \t\r\n")] != 0)
                     e->last_br = false;
                 rc = nw_buf_puts(&e->cur, c);
             }
-        } else if (n->type == XML_ELEMENT_NODE) {
+        } else if (n->type == NW_DOM_ELEMENT) {
             ninfo_t *i = info(n);
             const char *name = ename(n);
             if (i == NULL || i->removed || (n != top && drop_inside(n, info(top)->tlen))) {
@@ -880,7 +881,8 @@ emit_release(emit_t *e)
 
 /* One attempt at the main text of body into *e. */
 static int
-extract_text(xmlNode *body, ninfo_t *infos, size_t n_infos, int strip, const char *title, emit_t *e)
+extract_text(nw_dom_node_t *body, ninfo_t *infos, size_t n_infos, int strip, const char *title,
+             emit_t *e)
 {
     e->title = title;
     for (size_t k = 0; k < n_infos; k++)
@@ -892,12 +894,12 @@ extract_text(xmlNode *body, ninfo_t *infos, size_t n_infos, int strip, const cha
     }
     measure(body, strip);
     score(body);
-    xmlNode *top = pick_top(body, infos, n_infos);
+    nw_dom_node_t *top = pick_top(body, infos, n_infos);
     if (top == body || top->parent == NULL || info(top->parent) == NULL)
         return emit_tree(e, top);
-    for (xmlNode *s = top->parent->children; s != NULL; s = s->next) {
+    for (nw_dom_node_t *s = top->parent->children; s != NULL; s = s->next) {
         int rc = 0;
-        if (s->type == XML_ELEMENT_NODE && sibling_belongs(s, top))
+        if (s->type == NW_DOM_ELEMENT && sibling_belongs(s, top))
             rc = emit_tree(e, s);
         if (rc < 0)
             return rc;
@@ -1085,12 +1087,18 @@ norm_date(const char *v, const char *cutoff)
     return strdup(d);
 }
 
+static bool text_date(const char *t, char out[11]);
+
 static int
 set_date(meta_t *m, int f, const char *v, int rank)
 {
     if (v == NULL || rank >= m->rank[f] || strlen(v) > 64)
         return 0;
     char *d = norm_date(v, m->cutoff);
+    char td[11];
+    /* "March 12, 2019", "12.03.2019": a printed date where a machine one was due */
+    if (d == NULL && !digits(v, 4) && text_date(v, td))
+        d = norm_date(td, m->cutoff);
     if (d == NULL) /* unreadable, in the future, or out of memory: no date either way */
         return 0;
     free(m->f[f]);
@@ -1120,6 +1128,16 @@ tidy_author(char *s)
                                            "text",
                                            "written by",
                                            "posted by",
+                                           "published by",
+                                           "about",
+                                           "über",
+                                           "\xc3\x9c"
+                                           "ber",
+                                           "authors",
+                                           "autoren",
+                                           "auteur",
+                                           "auteurs",
+                                           "autores",
                                            "post author",
                                            "veröffentlicht von",
                                            "publiziert von",
@@ -1171,7 +1189,18 @@ tidy_author(char *s)
             n -= 2, again = true;
         if (n >= b + 3 && memcmp(s + n - 3, "\xe2\x80\xa2", 3) == 0)
             n -= 3, again = true;
+        /* a "more by" arrow: → or » */
+        if (n >= b + 3 && memcmp(s + n - 3, "\xe2\x86\x92", 3) == 0)
+            n -= 3, again = true;
+        if (n >= b + 2 && memcmp(s + n - 2, "\xc2\xbb", 2) == 0)
+            n -= 2, again = true;
     }
+    /* a degree after a comma ("PhD") is no name */
+    static const char *const degrees[] = {"phd",   "ph.d.", "md",  "m.d.", "dr", "dr.", "prof",
+                                          "prof.", "mba",   "msc", "ma",   "ba", NULL};
+    for (size_t k = 0; degrees[k] != NULL && n > b; k++)
+        if (n - b == strlen(degrees[k]) && strncasecmp(s + b, degrees[k], n - b) == 0)
+            n = b;
     /* a label with no name after it: "Posted on", "Publiziert am", a month */
     static const char *const labels[] = {"posted on",
                                          "posted",
@@ -1213,6 +1242,42 @@ tidy_author(char *s)
     return s;
 }
 
+static bool names_host(const char *s, size_t n, const char *url);
+
+/* A byline that runs into a date with its weekday ("Ida Marsh Fr, 12.03.2021") loses both. */
+static void
+cut_weekday_date(char *c)
+{
+    static const char *const days[] = {"mo",  "di",  "mi",  "do",  "fr",  "sa",  "so",  "mon",
+                                       "tue", "wed", "thu", "fri", "sat", "sun", "lun", "mar",
+                                       "mer", "jeu", "ven", "sam", "dim", NULL};
+    size_t d = strcspn(c, "0123456789");
+    if (c[d] == 0)
+        return;
+    size_t e = d;
+    while (e > 0 && (c[e - 1] == ' ' || c[e - 1] == ',' || c[e - 1] == '.'))
+        e--;
+    size_t w = e;
+    while (w > 0 && isalpha((unsigned char)c[w - 1]))
+        w--;
+    if (w == 0 || c[w - 1] != ' ')
+        return;
+    for (size_t k = 0; days[k] != NULL; k++)
+        if (e - w == strlen(days[k]) && strncasecmp(c + w, days[k], e - w) == 0) {
+            c[w] = 0;
+            return;
+        }
+}
+
+/* Whether an author name is the publication itself ("Valley Courier" on valleycourier.example,
+ * or the site's own name): a stand-in that a named person in a byline should beat. */
+static bool
+is_site_author(const meta_t *m, const char *name)
+{
+    return (m->f[F_SITE] != NULL && strcasecmp(name, m->f[F_SITE]) == 0) ||
+           names_host(name, strlen(name), m->url != NULL ? m->url : m->f[F_CANON]);
+}
+
 /* Split an author string into names ("A, B and C") and add them at rank. */
 static int
 add_authors(meta_t *m, const char *v, int rank)
@@ -1223,6 +1288,7 @@ add_authors(meta_t *m, const char *v, int rank)
     char *c = clean_meta(v, strlen(v), &rc);
     if (c == NULL)
         return rc;
+    cut_weekday_date(c);
     size_t len = strlen(c), i = 0;
     while (i < len && rc == 0) {
         size_t j = i, skip = 0;
@@ -1246,7 +1312,7 @@ add_authors(meta_t *m, const char *v, int rank)
             break;
         }
         if ((name = tidy_author(name)) != NULL)
-            rc = list_add(&m->authors, name, rank);
+            rc = list_add(&m->authors, name, is_site_author(m, name) ? R_SITE : rank);
         i = j + skip;
     }
     free(c);
@@ -1353,6 +1419,28 @@ type_is(json_t *o, const char *const *types)
     return false;
 }
 
+/* The object of v (arrays and @graph, a few levels deep) whose "@id" is id and that has a name:
+ * Yoast and others give the article's author as {"@id": ...} pointing at a Person beside it. */
+static json_t *
+ld_by_id(json_t *v, const char *id, int depth)
+{
+    if (depth > 4)
+        return NULL;
+    if (json_is_array(v)) {
+        size_t k;
+        json_t *x, *r;
+        json_array_foreach(v, k, x) if ((r = ld_by_id(x, id, depth + 1)) != NULL) return r;
+        return NULL;
+    }
+    if (!json_is_object(v))
+        return NULL;
+    json_t *i = json_object_get(v, "@id");
+    if (json_is_string(i) && strcmp(json_string_value(i), id) == 0 &&
+        json_is_string(json_object_get(v, "name")))
+        return v;
+    return ld_by_id(json_object_get(v, "@graph"), id, depth + 1);
+}
+
 static int
 ld_authors(meta_t *m, json_t *a)
 {
@@ -1361,6 +1449,10 @@ ld_authors(meta_t *m, json_t *a)
     if (json_is_string(a))
         return add_authors(m, json_string_value(a), R_JSONLD);
     if (json_is_object(a)) {
+        json_t *id = json_object_get(a, "@id"), *ref = NULL;
+        if (json_object_get(a, "name") == NULL && json_is_string(id) &&
+            (ref = ld_by_id(m->ld_root, json_string_value(id), 0)) != NULL)
+            a = ref;
         json_t *nm = json_object_get(a, "name");
         if (json_is_string(nm) && !type_is(a, orgs))
             rc = add_authors(m, json_string_value(nm), R_JSONLD);
@@ -1442,15 +1534,25 @@ ld_walk(meta_t *m, json_t *v, int depth)
 }
 
 static int
-on_jsonld(meta_t *m, xmlNode *n)
+on_jsonld(meta_t *m, nw_dom_node_t *n)
 {
-    xmlChar *c = xmlNodeGetContent(n);
+    char *c = nw_dom_text(n);
     if (c == NULL)
-        return 0;
+        return -ENOMEM;
     json_error_t err;
-    json_t *root = json_loads((const char *)c, JSON_DECODE_ANY, &err);
-    xmlFree(c);
+    json_t *root = json_loads(c, JSON_DECODE_ANY, &err);
+    if (root == NULL) {
+        /* raw line breaks and tabs inside strings, which JSON forbids and pages often have:
+         * outside strings they are whitespace, so blanking every control byte is safe */
+        for (unsigned char *p = (unsigned char *)c; *p; p++)
+            if (*p < 0x20)
+                *p = ' ';
+        root = json_loads(c, JSON_DECODE_ANY, &err);
+    }
+    free(c);
+    m->ld_root = root;
     int rc = root != NULL ? ld_walk(m, root, 0) : 0;
+    m->ld_root = NULL;
     json_decref(root);
     return rc;
 }
@@ -1458,7 +1560,7 @@ on_jsonld(meta_t *m, xmlNode *n)
 /* --- meta tags --- */
 
 static int
-on_meta(meta_t *m, const xmlNode *n)
+on_meta(meta_t *m, const nw_dom_node_t *n)
 {
     const char *key = attr(n, "property");
     if (key == NULL)
@@ -1532,6 +1634,20 @@ on_meta(meta_t *m, const xmlNode *n)
         {"dcterms.modified", -4, R_META},
         {"last-modified", -4, R_META},
     };
+    /* Slack-style pairs: twitter:label1 "Written by", twitter:data1 "Jo Lee" */
+    if (strncasecmp(key, "twitter:label", 13) == 0 && key[13] >= '1' && key[13] <= '9' &&
+        key[14] == 0) {
+        static const char *const labels[] = {"written by",  "author",          "verfasst von",
+                                             "autor",       "geschrieben von", "écrit par",
+                                             "escrito por", "scritto da",      NULL};
+        for (size_t k = 0; labels[k] != NULL; k++)
+            if (strcasecmp(v, labels[k]) == 0)
+                m->tw_author = key[13];
+        return 0;
+    }
+    if (m->tw_author != 0 && strncasecmp(key, "twitter:data", 12) == 0 && key[12] == m->tw_author &&
+        key[13] == 0)
+        return add_authors(m, v, R_META);
     for (size_t k = 0; k < sizeof(rules) / sizeof(rules[0]); k++) {
         if (strcasecmp(key, rules[k].key) != 0)
             continue;
@@ -1553,6 +1669,12 @@ on_meta(meta_t *m, const xmlNode *n)
             return set_field(m, rules[k].field, v, rules[k].rank);
         }
     }
+    /* vendor-prefixed forms of the above: "shareaholic:article_published_time",
+     * "og:article:published_time" */
+    if (strcasestr(key, "published_time") != NULL || strcasestr(key, "publish_date") != NULL)
+        return set_date(m, F_PUB, v, R_META);
+    if (strcasestr(key, "modified_time") != NULL)
+        return set_date(m, F_MOD, v, R_META);
     return 0;
 }
 
@@ -1564,7 +1686,7 @@ static const char *const TITLE_SEPS[] = {
  * words to be a headline (then the site name was probably the headline's own dash). When the
  * page's <h1> is one of the parts, that part is the headline whatever its length. */
 static int
-on_title(meta_t *m, xmlNode *n, xmlNode *h1)
+on_title(meta_t *m, nw_dom_node_t *n, nw_dom_node_t *h1)
 {
     char *t = node_text(n), *h = h1 != NULL ? node_text(h1) : NULL;
     int rc = -ENOMEM;
@@ -1602,15 +1724,31 @@ out:
     return rc;
 }
 
+/* The name part of a byline that carries more: "Posted on May 2, 2021 by Jo Lee" -> "by Jo
+ * Lee" (the label is kept for tidy_author to strip). */
+static const char *
+byline_tail(const char *t)
+{
+    static const char *const words[] = {" by ", " von ", " par ", " por ", " door ", NULL};
+    const char *best = t;
+    for (size_t k = 0; words[k] != NULL; k++)
+        for (const char *p = strcasestr(t, words[k]); p != NULL; p = strcasestr(p + 1, words[k]))
+            if (p + 1 > best)
+                best = p + 1;
+    return best;
+}
+
+/* Authors (and a printed date) from a visible byline; 1 when n was read as one, 0 when it is too
+ * big to be a byline (a container whose class says "author": look inside it instead). */
 static int
-on_byline(meta_t *m, xmlNode *n)
+on_byline(meta_t *m, nw_dom_node_t *n)
 {
     if (m->authors.rank < R_VISIBLE)
-        return 0;
-    xmlNode *src = n;
+        return 1;
+    nw_dom_node_t *src = n;
     /* itemprop=author often wraps itemprop=name beside a job title */
-    for (xmlNode *c = n; c != NULL; c = next_node(c, n, true)) {
-        const char *ip = c->type == XML_ELEMENT_NODE ? attr(c, "itemprop") : NULL;
+    for (nw_dom_node_t *c = n; c != NULL; c = next_node(c, n, true)) {
+        const char *ip = c->type == NW_DOM_ELEMENT ? attr(c, "itemprop") : NULL;
         if (ip != NULL && strcasecmp(ip, "name") == 0) {
             src = c;
             break;
@@ -1620,33 +1758,46 @@ on_byline(meta_t *m, xmlNode *n)
     if (t == NULL)
         return -ENOMEM;
     int rc = 0;
-    if (t[0] != 0 && strlen(t) < 120)
-        rc = add_authors(m, t, R_VISIBLE);
+    char d[11];
+    if (strlen(t) >= 120) {
+        free(t);
+        return 0;
+    }
+    if (t[0] != 0 && m->rank[F_PUB] > R_TEXT && text_date(t, d))
+        rc = set_date(m, F_PUB, d, R_TEXT);
+    if (rc == 0 && t[0] != 0)
+        rc = add_authors(m, src == n ? byline_tail(t) : t, R_VISIBLE);
     free(t);
-    return rc;
+    return rc < 0 ? rc : 1;
 }
 
 /* Month number of a month name or abbreviation (English, German, French, Spanish, Italian,
- * Dutch, Polish genitive stems), 0 when w is none. w is lowercase, without a trailing dot. */
+ * Dutch, Polish and Russian genitives), 0 when w is none. w is lowercase, without a trailing dot.
+ */
 static int
 month_number(const char *w, size_t n)
 {
-    static const char *const names[12][8] = {
-        {"jan", "january", "januar", "janvier", "enero", "gennaio", "januari", "stycznia"},
-        {"feb", "february", "februar", "février", "febrero", "febbraio", "februari", "lutego"},
-        {"mar", "march", "märz", "mars", "marzo", "maart", "marca", "mär"},
-        {"apr", "april", "avril", "abril", "aprile", "kwietnia", NULL, NULL},
-        {"may", "mai", "mayo", "maggio", "mei", "maja", NULL, NULL},
-        {"jun", "june", "juni", "juin", "junio", "giugno", "czerwca", NULL},
-        {"jul", "july", "juli", "juillet", "julio", "luglio", "lipca", NULL},
-        {"aug", "august", "août", "agosto", "augustus", "sierpnia", NULL, NULL},
-        {"sep", "sept", "september", "septembre", "septiembre", "settembre", "września", NULL},
-        {"oct", "october", "oktober", "octobre", "octubre", "ottobre", "okt", "października"},
-        {"nov", "november", "novembre", "noviembre", "listopada", NULL, NULL, NULL},
-        {"dec", "december", "dezember", "décembre", "diciembre", "dicembre", "dez", "grudnia"}};
+    static const char *const names[12][9] = {
+        {"jan", "january", "januar", "janvier", "enero", "gennaio", "januari", "stycznia",
+         "января"},
+        {"feb", "february", "februar", "février", "febrero", "febbraio", "februari", "lutego",
+         "февраля"},
+        {"mar", "march", "märz", "mars", "marzo", "maart", "marca", "mär", "марта"},
+        {"apr", "april", "avril", "abril", "aprile", "kwietnia", NULL, NULL, "апреля"},
+        {"may", "mai", "mayo", "maggio", "mei", "maja", NULL, NULL, "мая"},
+        {"jun", "june", "juni", "juin", "junio", "giugno", "czerwca", NULL, "июня"},
+        {"jul", "july", "juli", "juillet", "julio", "luglio", "lipca", NULL, "июля"},
+        {"aug", "august", "août", "agosto", "augustus", "sierpnia", NULL, NULL, "августа"},
+        {"sep", "sept", "september", "septembre", "septiembre", "settembre", "września", NULL,
+         "сентября"},
+        {"oct", "october", "oktober", "octobre", "octubre", "ottobre", "okt", "października",
+         "октября"},
+        {"nov", "november", "novembre", "noviembre", "listopada", NULL, NULL, NULL, "ноября"},
+        {"dec", "december", "dezember", "décembre", "diciembre", "dicembre", "dez", "grudnia",
+         "декабря"}};
     for (int m = 0; m < 12; m++)
-        for (int k = 0; k < 8 && names[m][k] != NULL; k++)
-            if (strlen(names[m][k]) == n && memcmp(names[m][k], w, n) == 0)
+        for (int k = 0; k < 9; k++)
+            if (names[m][k] != NULL && strlen(names[m][k]) == n && memcmp(names[m][k], w, n) == 0)
                 return m + 1;
     return 0;
 }
@@ -1678,6 +1829,12 @@ text_date(const char *t, char out[11])
         w[nw][k] = 0;
         while (*p && k >= 23 && ((unsigned char)*p >= 0x80 || isalnum((unsigned char)*p)))
             p++;
+        /* an English ordinal: "29th", "1st" */
+        if (digit && k <= 2 &&
+            (strncasecmp(p, "st", 2) == 0 || strncasecmp(p, "nd", 2) == 0 ||
+             strncasecmp(p, "rd", 2) == 0 || strncasecmp(p, "th", 2) == 0) &&
+            !isalpha((unsigned char)p[2]))
+            p += 2;
         nw++;
     }
     for (int i = 0; i < nw; i++) {
@@ -1713,7 +1870,7 @@ text_date(const char *t, char out[11])
 
 /* A date printed in an element whose class/id says it holds one. */
 static bool
-is_date_holder(const xmlNode *n)
+is_date_holder(const nw_dom_node_t *n)
 {
     char ci[512];
     class_id(n, ci, sizeof(ci));
@@ -1724,7 +1881,7 @@ is_date_holder(const xmlNode *n)
 }
 
 static int
-on_date_holder(meta_t *m, xmlNode *n)
+on_date_holder(meta_t *m, nw_dom_node_t *n)
 {
     char *t = node_text(n);
     if (t == NULL)
@@ -1759,14 +1916,85 @@ url_date(meta_t *m)
     return 0;
 }
 
-/* "Headline | Site" and "Site - Headline" lose the site's name, wherever the title came from. */
+/* Whether s[0..n) is the page's host name or one of its labels, ignoring case and everything but
+ * letters and digits: "La Stampa" for www.lastampa.it, "heizung.de" for www.heizung.de. */
+static bool
+names_host(const char *s, size_t n, const char *url)
+{
+    const char *h = url != NULL ? strstr(url, "://") : NULL;
+    char a[64], b[128];
+    size_t k = 0, j = 0;
+    if (h == NULL)
+        return false;
+    h += 3;
+    for (size_t i = 0; i < n && k < sizeof(a) - 1; i++)
+        if (isalnum((unsigned char)s[i]))
+            a[k++] = (char)tolower((unsigned char)s[i]);
+    a[k] = 0;
+    if (k < 3)
+        return false;
+    /* the host's labels one by one, then the registered name with its suffix ("heizungde") */
+    size_t hl = strcspn(h, "/:?#");
+    for (size_t i = 0; i <= hl; i++) {
+        if (i == hl || h[i] == '.') {
+            b[j] = 0;
+            if (strcmp(a, b) == 0)
+                return true;
+            j = 0;
+        } else if (j < sizeof(b) - 1 && isalnum((unsigned char)h[i])) {
+            b[j++] = (char)tolower((unsigned char)h[i]);
+        }
+    }
+    const char *dot = NULL;
+    for (const char *p = h; p < h + hl; p++)
+        if (*p == '.' && memchr(p + 1, '.', (size_t)(h + hl - p - 1)) != NULL)
+            dot = p;
+    const char *r = dot != NULL ? dot + 1 : h;
+    for (j = 0; r < h + hl && j < sizeof(b) - 1; r++)
+        if (isalnum((unsigned char)*r))
+            b[j++] = (char)tolower((unsigned char)*r);
+    b[j] = 0;
+    return strcmp(a, b) == 0;
+}
+
+/* "Headline | lastampa" and "Lastampa - Headline": a title part that names the host goes. */
+static void
+strip_host_name(meta_t *m)
+{
+    char *t = m->f[F_TITLE];
+    const char *url = m->url != NULL ? m->url : m->f[F_CANON];
+    if (t == NULL || url == NULL)
+        return;
+    size_t tl = strlen(t);
+    for (size_t k = 0; TITLE_SEPS[k] != NULL; k++) {
+        size_t pl = strlen(TITLE_SEPS[k]);
+        const char *first = strstr(t, TITLE_SEPS[k]), *last = NULL;
+        for (const char *p = first; p != NULL; p = strstr(p + 1, TITLE_SEPS[k]))
+            last = p;
+        if (last != NULL && names_host(last + pl, tl - (size_t)(last - t) - pl, url)) {
+            t[last - t] = 0;
+            return;
+        }
+        if (first != NULL && names_host(t, (size_t)(first - t), url)) {
+            memmove(t, first + pl, strlen(first + pl) + 1);
+            return;
+        }
+    }
+}
+
+/* "Headline | Site" and "Site - Headline" lose the site's name, wherever the title came from;
+ * failing that, a part naming the page's host. */
 static void
 strip_site_name(meta_t *m)
 {
     char *t = m->f[F_TITLE];
     const char *site = m->f[F_SITE];
-    if (t == NULL || site == NULL)
+    if (t == NULL)
         return;
+    if (site == NULL) {
+        strip_host_name(m);
+        return;
+    }
     size_t tl = strlen(t), sl = strlen(site);
     for (size_t k = 0; TITLE_SEPS[k] != NULL; k++) {
         size_t pl = strlen(TITLE_SEPS[k]);
@@ -1781,6 +2009,7 @@ strip_site_name(meta_t *m)
             return;
         }
     }
+    strip_host_name(m);
 }
 
 /* Word tokens of s for title comparison: lowercase ASCII letters and digits and any non-ASCII
@@ -1824,13 +2053,13 @@ title_overlap(const char *h, const char *r, size_t *nh, size_t *nr)
 
 /* Whether all of h1's text sits inside one link: the site's logo, not the headline. */
 static bool
-h1_is_link(xmlNode *h1)
+h1_is_link(nw_dom_node_t *h1)
 {
-    for (xmlNode *c = h1->children; c != NULL; c = next_node(c, h1, true)) {
-        if (c->type == XML_TEXT_NODE && c->content != NULL &&
+    for (nw_dom_node_t *c = h1->children; c != NULL; c = next_node(c, h1, true)) {
+        if (c->type == NW_DOM_TEXT && c->content != NULL &&
             c->content[strspn((const char *)c->content, " \t\r\n")] != 0) {
             bool linked = false;
-            for (xmlNode *a = c->parent; a != NULL && a != h1; a = a->parent)
+            for (nw_dom_node_t *a = c->parent; a != NULL && a != h1; a = a->parent)
                 linked = linked || strcmp(ename(a), "a") == 0;
             if (!linked)
                 return false;
@@ -1839,13 +2068,86 @@ h1_is_link(xmlNode *h1)
     return true;
 }
 
+/* A kicker inside an <h1>: the small line over the headline ("<span class=dachzeile>",
+ * "<small>Topic</small><br>"), which headline fields leave out. */
+static bool
+is_kicker(nw_dom_node_t *n)
+{
+    static const char *const words[] = {"kicker",     "dachzeile",   "roofline", "overline",
+                                        "topline",    "toptitle",    "eyebrow",  "topic",
+                                        "supertitle", "subheadline", "subtitle", "pretitle",
+                                        "section",    "rubric",      "hidden",   NULL};
+    char ci[256];
+    class_id(n, ci, sizeof(ci));
+    if (ci[0] != 0 && has_any(ci, words))
+        return true;
+    if (strcmp(ename(n), "small") != 0)
+        return false;
+    nw_dom_node_t *x = n->next;
+    while (x != NULL && x->type == NW_DOM_TEXT && x->content != NULL &&
+           x->content[strspn(x->content, " \t\r\n")] == 0)
+        x = x->next;
+    return x != NULL && strcmp(ename(x), "br") == 0;
+}
+
+/* The text of an <h1> without the kickers that open it; malloc'd, NULL on ENOMEM. */
+static char *
+h1_text(nw_dom_node_t *h1)
+{
+    char *h = node_text(h1);
+    for (nw_dom_node_t *c = h1->children; h != NULL && c != NULL; c = next_node(c, h1, true)) {
+        if (c->type != NW_DOM_ELEMENT || !is_kicker(c))
+            continue;
+        char *k = node_text(c);
+        if (k == NULL) {
+            free(h);
+            return NULL;
+        }
+        size_t kl = strlen(k);
+        if (kl > 0 && strncmp(h, k, kl) == 0) {
+            size_t b = kl;
+            for (bool more = true; more;) {
+                more = false;
+                if (h[b] != 0 && strchr(" -:|/", h[b]) != NULL)
+                    b++, more = true;
+                else if (strncmp(h + b, "\xc2\xb7", 2) == 0)
+                    b += 2, more = true;
+                else if (strncmp(h + b, "\xe2\x80\x93", 3) == 0 ||
+                         strncmp(h + b, "\xe2\x80\x94", 3) == 0)
+                    b += 3, more = true;
+            }
+            /* what is left must still be a headline of a few words */
+            if (strchr(h + b, ' ') != NULL)
+                memmove(h, h + b, strlen(h + b) + 1);
+        }
+        free(k);
+    }
+    return h;
+}
+
+/* Whether t is "h <sep> more" or "more <sep> h": the headline with the site or section. */
+static bool
+title_has_part(const char *t, const char *h)
+{
+    size_t tl = strlen(t), hl = strlen(h);
+    for (size_t k = 0; TITLE_SEPS[k] != NULL && hl > 0; k++) {
+        size_t sl = strlen(TITLE_SEPS[k]);
+        if (tl > hl + sl && strncasecmp(t, h, hl) == 0 && strncmp(t + hl, TITLE_SEPS[k], sl) == 0)
+            return true;
+        if (tl > hl + sl && strcasecmp(t + tl - hl, h) == 0 &&
+            strncmp(t + tl - hl - sl, TITLE_SEPS[k], sl) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* The visible headline over a title from the head: og:title and <title> often carry a kicker,
  * the site's name or a shortened form ("Run Windows on Mac - Parallels Desktop 15 Virtual
  * Machine for Mac" over <h1>Parallels Desktop 15 for Mac</h1>). An <h1> whose words nearly
  * all occur in the title or in <title> is the headline as the page shows it; one that is only
  * a link (a logo) or the site's name is not. */
 static int
-prefer_h1(meta_t *m, xmlNode *const *h1s, size_t n_h1, xmlNode *title)
+prefer_h1(meta_t *m, nw_dom_node_t *const *h1s, size_t n_h1, nw_dom_node_t *title)
 {
     if (m->f[F_TITLE] == NULL || n_h1 == 0)
         return 0;
@@ -1853,10 +2155,15 @@ prefer_h1(meta_t *m, xmlNode *const *h1s, size_t n_h1, xmlNode *title)
     int rc = 0;
     if (title != NULL && tt == NULL)
         return -ENOMEM;
+    /* one <h1> with text on the whole page is the page's headline even when the head has a
+     * different one (an SEO title, an older wording) */
+    size_t sole = 0;
+    for (size_t k = 0; k < n_h1; k++)
+        sole += !h1_is_link(h1s[k]);
     for (size_t k = 0; k < n_h1 && rc == 0; k++) {
         if (h1_is_link(h1s[k]))
             continue;
-        char *h = node_text(h1s[k]);
+        char *h = h1_text(h1s[k]);
         if (h == NULL) {
             rc = -ENOMEM;
             break;
@@ -1865,12 +2172,23 @@ prefer_h1(meta_t *m, xmlNode *const *h1s, size_t n_h1, xmlNode *title)
         if (tt != NULL)
             c2 = title_overlap(h, tt, &nh, &nt);
         /* most of the h1 is in the reference, and it is more than a word or two of it */
-        bool match =
-            (c1 * 4 >= nh * 3 && c1 * 10 >= nr * 3) || (c2 * 4 >= nh * 3 && c2 * 10 >= nt * 3);
-        bool site = m->f[F_SITE] != NULL && strcasecmp(h, m->f[F_SITE]) == 0;
+        bool match = (c1 * 4 >= nh * 3 && c1 * 10 >= nr * 3) ||
+                     (c2 * 4 >= nh * 3 && c2 * 10 >= nt * 3) || title_has_part(m->f[F_TITLE], h) ||
+                     (tt != NULL && title_has_part(tt, h));
+        bool site = (m->f[F_SITE] != NULL && strcasecmp(h, m->f[F_SITE]) == 0) ||
+                    names_host(h, strlen(h), m->url != NULL ? m->url : m->f[F_CANON]);
+        /* ... when it shares a few words with them: not a section's name */
+        bool sole_only = !match && sole == 1 && n_h1 < 4 && nh >= 3 && (c1 >= 2 || c2 >= 2);
+        match = match || sole_only;
         if (!site && match && nh > 0 && nh <= 40 && strlen(h) <= 300 && (nh >= 2 || c1 == nr)) {
             if (strcmp(h, m->f[F_TITLE]) != 0) {
-                free(m->f[F_TITLE]);
+                /* an <h1> that differs from the head's title stays in the body */
+                if (sole_only) {
+                    free(m->body_title);
+                    m->body_title = m->f[F_TITLE];
+                } else {
+                    free(m->f[F_TITLE]);
+                }
                 m->f[F_TITLE] = h;
                 h = NULL;
             }
@@ -1884,17 +2202,17 @@ prefer_h1(meta_t *m, xmlNode *const *h1s, size_t n_h1, xmlNode *title)
 }
 
 static int
-collect_meta(meta_t *m, xmlNode *root)
+collect_meta(meta_t *m, nw_dom_node_t *root)
 {
     bool in_body = false;
-    xmlNode *h1 = NULL, *title = NULL, *h1s[4];
+    nw_dom_node_t *h1 = NULL, *title = NULL, *h1s[4];
     size_t n_h1 = 0;
     int rc =
         set_lang(m, attr(root, "lang") ? attr(root, "lang") : attr(root, "xml:lang"), R_JSONLD);
-    for (xmlNode *n = root; rc == 0 && n != NULL;) {
+    for (nw_dom_node_t *n = root; rc == 0 && n != NULL;) {
         bool descend = true;
         const char *name = ename(n);
-        if (n->type != XML_ELEMENT_NODE) {
+        if (n->type != NW_DOM_ELEMENT) {
             descend = false;
         } else if (strcmp(name, "script") == 0) {
             const char *t = attr(n, "type");
@@ -1933,9 +2251,10 @@ collect_meta(meta_t *m, xmlNode *root)
                 h1 = h1s[0];
             if (rc == 0 && in_body && m->rank[F_PUB] > R_TEXT && is_date_holder(n))
                 rc = on_date_holder(m, n);
-            if (rc == 0 && in_body && m->authors.n == 0 && is_byline(n)) {
-                rc = on_byline(m, n);
-                descend = false;
+            if (rc == 0 && in_body && m->authors.rank > R_VISIBLE && is_byline(n)) {
+                int b = on_byline(m, n);
+                rc = b < 0 ? b : 0;
+                descend = b == 0; /* a container with "author" in its class: look inside */
             }
         }
         n = next_node(n, root, descend);
@@ -1943,7 +2262,7 @@ collect_meta(meta_t *m, xmlNode *root)
     if (rc == 0 && title != NULL && m->rank[F_TITLE] > R_VISIBLE)
         rc = on_title(m, title, h1);
     if (rc == 0 && h1 != NULL && m->rank[F_TITLE] > R_H1) {
-        char *t = node_text(h1);
+        char *t = h1_text(h1);
         rc = t == NULL ? -ENOMEM : set_field(m, F_TITLE, t, R_H1);
         free(t);
     }
@@ -1961,6 +2280,7 @@ meta_release(meta_t *m)
 {
     for (int f = 0; f < F_COUNT; f++)
         free(m->f[f]);
+    free(m->body_title);
     list_clear(&m->authors);
     list_clear(&m->tags);
 }
@@ -1997,7 +2317,7 @@ nw_extract_release(nw_extract_t *ex)
 int
 nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_extract_t *out)
 {
-    htmlDocPtr doc = NULL;
+    nw_dom_t *doc = NULL;
     ninfo_t *infos = NULL;
     meta_t m = {0};
     emit_t e1 = {0}, e2 = {0};
@@ -2005,13 +2325,16 @@ nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_ex
     int rc = -EPROTO;
 
     memset(out, 0, sizeof(*out));
-    if (len == 0 || len > INT_MAX)
+    size_t lead = 0;
+    while (lead < len && (html[lead] == ' ' || html[lead] == '\n' || html[lead] == '\t' ||
+                          html[lead] == '\r' || html[lead] == '\f'))
+        lead++;
+    if (lead == len || len > INT_MAX) /* nothing to build a document from */
         goto out;
-    xmlInitParser();
-    doc = htmlReadMemory(html, (int)len, url, "UTF-8", HTML_OPTS);
-    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-    if (root == NULL)
+    rc = -ENOMEM;
+    if ((doc = nw_dom_parse(html, len)) == NULL)
         goto out;
+    nw_dom_node_t *root = nw_dom_root(doc);
 
     if (now == 0)
         now = time(NULL);
@@ -2029,25 +2352,26 @@ nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_ex
         goto out;
 
     size_t n_infos = 0;
-    for (xmlNode *n = root; n != NULL; n = next_node(n, root, true))
-        n_infos += n->type == XML_ELEMENT_NODE;
+    for (nw_dom_node_t *n = root; n != NULL; n = next_node(n, root, true))
+        n_infos += n->type == NW_DOM_ELEMENT;
     if ((infos = calloc(n_infos ? n_infos : 1, sizeof(*infos))) == NULL)
         goto out;
     size_t k = 0;
-    for (xmlNode *n = root; n != NULL; n = next_node(n, root, true))
-        if (n->type == XML_ELEMENT_NODE) {
+    for (nw_dom_node_t *n = root; n != NULL; n = next_node(n, root, true))
+        if (n->type == NW_DOM_ELEMENT) {
             infos[k].node = n;
-            n->_private = &infos[k++];
+            n->data = &infos[k++];
         }
 
-    /* from the root, not <body>: libxml2 recovers some tag soup by leaving the whole page
-     * inside <head> */
-    xmlNode *body = root;
-    if (extract_text(body, infos, n_infos, STRIP_CLASSES, m.f[F_TITLE], &e1) < 0)
+    /* from the root, not <body>: measured, starting at <body> loses a few paragraphs */
+    nw_dom_node_t *body = root;
+    if (extract_text(body, infos, n_infos, STRIP_CLASSES,
+                     m.body_title ? m.body_title : m.f[F_TITLE], &e1) < 0)
         goto out;
     emit_t *best = &e1;
     if (e1.out.len < MIN_TEXT) {
-        if (extract_text(body, infos, n_infos, STRIP_ROLES, m.f[F_TITLE], &e2) < 0)
+        if (extract_text(body, infos, n_infos, STRIP_ROLES,
+                         m.body_title ? m.body_title : m.f[F_TITLE], &e2) < 0)
             goto out;
         if (e2.out.len > e1.out.len)
             best = &e2;
@@ -2092,7 +2416,7 @@ out:
     emit_release(&e1);
     emit_release(&e2);
     meta_release(&m);
-    xmlFreeDoc(doc);
+    nw_dom_destroy(&doc);
     free(infos);
     return rc;
 }

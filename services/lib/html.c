@@ -2,8 +2,7 @@
  * Readability-style scoring, metadata from JSON-LD, meta tags, <time>, bylines and the URL);
  * this file maps its result onto the fields nw_article_t has, and takes a dateline off the
  * first paragraph the way the wire-text parser does, since agency copy republished on the web
- * keeps its "CAIRO (Reuters) -". Fields the article has no place for (modified, site name,
- * image, section, tags) are only available through extract.h. */
+ * keeps its "CAIRO (Reuters) -". */
 #include "newswire/html.h"
 
 #include <errno.h>
@@ -69,10 +68,10 @@ cut_dateline(char *text, char **dateline)
 }
 
 int
-nw_html_parse(const char *html, size_t len, nw_article_t *art)
+nw_html_parse(const char *html, size_t len, const char *url, nw_article_t *art)
 {
     nw_extract_t ex = {0};
-    int rc = nw_extract_html(html, len, NULL, 0, &ex);
+    int rc = nw_extract_html(html, len, url, 0, &ex);
     if (rc < 0)
         return rc;
     char *dateline = NULL;
@@ -83,7 +82,11 @@ nw_html_parse(const char *html, size_t len, nw_article_t *art)
     take(&art->title, &ex.title);
     take(&art->subtitle, &ex.subtitle);
     take(&art->published, &ex.published);
+    take(&art->modified, &ex.modified);
     take(&art->lang, &ex.lang);
+    take(&art->site_name, &ex.site_name);
+    take(&art->section, &ex.section);
+    take(&art->image, &ex.image);
     take(&art->text, &ex.text);
     art->dateline = dateline;
     /* a canonical URL only fills in; parse.c puts the raw message's own URL first */
@@ -93,6 +96,10 @@ nw_html_parse(const char *html, size_t len, nw_article_t *art)
     art->n_authors = ex.n_authors;
     ex.authors = NULL;
     ex.n_authors = 0;
+    art->tags = ex.tags;
+    art->n_tags = ex.n_tags;
+    ex.tags = NULL;
+    ex.n_tags = 0;
     art->captions = ex.captions;
     art->n_captions = ex.n_captions;
     ex.captions = NULL;

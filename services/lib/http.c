@@ -14,8 +14,14 @@
  * nw_http_respond(), which queues the response on the suspended connection (MHD allows that),
  * resumes it and kicks the timer so MHD sends it on the next loop iteration.
  *
+ * A streamed answer (nw_http_stream) is a chunked response whose content reader copies out
+ * what the owner has written; when nothing is left it suspends the connection (MHD allows that
+ * from a content reader) and returns 0, and the next write resumes it. "Everything written went
+ * out" is reported to the owner from the timer callback, outside MHD_run().
+ *
  * Closing is deferred to a timer callback so it never runs inside MHD_run(): stop listening,
- * answer every suspended request 503 (MHD_stop_daemon must not see suspended connections),
+ * end every stream, answer every suspended request 503 (MHD_stop_daemon must not see suspended
+ * connections),
  * give in-flight responses up to CLOSE_GRACE_MS to go out, then close the uv handles and stop
  * MHD once they are closed. MHD's request-completed callback frees every context. */
 #include "newswire/http.h"
@@ -56,6 +62,18 @@ enum req_state {
     RS_FAILED,    /* could not build a response; the connection is dropped */
 };
 
+struct nw_http_stream {
+    struct req_ctx *c;
+    nw_buf_t q; /* written, not yet handed to MHD: q.data[off..len) */
+    size_t off;
+    int parked;    /* the connection is suspended waiting for a write */
+    int ended;     /* nw_http_stream_end: finish once q is empty */
+    int drain_due; /* q emptied: tell the owner from the timer */
+    nw_http_stream_cb on_drain, on_closed;
+    void *arg;
+    struct nw_http_stream *prev, *next; /* h->streams */
+};
+
 struct req_ctx {
     nw_http_req_t req; /* what the handler sees; req.priv points back here */
     nw_http_t *h;
@@ -66,6 +84,7 @@ struct req_ctx {
     enum req_state state;
     struct MHD_Response *resp; /* answer given inside the handler, queued when it returns */
     unsigned status;
+    nw_http_stream_t *stream; /* a streamed answer, until the request completes */
 };
 
 struct nw_http {
@@ -80,6 +99,7 @@ struct nw_http {
     int port;
     struct route *routes;
     struct req_ctx *reqs;
+    nw_http_stream_t *streams;
     int closing;       /* nw_http_close was called */
     int close_started; /* listening stopped, suspended requests answered */
     int finishing;     /* uv handles are closing */
@@ -191,10 +211,26 @@ begin_close(nw_http_t *h)
     for (struct req_ctx *c = h->reqs; c; c = c->next)
         if (c->state == RS_SUSPENDED)
             nw_http_error(&c->req, 503, "shutting-down", "the server is shutting down", NULL);
+    for (nw_http_stream_t *s = h->streams; s; s = s->next)
+        nw_http_stream_end(s);
     if (h->reqs == NULL)
         finish_close(h);
     else
         uv_timer_start(&h->grace, on_grace, CLOSE_GRACE_MS, 0);
+}
+
+/* Tell owners whose streams emptied. A callback may write (which only queues and kicks) or
+ * end its stream; it cannot free one (that happens in on_completed, inside MHD_run). */
+static void
+dispatch_drains(nw_http_t *h)
+{
+    for (nw_http_stream_t *s = h->streams; s; s = s->next) {
+        if (!s->drain_due)
+            continue;
+        s->drain_due = 0;
+        if (s->on_drain && !s->ended && !h->closing)
+            s->on_drain(s, s->arg);
+    }
 }
 
 static void
@@ -205,6 +241,7 @@ on_timer(uv_timer_t *t)
     if (h->closing && !h->close_started)
         begin_close(h);
     run_mhd(h);
+    dispatch_drains(h);
 }
 
 /* Add "Name: value\r\n" lines to a response. Malformed lines are skipped with a warning:
@@ -317,7 +354,10 @@ dispatch(nw_http_t *h, struct req_ctx *c)
     const struct route *r = NULL;
     int path_known = 0;
     for (r = h->routes; r; r = r->next) {
-        if (strcmp(r->path, c->req.path) != 0)
+        size_t n = strlen(r->path);
+        int prefix = n > 0 && r->path[n - 1] == '*';
+        if (prefix ? strncmp(r->path, c->req.path, n - 1) != 0 || c->req.path[n - 1] == 0
+                   : strcmp(r->path, c->req.path) != 0)
             continue;
         path_known = 1;
         if (strcmp(r->method, c->req.method) == 0)
@@ -437,6 +477,19 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         c->next->prev = c->prev;
     if (c->resp)
         MHD_destroy_response(c->resp);
+    if (c->stream) {
+        nw_http_stream_t *st = c->stream;
+        if (st->prev)
+            st->prev->next = st->next;
+        else
+            h->streams = st->next;
+        if (st->next)
+            st->next->prev = st->prev;
+        if (st->on_closed)
+            st->on_closed(st, st->arg);
+        nw_buf_release(&st->q);
+        free(st);
+    }
     nw_buf_release(&c->body);
     free(c);
     if (h->close_started && h->reqs == NULL)
@@ -600,14 +653,12 @@ nw_http_header(const nw_http_req_t *req, const char *name)
     return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
 }
 
-void
-nw_http_respond(nw_http_req_t *req, int status, const char *content_type, const void *body,
-                size_t len, const char *extra_headers)
+/* Queue resp (NULL: could not be built) as the answer to c, from the handler or later. */
+static void
+answer(struct req_ctx *c, int status, struct MHD_Response *resp)
 {
-    struct req_ctx *c = req->priv;
     /* Answering twice, or after close answered 503, is a programmer error. */
     assert(c->state == RS_IN_HANDLER || c->state == RS_SUSPENDED);
-    struct MHD_Response *resp = make_response(c->h, content_type, body, len, extra_headers);
     if (resp == NULL)
         NW_ERROR(NULL, "http: out of memory answering \"%s\"", c->req.path);
     if (c->state == RS_IN_HANDLER) {
@@ -624,6 +675,108 @@ nw_http_respond(nw_http_req_t *req, int status, const char *content_type, const 
         c->state = RS_FAILED; /* the access handler drops the connection after the resume */
     MHD_resume_connection(c->conn);
     kick(c->h);
+}
+
+void
+nw_http_respond(nw_http_req_t *req, int status, const char *content_type, const void *body,
+                size_t len, const char *extra_headers)
+{
+    struct req_ctx *c = req->priv;
+    answer(c, status, make_response(c->h, content_type, body, len, extra_headers));
+}
+
+/* ---- streamed answers ---- */
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    nw_http_stream_t *s = cls;
+    if (s->off < s->q.len) {
+        size_t n = s->q.len - s->off < max ? s->q.len - s->off : max;
+        memcpy(buf, s->q.data + s->off, n);
+        s->off += n;
+        if (s->off == s->q.len) {
+            nw_buf_reset(&s->q);
+            s->off = 0;
+            s->drain_due = 1;
+            kick(s->c->h);
+        }
+        return (ssize_t)n;
+    }
+    if (s->ended)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    /* Nothing to send: park the connection until the next write (0 with a suspend is how MHD
+     * wants "no data yet" in external polling mode). */
+    s->parked = 1;
+    MHD_suspend_connection(s->c->conn);
+    return 0;
+}
+
+static void
+unpark(nw_http_stream_t *s)
+{
+    if (!s->parked)
+        return;
+    s->parked = 0;
+    MHD_resume_connection(s->c->conn);
+    kick(s->c->h);
+}
+
+nw_http_stream_t *
+nw_http_stream(nw_http_req_t *req, int status, const char *content_type, const char *extra_headers,
+               nw_http_stream_cb on_drain, nw_http_stream_cb on_closed, void *arg)
+{
+    struct req_ctx *c = req->priv;
+    nw_http_t *h = c->h;
+    nw_http_stream_t *s = calloc(1, sizeof *s);
+    struct MHD_Response *resp =
+        s ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s, NULL)
+          : NULL;
+    if (resp == NULL) {
+        free(s);
+        nw_http_error(req, 500, "internal", "out of memory", NULL);
+        return NULL;
+    }
+    if (content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    add_extra_headers(resp, extra_headers);
+    s->c = c;
+    s->on_drain = on_drain;
+    s->on_closed = on_closed;
+    s->arg = arg;
+    s->next = h->streams;
+    if (h->streams)
+        h->streams->prev = s;
+    h->streams = s;
+    c->stream = s;
+    answer(c, status, resp);
+    return s;
+}
+
+int
+nw_http_stream_write(nw_http_stream_t *s, const void *data, size_t len)
+{
+    if (s->ended)
+        return -EPIPE;
+    if (nw_buf_append(&s->q, data, len) < 0)
+        return -ENOMEM;
+    unpark(s);
+    return 0;
+}
+
+size_t
+nw_http_stream_pending(const nw_http_stream_t *s)
+{
+    return s->q.len - s->off;
+}
+
+void
+nw_http_stream_end(nw_http_stream_t *s)
+{
+    s->ended = 1;
+    unpark(s);
 }
 
 void

@@ -481,30 +481,23 @@ decode_body(const nw_raw_t *raw, const char *ctype, const char **text, size_t *l
 /* --- JSON input ---------------------------------------------------------------------------- */
 
 static void
-article_fields_free(nw_article_t *a)
-{
-    free(a->title);
-    free(a->subtitle);
-    for (size_t i = 0; i < a->n_authors; i++)
-        free(a->authors[i]);
-    free(a->authors);
-    free(a->published);
-    free(a->dateline);
-    free(a->lang);
-    free(a->text);
-    free(a->url);
-    for (size_t i = 0; i < a->n_captions; i++)
-        nw_wire_caption_release(&a->captions[i]);
-    free(a->captions);
-    memset(a, 0, sizeof(*a));
-}
-
-static void
 take_str(char **dst, char **src)
 {
     if (*dst == NULL) {
         *dst = *src;
         *src = NULL;
+    }
+}
+
+static void
+take_strs(char ***dst, size_t *n_dst, char ***src, size_t *n_src)
+{
+    if (*n_dst == 0) {
+        free(*dst);
+        *dst = *src;
+        *n_dst = *n_src;
+        *src = NULL;
+        *n_src = 0;
     }
 }
 
@@ -515,16 +508,15 @@ merge_from(nw_article_t *dst, nw_article_t *src)
     take_str(&dst->title, &src->title);
     take_str(&dst->subtitle, &src->subtitle);
     take_str(&dst->published, &src->published);
+    take_str(&dst->modified, &src->modified);
     take_str(&dst->dateline, &src->dateline);
     take_str(&dst->lang, &src->lang);
+    take_str(&dst->site_name, &src->site_name);
+    take_str(&dst->section, &src->section);
+    take_str(&dst->image, &src->image);
     take_str(&dst->text, &src->text);
-    if (dst->n_authors == 0) {
-        free(dst->authors);
-        dst->authors = src->authors;
-        dst->n_authors = src->n_authors;
-        src->authors = NULL;
-        src->n_authors = 0;
-    }
+    take_strs(&dst->authors, &dst->n_authors, &src->authors, &src->n_authors);
+    take_strs(&dst->tags, &dst->n_tags, &src->tags, &src->n_tags);
     if (dst->n_captions == 0) {
         free(dst->captions);
         dst->captions = src->captions;
@@ -575,42 +567,34 @@ push_str(char ***arr, size_t *n, char *s)
     return 0;
 }
 
+/* An array-of-strings member (a single string is taken as a one-item array): items cleaned like
+ * wire lines, empty ones dropped, appended to *arr. */
 static int
-json_authors(json_t *obj, nw_article_t *a, const char **reason, char *detail, size_t dlen)
+json_strs(json_t *obj, const char *key, char ***arr, size_t *n, const char **reason, char *detail,
+          size_t dlen)
 {
-    json_t *v = json_object_get(obj, "authors");
+    json_t *v = json_object_get(obj, key);
     if (v == NULL || json_is_null(v))
         return 0;
-    if (json_is_string(v)) {
-        char *c = nw_wire_clean(json_string_value(v), json_string_length(v));
-        if (c == NULL || (c[0] && push_str(&a->authors, &a->n_authors, c) < 0)) {
-            free(c);
-            return fail(reason, "out-of-memory", detail, dlen, "key \"authors\"");
-        }
-        if (a->n_authors == 0)
-            free(c);
-        return 0;
-    }
-    if (!json_is_array(v))
-        return fail(reason, "bad-json", detail, dlen,
-                    "key \"authors\": expected an array of strings");
-    size_t i;
-    json_t *e;
-    json_array_foreach(v, i, e)
-    {
+    if (!json_is_string(v) && !json_is_array(v))
+        return fail(reason, "bad-json", detail, dlen, "key \"%s\": expected an array of strings",
+                    key);
+    size_t count = json_is_array(v) ? json_array_size(v) : 1;
+    for (size_t i = 0; i < count; i++) {
+        json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
         if (!json_is_string(e))
-            return fail(reason, "bad-json", detail, dlen,
-                        "key \"authors\" item %zu: expected a string", i);
+            return fail(reason, "bad-json", detail, dlen, "key \"%s\" item %zu: expected a string",
+                        key, i);
         char *c = nw_wire_clean(json_string_value(e), json_string_length(e));
         if (c == NULL)
-            return fail(reason, "out-of-memory", detail, dlen, "key \"authors\"");
+            return fail(reason, "out-of-memory", detail, dlen, "key \"%s\"", key);
         if (c[0] == 0) {
             free(c);
             continue;
         }
-        if (push_str(&a->authors, &a->n_authors, c) < 0) {
+        if (push_str(arr, n, c) < 0) {
             free(c);
-            return fail(reason, "out-of-memory", detail, dlen, "key \"authors\"");
+            return fail(reason, "out-of-memory", detail, dlen, "key \"%s\"", key);
         }
     }
     return 0;
@@ -677,13 +661,22 @@ parse_json(const char *s, size_t len, nw_article_t *a, const char **reason, char
         (rc = json_str(root, "subtitle", &a->subtitle, true, reason, detail, dlen)) < 0 ||
         (rc = json_str(root, "published", &a->published, true, reason, detail, dlen)) < 0 ||
         (rc = json_str(root, "dateline", &a->dateline, true, reason, detail, dlen)) < 0 ||
+        (rc = json_str(root, "modified", &a->modified, true, reason, detail, dlen)) < 0 ||
         (rc = json_str(root, "lang", &a->lang, true, reason, detail, dlen)) < 0 ||
-        (rc = json_authors(root, a, reason, detail, dlen)) < 0)
+        (rc = json_str(root, "site_name", &a->site_name, true, reason, detail, dlen)) < 0 ||
+        (rc = json_str(root, "section", &a->section, true, reason, detail, dlen)) < 0 ||
+        (rc = json_str(root, "image", &a->image, false, reason, detail, dlen)) < 0 ||
+        (rc = json_strs(root, "authors", &a->authors, &a->n_authors, reason, detail, dlen)) < 0 ||
+        (rc = json_strs(root, "tags", &a->tags, &a->n_tags, reason, detail, dlen)) < 0)
         goto out;
     /* a date we cannot read is dropped rather than passed on as if it were one */
     if (a->published != NULL && !nw_wire_valid_date(a->published, strlen(a->published))) {
         free(a->published);
         a->published = NULL;
+    }
+    if (a->modified != NULL && !nw_wire_valid_date(a->modified, strlen(a->modified))) {
+        free(a->modified);
+        a->modified = NULL;
     }
     json_t *text = json_object_get(root, "text");
     json_t *html = json_object_get(root, "html");
@@ -706,7 +699,7 @@ parse_json(const char *s, size_t len, nw_article_t *a, const char **reason, char
     if (src == text) {
         rc = text_paragraphs(v, vn, &page.text);
     } else if (src == html) {
-        rc = nw_html_parse(v, vn, &page);
+        rc = nw_html_parse(v, vn, a->url, &page);
         if (rc == -EPROTO) {
             rc = fail(reason, "bad-html", detail, dlen, "key \"html\": no document");
             goto out;
@@ -722,7 +715,7 @@ parse_json(const char *s, size_t len, nw_article_t *a, const char **reason, char
     merge_from(a, &page);
     rc = 0;
 out:
-    article_fields_free(&page);
+    nw_article_release(&page);
     json_decref(root);
     return rc;
 }
@@ -811,7 +804,7 @@ nw_parse_raw(const nw_raw_t *raw, nw_article_t *out, const char **reason, char *
         if ((rc = parse_json(text, len, out, reason, detail, detail_len)) < 0)
             goto out;
     } else {
-        rc = nw_html_parse(text, len, out);
+        rc = nw_html_parse(text, len, raw->url, out);
         if (rc < 0) {
             rc = fail(reason, rc == -ENOMEM ? "out-of-memory" : "bad-html", detail, detail_len,
                       "libxml2 built no document from %zu bytes", len);

@@ -8,6 +8,7 @@
 #include "newswire/stage.h"
 
 #include "newswire/metrics.h"
+#include "newswire/curve.h"
 #include "newswire/log.h"
 #include "newswire/zsock.h"
 
@@ -90,7 +91,8 @@ nw_ep_for_type(const char *type)
     return -1;
 }
 
-/* Create a socket with a bounded linger and the given send high-water mark. */
+/* Create a socket with a bounded linger and the given send high-water mark, secured with CURVE
+ * when the process has keys (every one of these connects to the broker). */
 static void *
 make_socket(void *zctx, int type, int sndhwm)
 {
@@ -99,7 +101,8 @@ make_socket(void *zctx, int type, int sndhwm)
     if (!s)
         return NULL;
     if (zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        (sndhwm > 0 && zmq_setsockopt(s, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) < 0)) {
+        (sndhwm > 0 && zmq_setsockopt(s, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) < 0) ||
+        nw_curve_client(s) < 0) {
         zmq_close(s);
         return NULL;
     }

@@ -1,7 +1,7 @@
 /* store.c: the article database behind store.h, the part every backend shares: argument
  * checks, content identity, document encoding, stories, dead-letter keys. The database work is
  * the backend's (store_backend.h): store_sqlite.c for a file path, store_pg.c for a PostgreSQL
- * URI or conninfo. Both hold the same schema (version 4):
+ * URI or conninfo. Both hold the same schema (version 5):
  *
  *   table          key                columns
  *   articles       id                 the current revision of every article: rev, seq (unique),
@@ -18,7 +18,9 @@
  *   fingerprints   seq                since v4: the fingerprint (simhash, minhash, terms as in
  *                                     the enriched message) of the last NW_STORE_STORY_RING
  *                                     stored revisions, with id, story and time (ms: published,
- *                                     else stored), from which the story ring is loaded
+ *                                     else stored), from which the story ring is loaded; since
+ *                                     v5 also grams, anchors and lang (fingerprints of v4 are
+ *                                     dropped by the migration: not comparable)
  *
  * plus a full-text index over title, subtitle and text (FTS5 in SQLite, a tsvector with a GIN
  * index in PostgreSQL) and the record of the schema version (PRAGMA user_version in SQLite,
@@ -33,12 +35,14 @@
  * near-duplicate (nw_fp_compare's verdict) gives duplicate_of and the story; else the most
  * similar article of the same story gives the story; else the article starts its own story
  * (its id). A scan of the ring would cost about 2 ms per put (nw_fp_compare is about 1 us),
- * so an inverted index of the ring's terms finds the revisions sharing content words and
- * sums their dot products; only those whose cosine reaches half the story threshold, and of
- * those the STORY_CANDIDATES best, get nw_fp_compare (measured: 50-300 us per put with a full
- * ring; the cap matters for narrow vocabularies, where every entry passes the threshold). Simhash
- * and MinHash bands cannot prefilter here: articles of one story in other words share terms, not
- * shingles. The ring follows the database: rows evicted from it are deleted in the same
+ * so an inverted index of the ring's terms and anchors (numbers, names, places: what articles
+ * of one story in two languages share) finds the revisions sharing keys and sums their term
+ * and anchor cosines; the STORY_CANDIDATES best get nw_fp_compare. Keys held by more than
+ * STORY_KEY_DF ring entries (a common word, the year) are skipped, an IDF cutoff that bounds
+ * the walk to IX_KEYS * STORY_KEY_DF nodes per put: when a vocabulary is narrow every entry
+ * shares common words with every other, and walking their chains cost about 1 ms per put.
+ * Simhash and MinHash bands cannot prefilter here: articles of one story in other words share
+ * terms, not shingles. The ring follows the database: rows evicted from it are deleted in the same
  * transaction, a rollback reloads it, and every transaction first loads the fingerprints other
  * writers stored since (seq above the highest the ring has seen: one indexed query). With
  * several PostgreSQL writers a revision whose seq commits after a higher one this handle
@@ -65,20 +69,28 @@ typedef struct story_ent {
     uint64_t seq;
     int64_t time; /* ms: published, else when stored */
     char *id, *story;
-    double norm; /* Euclidean norm of the term weights */
     nw_fp_t fp;
 } story_ent_t;
 
-/* Inverted index of the ring's terms, so a put only scores the revisions that share terms
- * with it. Node slot * NW_FP_TERMS + k is term k of ring slot `slot`; nodes are chained per
- * bucket of the term hash in doubly linked lists (-1 ends), so eviction unlinks in O(terms). */
+/* Inverted index of the ring's terms and anchors, so a put only scores the revisions that
+ * share keys with it. Node slot * IX_KEYS + k is key k of ring slot `slot` (terms, then
+ * anchors); nodes are chained per bucket of the key hash in doubly linked lists (-1 ends), so
+ * eviction unlinks in O(keys). bucket_n counts a bucket's nodes: a bucket holding more than
+ * STORY_KEY_DF is a common key's (or, rarely, shares one) and is not walked. */
 #define TERM_BUCKETS (1u << 16)
+#define IX_KEYS (NW_FP_TERMS + NW_FP_ANCHORS)
+#define STORY_KEY_DF (NW_STORE_STORY_RING / 20)
 typedef struct term_index {
     int32_t bucket[TERM_BUCKETS];
-    int32_t next[NW_STORE_STORY_RING * NW_FP_TERMS], prev[NW_STORE_STORY_RING * NW_FP_TERMS];
-    /* The node's term and weight, copied so a chain walk stays out of the ring entries. */
-    uint32_t term[NW_STORE_STORY_RING * NW_FP_TERMS], weight[NW_STORE_STORY_RING * NW_FP_TERMS];
-    double dot[NW_STORE_STORY_RING]; /* scratch of ring_match: dot product per slot */
+    int32_t bucket_n[TERM_BUCKETS];
+    /* A node holds its key and the key's weight over the sketch's norm, copied so a chain
+     * walk touches one cache line per node and stays out of the ring entries. */
+    struct ix_node {
+        uint32_t key;
+        float weight;
+        int32_t next, prev;
+    } node[NW_STORE_STORY_RING * IX_KEYS];
+    double dot[NW_STORE_STORY_RING]; /* scratch of ring_match: cosine sum per slot */
     int32_t touched[NW_STORE_STORY_RING];
 } term_index_t;
 
@@ -102,6 +114,7 @@ ring_clear(nw_store_t *s)
     }
     s->ring->head = s->ring->n = 0;
     memset(s->ring->ix.bucket, 0xff, sizeof(s->ring->ix.bucket)); /* all -1 */
+    memset(s->ring->ix.bucket_n, 0, sizeof(s->ring->ix.bucket_n));
 }
 
 static uint32_t
@@ -110,21 +123,53 @@ term_bucket(uint32_t term)
     return (term >> 1) & (TERM_BUCKETS - 1); /* the low bit of a term hash is always 1 */
 }
 
+static double
+norm_of(const uint32_t *w, size_t n)
+{
+    double sum = 0;
+    for (size_t k = 0; k < n; k++)
+        sum += (double)w[k] * w[k];
+    return sqrt(sum);
+}
+
+/* Key k of fp (terms, then anchors) with its weight over its sketch's norm; 0 when absent. */
+static uint32_t
+ix_key(const nw_fp_t *fp, size_t k, double tnorm, double anorm, float *w)
+{
+    if (k < NW_FP_TERMS) {
+        if (k >= fp->n_terms)
+            return 0;
+        *w = tnorm > 0 ? (float)(fp->weight[k] / tnorm) : 0;
+        return fp->term[k];
+    }
+    k -= NW_FP_TERMS;
+    if (k >= fp->n_anchors)
+        return 0;
+    *w = anorm > 0 ? (float)(fp->aweight[k] / anorm) : 0;
+    return fp->anchor[k];
+}
+
 static void
 ix_link(nw_store_t *s, size_t slot)
 {
     term_index_t *ix = &s->ring->ix;
     const nw_fp_t *fp = &s->ring->ent[slot].fp;
-    for (size_t k = 0; k < fp->n_terms; k++) {
-        int32_t node = (int32_t)(slot * NW_FP_TERMS + k),
-                *head = &ix->bucket[term_bucket(fp->term[k])];
-        ix->prev[node] = -1;
-        ix->next[node] = *head;
-        ix->term[node] = fp->term[k];
-        ix->weight[node] = fp->weight[k];
+    double tn = norm_of(fp->weight, fp->n_terms), an = norm_of(fp->aweight, fp->n_anchors);
+    for (size_t k = 0; k < IX_KEYS; k++) {
+        float w = 0;
+        uint32_t key = ix_key(fp, k, tn, an, &w);
+        if (!key)
+            continue;
+        uint32_t b = term_bucket(key);
+        int32_t node = (int32_t)(slot * IX_KEYS + k), *head = &ix->bucket[b];
+        ix->node[node].prev = -1;
+        ix->node[node].next = *head;
+        ix->node[node].key = key;
+        ix->node[node].weight = w;
         if (*head >= 0)
-            ix->prev[*head] = node;
+            ix->node[*head].prev = node;
         *head = node;
+        ix->bucket_n[b]++;
     }
 }
 
@@ -133,24 +178,21 @@ ix_unlink(nw_store_t *s, size_t slot)
 {
     term_index_t *ix = &s->ring->ix;
     const nw_fp_t *fp = &s->ring->ent[slot].fp;
-    for (size_t k = 0; k < fp->n_terms; k++) {
-        int32_t node = (int32_t)(slot * NW_FP_TERMS + k);
-        if (ix->prev[node] >= 0)
-            ix->next[ix->prev[node]] = ix->next[node];
+    for (size_t k = 0; k < IX_KEYS; k++) {
+        float w;
+        uint32_t key = ix_key(fp, k, 1, 1, &w);
+        if (!key)
+            continue;
+        uint32_t b = term_bucket(key);
+        int32_t node = (int32_t)(slot * IX_KEYS + k);
+        if (ix->node[node].prev >= 0)
+            ix->node[ix->node[node].prev].next = ix->node[node].next;
         else
-            ix->bucket[term_bucket(fp->term[k])] = ix->next[node];
-        if (ix->next[node] >= 0)
-            ix->prev[ix->next[node]] = ix->prev[node];
+            ix->bucket[b] = ix->node[node].next;
+        if (ix->node[node].next >= 0)
+            ix->node[ix->node[node].next].prev = ix->node[node].prev;
+        ix->bucket_n[b]--;
     }
-}
-
-static double
-term_norm(const nw_fp_t *fp)
-{
-    double n = 0;
-    for (size_t k = 0; k < fp->n_terms; k++)
-        n += (double)fp->weight[k] * fp->weight[k];
-    return sqrt(n);
 }
 
 /* Append a revision, taking ownership of id and story; evicts the oldest when full and
@@ -172,8 +214,7 @@ ring_push(nw_store_t *s, uint64_t seq, int64_t time, char *id, char *story, cons
     }
     size_t slot = (s->ring->head + s->ring->n) % NW_STORE_STORY_RING;
     x = &s->ring->ent[slot];
-    *x = (story_ent_t){
-        .seq = seq, .time = time, .id = id, .story = story, .norm = term_norm(fp), .fp = *fp};
+    *x = (story_ent_t){.seq = seq, .time = time, .id = id, .story = story, .fp = *fp};
     ix_link(s, slot);
     s->ring->n++;
     if (seq > s->ring->seen)
@@ -182,16 +223,20 @@ ring_push(nw_store_t *s, uint64_t seq, int64_t time, char *id, char *story, cons
 
 /* A fingerprint from its stored form: the enriched message's keys, read by nw_fp_load. */
 static int
-fp_from_blobs(uint64_t simhash, const void *minhash, size_t minhash_len, const void *terms,
-              size_t terms_len, nw_fp_t *fp)
+fp_from_row(const store_fp_row_t *r, nw_fp_t *fp)
 {
     nw_enriched_t e = {0};
-    e.simhash = simhash;
-    /* nw_fp_load only reads them; the casts borrow SQLite's column buffers. */
-    e.minhash = (uint8_t *)(uintptr_t)minhash;
-    e.minhash_len = minhash ? minhash_len : 0;
-    e.terms = (uint8_t *)(uintptr_t)terms;
-    e.terms_len = terms ? terms_len : 0;
+    e.simhash = r->simhash;
+    /* nw_fp_load only reads them; the casts borrow the backend's column buffers. */
+    const void *src[4] = {r->minhash, r->terms, r->grams, r->anchors};
+    const size_t src_len[4] = {r->minhash_len, r->terms_len, r->grams_len, r->anchors_len};
+    uint8_t **blob[4] = {&e.minhash, &e.terms, &e.grams, &e.anchors};
+    size_t *blob_len[4] = {&e.minhash_len, &e.terms_len, &e.grams_len, &e.anchors_len};
+    for (int k = 0; k < 4; k++) {
+        *blob[k] = (uint8_t *)(uintptr_t)src[k];
+        *blob_len[k] = src[k] ? src_len[k] : 0;
+    }
+    e.art.lang = (char *)(uintptr_t)r->lang;
     return nw_fp_load(&e, fp);
 }
 
@@ -206,7 +251,7 @@ on_fp_row(const store_fp_row_t *r, void *arg)
 {
     fp_batch_t *b = arg;
     nw_fp_t fp;
-    if (fp_from_blobs(r->simhash, r->minhash, r->minhash_len, r->terms, r->terms_len, &fp) < 0)
+    if (fp_from_row(r, &fp) < 0)
         return 0; /* only well-formed fingerprints are written; skip anything else */
     char *id = strdup(r->id ? r->id : ""), *story = strdup(r->story ? r->story : "");
     if (!id || !story) {
@@ -332,31 +377,37 @@ typedef struct story_match {
 } story_match_t;
 
 /* The best near-duplicate and the most similar same-story revision of another id within the
- * window around time. Candidates come from the term index: only revisions whose term cosine
- * with fp reaches half the story threshold get the full comparison, so a revision sharing
- * shingles (the Jaccard part of the verdict) but almost no content word is not found; that
- * takes text of short words and numbers only. */
+ * window around time. Candidates come from the index: the STORY_CANDIDATES revisions with the
+ * largest sum of term and anchor cosines over the keys no more than STORY_KEY_DF entries hold,
+ * so a revision sharing shingles (the Jaccard part of the verdict) but no uncommon content word
+ * or anchor is not found; that takes text of short words only. */
 static story_match_t
 ring_match(nw_store_t *s, const char *id, int64_t time, const nw_fp_t *fp)
 {
     term_index_t *ix = &s->ring->ix;
     story_match_t m = {0};
-    double best_dup = -1, best_story = -1, norm = term_norm(fp);
+    double best_dup = -1, best_story = -1;
+    double tn = norm_of(fp->weight, fp->n_terms), an = norm_of(fp->aweight, fp->n_anchors);
     size_t n_touched = 0;
 
-    for (size_t k = 0; k < fp->n_terms; k++) {
-        for (int32_t node = ix->bucket[term_bucket(fp->term[k])]; node >= 0;
-             node = ix->next[node]) {
-            if (ix->term[node] != fp->term[k])
+    for (size_t k = 0; k < IX_KEYS; k++) {
+        float w = 0;
+        uint32_t key = ix_key(fp, k, tn, an, &w), b;
+        if (!key || ix->bucket_n[b = term_bucket(key)] > STORY_KEY_DF)
+            continue;
+        for (int32_t node = ix->bucket[b]; node >= 0; node = ix->node[node].next) {
+            /* Only positive products count, so a slot is in touched[] once: when its sum
+             * leaves 0 (a zero weight, from a damaged row, must not add it again). */
+            double add = (double)w * ix->node[node].weight;
+            if (ix->node[node].key != key || !(add > 0))
                 continue;
-            size_t slot = (size_t)node / NW_FP_TERMS;
+            size_t slot = (size_t)node / IX_KEYS;
             if (ix->dot[slot] == 0)
                 ix->touched[n_touched++] = (int32_t)slot;
-            ix->dot[slot] += (double)fp->weight[k] * ix->weight[node];
+            ix->dot[slot] += add;
         }
     }
-    /* Keep the STORY_CANDIDATES best by term cosine: when a vocabulary is narrow every ring
-     * entry passes the threshold, and comparing them all cost about 1 ms per put. */
+    /* Keep the STORY_CANDIDATES best by that sum. */
     struct cand {
         double cos;
         const story_ent_t *x;
@@ -364,13 +415,12 @@ ring_match(nw_store_t *s, const char *id, int64_t time, const nw_fp_t *fp)
     size_t n_best = 0;
     for (size_t i = 0; i < n_touched; i++) {
         const story_ent_t *x = &s->ring->ent[ix->touched[i]];
-        double dot = ix->dot[ix->touched[i]];
+        double cos = ix->dot[ix->touched[i]];
         ix->dot[ix->touched[i]] = 0;
         int64_t dt = x->time - time;
         if (dt > NW_STORE_STORY_WINDOW_MS || dt < -NW_STORE_STORY_WINDOW_MS ||
-            dot < NW_FP_STORY_SIM / 2 * norm * x->norm || strcmp(x->id, id) == 0)
+            strcmp(x->id, id) == 0)
             continue;
-        double cos = dot / (norm * x->norm);
         if (n_best < STORY_CANDIDATES) {
             best[n_best++] = (struct cand){cos, x};
             continue;
@@ -673,6 +723,11 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
         .minhash_len = e->minhash_len,
         .terms = e->terms_len ? e->terms : NULL,
         .terms_len = e->terms_len,
+        .grams = e->grams_len ? e->grams : NULL,
+        .grams_len = e->grams_len,
+        .anchors = e->anchors_len ? e->anchors : NULL,
+        .anchors_len = e->anchors_len,
+        .lang = e->art.lang,
     };
     if ((rc = s->ops->write(s, &row, has_fp ? &fr : NULL, exists)) < 0)
         goto err;

@@ -19,7 +19,7 @@
 
 /* The schema version both backends migrate to (the SQLite one counts PRAGMA user_version,
  * the PostgreSQL one rows of schema_migrations; the steps are the same). */
-#define NW_STORE_SCHEMA_VERSION 4
+#define NW_STORE_SCHEMA_VERSION 5
 
 /* The current revision of an id, as put needs it. story and duplicate_of are malloc'd (the
  * caller frees them; NULL when the column is NULL). */
@@ -49,8 +49,9 @@ typedef struct store_fp_row {
     const char *id, *story;
     int64_t time;
     uint64_t simhash;
-    const void *minhash, *terms; /* NULL when absent */
-    size_t minhash_len, terms_len;
+    const void *minhash, *terms, *grams, *anchors; /* NULL when absent */
+    size_t minhash_len, terms_len, grams_len, anchors_len;
+    const char *lang; /* since v5; NULL when absent */
 } store_fp_row_t;
 typedef int (*store_fp_cb)(const store_fp_row_t *row, void *arg); /* < 0 stops with that error */
 

@@ -116,6 +116,12 @@ static const char *const migrations[] = {
     "  simhash BIGINT NOT NULL,"
     "  minhash BYTEA,"
     "  terms BYTEA);",
+    /* v5: the fingerprint gained grams, anchors and lang; v4 fingerprints are not comparable
+     * with new ones and are dropped (stored articles keep their story ids). */
+    "DELETE FROM fingerprints;"
+    "ALTER TABLE fingerprints ADD COLUMN grams BYTEA;"
+    "ALTER TABLE fingerprints ADD COLUMN anchors BYTEA;"
+    "ALTER TABLE fingerprints ADD COLUMN lang TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(SCHEMA_VERSION == NW_STORE_SCHEMA_VERSION, "both backends migrate to one version");
@@ -163,9 +169,9 @@ enum {
 #define REVISION_FP_FROM_A                                                                         \
     ", r AS (INSERT INTO revisions (id, rev, seq, content_hash, stored_at, doc)"                   \
     "  SELECT id, $2::integer, $3::bigint, $4::text, $14::text, $17::bytea FROM a),"               \
-    " f AS (INSERT INTO fingerprints (seq, id, time, story, simhash, minhash, terms)"              \
-    "  SELECT $3::bigint, id, $20::bigint, $18::text, $21::bigint, $22::bytea, $23::bytea"         \
-    "  FROM a WHERE $20::bigint IS NOT NULL)"                                                      \
+    " f AS (INSERT INTO fingerprints (seq, id, time, story, simhash, minhash, terms, grams,"       \
+    "  anchors, lang) SELECT $3::bigint, id, $20::bigint, $18::text, $21::bigint, $22::bytea,"     \
+    "  $23::bytea, $24::bytea, $25::bytea, $26::text FROM a WHERE $20::bigint IS NOT NULL)"        \
     " SELECT count(*) FROM a"
 #define DEAD_COLS                                                                                  \
     "id, time, stage, reason, detail, article_id, source, content_type, origin, spool, bytes, "    \
@@ -243,8 +249,8 @@ static const char *const stmt_sql[ST_N] = {
     /* Another writer pruning the same rows holds their locks: leave those to it. */
     [ST_FP_PRUNE] = "DELETE FROM fingerprints WHERE seq IN (SELECT seq FROM fingerprints"
                     " WHERE seq <= $1::bigint FOR UPDATE SKIP LOCKED)",
-    [ST_FP_LOAD] = "SELECT seq, id, time, story, simhash, minhash, terms FROM fingerprints"
-                   " WHERE seq > $1::bigint ORDER BY seq DESC LIMIT $2::bigint",
+    [ST_FP_LOAD] = "SELECT seq, id, time, story, simhash, minhash, terms, grams, anchors, lang"
+                   " FROM fingerprints WHERE seq > $1::bigint ORDER BY seq DESC LIMIT $2::bigint",
 };
 
 typedef struct pg {
@@ -255,7 +261,7 @@ typedef struct pg {
 _Static_assert(ST_N <= 32, "prepared is a 32-bit mask");
 
 /* Parameters of one statement: text, or binary for bytea; NULL for SQL NULL. */
-#define MAX_PARAMS 24
+#define MAX_PARAMS 32
 typedef struct params {
     int n;
     const char *val[MAX_PARAMS];
@@ -707,16 +713,17 @@ pq_write(nw_store_t *h, const store_row_t *w, const store_fp_row_t *fp, int exis
     if (fp) { /* its seq, id and story are the row's */
         p_int(&pa, fp->time);
         p_int(&pa, (int64_t)fp->simhash);
-        if (fp->minhash)
-            p_blob(&pa, fp->minhash, fp->minhash_len);
-        else
-            p_text(&pa, NULL);
-        if (fp->terms)
-            p_blob(&pa, fp->terms, fp->terms_len);
-        else
-            p_text(&pa, NULL);
+        const void *blob[4] = {fp->minhash, fp->terms, fp->grams, fp->anchors};
+        const size_t blob_len[4] = {fp->minhash_len, fp->terms_len, fp->grams_len, fp->anchors_len};
+        for (int i = 0; i < 4; i++) {
+            if (blob[i])
+                p_blob(&pa, blob[i], blob_len[i]);
+            else
+                p_text(&pa, NULL);
+        }
+        p_text(&pa, fp->lang);
     } else {
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 7; i++)
             p_text(&pa, NULL);
     }
     int rc = run_int(h->be, exists ? ST_UPDATE : ST_INSERT, &pa,
@@ -761,6 +768,9 @@ pq_fp_load(nw_store_t *h, uint64_t after, int limit, store_fp_cb cb, void *arg)
         };
         f.minhash = col_blob(r, i, 5, &f.minhash_len);
         f.terms = col_blob(r, i, 6, &f.terms_len);
+        f.grams = col_blob(r, i, 7, &f.grams_len);
+        f.anchors = col_blob(r, i, 8, &f.anchors_len);
+        f.lang = col_text(r, i, 9);
         rc = cb(&f, arg);
     }
     PQclear(r);

@@ -110,6 +110,14 @@ static const char *const migrations[] = {
     "  simhash INTEGER NOT NULL,"
     "  minhash BLOB,"
     "  terms BLOB);",
+    /* v5: the fingerprint gained a 4-gram sample, language-independent anchors and the
+     * language (fingerprint.h), and its words are folded differently, so v4 fingerprints cannot
+     * be compared with new ones: they are dropped (stories restart for the 3-day window; stored
+     * articles keep their story ids). */
+    "DELETE FROM fingerprints;"
+    "ALTER TABLE fingerprints ADD COLUMN grams BLOB;"
+    "ALTER TABLE fingerprints ADD COLUMN anchors BLOB;"
+    "ALTER TABLE fingerprints ADD COLUMN lang TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(SCHEMA_VERSION == NW_STORE_SCHEMA_VERSION, "both backends migrate to one version");
@@ -204,11 +212,11 @@ static const char *const stmt_sql[ST_N] = {
     [ST_SEQ_AT] = "SELECT min(seq) FROM revisions WHERE stored_at >= ?1",
     [ST_SINCE] = "SELECT seq, doc FROM revisions WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     [ST_COUNT] = "SELECT count(*) FROM articles",
-    [ST_FP_INSERT] = "INSERT INTO fingerprints (seq, id, time, story, simhash, minhash, terms)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_FP_INSERT] = "INSERT INTO fingerprints (seq, id, time, story, simhash, minhash, terms,"
+                     " grams, anchors, lang) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [ST_FP_PRUNE] = "DELETE FROM fingerprints WHERE seq <= ?1",
-    [ST_FP_LOAD] = "SELECT seq, id, time, story, simhash, minhash, terms FROM fingerprints"
-                   " WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2",
+    [ST_FP_LOAD] = "SELECT seq, id, time, story, simhash, minhash, terms, grams, anchors, lang"
+                   " FROM fingerprints WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2",
 };
 
 typedef struct sq {
@@ -634,6 +642,11 @@ fp_insert(sq_t *s, const store_fp_row_t *r)
         sqlite3_bind_blob64(st, 6, r->minhash, r->minhash_len, SQLITE_STATIC);
     if (r->terms)
         sqlite3_bind_blob64(st, 7, r->terms, r->terms_len, SQLITE_STATIC);
+    if (r->grams)
+        sqlite3_bind_blob64(st, 8, r->grams, r->grams_len, SQLITE_STATIC);
+    if (r->anchors)
+        sqlite3_bind_blob64(st, 9, r->anchors, r->anchors_len, SQLITE_STATIC);
+    bind_text(st, 10, r->lang);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "insert fingerprint");
     done_stmt(st);
     return rc;
@@ -720,6 +733,11 @@ sq_fp_load(nw_store_t *h, uint64_t after, int limit, store_fp_cb cb, void *arg)
             .minhash_len = (size_t)sqlite3_column_bytes(st, 5),
             .terms = sqlite3_column_blob(st, 6),
             .terms_len = (size_t)sqlite3_column_bytes(st, 6),
+            .grams = sqlite3_column_blob(st, 7),
+            .grams_len = (size_t)sqlite3_column_bytes(st, 7),
+            .anchors = sqlite3_column_blob(st, 8),
+            .anchors_len = (size_t)sqlite3_column_bytes(st, 8),
+            .lang = col_text(st, 9),
         };
         if ((rc = cb(&r, arg)) < 0)
             break;

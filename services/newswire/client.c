@@ -18,6 +18,8 @@
 #include <zmq.h>
 
 #include "newswire/config.h"
+#include "newswire/curve.h"
+#include "newswire/follow.h"
 #include "newswire/parse.h"
 #include "newswire/proto.h"
 #include "newswire/stage.h"
@@ -392,33 +394,11 @@ done:
  * misses what was published before it subscribed or what its queue dropped, and an article on
  * two subscribed topics prints twice.
  *
- * With --since it follows the ZeroMQ guide's Clone pattern and promises no gap and no
- * duplicate, in seq order. The database is the source of truth, the live stream a fast path:
- *
- *   1. SUB subscribes and connects first, so live messages queue up while we read the store;
- *   2. backfill: every stored document (every revision) with seq > since whose "topics" match
- *      a subscription by prefix, in seq order, from the database, read-only;
- *   3. live: `cursor` is the highest seq read so far. A live message with seq <= cursor is a
- *      duplicate (already printed, or the same article on another topic) and is dropped;
- *      seq == cursor + 1 is printed from the message itself; a larger seq means something
- *      between may be missing (dropped at a high-water mark, published before our
- *      subscription reached the hub, or simply on topics we do not follow: seq is one counter
- *      for all topics, so a filtered stream always has holes), and we catch up from the
- *      database from cursor, which includes the message itself, because the store publishes
- *      only after commit;
- *   4. every --check interval, and whenever the socket has been quiet that long, we catch up
- *      from the database too: a message dropped at the end of a burst has no successor to
- *      reveal the hole, and ZeroMQ does not report drops.
- *
- * This is sound because what nw_store_since returns is a prefix of the seq history
- * (store.h): after a catch-up read up to seq N, nothing below N can appear later. SQLite hands
- * out seqs under its write lock; PostgreSQL stores commit out of order, and the read waits
- * for the write transactions in progress instead. A filtered subscriber therefore reads each stored
- * document once, either from the hub or from the database, and prints each matching one exactly
- * once. The cost of a narrow topic is a database read (an index range scan) per live message; the
- * delay of a recovered message is at most one --check interval. */
-
-#define TAIL_BATCH 512
+ * With --since it follows the Clone pattern of follow.h and promises no gap and no duplicate,
+ * in seq order: subscribe first, backfill from the database (read-only), then live, with a
+ * catch-up from the database on every hole and every --check interval (and whenever the socket
+ * has been quiet that long). The cost of a narrow topic is a database read (an index range
+ * scan) per live message; the delay of a recovered message is at most one --check interval. */
 
 typedef struct tail_cfg {
     const char *broker;
@@ -429,6 +409,7 @@ typedef struct tail_cfg {
     int64_t check_ms;
     int64_t hwm;
     int stats;
+    nw_curve_cfg_t curve;
 } tail_cfg_t;
 
 static const nw_cfg_opt_t tail_opts[] = {
@@ -450,6 +431,8 @@ static const nw_cfg_opt_t tail_opts[] = {
      "receive high-water mark in messages (0: ZeroMQ's default, 1000)", 0, 1000000},
     {"stats", NW_CFG_BOOL, "0", offsetof(tail_cfg_t, stats),
      "with --since: at exit, say on stderr how many came from backfill, live and recovery", 0, 0},
+    NW_CURVE_KEY_OPTION(tail_cfg_t, curve),
+    NW_CURVE_SERVER_OPTION(tail_cfg_t, curve),
     NW_CFG_END,
 };
 
@@ -459,13 +442,11 @@ typedef struct tail {
     int n_subs;
     int want_acks;
     nw_store_t *db;
-    uint64_t cursor;      /* every document with seq <= cursor has been read */
-    int in_backfill;      /* the first catch-up: counts as backfill, not recovery */
+    nw_follow_t f;        /* with --since: the cursor over the store's seq */
     int64_t printed;      /* articles printed (and acks, when asked for) */
     int64_t n_backfill;   /* printed from the initial backfill */
     int64_t n_live;       /* printed from a live message */
     int64_t n_recovered;  /* printed from the database after the backfill */
-    int64_t n_dups;       /* live messages dropped as already read */
     int64_t n_drops;      /* live messages discarded by the test hook */
     int64_t test_slow_ms; /* NW_TEST_TAIL_SLOW_MS: sleep per live message (a slow reader) */
     int64_t test_drop;    /* NW_TEST_TAIL_DROP_EVERY: discard every Nth live message */
@@ -578,17 +559,6 @@ parse_since(const char *text, uint64_t *seq, int64_t *ms)
     return parse_iso(text, ms) == 0 ? 't' : -1;
 }
 
-/* The first of the document's topics that a subscription matches by prefix, or NULL. */
-static const char *
-matching_topic(const tail_t *t, const nw_enriched_t *e)
-{
-    for (size_t i = 0; i < e->n_topics; i++)
-        for (int k = 0; k < t->n_subs; k++)
-            if (e->topics[i] && strncmp(e->topics[i], t->subs[k], strlen(t->subs[k])) == 0)
-                return e->topics[i];
-    return NULL;
-}
-
 /* Print one document with its topic; counts it and notes --count and a vanished reader. */
 static void
 tail_print(tail_t *t, const uint8_t *doc, size_t len, const char *topic, int64_t *counter)
@@ -611,43 +581,30 @@ tail_print(tail_t *t, const uint8_t *doc, size_t len, const char *topic, int64_t
 }
 
 static int
-on_stored(uint64_t seq, const uint8_t *doc, size_t len, void *arg)
+on_follow(const char *topic, uint64_t seq, const uint8_t *doc, size_t len, nw_follow_src_t src,
+          void *arg)
 {
+    (void)seq;
     tail_t *t = arg;
-    nw_enriched_t e;
-    if (seq <= t->cursor)
-        return 0; /* cannot happen (seq > cursor is the query), but never print twice */
-    t->cursor = seq;
-    if (nw_enriched_decode(&e, doc, len) < 0) {
-        fprintf(stderr, "newswire tail: skipping stored document seq %llu: %s\n",
-                (unsigned long long)seq, nw_proto_error());
-        return 0;
-    }
-    const char *topic = matching_topic(t, &e);
-    if (topic)
-        tail_print(t, doc, len, topic, t->in_backfill ? &t->n_backfill : &t->n_recovered);
-    nw_enriched_release(&e);
-    return t->done;
+    tail_print(t, doc, len, topic,
+               src == NW_FOLLOW_BACKFILL ? &t->n_backfill
+               : src == NW_FOLLOW_LIVE   ? &t->n_live
+                                         : &t->n_recovered);
+    return t->done || tail_stop;
 }
 
-/* Print every matching stored document after the cursor, in batches so no read snapshot is
- * held for long (a long reader keeps the writer's WAL from being checkpointed). */
 static int
 tail_catch_up(tail_t *t)
 {
-    int n;
-    do {
-        n = nw_store_since(t->db, t->cursor, TAIL_BATCH, on_stored, t);
-        if (n < 0) {
-            fprintf(stderr, "newswire tail: reading the database failed: %s\n", strerror(-n));
-            t->failed = 1;
-            return n;
-        }
-    } while (n == TAIL_BATCH && !t->done && !tail_stop);
-    return 0;
+    int rc = nw_follow_catch_up(&t->f);
+    if (rc < 0) {
+        fprintf(stderr, "newswire tail: reading the database failed: %s\n", strerror(-rc));
+        t->failed = 1;
+    }
+    return rc;
 }
 
-/* One live document in --since mode: drop it, print it, or catch up from the database. */
+/* One live document in --since mode: the test hooks, then the follow cursor. */
 static void
 tail_live(tail_t *t, const char *topic, const uint8_t *doc, size_t len)
 {
@@ -656,8 +613,6 @@ tail_live(tail_t *t, const char *topic, const uint8_t *doc, size_t len)
         fprintf(stderr, "newswire tail: skipping a message on '%s': %s\n", topic, nw_proto_error());
         return;
     }
-    uint64_t seq = e.seq;
-    nw_enriched_release(&e);
     t->n_received++;
     if (t->test_slow_ms > 0) {
         struct timespec ts = {t->test_slow_ms / 1000, (t->test_slow_ms % 1000) * 1000000L};
@@ -666,33 +621,24 @@ tail_live(tail_t *t, const char *topic, const uint8_t *doc, size_t len)
     }
     if (t->test_drop > 0 && t->n_received % t->test_drop == 0) {
         t->n_drops++; /* as if the queue had overflowed: the database must fill the hole */
+        nw_enriched_release(&e);
         return;
     }
-    if (seq <= t->cursor) {
-        t->n_dups++;
-        return;
-    }
-    if (seq == t->cursor + 1) {
-        t->cursor = seq;
-        tail_print(t, doc, len, topic, &t->n_live);
-        return;
-    }
-    if (tail_catch_up(t) < 0 || t->done || seq <= t->cursor) {
-        if (seq <= t->cursor)
-            t->n_dups++;
-        return;
-    }
-    /* Published but not in the database: not the database the store writes. Say so once and
-     * carry on live rather than stall. */
-    if (!t->warned_missing) {
+    uint64_t missing = t->f.n_missing;
+    int rc = nw_follow_live(&t->f, &e, doc, len);
+    if (rc < 0) {
+        fprintf(stderr, "newswire tail: reading the database failed: %s\n", strerror(-rc));
+        t->failed = 1;
+    } else if (t->f.n_missing > missing && !t->warned_missing) {
+        /* Published but not in the database: not the database the store writes. Say so once
+         * and carry on live rather than stall. */
         fprintf(stderr,
                 "newswire tail: seq %llu was published but is not in the database: are "
                 "--data-dir/--db those of the running store?\n",
-                (unsigned long long)seq);
+                (unsigned long long)e.seq);
         t->warned_missing = 1;
     }
-    t->cursor = seq;
-    tail_print(t, doc, len, topic, &t->n_live);
+    nw_enriched_release(&e);
 }
 
 static int64_t
@@ -756,6 +702,12 @@ nw_cli_tail(int argc, char **argv)
         status = 2;
         goto done;
     }
+    char curve_err[256];
+    if (nw_curve_init(&t.cfg.curve, NW_CURVE_CONNECTS, curve_err, sizeof curve_err) < 0) {
+        fprintf(stderr, "newswire tail: %s\n", curve_err);
+        status = 2;
+        goto done;
+    }
     char *all[] = {"all"};
     t.subs = nargs ? args : all;
     t.n_subs = nargs ? nargs : 1;
@@ -788,7 +740,7 @@ nw_cli_tail(int argc, char **argv)
             goto done;
         }
     }
-    if (zmq_connect(sub, ep) < 0) {
+    if (nw_curve_client(sub) < 0 || zmq_connect(sub, ep) < 0) {
         fprintf(stderr, "newswire tail: cannot connect to '%s': %s\n", ep,
                 zmq_strerror(zmq_errno()));
         goto done;
@@ -796,29 +748,32 @@ nw_cli_tail(int argc, char **argv)
     if (kind) {
         if ((t.db = nw_cli_open_db("tail", t.cfg.data_dir, t.cfg.db, 1)) == NULL)
             goto done;
+        t.f = (nw_follow_t){.db = t.db,
+                            .prefixes = (const char *const *)t.subs,
+                            .n_prefixes = (size_t)t.n_subs,
+                            .cb = on_follow,
+                            .arg = &t};
         rc = 0;
         if (kind == 's') {
-            t.cursor = since_seq;
+            t.f.cursor = since_seq;
         } else if (kind == 'n') {
-            rc = nw_store_max_seq(t.db, &t.cursor);
+            rc = nw_store_max_seq(t.db, &t.f.cursor);
         } else {
             char iso[40];
             nw_time_iso(since_ms, iso, sizeof iso);
-            rc = nw_store_seq_at(t.db, iso, &t.cursor);
+            rc = nw_store_seq_at(t.db, iso, &t.f.cursor);
         }
         if (rc < 0) {
             fprintf(stderr, "newswire tail: reading the database failed: %s\n", strerror(-rc));
             goto done;
         }
-        uint64_t from = t.cursor;
-        t.in_backfill = 1;
+        uint64_t from = t.f.cursor;
         if (tail_catch_up(&t) < 0)
             goto done;
-        t.in_backfill = 0;
         if (t.cfg.stats)
             fprintf(
                 stderr, "newswire tail: backfill after seq %llu: %lld printed, up to seq %llu\n",
-                (unsigned long long)from, (long long)t.n_backfill, (unsigned long long)t.cursor);
+                (unsigned long long)from, (long long)t.n_backfill, (unsigned long long)t.f.cursor);
     }
     int64_t next_check = mono_ms() + t.cfg.check_ms;
     /* Wait on the socket and on stdout: a reader that went away (`tail | head -1`) shows as
@@ -889,8 +844,8 @@ done:
                 "newswire tail: printed %lld: %lld from the backfill, %lld live, %lld recovered "
                 "from the database; %lld duplicates dropped, %lld test drops; last seq %llu\n",
                 (long long)t.printed, (long long)t.n_backfill, (long long)t.n_live,
-                (long long)t.n_recovered, (long long)t.n_dups, (long long)t.n_drops,
-                (unsigned long long)t.cursor);
+                (long long)t.n_recovered, (long long)t.f.n_dups, (long long)t.n_drops,
+                (unsigned long long)t.f.cursor);
     nw_store_close(&t.db);
     zmq_msg_close(&topic);
     zmq_msg_close(&body);

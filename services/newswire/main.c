@@ -33,6 +33,7 @@ static const command_t commands[] = {
     {"enrich", nw_cli_enrich, "filter: article JSON lines on stdin to enriched JSON lines"},
     {"feed", nw_cli_feed, "read an RSS, Atom or JSON feed and print it as JSON"},
     {"compare", nw_cli_compare, "similarity of two articles: duplicate? same story? (JSON)"},
+    {"keygen", nw_cli_keygen, "make CURVE key pairs to encrypt ZeroMQ between hosts"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

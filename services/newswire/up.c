@@ -39,8 +39,10 @@
 
 typedef struct up_cfg {
     const char *data_dir;
+    const char *db;
     const char *broker;
     const char *http;
+    const char *query;
     const char *ingest;
     int64_t parse;
     int64_t enrich;
@@ -53,10 +55,16 @@ typedef struct up_cfg {
 static const nw_cfg_opt_t up_opts[] = {
     {"data-dir", NW_CFG_STR, "var", offsetof(up_cfg_t, data_dir),
      "data directory: the database, inbox/ and run/ (pid files)", 0, 0},
+    {"db", NW_CFG_STR, "", offsetof(up_cfg_t, db),
+     "database for the store and query services (default <data-dir>/newswire.db; a "
+     "postgresql:// URI selects PostgreSQL)",
+     0, 0},
     {"broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(up_cfg_t, broker),
      "broker base endpoint (it uses this port and the next 7)", 0, 0},
     {"http", NW_CFG_STR, "127.0.0.1:8080", offsetof(up_cfg_t, http),
      "listen address of the fetch HTTP API (POST /v1/articles)", 0, 0},
+    {"query", NW_CFG_STR, "127.0.0.1:8081", offsetof(up_cfg_t, query),
+     "listen address of the query API and SSE stream (newswire-query); \"\" for none", 0, 0},
     {"ingest", NW_CFG_STR, "tcp://127.0.0.1:5549", offsetof(up_cfg_t, ingest),
      "fetch's ZeroMQ ingest endpoint (proto/ingest.md); \"\" for none", 0, 0},
     {"parse", NW_CFG_INT, "2", offsetof(up_cfg_t, parse), "number of parse workers", 1,
@@ -483,8 +491,8 @@ nw_cli_up(int argc, char **argv)
     up_cfg_t cfg = {0};
     up_t u = {0};
     int status = 1, loop_open = 0, rc;
-    static const char *services[] = {"broker", "store", "enrich", "parse", "fetch"};
-    char *exes[5] = {0};
+    static const char *services[] = {"broker", "store", "enrich", "parse", "fetch", "query"};
+    char *exes[6] = {0};
     char self_dir[PATH_MAX] = "", inbox[PATH_MAX + 8], spool[PATH_MAX + 8], state[PATH_MAX + 8];
 
     rc = nw_config_load(up_opts, &cfg, argc, argv, "newswire up [options]",
@@ -505,6 +513,8 @@ nw_cli_up(int argc, char **argv)
     nw_log_init("up", level);
     /* Children read their level from the environment, like every NEWSWIRE_* setting. */
     setenv("NEWSWIRE_LOG_LEVEL", cfg.log_level, 1);
+    if (cfg.db && *cfg.db)
+        setenv("NEWSWIRE_DB", cfg.db, 1); /* the store and query services; never logged */
 
     const char *bin_dir = cfg.bin_dir;
     if (bin_dir == NULL) {
@@ -517,7 +527,8 @@ nw_cli_up(int argc, char **argv)
             bin_dir = self_dir;
         }
     }
-    for (size_t i = 0; i < 5; i++) {
+    int with_query = cfg.query && *cfg.query;
+    for (size_t i = 0; i < (with_query ? 6u : 5u); i++) {
         if ((exes[i] = find_service(bin_dir, services[i])) == NULL) {
             fprintf(stderr,
                     "newswire up: cannot find newswire-%s (looked in %s, %s/../%s and PATH); "
@@ -557,7 +568,7 @@ nw_cli_up(int argc, char **argv)
         goto done;
     }
     loop_open = 1;
-    u.n_kids = 3 + (size_t)cfg.enrich + (size_t)cfg.parse;
+    u.n_kids = 3 + (size_t)with_query + (size_t)cfg.enrich + (size_t)cfg.parse;
     if ((u.kids = calloc(u.n_kids, sizeof *u.kids)) == NULL)
         goto done;
     /* Start order follows the data backwards: broker, then the consumers, then the source, so
@@ -587,6 +598,9 @@ nw_cli_up(int argc, char **argv)
         rc = child_init(&u, &u.kids[k++], "fetch", exes[4], "--broker", cfg.broker, "--http",
                         cfg.http, "--inbox-dir", inbox, "--ingest", cfg.ingest, "--spool-dir",
                         spool, "--state-dir", state, (char *)NULL);
+    if (rc == 0 && with_query)
+        rc = child_init(&u, &u.kids[k++], "query", exes[5], "--broker", cfg.broker, "--data-dir",
+                        cfg.data_dir, "--http", cfg.query, (char *)NULL);
     if (rc < 0)
         goto done;
     u.broker = &u.kids[0];
@@ -607,14 +621,17 @@ nw_cli_up(int argc, char **argv)
     printf("newswire is up: API http://%s/v1/articles, data in %s/ (drop files into %s)\n"
            "  follow articles:  newswire tail%s%s [TOPIC...]\n"
            "  send a document:  newswire ingest%s%s FILE\n"
-           "  search:           newswire search%s%s WORDS\n"
-           "Ctrl-C stops everything.\n",
+           "  search:           newswire search%s%s WORDS\n",
            cfg.http, cfg.data_dir, inbox, default_broker ? "" : " --broker ",
            default_broker ? "" : cfg.broker,
            strcmp(cfg.http, "127.0.0.1:8080") == 0 ? "" : " --api http://",
            strcmp(cfg.http, "127.0.0.1:8080") == 0 ? "" : cfg.http,
            strcmp(cfg.data_dir, "var") == 0 ? "" : " --data-dir ",
            strcmp(cfg.data_dir, "var") == 0 ? "" : cfg.data_dir);
+    if (with_query)
+        printf("  over HTTP:        http://%s/v1/search?q=WORDS, http://%s/v1/stream?topic=all\n",
+               cfg.query, cfg.query);
+    printf("Ctrl-C stops everything.\n");
     fflush(stdout);
 
     uv_run(&u.loop, UV_RUN_DEFAULT);
@@ -636,7 +653,7 @@ done:
     for (size_t i = 0; u.kids && i < u.n_kids; i++)
         child_release(&u.kids[i]);
     free(u.kids);
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < 6; i++)
         free(exes[i]);
     return status;
 }

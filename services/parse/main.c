@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "newswire/config.h"
+#include "newswire/curve.h"
 #include "newswire/filter.h"
 #include "newswire/log.h"
 #include "newswire/parse.h"
@@ -20,6 +21,7 @@ typedef struct cfg {
     const char *http;
     int64_t window;
     const char *log_level;
+    nw_curve_cfg_t curve;
 } cfg_t;
 
 static const nw_cfg_opt_t options[] = {
@@ -31,6 +33,8 @@ static const nw_cfg_opt_t options[] = {
      "most raw items in flight at once (credit)", 1, 65536},
     {"log-level", NW_CFG_STR, "info", offsetof(cfg_t, log_level), "debug, info, warn or error", 0,
      0},
+    NW_CURVE_KEY_OPTION(cfg_t, curve),
+    NW_CURVE_SERVER_OPTION(cfg_t, curve),
     NW_CFG_END,
 };
 
@@ -84,6 +88,11 @@ main(int argc, char **argv)
     int level = nw_log_parse_level(cfg.log_level);
     if (level < 0) {
         fprintf(stderr, "newswire-parse: bad value for --log-level: \"%s\"\n", cfg.log_level);
+        return 2;
+    }
+    char curve_err[256];
+    if (nw_curve_init(&cfg.curve, NW_CURVE_CONNECTS, curve_err, sizeof curve_err) < 0) {
+        fprintf(stderr, "newswire-parse: %s\n", curve_err);
         return 2;
     }
     const nw_filter_def_t def = {

@@ -15,6 +15,7 @@
 
 #include "newswire/buf.h"
 #include "newswire/config.h"
+#include "newswire/curve.h"
 #include "newswire/log.h"
 #include "newswire/metrics.h"
 #include "newswire/proto.h"
@@ -35,6 +36,7 @@ typedef struct cfg {
     int64_t batch_ms;
     int64_t window;
     const char *log_level;
+    nw_curve_cfg_t curve;
 } cfg_t;
 
 static const nw_cfg_opt_t options[] = {
@@ -55,6 +57,8 @@ static const nw_cfg_opt_t options[] = {
      "most messages in flight at once (>= batch-max)", 1, 1 << 20},
     {"log-level", NW_CFG_STR, "info", offsetof(cfg_t, log_level), "debug, info, warn or error", 0,
      0},
+    NW_CURVE_KEY_OPTION(cfg_t, curve),
+    NW_CURVE_SERVER_OPTION(cfg_t, curve),
     NW_CFG_END,
 };
 
@@ -459,6 +463,11 @@ main(int argc, char **argv)
     int level = nw_log_parse_level(st.cfg.log_level);
     if (level < 0) {
         fprintf(stderr, "newswire-store: bad value for --log-level: \"%s\"\n", st.cfg.log_level);
+        return 2;
+    }
+    char curve_err[256];
+    if (nw_curve_init(&st.cfg.curve, NW_CURVE_CONNECTS, curve_err, sizeof curve_err) < 0) {
+        fprintf(stderr, "newswire-store: %s\n", curve_err);
         return 2;
     }
     if (st.cfg.window < st.cfg.batch_max) {

@@ -145,8 +145,8 @@ echo "store restarted at t=$((SECONDS - T0))s; load stopped"
 
 # Drain: the clients finish the article in hand, the inbox empties, fetch's spool has nothing
 # unacked and the store holds everything accepted.
-wait_until 60 grep -q finished "$T/accepted" || fail "the HTTP client did not stop: $(tail -3 "$T/client.log")"
-wait_until 60 grep -q finished "$T/feeder.log" || fail "the inbox producer did not stop"
+wait_until "$DRAIN_WAIT" grep -q finished "$T/accepted" || fail "the HTTP client did not stop: $(tail -3 "$T/client.log")"
+wait_until "$DRAIN_WAIT" grep -q finished "$T/feeder.log" || fail "the inbox producer did not stop"
 drained() {
   check_all_alive
   [ -z "$(find "$DATA/inbox" -maxdepth 1 -type f -print -quit)" ] && [ "$(spool_unacked)" = 0 ] &&

@@ -263,6 +263,32 @@ else
   grep -q "not a feed" "$T/err" && ok "feed: binary input refused with a clear error" || bad "feed error: $(cat "$T/err")"
 fi
 
+# --- compare: the store's same-story score, across languages --------------------------------
+EN="Flooding in Valencia: Spanish Prime Minister Pedro Sanchez visited Valencia on Tuesday after \
+floods killed 214 people. Sanchez promised 10,600 million euros in aid to Valencia, and the \
+European Union offered help through Ursula von der Leyen."
+ES="Inundaciones en Valencia: el presidente del Gobierno, Pedro Sanchez, visito Valencia el \
+martes tras las riadas que causaron 214 muertos. Sanchez prometio 10.600 millones de euros de \
+ayuda para Valencia y Ursula von der Leyen ofrecio el apoyo de la Union Europea."
+RATES="The central bank raised interest rates by a quarter point on Wednesday, citing stubborn \
+inflation in services and a tight labour market."
+"$NW" compare --text "$EN" "$ES" >"$T/cmp1.json" 2>"$T/err" || bad "compare: $(cat "$T/err")"
+jcheck "$T/cmp1.json" 'd["same_story"] is True and d["duplicate"] is False and d["cross_language"] is True and d["anchors"] > 0' \
+  "compare: one story in English and Spanish is the same story, not a duplicate"
+"$NW" compare --text "$EN" "$RATES" >"$T/cmp2.json" 2>"$T/err" || bad "compare: $(cat "$T/err")"
+jcheck "$T/cmp2.json" 'd["same_story"] is False and d["similarity"] < d["story_threshold"]' \
+  "compare: unrelated texts are not one story"
+"$NW" compare --text "$EN" "$EN" >"$T/cmp3.json" 2>"$T/err" || bad "compare: $(cat "$T/err")"
+jcheck "$T/cmp3.json" 'd["duplicate"] is True and d["similarity"] == 1.0' "compare: a text is its own duplicate"
+SEED_FILES=("$SEEDS"/*.txt)
+if [ -f "${SEED_FILES[0]}" ] && [ -f "${SEED_FILES[1]:-}" ]; then
+  "$NW" compare "${SEED_FILES[0]}" "${SEED_FILES[1]}" >"$T/cmp4.json" 2>"$T/err" || bad "compare seeds: $(cat "$T/err")"
+  jcheck "$T/cmp4.json" 'd["same_story"] is True and d["duplicate"] is False' \
+    "compare: the two seeds are the same story, not duplicates"
+else
+  echo "skip: compare of the seeds, no seeds under $SEEDS"
+fi
+
 if [ $fails -ne 0 ]; then
   echo "$fails check(s) failed"
   exit 1

@@ -30,7 +30,7 @@ for line in text.splitlines():
         cur = m.group(1); services[cur] = []; continue
     if cur:
         services[cur].append(line)
-want = {'broker', 'fetch', 'parse', 'enrich', 'store'}
+want = {'broker', 'fetch', 'parse', 'enrich', 'store', 'query'}
 assert set(services) == want, f"services {sorted(services)} != {sorted(want)}"
 for name, lines in services.items():
     body = '\n'.join(lines)

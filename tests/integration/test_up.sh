@@ -87,12 +87,12 @@ TXT
 
 "$NW" up --data-dir "$DATA" --broker "$BROKER" --http "127.0.0.1:$((P + 8))" \
   --ingest "tcp://127.0.0.1:$((P + 9))" --metrics-port $((P + 10)) --parse 2 --enrich 1 \
-  --samples "$T/samples" >"$T/up.log" 2>&1 &
+  --query "127.0.0.1:$((P + 17))" --samples "$T/samples" >"$T/up.log" 2>&1 &
 UP_PID=$!
 wait_until 30 curl -fsS "$API/healthz" || fail "fetch API never became healthy"
 ok "up: fetch API healthy"
 grep -q "newswire is up: API $API/v1/articles" "$T/up.log" || fail "up did not print its ready line"
-for name in up broker store enrich-1 parse-1 parse-2 fetch; do
+for name in up broker store enrich-1 parse-1 parse-2 fetch query; do
   [ -s "$DATA/run/$name.pid" ] || fail "no pid file for $name"
   kill -0 "$(cat "$DATA/run/$name.pid")" 2>/dev/null || fail "$name (pid file) is not running"
 done
@@ -108,6 +108,9 @@ ok "up: children serve /metrics on consecutive ports"
 found() { "$NW" search --data-dir "$DATA" "$1" | grep -q "$2"; }
 wait_until 30 found mackerel "Sample day at the Bergen fish market" || fail "sample from --samples never searchable"
 ok "up: --samples copied into the inbox and stored"
+curl -fsS "http://127.0.0.1:$((P + 17))/v1/search?q=mackerel" | grep -q "Bergen fish market" ||
+  fail "the query service started by up does not find the sample"
+ok "up: the query service answers over HTTP"
 
 # tail first; then ingest probe articles until it has received one (no publication is promised
 # to a subscriber that is still connecting).

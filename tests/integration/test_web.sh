@@ -64,7 +64,7 @@ ok "second poll sent If-None-Match, got 304, ingested nothing"
 kill -TERM "$PID_fetch"
 wait "$PID_fetch" 2>/dev/null || fail "fetch did not exit cleanly on SIGTERM"
 rm -f "$STATE/feeds.tsv"
-[ "$(wc -l <"$STATE/seen.log")" = 3 ] || fail "seen.log: $(cat "$STATE/seen.log")"
+[ "$(grep -vc '^#' "$STATE/seen.log")" = 3 ] || fail "seen.log: $(cat "$STATE/seen.log")"
 start_fetch "${WEB_ARGS[@]}"
 wait_until 30 metric_at_least 'nw_fetch_web_polls_total{reason="ok"}' 1 || fail "no poll after restart"
 wait_until 10 sample_is nw_fetch_web_items_total seen 3 ||
@@ -76,6 +76,30 @@ done
 sleep 1
 stored_is 3 || fail "store holds $(stored) web articles after the restart"
 ok "after a restart the re-poll fetched and ingested nothing twice"
+
+# The seen-set is bounded by generations: with --seen-keep 1s the first poll retires seen.log to
+# seen.old; the feed still lists the three items, so they are carried into the new generation
+# (not fetched again), while a URL no feed lists any more is gone after the next rotation.
+kill -TERM "$PID_fetch"
+wait "$PID_fetch" 2>/dev/null || fail "fetch did not exit cleanly on SIGTERM"
+rm -f "$STATE/feeds.tsv"
+echo "https://gone.example/old-story" >>"$STATE/seen.log"
+sleep 1.1
+start_fetch "${WEB_ARGS[@]}" --seen-keep 1s
+wait_until 30 metric_at_least 'nw_fetch_web_polls_total{reason="ok"}' 1 || fail "no poll after restart"
+wait_until 10 sample_is nw_fetch_web_items_total seen 3 ||
+  fail "items seen after rotation: $(sample nw_fetch_web_items_total seen)"
+[ "$(sample nw_fetch_web_pages_total accepted)" = 0 ] || fail "rotation made pages be ingested again"
+grep -q gone.example "$STATE/seen.old" || fail "first rotation: seen.old is $(cat "$STATE/seen.old")"
+wait_until 10 grep -q "articles/3.html" "$STATE/seen.log" || fail "listed items not carried over"
+wait_until 30 metric_at_least 'nw_fetch_web_polls_total{reason="not-modified"}' 1 ||
+  fail "no poll after the first rotation"
+grep -q gone.example "$STATE/seen.old" && fail "an unlisted URL survived two rotations"
+[ "$(grep -c '/articles/' "$STATE/seen.old")" = 3 ] || fail "seen.old: $(cat "$STATE/seen.old")"
+for i in 1 2 3; do
+  [ "$(requests /articles/$i.html)" = 1 ] || fail "/articles/$i.html requested again after rotation"
+done
+ok "seen-set generations: listed items carried over, an unlisted one forgotten"
 
 # POST /v1/urls: one page in, and every hostile case refused with a clear error.
 post_url() {

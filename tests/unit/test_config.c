@@ -109,7 +109,12 @@ test_parse_values(void **state)
     assert_int_equal(nw_config_parse_value(NW_CFG_MS, "2m", &v), 0);
     assert_int_equal(v, 120000);
     assert_int_equal(nw_config_parse_value(NW_CFG_MS, "1.5s", &v), -EINVAL);
-    assert_int_equal(nw_config_parse_value(NW_CFG_MS, "1h", &v), -EINVAL);
+    assert_int_equal(nw_config_parse_value(NW_CFG_MS, "1h", &v), 0);
+    assert_int_equal(v, 3600000);
+    assert_int_equal(nw_config_parse_value(NW_CFG_MS, "30d", &v), 0);
+    assert_int_equal(v, 30LL * 86400000);
+    assert_int_equal(nw_config_parse_value(NW_CFG_MS, "1w", &v), -EINVAL);
+    assert_int_equal(nw_config_parse_value(NW_CFG_MS, "1dd", &v), -EINVAL);
 
     static const char *yes[] = {"1", "true", "YES", "On"}, *no[] = {"0", "False", "no", "OFF"};
     for (int i = 0; i < 4; i++) {

@@ -304,6 +304,7 @@ test_seeds(void **state)
         free(s0);
         free(s2);
         skip();
+        return; /* skip() ends the test; the compiler does not know it */
     }
     char code[8];
     assert_int_equal(nw_lang_detect(s0, len0, code, sizeof(code)), 1);

@@ -368,10 +368,10 @@ test_fingerprint(void **state)
     const char *c = "The central bank raised interest rates by a quarter point on Wednesday, "
                     "citing stubborn inflation in services and a tight labour market.";
     nw_fp_t fa, fa2, fb, fc;
-    assert_int_equal(nw_fp_compute(a, strlen(a), &fa), 0);
-    assert_int_equal(nw_fp_compute(a2, strlen(a2), &fa2), 0);
-    assert_int_equal(nw_fp_compute(b, strlen(b), &fb), 0);
-    assert_int_equal(nw_fp_compute(c, strlen(c), &fc), 0);
+    assert_int_equal(nw_fp_compute(a, strlen(a), NULL, &fa), 0);
+    assert_int_equal(nw_fp_compute(a2, strlen(a2), NULL, &fa2), 0);
+    assert_int_equal(nw_fp_compute(b, strlen(b), NULL, &fb), 0);
+    assert_int_equal(nw_fp_compute(c, strlen(c), NULL, &fc), 0);
     nw_fp_score_t s = nw_fp_compare(&fa, &fa);
     assert_true(s.similarity == 1.0 && s.duplicate && s.same_story && s.simhash_bits == 0);
     s = nw_fp_compare(&fa, &fa2);
@@ -395,6 +395,104 @@ test_fingerprint(void **state)
     assert_true(nw_similarity(&e1, &none) < 0);
     nw_enriched_release(&e1);
     nw_enriched_release(&e2);
+}
+
+/* Invented pairs: one story in English and Spanish (shared names, places and numbers, no
+ * shared sentence), and two unrelated English reports sharing only newsroom words. The
+ * verdicts come from the enriched fingerprints, as in the store. */
+static void
+test_fingerprint_across_languages(void **state)
+{
+    (void)state;
+    const char *en = "Flooding in Valencia: Spanish Prime Minister Pedro S\u00e1nchez visited "
+                     "Valencia on Tuesday after floods killed 214 people. S\u00e1nchez promised "
+                     "10,600 million euros in aid to Valencia, and the European Union offered "
+                     "help through Ursula von der Leyen.";
+    const char *es = "Inundaciones en Valencia: el presidente del Gobierno, Pedro S\u00e1nchez, "
+                     "visit\u00f3 Valencia el martes tras las riadas que causaron 214 muertos. "
+                     "S\u00e1nchez prometi\u00f3 10.600 millones de euros de ayuda para Valencia "
+                     "y Ursula von der Leyen ofreci\u00f3 el apoyo de la Uni\u00f3n Europea.";
+    const char *u1 = "The government said on Tuesday that the new school year will start two "
+                     "weeks later because teachers asked for more time to prepare lessons, the "
+                     "education minister told reporters.";
+    const char *u2 = "The national football team will play its next match later this month "
+                     "without its captain, the coach told reporters on Tuesday, because the "
+                     "player asked for more time to recover.";
+    nw_enriched_t e[4];
+    run(&e[0], NULL, en, NULL, NULL);
+    run(&e[1], NULL, es, NULL, NULL);
+    run(&e[2], NULL, u1, NULL, NULL);
+    run(&e[3], NULL, u2, NULL, NULL);
+    nw_fp_t f[4];
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(nw_fp_load(&e[i], &f[i]), 0);
+        assert_true(e[i].anchors_len > 0 || i >= 2);
+    }
+    assert_string_equal(f[0].lang, "en");
+    assert_string_equal(f[1].lang, "es");
+    nw_fp_score_t same = nw_fp_compare(&f[0], &f[1]);
+    assert_true(same.cross_lang && !same.cross_script);
+    assert_true(same.anchors > 0.2); /* Valencia, Sanchez, 214, Leyen ... */
+    assert_false(same.duplicate);
+    assert_true(same.same_story);
+    nw_fp_score_t other = nw_fp_compare(&f[2], &f[3]);
+    assert_false(other.cross_lang);
+    assert_false(other.same_story);
+    assert_true(same.similarity > other.similarity);
+    /* nw_similarity is the same score, from the enriched messages */
+    assert_true(nw_similarity(&e[0], &e[1]) == same.similarity);
+    /* without the anchors the pair scores lower: the entities carry the story across */
+    nw_fp_t bare = f[1];
+    bare.n_anchors = 0;
+    assert_true(nw_fp_compare(&f[0], &bare).overall > same.overall);
+    for (int i = 0; i < 4; i++)
+        nw_enriched_release(&e[i]);
+}
+
+/* Country names in other languages and scripts give the country's anchor, the one the
+ * enricher's geocoder gives an English place name. */
+static void
+test_fingerprint_countries(void **state)
+{
+    (void)state;
+    const char *de = "Die deutsche Regierung und Deutschland";
+    const char *en = "Germany";
+    const char *zh = "\u5fb7\u56fd\u653f\u5e9c"; /* "German government" */
+    const char *other = "Frankreich";
+    nw_fp_t a, b, c, d;
+    assert_int_equal(nw_fp_compute(de, strlen(de), "de", &a), 0);
+    assert_int_equal(nw_fp_compute(en, strlen(en), "en", &b), 0);
+    assert_int_equal(nw_fp_compute(zh, strlen(zh), "zh", &c), 0);
+    assert_int_equal(nw_fp_compute(other, strlen(other), "de", &d), 0);
+    assert_int_equal(a.n_anchors, 1);
+    assert_int_equal(b.n_anchors, 1);
+    assert_int_equal(c.n_anchors, 1);
+    assert_int_equal(d.n_anchors, 1);
+    assert_true(a.anchor[0] == b.anchor[0] && b.anchor[0] == c.anchor[0]);
+    assert_true(d.anchor[0] != a.anchor[0]);
+    assert_true(nw_fp_compare(&a, &c).anchors > 0.99);
+}
+
+/* Bad sketches in an enriched message are refused, not read. */
+static void
+test_fingerprint_load_checks(void **state)
+{
+    (void)state;
+    uint8_t pairs[16] = {9, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0}; /* 9 then 3: descending */
+    nw_enriched_t e = {0};
+    nw_fp_t fp;
+    e.grams = pairs;
+    e.grams_len = sizeof(pairs);
+    assert_int_equal(nw_fp_load(&e, &fp), -EINVAL);
+    e.grams_len = 7;
+    assert_int_equal(nw_fp_load(&e, &fp), -EINVAL);
+    pairs[8] = 10; /* ascending now */
+    e.grams_len = sizeof(pairs);
+    assert_int_equal(nw_fp_load(&e, &fp), 0);
+    assert_int_equal(fp.n_grams, 2);
+    e.anchors = pairs;
+    e.anchors_len = 8 * (NW_FP_ANCHORS + 1);
+    assert_int_equal(nw_fp_load(&e, &fp), -EINVAL);
 }
 
 static void
@@ -610,6 +708,9 @@ main(void)
         cmocka_unit_test(test_paragraph_languages),
         cmocka_unit_test(test_tone_themes_keywords),
         cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test(test_fingerprint_across_languages),
+        cmocka_unit_test(test_fingerprint_load_checks),
+        cmocka_unit_test(test_fingerprint_countries),
         cmocka_unit_test(test_slug),
         cmocka_unit_test(test_topics_grammar),
         cmocka_unit_test(test_missing_data),

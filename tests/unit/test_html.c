@@ -19,7 +19,7 @@
 #include "newswire/util.h"
 
 static void
-parse_fixture(const char *name, nw_article_t *a)
+parse_fixture_at(const char *name, const char *url, nw_article_t *a)
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s/tests/fixtures/html/%s", NW_SOURCE_DIR, name);
@@ -27,9 +27,15 @@ parse_fixture(const char *name, nw_article_t *a)
     size_t len = 0;
     assert_int_equal(nw_read_file(path, 1 << 20, &buf, &len), 0);
     memset(a, 0, sizeof(*a));
-    assert_int_equal(nw_html_parse((const char *)buf, len, a), 0);
+    assert_int_equal(nw_html_parse((const char *)buf, len, url, a), 0);
     assert_non_null(a->text);
     free(buf);
+}
+
+static void
+parse_fixture(const char *name, nw_article_t *a)
+{
+    parse_fixture_at(name, NULL, a);
 }
 
 static void
@@ -41,6 +47,13 @@ test_article(void **state)
     assert_string_equal(a.title, "Night trains return to the Alps"); /* og:title wins */
     assert_string_equal(a.lang, "en");
     assert_string_equal(a.published, "2023-10-02T06:30:00+02:00");
+    assert_string_equal(a.modified, "2023-10-02T09:05:00+02:00");
+    assert_string_equal(a.site_name, "Example News");
+    assert_string_equal(a.section, "Travel");
+    assert_int_equal(a.n_tags, 2);
+    assert_string_equal(a.tags[0], "rail");
+    assert_string_equal(a.tags[1], "Alps");
+    assert_null(a.image); /* relative, and no page address to resolve it against */
     assert_int_equal(a.n_authors, 2);
     assert_string_equal(a.authors[0], "Jane Doe");
     assert_string_equal(a.authors[1], "John Roe");
@@ -66,6 +79,23 @@ test_article(void **state)
     assert_null(strstr(a.text, "Copyright"));
     assert_null(strstr(a.text, "not text"));
     assert_null(strstr(a.text, "color"));
+    nw_article_release(&a);
+}
+
+/* With the page's address, relative links resolve and the URL can date the page. */
+static void
+test_article_at_url(void **state)
+{
+    (void)state;
+    nw_article_t a;
+    parse_fixture_at("article.html", "https://news.example/travel/night-trains?ref=home", &a);
+    assert_string_equal(a.image, "https://news.example/img/sleeper.jpg");
+    nw_article_release(&a);
+    parse_fixture_at("soup.html", "https://news.example/2022/09/16/harvest", &a);
+    assert_string_equal(a.published, "2022-09-17"); /* <time> outranks the URL */
+    nw_article_release(&a);
+    parse_fixture_at("h1_only.html", "https://news.example/2021/03/04/story", &a);
+    assert_string_equal(a.published, "2021-03-04"); /* only the URL has a date */
     nw_article_release(&a);
 }
 
@@ -121,7 +151,7 @@ test_ignores_meta_charset(void **state)
     const char *doc = "<html><head><meta charset=\"iso-8859-1\"></head><body>"
                       "<p>Caf\xc3\xa9 cr\xc3\xa8me</p></body></html>";
     nw_article_t a = {0};
-    assert_int_equal(nw_html_parse(doc, strlen(doc), &a), 0);
+    assert_int_equal(nw_html_parse(doc, strlen(doc), NULL, &a), 0);
     assert_string_equal(a.text, "Caf\xc3\xa9 cr\xc3\xa8me");
     nw_article_release(&a);
 }
@@ -160,7 +190,7 @@ test_dateline(void **state)
     /* a dateline and nothing after it stays text: an article is never emptied */
     const char *only = "<html><body><p>CAIRO (Reuters) -</p></body></html>";
     memset(&a, 0, sizeof(a));
-    assert_int_equal(nw_html_parse(only, strlen(only), &a), 0);
+    assert_int_equal(nw_html_parse(only, strlen(only), NULL, &a), 0);
     assert_null(a.dateline);
     assert_string_equal(a.text, "CAIRO (Reuters) -");
     nw_article_release(&a);
@@ -178,7 +208,7 @@ test_hostile(void **state)
         assert_int_equal(nw_buf_puts(&b, "<div>"), 0);
     assert_int_equal(nw_buf_puts(&b, "<p>deep &amp; sound</p></span></table>"), 0);
     nw_article_t a = {0};
-    int rc = nw_html_parse((const char *)b.data, b.len, &a);
+    int rc = nw_html_parse((const char *)b.data, b.len, NULL, &a);
     assert_true(rc == 0 || rc == -EPROTO);
     if (rc == 0)
         assert_non_null(a.text);
@@ -186,7 +216,7 @@ test_hostile(void **state)
     nw_buf_release(&b);
 
     /* nothing at all is not a document */
-    assert_int_equal(nw_html_parse("", 0, &a), -EPROTO);
+    assert_int_equal(nw_html_parse("", 0, NULL, &a), -EPROTO);
     assert_null(a.text);
 }
 
@@ -194,13 +224,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_article),
-        cmocka_unit_test(test_tag_soup),
-        cmocka_unit_test(test_h1_title),
-        cmocka_unit_test(test_no_paragraphs),
-        cmocka_unit_test(test_ignores_meta_charset),
-        cmocka_unit_test(test_dateline),
-        cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_article),       cmocka_unit_test(test_article_at_url),
+        cmocka_unit_test(test_tag_soup),      cmocka_unit_test(test_h1_title),
+        cmocka_unit_test(test_no_paragraphs), cmocka_unit_test(test_ignores_meta_charset),
+        cmocka_unit_test(test_dateline),      cmocka_unit_test(test_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

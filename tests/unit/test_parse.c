@@ -304,6 +304,8 @@ test_reason_bad_json(void **state)
         "{\"title\": [\"x\"], \"text\": \"Body.\"}",
         "{\"authors\": \"ok\", \"text\": \"Body.\", \"authors\": []}",
         "{\"authors\": [\"Ann Lee\", 7], \"text\": \"Body.\"}",
+        "{\"tags\": 7, \"text\": \"Body.\"}",
+        "{\"site_name\": {}, \"text\": \"Body.\"}",
         "{\"text\": \"Body.\"} trailing",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -330,7 +332,9 @@ test_json_text(void **state)
                     "\"subtitle\":\"Unions accept offer\",\"authors\":[\"Ann Lee\",\"\",\"Bo "
                     "Chen\"],\"published\":\"2024-03-05\",\"dateline\":\"Lyon, France\","
                     "\"lang\":\"fr\",\"text\":\"First line\\nwraps here.\\n\\n\\nSecond "
-                    "paragraph .\\n\",\"unknown\":true}";
+                    "paragraph .\\n\",\"unknown\":true,\"modified\":\"2024-03-05T10:00:00Z\","
+                    "\"site_name\":\"Le Example\",\"section\":\"Social\",\"tags\":[\"rail\","
+                    "\"\",\"strikes\"],\"image\":\"https://example.org/i.jpg\"}";
     nw_raw_t r = raw_of("application/json", NULL, j, strlen(j));
     nw_article_t a;
     parse_ok(&r, &a);
@@ -343,6 +347,13 @@ test_json_text(void **state)
     assert_string_equal(a.published, "2024-03-05");
     assert_string_equal(a.dateline, "Lyon, France");
     assert_string_equal(a.lang, "fr");
+    assert_string_equal(a.modified, "2024-03-05T10:00:00Z");
+    assert_string_equal(a.site_name, "Le Example");
+    assert_string_equal(a.section, "Social");
+    assert_int_equal(a.n_tags, 2);
+    assert_string_equal(a.tags[0], "rail");
+    assert_string_equal(a.tags[1], "strikes");
+    assert_string_equal(a.image, "https://example.org/i.jpg");
     assert_string_equal(a.text, "First line wraps here.\n\nSecond paragraph.");
     assert_string_equal(a.content_type, "application/json");
     nw_article_release(&a);

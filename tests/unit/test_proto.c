@@ -97,8 +97,13 @@ article_eq(const void *pa, const void *pb)
     assert_str_eq(a->subtitle, b->subtitle);
     assert_strs_eq(a->authors, a->n_authors, b->authors, b->n_authors);
     assert_str_eq(a->published, b->published);
+    assert_str_eq(a->modified, b->modified);
     assert_str_eq(a->dateline, b->dateline);
     assert_str_eq(a->lang, b->lang);
+    assert_str_eq(a->site_name, b->site_name);
+    assert_str_eq(a->section, b->section);
+    assert_strs_eq(a->tags, a->n_tags, b->tags, b->n_tags);
+    assert_str_eq(a->image, b->image);
     assert_str_eq(a->text, b->text);
     assert_int_equal(a->n_captions, b->n_captions);
     for (size_t i = 0; i < a->n_captions; i++) {
@@ -224,6 +229,7 @@ static uint8_t DEAD_BYTES[] = {0x82, 0xa1, 0x76, 0x01, 0xa2, 0x69, 0x64, 0xc1, 0
 static nw_kv_t HEADERS[] = {{S("etag"), S("\"5f2-abc\"")},
                             {S("last-modified"), S("Tue, 06 Feb 2024 08:00:00 GMT")}};
 static char *AUTHORS[] = {S("Staff Reporter"), S("Agence France-Presse")};
+static char *TAGS[] = {S("storms"), S("Norway")};
 static char *TOPICS[] = {S("all"), S("lang.en"), S("country.no"), S("person.kari-solberg")};
 static uint8_t ZZ_ENTRY[] = {0xa2, 'z', 'z', 0x92, 0x01, 0x02}; /* "zz": [1, 2] */
 static uint8_t MOOD_ENTRY[] = {
@@ -294,8 +300,14 @@ article_full(nw_article_t *a)
         .authors = AUTHORS,
         .n_authors = 2,
         .published = S("2024-02-06"),
+        .modified = S("2024-02-06T11:40:00+01:00"),
         .dateline = S("Bergen, Norway"),
         .lang = S("en"),
+        .site_name = S("Example Post"),
+        .section = S("Weather"),
+        .tags = TAGS,
+        .n_tags = 2,
+        .image = S("https://example.org/img/harbour.jpg"),
         .text = S("The harbour master said the storm would reach the coast.\n\n"
                   "\"We are ready, all of us.\""),
         .captions = CAPTIONS,
@@ -372,6 +384,10 @@ enriched_full(nw_enriched_t *e)
     e->minhash_len = sizeof(SKETCH);
     e->terms = SKETCH;
     e->terms_len = sizeof(SKETCH);
+    e->grams = SKETCH;
+    e->grams_len = sizeof(SKETCH);
+    e->anchors = SKETCH;
+    e->anchors_len = sizeof(SKETCH);
     e->words = 812;
     e->reading_s = 244;
     e->topics = TOPICS;
@@ -681,7 +697,7 @@ test_unknown_keys_enriched_as_article(void **state)
     enriched_full(&e);
     encode_ok(&T_ENRICHED, &e, &b);
     assert_int_equal(nw_article_decode(&a, b.data, b.len), 0);
-    assert_int_equal(a.extra.n, 18); /* every enrichment key of enriched_full() */
+    assert_int_equal(a.extra.n, 20); /* every enrichment key of enriched_full() */
     encode_ok(&T_ARTICLE, &a, &b2);
     assert_int_equal(b.len, b2.len);
     assert_memory_equal(b.data, b2.data, b.len);

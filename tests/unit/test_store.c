@@ -221,7 +221,7 @@ test_open_migrate_reopen(void **state)
 {
     fixture_t *f = *state;
     nw_store_t *s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 4);
+    assert_int_equal(nw_store_schema_version(s), 5);
     assert_int_equal(nw_store_count(s), 0);
     put_commit(s, "a1", "Title", "Some text.");
     nw_store_close(&s);
@@ -233,13 +233,13 @@ test_open_migrate_reopen(void **state)
     if (f->pg)
         db_expect(f,
                   "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations",
-                  "1,2,3,4");
+                  "1,2,3,4,5");
     else
         db_expect(f, "PRAGMA journal_mode", "wal");
 
     /* Reopening migrates nothing and keeps the data. */
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 4);
+    assert_int_equal(nw_store_schema_version(s), 5);
     assert_int_equal(nw_store_count(s), 1);
     nw_enriched_t e = get(s, "a1");
     assert_string_equal(e.art.text, "Some text.");
@@ -984,7 +984,7 @@ test_read_and_migrate_v1(void **state)
     nw_store_close(&r);
 
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 4);
+    assert_int_equal(nw_store_schema_version(s), 5);
     assert_int_equal(nw_store_dlq_pending(s, NULL, NULL, NULL), 1);
     assert_int_equal(nw_store_begin(s), 0);
     assert_int_equal(nw_store_dlq_claim(s, 1, 0), 0);
@@ -1048,7 +1048,7 @@ test_readonly_sees_writer(void **state)
     nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
     if (!r)
         fail_msg("open read-only: %s", err);
-    assert_int_equal(nw_store_schema_version(r), 4);
+    assert_int_equal(nw_store_schema_version(r), 5);
     assert_int_equal(nw_store_count(r), 1);
     assert_int_equal(nw_store_begin(r), -EROFS);
 
@@ -1124,7 +1124,7 @@ make_fp(const char *id, const char *published, const char *text)
     nw_fp_t fp;
     free(e.art.published);
     e.art.published = strdup(published);
-    assert_int_equal(nw_fp_compute(text, strlen(text), &fp), 0);
+    assert_int_equal(nw_fp_compute(text, strlen(text), NULL, &fp), 0);
     assert_int_equal(nw_fp_store(&fp, &e), 0);
     return e;
 }
@@ -1188,10 +1188,10 @@ test_stories(void **state)
 
     /* The texts are what the verdicts say they are. */
     nw_fp_t a, b, c, d;
-    assert_int_equal(nw_fp_compute(TALKS, strlen(TALKS), &a), 0);
-    assert_int_equal(nw_fp_compute(TALKS_EDITED, strlen(TALKS_EDITED), &b), 0);
-    assert_int_equal(nw_fp_compute(TALKS_OTHER, strlen(TALKS_OTHER), &c), 0);
-    assert_int_equal(nw_fp_compute(RATES, strlen(RATES), &d), 0);
+    assert_int_equal(nw_fp_compute(TALKS, strlen(TALKS), NULL, &a), 0);
+    assert_int_equal(nw_fp_compute(TALKS_EDITED, strlen(TALKS_EDITED), NULL, &b), 0);
+    assert_int_equal(nw_fp_compute(TALKS_OTHER, strlen(TALKS_OTHER), NULL, &c), 0);
+    assert_int_equal(nw_fp_compute(RATES, strlen(RATES), NULL, &d), 0);
     assert_true(nw_fp_compare(&a, &b).duplicate);
     assert_false(nw_fp_compare(&a, &c).duplicate);
     assert_true(nw_fp_compare(&a, &c).same_story);
@@ -1313,6 +1313,66 @@ fake_words(uint64_t *rng, char *text, size_t cap, int n)
         len += (size_t)snprintf(text + len, cap - len, "%s%s ", w % 9 ? "" : "The ", word);
     }
     return len;
+}
+
+/* One story in English and Spanish: few shared words, but the anchors enrich adds (names,
+ * the place id, numbers) and the languages kept in the ring group them, also after a reopen
+ * reloads the ring from the fingerprints table. */
+static const char FLOOD_EN[] =
+    "Spanish Prime Minister Pedro Sanchez visited Valencia on Tuesday after floods killed 214 "
+    "people. Sanchez promised 10,600 million euros in aid, and Ursula von der Leyen offered "
+    "help from the European Union.";
+static const char FLOOD_ES[] =
+    "El presidente Pedro Sanchez visito Valencia tras las riadas que causaron 214 muertos. "
+    "Sanchez prometio 10.600 millones de euros de ayuda y Ursula von der Leyen ofrecio el "
+    "apoyo de la Union Europea.";
+
+static grouped_t
+put_lang(nw_store_t *s, const char *id, const char *lang, const char *text)
+{
+    nw_enriched_t e = make(id, NULL, text);
+    nw_entity_t ents[2] = {
+        {.type = "person", .name = "Pedro Sanchez", .salience = 0.8},
+        {.type = "place", .name = "Valencia", .geoid = "es.valencia", .cc = "ES", .salience = 0.6},
+    };
+    nw_enriched_t view = {.entities = ents, .n_entities = 2};
+    nw_fp_t fp;
+    free(e.art.published);
+    e.art.published = strdup("2024-11-05T10:00:00Z");
+    free(e.art.lang);
+    e.art.lang = strdup(lang);
+    assert_int_equal(nw_fp_compute(text, strlen(text), lang, &fp), 0);
+    nw_fp_add_entities(&fp, &view);
+    assert_int_equal(nw_fp_store(&fp, &e), 0);
+    nw_store_result_t res = {0};
+    grouped_t g = {0};
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_put(s, &e, NULL, &res), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+    snprintf(g.story, sizeof(g.story), "%s", res.story ? res.story : "");
+    g.has_dup = res.duplicate_of != NULL;
+    nw_enriched_release(&e);
+    return g;
+}
+
+static void
+test_story_across_languages(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    grouped_t g = put_lang(s, "flood-en", "en", FLOOD_EN);
+    assert_string_equal(g.story, "flood-en");
+    g = put_story(s, "rates", "2024-11-05T11:00:00Z", RATES);
+    assert_string_equal(g.story, "rates");
+    g = put_lang(s, "flood-es", "es", FLOOD_ES);
+    assert_false(g.has_dup);
+    assert_string_equal(g.story, "flood-en");
+    nw_store_close(&s);
+    s = open_rw(f);
+    g = put_lang(s, "flood-es-2", "es", FLOOD_ES);
+    assert_true(g.has_dup); /* the same text again, from the reloaded ring */
+    assert_string_equal(g.story, "flood-en");
+    nw_store_close(&s);
 }
 
 /* The cost of a put in a bulk transaction with an empty and with a full ring of recent
@@ -1740,6 +1800,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_stories, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_story_across_languages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_across_writers, setup, teardown),
         cmocka_unit_test(test_is_postgres),
     };
@@ -1764,6 +1825,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_stories, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_story_across_languages, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_pg_same_id_two_writers, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_pg_since_waits_for_writers, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_across_writers, setup_pg, teardown_pg),

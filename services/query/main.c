@@ -1,0 +1,654 @@
+/* newswire-query: the read side over HTTP, for people and programs without ZeroMQ.
+ *
+ *   GET /v1/articles/ID          the stored document of an article (JSON)
+ *   GET /v1/articles?topic=T&since=S&limit=N
+ *                                stored documents after S whose topics match T by prefix, in
+ *                                seq order, with "next" to page on
+ *   GET /v1/search?q=WORDS&limit=N
+ *                                full-text search, best first
+ *   GET /v1/stream?topic=T&since=S
+ *                                Server-Sent Events: every matching article, backfilled from
+ *                                the database and then live from the hub, each once, in seq
+ *                                order; the event id is the seq, so a client that reconnects
+ *                                with Last-Event-ID resumes without gap or duplicate
+ *
+ * The database is opened read-only (it sees what the store commits). The hub's "all" topic
+ * carries every stored article once; each stream client has its own follow.h cursor over it.
+ * A client's unsent bytes are bounded (--stream-buffer): past the bound it stops taking live
+ * articles and is fed from the database as its connection drains, so a slow client costs
+ * database reads, not memory, and misses nothing. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <uv.h>
+#include <zmq.h>
+
+#include "newswire/buf.h"
+#include "newswire/config.h"
+#include "newswire/curve.h"
+#include "newswire/follow.h"
+#include "newswire/json.h"
+#include "newswire/log.h"
+#include "newswire/metrics.h"
+#include "newswire/proto.h"
+#include "newswire/service.h"
+#include "newswire/stage.h"
+#include "newswire/store.h"
+#include "newswire/util.h"
+#include "newswire/zsock.h"
+
+#define MAX_PREFIXES 32
+#define MAX_LIMIT 1000
+#define KEEPALIVE_MS 15000
+#define SUB_RCVHWM 100000
+
+typedef struct cfg {
+    const char *broker;
+    const char *http;
+    const char *data_dir;
+    const char *db;
+    int64_t stream_buffer;
+    int64_t check_ms;
+    const char *log_level;
+    nw_curve_cfg_t curve;
+} cfg_t;
+
+static const nw_cfg_opt_t options[] = {
+    {"broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(cfg_t, broker),
+     "broker base endpoint; live articles come from its pub.out endpoint", 0, 0},
+    {"http", NW_CFG_STR, "127.0.0.1:8081", offsetof(cfg_t, http),
+     "listen address of the query API and stream (also /metrics and /healthz)", 0, 0},
+    {"data-dir", NW_CFG_STR, "var", offsetof(cfg_t, data_dir), "data directory", 0, 0},
+    {"db", NW_CFG_STR, "", offsetof(cfg_t, db), "database (empty: <data-dir>/newswire.db)", 0, 0},
+    {"stream-buffer", NW_CFG_SIZE, "1m", offsetof(cfg_t, stream_buffer),
+     "unsent bytes per stream client beyond which it is fed from the database instead", 4096,
+     1LL << 30},
+    {"check", NW_CFG_MS, "1s", offsetof(cfg_t, check_ms),
+     "look in the database for articles the live stream missed this often", 10, 3600000},
+    {"log-level", NW_CFG_STR, "info", offsetof(cfg_t, log_level), "debug, info, warn or error", 0,
+     0},
+    NW_CURVE_KEY_OPTION(cfg_t, curve),
+    NW_CURVE_SERVER_OPTION(cfg_t, curve),
+    NW_CFG_END,
+};
+
+typedef struct query_svc query_svc_t;
+
+/* One /v1/stream client. */
+typedef struct client {
+    query_svc_t *q;
+    nw_http_stream_t *stream;
+    nw_follow_t f;
+    char *topics; /* the prefixes, as one buffer */
+    const char *prefixes[MAX_PREFIXES];
+    int behind;       /* over --stream-buffer: fed from the database on drain, not live */
+    int64_t last_out; /* loop ms of the last write, for keep-alives */
+    struct client *prev, *next;
+} client_t;
+
+struct query_svc {
+    nw_service_t *svc;
+    cfg_t cfg;
+    nw_store_t *db;
+    nw_zsock_t *sub;
+    uv_timer_t timer;
+    client_t *clients;
+    int64_t n_clients;
+    int closing, open;
+    /* the SSE event of the last document converted, shared by every client it goes to */
+    uint64_t ev_seq;
+    nw_buf_t ev;
+    nw_metric_t *m_clients, *m_events, *m_live, *m_db;
+};
+
+/* ---- small JSON answers ---- */
+
+static void
+answer_json(nw_http_req_t *req, int status, json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (s == NULL) {
+        nw_http_error(req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    nw_http_respond(req, status, "application/json", s, strlen(s), NULL);
+    free(s);
+}
+
+static void
+db_error(nw_http_req_t *req, int rc)
+{
+    NW_WARN(NULL, "database read failed path=\"%s\": %s", req->path, strerror(-rc));
+    nw_http_error(req, 503, "database", "the database could not be read", NULL);
+}
+
+/* limit=N, 1..MAX_LIMIT; def when absent. -1 (after answering 400) when malformed. */
+static int
+limit_arg(nw_http_req_t *req, int def)
+{
+    const char *v = nw_http_query(req, "limit");
+    if (v == NULL)
+        return def;
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || n < 1 || n > MAX_LIMIT) {
+        nw_http_error(req, 400, "bad-limit", "limit must be a number from 1 to 1000", NULL);
+        return -1;
+    }
+    return (int)n;
+}
+
+/* The start of a backfill: "now", a seq, or an ISO 8601 UTC time, into *after. 0 or -EINVAL. */
+static int
+since_arg(query_svc_t *q, const char *v, uint64_t *after)
+{
+    if (v == NULL || strcmp(v, "now") == 0)
+        return nw_store_max_seq(q->db, after) < 0 ? -EIO : 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (end != v && *end == 0 && errno == 0 && v[0] != '-') {
+        *after = n;
+        return 0;
+    }
+    if (strlen(v) < 10 || v[4] != '-' || v[7] != '-')
+        return -EINVAL;
+    return nw_store_seq_at(q->db, v, after) < 0 ? -EIO : 0;
+}
+
+/* topic=a,b,c into c->prefixes (default "all"). -EINVAL on an empty or over-long list. */
+static int
+topics_arg(const char *v, char **owned, const char **prefixes, size_t *n)
+{
+    *owned = strdup(v && *v ? v : "all");
+    if (*owned == NULL)
+        return -ENOMEM;
+    *n = 0;
+    for (char *save = NULL, *t = strtok_r(*owned, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (*n == MAX_PREFIXES)
+            return -EINVAL;
+        prefixes[(*n)++] = t;
+    }
+    return *n ? 0 : -EINVAL;
+}
+
+/* ---- GET /v1/articles/ID ---- */
+
+static void
+on_article(nw_http_req_t *req, void *arg)
+{
+    query_svc_t *q = arg;
+    const char *id = req->path + strlen("/v1/articles/");
+    uint8_t *doc = NULL;
+    size_t len = 0;
+    int rc = nw_store_get(q->db, id, &doc, &len);
+    if (rc == -ENOENT) {
+        nw_http_error(req, 404, "not-found", "no article with this id", NULL);
+        return;
+    }
+    if (rc < 0) {
+        db_error(req, rc);
+        return;
+    }
+    nw_buf_t out = {0};
+    if (nw_json_from_msgpack(doc, len, &out) < 0)
+        nw_http_error(req, 500, "bad-document", nw_proto_error(), NULL);
+    else
+        nw_http_respond(req, 200, "application/json", out.data, out.len, NULL);
+    nw_buf_release(&out);
+    free(doc);
+}
+
+/* ---- GET /v1/articles?topic=&since=&limit= ---- */
+
+struct page {
+    nw_buf_t out;
+    int n, limit, failed;
+};
+
+static int
+on_page_doc(const char *topic, uint64_t seq, const uint8_t *doc, size_t len, nw_follow_src_t src,
+            void *arg)
+{
+    (void)topic;
+    (void)seq;
+    (void)src;
+    struct page *p = arg;
+    if ((p->n > 0 && nw_buf_puts(&p->out, ",") < 0) || nw_json_from_msgpack(doc, len, &p->out) < 0)
+        p->failed = 1;
+    p->n++;
+    return p->n >= p->limit || p->failed;
+}
+
+static void
+on_articles(nw_http_req_t *req, void *arg)
+{
+    query_svc_t *q = arg;
+    const char *prefixes[MAX_PREFIXES];
+    char *owned = NULL;
+    size_t n_prefixes = 0;
+    struct page p = {.limit = limit_arg(req, 100)};
+    if (p.limit < 0)
+        return;
+    nw_follow_t f = {.db = q->db, .prefixes = prefixes, .cb = on_page_doc, .arg = &p};
+    const char *since = nw_http_query(req, "since");
+    int rc = topics_arg(nw_http_query(req, "topic"), &owned, prefixes, &n_prefixes);
+    f.n_prefixes = n_prefixes;
+    if (rc < 0) {
+        nw_http_error(req, 400, "bad-topic", "topic: up to 32 comma-separated prefixes", NULL);
+        goto out;
+    }
+    if ((rc = since_arg(q, since ? since : "0", &f.cursor)) < 0) {
+        if (rc == -EINVAL)
+            nw_http_error(req, 400, "bad-since", "since: a seq, now, or an ISO 8601 UTC time",
+                          NULL);
+        else
+            db_error(req, rc);
+        goto out;
+    }
+    if (nw_buf_puts(&p.out, "{\"articles\":[") < 0)
+        goto oom;
+    if ((rc = nw_follow_catch_up(&f)) < 0) {
+        db_error(req, rc);
+        goto out;
+    }
+    if (p.failed || nw_buf_printf(&p.out, "],\"next\":%" PRIu64 "}", f.cursor) < 0)
+        goto oom;
+    nw_http_respond(req, 200, "application/json", p.out.data, p.out.len, NULL);
+    goto out;
+oom:
+    nw_http_error(req, 500, "internal", "out of memory or a document JSON cannot hold", NULL);
+out:
+    nw_buf_release(&p.out);
+    free(owned);
+}
+
+/* ---- GET /v1/search?q=&limit= ---- */
+
+static int
+on_hit(const nw_store_hit_t *h, void *arg)
+{
+    json_t *hits = arg;
+    json_t *o = json_object();
+    if (o == NULL)
+        return 1;
+    json_object_set_new(o, "id", json_string(h->id));
+#define OPT(key, v)                                                                                \
+    if (v)                                                                                         \
+    json_object_set_new(o, key, json_string(v))
+    OPT("title", h->title);
+    OPT("published", h->published);
+    OPT("lang", h->lang);
+    OPT("url", h->url);
+    OPT("snippet", h->snippet);
+#undef OPT
+    json_object_set_new(o, "rank", json_real(h->rank));
+    return json_array_append_new(hits, o) < 0;
+}
+
+static void
+on_search(nw_http_req_t *req, void *arg)
+{
+    query_svc_t *q = arg;
+    const char *words = nw_http_query(req, "q");
+    int limit = limit_arg(req, 20);
+    if (limit < 0)
+        return;
+    if (words == NULL || *words == 0) {
+        nw_http_error(req, 400, "bad-query", "q: the words to search for", NULL);
+        return;
+    }
+    json_t *hits = json_array();
+    int rc = hits ? nw_store_search(q->db, words, limit, on_hit, hits) : -ENOMEM;
+    if (rc == -EINVAL) {
+        json_decref(hits);
+        nw_http_error(req, 400, "bad-query", "the query has no words to search for", NULL);
+        return;
+    }
+    if (rc < 0) {
+        json_decref(hits);
+        db_error(req, rc);
+        return;
+    }
+    answer_json(req, 200, json_pack("{s:o}", "hits", hits));
+}
+
+/* ---- GET /v1/stream ---- */
+
+/* The SSE event for a document, converted once per seq for all clients. */
+static const nw_buf_t *
+event_of(query_svc_t *q, uint64_t seq, const char *topic, const uint8_t *doc, size_t len)
+{
+    if (q->ev.len > 0 && q->ev_seq == seq)
+        return &q->ev;
+    nw_buf_reset(&q->ev);
+    q->ev_seq = 0;
+    (void)topic;
+    if (nw_buf_printf(&q->ev, "id: %" PRIu64 "\nevent: article\ndata: ", seq) < 0 ||
+        nw_json_from_msgpack(doc, len, &q->ev) < 0 || nw_buf_puts(&q->ev, "\n\n") < 0) {
+        NW_WARN(NULL, "stream: cannot convert document seq=%" PRIu64 ": %s", seq, nw_proto_error());
+        nw_buf_reset(&q->ev);
+        return NULL;
+    }
+    q->ev_seq = seq;
+    return &q->ev;
+}
+
+static int
+client_write(client_t *c, const void *data, size_t len)
+{
+    c->last_out = (int64_t)uv_now(nw_service_loop(c->q->svc));
+    return nw_http_stream_write(c->stream, data, len);
+}
+
+static int
+on_client_doc(const char *topic, uint64_t seq, const uint8_t *doc, size_t len, nw_follow_src_t src,
+              void *arg)
+{
+    client_t *c = arg;
+    query_svc_t *q = c->q;
+    const nw_buf_t *ev = event_of(q, seq, topic, doc, len);
+    if (ev && client_write(c, ev->data, ev->len) < 0)
+        return 1;
+    nw_metrics_add(q->m_events, 1);
+    nw_metrics_add(src == NW_FOLLOW_LIVE ? q->m_live : q->m_db, 1);
+    return nw_http_stream_pending(c->stream) > (size_t)q->cfg.stream_buffer;
+}
+
+/* Feed a client from the database; it stays "behind" while the database has more than its
+ * buffer takes. */
+static void
+client_catch_up(client_t *c)
+{
+    int rc = nw_follow_catch_up(&c->f);
+    if (rc < 0) {
+        NW_WARN(NULL, "stream: database read failed: %s; closing the stream", strerror(-rc));
+        nw_http_stream_end(c->stream);
+        return;
+    }
+    c->behind = rc == 1;
+}
+
+static void
+on_client_drain(nw_http_stream_t *s, void *arg)
+{
+    (void)s;
+    client_t *c = arg;
+    if (c->behind && !c->q->closing)
+        client_catch_up(c);
+}
+
+static void
+on_client_closed(nw_http_stream_t *s, void *arg)
+{
+    (void)s;
+    client_t *c = arg;
+    query_svc_t *q = c->q;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        q->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    nw_metrics_set(q->m_clients, --q->n_clients);
+    NW_INFO(NULL, "stream closed cursor=%" PRIu64, c->f.cursor);
+    free(c->topics);
+    free(c);
+}
+
+static void
+on_stream(nw_http_req_t *req, void *arg)
+{
+    query_svc_t *q = arg;
+    client_t *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        nw_http_error(req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    size_t n = 0;
+    if (topics_arg(nw_http_query(req, "topic"), &c->topics, c->prefixes, &n) < 0) {
+        free(c->topics);
+        free(c);
+        nw_http_error(req, 400, "bad-topic", "topic: up to 32 comma-separated prefixes", NULL);
+        return;
+    }
+    /* A reconnecting EventSource sends the last id it saw; it wins over since. */
+    const char *last = nw_http_header(req, "Last-Event-ID");
+    const char *since = last && *last ? last : nw_http_query(req, "since");
+    c->f = (nw_follow_t){.db = q->db,
+                         .prefixes = c->prefixes,
+                         .n_prefixes = n,
+                         .cb = on_client_doc,
+                         .arg = c,
+                         .batch = 256};
+    int rc = since_arg(q, since, &c->f.cursor);
+    if (rc < 0) {
+        free(c->topics);
+        free(c);
+        if (rc == -EINVAL)
+            nw_http_error(req, 400, "bad-since", "since: a seq, now, or an ISO 8601 UTC time",
+                          NULL);
+        else
+            db_error(req, rc);
+        return;
+    }
+    c->q = q;
+    c->stream =
+        nw_http_stream(req, 200, "text/event-stream", NULL, on_client_drain, on_client_closed, c);
+    if (c->stream == NULL) {
+        free(c->topics);
+        free(c);
+        return;
+    }
+    c->next = q->clients;
+    if (q->clients)
+        q->clients->prev = c;
+    q->clients = c;
+    nw_metrics_set(q->m_clients, ++q->n_clients);
+    const char *topic = nw_http_query(req, "topic");
+    NW_INFO(NULL, "stream opened topics=\"%s\" after=%" PRIu64, topic ? topic : "all", c->f.cursor);
+    /* The backfill goes out as the client reads: start "behind" and let the first drain (after
+     * this comment line went out) read the first batch. */
+    c->behind = 1;
+    char hello[64];
+    int len = snprintf(hello, sizeof hello, ": newswire stream after %" PRIu64 "\n\n", c->f.cursor);
+    client_write(c, hello, (size_t)len);
+}
+
+/* One live message from the hub: [topic "all"][enriched document]. */
+static void
+on_live(nw_zsock_t *zs, zmq_msg_t *frames, size_t n, void *arg)
+{
+    (void)zs;
+    query_svc_t *q = arg;
+    if (n != 2 || q->closing)
+        return;
+    const uint8_t *doc = zmq_msg_data(&frames[1]);
+    size_t len = zmq_msg_size(&frames[1]);
+    nw_enriched_t e;
+    if (nw_enriched_decode(&e, doc, len) < 0) {
+        nw_metrics_reason("nw_query_live_rejected_total", "undecodable",
+                          "Live messages that were not enriched documents.");
+        return;
+    }
+    for (client_t *c = q->clients, *next; c; c = next) {
+        next = c->next;
+        if (c->behind)
+            continue; /* it reads the database as its connection drains */
+        int rc = nw_follow_live(&c->f, &e, doc, len);
+        if (rc < 0) {
+            NW_WARN(NULL, "stream: database read failed: %s; closing the stream", strerror(-rc));
+            nw_http_stream_end(c->stream);
+        } else if (rc == 1) {
+            c->behind = 1;
+        }
+    }
+    nw_enriched_release(&e);
+}
+
+/* Every --check: fill holes the live stream cannot reveal (a drop at the end of a burst), and
+ * keep idle connections (and the proxies between) alive. */
+static void
+on_timer(uv_timer_t *t)
+{
+    query_svc_t *q = t->data;
+    int64_t now = (int64_t)uv_now(nw_service_loop(q->svc));
+    for (client_t *c = q->clients, *next; c; c = next) {
+        next = c->next;
+        if (!c->behind)
+            client_catch_up(c);
+        if (now - c->last_out >= KEEPALIVE_MS)
+            client_write(c, ": keep-alive\n\n", 14);
+    }
+}
+
+/* ---- lifecycle ---- */
+
+static void
+on_part_closed(query_svc_t *q)
+{
+    if (--q->open == 0)
+        nw_service_stop(q->svc);
+}
+
+static void
+on_sub_closed(nw_zsock_t *zs, void *arg)
+{
+    (void)zs;
+    on_part_closed(arg);
+}
+
+static void
+on_timer_closed(uv_handle_t *h)
+{
+    on_part_closed(h->data);
+}
+
+static void
+on_drain(nw_service_t *svc, void *arg)
+{
+    (void)svc;
+    query_svc_t *q = arg;
+    q->closing = 1;
+    q->open = 2;
+    nw_zsock_close(q->sub, on_sub_closed, q);
+    q->sub = NULL;
+    uv_close((uv_handle_t *)&q->timer, on_timer_closed);
+}
+
+static int
+subscribe(query_svc_t *q)
+{
+    char ep[512];
+    if (nw_ep_derive(q->cfg.broker, NW_EP_PUB_OUT, ep, sizeof ep) < 0) {
+        NW_ERROR(NULL, "bad broker endpoint \"%s\"", q->cfg.broker);
+        return -EINVAL;
+    }
+    int hwm = SUB_RCVHWM, linger = 0;
+    void *s = zmq_socket(nw_service_zctx(q->svc), ZMQ_SUB);
+    if (s == NULL || zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
+        zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+        zmq_setsockopt(s, ZMQ_SUBSCRIBE, "all", 3) < 0 || nw_curve_client(s) < 0 ||
+        zmq_connect(s, ep) < 0) {
+        NW_ERROR(NULL, "cannot subscribe at \"%s\": %s", ep, zmq_strerror(zmq_errno()));
+        if (s)
+            zmq_close(s);
+        return -EIO;
+    }
+    q->sub = nw_zsock_new(nw_service_loop(q->svc), s, on_live, q);
+    if (q->sub == NULL) {
+        zmq_close(s);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static query_svc_t q;
+    char path[4096], err[512] = "";
+    int rc = nw_config_load(
+        options, &q.cfg, argc, argv, "newswire-query [options]",
+        "Query API over HTTP: GET /v1/articles/ID, /v1/articles?topic=T&since=S&limit=N,\n"
+        "/v1/search?q=WORDS&limit=N, and /v1/stream?topic=T&since=S, a Server-Sent Events\n"
+        "stream of matching articles without gap or duplicate (reconnect with Last-Event-ID).\n"
+        "Topics match by prefix and may be comma-separated (default all); since is a seq, now\n"
+        "(the default for streams) or an ISO 8601 UTC time. Reads the database read-only.",
+        NULL, NULL);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    int level = nw_log_parse_level(q.cfg.log_level);
+    if (level < 0) {
+        fprintf(stderr, "newswire-query: bad value for --log-level: \"%s\"\n", q.cfg.log_level);
+        return 2;
+    }
+    char curve_err[256];
+    if (nw_curve_init(&q.cfg.curve, NW_CURVE_CONNECTS, curve_err, sizeof curve_err) < 0) {
+        fprintf(stderr, "newswire-query: %s\n", curve_err);
+        return 2;
+    }
+    if (q.cfg.http == NULL || q.cfg.http[0] == 0) {
+        fprintf(stderr, "newswire-query: --http is required: it is what this service serves\n");
+        return 2;
+    }
+    if (q.cfg.db && q.cfg.db[0])
+        snprintf(path, sizeof(path), "%s", q.cfg.db);
+    else
+        snprintf(path, sizeof(path), "%s/newswire.db", q.cfg.data_dir);
+
+    q.svc = nw_service_new("query", q.cfg.http, on_drain, &q);
+    if (!q.svc)
+        return 1;
+    nw_log_init("query", level);
+    uv_loop_t *loop = nw_service_loop(q.svc);
+    uv_timer_init(loop, &q.timer);
+    q.timer.data = &q;
+    q.m_clients = nw_metrics_gauge("nw_query_streams", NULL, "Stream clients connected.");
+    q.m_events = nw_metrics_counter("nw_query_stream_events_total", NULL,
+                                    "Articles sent to stream clients.");
+    q.m_live = nw_metrics_counter("nw_query_stream_sources_total", "source=\"live\"",
+                                  "Articles sent to stream clients, by where they came from.");
+    q.m_db = nw_metrics_counter("nw_query_stream_sources_total", "source=\"database\"",
+                                "Articles sent to stream clients, by where they came from.");
+    /* The store creates the database; wait for it rather than fail when started first. */
+    for (int tries = 0; (q.db = nw_store_open(path, 1, err, sizeof err)) == NULL; tries++) {
+        if (tries == 100) {
+            NW_ERROR(NULL, "cannot open database: %s", err);
+            goto fail;
+        }
+        if (tries == 0)
+            NW_INFO(NULL, "waiting for the database \"%s\": %s", path, err);
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (subscribe(&q) < 0)
+        goto fail;
+    nw_http_t *h = nw_service_http(q.svc);
+    if (nw_http_route(h, "GET", "/v1/articles/*", on_article, &q) < 0 ||
+        nw_http_route(h, "GET", "/v1/articles", on_articles, &q) < 0 ||
+        nw_http_route(h, "GET", "/v1/search", on_search, &q) < 0 ||
+        nw_http_route(h, "GET", "/v1/stream", on_stream, &q) < 0)
+        goto fail;
+    uv_timer_start(&q.timer, on_timer, (uint64_t)q.cfg.check_ms, (uint64_t)q.cfg.check_ms);
+    NW_INFO(NULL, "query started http=%s db=\"%s\"", q.cfg.http, path);
+    rc = nw_service_run(q.svc);
+    nw_store_close(&q.db);
+    nw_buf_release(&q.ev);
+    return rc;
+fail:
+    if (q.sub)
+        nw_zsock_close(q.sub, NULL, NULL);
+    uv_close((uv_handle_t *)&q.timer, NULL);
+    nw_store_close(&q.db);
+    nw_service_stop(q.svc);
+    nw_service_run(q.svc);
+    return 1;
+}

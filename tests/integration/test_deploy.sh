@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# test_deploy.sh: the files in deploy/ describe what we build. systemd units pass
+# `systemd-analyze verify` (with ExecStart pointed at the built executables); the Kubernetes
+# manifests parse, run only our executables, probe /healthz on a port the container serves,
+# keep the spool and the database on persistent volumes, and their Services select pods that
+# exist; every metric the Grafana dashboard charts is one the code exports.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+D=$NW_SRC/deploy
+
+if command -v systemd-analyze >/dev/null 2>&1; then
+  mkdir -p "$T/units"
+  for f in "$D"/systemd/*.service "$D"/systemd/*.target; do
+    sed "s|/usr/local/bin/newswire-\([a-z]*\)|$NW_BIN/services/\1/newswire-\1|" "$f" >"$T/units/$(basename "$f")"
+  done
+  # template units are verified through an instance
+  for t in "$T"/units/*@.service; do ln -s "$(basename "$t")" "${t%@.service}@1.service"; done
+  (cd "$T/units" && ls | grep -v '@\.service$') >"$T/unit.list"
+  (cd "$T/units" && xargs systemd-analyze verify --man=no <"$T/unit.list") >"$T/verify.out" 2>&1 ||
+    fail "systemd-analyze verify: $(cat "$T/verify.out")"
+  [ ! -s "$T/verify.out" ] || fail "systemd-analyze verify complained: $(cat "$T/verify.out")"
+  for svc in broker store fetch query parse@ enrich@; do
+    [ -f "$D/systemd/newswire-$svc.service" ] || fail "no systemd unit for $svc"
+  done
+  ok "systemd units verify ($(wc -l <"$T/unit.list") units)"
+else
+  echo "note: systemd-analyze not installed; systemd units not verified"
+fi
+
+rc=0
+python3 - "$D/k8s/newswire.yaml" "$NW_BIN" <<'PY' || rc=$?
+import os, sys
+try:
+    import yaml
+except ImportError:
+    sys.exit(3)
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+kinds = {}
+for d in docs:
+    assert d.get("apiVersion") and d.get("kind") and d["metadata"].get("name"), d
+    kinds.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+labels = {}
+commands = set()
+for kind in ("Deployment", "StatefulSet"):
+    for name, d in kinds.get(kind, {}).items():
+        spec = d["spec"]
+        tmpl = spec["template"]
+        assert spec["selector"]["matchLabels"].items() <= tmpl["metadata"]["labels"].items(), name
+        labels[name] = tmpl["metadata"]["labels"]
+        assert tmpl["spec"].get("terminationGracePeriodSeconds", 30) >= 15, f"{name}: drain time"
+        mounts = set()
+        for c in tmpl["spec"]["containers"]:
+            cmd = c["command"][0]
+            exe = os.path.join(sys.argv[2], "services", cmd.split("-", 1)[1], cmd)
+            assert cmd.startswith("newswire-") and os.access(exe, os.X_OK), f"{name}: {cmd}"
+            commands.add(cmd)
+            env = {e["name"]: e.get("value") for e in c.get("env", [])}
+            http = env.get("NEWSWIRE_HTTP", "0.0.0.0:9100")
+            port = int(http.rsplit(":", 1)[1])
+            for probe in ("readinessProbe", "livenessProbe"):
+                g = c[probe]["httpGet"]
+                assert g["path"] == "/healthz" and g["port"] == port, f"{name}/{c['name']} {probe}"
+            mounts |= {m["name"] for m in c.get("volumeMounts", [])}
+        claims = {v["metadata"]["name"] for v in spec.get("volumeClaimTemplates", [])}
+        assert mounts <= claims, f"{name}: mounts {mounts} without claims {claims}"
+assert commands == {f"newswire-{s}" for s in ("broker", "fetch", "parse", "enrich", "store", "query")}, commands
+fetch = kinds["StatefulSet"]["newswire-fetch"]["spec"]["template"]["spec"]["containers"][0]
+assert any(e["name"] == "NEWSWIRE_SPOOL_DIR" and e["value"].startswith("/var/lib/newswire/spool")
+           for e in fetch["env"]), "fetch spool not on its volume"
+for name, svc in kinds["Service"].items():
+    sel = svc["spec"]["selector"]
+    assert any(sel.items() <= l.items() for l in labels.values()), f"Service {name} selects nothing"
+print("k8s ok:", ", ".join(f"{k} {sorted(v)}" for k, v in sorted(kinds.items())))
+PY
+case $rc in
+0) ok "Kubernetes manifests: our executables, probes on served ports, state on volumes" ;;
+3) echo "note: python3-yaml not installed; Kubernetes manifests not checked" ;;
+*) fail "Kubernetes manifests" ;;
+esac
+
+python3 - "$D/grafana/newswire.json" "$NW_SRC/services" <<'PY' || fail "Grafana dashboard"
+import json, os, re, sys
+dash = json.load(open(sys.argv[1]))
+exported = set()
+for root, _, files in os.walk(sys.argv[2]):
+    for f in files:
+        if f.endswith(".c"):
+            exported |= set(re.findall(r'"(nw_[a-z0-9_]+)"', open(os.path.join(root, f)).read()))
+used = set()
+for p in dash["panels"]:
+    for t in p["targets"]:
+        used |= set(re.findall(r"\b(nw_[a-z0-9_]+)\b", t["expr"]))
+missing = used - exported
+assert used and not missing, f"dashboard charts metrics the code does not export: {missing}"
+print(f"dashboard ok: {len(dash['panels'])} panels, {len(used)} metrics")
+PY
+ok "Grafana dashboard charts only metrics the services export"
