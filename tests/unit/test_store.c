@@ -1375,6 +1375,38 @@ test_story_across_languages(void **state)
     nw_store_close(&s);
 }
 
+/* A pair that is the same story only with everything the fingerprint has: without the
+ * anchors (0.49), the languages (0.37) or the grams (0.56) of either side the similarity stays
+ * below NW_FP_STORY_SIM; with all of them it is 0.62. */
+static const char AID_EN[] =
+    "The prime minister toured the flooded region of Valencia on Tuesday after the disaster "
+    "killed 214 people, and promised 10,600 euros in aid.";
+static const char AID_DE[] =
+    "Der Regierungschef besuchte am Dienstag das Katastrophengebiet um Valencia, wo die Unwetter "
+    "214 Menschen toeteten, und sagte Hilfen von 10.600 Millionen Euro zu.";
+
+/* The grams, anchors and language come back from the fingerprints table (both backends):
+ * the English article is only in the reloaded ring when the German one arrives. */
+static void
+test_story_across_languages_reloaded(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    grouped_t g = put_lang(s, "aid-en", "en", AID_EN);
+    assert_string_equal(g.story, "aid-en");
+    g = put_story(s, "rates", "2024-11-05T11:00:00Z", RATES);
+    nw_store_close(&s);
+    db_expect(f,
+              "SELECT lang || ',' || CASE WHEN length(grams) > 0 AND length(anchors) > 0"
+              " THEN 'all' ELSE 'missing' END FROM fingerprints WHERE id = 'aid-en'",
+              "en,all");
+    s = open_rw(f);
+    g = put_lang(s, "aid-de", "de", AID_DE);
+    assert_false(g.has_dup);
+    assert_string_equal(g.story, "aid-en");
+    nw_store_close(&s);
+}
+
 /* The cost of a put in a bulk transaction with an empty and with a full ring of recent
  * unrelated articles (printed, not asserted: sanitizer builds are several times slower), and
  * that the fingerprints table stays bounded. */
@@ -1801,6 +1833,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_across_languages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_story_across_languages_reloaded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_across_writers, setup, teardown),
         cmocka_unit_test(test_is_postgres),
     };
@@ -1826,6 +1859,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_across_languages, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_story_across_languages_reloaded, setup_pg,
+                                        teardown_pg),
         cmocka_unit_test_setup_teardown(test_pg_same_id_two_writers, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_pg_since_waits_for_writers, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_across_writers, setup_pg, teardown_pg),
