@@ -65,7 +65,10 @@ static const nw_cfg_opt_t options[] = {
     {"http", NW_CFG_STR, "127.0.0.1:8081", offsetof(cfg_t, http),
      "listen address of the query API and stream (also /metrics and /healthz)", 0, 0},
     {"data-dir", NW_CFG_STR, "var", offsetof(cfg_t, data_dir), "data directory", 0, 0},
-    {"db", NW_CFG_STR, "", offsetof(cfg_t, db), "database (empty: <data-dir>/newswire.db)", 0, 0},
+    {"db", NW_CFG_STR, "", offsetof(cfg_t, db),
+     "database: SQLite file, or postgresql:// URI / libpq conninfo (empty: "
+     "<data-dir>/newswire.db)",
+     0, 0},
     {"stream-buffer", NW_CFG_SIZE, "1m", offsetof(cfg_t, stream_buffer),
      "unsent bytes per stream client beyond which it is fed from the database instead", 4096,
      1LL << 30},
@@ -618,6 +621,8 @@ main(int argc, char **argv)
                                   "Articles sent to stream clients, by where they came from.");
     q.m_db = nw_metrics_counter("nw_query_stream_sources_total", "source=\"database\"",
                                 "Articles sent to stream clients, by where they came from.");
+    /* A conninfo may hold a password: log only that it is PostgreSQL. */
+    const char *shown = nw_store_is_postgres(path) ? "postgresql" : path;
     /* The store creates the database; wait for it rather than fail when started first. */
     for (int tries = 0; (q.db = nw_store_open(path, 1, err, sizeof err)) == NULL; tries++) {
         if (tries == 100) {
@@ -625,7 +630,7 @@ main(int argc, char **argv)
             goto fail;
         }
         if (tries == 0)
-            NW_INFO(NULL, "waiting for the database \"%s\": %s", path, err);
+            NW_INFO(NULL, "waiting for the database \"%s\": %s", shown, err);
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -638,7 +643,7 @@ main(int argc, char **argv)
         nw_http_route(h, "GET", "/v1/stream", on_stream, &q) < 0)
         goto fail;
     uv_timer_start(&q.timer, on_timer, (uint64_t)q.cfg.check_ms, (uint64_t)q.cfg.check_ms);
-    NW_INFO(NULL, "query started http=%s db=\"%s\"", q.cfg.http, path);
+    NW_INFO(NULL, "query started http=%s db=\"%s\"", q.cfg.http, shown);
     rc = nw_service_run(q.svc);
     nw_store_close(&q.db);
     nw_buf_release(&q.ev);

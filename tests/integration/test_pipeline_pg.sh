@@ -6,7 +6,8 @@
 # `newswire get` prints one, both pointed at the database by its URI. A `newswire tail --since
 # 0` that drops every third live message follows the whole run: the two stores commit seqs out
 # of order, and it still prints every stored revision once, in seq order, from the live
-# stream and the database together.
+# stream and the database together. newswire-query, given the URI, serves an article, a
+# search and an SSE stream of every revision once in seq order, and never logs the URI.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
 pg_start
@@ -67,3 +68,25 @@ id=$(printf '%s\n' "$hit" | awk 'NR == 1 { print $1 }')
 "$NW" get --db "$NW_PG" "$id" >"$T/get.json" || fail "newswire get $id failed"
 grep -q '"Spool test article 0017"' "$T/get.json" || fail "get $id: $(head -c 300 "$T/get.json")"
 ok "newswire search finds all 200 and get prints article $id"
+
+# newswire-query reads the same database by its URI: one article, a search, and the SSE
+# stream from seq 0, which must deliver every stored revision once and in seq order (the
+# same settled horizon as tail, through follow.c).
+QUERY_HTTP=127.0.0.1:$((P + 9))
+start query "$(svc_bin query)" --broker "$BROKER" --db "$NW_PG" --http "$QUERY_HTTP" --check 200ms
+wait_until 20 curl -fsS "http://$QUERY_HTTP/healthz" || fail "query did not come up: $(tail -3 "$T/query.log")"
+grep -q 'postgresql://' "$T/query.log" && fail "query logged the database URI: $(grep -m1 'postgresql://' "$T/query.log")"
+curl -fsS "http://$QUERY_HTTP/v1/articles/$id" >"$T/q-get.json" || fail "GET /v1/articles/$id failed"
+grep -q '"Spool test article 0017"' "$T/q-get.json" || fail "GET /v1/articles/$id: $(head -c 300 "$T/q-get.json")"
+curl -fsS "http://$QUERY_HTTP/v1/search?q=harbour%20council&limit=500" >"$T/q-search.json" || fail "GET /v1/search failed"
+python3 -c "import json,sys; h=json.load(open(sys.argv[1]))['hits']; assert len(h)==200, len(h)" \
+  "$T/q-search.json" || fail "GET /v1/search: $(head -c 300 "$T/q-search.json")"
+curl -sSN "http://$QUERY_HTTP/v1/stream?since=0" >"$T/q.sse" 2>"$T/q-sse.err" &
+SSE_PID=$!
+NW_PIDS+=($SSE_PID)
+sse_ids() { awk '/^id: / { id = $2 } /^data: / && id { print id; id = "" }' "$T/q.sse"; }
+sse_count_is() { [ "$(sse_ids | wc -l)" -ge "$1" ]; }
+wait_until 30 sse_count_is "$(wc -l <"$T/tail.want")" || fail "stream delivered $(sse_ids | wc -l) events: $(cat "$T/q-sse.err")"
+kill "$SSE_PID"
+sse_ids | diff - "$T/tail.want" >/dev/null || fail "stream ids differ from the stored seqs: $(sse_ids | diff - "$T/tail.want" | head -5)"
+ok "newswire-query on PostgreSQL: GET, search, and the stream of all 200 once in seq order"
