@@ -49,8 +49,8 @@ assert 'FROM debian:12' in dockerfile
 print("docker-compose.yml: valid; services", sorted(services), "scale-safe")
 PY
 
-# The optional PostgreSQL override: valid on top of the main file, and it points the store at
-# the postgres service.
+# The optional PostgreSQL override: valid on top of the main file, and it points the store and
+# the query service at the postgres service.
 docker-compose -f "$src/docker-compose.yml" -f "$src/docker-compose.postgres.yml" config >"$out"
 python3 - "$out" <<'PY'
 import re, sys
@@ -59,6 +59,10 @@ store = re.search(r'^  store:\n((?:    .*\n|\s*\n)*)', text, re.M)
 assert store, "no store service with the PostgreSQL override"
 assert re.search(r'NEWSWIRE_DB: postgresql://\S+@postgres:5432/', store.group(1)), \
     "store is not pointed at the postgres service"
+query = re.search(r'^  query:\n((?:    .*\n|\s*\n)*)', text, re.M)
+assert query, "no query service with the PostgreSQL override"
+assert re.search(r'NEWSWIRE_DB: postgresql://\S+@postgres:5432/', query.group(1)), \
+    "query is not pointed at the postgres service"
 assert re.search(r'^  postgres:\n', text, re.M), "no postgres service"
-print("docker-compose.postgres.yml: valid; store on the postgres service")
+print("docker-compose.postgres.yml: valid; store and query on the postgres service")
 PY
