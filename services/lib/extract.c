@@ -702,7 +702,8 @@ typedef struct emit {
     nw_caption_t *caps;
     size_t n_caps;
     bool last_br;
-    const char *title; /* a heading repeating it is not body text */
+    const char *title;  /* a heading repeating it is not body text */
+    nw_dom_node_t *top; /* the container chosen */
 } emit_t;
 
 static int
@@ -874,6 +875,33 @@ emit_tree(emit_t *e, nw_dom_node_t *top)
     return flush(e);
 }
 
+/* n's place in the tree: "/html[1]/body[1]/div[3]", each step the tag and the 1-based position
+ * among its parent's elements. Returns a malloc'd string or NULL on ENOMEM. */
+static char *
+node_path(const nw_dom_node_t *n)
+{
+    const nw_dom_node_t *chain[NW_DOM_MAX_DEPTH + 8];
+    size_t depth = 0;
+    for (; n != NULL && n->type == NW_DOM_ELEMENT && depth < sizeof(chain) / sizeof(chain[0]);
+         n = n->parent)
+        chain[depth++] = n;
+    nw_buf_t b = {0};
+    if (nw_buf_append(&b, "", 0) < 0)
+        return NULL;
+    while (depth > 0) {
+        const nw_dom_node_t *c = chain[--depth];
+        unsigned idx = 1;
+        if (c->parent != NULL)
+            for (const nw_dom_node_t *s = c->parent->children; s != NULL && s != c; s = s->next)
+                idx += s->type == NW_DOM_ELEMENT;
+        if (nw_buf_printf(&b, "/%s[%u]", ename(c), idx) < 0) {
+            nw_buf_release(&b);
+            return NULL;
+        }
+    }
+    return (char *)nw_buf_steal(&b, NULL);
+}
+
 static void
 emit_release(emit_t *e)
 {
@@ -901,6 +929,7 @@ extract_text(nw_dom_node_t *body, ninfo_t *infos, size_t n_infos, int strip, con
     measure(body, strip);
     score(body);
     nw_dom_node_t *top = pick_top(body, infos, n_infos);
+    e->top = top;
     if (top == body || top->parent == NULL || info(top->parent) == NULL)
         return emit_tree(e, top);
     for (nw_dom_node_t *s = top->parent->children; s != NULL; s = s->next) {
@@ -2314,6 +2343,7 @@ nw_extract_release(nw_extract_t *ex)
         free(ex->tags[k]);
     free(ex->tags);
     free(ex->text);
+    free(ex->container);
     for (size_t k = 0; k < ex->n_captions; k++)
         nw_wire_caption_release(&ex->captions[k]);
     free(ex->captions);
@@ -2393,6 +2423,8 @@ nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_ex
         if (text_date(head, d) && set_date(&m, F_PUB, d, R_H1) < 0)
             goto out;
     }
+    if (best->top != NULL && (out->container = node_path(best->top)) == NULL)
+        goto out;
     out->text = (char *)nw_buf_steal(&best->out, NULL);
     out->captions = best->caps;
     out->n_captions = best->n_caps;
