@@ -507,9 +507,11 @@ score(nw_dom_node_t *root)
                         init_candidate(ai);
                     ai->score += s / (level == 0 ? 1.0 : level == 1 ? 2.0 : level * 3.0);
                 }
-                /* the loose-text container itself gets its own text's score */
+                /* the loose-text container itself gets its own text's score; inline ones
+                 * (span, font) only pass it on: a <span class="list-text"> in a menu would
+                 * otherwise win on its class alone */
                 if (len == i->dlen && strcmp(ename(n), "p") != 0 && strcmp(ename(n), "pre") != 0 &&
-                    strcmp(ename(n), "td") != 0) {
+                    strcmp(ename(n), "td") != 0 && n->tag != NW_TAG_SPAN && n->tag != NW_TAG_FONT) {
                     if (!i->candidate)
                         init_candidate(i);
                     i->score += s;
@@ -648,6 +650,10 @@ drop_inside(const nw_dom_node_t *n, uint32_t top_len)
     bool heading = is_heading(name);
     if (is_furniture(name))
         return true;
+    /* a box holding most of the article is the article, whatever its class says (page
+     * builders wrap every post in "widget" boxes); furniture tags were judged above */
+    if (i->tlen * 2 > top_len && strcmp(name, "form") != 0)
+        return false;
     /* a form inside the article is a sign-up or search box; one wrapping most of it is the
      * page-wide <form> of ASP.NET sites */
     if (strcmp(name, "form") == 0 && i->tlen * 2 <= top_len)

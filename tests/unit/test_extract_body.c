@@ -1,0 +1,109 @@
+/* test_extract_body.c: the main-text rules of extract.c on small invented pages, one page per
+ * rule: a box holding most of the article is kept whatever its class says, an inline element
+ * never wins on its class alone, and the container path names where the text was found. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "newswire/extract.h"
+
+#define NOW ((time_t)1704067200)
+
+/* Three paragraphs of invented prose, long enough to score as an article. */
+#define PROSE                                                                                      \
+    "<p>The river ferry between the two villages stopped on Monday, after the water rose by "      \
+    "almost two metres in a single night, and the operators said it would not run again "          \
+    "before the weekend.</p>"                                                                      \
+    "<p>Farmers on the eastern bank, who use the ferry to reach the market, said the closure "     \
+    "came at the worst time of the year, with the harvest in and nowhere to sell it.</p>"          \
+    "<p>The regional council promised a bus service over the upstream bridge, a detour of "        \
+    "forty kilometres, and asked residents to keep away from the flooded meadows.</p>"
+
+static void
+extract(const char *html, nw_extract_t *ex)
+{
+    memset(ex, 0, sizeof(*ex));
+    assert_int_equal(nw_extract_html(html, strlen(html), NULL, NOW, ex), 0);
+    assert_non_null(ex->text);
+}
+
+static void
+has(const char *text, const char *needle)
+{
+    if (strstr(text, needle) == NULL)
+        fail_msg("\"%s\" not in text [%s]", needle, text);
+}
+
+static void
+lacks(const char *text, const char *needle)
+{
+    if (strstr(text, needle) != NULL)
+        fail_msg("\"%s\" in text [%s]", needle, text);
+}
+
+/* Page builders wrap the post's text in boxes named "widget": inside the chosen container,
+ * such a box is furniture only when it does not hold most of the article. */
+static void
+test_box_holding_article_kept(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    extract("<html><body><div class=\"builder-widget post-body\">"
+            "<div class=\"builder-widget-inner\">" PROSE "</div>"
+            "<div class=\"share-widget\">Share this story with your friends</div>"
+            "</div></body></html>",
+            &ex);
+    has(ex.text, "The river ferry between the two villages");
+    has(ex.text, "asked residents to keep away");
+    lacks(ex.text, "Share this story");
+    nw_extract_release(&ex);
+}
+
+/* A <span> with a "text" class in a list of links scores its class bonus but holds one line: the
+ * article elsewhere wins. */
+static void
+test_inline_never_wins_on_class(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    extract("<html><body><ul class=\"topics\"><li><a href=\"/politics\">"
+            "<span class=\"item-text\">Read every politics story here</span></a></li></ul>"
+            "<div class=\"box\">" PROSE "</div></body></html>",
+            &ex);
+    has(ex.text, "The river ferry between the two villages");
+    lacks(ex.text, "Read every politics story");
+    nw_extract_release(&ex);
+}
+
+static void
+test_container_path(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    extract("<html><body><header>Site</header><div>menu</div><div id=\"story\">" PROSE
+            "</div></body></html>",
+            &ex);
+    assert_non_null(ex.container);
+    assert_string_equal(ex.container, "/html[1]/body[2]/div[3]");
+    nw_extract_release(&ex);
+    assert_null(ex.container);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_box_holding_article_kept),
+        cmocka_unit_test(test_inline_never_wins_on_class),
+        cmocka_unit_test(test_container_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
