@@ -707,6 +707,8 @@ typedef struct emit {
     nw_buf_t cur; /* the block being gathered */
     nw_caption_t *caps;
     size_t n_caps;
+    size_t trail; /* out.len before the headings that end the text so far; SIZE_MAX: none */
+    bool heading; /* the block being gathered is a heading */
     bool last_br;
     const char *title;  /* a heading repeating it is not body text */
     nw_dom_node_t *top; /* the container chosen */
@@ -716,12 +718,18 @@ static int
 flush(emit_t *e)
 {
     int rc = 0;
-    if (e->cur.len == 0)
+    if (e->cur.len == 0) {
+        e->heading = false;
         return 0;
+    }
     char *t = text_clean((const char *)e->cur.data, e->cur.len);
     if (t == NULL)
         return -ENOMEM;
     if (t[0] != 0) {
+        if (!e->heading)
+            e->trail = SIZE_MAX;
+        else if (e->trail == SIZE_MAX)
+            e->trail = e->out.len;
         if (e->out.len > 0)
             rc = nw_buf_puts(&e->out, "\n\n");
         if (rc == 0)
@@ -729,6 +737,7 @@ flush(emit_t *e)
     }
     free(t);
     nw_buf_reset(&e->cur);
+    e->heading = false;
     return rc;
 }
 
@@ -855,6 +864,8 @@ emit_tree(emit_t *e, nw_dom_node_t *top)
             } else {
                 if (is_block(name))
                     rc = flush(e);
+                if (is_heading(name))
+                    e->heading = true;
                 descend = true;
             }
         }
@@ -925,6 +936,7 @@ extract_text(nw_dom_node_t *body, ninfo_t *infos, size_t n_infos, int strip, con
              emit_t *e)
 {
     e->title = title;
+    e->trail = SIZE_MAX;
     for (size_t k = 0; k < n_infos; k++)
         infos[k] = (ninfo_t){.node = infos[k].node, .ftlen = infos[k].ftlen};
     if (info(body) != NULL && info(body)->ftlen == 0) {
@@ -936,16 +948,21 @@ extract_text(nw_dom_node_t *body, ninfo_t *infos, size_t n_infos, int strip, con
     score(body);
     nw_dom_node_t *top = pick_top(body, infos, n_infos);
     e->top = top;
-    if (top == body || top->parent == NULL || info(top->parent) == NULL)
-        return emit_tree(e, top);
-    for (nw_dom_node_t *s = top->parent->children; s != NULL; s = s->next) {
-        int rc = 0;
-        if (s->type == NW_DOM_ELEMENT && sibling_belongs(s, top))
-            rc = emit_tree(e, s);
-        if (rc < 0)
-            return rc;
+    int rc = 0;
+    if (top == body || top->parent == NULL || info(top->parent) == NULL) {
+        rc = emit_tree(e, top);
+    } else {
+        for (nw_dom_node_t *s = top->parent->children; s != NULL && rc == 0; s = s->next)
+            if (s->type == NW_DOM_ELEMENT && sibling_belongs(s, top))
+                rc = emit_tree(e, s);
     }
-    return 0;
+    /* headings with no text after them announce what was left out ("Related stories", "Leave
+     * a comment"): they are not the article's, unless there is nothing else */
+    if (rc == 0 && e->trail != SIZE_MAX && e->trail > 0 && e->trail < e->out.len) {
+        e->out.len = e->trail;
+        e->out.data[e->trail] = 0;
+    }
+    return rc;
 }
 
 /* --- metadata ----------------------------------------------------------------------------- */

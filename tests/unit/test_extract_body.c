@@ -1,6 +1,7 @@
 /* test_extract_body.c: the main-text rules of extract.c on small invented pages, one page per
  * rule: a box holding most of the article is kept whatever its class says, an inline element
- * never wins on its class alone, and the container path names where the text was found. */
+ * never wins on its class alone, headings that end the text go, and the container path names
+ * where the text was found. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -83,6 +84,29 @@ test_inline_never_wins_on_class(void **state)
     nw_extract_release(&ex);
 }
 
+/* A heading after the last paragraph announces what was left out (a list of links); a page of
+ * nothing but headings keeps them. */
+static void
+test_trailing_heading_dropped(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    extract("<html><body><div class=\"box\"><h2>Water rising</h2>" PROSE
+            "<h3>More from the valley</h3><div><a href=\"/a\">Bridge repairs begin</a> "
+            "<a href=\"/b\">School reopens</a></div></div></body></html>",
+            &ex);
+    has(ex.text, "Water rising\n\nThe river ferry");
+    has(ex.text, "keep away from the flooded meadows.");
+    lacks(ex.text, "More from the valley");
+    lacks(ex.text, "Bridge repairs");
+    nw_extract_release(&ex);
+    extract("<html><body><div><h2>First case</h2><img src=\"a.png\"><h2>Second case</h2>"
+            "<img src=\"b.png\"></div></body></html>",
+            &ex);
+    assert_string_equal(ex.text, "First case\n\nSecond case");
+    nw_extract_release(&ex);
+}
+
 static void
 test_container_path(void **state)
 {
@@ -103,6 +127,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_box_holding_article_kept),
         cmocka_unit_test(test_inline_never_wins_on_class),
+        cmocka_unit_test(test_trailing_heading_dropped),
         cmocka_unit_test(test_container_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
