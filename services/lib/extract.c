@@ -650,6 +650,10 @@ drop_inside(const nw_dom_node_t *n, uint32_t top_len)
     bool heading = is_heading(name);
     if (is_furniture(name))
         return true;
+    /* a short paragraph that is nearly all link points to another page ("Read more: ...",
+     * "[See also: ...]"); a bare one-word link may be the text itself */
+    if (n->tag == NW_TAG_P && i->tlen > 20 && i->tlen < 300 && link_density(i) > 0.8)
+        return true;
     /* a box holding most of the article is the article, whatever its class says (page
      * builders wrap every post in "widget" boxes); furniture tags were judged above */
     if (i->tlen * 2 > top_len && strcmp(name, "form") != 0)

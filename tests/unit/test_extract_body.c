@@ -1,7 +1,7 @@
 /* test_extract_body.c: the main-text rules of extract.c on small invented pages, one page per
  * rule: a box holding most of the article is kept whatever its class says, an inline element
- * never wins on its class alone, headings that end the text go, and the container path names
- * where the text was found. */
+ * never wins on its class alone, headings that end the text go, so do paragraphs that are only
+ * a link, and the container path names where the text was found. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -107,6 +107,23 @@ test_trailing_heading_dropped(void **state)
     nw_extract_release(&ex);
 }
 
+/* A short paragraph that is all link points elsewhere; a link inside prose is text. */
+static void
+test_link_paragraph_dropped(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    extract("<html><body><div class=\"box\">" PROSE
+            "<p>Read more: <a href=\"/bridge\">Bridge repairs begin next week upstream of the old "
+            "mill</a></p>"
+            "<p>The <a href=\"/council\">council</a> will meet again on Thursday to decide "
+            "whether the ferry can run before the end of the month.</p></div></body></html>",
+            &ex);
+    lacks(ex.text, "Bridge repairs");
+    has(ex.text, "The council will meet again on Thursday");
+    nw_extract_release(&ex);
+}
+
 static void
 test_container_path(void **state)
 {
@@ -128,6 +145,7 @@ main(void)
         cmocka_unit_test(test_box_holding_article_kept),
         cmocka_unit_test(test_inline_never_wins_on_class),
         cmocka_unit_test(test_trailing_heading_dropped),
+        cmocka_unit_test(test_link_paragraph_dropped),
         cmocka_unit_test(test_container_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
