@@ -934,6 +934,49 @@ emit_release(emit_t *e)
     memset(e, 0, sizeof(*e));
 }
 
+/* Whether a is n or one of its ancestors. */
+static bool
+within(const nw_dom_node_t *n, const nw_dom_node_t *a)
+{
+    for (int up = 0; n != NULL && up < NW_DOM_MAX_DEPTH + 8; n = n->parent, up++)
+        if (n == a)
+            return true;
+    return false;
+}
+
+/* The article's lead (standfirst, teaser, "chapo") when the page sets it apart from the body
+ * container: the first element before top, under one of top's nearest ancestors, whose class
+ * or id names it a lead and that reads as text (not links, not furniture). NULL when none. */
+static nw_dom_node_t *
+find_lead(nw_dom_node_t *top, nw_dom_node_t *body)
+{
+    static const char *const words[] = {"lead",       "intro",    "teaser", "excerpt",  "chapo",
+                                        "standfirst", "vorspann", "perex",  "sommario", "summary",
+                                        "abstract",   "subtitle", NULL};
+    nw_dom_node_t *scope = top;
+    for (int up = 0; up < 4 && scope->parent != NULL && scope->parent != body &&
+                     info(scope->parent) != NULL && strcmp(ename(scope->parent), "body") != 0;
+         up++)
+        scope = scope->parent;
+    if (scope == top)
+        return NULL;
+    for (nw_dom_node_t *n = scope->children; n != NULL && n != top;) {
+        ninfo_t *i = info(n);
+        bool on_path = within(top, n); /* an ancestor of top: look inside */
+        bool descend = i != NULL && !i->removed && on_path;
+        if (i != NULL && !i->removed && !on_path) {
+            char ci[512];
+            class_id(n, ci, sizeof(ci));
+            if (ci[0] != 0 && has_any(ci, words) && i->tlen >= 30 && link_density(i) < 0.3 &&
+                class_weight(n) >= 0)
+                return n;
+            descend = true;
+        }
+        n = next_node(n, scope, descend);
+    }
+    return NULL;
+}
+
 /* One attempt at the main text of body into *e. */
 static int
 extract_text(nw_dom_node_t *body, ninfo_t *infos, size_t n_infos, int strip, const char *title,
@@ -956,6 +999,12 @@ extract_text(nw_dom_node_t *body, ninfo_t *infos, size_t n_infos, int strip, con
     if (top == body || top->parent == NULL || info(top->parent) == NULL) {
         rc = emit_tree(e, top);
     } else {
+        nw_dom_node_t *lead = find_lead(top, body);
+        for (nw_dom_node_t *s = top->parent->children; s != NULL && lead != NULL; s = s->next)
+            if (s->type == NW_DOM_ELEMENT && within(lead, s) && sibling_belongs(s, top))
+                lead = NULL; /* merged with the article anyway */
+        if (lead != NULL)
+            rc = emit_tree(e, lead);
         for (nw_dom_node_t *s = top->parent->children; s != NULL && rc == 0; s = s->next)
             if (s->type == NW_DOM_ELEMENT && sibling_belongs(s, top))
                 rc = emit_tree(e, s);

@@ -1,7 +1,8 @@
 /* test_extract_body.c: the main-text rules of extract.c on small invented pages, one page per
  * rule: a box holding most of the article is kept whatever its class says, an inline element
  * never wins on its class alone, headings that end the text go, so do paragraphs that are only
- * a link, and the container path names where the text was found. */
+ * a link, a lead set apart before the body container comes first, and the container path
+ * names where the text was found. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -124,6 +125,34 @@ test_link_paragraph_dropped(void **state)
     nw_extract_release(&ex);
 }
 
+/* The lead set apart in the article's header comes first; a "teaser" that is a list of links to
+ * other stories does not. */
+static void
+test_lead_before_body(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    extract("<html><body><main><article><header><h1>Ferry stops</h1>"
+            "<p class=\"article-lead\">High water has cut the only crossing between the two "
+            "villages for the rest of the week.</p></header>"
+            "<div class=\"grid\"><div class=\"col\"><div class=\"box\">" PROSE
+            "</div></div></div></article></main></body></html>",
+            &ex);
+    has(ex.text, "High water has cut the only crossing");
+    has(ex.text, "The river ferry between the two villages");
+    size_t lead = (size_t)(strstr(ex.text, "High water has cut the only crossing") - ex.text);
+    assert_true(lead < (size_t)(strstr(ex.text, "The river ferry") - ex.text));
+    nw_extract_release(&ex);
+    extract("<html><body><main><div class=\"teaser-list\"><a href=\"/a\">Bridge repairs begin "
+            "next week upstream</a> <a href=\"/b\">School reopens after the summer</a></div>"
+            "<div class=\"grid\"><div class=\"col\"><div class=\"box\">" PROSE
+            "</div></div></div></main></body></html>",
+            &ex);
+    lacks(ex.text, "Bridge repairs");
+    has(ex.text, "The river ferry between the two villages");
+    nw_extract_release(&ex);
+}
+
 static void
 test_container_path(void **state)
 {
@@ -146,6 +175,7 @@ main(void)
         cmocka_unit_test(test_inline_never_wins_on_class),
         cmocka_unit_test(test_trailing_heading_dropped),
         cmocka_unit_test(test_link_paragraph_dropped),
+        cmocka_unit_test(test_lead_before_body),
         cmocka_unit_test(test_container_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
