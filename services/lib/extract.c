@@ -13,7 +13,11 @@
  *      that scores better, then its siblings that score close to it or read like prose.
  *   4. emit: block elements become paragraphs; containers inside the article that look like
  *      furniture (high link density, negative class, very short) are dropped, as Readability's
- *      "clean conditionally" does. figcaptions become captions.
+ *      "clean conditionally" does, unless they hold most of the article; so are short
+ *      paragraphs that are nearly all link, and the short headings (or bold one-line labels)
+ *      that introduce a dropped box or end the text. A lead set apart before the container
+ *      (<p class="lead"> in the article's header) opens the text. figcaptions become
+ *      captions.
  * When that yields very little text the page is measured again without the class/id filter,
  * since some sites name their article container "post-sidebar" or worse. A page that never
  * closes its <div class="menu"> or <aside> leaves the article inside it even in an HTML5 tree,
@@ -830,6 +834,39 @@ emit_leave(emit_t *e, nw_dom_node_t *n)
     return 0;
 }
 
+/* A paragraph set wholly in bold and short, with no full stop at its end: a label that
+ * introduces what follows ("Read also:", "Contact", "More on this"), standing in for a heading. */
+static bool
+is_pseudo_heading(nw_dom_node_t *p)
+{
+    const ninfo_t *i = info(p);
+    if (i == NULL || i->tlen == 0 || i->tlen > 80)
+        return false;
+    uint32_t bold = 0;
+    const char *last = NULL;
+    for (nw_dom_node_t *n = p->children; n != NULL; n = next_node(n, p, true)) {
+        if (n->type != NW_DOM_TEXT || n->content == NULL)
+            continue;
+        uint32_t l = 0, c = 0;
+        text_stats(n->content, &l, &c);
+        if (l == 0)
+            continue;
+        last = n->content;
+        bool b = false;
+        for (nw_dom_node_t *a = n->parent; a != NULL && a != p && !b; a = a->parent)
+            b = a->tag == NW_TAG_B || a->tag == NW_TAG_STRONG;
+        if (!b)
+            return false;
+        bold += l;
+    }
+    if (last == NULL)
+        return false;
+    size_t k = strlen(last);
+    while (k > 0 && strchr(" \t\r\n", last[k - 1]) != NULL)
+        k--;
+    return k > 0 && last[k - 1] != '.';
+}
+
 /* Emit top's subtree (top included) into e. */
 static int
 emit_tree(emit_t *e, nw_dom_node_t *top)
@@ -848,8 +885,21 @@ emit_tree(emit_t *e, nw_dom_node_t *top)
         } else if (n->type == NW_DOM_ELEMENT) {
             ninfo_t *i = info(n);
             const char *name = ename(n);
-            if (i == NULL || i->removed || (n != top && drop_inside(n, info(top)->tlen))) {
+            if (i == NULL || i->removed) {
                 descend = false;
+            } else if (n != top && drop_inside(n, info(top)->tlen)) {
+                descend = false;
+                /* the headings just before a box dropped here introduced it ("Read also:"
+                 * over a list of links, "Share" over buttons): they go with it. (Boxes left
+                 * out before scoring are not counted: measured, that costs more than it
+                 * gains.) */
+                if (i->tlen > 0 && e->trail != SIZE_MAX && e->trail > 0 &&
+                    (e->cur.len == 0 ||
+                     e->cur.data[strspn((const char *)e->cur.data, " \t\r\n")] == 0)) {
+                    e->out.len = e->trail;
+                    e->out.data[e->trail] = 0;
+                    e->trail = SIZE_MAX;
+                }
             } else if (strcmp(name, "figcaption") == 0) {
                 rc = add_caption(e, n);
             } else if (n != top && i->tlen < 100 && is_byline(n)) {
@@ -868,7 +918,10 @@ emit_tree(emit_t *e, nw_dom_node_t *top)
             } else {
                 if (is_block(name))
                     rc = flush(e);
-                if (is_heading(name))
+                /* a short heading, or a paragraph standing in for one, may introduce a box
+                 * that is dropped: see above and extract_text */
+                if ((is_heading(name) && i->tlen <= 80) ||
+                    (n->tag == NW_TAG_P && is_pseudo_heading(n)))
                     e->heading = true;
                 descend = true;
             }

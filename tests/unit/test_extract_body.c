@@ -1,6 +1,7 @@
 /* test_extract_body.c: the main-text rules of extract.c on small invented pages, one page per
  * rule: a box holding most of the article is kept whatever its class says, an inline element
- * never wins on its class alone, headings that end the text go, so do paragraphs that are only
+ * never wins on its class alone, headings that end the text or introduce a dropped box go, so
+ * do paragraphs that are only
  * a link, a lead set apart before the body container comes first, and the container path
  * names where the text was found. */
 #include <errno.h>
@@ -153,6 +154,28 @@ test_lead_before_body(void **state)
     nw_extract_release(&ex);
 }
 
+/* A label in bold ("Read also:") or a short heading over a box that is dropped goes with it; a
+ * heading over prose stays. */
+static void
+test_heading_over_dropped_box(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    extract("<html><body><div class=\"box\">" PROSE
+            "<p><strong>Read also:</strong></p><div class=\"more-links\"><a href=\"/a\">Bridge "
+            "repairs begin next week</a> <a href=\"/b\">School reopens after the summer</a></div>"
+            "<h3>Share</h3><div><a href=\"/f\">Facebook</a> <a href=\"/x\">Mail</a></div>"
+            "<h3>What comes next</h3><p>Engineers will inspect the landing stage once the water "
+            "has gone down, and the ferry may be back in service within a fortnight.</p>"
+            "</div></body></html>",
+            &ex);
+    lacks(ex.text, "Read also");
+    lacks(ex.text, "Bridge repairs");
+    lacks(ex.text, "Share");
+    has(ex.text, "What comes next\n\nEngineers will inspect");
+    nw_extract_release(&ex);
+}
+
 static void
 test_container_path(void **state)
 {
@@ -176,6 +199,7 @@ main(void)
         cmocka_unit_test(test_trailing_heading_dropped),
         cmocka_unit_test(test_link_paragraph_dropped),
         cmocka_unit_test(test_lead_before_body),
+        cmocka_unit_test(test_heading_over_dropped_box),
         cmocka_unit_test(test_container_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
