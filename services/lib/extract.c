@@ -294,7 +294,10 @@ is_removed(const nw_dom_node_t *n, int strip, uint32_t page_len)
     /* a container holding most of the page's text is not furniture whatever its role or class
      * says: usually the page has left the article inside an unclosed <div class="menu"> */
     const ninfo_t *i = info(n);
-    if (strip == STRIP_NONE || (i != NULL && i->ftlen * 2 > page_len))
+    /* ... but a list is never such a wrapper: a slideshow's captions in <ul class="legends">
+     * can outweigh the article they sit in */
+    bool list = n->tag == NW_TAG_UL || n->tag == NW_TAG_OL || n->tag == NW_TAG_DL;
+    if (strip == STRIP_NONE || (i != NULL && i->ftlen * 2 > page_len && !list))
         return false;
     if (is_furniture(name))
         return true;

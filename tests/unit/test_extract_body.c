@@ -2,8 +2,8 @@
  * rule: a box holding most of the article is kept whatever its class says, an inline element
  * never wins on its class alone, headings that end the text or introduce a dropped box go, so
  * do paragraphs that are only
- * a link, a lead set apart before the body container comes first, and the container path
- * names where the text was found. */
+ * a link, a lead set apart before the body container comes first, a big list with a furniture
+ * class stays out, and the container path names where the text was found. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "newswire/buf.h"
 #include "newswire/extract.h"
 
 #define NOW ((time_t)1704067200)
@@ -176,6 +177,32 @@ test_heading_over_dropped_box(void **state)
     nw_extract_release(&ex);
 }
 
+/* A slideshow's captions in a list with a furniture class stay out even when they hold most of
+ * the page's text (only a wrapper the page never closed is let in on its size). */
+static void
+test_big_furniture_list_left_out(void **state)
+{
+    (void)state;
+    nw_buf_t b = {0};
+    assert_int_equal(nw_buf_puts(&b, "<html><body><article><div class=\"story\">" PROSE
+                                     "<ul class=\"legends\">"),
+                     0);
+    for (int k = 0; k < 12; k++)
+        assert_int_equal(nw_buf_printf(&b,
+                                       "<li><p>Slide %d, a harbour, a crane, a ship at anchor, "
+                                       "gulls over the pier, and a long caption about the port "
+                                       "in the nineteen-sixties, when trade was booming.</p></li>",
+                                       k),
+                         0);
+    assert_int_equal(nw_buf_puts(&b, "</ul></div></article></body></html>"), 0);
+    nw_extract_t ex;
+    extract((const char *)b.data, &ex);
+    has(ex.text, "The river ferry between the two villages");
+    lacks(ex.text, "Slide 3");
+    nw_extract_release(&ex);
+    nw_buf_release(&b);
+}
+
 static void
 test_container_path(void **state)
 {
@@ -200,6 +227,7 @@ main(void)
         cmocka_unit_test(test_link_paragraph_dropped),
         cmocka_unit_test(test_lead_before_body),
         cmocka_unit_test(test_heading_over_dropped_box),
+        cmocka_unit_test(test_big_furniture_list_left_out),
         cmocka_unit_test(test_container_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
