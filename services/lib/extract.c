@@ -233,6 +233,10 @@ static const char *const UNLIKELY[] = {
     "remark",  "replies",      "rss",     "shoutbox",   "sidebar",   "skyscraper", "social",
     "sponsor", "supplemental", "agegate", "pagination", "pager",     "popup",      "cookie",
     "consent", "newsletter",   "share",   "navbar",     "subscribe", NULL};
+/* the author's bio box under the article (a byline is found by is_byline) */
+static const char *const AUTHOR_BOX[] = {
+    "author-bio",   "author__bio",        "authorbio",   "author-box",  "authorbox",
+    "about-author", "author-description", "author-card", "author-info", NULL};
 static const char *const MAYBE[] = {"and",     "article", "body",   "column",
                                     "content", "main",    "shadow", NULL};
 
@@ -316,7 +320,7 @@ is_removed(const nw_dom_node_t *n, int strip, uint32_t page_len)
         return false;
     if (has_ad_token(ci))
         return true;
-    return has_any(ci, UNLIKELY) && !has_any(ci, MAYBE);
+    return (has_any(ci, UNLIKELY) || has_any(ci, AUTHOR_BOX)) && !has_any(ci, MAYBE);
 }
 
 /* Text bytes of s with whitespace runs counted once, and its commas. */

@@ -3,7 +3,8 @@
  * never wins on its class alone, headings that end the text or introduce a dropped box go, so
  * do paragraphs that are only
  * a link, a lead set apart before the body container comes first, a big list with a furniture
- * class stays out, and the container path names where the text was found. */
+ * class and the author's bio box stay out, and the container path names where the text was
+ * found. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -203,6 +204,22 @@ test_big_furniture_list_left_out(void **state)
     nw_buf_release(&b);
 }
 
+/* The author's bio box under the article is not the article. */
+static void
+test_author_box_left_out(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    extract("<html><body><div class=\"box\">" PROSE
+            "<section class=\"post-author-bio\"><p>Anna Berger has covered the valley, its "
+            "rivers, its ferries and its councils, for twenty years, and lives upstream.</p>"
+            "</section></div></body></html>",
+            &ex);
+    has(ex.text, "The river ferry between the two villages");
+    lacks(ex.text, "Anna Berger has covered");
+    nw_extract_release(&ex);
+}
+
 static void
 test_container_path(void **state)
 {
@@ -228,6 +245,7 @@ main(void)
         cmocka_unit_test(test_lead_before_body),
         cmocka_unit_test(test_heading_over_dropped_box),
         cmocka_unit_test(test_big_furniture_list_left_out),
+        cmocka_unit_test(test_author_box_left_out),
         cmocka_unit_test(test_container_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
