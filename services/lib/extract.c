@@ -1010,9 +1010,10 @@ within(const nw_dom_node_t *n, const nw_dom_node_t *a)
 static nw_dom_node_t *
 find_lead(nw_dom_node_t *top, nw_dom_node_t *body)
 {
-    static const char *const words[] = {"lead",       "intro",    "teaser", "excerpt",  "chapo",
-                                        "standfirst", "vorspann", "perex",  "sommario", "summary",
-                                        "abstract",   "subtitle", NULL};
+    static const char *const words[] = {"lead",     "intro",       "teaser",   "excerpt",
+                                        "chapo",    "standfirst",  "vorspann", "perex",
+                                        "sommario", "summary",     "abstract", "subtitle",
+                                        "subhead",  "description", NULL};
     nw_dom_node_t *scope = top;
     for (int up = 0; up < 4 && scope->parent != NULL && scope->parent != body &&
                      info(scope->parent) != NULL && strcmp(ename(scope->parent), "body") != 0;
