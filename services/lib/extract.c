@@ -632,6 +632,10 @@ sibling_belongs(nw_dom_node_t *s, nw_dom_node_t *top)
         bonus = ti->score * 0.2;
     if (si->candidate && si->score + bonus >= threshold)
         return true;
+    /* a box of the same class holding prose is another part of the article, even when its
+     * paragraphs sit too deep to have scored it */
+    if (bonus > 0 && si->np > 0 && si->tlen >= 100 && link_density(si) < 0.25)
+        return true;
     const char *name = ename(s);
     if (strcmp(name, "p") == 0 || strcmp(name, "blockquote") == 0 || strcmp(name, "ul") == 0 ||
         strcmp(name, "ol") == 0 || is_heading(name)) {

@@ -3,8 +3,8 @@
  * never wins on its class alone, headings that end the text or introduce a dropped box go, so
  * do paragraphs that are only
  * a link, a lead set apart before the body container comes first, a big list with a furniture
- * class and the author's bio box stay out, and the container path names where the text was
- * found. */
+ * class and the author's bio box stay out, a sibling box of the container's class with prose is
+ * merged, and the container path names where the text was found. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -220,6 +220,27 @@ test_author_box_left_out(void **state)
     nw_extract_release(&ex);
 }
 
+/* Page builders split one article into boxes of the same class; one whose paragraph sits too
+ * deep to have given it a score still belongs to the article. */
+static void
+test_same_class_sibling_merged(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    extract("<html><body><div class=\"wrap\"><div class=\"row\">" PROSE "</div>"
+            "<div class=\"row\"><div><div><div><div><div><p>A second ferry, run by volunteers "
+            "further south, will carry pedestrians and bicycles only, from eight in the morning."
+            "</p></div></div></div></div></div></div>"
+            "<div class=\"other\"><div><div><div><div><div><p>Advertise with us and reach the "
+            "whole valley, every week, in print and online at low rates.</p></div></div></div>"
+            "</div></div></div></div></body></html>",
+            &ex);
+    has(ex.text, "The river ferry between the two villages");
+    has(ex.text, "A second ferry, run by volunteers");
+    lacks(ex.text, "Advertise with us");
+    nw_extract_release(&ex);
+}
+
 static void
 test_container_path(void **state)
 {
@@ -246,6 +267,7 @@ main(void)
         cmocka_unit_test(test_heading_over_dropped_box),
         cmocka_unit_test(test_big_furniture_list_left_out),
         cmocka_unit_test(test_author_box_left_out),
+        cmocka_unit_test(test_same_class_sibling_merged),
         cmocka_unit_test(test_container_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
