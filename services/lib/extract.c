@@ -904,7 +904,7 @@ emit_tree(emit_t *e, nw_dom_node_t *top)
                  * over a list of links, "Share" over buttons): they go with it. (Boxes left
                  * out before scoring are not counted: measured, that costs more than it
                  * gains.) */
-                if (i->tlen > 0 && e->trail != SIZE_MAX && e->trail > 0 &&
+                if (i->tlen > 0 && e->trail != SIZE_MAX && e->trail > 0 && e->trail < e->out.len &&
                     (e->cur.len == 0 ||
                      e->cur.data[strspn((const char *)e->cur.data, " \t\r\n")] == 0)) {
                     e->out.len = e->trail;
