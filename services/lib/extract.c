@@ -1018,11 +1018,20 @@ find_lead(nw_dom_node_t *top, nw_dom_node_t *body)
                                         "chapo",    "standfirst",  "vorspann", "perex",
                                         "sommario", "summary",     "abstract", "subtitle",
                                         "subhead",  "description", NULL};
-    nw_dom_node_t *scope = top;
-    for (int up = 0; up < 4 && scope->parent != NULL && scope->parent != body &&
+    /* the scope: four levels up, or up to the <article> or <main> around top when that is
+     * further (at most eight) */
+    nw_dom_node_t *scope = top, *four = top;
+    for (int up = 0; up < 8 && scope->parent != NULL && scope->parent != body &&
                      info(scope->parent) != NULL && strcmp(ename(scope->parent), "body") != 0;
-         up++)
+         up++) {
         scope = scope->parent;
+        if (up < 4)
+            four = scope;
+        if (up >= 4 && (scope->tag == NW_TAG_ARTICLE || scope->tag == NW_TAG_MAIN))
+            break;
+    }
+    if (scope->tag != NW_TAG_ARTICLE && scope->tag != NW_TAG_MAIN)
+        scope = four;
     if (scope == top)
         return NULL;
     for (nw_dom_node_t *n = scope->children; n != NULL && n != top;) {

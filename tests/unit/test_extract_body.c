@@ -154,6 +154,14 @@ test_lead_before_body(void **state)
     lacks(ex.text, "Bridge repairs");
     has(ex.text, "The river ferry between the two villages");
     nw_extract_release(&ex);
+    /* the lead in the header of the <article> that holds a deeply nested body */
+    extract("<html><body><article><header><h1>Ferry stops</h1><div class=\"standfirst\">"
+            "High water has cut the only crossing between the two villages.</div></header>"
+            "<div><hr><div><hr><div><hr><div><hr><div><hr><div class=\"box\">" PROSE
+            "</div></div></div></div></div></div></article></body></html>",
+            &ex);
+    has(ex.text, "High water has cut the only crossing");
+    nw_extract_release(&ex);
 }
 
 /* A label in bold ("Read also:") or a short heading over a box that is dropped goes with it; a
