@@ -12,9 +12,14 @@
  *                 the means. Title and byline by exact match.
  *
  * Speed is the CPU time of nw_extract_html alone (reading and decoding files excluded), on
- * one thread. Usage: bench_extract [-v] [-m] [DATA_DIR] (default $NW_SHARED_DATA, else
+ * one thread. Usage: bench_extract [-v] [-m] [-t] [DATA_DIR] (default $NW_SHARED_DATA, else
  * ../shared/data). -v lists the pages each measure gets wrong; -m lists the trafilatura pages
- * whose title, author or date is wrong, each with a guessed cause, and counts the causes.
+ * whose title, author or date is wrong, each with a guessed cause, and counts the causes; -t
+ * lists the trafilatura pages with wrong text snippets, most wrong snippets first: the
+ * container the extractor chose (extract.h's `container`) and, for each snippet missed or
+ * wrongly kept, where it sits (inside the container, in a sibling, elsewhere, only in scripts,
+ * nowhere) with the elements that lead to it, then counts the places. The diagnosis parses
+ * each page again outside the timed call.
  * Prints a skip message and exits 0 when the data is absent. */
 #include <dirent.h>
 #include <errno.h>
@@ -34,6 +39,7 @@
 #include <xxhash.h>
 
 #include "newswire/buf.h"
+#include "newswire/dom.h"
 #include "newswire/extract.h"
 #include "newswire/util.h"
 
@@ -252,6 +258,223 @@ meta_miss(why_count_t *c, size_t cap, bool show, const char *file, const char *f
         printf("  %s/%s %s: [%s] want [%s]\n", field, why, file, ours ? ours : "", want);
 }
 
+/* --- text diagnosis (-t) --------------------------------------------------------------------- */
+
+/* Where a snippet sits relative to the container the extractor chose: inside it ("top": dropped
+ * there or kept there), in one of its siblings ("sibling": a part of the article not merged, or
+ * furniture merged), spanning it ("span": the snippet crosses the container's edge), elsewhere
+ * on the page ("outside"), only in script data such as JSON-LD's articleBody ("script"), or not
+ * in the page's text at all ("absent": markup inside words, text made by scripts). */
+enum { W_TOP, W_SIBLING, W_SPAN, W_OUTSIDE, W_SCRIPT, W_ABSENT, W_COUNT };
+static const char *const WHERE[W_COUNT] = {"top", "sibling", "span", "outside", "script", "absent"};
+
+static bool
+diag_skip(const nw_dom_node_t *n)
+{
+    return n->type == NW_DOM_ELEMENT &&
+           (n->tag == NW_TAG_SCRIPT || n->tag == NW_TAG_STYLE || n->tag == NW_TAG_TEMPLATE);
+}
+
+static bool
+diag_block(const nw_dom_node_t *n)
+{
+    static const uint8_t tags[] = {
+        NW_TAG_P,       NW_TAG_DIV,      NW_TAG_SECTION, NW_TAG_ARTICLE,    NW_TAG_MAIN,
+        NW_TAG_LI,      NW_TAG_UL,       NW_TAG_OL,      NW_TAG_TD,         NW_TAG_TH,
+        NW_TAG_TR,      NW_TAG_H1,       NW_TAG_H2,      NW_TAG_H3,         NW_TAG_H4,
+        NW_TAG_H5,      NW_TAG_H6,       NW_TAG_BR,      NW_TAG_BLOCKQUOTE, NW_TAG_PRE,
+        NW_TAG_DT,      NW_TAG_DD,       NW_TAG_TABLE,   NW_TAG_FIGURE,     NW_TAG_FIGCAPTION,
+        NW_TAG_HEADER,  NW_TAG_FOOTER,   NW_TAG_NAV,     NW_TAG_ASIDE,      NW_TAG_FORM,
+        NW_TAG_ADDRESS, NW_TAG_DL,       NW_TAG_HR,      NW_TAG_CAPTION,    NW_TAG_DETAILS,
+        NW_TAG_SUMMARY, NW_TAG_FIELDSET, NW_TAG_CENTER};
+    if (n->type != NW_DOM_ELEMENT)
+        return false;
+    for (size_t k = 0; k < sizeof(tags); k++)
+        if (n->tag == tags[k])
+            return true;
+    return false;
+}
+
+/* The squashed visible text of n (script, style and template left out; blocks separated by
+ * a space), or with scripts when all. malloc'd. */
+static char *
+diag_text(nw_dom_node_t *top, bool all)
+{
+    nw_buf_t b = {0};
+    nw_buf_append(&b, "", 0);
+    if (top->type == NW_DOM_TEXT) {
+        nw_buf_puts(&b, top->content ? top->content : "");
+    } else {
+        for (nw_dom_node_t *n = top->children; n != NULL;) {
+            bool skip = !all && diag_skip(n);
+            if (n->type == NW_DOM_TEXT && n->content != NULL)
+                nw_buf_puts(&b, n->content);
+            else if (diag_block(n))
+                nw_buf_puts(&b, " ");
+            n = nw_dom_next(n, top, !skip);
+        }
+    }
+    char *r = squash(b.data ? (const char *)b.data : "");
+    nw_buf_release(&b);
+    return r;
+}
+
+static bool
+diag_has(nw_dom_node_t *n, const char *needle, bool all)
+{
+    char *t = diag_text(n, all);
+    bool r = t != NULL && strstr(t, needle) != NULL;
+    free(t);
+    return r;
+}
+
+/* The deepest element whose text holds needle, or NULL. */
+static nw_dom_node_t *
+diag_holder(nw_dom_node_t *root, const char *needle)
+{
+    if (!diag_has(root, needle, false))
+        return NULL;
+    nw_dom_node_t *h = root;
+    for (bool deeper = true; deeper;) {
+        deeper = false;
+        for (nw_dom_node_t *c = h->children; c != NULL; c = c->next) {
+            if (c->type != NW_DOM_ELEMENT || diag_skip(c))
+                continue;
+            if (diag_has(c, needle, false)) {
+                h = c;
+                deeper = true;
+                break;
+            }
+        }
+    }
+    return h;
+}
+
+/* The element at a path made by extract.c ("/html[1]/body[1]/div[3]"), or NULL. */
+static nw_dom_node_t *
+diag_resolve(nw_dom_node_t *root, const char *path)
+{
+    nw_dom_node_t *n = NULL;
+    for (const char *p = path; p != NULL && *p == '/';) {
+        const char *lb = strchr(p, '[');
+        if (lb == NULL)
+            return NULL;
+        unsigned idx = (unsigned)strtoul(lb + 1, NULL, 10);
+        if (n == NULL) {
+            n = root;
+        } else {
+            nw_dom_node_t *c = n->children;
+            for (unsigned k = 0; c != NULL; c = c->next)
+                if (c->type == NW_DOM_ELEMENT && ++k == idx)
+                    break;
+            n = c;
+            if (n == NULL)
+                return NULL;
+        }
+        p = strchr(lb, '/');
+    }
+    return n;
+}
+
+static bool
+diag_within(const nw_dom_node_t *n, const nw_dom_node_t *a)
+{
+    for (; n != NULL; n = n->parent)
+        if (n == a)
+            return true;
+    return false;
+}
+
+/* "div#main.story body" for one element, into buf. */
+static void
+diag_name(const nw_dom_node_t *n, char *buf, size_t cap)
+{
+    const char *id = nw_dom_attr(n, "id"), *cl = nw_dom_attr(n, "class");
+    snprintf(buf, cap, "%s%s%.30s%s%.40s", n->name ? n->name : "?", id ? "#" : "", id ? id : "",
+             cl ? "." : "", cl ? cl : "");
+}
+
+/* The elements from `from` (excluded) down to n, as "a > b > c", into b. */
+static void
+diag_chain(nw_buf_t *b, const nw_dom_node_t *n, const nw_dom_node_t *from)
+{
+    const nw_dom_node_t *chain[32];
+    size_t k = 0;
+    for (; n != NULL && n != from && k < 32; n = n->parent)
+        chain[k++] = n;
+    if (n != NULL && n != from)
+        nw_buf_puts(b, "... ");
+    while (k > 0) {
+        char nm[96];
+        diag_name(chain[--k], nm, sizeof(nm));
+        nw_buf_printf(b, "%s%s", nm, k ? " > " : "");
+    }
+}
+
+typedef struct diag_page {
+    char *report;
+    size_t tp, fp, fn;
+} diag_page_t;
+
+static int
+cmp_diag(const void *a, const void *b)
+{
+    const diag_page_t *x = a, *y = b;
+    size_t ex = x->fp + x->fn, ey = y->fp + y->fn;
+    return ex != ey ? (ey > ex ? 1 : -1) : strcmp(x->report, y->report);
+}
+
+/* One page's wrong snippets, each with where it sits; counts into where[2][W_COUNT]
+ * (0: missed `with`, 1: found `without`). */
+static void
+diag_page(nw_buf_t *b, const char *html, size_t len, const char *container, json_t *with,
+          json_t *without, const char *text, size_t where[2][W_COUNT])
+{
+    nw_dom_t *d = nw_dom_parse(html, len);
+    if (d == NULL)
+        return;
+    nw_dom_node_t *root = nw_dom_root(d);
+    nw_dom_node_t *top = diag_resolve(root, container);
+    nw_buf_puts(b, "    container: ");
+    if (top != NULL)
+        diag_chain(b, top, root);
+    else
+        nw_buf_puts(b, "(none)");
+    nw_buf_puts(b, "\n");
+    for (int kind = 0; kind < 2; kind++) {
+        json_t *arr = kind == 0 ? with : without;
+        size_t k;
+        json_t *v;
+        json_array_foreach(arr, k, v)
+        {
+            char *s = json_is_string(v) ? squash(json_string_value(v)) : NULL;
+            if (s == NULL || s[0] == 0 || (strstr(text, s) != NULL) == (kind == 0)) {
+                free(s);
+                continue;
+            }
+            nw_dom_node_t *h = diag_holder(root, s);
+            int w = W_OUTSIDE;
+            if (h == NULL)
+                w = diag_has(root, s, true) ? W_SCRIPT : W_ABSENT;
+            else if (top != NULL && diag_within(h, top))
+                w = W_TOP;
+            else if (top != NULL && diag_within(top, h))
+                w = W_SPAN;
+            else if (top != NULL && top->parent != NULL && diag_within(h, top->parent))
+                w = W_SIBLING;
+            where[kind][w]++;
+            nw_buf_printf(b, "    %s %-7s \"%.70s\"", kind == 0 ? "MISS " : "EXTRA", WHERE[w], s);
+            if (h != NULL) {
+                nw_buf_puts(b, "\n        at ");
+                diag_chain(b, h, w == W_TOP || w == W_SIBLING ? top->parent : root);
+            }
+            nw_buf_puts(b, "\n");
+            free(s);
+        }
+    }
+    nw_dom_destroy(&d);
+}
+
 /* --- trafilatura ---------------------------------------------------------------------------- */
 
 static size_t
@@ -272,7 +495,7 @@ count_found(json_t *arr, const char *text)
 }
 
 static int
-bench_trafilatura(const char *dir, bool verbose, bool meta)
+bench_trafilatura(const char *dir, bool verbose, bool meta, bool diag)
 {
     char path[4400];
     snprintf(path, sizeof(path), "%s/evaldata.json", dir);
@@ -286,6 +509,8 @@ bench_trafilatura(const char *dir, bool verbose, bool meta)
     size_t title_n = 0, title_ok = 0, author_n = 0, author_ok = 0, date_n = 0, date_ok = 0;
     timing_t t = {0};
     why_count_t whys[64] = {0};
+    diag_page_t *pages = NULL;
+    size_t n_pages = 0, where[2][W_COUNT] = {{0}};
     const char *url;
     json_t *doc;
     json_object_foreach(root, url, doc)
@@ -315,6 +540,20 @@ bench_trafilatura(const char *dir, bool verbose, bool meta)
         tp += w;
         fn += json_array_size(with) - w;
         fp += wo;
+        if (diag && (w < json_array_size(with) || wo > 0)) {
+            diag_page_t *p = realloc(pages, (n_pages + 1) * sizeof(*p));
+            if (p != NULL) {
+                pages = p;
+                nw_buf_t b = {0};
+                size_t nw = json_array_size(with);
+                nw_buf_printf(&b, "  %s  F1 %.2f  with %zu/%zu  without %zu/%zu  (%s)\n", file,
+                              2.0 * w / (2.0 * w + wo + (nw - w) + 1e-9), w, nw, wo,
+                              json_array_size(without), url);
+                diag_page(&b, html, len, ex.container ? ex.container : "", with, without, text,
+                          where);
+                pages[n_pages++] = (diag_page_t){(char *)nw_buf_steal(&b, NULL), w, wo, nw - w};
+            }
+        }
         if (verbose && (w < json_array_size(with) || wo > 0))
             printf("  %s: with %zu/%zu without %zu/%zu\n", file, w, json_array_size(with), wo,
                    json_array_size(without));
@@ -364,6 +603,21 @@ bench_trafilatura(const char *dir, bool verbose, bool meta)
             printf(" %s/%s %zu", whys[k].field, whys[k].why, whys[k].n);
         printf("\n");
     }
+    if (diag) {
+        qsort(pages, n_pages, sizeof(*pages), cmp_diag);
+        printf("  pages with wrong snippets, worst first:\n");
+        for (size_t k = 0; k < n_pages; k++)
+            fputs(pages[k].report ? pages[k].report : "", stdout);
+        for (int kind = 0; kind < 2; kind++) {
+            printf("  %s by where:", kind == 0 ? "missed `with`" : "found `without`");
+            for (int w = 0; w < W_COUNT; w++)
+                printf(" %s %zu", WHERE[w], where[kind][w]);
+            printf("\n");
+        }
+    }
+    for (size_t k = 0; k < n_pages; k++)
+        free(pages[k].report);
+    free(pages);
     print_speed("trafilatura", &t);
     return 0;
 }
@@ -613,13 +867,15 @@ bench_readability(const char *dir, bool verbose)
 int
 main(int argc, char **argv)
 {
-    bool verbose = false, meta = false;
+    bool verbose = false, meta = false, diag = false;
     const char *data = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0)
             verbose = true;
         else if (strcmp(argv[i], "-m") == 0)
             meta = true;
+        else if (strcmp(argv[i], "-t") == 0)
+            diag = true;
         else
             data = argv[i];
     }
@@ -640,7 +896,7 @@ main(int argc, char **argv)
     }
     closedir(d);
     snprintf(dir, sizeof(dir), "%s/extraction/trafilatura", data);
-    bench_trafilatura(dir, verbose, meta);
+    bench_trafilatura(dir, verbose, meta, diag);
     snprintf(dir, sizeof(dir), "%s/extraction/readability", data);
     bench_readability(dir, verbose);
     xmlCleanupParser();

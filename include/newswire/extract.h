@@ -29,7 +29,10 @@ typedef struct nw_extract {
     char *section;
     char **tags;
     size_t n_tags;
-    char *text; /* paragraphs joined by "\n\n"; "" when none were found */
+    char *text;      /* paragraphs joined by "\n\n"; "" when none were found */
+    char *container; /* where text was found, for diagnosis: "/html[1]/body[1]/div[3]" (the
+                      * element's tag and 1-based position among its parent's elements, from the
+                      * root); siblings merged into the text are not named */
     nw_caption_t *captions;
     size_t n_captions;
 } nw_extract_t;

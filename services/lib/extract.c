@@ -13,7 +13,11 @@
  *      that scores better, then its siblings that score close to it or read like prose.
  *   4. emit: block elements become paragraphs; containers inside the article that look like
  *      furniture (high link density, negative class, very short) are dropped, as Readability's
- *      "clean conditionally" does. figcaptions become captions.
+ *      "clean conditionally" does, unless they hold most of the article; so are short
+ *      paragraphs that are nearly all link, and the short headings (or bold one-line labels)
+ *      that introduce a dropped box or end the text. A lead set apart before the container
+ *      (<p class="lead"> in the article's header) opens the text. figcaptions become
+ *      captions.
  * When that yields very little text the page is measured again without the class/id filter,
  * since some sites name their article container "post-sidebar" or worse. A page that never
  * closes its <div class="menu"> or <aside> leaves the article inside it even in an HTML5 tree,
@@ -223,6 +227,10 @@ static const char *const UNLIKELY[] = {
     "remark",  "replies",      "rss",     "shoutbox",   "sidebar",   "skyscraper", "social",
     "sponsor", "supplemental", "agegate", "pagination", "pager",     "popup",      "cookie",
     "consent", "newsletter",   "share",   "navbar",     "subscribe", NULL};
+/* the author's bio box under the article (a byline is found by is_byline) */
+static const char *const AUTHOR_BOX[] = {
+    "author-bio",   "author__bio",        "authorbio",   "author-box",  "authorbox",
+    "about-author", "author-description", "author-card", "author-info", NULL};
 static const char *const MAYBE[] = {"and",     "article", "body",   "column",
                                     "content", "main",    "shadow", NULL};
 
@@ -284,7 +292,10 @@ is_removed(const nw_dom_node_t *n, int strip, uint32_t page_len)
     /* a container holding most of the page's text is not furniture whatever its role or class
      * says: usually the page has left the article inside an unclosed <div class="menu"> */
     const ninfo_t *i = info(n);
-    if (strip == STRIP_NONE || (i != NULL && i->ftlen * 2 > page_len))
+    /* ... but a list is never such a wrapper: a slideshow's captions in <ul class="legends">
+     * can outweigh the article they sit in */
+    bool list = n->tag == NW_TAG_UL || n->tag == NW_TAG_OL || n->tag == NW_TAG_DL;
+    if (strip == STRIP_NONE || (i != NULL && i->ftlen * 2 > page_len && !list))
         return false;
     if (is_furniture(name))
         return true;
@@ -303,7 +314,7 @@ is_removed(const nw_dom_node_t *n, int strip, uint32_t page_len)
         return false;
     if (has_ad_token(ci))
         return true;
-    return has_any(ci, UNLIKELY) && !has_any(ci, MAYBE);
+    return (has_any(ci, UNLIKELY) || has_any(ci, AUTHOR_BOX)) && !has_any(ci, MAYBE);
 }
 
 /* Text bytes of s with whitespace runs counted once, and its commas. */
@@ -501,9 +512,11 @@ score(nw_dom_node_t *root)
                         init_candidate(ai);
                     ai->score += s / (level == 0 ? 1.0 : level == 1 ? 2.0 : level * 3.0);
                 }
-                /* the loose-text container itself gets its own text's score */
+                /* the loose-text container itself gets its own text's score; inline ones
+                 * (span, font) only pass it on: a <span class="list-text"> in a menu would
+                 * otherwise win on its class alone */
                 if (len == i->dlen && strcmp(ename(n), "p") != 0 && strcmp(ename(n), "pre") != 0 &&
-                    strcmp(ename(n), "td") != 0) {
+                    strcmp(ename(n), "td") != 0 && n->tag != NW_TAG_SPAN && n->tag != NW_TAG_FONT) {
                     if (!i->candidate)
                         init_candidate(i);
                     i->score += s;
@@ -613,6 +626,10 @@ sibling_belongs(nw_dom_node_t *s, nw_dom_node_t *top)
         bonus = ti->score * 0.2;
     if (si->candidate && si->score + bonus >= threshold)
         return true;
+    /* a box of the same class holding prose is another part of the article, even when its
+     * paragraphs sit too deep to have scored it */
+    if (bonus > 0 && si->np > 0 && si->tlen >= 100 && link_density(si) < 0.25)
+        return true;
     const char *name = ename(s);
     if (strcmp(name, "p") == 0 || strcmp(name, "blockquote") == 0 || strcmp(name, "ul") == 0 ||
         strcmp(name, "ol") == 0 || is_heading(name)) {
@@ -642,6 +659,14 @@ drop_inside(const nw_dom_node_t *n, uint32_t top_len)
     bool heading = is_heading(name);
     if (is_furniture(name))
         return true;
+    /* a short paragraph that is nearly all link points to another page ("Read more: ...",
+     * "[See also: ...]"); a bare one-word link may be the text itself */
+    if (n->tag == NW_TAG_P && i->tlen > 20 && i->tlen < 300 && link_density(i) > 0.8)
+        return true;
+    /* a box holding most of the article is the article, whatever its class says (page
+     * builders wrap every post in "widget" boxes); furniture tags were judged above */
+    if (i->tlen * 2 > top_len && strcmp(name, "form") != 0)
+        return false;
     /* a form inside the article is a sign-up or search box; one wrapping most of it is the
      * page-wide <form> of ASP.NET sites */
     if (strcmp(name, "form") == 0 && i->tlen * 2 <= top_len)
@@ -695,20 +720,29 @@ typedef struct emit {
     nw_buf_t cur; /* the block being gathered */
     nw_caption_t *caps;
     size_t n_caps;
+    size_t trail; /* out.len before the headings that end the text so far; SIZE_MAX: none */
+    bool heading; /* the block being gathered is a heading */
     bool last_br;
-    const char *title; /* a heading repeating it is not body text */
+    const char *title;  /* a heading repeating it is not body text */
+    nw_dom_node_t *top; /* the container chosen */
 } emit_t;
 
 static int
 flush(emit_t *e)
 {
     int rc = 0;
-    if (e->cur.len == 0)
+    if (e->cur.len == 0) {
+        e->heading = false;
         return 0;
+    }
     char *t = text_clean((const char *)e->cur.data, e->cur.len);
     if (t == NULL)
         return -ENOMEM;
     if (t[0] != 0) {
+        if (!e->heading)
+            e->trail = SIZE_MAX;
+        else if (e->trail == SIZE_MAX)
+            e->trail = e->out.len;
         if (e->out.len > 0)
             rc = nw_buf_puts(&e->out, "\n\n");
         if (rc == 0)
@@ -716,6 +750,7 @@ flush(emit_t *e)
     }
     free(t);
     nw_buf_reset(&e->cur);
+    e->heading = false;
     return rc;
 }
 
@@ -804,6 +839,39 @@ emit_leave(emit_t *e, nw_dom_node_t *n)
     return 0;
 }
 
+/* A paragraph set wholly in bold and short, with no full stop at its end: a label that
+ * introduces what follows ("Read also:", "Contact", "More on this"), standing in for a heading. */
+static bool
+is_pseudo_heading(nw_dom_node_t *p)
+{
+    const ninfo_t *i = info(p);
+    if (i == NULL || i->tlen == 0 || i->tlen > 80)
+        return false;
+    uint32_t bold = 0;
+    const char *last = NULL;
+    for (nw_dom_node_t *n = p->children; n != NULL; n = next_node(n, p, true)) {
+        if (n->type != NW_DOM_TEXT || n->content == NULL)
+            continue;
+        uint32_t l = 0, c = 0;
+        text_stats(n->content, &l, &c);
+        if (l == 0)
+            continue;
+        last = n->content;
+        bool b = false;
+        for (nw_dom_node_t *a = n->parent; a != NULL && a != p && !b; a = a->parent)
+            b = a->tag == NW_TAG_B || a->tag == NW_TAG_STRONG;
+        if (!b)
+            return false;
+        bold += l;
+    }
+    if (last == NULL)
+        return false;
+    size_t k = strlen(last);
+    while (k > 0 && strchr(" \t\r\n", last[k - 1]) != NULL)
+        k--;
+    return k > 0 && last[k - 1] != '.';
+}
+
 /* Emit top's subtree (top included) into e. */
 static int
 emit_tree(emit_t *e, nw_dom_node_t *top)
@@ -822,8 +890,21 @@ emit_tree(emit_t *e, nw_dom_node_t *top)
         } else if (n->type == NW_DOM_ELEMENT) {
             ninfo_t *i = info(n);
             const char *name = ename(n);
-            if (i == NULL || i->removed || (n != top && drop_inside(n, info(top)->tlen))) {
+            if (i == NULL || i->removed) {
                 descend = false;
+            } else if (n != top && drop_inside(n, info(top)->tlen)) {
+                descend = false;
+                /* the headings just before a box dropped here introduced it ("Read also:"
+                 * over a list of links, "Share" over buttons): they go with it. (Boxes left
+                 * out before scoring are not counted: measured, that costs more than it
+                 * gains.) */
+                if (i->tlen > 0 && e->trail != SIZE_MAX && e->trail > 0 && e->trail < e->out.len &&
+                    (e->cur.len == 0 ||
+                     e->cur.data[strspn((const char *)e->cur.data, " \t\r\n")] == 0)) {
+                    e->out.len = e->trail;
+                    e->out.data[e->trail] = 0;
+                    e->trail = SIZE_MAX;
+                }
             } else if (strcmp(name, "figcaption") == 0) {
                 rc = add_caption(e, n);
             } else if (n != top && i->tlen < 100 && is_byline(n)) {
@@ -842,6 +923,11 @@ emit_tree(emit_t *e, nw_dom_node_t *top)
             } else {
                 if (is_block(name))
                     rc = flush(e);
+                /* a short heading, or a paragraph standing in for one, may introduce a box
+                 * that is dropped: see above and extract_text */
+                if ((is_heading(name) && i->tlen <= 80) ||
+                    (n->tag == NW_TAG_P && is_pseudo_heading(n)))
+                    e->heading = true;
                 descend = true;
             }
         }
@@ -868,6 +954,33 @@ emit_tree(emit_t *e, nw_dom_node_t *top)
     return flush(e);
 }
 
+/* n's place in the tree: "/html[1]/body[1]/div[3]", each step the tag and the 1-based position
+ * among its parent's elements. Returns a malloc'd string or NULL on ENOMEM. */
+static char *
+node_path(const nw_dom_node_t *n)
+{
+    const nw_dom_node_t *chain[NW_DOM_MAX_DEPTH + 8];
+    size_t depth = 0;
+    for (; n != NULL && n->type == NW_DOM_ELEMENT && depth < sizeof(chain) / sizeof(chain[0]);
+         n = n->parent)
+        chain[depth++] = n;
+    nw_buf_t b = {0};
+    if (nw_buf_append(&b, "", 0) < 0)
+        return NULL;
+    while (depth > 0) {
+        const nw_dom_node_t *c = chain[--depth];
+        unsigned idx = 1;
+        if (c->parent != NULL)
+            for (const nw_dom_node_t *s = c->parent->children; s != NULL && s != c; s = s->next)
+                idx += s->type == NW_DOM_ELEMENT;
+        if (nw_buf_printf(&b, "/%s[%u]", ename(c), idx) < 0) {
+            nw_buf_release(&b);
+            return NULL;
+        }
+    }
+    return (char *)nw_buf_steal(&b, NULL);
+}
+
 static void
 emit_release(emit_t *e)
 {
@@ -879,12 +992,66 @@ emit_release(emit_t *e)
     memset(e, 0, sizeof(*e));
 }
 
+/* Whether a is n or one of its ancestors. */
+static bool
+within(const nw_dom_node_t *n, const nw_dom_node_t *a)
+{
+    for (int up = 0; n != NULL && up < NW_DOM_MAX_DEPTH + 8; n = n->parent, up++)
+        if (n == a)
+            return true;
+    return false;
+}
+
+/* The article's lead (standfirst, teaser, "chapo") when the page sets it apart from the body
+ * container: the first element before top, under one of top's nearest ancestors, whose class
+ * or id names it a lead and that reads as text (not links, not furniture). NULL when none. */
+static nw_dom_node_t *
+find_lead(nw_dom_node_t *top, nw_dom_node_t *body)
+{
+    static const char *const words[] = {"lead",     "intro",       "teaser",   "excerpt",
+                                        "chapo",    "standfirst",  "vorspann", "perex",
+                                        "sommario", "summary",     "abstract", "subtitle",
+                                        "subhead",  "description", NULL};
+    /* the scope: four levels up, or up to the <article> or <main> around top when that is
+     * further (at most eight) */
+    nw_dom_node_t *scope = top, *four = top;
+    for (int up = 0; up < 8 && scope->parent != NULL && scope->parent != body &&
+                     info(scope->parent) != NULL && strcmp(ename(scope->parent), "body") != 0;
+         up++) {
+        scope = scope->parent;
+        if (up < 4)
+            four = scope;
+        if (up >= 4 && (scope->tag == NW_TAG_ARTICLE || scope->tag == NW_TAG_MAIN))
+            break;
+    }
+    if (scope->tag != NW_TAG_ARTICLE && scope->tag != NW_TAG_MAIN)
+        scope = four;
+    if (scope == top)
+        return NULL;
+    for (nw_dom_node_t *n = scope->children; n != NULL && n != top;) {
+        ninfo_t *i = info(n);
+        bool on_path = within(top, n); /* an ancestor of top: look inside */
+        bool descend = i != NULL && !i->removed && on_path;
+        if (i != NULL && !i->removed && !on_path) {
+            char ci[512];
+            class_id(n, ci, sizeof(ci));
+            if (ci[0] != 0 && has_any(ci, words) && i->tlen >= 30 && link_density(i) < 0.3 &&
+                class_weight(n) >= 0)
+                return n;
+            descend = true;
+        }
+        n = next_node(n, scope, descend);
+    }
+    return NULL;
+}
+
 /* One attempt at the main text of body into *e. */
 static int
 extract_text(nw_dom_node_t *body, ninfo_t *infos, size_t n_infos, int strip, const char *title,
              emit_t *e)
 {
     e->title = title;
+    e->trail = SIZE_MAX;
     for (size_t k = 0; k < n_infos; k++)
         infos[k] = (ninfo_t){.node = infos[k].node, .ftlen = infos[k].ftlen};
     if (info(body) != NULL && info(body)->ftlen == 0) {
@@ -895,16 +1062,28 @@ extract_text(nw_dom_node_t *body, ninfo_t *infos, size_t n_infos, int strip, con
     measure(body, strip);
     score(body);
     nw_dom_node_t *top = pick_top(body, infos, n_infos);
-    if (top == body || top->parent == NULL || info(top->parent) == NULL)
-        return emit_tree(e, top);
-    for (nw_dom_node_t *s = top->parent->children; s != NULL; s = s->next) {
-        int rc = 0;
-        if (s->type == NW_DOM_ELEMENT && sibling_belongs(s, top))
-            rc = emit_tree(e, s);
-        if (rc < 0)
-            return rc;
+    e->top = top;
+    int rc = 0;
+    if (top == body || top->parent == NULL || info(top->parent) == NULL) {
+        rc = emit_tree(e, top);
+    } else {
+        nw_dom_node_t *lead = find_lead(top, body);
+        for (nw_dom_node_t *s = top->parent->children; s != NULL && lead != NULL; s = s->next)
+            if (s->type == NW_DOM_ELEMENT && within(lead, s) && sibling_belongs(s, top))
+                lead = NULL; /* merged with the article anyway */
+        if (lead != NULL)
+            rc = emit_tree(e, lead);
+        for (nw_dom_node_t *s = top->parent->children; s != NULL && rc == 0; s = s->next)
+            if (s->type == NW_DOM_ELEMENT && sibling_belongs(s, top))
+                rc = emit_tree(e, s);
     }
-    return 0;
+    /* headings with no text after them announce what was left out ("Related stories", "Leave
+     * a comment"): they are not the article's, unless there is nothing else */
+    if (rc == 0 && e->trail != SIZE_MAX && e->trail > 0 && e->trail < e->out.len) {
+        e->out.len = e->trail;
+        e->out.data[e->trail] = 0;
+    }
+    return rc;
 }
 
 /* --- metadata ----------------------------------------------------------------------------- */
@@ -2308,6 +2487,7 @@ nw_extract_release(nw_extract_t *ex)
         free(ex->tags[k]);
     free(ex->tags);
     free(ex->text);
+    free(ex->container);
     for (size_t k = 0; k < ex->n_captions; k++)
         nw_wire_caption_release(&ex->captions[k]);
     free(ex->captions);
@@ -2387,6 +2567,8 @@ nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_ex
         if (text_date(head, d) && set_date(&m, F_PUB, d, R_H1) < 0)
             goto out;
     }
+    if (best->top != NULL && (out->container = node_path(best->top)) == NULL)
+        goto out;
     out->text = (char *)nw_buf_steal(&best->out, NULL);
     out->captions = best->caps;
     out->n_captions = best->n_caps;
