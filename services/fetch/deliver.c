@@ -218,7 +218,7 @@ after_work_cb(uv_work_t *w, int status)
 static void
 start_sync(fetch_deliver_t *d)
 {
-    if (d->syncing)
+    if (d->syncing || d->spool == NULL) /* without a spool nothing waits for a sync */
         return;
     int rc = nw_spool_sync_prepare(d->spool, &d->job);
     if (rc > 0)

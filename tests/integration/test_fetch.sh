@@ -308,4 +308,21 @@ rc=$?
 [ "$rc" -eq 0 ] || fail "fetch exited $rc after SIGTERM"
 grep -qE 'level=error|Sanitizer|runtime error' "$T/fetch.log" && fail "error output in the log"
 ok "SIGTERM: fetch exited 0"
+
+# Without a spool (--spool-dir "", for benchmarks) a drain has nothing to sync: exit 0 too.
+# (the port of the fetch that just exited)
+(cd "$T" && exec "$FETCH" --broker "$BROKER" --http "127.0.0.1:$((P + 8))" --inbox-dir "" \
+  --ingest "" --spool-dir "" --name fetch-nospool) >"$T/nospool.log" 2>&1 &
+NOSPOOL_PID=$!
+PIDS+=($NOSPOOL_PID)
+wait_until 20 curl -fsS "$API/healthz" || fail "fetch without a spool did not start"
+printf 'No spool\n\nOslo, Norway - An article accepted at most once.\n' |
+  curl -fsS -H 'Content-Type: text/plain' --data-binary @- "$API/v1/articles" >/dev/null ||
+  fail "fetch without a spool refused an article"
+kill -TERM "$NOSPOOL_PID"
+wait_until 20 gone "$NOSPOOL_PID" || fail "fetch without a spool did not exit"
+rc=0
+wait "$NOSPOOL_PID" || rc=$?
+[ "$rc" -eq 0 ] || fail "fetch without a spool exited $rc after SIGTERM: $(tail -3 "$T/nospool.log")"
+ok "SIGTERM without a spool: fetch exited 0"
 echo "PASS test_fetch"
