@@ -11,8 +11,8 @@ if [ ! -f "$data/ner/conll2003/valid.txt" ]; then
     echo "skipped: no CoNLL-2003 data under $data"
     exit 0
 fi
-echo "command: $build/bench/bench_enrich --data $data"
-(cd "$here/.." && taskset -c 0 "$build/bench/bench_enrich" --data "$data")
+echo "command: NW_SHARED_DATA=$data $build/bench/bench_enrich"
+(cd "$here/.." && NW_SHARED_DATA=$data taskset -c 0 "$build/bench/bench_enrich")
 if ! node --version >/dev/null 2>&1; then
     echo "compromise: skipped (no node)"
     exit 0
