@@ -2593,6 +2593,54 @@ nw_extract_release(nw_extract_t *ex)
     memset(ex, 0, sizeof(*ex));
 }
 
+/* No author anywhere else: a short line in the page that is a label and a name ("Von Jo Lind",
+ * "Text: Jo Lind", "Autor: Jo Lind", "Posted by jolind"), the first one in document order. The
+ * name must start with a capital after "by", "von", "par" so a sentence is not taken. */
+static int
+labelled_byline(meta_t *m, nw_dom_node_t *root)
+{
+    static const char *const labels[] = {
+        "text:",     "autor:",     "autorin:",        "author:", "verfasst von",
+        "posted by", "written by", "geschrieben von", NULL};
+    static const char *const bare[] = {"by ", "von ", "par ", NULL};
+    static const char *const tags[] = {"p",  "div", "span",    "em", "strong", "small", "h4",
+                                       "h5", "h6",  "address", "b",  "i",      NULL};
+    for (nw_dom_node_t *n = root; n != NULL; n = next_node(n, root, true)) {
+        if (n->type != NW_DOM_ELEMENT || n->data == NULL || ((ninfo_t *)n->data)->ftlen > 80 ||
+            ((ninfo_t *)n->data)->ftlen < 6)
+            continue;
+        bool tag = false;
+        for (size_t k = 0; tags[k] != NULL && !tag; k++)
+            tag = strcmp(ename(n), tags[k]) == 0;
+        if (!tag)
+            continue;
+        char *t = node_text(n);
+        if (t == NULL)
+            return -ENOMEM;
+        const char *b = t;
+        while (*b == ' ')
+            b++;
+        bool hit = false;
+        for (size_t k = 0; labels[k] != NULL && !hit; k++)
+            hit = strncasecmp(b, labels[k], strlen(labels[k])) == 0;
+        for (size_t k = 0; bare[k] != NULL && !hit; k++) {
+            size_t l = strlen(bare[k]);
+            hit = strncasecmp(b, bare[k], l) == 0 && isupper((unsigned char)b[l]);
+        }
+        /* at most five words: a name, not a sentence that starts with "By" */
+        size_t words = 0;
+        for (const char *p = b; *p; p++)
+            words += *p == ' ' && p[1] != ' ' && p[1] != 0;
+        int rc = hit && words <= 5 && strlen(b) < 80 ? add_authors(m, b, R_H1) : 0;
+        free(t);
+        if (rc < 0)
+            return rc;
+        if (m->authors.n > 0)
+            return 0;
+    }
+    return 0;
+}
+
 int
 nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_extract_t *out)
 {
@@ -2667,6 +2715,8 @@ nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_ex
             goto out;
     }
     if (prefer_printed_day(&m) < 0)
+        goto out;
+    if (m.authors.n == 0 && labelled_byline(&m, root) < 0)
         goto out;
     if (best->top != NULL && (out->container = node_path(best->top)) == NULL)
         goto out;

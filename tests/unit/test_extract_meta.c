@@ -5,8 +5,8 @@
  * date meta tags, English ordinals and Russian month names in printed dates, kickers inside
  * <h1>, an <h1> that is one part of the head title, title parts that name the host, and the
  * page's only <h1> over a reworded head title, the publication as author giving way to a
- * person, degrees, weekdays and arrows that are not names, and a printed day one off a UTC
- * time stamp. */
+ * person, degrees, weekdays and arrows that are not names, a printed day one off a UTC
+ * time stamp, and a "Text: Name" line as the byline when nothing else names one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -301,6 +301,27 @@ test_printed_day_over_utc_stamp(void **state)
     nw_extract_release(&ex);
 }
 
+static void
+test_labelled_byline_line(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    /* nothing names an author but a "Text:" line under the article */
+    extract("<html><head><title>Flood</title></head><body><article><h1>Flood</h1>" BODY
+            "<p><strong>Text:</strong> Mara Quist</p></article></body></html>",
+            &ex);
+    assert_int_equal(ex.n_authors, 1);
+    assert_string_equal(ex.authors[0], "Mara Quist");
+    nw_extract_release(&ex);
+
+    /* a sentence that starts with "By" is no byline */
+    extract("<html><head><title>Flood</title></head><body><article><h1>Flood</h1>" BODY
+            "<p>By the morning the water had gone down again.</p></article></body></html>",
+            &ex);
+    assert_int_equal(ex.n_authors, 0);
+    nw_extract_release(&ex);
+}
+
 int
 main(void)
 {
@@ -314,6 +335,7 @@ main(void)
         cmocka_unit_test(test_sole_h1_over_seo_title),
         cmocka_unit_test(test_author_not_the_site),
         cmocka_unit_test(test_printed_day_over_utc_stamp),
+        cmocka_unit_test(test_labelled_byline_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
