@@ -103,6 +103,7 @@ typedef struct meta {
     json_t *ld_root;    /* the JSON-LD block being read, for "@id" references */
     char *body_title;   /* the title the body's headings are compared with, when not f[F_TITLE] */
     char tw_author;     /* N of a twitter:labelN that says "written by", else 0 */
+    char printed[11];   /* the first date printed in a date holder or <time>, "" if none */
 } meta_t;
 
 /* --- tree helpers ------------------------------------------------------------------------- */
@@ -2059,18 +2060,113 @@ is_date_holder(const nw_dom_node_t *n)
     return ci[0] != 0 && has_any(ci, words) && !strstr(ci, "comment") && !strstr(ci, "update");
 }
 
+/* Whether n sits in a comment thread or is a last-modified mark: its date is not the one the
+ * article prints as its own. */
+static bool
+not_article_date(const nw_dom_node_t *n)
+{
+    char ci[512];
+    const char *ip = attr(n, "itemprop");
+    if (ip != NULL && strcasecmp(ip, "dateModified") == 0)
+        return true;
+    class_id(n, ci, sizeof(ci));
+    if (strstr(ci, "updated") != NULL || strstr(ci, "modified") != NULL)
+        return true;
+    for (int k = 0; n != NULL && k < 16; n = n->parent, k++) {
+        class_id(n, ci, sizeof(ci));
+        if (strstr(ci, "comment") != NULL)
+            return true;
+    }
+    return false;
+}
+
 static int
-on_date_holder(meta_t *m, nw_dom_node_t *n)
+on_date_holder(meta_t *m, nw_dom_node_t *n, bool after_h1)
 {
     char *t = node_text(n);
     if (t == NULL)
         return -ENOMEM;
     char d[11];
     int rc = 0;
-    if (strlen(t) < 200 && text_date(t, d))
+    if (strlen(t) < 200 && text_date(t, d)) {
+        if (after_h1 && m->printed[0] == 0 && strcmp(d, m->cutoff) <= 0 && !not_article_date(n))
+            memcpy(m->printed, d, sizeof(m->printed));
         rc = set_date(m, F_PUB, d, R_TEXT);
+    }
     free(t);
     return rc;
+}
+
+/* The date a <time> or date holder after the headline prints, as the page's printed date. */
+static int
+note_printed(meta_t *m, nw_dom_node_t *n)
+{
+    if (not_article_date(n))
+        return 0;
+    char *t = node_text(n);
+    if (t == NULL)
+        return -ENOMEM;
+    char d[11];
+    if (strlen(t) < 200 && text_date(t, d) && strcmp(d, m->cutoff) <= 0)
+        memcpy(m->printed, d, sizeof(m->printed));
+    free(t);
+    return 0;
+}
+
+/* Seconds since the epoch of "YYYY-MM-DD[THH:MM[:SS][Z|+HH:MM]]" (norm_date's form), in UTC
+ * when a zone is given, or -1; *timed says whether a time of day was given. */
+static long long
+stamp_seconds(const char *d, bool *timed)
+{
+    *timed = false;
+    if (d == NULL || strlen(d) < 10 || !nw_wire_valid_date(d, 10))
+        return -1;
+    struct tm tm = {0};
+    tm.tm_year = atoi(d) - 1900;
+    tm.tm_mon = atoi(d + 5) - 1;
+    tm.tm_mday = atoi(d + 8);
+    const char *z = d + 10;
+    if (z[0] == 'T' && strlen(z) >= 6) {
+        *timed = true;
+        tm.tm_hour = atoi(z + 1);
+        tm.tm_min = atoi(z + 4);
+        z += 6;
+        if (z[0] == ':')
+            z += 3;
+    }
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return -1;
+    long long s = (long long)t;
+    if ((z[0] == '+' || z[0] == '-') && strlen(z) >= 6) {
+        long off = atoi(z + 1) * 3600L + atoi(z + 4) * 60L;
+        s += z[0] == '+' ? -off : off; /* to UTC */
+    }
+    return s;
+}
+
+/* A machine time stamp is often UTC while the page prints its local date: 23:30 on the 4th in
+ * New York is the 5th in UTC. When the page prints a date one day from the stamp's and the
+ * stamp's instant falls on that printed day in a zone within ten hours of UTC, the printed day
+ * is the one readers (and the gold) see. A printed date further off is another date (an update,
+ * a related story) and changes nothing; so does one the instant cannot reach (14:31 UTC is not
+ * the next day anywhere near Europe). A stamp without a time of day could be any hour. */
+static int
+prefer_printed_day(meta_t *m)
+{
+    bool timed, pt;
+    long long t = stamp_seconds(m->f[F_PUB], &timed), p = stamp_seconds(m->printed, &pt);
+    if (t < 0 || p < 0 || strncmp(m->f[F_PUB], m->printed, 10) == 0)
+        return 0;
+    if (!timed ? p != t + 86400 && p != t - 86400
+               : t < p - 10 * 3600LL || t >= p + 86400 + 10 * 3600LL)
+        return 0;
+    char *d = strdup(m->printed);
+    if (d == NULL)
+        return -ENOMEM;
+    free(m->f[F_PUB]);
+    m->f[F_PUB] = d;
+    return 0;
 }
 
 /* A date in the page's URL: /2024/02/06/ or /2024-02-06. */
@@ -2424,12 +2520,15 @@ collect_meta(meta_t *m, nw_dom_node_t *root)
                               R_ITEMPROP);
             else if (strcmp(name, "time") == 0)
                 rc = set_date(m, F_PUB, attr(n, "datetime"), R_VISIBLE);
+            if (rc == 0 && strcmp(name, "time") == 0 && n_h1 > 0 && m->printed[0] == 0)
+                rc = note_printed(m, n);
             else if (strcmp(name, "h1") == 0 && n_h1 < 4)
                 h1s[n_h1++] = n;
             if (h1 == NULL && n_h1 > 0)
                 h1 = h1s[0];
-            if (rc == 0 && in_body && m->rank[F_PUB] > R_TEXT && is_date_holder(n))
-                rc = on_date_holder(m, n);
+            if (rc == 0 && in_body &&
+                (m->rank[F_PUB] > R_TEXT || (n_h1 > 0 && m->printed[0] == 0)) && is_date_holder(n))
+                rc = on_date_holder(m, n, n_h1 > 0);
             if (rc == 0 && in_body && m->authors.rank > R_VISIBLE && is_byline(n)) {
                 int b = on_byline(m, n);
                 rc = b < 0 ? b : 0;
@@ -2492,6 +2591,54 @@ nw_extract_release(nw_extract_t *ex)
         nw_wire_caption_release(&ex->captions[k]);
     free(ex->captions);
     memset(ex, 0, sizeof(*ex));
+}
+
+/* No author anywhere else: a short line in the page that is a label and a name ("Von Jo Lind",
+ * "Text: Jo Lind", "Autor: Jo Lind", "Posted by jolind"), the first one in document order. The
+ * name must start with a capital after "by", "von", "par" so a sentence is not taken. */
+static int
+labelled_byline(meta_t *m, nw_dom_node_t *root)
+{
+    static const char *const labels[] = {
+        "text:",     "autor:",     "autorin:",        "author:", "verfasst von",
+        "posted by", "written by", "geschrieben von", NULL};
+    static const char *const bare[] = {"by ", "von ", "par ", NULL};
+    static const char *const tags[] = {"p",  "div", "span",    "em", "strong", "small", "h4",
+                                       "h5", "h6",  "address", "b",  "i",      NULL};
+    for (nw_dom_node_t *n = root; n != NULL; n = next_node(n, root, true)) {
+        if (n->type != NW_DOM_ELEMENT || n->data == NULL || ((ninfo_t *)n->data)->ftlen > 80 ||
+            ((ninfo_t *)n->data)->ftlen < 6)
+            continue;
+        bool tag = false;
+        for (size_t k = 0; tags[k] != NULL && !tag; k++)
+            tag = strcmp(ename(n), tags[k]) == 0;
+        if (!tag)
+            continue;
+        char *t = node_text(n);
+        if (t == NULL)
+            return -ENOMEM;
+        const char *b = t;
+        while (*b == ' ')
+            b++;
+        bool hit = false;
+        for (size_t k = 0; labels[k] != NULL && !hit; k++)
+            hit = strncasecmp(b, labels[k], strlen(labels[k])) == 0;
+        for (size_t k = 0; bare[k] != NULL && !hit; k++) {
+            size_t l = strlen(bare[k]);
+            hit = strncasecmp(b, bare[k], l) == 0 && isupper((unsigned char)b[l]);
+        }
+        /* at most five words: a name, not a sentence that starts with "By" */
+        size_t words = 0;
+        for (const char *p = b; *p; p++)
+            words += *p == ' ' && p[1] != ' ' && p[1] != 0;
+        int rc = hit && words <= 5 && strlen(b) < 80 ? add_authors(m, b, R_H1) : 0;
+        free(t);
+        if (rc < 0)
+            return rc;
+        if (m->authors.n > 0)
+            return 0;
+    }
+    return 0;
 }
 
 int
@@ -2567,6 +2714,10 @@ nw_extract_html(const char *html, size_t len, const char *url, time_t now, nw_ex
         if (text_date(head, d) && set_date(&m, F_PUB, d, R_H1) < 0)
             goto out;
     }
+    if (prefer_printed_day(&m) < 0)
+        goto out;
+    if (m.authors.n == 0 && labelled_byline(&m, root) < 0)
+        goto out;
     if (best->top != NULL && (out->container = node_path(best->top)) == NULL)
         goto out;
     out->text = (char *)nw_buf_steal(&best->out, NULL);

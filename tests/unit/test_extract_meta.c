@@ -5,7 +5,8 @@
  * date meta tags, English ordinals and Russian month names in printed dates, kickers inside
  * <h1>, an <h1> that is one part of the head title, title parts that name the host, and the
  * page's only <h1> over a reworded head title, the publication as author giving way to a
- * person, and degrees, weekdays and arrows that are not names. */
+ * person, degrees, weekdays and arrows that are not names, a printed day one off a UTC
+ * time stamp, and a "Text: Name" line as the byline when nothing else names one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -264,6 +265,63 @@ test_author_not_the_site(void **state)
     nw_extract_release(&ex);
 }
 
+static void
+test_printed_day_over_utc_stamp(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    /* 02:25 UTC on the 25th is the evening of the 24th in America, and the page prints that */
+    extract("<html><head><title>Flood</title>"
+            "<meta property=\"article:published_time\" content=\"2020-02-25T02:25:54Z\">"
+            "</head><body><article><h1>Flood</h1><p class=\"meta\"><time "
+            "datetime=\"2020-02-25T02:25:54Z\">February 24, 2020</time></p>" BODY
+            "</article></body></html>",
+            &ex);
+    assert_non_null(ex.published);
+    assert_string_equal(ex.published, "2020-02-24");
+    nw_extract_release(&ex);
+
+    /* 12:31 UTC is the 19th nowhere near Europe: the printed next day is an update, kept out;
+     * so is a date in the comments under the article */
+    extract("<html><head><title>Flood</title>"
+            "<meta property=\"article:published_time\" content=\"2019-10-18T14:31:33+02:00\">"
+            "</head><body><article><h1>Flood</h1><div class=\"post-date\">19.10.2019</div>" BODY
+            "</article></body></html>",
+            &ex);
+    assert_non_null(ex.published);
+    assert_string_equal(ex.published, "2019-10-18T14:31:33+02:00");
+    nw_extract_release(&ex);
+    extract("<html><head><title>Flood</title>"
+            "<meta property=\"article:published_time\" content=\"2015-06-05\">"
+            "</head><body><article><h1>Flood</h1>" BODY "</article><div class=\"comments\">"
+            "<span class=\"datetime\">6. Juni 2015 um 10:23</span></div></body></html>",
+            &ex);
+    assert_non_null(ex.published);
+    assert_string_equal(ex.published, "2015-06-05");
+    nw_extract_release(&ex);
+}
+
+static void
+test_labelled_byline_line(void **state)
+{
+    (void)state;
+    nw_extract_t ex;
+    /* nothing names an author but a "Text:" line under the article */
+    extract("<html><head><title>Flood</title></head><body><article><h1>Flood</h1>" BODY
+            "<p><strong>Text:</strong> Mara Quist</p></article></body></html>",
+            &ex);
+    assert_int_equal(ex.n_authors, 1);
+    assert_string_equal(ex.authors[0], "Mara Quist");
+    nw_extract_release(&ex);
+
+    /* a sentence that starts with "By" is no byline */
+    extract("<html><head><title>Flood</title></head><body><article><h1>Flood</h1>" BODY
+            "<p>By the morning the water had gone down again.</p></article></body></html>",
+            &ex);
+    assert_int_equal(ex.n_authors, 0);
+    nw_extract_release(&ex);
+}
+
 int
 main(void)
 {
@@ -276,6 +334,8 @@ main(void)
         cmocka_unit_test(test_title_kicker_and_host),
         cmocka_unit_test(test_sole_h1_over_seo_title),
         cmocka_unit_test(test_author_not_the_site),
+        cmocka_unit_test(test_printed_day_over_utc_stamp),
+        cmocka_unit_test(test_labelled_byline_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
