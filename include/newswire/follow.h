@@ -54,6 +54,12 @@ typedef struct nw_follow {
     uint64_t n_missing; /* live documents not found in the database: wrong database? */
 } nw_follow_t;
 
+/* Where a subscriber starts: since is "now" (the highest stored seq), a seq number, a relative
+ * time ("30s", "10m", "2h", "7d": that long ago) or an ISO 8601 time (nw_time_parse); a time
+ * becomes one below the first seq stored at or after it. Sets *cursor. Returns 0, -EINVAL for
+ * anything else (nothing read), or -EIO from the store. */
+int nw_follow_cursor_at(nw_store_t *db, const char *since, uint64_t *cursor);
+
 /* The first of e's topics that a prefix matches, or NULL. */
 const char *nw_follow_match(const nw_follow_t *f, const nw_enriched_t *e);
 

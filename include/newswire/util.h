@@ -12,6 +12,9 @@ int64_t nw_now_ms(void);
 uint64_t nw_mono_ns(void);
 /* Format ms-since-epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (at least 25 bytes). */
 void nw_time_iso(int64_t ms, char *out, size_t n);
+/* Parse ISO 8601 "YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[:]MM]" (UTC when no zone is
+ * given) into ms since the epoch. Returns 0 or -EINVAL (nothing may follow). */
+int nw_time_parse(const char *text, int64_t *ms);
 /* True when buf[0..len) is valid UTF-8 (no overlongs, no surrogates, no NUL bytes). */
 bool nw_utf8_valid(const uint8_t *buf, size_t len);
 /* Duplicate n bytes as a NUL-terminated string; NULL on ENOMEM. Caller frees. */

@@ -1,11 +1,39 @@
 /* follow.c: the Clone-pattern cursor (see follow.h). */
 #include "newswire/follow.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "newswire/log.h"
+#include "newswire/util.h"
 
 #define DEFAULT_BATCH 512
+
+int
+nw_follow_cursor_at(nw_store_t *db, const char *since, uint64_t *cursor)
+{
+    size_t n = strlen(since), k = strspn(since, "0123456789");
+    int64_t ms;
+    if (strcmp(since, "now") == 0)
+        return nw_store_max_seq(db, cursor) < 0 ? -EIO : 0;
+    if (n > 0 && k == n && n <= 19) {
+        *cursor = strtoull(since, NULL, 10);
+        return 0;
+    }
+    if (k > 0 && k <= 9 && k + 1 == n && strchr("smhd", since[k])) {
+        int64_t unit = since[k] == 's'   ? 1000
+                       : since[k] == 'm' ? 60000
+                       : since[k] == 'h' ? 3600000
+                                         : 86400000;
+        ms = nw_now_ms() - (int64_t)strtoll(since, NULL, 10) * unit;
+    } else if (nw_time_parse(since, &ms) < 0) {
+        return -EINVAL;
+    }
+    char iso[40];
+    nw_time_iso(ms, iso, sizeof iso);
+    return nw_store_seq_at(db, iso, cursor) < 0 ? -EIO : 0;
+}
 
 const char *
 nw_follow_match(const nw_follow_t *f, const nw_enriched_t *e)

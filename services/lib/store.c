@@ -314,60 +314,6 @@ ring_load(nw_store_t *s)
     return rc;
 }
 
-/* Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* An ISO 8601 date or time ("YYYY-MM-DD", optionally "THH:MM[:SS[.fff]]" and "Z" or an offset
- * "+HH:MM") as ms since the epoch in *ms. Returns 0, or -EINVAL for anything else. */
-static int
-parse_time(const char *p, int64_t *ms)
-{
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-    if (!p || sscanf(p, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 || mo < 1 || mo > 12 ||
-        d < 1 || d > 31)
-        return -EINVAL;
-    p += n;
-    int64_t off = 0;
-    if (*p == 'T' || *p == ' ') {
-        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &n) != 2 || n != 5 || h > 23 || mi > 59)
-            return -EINVAL;
-        p += 1 + n;
-        if (*p == ':') {
-            if (sscanf(p + 1, "%2d%n", &sec, &n) != 1 || n != 2 || sec > 60)
-                return -EINVAL;
-            p += 1 + n;
-            if (*p == '.' || *p == ',')
-                for (p++; *p >= '0' && *p <= '9'; p++)
-                    ;
-        }
-        if (*p == 'Z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int oh, om = 0, sign = *p == '-' ? -1 : 1;
-            if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) == 2 && n == 5)
-                p += 1 + n;
-            else if (sscanf(p + 1, "%2d%n", &oh, &n) == 1 && n == 2)
-                p += 1 + n;
-            else
-                return -EINVAL;
-            off = sign * ((int64_t)oh * 60 + om) * 60000;
-        }
-    }
-    if (*p)
-        return -EINVAL;
-    *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 - off;
-    return 0;
-}
-
 /* Most ring entries that get the full comparison per put (the best by term cosine). */
 #define STORY_CANDIDATES 32
 
@@ -656,7 +602,7 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
     /* Story and near-duplicate, before encoding: both go into the document. An article
      * without a fingerprint starts its own story and is not remembered. */
     int has_fp = nw_fp_load(e, &fp) == 0;
-    if (parse_time(a->published, &time) < 0)
+    if (!a->published || nw_time_parse(a->published, &time) < 0)
         time = now_ms;
     story_match_t m = {0};
     if (has_fp)

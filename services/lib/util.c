@@ -36,6 +36,75 @@ nw_time_iso(int64_t ms, char *out, size_t n)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil), so
+ * a UTC time needs neither the TZ environment nor timegm(). */
+static int64_t
+days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* n digits at *p as a number; advances *p. -1 when they are not all digits. */
+static int64_t
+digits(const char **p, int n)
+{
+    int64_t v = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return -1;
+        v = v * 10 + (**p - '0');
+    }
+    return v;
+}
+
+int
+nw_time_parse(const char *text, int64_t *ms)
+{
+    const char *p = text;
+    int64_t y = digits(&p, 4), mo, d, h = 0, mi = 0, sec = 0, frac = 0, off = 0;
+    if (y < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 1 || mo > 12 || *p++ != '-' ||
+        (d = digits(&p, 2)) < 1 || d > 31)
+        return -EINVAL;
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        p++;
+        if ((h = digits(&p, 2)) < 0 || h > 23 || *p++ != ':' || (mi = digits(&p, 2)) < 0 || mi > 59)
+            return -EINVAL;
+        if (*p == ':') {
+            p++;
+            if ((sec = digits(&p, 2)) < 0 || sec > 60)
+                return -EINVAL;
+            if (*p == '.' || *p == ',') {
+                int64_t scale = 100;
+                if (*++p < '0' || *p > '9')
+                    return -EINVAL;
+                for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+                    frac += (*p - '0') * scale;
+            }
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int sign = *p++ == '-' ? -1 : 1;
+            int64_t oh = digits(&p, 2), om;
+            if (*p == ':')
+                p++;
+            if (oh < 0 || oh > 23 || (om = digits(&p, 2)) < 0 || om > 59)
+                return -EINVAL;
+            off = sign * (oh * 60 + om);
+        }
+    }
+    if (*p != 0)
+        return -EINVAL;
+    int64_t days = days_from_civil(y, mo, d);
+    *ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - off * 60) * 1000 + frac;
+    return 0;
+}
+
 bool
 nw_utf8_valid(const uint8_t *s, size_t len)
 {

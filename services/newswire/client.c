@@ -465,100 +465,6 @@ on_signal(int sig)
     tail_stop = 1;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil), so
- * a UTC time needs neither the TZ environment nor timegm(). */
-static int64_t
-days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* n digits at *p as a number; advances *p. -1 when they are not all digits. */
-static int64_t
-digits(const char **p, int n)
-{
-    int64_t v = 0;
-    for (int i = 0; i < n; i++, (*p)++) {
-        if (**p < '0' || **p > '9')
-            return -1;
-        v = v * 10 + (**p - '0');
-    }
-    return v;
-}
-
-/* ISO 8601: YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[:]MM], UTC when no zone is given.
- * Returns 0 with milliseconds since the epoch, or -EINVAL. */
-static int
-parse_iso(const char *text, int64_t *ms)
-{
-    const char *p = text;
-    int64_t y = digits(&p, 4), mo, d, h = 0, mi = 0, sec = 0, frac = 0, off = 0;
-    if (y < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 1 || mo > 12 || *p++ != '-' ||
-        (d = digits(&p, 2)) < 1 || d > 31)
-        return -EINVAL;
-    if (*p == 'T' || *p == 't' || *p == ' ') {
-        p++;
-        if ((h = digits(&p, 2)) < 0 || h > 23 || *p++ != ':' || (mi = digits(&p, 2)) < 0 || mi > 59)
-            return -EINVAL;
-        if (*p == ':') {
-            p++;
-            if ((sec = digits(&p, 2)) < 0 || sec > 60)
-                return -EINVAL;
-            if (*p == '.' || *p == ',') {
-                int64_t scale = 100;
-                if (*++p < '0' || *p > '9')
-                    return -EINVAL;
-                for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
-                    frac += (*p - '0') * scale;
-            }
-        }
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int sign = *p++ == '-' ? -1 : 1;
-            int64_t oh = digits(&p, 2), om;
-            if (*p == ':')
-                p++;
-            if (oh < 0 || oh > 23 || (om = digits(&p, 2)) < 0 || om > 59)
-                return -EINVAL;
-            off = sign * (oh * 60 + om);
-        }
-    }
-    if (*p != 0)
-        return -EINVAL;
-    int64_t days = days_from_civil(y, mo, d);
-    *ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - off * 60) * 1000 + frac;
-    return 0;
-}
-
-/* --since: "now", a sequence number, a relative time ("10m": that long ago) or an ISO 8601
- * time. Sets *seq (kind 's'), *ms (kind 't') or nothing (kind 'n'). Returns the kind or -1. */
-static int
-parse_since(const char *text, uint64_t *seq, int64_t *ms)
-{
-    size_t n = strlen(text), k = strspn(text, "0123456789");
-    if (strcmp(text, "now") == 0)
-        return 'n';
-    if (n > 0 && k == n && n <= 19) {
-        *seq = strtoull(text, NULL, 10);
-        return 's';
-    }
-    if (k > 0 && k <= 9 && k + 1 == n && strchr("smhd", text[k])) {
-        int64_t unit = text[k] == 's'   ? 1000
-                       : text[k] == 'm' ? 60000
-                       : text[k] == 'h' ? 3600000
-                                        : 86400000;
-        *ms = nw_now_ms() - (int64_t)strtoll(text, NULL, 10) * unit;
-        return 't';
-    }
-    return parse_iso(text, ms) == 0 ? 't' : -1;
-}
-
 /* Print one document with its topic; counts it and notes --count and a vanished reader. */
 static void
 tail_print(tail_t *t, const uint8_t *doc, size_t len, const char *topic, int64_t *counter)
@@ -691,17 +597,6 @@ nw_cli_tail(int argc, char **argv)
         status = 2;
         goto done;
     }
-    uint64_t since_seq = 0;
-    int64_t since_ms = 0;
-    int kind = 0;
-    if (t.cfg.since && (kind = parse_since(t.cfg.since, &since_seq, &since_ms)) < 0) {
-        fprintf(stderr,
-                "newswire tail: bad value for --since: '%s' (a seq number, now, 10m/2h/7d, or "
-                "an ISO 8601 time such as 2024-02-06T09:15:00Z)\n",
-                t.cfg.since);
-        status = 2;
-        goto done;
-    }
     char curve_err[256];
     if (nw_curve_init(&t.cfg.curve, NW_CURVE_CONNECTS, curve_err, sizeof curve_err) < 0) {
         fprintf(stderr, "newswire tail: %s\n", curve_err);
@@ -745,7 +640,7 @@ nw_cli_tail(int argc, char **argv)
                 zmq_strerror(zmq_errno()));
         goto done;
     }
-    if (kind) {
+    if (t.cfg.since) {
         if ((t.db = nw_cli_open_db("tail", t.cfg.data_dir, t.cfg.db, 1)) == NULL)
             goto done;
         t.f = (nw_follow_t){.db = t.db,
@@ -753,15 +648,14 @@ nw_cli_tail(int argc, char **argv)
                             .n_prefixes = (size_t)t.n_subs,
                             .cb = on_follow,
                             .arg = &t};
-        rc = 0;
-        if (kind == 's') {
-            t.f.cursor = since_seq;
-        } else if (kind == 'n') {
-            rc = nw_store_max_seq(t.db, &t.f.cursor);
-        } else {
-            char iso[40];
-            nw_time_iso(since_ms, iso, sizeof iso);
-            rc = nw_store_seq_at(t.db, iso, &t.f.cursor);
+        rc = nw_follow_cursor_at(t.db, t.cfg.since, &t.f.cursor);
+        if (rc == -EINVAL) {
+            fprintf(stderr,
+                    "newswire tail: bad value for --since: '%s' (a seq number, now, 10m/2h/7d, "
+                    "or an ISO 8601 time such as 2024-02-06T09:15:00Z)\n",
+                    t.cfg.since);
+            status = 2;
+            goto done;
         }
         if (rc < 0) {
             fprintf(stderr, "newswire tail: reading the database failed: %s\n", strerror(-rc));

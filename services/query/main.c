@@ -148,24 +148,6 @@ limit_arg(nw_http_req_t *req, int def)
     return (int)n;
 }
 
-/* The start of a backfill: "now", a seq, or an ISO 8601 UTC time, into *after. 0 or -EINVAL. */
-static int
-since_arg(query_svc_t *q, const char *v, uint64_t *after)
-{
-    if (v == NULL || strcmp(v, "now") == 0)
-        return nw_store_max_seq(q->db, after) < 0 ? -EIO : 0;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (end != v && *end == 0 && errno == 0 && v[0] != '-') {
-        *after = n;
-        return 0;
-    }
-    if (strlen(v) < 10 || v[4] != '-' || v[7] != '-')
-        return -EINVAL;
-    return nw_store_seq_at(q->db, v, after) < 0 ? -EIO : 0;
-}
-
 /* topic=a,b,c into c->prefixes (default "all"). -EINVAL on an empty or over-long list. */
 static int
 topics_arg(const char *v, char **owned, const char **prefixes, size_t *n)
@@ -248,10 +230,10 @@ on_articles(nw_http_req_t *req, void *arg)
         nw_http_error(req, 400, "bad-topic", "topic: up to 32 comma-separated prefixes", NULL);
         goto out;
     }
-    if ((rc = since_arg(q, since ? since : "0", &f.cursor)) < 0) {
+    if ((rc = nw_follow_cursor_at(q->db, since ? since : "0", &f.cursor)) < 0) {
         if (rc == -EINVAL)
-            nw_http_error(req, 400, "bad-since", "since: a seq, now, or an ISO 8601 UTC time",
-                          NULL);
+            nw_http_error(req, 400, "bad-since",
+                          "since: a seq, now, 10m/2h/7d ago, or an ISO 8601 time", NULL);
         else
             db_error(req, rc);
         goto out;
@@ -431,13 +413,13 @@ on_stream(nw_http_req_t *req, void *arg)
                          .cb = on_client_doc,
                          .arg = c,
                          .batch = 256};
-    int rc = since_arg(q, since, &c->f.cursor);
+    int rc = nw_follow_cursor_at(q->db, since ? since : "now", &c->f.cursor);
     if (rc < 0) {
         free(c->topics);
         free(c);
         if (rc == -EINVAL)
-            nw_http_error(req, 400, "bad-since", "since: a seq, now, or an ISO 8601 UTC time",
-                          NULL);
+            nw_http_error(req, 400, "bad-since",
+                          "since: a seq, now, 10m/2h/7d ago, or an ISO 8601 time", NULL);
         else
             db_error(req, rc);
         return;
@@ -584,7 +566,8 @@ main(int argc, char **argv)
         "/v1/search?q=WORDS&limit=N, and /v1/stream?topic=T&since=S, a Server-Sent Events\n"
         "stream of matching articles without gap or duplicate (reconnect with Last-Event-ID).\n"
         "Topics match by prefix and may be comma-separated (default all); since is a seq, now\n"
-        "(the default for streams) or an ISO 8601 UTC time. Reads the database read-only.",
+        "(the default for streams), a time ago (10m, 2h, 7d) or an ISO 8601 time. Reads the\n"
+        "database read-only.",
         NULL, NULL);
     if (rc != 0)
         return rc > 0 ? 0 : 2;

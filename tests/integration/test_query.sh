@@ -96,8 +96,13 @@ while True:
 assert len(seen) == 40 and seen == sorted(set(seen)), seen
 none = json.load(urllib.request.urlopen(f"{base}/v1/articles?topic=lang.xx&since=0"))
 assert none["articles"] == [], none
+# since as a time: everything was stored within the last hour, nothing after "now"
+hour = json.load(urllib.request.urlopen(f"{base}/v1/articles?since=1h&limit=100"))
+assert len(hour["articles"]) == 40, len(hour["articles"])
+later = json.load(urllib.request.urlopen(f"{base}/v1/articles?since=2999-01-01T00:00:00Z"))
+assert later["articles"] == [], later
 PY
-ok "GET /v1/articles?topic= pages through a topic in seq order"
+ok "GET /v1/articles?topic= pages through a topic in seq order; since= takes a time too"
 
 bad() { # URL-PATH ERROR
   local c

@@ -88,6 +88,39 @@ test_time_iso(void **state)
     assert_true(b >= a);
 }
 
+/* nw_time_parse reads what nw_time_iso writes and the forms people type. */
+static void
+test_time_parse(void **state)
+{
+    (void)state;
+    int64_t ms = 0;
+    char iso[40];
+    nw_time_iso(1707206100123LL, iso, sizeof iso);
+    assert_int_equal(nw_time_parse(iso, &ms), 0);
+    assert_int_equal(ms, 1707206100123LL);
+    assert_int_equal(nw_time_parse("2024-02-06T07:55:00Z", &ms), 0);
+    assert_int_equal(ms, 1707206100000LL);
+    assert_int_equal(nw_time_parse("2024-02-06T08:55:00+01:00", &ms), 0);
+    assert_int_equal(ms, 1707206100000LL);
+    assert_int_equal(nw_time_parse("2024-02-06 02:55-0500", &ms), 0);
+    assert_int_equal(ms, 1707206100000LL);
+    assert_int_equal(nw_time_parse("2024-02-06", &ms), 0);
+    assert_int_equal(ms, 1707177600000LL);
+    assert_int_equal(nw_time_parse("1969-12-31T23:59:59Z", &ms), 0);
+    assert_int_equal(ms, -1000);
+    static const char *const bad[] = {"",
+                                      "2024",
+                                      "2024-13-01",
+                                      "2024-02-06T",
+                                      "2024-02-06T25:00",
+                                      "2024-02-06Tx",
+                                      "yesterday",
+                                      "2024-02-06 and more",
+                                      "2024-02-06T07:55:00.Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(nw_time_parse(bad[i], &ms), -EINVAL);
+}
+
 static void
 test_files(void **state)
 {
@@ -178,6 +211,7 @@ main(void)
         cmocka_unit_test(test_buf_grows_and_terminates),
         cmocka_unit_test(test_utf8_validation),
         cmocka_unit_test(test_time_iso),
+        cmocka_unit_test(test_time_parse),
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_log_logfmt),
     };
