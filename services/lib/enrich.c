@@ -1996,7 +1996,9 @@ find_amounts(nw_enriched_t *out)
             e++;
         }
         num[nl] = 0;
-        i = e;
+        /* resume at e on the next turn; e may be the NUL of a text that ends in a digit, so the
+         * loop's own i++ must land on it, not past it */
+        i = e - 1;
         if (is_word_char(t[e]) || in_date(out, s))
             continue; /* "4-month", "7th", a date's day */
         double value = strtod(num, NULL);

@@ -303,6 +303,25 @@ test_amounts(void **state)
     nw_enriched_release(&e);
 }
 
+/* A text that ends in a digit: the scan must stop at the NUL, not read past it (ASan catches the
+ * overread because strdup sizes the buffer exactly). */
+static void
+test_amounts_at_end_of_text(void **state)
+{
+    (void)state;
+    const char *texts[] = {"7", "The score was 7", "Donors pledged $20", "It cost 3,000", "Up 1.5"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        nw_enriched_t e;
+        run(&e, NULL, texts[i], NULL, NULL);
+        nw_enriched_release(&e);
+    }
+    nw_enriched_t e;
+    run(&e, NULL, "Donors pledged $20", NULL, NULL);
+    assert_int_equal(e.n_amounts, 1);
+    assert_string_equal(e.amounts[0].text, "$20");
+    nw_enriched_release(&e);
+}
+
 static void
 test_paragraph_languages(void **state)
 {
@@ -705,6 +724,7 @@ main(void)
         cmocka_unit_test(test_quotes),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_amounts),
+        cmocka_unit_test(test_amounts_at_end_of_text),
         cmocka_unit_test(test_paragraph_languages),
         cmocka_unit_test(test_tone_themes_keywords),
         cmocka_unit_test(test_fingerprint),
