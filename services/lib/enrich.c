@@ -27,6 +27,8 @@
 #include "newswire/ner.h"
 #include "newswire/util.h"
 
+#include "entity_filter.h"
+
 /* Silent-reading speed used for reading_s: 230 words per minute, the commonly cited average
  * for adult readers of English prose (Brysbaert 2019 puts non-fiction at 238). */
 #define WORDS_PER_MINUTE 230u
@@ -313,6 +315,7 @@ struct nw_enricher {
     size_t n_themes;
     char **theme_tops; /* distinct top-level ids, owned */
     size_t n_tops;
+    nw_efilter_t *words; /* common words per language (entity_filter.h) */
 };
 
 static int
@@ -507,6 +510,7 @@ nw_enricher_destroy(nw_enricher_t **pe)
     nw_ner_destroy(&e->ner);
     nw_langid_destroy(&e->lang);
     nw_gaz_destroy(&e->gaz);
+    nw_efilter_destroy(&e->words);
     free(e->tone.buf);
     free(e->tone.v);
     free(e->cues.buf);
@@ -570,6 +574,10 @@ nw_enricher_new(const char *data_dir, const char *model_path, nw_enricher_t **ou
     }
     if ((rc = load_tone(e, dir)) < 0 || (rc = load_themes(e, dir)) < 0)
         goto err;
+    if (!(e->words = nw_efilter_new(NULL))) {
+        rc = -ENOMEM;
+        goto err;
+    }
     *out = e;
     return 0;
 err:
@@ -1052,6 +1060,19 @@ resolve_entities(work_t *w)
         x->m[2 * x->nm] = m->start;
         x->m[2 * x->nm + 1] = m->end;
         x->nm++;
+    }
+}
+
+/* No person or organisation named by a capitalised common word ("Das", "Sprache", "Here"):
+ * entity_filter.h decides, from the article's language and where the mentions sit. */
+static void
+drop_common_words(work_t *w)
+{
+    for (size_t i = 0; i < w->nev; i++) {
+        ent_t *x = &w->ev[i];
+        if ((x->type == ET_PERSON || x->type == ET_ORG) &&
+            !nw_efilter_keep(w->e->words, w->art->lang, x->name, w->art->text, x->m, x->nm))
+            x->type = -1;
     }
 }
 
@@ -2146,6 +2167,8 @@ nw_enricher_run(const nw_enricher_t *e, nw_article_t *art, nw_enriched_t *out)
     tag_part(&w, a->text, 1, 1.0);
     if (w.rc == 0)
         resolve_entities(&w);
+    if (w.rc == 0)
+        drop_common_words(&w);
     if (w.rc == 0)
         geocode(&w);
     rc = w.rc;

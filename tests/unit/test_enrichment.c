@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -514,6 +515,60 @@ test_fingerprint_load_checks(void **state)
     assert_int_equal(nw_fp_load(&e, &fp), -EINVAL);
 }
 
+/* Issue 10.3: a capitalised common word is never a person or an organisation. The German
+ * sentence gave person.das and org.sprache before entity_filter.c. Needs the Debian word lists
+ * (wngerman, wamerican, wspanish, wfrench); skips without them. */
+static void
+test_no_common_word_entities(void **state)
+{
+    (void)state;
+    if (access("/usr/share/dict/ngerman", R_OK) != 0 ||
+        access("/usr/share/dict/american-english", R_OK) != 0) {
+        fprintf(stderr, "skip: no /usr/share/dict/ngerman or american-english (wngerman, "
+                        "wamerican)\n");
+        skip();
+        return;
+    }
+    nw_enriched_t e;
+    run(&e, NULL, "Das ist ein kleiner Test über die Sprache. Angela Merkel sprach in Berlin.",
+        NULL, NULL);
+    assert_string_equal(e.art.lang, "de");
+    assert_true(has_topic(&e, "person.angela-merkel"));
+    assert_non_null(entity(&e, "place", "Berlin"));
+    for (size_t i = 0; i < e.n_entities; i++)
+        if (strcmp(e.entities[i].type, "place") != 0)
+            assert_string_equal(e.entities[i].name, "Angela Merkel");
+    assert_false(has_topic(&e, "person.das"));
+    assert_false(has_topic(&e, "org.sprache"));
+    nw_enriched_release(&e);
+
+    /* English: sentence-initial adverbs, weekdays; a common word inside a sentence is a name */
+    run(&e, NULL,
+        "Moreover, the vote was close. Here the count went on until Monday. Well, nobody "
+        "expected that. Check the figures, said Donald Trump. Fans of Rangers cheered as "
+        "Rangers won.",
+        NULL, NULL);
+    assert_null(entity_named(&e, "Moreover"));
+    assert_null(entity_named(&e, "Here"));
+    assert_null(entity_named(&e, "Well"));
+    assert_null(entity_named(&e, "Check"));
+    assert_null(entity_named(&e, "Monday"));
+    assert_non_null(entity(&e, "person", "Donald Trump"));
+    nw_enriched_release(&e);
+
+    if (access("/usr/share/dict/spanish", R_OK) == 0) {
+        run(&e, NULL,
+            "Además, el Gobierno anunció nuevas medidas. Cómo se aplicarán no está claro, dijo "
+            "Pedro Sánchez en Madrid.",
+            NULL, NULL);
+        assert_string_equal(e.art.lang, "es");
+        assert_null(entity_named(&e, "Además"));
+        assert_null(entity_named(&e, "Gobierno"));
+        assert_null(entity_named(&e, "Cómo"));
+        nw_enriched_release(&e);
+    }
+}
+
 static void
 test_slug(void **state)
 {
@@ -731,6 +786,7 @@ main(void)
         cmocka_unit_test(test_fingerprint_across_languages),
         cmocka_unit_test(test_fingerprint_load_checks),
         cmocka_unit_test(test_fingerprint_countries),
+        cmocka_unit_test(test_no_common_word_entities),
         cmocka_unit_test(test_slug),
         cmocka_unit_test(test_topics_grammar),
         cmocka_unit_test(test_missing_data),
