@@ -1145,37 +1145,6 @@ ent_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->name, y->name);
 }
 
-size_t
-nw_enrich_slug(const char *name, char *out, size_t n)
-{
-    utf8proc_uint8_t *folded = NULL;
-    size_t k = 0;
-    int dash = 0;
-    if (n == 0)
-        return 0;
-    if (utf8proc_map((const utf8proc_uint8_t *)name, 0, &folded,
-                     UTF8PROC_NULLTERM | UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK |
-                         UTF8PROC_CASEFOLD) < 0)
-        folded = NULL;
-    const char *s = folded ? (const char *)folded : name;
-    for (; *s && k + 1 < n; s++) {
-        char c = *s;
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            if (dash && k > 0 && k + 2 < n)
-                out[k++] = '-';
-            dash = 0;
-            out[k++] = c;
-        } else if ((unsigned char)c < 0x80 && c != '.' && c != '\'') {
-            dash = 1; /* "U.S." -> "us", "Xi's" -> "xis" rather than "u-s" */
-        }
-    }
-    out[k] = 0;
-    free(folded);
-    return k;
-}
-
 /* Move the work entities into out->entities, with salience relative to the best. */
 static int
 emit_entities(work_t *w, nw_enriched_t *out)

@@ -583,6 +583,15 @@ test_slug(void **state)
     assert_int_equal(nw_enrich_slug("!!", s, sizeof(s)), 0);
     nw_enrich_slug("Antony Blinken", s, 7);
     assert_string_equal(s, "antony");
+    /* every script comes out ASCII (ICU), the same name alike across scripts (issue 10.4) */
+    nw_enrich_slug("Владимир Путин", s, sizeof(s));
+    assert_string_equal(s, "vladimir-putin");
+    nw_enrich_slug("Ολάφ Σολτς", s, sizeof(s));
+    assert_string_equal(s, "olaph-solts");
+    assert_true(nw_enrich_slug("习近平", s, sizeof(s)) > 0);
+    assert_true(nw_enrich_slug("محمد", s, sizeof(s)) > 0);
+    assert_true(nw_enrich_slug("Straße", s, sizeof(s)) > 0);
+    assert_string_equal(s, "strasse");
 }
 
 static void
