@@ -2,8 +2,9 @@
  * enricher (enrich.c) never publishes "person.das" or "org.sprache". Private to the library.
  *
  * The word lists are the Debian dictionaries the system already has (wamerican, wngerman,
- * wspanish, wfrench, witalian, wdutch, wportuguese under /usr/share/dict; hunspell-pl and
- * hunspell-ru for Polish and Russian, whose /usr/share/dict list is 60 MB or absent). They are
+ * wspanish, wfrench, witalian, wdutch, wportuguese under /usr/share/dict, and the hunspell
+ * dictionaries of the same languages plus Polish and Russian, whose /usr/share/dict list is
+ * 60 MB or absent). They are
  * read at start-up, never copied into the repository (their licences differ from ours), and kept
  * as sorted 64-bit hashes of the case-folded words: about 8 bytes per word, 18 MB for all nine.
  * A missing list is not an error: that language simply has no list (see nw_efilter_has_lang). */
