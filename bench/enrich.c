@@ -592,6 +592,25 @@ product_f1(const char *valid, const char *data_dir)
         size_t a = sent_off[s], n = sent_off[s + 1] - a;
         score(gold + a, pred + a, n, cg, cpr, &k);
     }
+    if (getenv("NW_BENCH_MISSED")) { /* gold chunks of the named type the product missed */
+        int want = atoi(getenv("NW_BENCH_MISSED"));
+        for (size_t i = 0; i < ntok; i++) {
+            if (gold[i] != NW_NER_LABEL_B(want))
+                continue;
+            size_t j = i + 1;
+            while (j < ntok && gold[j] == NW_NER_LABEL_I(want))
+                j++;
+            int ok = pred[i] == gold[i] && (j == ntok || pred[j] != NW_NER_LABEL_I(want));
+            for (size_t q = i + 1; q < j; q++)
+                ok &= pred[q] == gold[q];
+            if (!ok) {
+                printf("missed:");
+                for (size_t q = i; q < j; q++)
+                    printf(" %.*s", (int)words[q].len, words[q].s);
+                printf("\tpred %d\n", pred[i]);
+            }
+        }
+    }
     size_t g3 = 0, p3 = 0, h3 = 0;
     printf("entity F1 through the product (nw_enricher_run, as newswire enrich --jsonl; %zu "
            "documents as articles in %.1f s; %zu demonym mentions over gold MISC not counted):\n",

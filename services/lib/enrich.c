@@ -749,8 +749,14 @@ take_span(work_t *w, const char *src, const nw_ner_span_t *sp, uint32_t base, do
         if (IN(CREDIT_WORDS, tok[i].s, tok[i].n) || memchr(tok[i].s, '/', tok[i].n))
             return;
 #define POS(p) (base == NO_POS ? NO_POS : base + (uint32_t)((p)-sp->text))
-    /* A whole span that is a country, alias or demonym ("Israeli", "US") is that country. */
-    if (nw_gaz_country(w->e->gaz, sp->text, strlen(sp->text), &pl)) {
+    /* A whole span that is a country, alias or demonym ("Israeli", "US") is that country;
+     * but a short capital code the tagger called an organisation or person ("PA" heading a
+     * results table, "ANC") is not a country code without more evidence. */
+    size_t sl = strlen(sp->text);
+    int code = sl <= 3 && (type == ET_ORG || type == ET_PERSON);
+    for (size_t k = 0; k < sl && code; k++)
+        code = sp->text[k] >= 'A' && sp->text[k] <= 'Z';
+    if (!code && nw_gaz_country(w->e->gaz, sp->text, sl, &pl)) {
         add_mention(w, ET_PLACE, sp->text, strlen(sp->text), POS(sp->text),
                     POS(sp->text + strlen(sp->text)), weight);
         return;
@@ -959,6 +965,33 @@ mention_pos_cmp(const void *a, const void *b)
     return 0;
 }
 
+/* Does the text back a place reading of name: a preposition of place ("in", "at", "near",
+ * "towards"...) right before one of its mentions, whatever the tagger typed there? (A mention
+ * typed as a place is no evidence by itself: results tables name teams after their cities,
+ * "CHICAGO" the team beside Chicago the city.) */
+static int
+place_evidence(const work_t *w, const char *name)
+{
+    static const char *const PREP[] = {"in",      "at",      "near",    "from",   "to",
+                                       "outside", "into",    "towards", "toward", "across",
+                                       "around",  "through", "inside",  "entered"};
+    const char *t = w->art->text;
+    for (size_t i = 0; t && i < w->nmv; i++) {
+        uint32_t at = w->mv[i].start;
+        if (at == NO_POS || strcmp(w->mv[i].name, name) != 0)
+            continue;
+        size_t e = at;
+        while (e > 0 && t[e - 1] == ' ')
+            e--;
+        size_t b = e;
+        while (b > 0 && t[b - 1] != ' ' && t[b - 1] != '\n')
+            b--;
+        if (e > b && IN(PREP, t + b, e - b))
+            return 1;
+    }
+    return 0;
+}
+
 /* Give every mention an entity. Longer names first, so a shorter one joins the longest name it
  * is a part of; a one-word name the tagger typed differently ("Blinken" as ORG) still joins a
  * person it is part of, since people are what single surnames name in news copy. */
@@ -986,8 +1019,11 @@ resolve_entities(work_t *w)
         } else {
             int best = -1;
             /* A lone word the tagger took for a person or organisation that is a known city
-             * ("Rafah") is that place, unless it is part of a person's name here. */
-            if (m->type != ET_PLACE && !strchr(m->name, ' ') &&
+             * ("Rafah") is that place when the text says so too: a preposition of place comes
+             * right before it ("at Rafah"). A club
+             * or a firm named after its city keeps the tagger's type. Never when it is part of
+             * a person's name here. */
+            if (m->type != ET_PLACE && !strchr(m->name, ' ') && place_evidence(w, m->name) &&
                 nw_gaz_city(w->e->gaz, m->name, strlen(m->name), NULL, 0, &pl) &&
                 pl.population >= 50000) {
                 int part = 0;
@@ -1000,8 +1036,11 @@ resolve_entities(work_t *w)
                 const ent_t *x = &w->ev[i];
                 if (x->country)
                     continue;
-                int compatible =
-                    x->type == m->type || (x->type == ET_PERSON && strchr(m->name, ' ') == NULL);
+                /* a lone word joins a person's full name whatever its type ("Blinken" as
+                 * ORG), not a one-word person: that is the same word typed twice, voted on
+                 * below */
+                int compatible = x->type == m->type || (x->type == ET_PERSON && x->ntok > 1 &&
+                                                        strchr(m->name, ' ') == NULL);
                 if (compatible && (strcmp(x->name, m->name) == 0 || is_subseq(m->name, x->name)))
                     best = (int)i;
             }
@@ -1011,6 +1050,27 @@ resolve_entities(work_t *w)
             w->rc = -ENOMEM;
     }
     free(order);
+    /* The same name typed as a person here and an organisation there ("Ruch" the newsstand
+     * chain) is one entity, of the type most of its mentions have. */
+    for (size_t i = 0; i < w->nev && w->rc == 0; i++) {
+        for (size_t j = i + 1; j < w->nev; j++) {
+            ent_t *x = &w->ev[i], *y = &w->ev[j];
+            if (x->type < 0 || y->type < 0 || x->type == y->type ||
+                (x->type != ET_PERSON && x->type != ET_ORG) ||
+                (y->type != ET_PERSON && y->type != ET_ORG) || strcmp(x->name, y->name) != 0)
+                continue;
+            size_t nx = 0, ny = 0;
+            for (size_t k = 0; k < w->nmv; k++) {
+                nx += w->mv[k].ent == (int)i;
+                ny += w->mv[k].ent == (int)j;
+            }
+            size_t from = nx > ny ? j : i, to = nx > ny ? i : j;
+            w->ev[from].type = -1;
+            for (size_t k = 0; k < w->nmv; k++)
+                if (w->mv[k].ent == (int)from)
+                    w->mv[k].ent = (int)to;
+        }
+    }
     /* A name typed as an organisation that ends in a person's surname ("US Chief of Staff
      * Antony Blinken" read as ORG, "Blinken" as PER elsewhere) is that person. */
     for (size_t i = 0; i < w->nev && w->rc == 0; i++) {

@@ -569,6 +569,25 @@ test_no_common_word_entities(void **state)
     }
 }
 
+/* Issue 10.5: the gazetteer does not turn the tagger's organisation into a place without
+ * evidence from the text; main made the club Middlesbrough a place. */
+static void
+test_places_that_are_places(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    run(&e, NULL, "Sheffield Wednesday beat Middlesbrough 2-0 and Middlesbrough fell to 18th.",
+        NULL, NULL);
+    assert_non_null(entity(&e, "org", "Middlesbrough"));
+    assert_null(entity(&e, "place", "Middlesbrough"));
+    nw_enriched_release(&e);
+    run(&e, NULL, "Police in Middlesbrough said the road was closed.", NULL, NULL);
+    const nw_entity_t *p = entity(&e, "place", "Middlesbrough");
+    assert_non_null(p);
+    assert_string_equal(p->cc, "GB");
+    nw_enriched_release(&e);
+}
+
 static void
 test_slug(void **state)
 {
@@ -796,6 +815,7 @@ main(void)
         cmocka_unit_test(test_fingerprint_load_checks),
         cmocka_unit_test(test_fingerprint_countries),
         cmocka_unit_test(test_no_common_word_entities),
+        cmocka_unit_test(test_places_that_are_places),
         cmocka_unit_test(test_slug),
         cmocka_unit_test(test_topics_grammar),
         cmocka_unit_test(test_missing_data),
