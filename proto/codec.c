@@ -145,6 +145,7 @@ static const struct field entity_fields[] = {
     F(nw_entity_t, "type", K_STR, REQ, type),
     F(nw_entity_t, "name", K_STR, REQ, name),
     FN(nw_entity_t, "mentions", K_SPANS, OPT, mentions, n_mentions),
+    FN(nw_entity_t, "mentions_cp", K_SPANS, OPT, mentions_cp, n_mentions_cp),
     F(nw_entity_t, "salience", K_F64, OPT, salience),
     F(nw_entity_t, "cc", K_STR, OPT, cc),
     F(nw_entity_t, "admin1", K_STR, OPT, admin1),

@@ -114,6 +114,10 @@ typedef struct nw_entity {
     char *name;         /* required: canonical name in this article, e.g. "Antony Blinken" */
     uint32_t *mentions; /* optional: n_mentions pairs start, end (bytes of art.text) */
     size_t n_mentions;
+    /* optional: the same ranges in code points of art.text (what Python's str indexes by);
+     * set by enrich beside mentions, n_mentions_cp == n_mentions */
+    uint32_t *mentions_cp;
+    size_t n_mentions_cp;
     double salience; /* optional: 0..1, how central the entity is to the article */
     char *cc;        /* optional (places): ISO 3166-1 alpha-2 country code, e.g. "EG" */
     char *admin1;    /* optional (places): first-level division, e.g. "Cairo Governorate" */

@@ -1205,6 +1205,28 @@ ent_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->name, y->name);
 }
 
+/* The byte ranges m[0..2n) of text as code-point ranges (what Python's str and most languages'
+ * string indexing count; JavaScript counts UTF-16 units, which differ only beyond U+FFFF).
+ * m is in text order, so one pass over text serves. Returns a malloc'd array or NULL. */
+static uint32_t *
+code_point_spans(const char *text, const uint32_t *m, size_t n)
+{
+    uint32_t *v = malloc(2 * n * sizeof(*v));
+    size_t byte = 0, cp = 0;
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < 2 * n; i++) {
+        if (m[i] < byte) { /* out of order: count again from the start */
+            byte = 0;
+            cp = 0;
+        }
+        for (; byte < m[i] && text[byte]; byte++)
+            cp += ((unsigned char)text[byte] & 0xC0) != 0x80;
+        v[i] = (uint32_t)cp;
+    }
+    return v;
+}
+
 /* Move the work entities into out->entities, with salience relative to the best. */
 static int
 emit_entities(work_t *w, nw_enriched_t *out)
@@ -1231,6 +1253,9 @@ emit_entities(work_t *w, nw_enriched_t *out)
         x->name = NULL;
         y->mentions = x->m;
         y->n_mentions = x->nm;
+        if (x->nm && !(y->mentions_cp = code_point_spans(w->art->text, x->m, x->nm)))
+            return -ENOMEM;
+        y->n_mentions_cp = x->nm;
         x->m = NULL;
         y->salience = best > 0 ? round(x->score / best * 1000) / 1000 : 0;
         y->focus = x->focus;

@@ -588,6 +588,33 @@ test_places_that_are_places(void **state)
     nw_enriched_release(&e);
 }
 
+/* Issue 10.8: mentions_cp slices the text by code points, as Python does; mentions by bytes. */
+static void
+test_mention_code_points(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    const char *text = "Günter Grass sprach mit Angela Merkel über Köln und Zürich.";
+    run(&e, NULL, text, NULL, NULL);
+    const nw_entity_t *m = entity(&e, "person", "Angela Merkel");
+    assert_non_null(m);
+    assert_int_equal(m->n_mentions_cp, m->n_mentions);
+    assert_memory_equal(text + m->mentions[0], "Angela Merkel", 13);
+    assert_int_equal(m->mentions[0], 25);    /* "ü" is two bytes */
+    assert_int_equal(m->mentions_cp[0], 24); /* and one code point */
+    assert_int_equal(m->mentions_cp[1], 37);
+    for (size_t i = 0; i < e.n_entities; i++) {
+        const nw_entity_t *x = &e.entities[i];
+        for (size_t k = 0; k < 2 * x->n_mentions; k++) {
+            size_t cp = 0;
+            for (size_t b = 0; b < x->mentions[k]; b++)
+                cp += ((unsigned char)text[b] & 0xC0) != 0x80;
+            assert_int_equal(x->mentions_cp[k], cp);
+        }
+    }
+    nw_enriched_release(&e);
+}
+
 static void
 test_slug(void **state)
 {
@@ -816,6 +843,7 @@ main(void)
         cmocka_unit_test(test_fingerprint_countries),
         cmocka_unit_test(test_no_common_word_entities),
         cmocka_unit_test(test_places_that_are_places),
+        cmocka_unit_test(test_mention_code_points),
         cmocka_unit_test(test_slug),
         cmocka_unit_test(test_topics_grammar),
         cmocka_unit_test(test_missing_data),
