@@ -17,8 +17,10 @@
  *                                     bytes hash, so a re-sent dead letter is stored once
  *   fingerprints   seq                since v4: the fingerprint (simhash, minhash, terms as in
  *                                     the enriched message) of the last NW_STORE_STORY_RING
- *                                     stored revisions, with id, story and time (ms: published,
- *                                     else stored), from which the story ring is loaded; since
+ *                                     stored revisions, with id, story and time (ms: the time
+ *                                     the article refers to, nw_story_time: published, else
+ *                                     dates in text and captions, else stored), from which the
+ *                                     story ring is loaded; since
  *                                     v5 also grams, anchors and lang (fingerprints of v4 are
  *                                     dropped by the migration: not comparable)
  *
@@ -48,6 +50,7 @@
  * several PostgreSQL writers a revision whose seq commits after a higher one this handle
  * already loaded is not seen; that only costs a grouping. */
 #include "newswire/store.h"
+#include "newswire/story_time.h"
 
 #include <errno.h>
 #include <math.h>
@@ -602,8 +605,7 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
     /* Story and near-duplicate, before encoding: both go into the document. An article
      * without a fingerprint starts its own story and is not remembered. */
     int has_fp = nw_fp_load(e, &fp) == 0;
-    if (!a->published || nw_time_parse(a->published, &time) < 0)
-        time = now_ms;
+    time = nw_story_time(e, now_ms); /* published, else dates in text and captions, else now */
     story_match_t m = {0};
     if (has_fp)
         m = ring_match(s, a->id, time, &fp);

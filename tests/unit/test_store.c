@@ -25,7 +25,10 @@
 #include <sqlite3.h>
 #include <time.h>
 
+#include "newswire/enrich.h"
 #include "newswire/fingerprint.h"
+#include "newswire/parse.h"
+#include "newswire/story_time.h"
 #include "newswire/log.h"
 #include "newswire/util.h"
 
@@ -1271,6 +1274,116 @@ test_stories(void **state)
               "talks-third:talks:talks-copy rates:talks:talks-other");
 }
 
+/* Issue 10.7: stories by the time the news happened. An article without a published date
+ * whose caption dates the event ("on February 6, 2024") joins the story of the one published
+ * that day, though it is stored years later; on main its stored time put it outside the window
+ * and it started a story of its own. */
+static void
+test_story_by_referenced_time(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    grouped_t g = put_story(s, "talks", "2024-02-06T09:00:00Z", TALKS);
+    assert_string_equal(g.story, "talks");
+
+    nw_enriched_t e = make_fp("talks-undated", "2024-02-06", TALKS_OTHER);
+    free(e.art.published);
+    e.art.published = NULL;
+    e.art.captions = calloc(1, sizeof(*e.art.captions));
+    e.art.captions[0].text = strdup("Negotiators arrive in Cairo on February 6, 2024, for talks");
+    e.art.n_captions = 1;
+    /* the time it refers to, from the caption; a text date the same way, the latest wins,
+     * one still to come does not count */
+    int64_t ref, now = nw_now_ms(), t;
+    assert_int_equal(nw_time_parse("2024-02-06", &ref), 0);
+    assert_true(nw_story_time(&e, now) == ref);
+    e.dates = calloc(2, sizeof(*e.dates));
+    e.dates[0] = (nw_datemention_t){.text = strdup("7 October 2023"), .date = strdup("2023-10-07")};
+    e.dates[1] = (nw_datemention_t){.text = strdup("1 May 2999"), .date = strdup("2999-05-01")};
+    e.n_dates = 2;
+    assert_true(nw_story_time(&e, now) == ref);
+    assert_int_equal(nw_time_parse("2024-02-07", &t), 0);
+    free(e.dates[0].date);
+    e.dates[0].date = strdup("2024-02-07");
+    assert_true(nw_story_time(&e, now) == t);
+
+    nw_store_result_t res = {0};
+    nw_buf_t doc = {0};
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_put(s, &e, &doc, &res), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+    assert_string_equal(res.story, "talks");
+    nw_buf_release(&doc);
+    nw_enriched_release(&e);
+
+    /* nothing dated at all: the stored time, far from 2024, a story of its own */
+    e = make_fp("talks-timeless", "2024-02-06", TALKS_OTHER);
+    free(e.art.published);
+    e.art.published = NULL;
+    assert_true(nw_story_time(&e, now) == now);
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_int_equal(nw_store_put(s, &e, &doc, &res), 0);
+    assert_int_equal(nw_store_commit(s), 0);
+    assert_string_equal(res.story, "talks-timeless");
+    nw_buf_release(&doc);
+    nw_enriched_release(&e);
+    nw_store_close(&s);
+}
+
+/* The two seed articles (one published 2024-02-06, the other undated with captions of that
+ * day) through parse, enrich and the store: one story. Skips without ../shared/data. */
+static void
+test_story_seeds(void **state)
+{
+    fixture_t *f = *state;
+    const char *dir = getenv("NW_SHARED_DATA");
+    static const char *const seeds[] = {"000_0426941d7c751aaa.txt", "002_07cb34b1e9b7ec05.txt"};
+    char path[1024], stories[2][64];
+    nw_enricher_t *en = NULL;
+    if (!dir || !*dir)
+        dir = "../shared/data";
+    snprintf(path, sizeof(path), "%s/seeds/%s", dir, seeds[0]);
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "skip: no seeds under \"%s\" (set NW_SHARED_DATA)\n", dir);
+        skip();
+        return;
+    }
+    assert_int_equal(nw_enricher_new(NW_SOURCE_DIR "/data", NULL, &en), 0);
+    nw_store_t *s = open_rw(f);
+    for (int i = 0; i < 2; i++) {
+        uint8_t *body = NULL;
+        size_t len = 0;
+        snprintf(path, sizeof(path), "%s/seeds/%s", dir, seeds[i]);
+        assert_int_equal(nw_read_file(path, 1 << 20, &body, &len), 0);
+        nw_raw_t raw = {.v = 1,
+                        .id = (char *)seeds[i],
+                        .source = "inbox",
+                        .fetched = "2026-12-06T12:00:00.000Z",
+                        .content_type = "text/plain",
+                        .body = body,
+                        .body_len = len};
+        nw_article_t a;
+        const char *reason = NULL;
+        char detail[256];
+        assert_int_equal(nw_parse_raw(&raw, &a, &reason, detail, sizeof(detail)), 0);
+        free(body);
+        nw_enriched_t e;
+        assert_int_equal(nw_enricher_run(en, &a, &e), 0);
+        nw_article_release(&a);
+        nw_store_result_t res = {0};
+        nw_buf_t doc = {0};
+        assert_int_equal(nw_store_begin(s), 0);
+        assert_int_equal(nw_store_put(s, &e, &doc, &res), 0);
+        assert_int_equal(nw_store_commit(s), 0);
+        snprintf(stories[i], sizeof(stories[i]), "%s", res.story);
+        nw_buf_release(&doc);
+        nw_enriched_release(&e);
+    }
+    assert_string_equal(stories[1], stories[0]);
+    nw_store_close(&s);
+    nw_enricher_destroy(&en);
+}
+
 /* Articles without a fingerprint (older enrich) start their own story and are not compared. */
 static void
 test_story_without_fingerprint(void **state)
@@ -1831,6 +1944,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bulk_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stories, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_story_by_referenced_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_story_seeds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_across_languages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_across_languages_reloaded, setup, teardown),
@@ -1857,6 +1972,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bulk_transaction, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_stories, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_story_by_referenced_time, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_across_languages, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_across_languages_reloaded, setup_pg,
