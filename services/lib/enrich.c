@@ -27,6 +27,7 @@
 #include "newswire/ner.h"
 #include "newswire/util.h"
 
+#include "coref.h"
 #include "entity_filter.h"
 
 /* Silent-reading speed used for reading_s: 230 words per minute, the commonly cited average
@@ -1069,6 +1070,24 @@ resolve_entities(work_t *w)
             for (size_t k = 0; k < w->nmv; k++)
                 if (w->mv[k].ent == (int)from)
                     w->mv[k].ent = (int)to;
+        }
+    }
+    /* An acronym joins the organisation or place it abbreviates here ("the UN" and "United
+     * Nations", "NATO"), whatever the tagger typed it as; the full name stays. */
+    for (size_t i = 0; i < w->nev && w->rc == 0; i++) {
+        ent_t *x = &w->ev[i];
+        if (x->type < 0 || x->country || x->ntok != 1)
+            continue;
+        for (size_t j = 0; j < w->nev; j++) {
+            ent_t *y = &w->ev[j];
+            if (j == i || y->type < 0 || y->type == ET_PERSON || y->ntok < 2 ||
+                !nw_coref_acronym(x->name, y->name))
+                continue;
+            x->type = -1;
+            for (size_t k = 0; k < w->nmv; k++)
+                if (w->mv[k].ent == (int)i)
+                    w->mv[k].ent = (int)j;
+            break;
         }
     }
     /* A name typed as an organisation that ends in a person's surname ("US Chief of Staff

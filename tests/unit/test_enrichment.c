@@ -615,6 +615,30 @@ test_mention_code_points(void **state)
     nw_enriched_release(&e);
 }
 
+/* Issue 10.4: one entity, one topic: surnames and acronyms join their full name. */
+static void
+test_short_forms_join(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    run(&e, NULL,
+        "Donald Trump met Angela Merkel at the United Nations in New York on Monday. Trump "
+        "told reporters the UN needed reform, and Merkel said she agreed. The U.N. declined "
+        "to comment.",
+        NULL, NULL);
+    assert_true(has_topic(&e, "person.donald-trump"));
+    assert_true(has_topic(&e, "person.angela-merkel"));
+    assert_false(has_topic(&e, "person.trump"));
+    assert_false(has_topic(&e, "person.merkel"));
+    assert_false(has_topic(&e, "org.un"));
+    assert_null(entity_named(&e, "UN"));
+    assert_null(entity_named(&e, "U.N."));
+    const nw_entity_t *un = entity_named(&e, "United Nations");
+    assert_non_null(un);
+    assert_true(un->n_mentions >= 2);
+    nw_enriched_release(&e);
+}
+
 static void
 test_slug(void **state)
 {
@@ -844,6 +868,7 @@ main(void)
         cmocka_unit_test(test_no_common_word_entities),
         cmocka_unit_test(test_places_that_are_places),
         cmocka_unit_test(test_mention_code_points),
+        cmocka_unit_test(test_short_forms_join),
         cmocka_unit_test(test_slug),
         cmocka_unit_test(test_topics_grammar),
         cmocka_unit_test(test_missing_data),
