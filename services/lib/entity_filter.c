@@ -44,7 +44,7 @@ static const source_t HUNSPELL[NSRC] = {
 };
 
 typedef struct hset {
-    uint64_t *v;
+    uint32_t *v;
     size_t n, cap;
 } hset_t;
 
@@ -87,33 +87,32 @@ static const char *const CALENDAR[] = {
     "апреля",       "мая",          "июня",        "июля",      "августа",       "сентября",
     "октября",      "ноября",       "декабря"};
 
-/* Case-fold w[0..n) into out (cap bytes); returns the length, 0 when it does not fit or is not
- * UTF-8. ASCII takes a fast path: most dictionary lines are ASCII. */
+/* Lowercase w[0..n) into out (cap bytes), code point by code point (utf8proc_tolower, no
+ * allocation: start-up folds two million dictionary words); returns the length, 0 when it does
+ * not fit or is not UTF-8. */
 static size_t
 fold(const char *w, size_t n, char *out, size_t cap)
 {
-    size_t i = 0;
-    for (; i < n && (unsigned char)w[i] < 0x80; i++)
-        ;
-    if (i == n) {
-        if (n >= cap)
+    size_t i = 0, k = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)w[i];
+        if (c < 0x80) {
+            if (k + 1 >= cap)
+                return 0;
+            out[k++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            i++;
+            continue;
+        }
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t l =
+            utf8proc_iterate((const utf8proc_uint8_t *)w + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (l <= 0 || k + 5 >= cap)
             return 0;
-        for (i = 0; i < n; i++)
-            out[i] = (char)(w[i] >= 'A' && w[i] <= 'Z' ? w[i] + 32 : w[i]);
-        out[n] = 0;
-        return n;
+        k += (size_t)utf8proc_encode_char(utf8proc_tolower(cp), (utf8proc_uint8_t *)out + k);
+        i += (size_t)l;
     }
-    utf8proc_uint8_t *f = NULL;
-    utf8proc_ssize_t k = utf8proc_map((const utf8proc_uint8_t *)w, (utf8proc_ssize_t)n, &f,
-                                      UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
-    size_t len = 0;
-    if (k > 0 && (size_t)k < cap) {
-        memcpy(out, f, (size_t)k);
-        out[k] = 0;
-        len = (size_t)k;
-    }
-    free(f);
-    return len;
+    out[k] = 0;
+    return k;
 }
 
 /* Is the first code point of w an uppercase or titlecase letter? */
@@ -127,12 +126,21 @@ capitalised(const char *w, size_t n)
     return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
 }
 
+/* 32 bits of XXH3: with at most half a million words a language, a word outside the list
+ * collides with one inside about once in 8,000 lookups, and a collision only drops a one-word
+ * name that also looked common. Half the memory of 64 bits. */
+static uint32_t
+hash(const char *w, size_t n)
+{
+    return (uint32_t)XXH3_64bits(w, n);
+}
+
 static int
-hset_add(hset_t *h, uint64_t x)
+hset_add(hset_t *h, uint32_t x)
 {
     if (h->n == h->cap) {
         size_t cap = h->cap ? 2 * h->cap : 4096;
-        uint64_t *v = realloc(h->v, cap * sizeof(*v));
+        uint32_t *v = realloc(h->v, cap * sizeof(*v));
         if (!v)
             return -ENOMEM;
         h->v = v;
@@ -145,7 +153,7 @@ hset_add(hset_t *h, uint64_t x)
 static int
 u64_cmp(const void *a, const void *b)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
 }
 
@@ -160,14 +168,14 @@ hset_seal(hset_t *h)
         if (k == 0 || h->v[k - 1] != h->v[i])
             h->v[k++] = h->v[i];
     h->n = k;
-    uint64_t *v = realloc(h->v, k * sizeof(*v)); /* give back the doubling slack */
+    uint32_t *v = realloc(h->v, k * sizeof(*v)); /* give back the doubling slack */
     if (v)
         h->v = v;
     h->cap = k;
 }
 
 static int
-hset_has(const hset_t *h, uint64_t x)
+hset_has(const hset_t *h, uint32_t x)
 {
     size_t lo = 0, hi = h->n;
     while (lo < hi) {
@@ -214,6 +222,17 @@ load_one(nw_efilter_t *f, const source_t *src, size_t li, const char *root)
         text = conv;
         len = (size_t)(o - conv);
     }
+    /* Room for every line at once: doubling would hold twice the list at the peak. */
+    size_t lines = 1;
+    for (const char *p = text; (p = memchr(p, '\n', len - (size_t)(p - text))); p++)
+        lines++;
+    uint32_t *v = realloc(f->lower[li].v, (f->lower[li].n + lines) * sizeof(*v));
+    if (!v) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    f->lower[li].v = v;
+    f->lower[li].cap = f->lower[li].n + lines;
     char word[256];
     for (size_t i = 0; i < len;) {
         size_t e = i;
@@ -229,7 +248,7 @@ load_one(nw_efilter_t *f, const source_t *src, size_t li, const char *root)
         size_t k = n ? fold(text + i, n, word, sizeof(word)) : 0;
         if (k > 1 && !(word[0] >= '0' && word[0] <= '9')) {
             hset_t *h = capitalised(text + i, n) ? &f->upper[li] : &f->lower[li];
-            if ((rc = hset_add(h, XXH3_64bits(word, k))) < 0)
+            if ((rc = hset_add(h, hash(word, k))) < 0)
                 goto out;
         }
         i = e + 1;
@@ -327,7 +346,7 @@ nw_efilter_common(const nw_efilter_t *f, const char *lang, const char *w, size_t
     size_t k = fold(w, n, word, sizeof(word));
     if (!f || li < 0 || !f->loaded[li] || k == 0)
         return 0;
-    uint64_t h = XXH3_64bits(word, k);
+    uint32_t h = hash(word, k);
     int common = hset_has(&f->lower[li], h) ||
                  (strcmp(SOURCES[li].lang, "de") == 0 && hset_has(&f->upper[li], h));
     /* English capitalised entries are proper names: first names, surnames, places, firms. */
@@ -403,7 +422,7 @@ known_names(const nw_efilter_t *f, const char *name)
         if (e == p)
             break;
         size_t k = fold(p, (size_t)(e - p), word, sizeof(word));
-        if (!k || !f || !f->loaded[0] || !hset_has(&f->upper[0], XXH3_64bits(word, k)))
+        if (!k || !f || !f->loaded[0] || !hset_has(&f->upper[0], hash(word, k)))
             return 0;
         any = 1;
         p = e;
