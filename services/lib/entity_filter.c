@@ -447,14 +447,15 @@ nw_efilter_keep(const nw_efilter_t *f, const char *lang, const char *name, const
     if (!en)
         return 0;
     /* English capitalises a common word only to open a sentence or a heading, or to shout
-     * ("FREE", "VIDEO"); one mention inside a sentence, after a lowercase word that is not an
-     * article ("the Ministry"), shows a name ("fans of Rangers"). */
+     * ("FREE", "VIDEO"); two mentions inside sentences, each after a lowercase word that is not
+     * an article ("the Ministry"), show a name ("fans of Rangers ... as Rangers won"). One is
+     * not enough: headline case and odd spellings give single ones ("we Could"). */
     int shout = n > 1;
     for (size_t i = 0; i < n && shout; i++)
         shout = !(name[i] >= 'a' && name[i] <= 'z');
+    size_t inside = 0;
     for (size_t i = 0; text && i < nm && !shout; i++)
-        if (!sentence_initial(text, m[2 * i]) && !after_determiner(text, m[2 * i]) &&
-            after_lowercase(text, m[2 * i]))
-            return 1;
-    return 0;
+        inside += !sentence_initial(text, m[2 * i]) && !after_determiner(text, m[2 * i]) &&
+                  after_lowercase(text, m[2 * i]);
+    return inside >= 2;
 }

@@ -46,7 +46,7 @@ int nw_efilter_calendar(const char *w, size_t n);
 /* Should a person or organisation called name be published, in an article in lang whose text
  * has the entity's mentions at byte ranges m[2i]..m[2i+1] (nm of them)? 0 for a weekday or
  * month; for a one-word name that is a common word of lang (nw_efilter_common), unless lang is
- * English and some mention sits inside a sentence rather than opening it; and, for a language
+ * English and two mentions sit inside sentences, each after a lowercase word; and, for a language
  * with neither a tagger model nor a list, for any name whose words are not all proper names of
  * the English list (nothing backs a guess from capitals there). 1 otherwise. */
 int nw_efilter_keep(const nw_efilter_t *f, const char *lang, const char *name, const char *text,
