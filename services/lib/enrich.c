@@ -1147,10 +1147,15 @@ resolve_entities(work_t *w)
 static void
 drop_common_words(work_t *w)
 {
+    const char *lang = w->art->lang;
+    /* a table of names ("Surrey 5 Kent 3") detected as some language without a list is
+     * judged as the English the tagger reads, not as a language whose names we cannot back */
+    if (!nw_efilter_has_lang(w->e->words, lang) && !nw_efilter_prose(w->art->text))
+        lang = "en";
     for (size_t i = 0; i < w->nev; i++) {
         ent_t *x = &w->ev[i];
         if ((x->type == ET_PERSON || x->type == ET_ORG) &&
-            !nw_efilter_keep(w->e->words, w->art->lang, x->name, w->art->text, x->m, x->nm))
+            !nw_efilter_keep(w->e->words, lang, x->name, w->art->text, x->m, x->nm))
             x->type = -1;
     }
 }

@@ -459,3 +459,29 @@ nw_efilter_keep(const nw_efilter_t *f, const char *lang, const char *name, const
                   after_lowercase(text, m[2 * i]);
     return inside >= 2;
 }
+
+int
+nw_efilter_prose(const char *text)
+{
+    size_t words = 0, caps = 0;
+    for (const char *p = text; p && *p;) {
+        while (*p == ' ' || *p == '\n' || *p == '\t')
+            p++;
+        const char *e = p;
+        while (*e && *e != ' ' && *e != '\n' && *e != '\t')
+            e++;
+        if (e > p) {
+            /* words of punctuation and digits ("-", "3", "2-1") count for neither side */
+            utf8proc_int32_t c;
+            if (utf8proc_iterate((const utf8proc_uint8_t *)p, e - p, &c) > 0) {
+                utf8proc_category_t cat = utf8proc_category(c);
+                if (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) {
+                    words++;
+                    caps += cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
+                }
+            }
+        }
+        p = e;
+    }
+    return words > 0 && 2 * caps < words;
+}

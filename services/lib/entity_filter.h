@@ -52,4 +52,8 @@ int nw_efilter_calendar(const char *w, size_t n);
 int nw_efilter_keep(const nw_efilter_t *f, const char *lang, const char *name, const char *text,
                     const uint32_t *m, size_t nm);
 
+/* 1 when text reads as prose: fewer than half its words start with a capital letter. Results
+ * tables and lists of names do not, and the language detected for them means little. */
+int nw_efilter_prose(const char *text);
+
 #endif
