@@ -50,6 +50,7 @@
  * several PostgreSQL writers a revision whose seq commits after a higher one this handle
  * already loaded is not seen; that only costs a grouping. */
 #include "newswire/store.h"
+#include "newswire/names.h"
 #include "newswire/story_time.h"
 
 #include <errno.h>
@@ -615,8 +616,8 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
         rc = -ENOMEM;
         goto err;
     }
-    if ((rc = set_story(e, story, dup)) < 0)
-        goto err;
+    if ((rc = set_story(e, story, dup)) < 0 || (rc = nw_names_apply(s->names, e)) < 0)
+        goto err; /* names: "Trump" alone is on the topic of the full name seen last */
 
     /* A seq handed out and not used (the encoder refused the article, or another writer
      * inserted the id first) goes to the next stored revision of the transaction. */
@@ -904,7 +905,8 @@ nw_store_open(const char *db, int readonly, char *err, size_t errlen)
     s->ops = nw_store_is_postgres(db) ? &nw_store_pg_ops : &nw_store_sqlite_ops;
     if (!readonly) {
         s->ring = calloc(1, sizeof(*s->ring));
-        if (!s->ring) {
+        s->names = nw_names_new();
+        if (!s->ring || !s->names) {
             snprintf(err, errlen, "out of memory");
             goto err;
         }
@@ -937,6 +939,7 @@ nw_store_close(nw_store_t **sp)
     if (s->ring)
         ring_clear(s);
     free(s->ring);
+    nw_names_destroy(&s->names);
     free(s->story);
     free(s->duplicate_of);
     free(s);

@@ -118,6 +118,7 @@ struct nw_store {
     uint64_t prune_upto;        /* fingerprints the ring evicted, deleted before commit */
     nw_buf_t scratch;           /* encoded document of the put in progress */
     struct store_ring *ring;    /* story ring (writable handles) */
+    struct nw_names *names;     /* full names by surname (names.h; writable handles) */
     char *story, *duplicate_of; /* of the last put, for nw_store_result_t */
 };
 

@@ -1330,6 +1330,62 @@ test_story_by_referenced_time(void **state)
     nw_store_close(&s);
 }
 
+/* An article with one person entity and its topic, as enrich gives them. */
+static nw_enriched_t
+make_person(const char *id, const char *person, const char *topic)
+{
+    nw_enriched_t e = make(id, NULL, "Text about a person.");
+    e.entities = calloc(1, sizeof(*e.entities));
+    e.entities[0].type = strdup("person");
+    e.entities[0].name = strdup(person);
+    e.n_entities = 1;
+    char **t = realloc(e.topics, 3 * sizeof(*t));
+    assert_non_null(t);
+    e.topics = t;
+    e.topics[e.n_topics++] = strdup(topic);
+    return e;
+}
+
+/* Issue 10.4: across articles, a surname alone goes to the full name the store saw last, so
+ * person.donald-trump gets every article (on main the second was on person.trump only). */
+static void
+test_names_across_articles(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    static const char *const in[][3] = {
+        /* id, person, topic as enrich gives them; then the topic the document must carry */
+        {"full", "Donald Trump", "person.donald-trump"},
+        {"short", "Trump", "person.trump"},
+        {"other", "Merkel", "person.merkel"}, /* no full name seen: unchanged */
+    };
+    static const char *const want[] = {"person.donald-trump", "person.donald-trump",
+                                       "person.merkel"};
+    assert_int_equal(nw_store_begin(s), 0);
+    for (size_t i = 0; i < 3; i++) {
+        nw_enriched_t e = make_person(in[i][0], in[i][1], in[i][2]);
+        nw_store_result_t res = {0};
+        nw_buf_t doc = {0};
+        assert_int_equal(nw_store_put(s, &e, &doc, &res), 0);
+        nw_enriched_release(&e);
+        nw_enriched_t d;
+        assert_int_equal(nw_enriched_decode(&d, doc.data, doc.len), 0);
+        int found = 0, shortform = 0;
+        for (size_t k = 0; k < d.n_topics; k++) {
+            found |= strcmp(d.topics[k], want[i]) == 0;
+            shortform |= i == 1 && strcmp(d.topics[k], "person.trump") == 0;
+        }
+        assert_true(found);
+        assert_false(shortform);
+        if (i == 1)
+            assert_string_equal(d.entities[0].name, "Donald Trump");
+        nw_enriched_release(&d);
+        nw_buf_release(&doc);
+    }
+    assert_int_equal(nw_store_commit(s), 0);
+    nw_store_close(&s);
+}
+
 /* The two seed articles (one published 2024-02-06, the other undated with captions of that
  * day) through parse, enrich and the store: one story. Skips without ../shared/data. */
 static void
@@ -1946,6 +2002,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_by_referenced_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_seeds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_names_across_articles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_ring_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_across_languages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_across_languages_reloaded, setup, teardown),
