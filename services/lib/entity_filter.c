@@ -52,6 +52,9 @@ struct nw_efilter {
     hset_t lower[NSRC]; /* case-folded lowercase entries */
     hset_t upper[NSRC]; /* case-folded capitalised entries */
     int loaded[NSRC];
+    int tried[NSRC]; /* lists are read on the first question about their language */
+    const source_t *src, *more;
+    char *root;
 };
 
 /* Weekdays and months, case-folded, nominative and (pl, ru) genitive. */
@@ -273,15 +276,28 @@ filter_new(const char *root, const source_t *src, const source_t *more)
         const char *env = getenv("NEWSWIRE_DICT_ROOT");
         root = env && *env ? env : "/usr/share";
     }
-    for (size_t i = 0; i < NSRC; i++) {
-        int a = load_one(f, src, i, root);
-        int b = more && strcmp(more[i].path, src[i].path) ? load_one(f, more, i, root) : -ENOENT;
-        if (a == -ENOMEM || b == -ENOMEM) {
-            nw_efilter_destroy(&f);
-            return NULL;
-        }
-    }
+    f->src = src;
+    f->more = more;
+    if (!(f->root = strdup(root)))
+        nw_efilter_destroy(&f);
     return f;
+}
+
+/* Read language li's lists the first time it is asked about: a process that only ever sees
+ * English articles reads 100,000 words, not two million (and a test start-up stays fast). An
+ * unreadable list or no memory leaves the language without one. */
+static int
+ensure(nw_efilter_t *f, int li)
+{
+    if (!f || li < 0)
+        return 0;
+    if (!f->tried[li]) {
+        f->tried[li] = 1;
+        load_one(f, f->src, (size_t)li, f->root);
+        if (f->more && strcmp(f->more[li].path, f->src[li].path) != 0)
+            load_one(f, f->more, (size_t)li, f->root);
+    }
+    return f->loaded[li];
 }
 
 nw_efilter_t *
@@ -305,6 +321,7 @@ nw_efilter_destroy(nw_efilter_t **pf)
         free((*pf)->lower[i].v);
         free((*pf)->upper[i].v);
     }
+    free((*pf)->root);
     free(*pf);
     *pf = NULL;
 }
@@ -319,10 +336,10 @@ lang_index(const char *lang)
 }
 
 int
-nw_efilter_has_lang(const nw_efilter_t *f, const char *lang)
+nw_efilter_has_lang(nw_efilter_t *f, const char *lang)
 {
     int i = lang_index(lang);
-    return f && i >= 0 && f->loaded[i];
+    return ensure(f, i);
 }
 
 int
@@ -337,15 +354,16 @@ nw_efilter_calendar(const char *w, size_t n)
 }
 
 int
-nw_efilter_common(const nw_efilter_t *f, const char *lang, const char *w, size_t n)
+nw_efilter_common(nw_efilter_t *f, const char *lang, const char *w, size_t n)
 {
     char word[256];
     if (nw_efilter_calendar(w, n))
         return 1;
     int li = lang_index(lang);
     size_t k = fold(w, n, word, sizeof(word));
-    if (!f || li < 0 || !f->loaded[li] || k == 0)
+    if (!ensure(f, li) || k == 0)
         return 0;
+    ensure(f, 0); /* the English proper names */
     uint32_t h = hash(word, k);
     int common = hset_has(&f->lower[li], h) ||
                  (strcmp(SOURCES[li].lang, "de") == 0 && hset_has(&f->upper[li], h));
@@ -409,7 +427,7 @@ after_lowercase(const char *text, uint32_t at)
 
 /* Is every word of name an English proper name ("Donald Trump")? */
 static int
-known_names(const nw_efilter_t *f, const char *name)
+known_names(nw_efilter_t *f, const char *name)
 {
     char word[256];
     int any = 0;
@@ -422,7 +440,7 @@ known_names(const nw_efilter_t *f, const char *name)
         if (e == p)
             break;
         size_t k = fold(p, (size_t)(e - p), word, sizeof(word));
-        if (!k || !f || !f->loaded[0] || !hset_has(&f->upper[0], hash(word, k)))
+        if (!k || !ensure(f, 0) || !hset_has(&f->upper[0], hash(word, k)))
             return 0;
         any = 1;
         p = e;
@@ -431,7 +449,7 @@ known_names(const nw_efilter_t *f, const char *name)
 }
 
 int
-nw_efilter_keep(const nw_efilter_t *f, const char *lang, const char *name, const char *text,
+nw_efilter_keep(nw_efilter_t *f, const char *lang, const char *name, const char *text,
                 const uint32_t *m, size_t nm)
 {
     size_t n = strlen(name);
