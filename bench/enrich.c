@@ -14,7 +14,14 @@
  * - language accuracy (nw_lang_detect) on langid/lingua: sentences, word pairs and single words,
  *   the mean over languages of the per-language accuracy.
  *
- *   bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] [--lang] [VALID.txt]
+ * - entity F1 through the product (product_f1: what `newswire enrich --jsonl` emits, scored on
+ *   CoNLL-2003 valid) and the share of person/org entities named by a common word, per language,
+ *   on the SemEval texts (common_words_count).
+ *
+ *   bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] [--lang] [--topics] [VALID.txt]
+ *
+ * --topics runs only the last two (what subscribers' topics are made of); NW_BENCH_MISSED=T
+ * (0 PER, 1 ORG, 2 LOC) lists the gold entities of that type the product missed.
  *
  * --lang runs only the language part and prints every language's accuracy for each kind, with
  * the three most frequent wrong answers. The language model is --lang-model (default
@@ -139,9 +146,9 @@ main(int argc, char **argv)
         else if (argv[i][0] != '-' && valid == NULL)
             valid = argv[i];
         else {
-            fprintf(stderr,
-                    "usage: bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] "
-                    "[--lang] [--lang-model PATH] [--lang-mode both|cld2|model] [VALID.txt]\n");
+            fprintf(stderr, "usage: bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] "
+                            "[--lang] [--topics] [--lang-model PATH] [--lang-mode both|cld2|model] "
+                            "[VALID.txt]\n");
             return 2;
         }
     }
