@@ -1147,15 +1147,17 @@ resolve_entities(work_t *w)
 static void
 drop_common_words(work_t *w)
 {
+    /* A table of names ("Surrey 5 Kent 3", "Cardinals 5 Brewers 3") has no sentences to judge
+     * capitals by, and the language detected for it means little: only weekdays and months go.
+     * (German prose, whose nouns are capitalised, is never taken for one.) */
     const char *lang = w->art->lang;
-    /* a table of names ("Surrey 5 Kent 3") detected as some language without a list is
-     * judged as the English the tagger reads, not as a language whose names we cannot back */
-    if (!nw_efilter_has_lang(w->e->words, lang) && !nw_efilter_prose(w->art->text))
-        lang = "en";
+    int table = !nw_efilter_prose(w->art->text) && !(lang && strcmp(lang, "de") == 0);
     for (size_t i = 0; i < w->nev; i++) {
         ent_t *x = &w->ev[i];
         if ((x->type == ET_PERSON || x->type == ET_ORG) &&
-            !nw_efilter_keep(w->e->words, lang, x->name, w->art->text, x->m, x->nm))
+            (table
+                 ? nw_efilter_calendar(x->name, strlen(x->name))
+                 : !nw_efilter_keep(w->e->words, w->art->lang, x->name, w->art->text, x->m, x->nm)))
             x->type = -1;
     }
 }
