@@ -55,6 +55,7 @@ struct harness {
     size_t max_queued, max_broker_inflight;
     unsigned ticks;
     int done;
+    int keep; /* on_tick decides when to finish, not the last job */
 };
 
 static void pump(harness_t *h);
@@ -125,7 +126,7 @@ on_job(nw_worker_t *w, const char *type, const uint8_t *data, size_t len, void *
         nw_worker_done(w);
     if (h->on_job)
         h->on_job(k, seq);
-    if (h->seen_total == h->n)
+    if (h->seen_total == h->n && !h->keep)
         finish(h);
 }
 
@@ -254,6 +255,40 @@ test_credit_respected(void **state)
     /* The broker's view agrees: never more unacknowledged jobs than the windows allow. */
     assert_true(h.max_broker_inflight > 0 && h.max_broker_inflight <= 2 + 5);
     assert_true(h.wk[0].got > 0 && h.wk[1].got > 0);
+    harness_finish(&h);
+}
+
+/* ---- the broker forgets finished jobs at once ---------------------------------------------- */
+
+/* Wait, once every job arrived, until the broker has nothing in flight (or 2 s passed). */
+static void
+idle_on_tick(harness_t *h)
+{
+    nw_broker_stats_t st;
+    if (h->seen_total < h->n)
+        return;
+    nw_broker_stats(h->b, &st);
+    if (st.stage[0].inflight == 0 || h->ticks > 2000)
+        finish(h);
+}
+
+/* A few jobs for a worker with a large window, as an idle pipeline after a small burst has:
+ * every job is finished, so the broker must not count any as in flight, or a worker that
+ * dies now would get finished work requeued (a store's committed jobs sent round again).
+ * Before READY went out per loop turn it waited for half the window: 10 of 64 stayed. */
+static void
+test_idle_nothing_inflight(void **state)
+{
+    (void)state;
+    harness_t h;
+    harness_init(&h, "inproc://idle", 10, 0, 0);
+    h.keep = 1;
+    h.on_tick = idle_on_tick;
+    add_worker(&h, 0, 64)->defer = 1; /* finished in a batch, as a store's commit */
+    harness_run(&h);
+    assert_int_equal(h.final.stage[0].dispatched, 10);
+    assert_int_equal(h.final.stage[0].inflight, 0);
+    assert_int_equal(h.final.stage[0].requeued, 0);
     harness_finish(&h);
 }
 
@@ -617,6 +652,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_workers_share),
         cmocka_unit_test(test_credit_respected),
+        cmocka_unit_test(test_idle_nothing_inflight),
         cmocka_unit_test(test_worker_joins_midstream),
         cmocka_unit_test(test_queue_bound_backpressure),
         cmocka_unit_test(test_silent_worker_failover),
