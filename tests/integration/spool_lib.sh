@@ -10,6 +10,7 @@ P=$(free_ports 12)
 BROKER="tcp://127.0.0.1:$P"
 API="127.0.0.1:$((P + 8))"
 FETCH_HTTP="http://$API"
+BROKER_HTTP="http://127.0.0.1:$((P + 9))"
 DATA=$T/data
 DB=$DATA/newswire.db
 SPOOL=$DATA/spool
@@ -29,7 +30,7 @@ start_fetch() {
 }
 
 start_pipeline() {
-  start broker "$(svc_bin broker)" --bind "$BROKER"
+  start broker "$(svc_bin broker)" --bind "$BROKER" --http "${BROKER_HTTP#http://}"
   start_store
   start parse "$(svc_bin parse)" --broker "$BROKER"
   start enrich "$(svc_bin enrich)" --broker "$BROKER"
