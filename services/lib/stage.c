@@ -214,7 +214,8 @@ struct nw_worker {
     uv_timer_t timer;
     uv_idle_t grant; /* sends READY for the jobs finished in this loop turn */
     unsigned hb_ms;
-    unsigned missed; /* heartbeat ticks since the broker last said anything */
+    unsigned missed;      /* heartbeat ticks since the broker last said anything */
+    uint64_t last_out_ms; /* when we last sent the broker anything (uv_hrtime, ms) */
     unsigned window, inflight, credit_out;
     /* Held output, in emit order. Bounded because no credit is granted while it is
      * non-empty: at most `window` jobs' worth of output can pile up. */
@@ -230,12 +231,35 @@ struct nw_worker {
     void *close_arg;
 };
 
+static uint64_t
+now_ms(void)
+{
+    return uv_hrtime() / 1000000u;
+}
+
 static int
 send_cmd(nw_worker_t *w, const char *cmd, const char *num)
 {
     const void *bufs[2] = {cmd, num};
     size_t lens[2] = {strlen(cmd), num ? strlen(num) : 0};
-    return nw_zsock_sendv(w->dealer, bufs, lens, num ? 2 : 1);
+    int rc = nw_zsock_sendv(w->dealer, bufs, lens, num ? 2 : 1);
+    if (rc == 0)
+        w->last_out_ms = now_ms();
+    return rc;
+}
+
+/* Jobs run one after another inside one loop turn (up to a receive batch of them), so a turn
+ * of slow jobs (enrich on long texts, a store applying and committing a batch on a busy
+ * machine) can outlast NW_STAGE_LIVENESS heartbeat intervals while the timer cannot fire.
+ * The broker then dropped the worker as silent and requeued its whole window, committed work
+ * included: a redelivery storm with nothing killed. So a heartbeat also goes out between two
+ * jobs once an interval has passed without one. The clock is read fresh (not the loop's
+ * cached time, which stands still during the turn). */
+static void
+heartbeat_if_due(nw_worker_t *w)
+{
+    if (!w->closing && now_ms() - w->last_out_ms >= w->hb_ms)
+        send_cmd(w, "HB", NULL);
 }
 
 static int
@@ -346,6 +370,7 @@ on_dealer(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
         w->inflight++;
         nw_metrics_add(w->m_jobs, 1);
         w->cb(w, type, zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), w->arg);
+        heartbeat_if_due(w);
         return;
     }
     if (cmdlen == 2 && memcmp(cmd, "HB", 2) == 0 && n <= 2) {
