@@ -6,11 +6,11 @@ require_bins "$(svc_bin broker)" "$(svc_bin fetch)" "$(svc_bin parse)" "$(svc_bi
   "$(svc_bin store)"
 command -v curl >/dev/null || skip "curl not installed"
 
-P=$(free_ports 12)
+P=$(free_ports 13)
 BROKER="tcp://127.0.0.1:$P"
 API="127.0.0.1:$((P + 8))"
 FETCH_HTTP="http://$API"
-BROKER_HTTP="http://127.0.0.1:$((P + 9))"
+BROKER_HTTP="http://127.0.0.1:$((P + 12))" # P+9..P+11 are the tests' own
 DATA=$T/data
 DB=$DATA/newswire.db
 SPOOL=$DATA/spool
