@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "newswire/hlc.h"
 #include "newswire/http.h"
 #include "newswire/proto.h"
 #include "newswire/stage.h"
@@ -62,6 +63,7 @@ void fetch_deliver_close(fetch_deliver_t *d, void (*cb)(void *arg), void *arg);
 typedef struct fetch_accept {
     fetch_deliver_t *deliver;
     const char *origin; /* instance name, put in every raw and dead message */
+    nw_hlc_t *clock;    /* gives each accepted raw its acceptance version; NULL: none (av 0) */
     size_t max_body;    /* bodies longer than this are refused */
     int closed;         /* draining: every item is answered 503 "shutting-down" */
 } fetch_accept_t;
