@@ -303,6 +303,10 @@ publish(store_svc_t *st, job_t *j)
         nw_metrics_add(st->m_stored, 1);
     else if (j->what && strcmp(j->what, "unchanged") == 0)
         nw_metrics_add(st->m_unchanged, 1);
+    else if (j->what && strcmp(j->what, "history") == 0) /* a late older version */
+        nw_metrics_add(nw_metrics_counter("nw_store_articles_total", "status=\"history\"",
+                                          "Articles written, by outcome."),
+                       1);
     else if (j->what)
         nw_metrics_reason("nw_store_dead_total", j->dead_reason, "Dead letters stored.");
 }
