@@ -158,6 +158,9 @@ enum {
     ST_DLQ_V1,
     ST_DLQ_GET_V1,
     ST_DLQ_STATS_V1,
+    /* And for a database before v6 (no late revisions yet). */
+    ST_SINCE_V5,
+    ST_SEQ_AT_V5,
     ST_N
 };
 
@@ -228,6 +231,8 @@ static const char *const stmt_sql[ST_N] = {
     /* Late revisions were never published: backfill replays what subscribers saw live. */
     [ST_SEQ_AT] = "SELECT min(seq) FROM revisions WHERE stored_at >= ?1 AND late = 0",
     [ST_SINCE] = "SELECT seq, doc FROM revisions WHERE seq > ?1 AND late = 0 ORDER BY seq LIMIT ?2",
+    [ST_SEQ_AT_V5] = "SELECT min(seq) FROM revisions WHERE stored_at >= ?1",
+    [ST_SINCE_V5] = "SELECT seq, doc FROM revisions WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     [ST_COUNT] = "SELECT count(*) FROM articles",
     [ST_FP_INSERT] = "INSERT INTO fingerprints (seq, id, time, story, simhash, minhash, terms,"
                      " grams, anchors, lang) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -973,7 +978,7 @@ sq_since(nw_store_t *h, uint64_t after, int limit, nw_store_doc_cb cb, void *arg
 {
     sq_t *s = h->be;
     int n = 0, rc;
-    sqlite3_stmt *st = get_stmt(s, ST_SINCE);
+    sqlite3_stmt *st = get_stmt(s, h->version < 6 ? ST_SINCE_V5 : ST_SINCE);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
@@ -1013,7 +1018,7 @@ sq_seq_at(nw_store_t *h, const char *time, uint64_t *first)
 {
     sq_t *s = h->be;
     int rc = 0;
-    sqlite3_stmt *st = get_stmt(s, ST_SEQ_AT);
+    sqlite3_stmt *st = get_stmt(s, h->version < 6 ? ST_SEQ_AT_V5 : ST_SEQ_AT);
     if (!st)
         return -EIO;
     bind_text(st, 1, time);

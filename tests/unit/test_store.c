@@ -986,6 +986,10 @@ test_read_and_migrate_v1(void **state)
     assert_int_equal(st.count[0], 1);
     assert_int_equal(st.replayed[0], 0);
     assert_int_equal(nw_store_dlq_pending(r, NULL, NULL, NULL), -EPROTO);
+    /* Backfill reads an old file too (no late revisions column before v6). */
+    assert_int_equal(nw_store_since(r, 0, 0, NULL, NULL), 0);
+    uint64_t first = 7;
+    assert_int_equal(nw_store_seq_at(r, "2000-01-01T00:00:00.000Z", &first), 0);
     nw_store_close(&r);
 
     s = open_rw(f);
