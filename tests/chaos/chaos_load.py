@@ -282,6 +282,9 @@ def run_verify_revs(args):
             if k not in ent[1]:
                 ent[1].append(k)
     con = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True, timeout=10)
+    # A database before schema v6 (an older build under test) has no av and late columns.
+    have = {row[1] for row in con.execute("pragma table_info(revisions)")}
+    cols = "av, late" if "late" in have else "0, 0"
     problems, lost, extra, stale, late = [], 0, 0, 0, 0
     for r, (aid, ks) in sorted(accepted.items()):
         row = con.execute("select text from articles where id = ?", (aid,)).fetchone()
@@ -289,7 +292,7 @@ def run_verify_revs(args):
             lost += 1
             problems.append(f"  rev lost: url {r} id {aid}")
             continue
-        revs = con.execute("select content_hash, av, late from revisions where id = ?",
+        revs = con.execute(f"select content_hash, {cols} from revisions where id = ?",
                            (aid,)).fetchall()
         hashes = [h for h, _, _ in revs]
         late += sum(1 for _, _, lt in revs if lt)
