@@ -1,7 +1,8 @@
 #!/bin/sh
 # enrich.sh: bench_enrich (NER accuracy and speed, full enrichment, same-story detection,
-# language identification) and, when Node is present, the JavaScript library compromise on
-# the same CoNLL-2003 sentences with the same metric, both on one core.
+# language identification), bench_ner_lang (per-language NER models) and, when Node is
+# present, the JavaScript library compromise on the same CoNLL-2003 sentences with the same
+# metric, all on one core.
 # Usage: bench/enrich.sh BUILD_DIR [DATA_DIR]   (BUILD_DIR: a Release build with bench_enrich)
 set -eu
 build=${1:?usage: bench/enrich.sh BUILD_DIR [DATA_DIR]}
@@ -13,6 +14,10 @@ if [ ! -f "$data/ner/conll2003/valid.txt" ]; then
 fi
 echo "command: NW_SHARED_DATA=$data $build/bench/bench_enrich"
 (cd "$here/.." && NW_SHARED_DATA=$data taskset -c 0 "$build/bench/bench_enrich")
+# Per-language NER: the models of data/ner/<lang>.bin on the held-back parts of the multilingual
+# sets (CoNLL val, WikiANN val, WikiNEuRal's fifth), beside the English model on its fifth.
+echo "command: NW_SHARED_DATA=$data $build/bench/bench_ner_lang"
+(cd "$here/.." && NW_SHARED_DATA=$data taskset -c 0 "$build/bench/bench_ner_lang")
 if ! node --version >/dev/null 2>&1; then
     echo "compromise: skipped (no node)"
     exit 0

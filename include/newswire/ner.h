@@ -113,9 +113,10 @@ int nw_ner_tag(const nw_ner_t *m, const char *text, size_t len, nw_ner_spans_t *
 /* Free the spans' texts and array and zero *s; NULL-safe. */
 void nw_ner_spans_release(nw_ner_spans_t *s);
 
-/* A reader over a CoNLL-2003 column file held in memory: "word POS chunk TAG" lines, a blank
- * line between sentences, "-DOCSTART-" lines between documents. Zero-initialise it, then set buf
- * and len; buf is borrowed for the reader's life. */
+/* A reader over a CoNLL column file held in memory: "word POS chunk TAG" lines (CoNLL-2003) or
+ * "word<TAB>TAG" lines (the multilingual sets), a blank line between sentences, "-DOCSTART-" lines
+ * between documents. Zero-initialise it, then set buf and len; buf is borrowed for the reader's
+ * life. */
 typedef struct nw_ner_conll {
     const char *buf;
     size_t len;
@@ -130,6 +131,11 @@ typedef struct nw_ner_conll {
 /* Read the next sentence into c->words, c->labels and c->n. Returns 1 for a sentence, 0 at the
  * end, -EPROTO for a line whose last column is not a label, or -ENOMEM. */
 int nw_ner_conll_next(nw_ner_conll_t *c);
+
+/* Read a CoNLL file, plain or gzip-compressed (the multilingual sets ship as .gz), into a new
+ * NUL-terminated buffer: *out (caller frees) of *len bytes, at most max. Returns 0, -errno when
+ * the file cannot be opened, -EFBIG past max, -EPROTO for a damaged gzip stream, or -ENOMEM. */
+int nw_ner_conll_read(const char *path, size_t max, uint8_t **out, size_t *len);
 
 /* Free the reader's arrays (not buf); NULL-safe. */
 void nw_ner_conll_release(nw_ner_conll_t *c);

@@ -38,6 +38,7 @@
 #include <unistd.h>
 #include <utf8proc.h>
 #include <xxhash.h>
+#include <zlib.h>
 
 #define NL NW_NER_NLABELS
 #define START NL     /* row of the transition matrix used before the first token */
@@ -1418,9 +1419,14 @@ nw_ner_conll_next(nw_ner_conll_t *c)
                 return 1;
             continue;
         }
-        const char *sp = memchr(line, ' ', ll);
+        /* "word POS chunk TAG" (CoNLL-2003) or "word<TAB>TAG" (the multilingual sets): with a
+         * tab on the line, the word runs to the first tab, so a word may hold a space. */
+        const char *sp = memchr(line, '\t', ll);
+        char sep = sp != NULL ? '\t' : ' ';
+        if (sp == NULL)
+            sp = memchr(line, ' ', ll);
         const char *last = line + ll;
-        while (last > line && last[-1] != ' ')
+        while (last > line && last[-1] != sep)
             last--;
         if (sp == NULL)
             return -EPROTO;
@@ -1443,6 +1449,53 @@ nw_ner_conll_next(nw_ner_conll_t *c)
         c->labels[c->n++] = (uint8_t)lab;
     }
     return c->n > 0;
+}
+
+int
+nw_ner_conll_read(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    *out = NULL;
+    *len = 0;
+    gzFile f = gzopen(path, "rb");
+    if (f == NULL)
+        return errno ? -errno : -ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : (size_t)1 << 20;
+            if (cap > max + 1)
+                cap = max + 1;
+            if (n == cap) {
+                rc = -EFBIG;
+                goto out;
+            }
+            uint8_t *p = realloc(buf, cap + 1);
+            if (p == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            buf = p;
+        }
+        size_t want = cap - n > (1u << 30) ? (1u << 30) : cap - n;
+        int got = gzread(f, buf + n, (unsigned)want);
+        if (got < 0) {
+            rc = -EPROTO; /* a damaged gzip stream */
+            goto out;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    buf = NULL;
+out:
+    gzclose(f);
+    free(buf);
+    return rc;
 }
 
 void
