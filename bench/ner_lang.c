@@ -1,14 +1,17 @@
 /* ner_lang.c: bench_ner_lang, accuracy and speed of the per-language named-entity models (see
  * ner_langs.h) on the held-back parts of the multilingual sets in ../shared/data/ner/multilingual/:
- * the CoNLL-2002/2003 val files (es, nl, de), the WikiANN val files (de es nl pl ru) and the
- * fifth of each WikiNEuRal file whose sentence number is divisible by 5 (the trainer,
- * bench_ner_train --four-fifths, never sees it). Scored like conlleval (an entity counts when its
- * type and both boundaries match), per type and over PER+LOC+ORG; speed is tokens per CPU second
- * of nw_ner_tag_words on one thread over the same sentences, best of --passes. English (model.bin)
- * is measured on its WikiNEuRal fifth beside the others as the anchor.
+ * the CoNLL-2002/2003 val files (es, nl, de; English: CoNLL-2003 valid.txt), the WikiANN val files
+ * (de es nl pl ru) and the fifth of each WikiNEuRal file whose sentence number is divisible by 5
+ * (the trainer, bench_ner_train --four-fifths, never sees it). Scored like conlleval (an entity
+ * counts when its type and both boundaries match), per type and over PER+LOC+ORG; speed is tokens
+ * per CPU second of nw_ner_tag_words on one thread over the same sentences, best of --passes.
+ * English (model.bin) is measured on its WikiNEuRal fifth beside the others as the anchor.
  *
- *   bench_ner_lang [--data DIR] [--passes N] [--lang xx[,yy]] [--model xx=PATH]...
+ *   bench_ner_lang [--data DIR] [--passes N] [--lang xx[,yy]] [--model xx=PATH]... [--no-doc-pass]
  *
+ * Each document (-DOCSTART- in the CoNLL files; the Wikipedia sets have none, so each of their
+ * unrelated sentences is one) goes through nw_ner_doc_pass after its sentences are
+ * tagged, as an article does in the product; --no-doc-pass measures the tagger alone.
  * DIR is the reference directory (default data: DIR/ner/model.bin and DIR/ner/<lang>.bin);
  * --model measures another model file for one language (for tuning). The data comes from
  * $NW_SHARED_DATA or ../shared/data; without it the bench says so and exits 0. */
@@ -101,6 +104,10 @@ prf(const char *name, size_t gold, size_t pred, size_t hit)
     printf(" %s %.1f/%.1f", name, 100 * p, 100 * r);
 }
 
+/* Apply nw_ner_doc_pass to each document, as the product does to each article (--no-doc-pass:
+ * the tagger alone). */
+static int doc_pass = 1;
+
 /* Score model m on one file (every sentence, or the held-back fifth when fifth is set) and
  * print one line. Returns 0, or -errno when the file is unreadable (the line then says skip). */
 static int
@@ -109,12 +116,17 @@ measure(const char *lang, const nw_ner_t *m, const char *shared, const char *set
 {
     char path[4200];
     uint8_t *buf = NULL, *gold = NULL, *pred = NULL;
-    size_t len = 0, ntok = 0, nsent = 0, cap = 0, scap = 0, k = 0;
+    size_t len = 0, ntok = 0, nsent = 0, cap = 0, scap = 0, k = 0, ndoc = 0, dcap = 0;
+    size_t *doff = NULL; /* first token of each document (-DOCSTART-; files without: one) */
+    uint32_t last_doc = 0;
     nw_ner_word_t *words = NULL;
     size_t *off = NULL;
     chunk *cg = NULL, *cpr = NULL;
     nw_ner_conll_t c = {0};
-    snprintf(path, sizeof path, "%s/ner/multilingual/%s-%s-val.txt.gz", shared, set, lang);
+    if (strcmp(lang, "en") == 0 && strcmp(set, "conll") == 0)
+        snprintf(path, sizeof path, "%s/ner/conll2003/valid.txt", shared);
+    else
+        snprintf(path, sizeof path, "%s/ner/multilingual/%s-%s-val.txt.gz", shared, set, lang);
     int rc = nw_ner_conll_read(path, (size_t)1 << 30, &buf, &len);
     if (rc < 0)
         return rc;
@@ -123,6 +135,20 @@ measure(const char *lang, const nw_ner_t *m, const char *shared, const char *set
     while ((rc = nw_ner_conll_next(&c)) == 1) {
         if (fifth && k++ % 5 != 0)
             continue;
+        /* without -DOCSTART- lines the sentences are unrelated: each is a document */
+        if (ndoc == 0 || c.doc != last_doc || c.doc == 0) {
+            if (ndoc + 2 > dcap) {
+                dcap = (ndoc + 2) * 2;
+                size_t *d = realloc(doff, dcap * sizeof *d);
+                if (d == NULL) {
+                    rc = -ENOMEM;
+                    goto out;
+                }
+                doff = d;
+            }
+            doff[ndoc++] = ntok;
+            last_doc = c.doc;
+        }
         if (ntok + c.n > cap) {
             cap = (ntok + c.n) * 2;
             nw_ner_word_t *w = realloc(words, cap * sizeof *w);
@@ -157,6 +183,7 @@ measure(const char *lang, const nw_ner_t *m, const char *shared, const char *set
         goto out;
     }
     off[nsent] = ntok;
+    doff[ndoc] = ntok;
     pred = malloc(ntok);
     cg = malloc(ntok * sizeof *cg);
     cpr = malloc(ntok * sizeof *cpr);
@@ -170,6 +197,9 @@ measure(const char *lang, const nw_ner_t *m, const char *shared, const char *set
         for (size_t s = 0; s < nsent; s++)
             if ((rc = nw_ner_tag_words(m, words + off[s], off[s + 1] - off[s], pred + off[s])) < 0)
                 goto out;
+        if (doc_pass)
+            for (size_t d = 0; d < ndoc; d++)
+                nw_ner_doc_pass(words + doff[d], doff[d + 1] - doff[d], pred + doff[d]);
         uint64_t dt = cpu_ns() - t0;
         if (dt < best)
             best = dt;
@@ -200,6 +230,7 @@ out:
     free(pred);
     free(words);
     free(off);
+    free(doff);
     free(cg);
     free(cpr);
     return rc;
@@ -216,6 +247,8 @@ main(int argc, char **argv)
             data_dir = argv[++i];
         else if (strcmp(argv[i], "--passes") == 0 && i + 1 < argc)
             passes = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--no-doc-pass") == 0)
+            doc_pass = 0;
         else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
             only = argv[++i];
         else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc && nover < 16 &&
@@ -224,7 +257,7 @@ main(int argc, char **argv)
             over_path[nover++] = strchr(argv[i], '=') + 1;
         } else {
             fprintf(stderr, "usage: bench_ner_lang [--data DIR] [--passes N] [--lang xx[,yy]] "
-                            "[--model xx=PATH]...\n");
+                            "[--model xx=PATH]... [--no-doc-pass]\n");
             return 2;
         }
     }
@@ -253,9 +286,9 @@ main(int argc, char **argv)
         fprintf(stderr, "bench_ner_lang: cannot load \"%s\": %s\n", failed, strerror(-rc));
         return 1;
     }
-    printf("per-language NER (held-back parts, conlleval exact match; speed: tag_words, "
+    printf("per-language NER (held-back parts, conlleval exact match; %s; speed: tag_words, "
            "tokens per CPU second of 1 thread, best of %d)\n",
-           passes);
+           doc_pass ? "with the document pass" : "sentences alone", passes);
     static const char *const langs[] = {"en", "de", "es", "fr", "it", "nl", "pl", "pt", "ru"};
     static const char *const sets[] = {"conll", "wikiann"};
     for (size_t l = 0; l < sizeof langs / sizeof *langs; l++) {

@@ -105,10 +105,27 @@ void nw_ner_destroy(nw_ner_t **m);
  * valid BIO (I-t only after B-t or I-t). Borrows words until return. Returns 0 or -ENOMEM. */
 int nw_ner_tag_words(const nw_ner_t *m, const nw_ner_word_t *words, size_t n, uint8_t *labels);
 
-/* Tokenize and tag running text, appending one span per entity to out in text order (out keeps
- * what it held). Borrows text until return. Returns 0 or -ENOMEM (out then holds what was
- * appended before the failure, all valid). */
+/* Label consistency over one document's words (every sentence of an article, in order, with the
+ * labels nw_ner_tag_words gave them): a capitalised word left O, with O on both sides, that is
+ * written exactly as the surname (last word) of a person of two words or more named elsewhere
+ * in the document becomes a one-word PER ("Emde" after "Peter Emde"). A tagger that sees one
+ * sentence cannot tell such a surname from a capitalised noun. Labels stay valid BIO. */
+void nw_ner_doc_pass(const nw_ner_word_t *words, size_t n, uint8_t *labels);
+
+/* Tokenize and tag running text as one document (sentence by sentence, then nw_ner_doc_pass),
+ * appending one span per entity to out in text order (out keeps what it held). Borrows text
+ * until return. Returns 0 or -ENOMEM (out then holds what was appended before the failure, all
+ * valid). */
 int nw_ner_tag(const nw_ner_t *m, const char *text, size_t len, nw_ner_spans_t *out);
+
+/* The model for the sentence that starts at byte offset of the text (offsets only grow from one
+ * call to the next). Never NULL. */
+typedef const nw_ner_t *(*nw_ner_pick_fn)(void *ctx, size_t offset);
+
+/* nw_ner_tag with a model chosen per sentence by pick (ctx is passed through): how paragraphs
+ * in different languages of one article are tagged as one document (ner_langs.h). */
+int nw_ner_tag_with(nw_ner_pick_fn pick, void *ctx, const char *text, size_t len,
+                    nw_ner_spans_t *out);
 
 /* Free the spans' texts and array and zero *s; NULL-safe. */
 void nw_ner_spans_release(nw_ner_spans_t *s);

@@ -36,9 +36,10 @@ size_t nw_ner_langs_count(const nw_ner_langs_t *s);
 /* Tag running text whose paragraphs (split at "\n\n", those of only spaces and newlines not
  * counted, as enrich counts them for para_langs) have the languages para_langs[0..n_para):
  * each paragraph goes to its language's model. Without para_langs, or past its end, the text
- * takes lang (the article's language). Spans are appended to out in text order with offsets
- * into text. Borrows everything until return. Returns 0 or -ENOMEM (out then holds what was
- * appended before the failure, all valid). */
+ * takes lang (the article's language). The text is one document for nw_ner_doc_pass, whatever
+ * its paragraphs' languages (see nw_ner_tag_with). Spans are appended to out in text order
+ * with offsets into text. Borrows everything until return. Returns 0 or -ENOMEM (out then
+ * holds what was appended before the failure, all valid). */
 int nw_ner_langs_tag(const nw_ner_langs_t *s, const char *text, size_t len, char *const *para_langs,
                      size_t n_para, const char *lang, nw_ner_spans_t *out);
 

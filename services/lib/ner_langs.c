@@ -99,27 +99,40 @@ nw_ner_langs_count(const nw_ner_langs_t *s)
     return k;
 }
 
-/* Tag text[a, b) with m, appending spans with offsets into text. */
-static int
-tag_range(const nw_ner_t *m, const char *text, size_t a, size_t b, nw_ner_spans_t *out)
+/* Paragraphs of the text being tagged: the first byte of each and its model, in text order. */
+typedef struct paras {
+    size_t *start;
+    const nw_ner_t **model;
+    size_t n;
+    size_t cur; /* the paragraph of the last offset asked for */
+} paras;
+
+static const nw_ner_t *
+pick_para(void *ctx, size_t offset)
 {
-    size_t first = out->n;
-    int rc = nw_ner_tag(m, text + a, b - a, out);
-    for (size_t i = first; i < out->n; i++) {
-        out->v[i].start += a;
-        out->v[i].end += a;
-    }
-    return rc;
+    paras *p = ctx;
+    while (p->cur + 1 < p->n && p->start[p->cur + 1] <= offset)
+        p->cur++;
+    return p->model[p->cur];
 }
 
 int
 nw_ner_langs_tag(const nw_ner_langs_t *s, const char *text, size_t len, char *const *para_langs,
                  size_t n_para, const char *lang, nw_ner_spans_t *out)
 {
-    if (para_langs == NULL || n_para == 0)
-        return tag_range(nw_ner_langs_model(s, lang), text, 0, len, out);
-    size_t pos = 0, k = 0;
-    while (pos < len) {
+    paras p = {0};
+    size_t pos = 0, k = 0, cap = 2;
+    int rc = -ENOMEM;
+    /* Two more than the languages given: the text's own start, and the paragraphs past them. */
+    cap += n_para;
+    p.start = malloc(cap * sizeof *p.start);
+    p.model = malloc(cap * sizeof *p.model);
+    if (p.start == NULL || p.model == NULL)
+        goto out;
+    p.start[0] = 0;
+    p.model[0] = nw_ner_langs_model(s, lang);
+    p.n = 1;
+    while (para_langs != NULL && pos < len && k < n_para) {
         const char *end = NULL;
         for (size_t j = pos; j + 1 < len; j++) {
             if (text[j] == '\n' && text[j + 1] == '\n') {
@@ -132,15 +145,21 @@ nw_ner_langs_tag(const nw_ner_langs_t *s, const char *text, size_t len, char *co
         while (blank < e && (text[blank] == ' ' || text[blank] == '\n'))
             blank++;
         if (blank < e) {
-            const char *pl = k < n_para ? para_langs[k] : lang;
-            k++;
-            int rc = tag_range(nw_ner_langs_model(s, pl), text, pos, e, out);
-            if (rc < 0)
-                return rc;
+            /* paragraph k: from its start; the one after the last language takes lang */
+            p.start[p.n] = pos;
+            p.model[p.n++] = nw_ner_langs_model(s, para_langs[k++]);
         }
         if (!end)
             break;
         pos = e + 2;
+        if (k == n_para && pos < len) {
+            p.start[p.n] = pos;
+            p.model[p.n++] = nw_ner_langs_model(s, lang);
+        }
     }
-    return 0;
+    rc = nw_ner_tag_with(pick_para, &p, text, len, out);
+out:
+    free(p.start);
+    free(p.model);
+    return rc;
 }

@@ -1,8 +1,9 @@
 /* test_ner_langs.c: the per-language named-entity models shipped in data/ner/ (ner_langs.h).
  * Each language's model is loaded, is not the English one, and tags a sentence written for this
  * test with exactly the expected people and places; a mixed-language text sends each paragraph
- * to its own model; the enricher does the same through nw_enricher_run; a broken language file
- * is an error that names it, a missing one leaves that language to the default model. */
+ * to its own model; the document pass makes a lone surname a person; the enricher does the same
+ * through nw_enricher_run; a broken language file is an error that names it, a missing one leaves
+ * that language to the default model. */
 #include "newswire/enrich.h"
 #include "newswire/ner.h"
 #include "newswire/ner_langs.h"
@@ -178,6 +179,53 @@ test_paragraphs_choose_models(void **state)
     assert_int_equal(sp.n, 0);
 }
 
+/* The document pass on labels written here: a lone capitalised word spelt as the surname of a
+ * two-word person elsewhere becomes a person; nothing else changes. */
+static void
+test_doc_pass(void **state)
+{
+    (void)state;
+    const char *w[] = {"Emde",      "sagte", "Peter", "Emde",  "zu",     ".",     "Emde",
+                       "Emde-Plan", "emde",  "Emde",  "Kreis", "Müller", "Müller"};
+    const uint8_t B = NW_NER_LABEL_B(NW_NER_PER), I = NW_NER_LABEL_I(NW_NER_PER);
+    const uint8_t O = NW_NER_LABEL_O, BO = NW_NER_LABEL_B(NW_NER_ORG);
+    uint8_t lab[] = {O, O, B, I, O, O, O, O, O, O, BO, B, O};
+    const uint8_t expect[] = {B, O, B, I, O, O, B, O, O, O, BO, B, O};
+    nw_ner_word_t words[13];
+    for (size_t i = 0; i < 13; i++)
+        words[i] = (nw_ner_word_t){.s = w[i], .len = strlen(w[i])};
+    nw_ner_doc_pass(words, 13, lab);
+    /* "Emde" before the full name too; not "emde" (lowercase), not "Emde" beside the ORG "Kreis",
+     * and a one-word person ("Müller") names no surname */
+    assert_memory_equal(lab, expect, sizeof expect);
+    nw_ner_doc_pass(words, 0, lab); /* nothing to do */
+}
+
+/* Through the chooser: a German article names "Peter Emde" once, then "Emde" alone; the second
+ * mention is a person too, also in a later paragraph. */
+static void
+test_surnames_across_the_article(void **state)
+{
+    (void)state;
+    const char *text = "Der Landrat Peter Emde wies die Vorwürfe am Dienstag in Hofheim zurück.\n\n"
+                       "Emde betonte, er wolle das Modell der betreuten Grundschule erhalten.";
+    char *langs[] = {"de", "de"};
+    nw_ner_spans_t sp = {0};
+    assert_int_equal(nw_ner_langs_tag(S, text, strlen(text), langs, 2, "de", &sp), 0);
+    int full = 0, alone = 0;
+    for (size_t i = 0; i < sp.n; i++) {
+        if (sp.v[i].type == NW_NER_PER && strcmp(sp.v[i].text, "Peter Emde") == 0)
+            full++;
+        if (sp.v[i].type == NW_NER_PER && strcmp(sp.v[i].text, "Emde") == 0 && sp.v[i].start > 40)
+            alone++;
+    }
+    char got[1024];
+    describe(&sp, got, sizeof got);
+    if (full != 1 || alone != 1)
+        fail_msg("want PER Peter Emde and PER Emde, got %s", got);
+    nw_ner_spans_release(&sp);
+}
+
 static int
 has_entity(const nw_enriched_t *e, const char *type, const char *name)
 {
@@ -248,6 +296,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_language_has_its_model),
         cmocka_unit_test(test_paragraphs_choose_models),
+        cmocka_unit_test(test_doc_pass),
+        cmocka_unit_test(test_surnames_across_the_article),
         cmocka_unit_test(test_enricher_uses_paragraph_models),
         cmocka_unit_test(test_load_errors),
     };
