@@ -1,9 +1,9 @@
 #!/bin/sh
 # enrich.sh: bench_enrich (NER accuracy and speed, entity F1 through the product, common-word
-# entities per language, full enrichment, same-story detection, language identification), the
-# no-text dead letters of newswire parse on the SemEval texts, and, when Node is present, the
-# JavaScript library compromise on the same CoNLL-2003 sentences with the same metric, both on
-# one core.
+# entities per language, full enrichment, same-story detection, language identification),
+# bench_ner_lang (per-language NER models), the no-text dead letters of newswire parse on the
+# SemEval texts, and, when Node is present, the JavaScript library compromise on the same
+# CoNLL-2003 sentences with the same metric, all on one core.
 # Usage: bench/enrich.sh BUILD_DIR [DATA_DIR]   (BUILD_DIR: a Release build with bench_enrich)
 set -eu
 build=${1:?usage: bench/enrich.sh BUILD_DIR [DATA_DIR]}
@@ -31,6 +31,10 @@ for r in csv.DictReader(open(sys.argv[1], newline="")):
     rm -f "${TMPDIR:-/tmp}/nw_semeval_raw.$$"
     echo "parse: $notext no-text dead letters of $total SemEval texts (both columns, newswire parse --jsonl)"
 fi
+# Per-language NER: the models of data/ner/<lang>.bin on the held-back parts of the multilingual
+# sets (CoNLL val, WikiANN val, WikiNEuRal's fifth), beside the English model on its fifth.
+echo "command: NW_SHARED_DATA=$data $build/bench/bench_ner_lang"
+(cd "$here/.." && NW_SHARED_DATA=$data taskset -c 0 "$build/bench/bench_ner_lang")
 if ! node --version >/dev/null 2>&1; then
     echo "compromise: skipped (no node)"
     exit 0

@@ -1,12 +1,13 @@
 /* enrich.c: article -> enriched (see enrich.h). Runs in newswire-enrich and in
  * `newswire enrich --jsonl`. First the base layer (nw_enrich_article): the language of the
  * article and of each caption (CLD2, through the shim in lang.cc), the word count, the reading
- * time and the base topics. Then nw_enricher_run: entities from the NER tagger (ner.c) cleaned
- * of titles and credits and merged under one canonical name, places geocoded by the gazetteer
- * (gazetteer.c) with the dateline as focus, quotes attributed by rules over the entities,
- * paragraph languages, tone and themes from lexicons in data/, keywords, dates, amounts, the
- * fingerprint (fingerprint.c) and the topics. Everything is a pure function of the article and
- * the reference data, which is loaded once and only read. */
+ * time and the base topics. Then nw_enricher_run: paragraph languages; entities from the NER
+ * tagger (ner.c), each paragraph with its language's model (ner_langs.c), cleaned of titles and
+ * credits and merged under one canonical name, places geocoded by the gazetteer (gazetteer.c)
+ * with the dateline as focus, quotes attributed by rules over the entities, tone and themes
+ * from lexicons in data/, keywords, dates, amounts, the fingerprint (fingerprint.c) and the
+ * topics. Everything is a pure function of the article and the reference data, which is loaded
+ * once and only read. */
 #include "newswire/enrich.h"
 
 #include <ctype.h>
@@ -25,6 +26,7 @@
 #include "newswire/gazetteer.h"
 #include "newswire/langid.h"
 #include "newswire/ner.h"
+#include "newswire/ner_langs.h"
 #include "newswire/util.h"
 
 #include "coref.h"
@@ -307,8 +309,8 @@ typedef struct theme {
 } theme_t;
 
 struct nw_enricher {
-    nw_ner_t *ner;
-    nw_langid_t *lang; /* data/lang/model.bin */
+    nw_ner_langs_t *ner; /* data/ner/: model.bin (English, the default) and <lang>.bin */
+    nw_langid_t *lang;   /* data/lang/model.bin */
     nw_gaz_t *gaz;
     lexicon_t tone;
     lexicon_t cues;
@@ -508,7 +510,7 @@ nw_enricher_destroy(nw_enricher_t **pe)
     if (!pe || !*pe)
         return;
     nw_enricher_t *e = *pe;
-    nw_ner_destroy(&e->ner);
+    nw_ner_langs_destroy(&e->ner);
     nw_langid_destroy(&e->lang);
     nw_gaz_destroy(&e->gaz);
     nw_efilter_destroy(&e->words);
@@ -553,9 +555,10 @@ nw_enricher_new(const char *data_dir, const char *model_path, nw_enricher_t **ou
     e = calloc(1, sizeof(*e));
     if (!e)
         return -ENOMEM;
-    rc = nw_ner_load(model, &e->ner);
+    char failed[4200];
+    rc = nw_ner_langs_load(dir, model, &e->ner, failed, sizeof(failed));
     if (rc < 0) {
-        snprintf(enrich_err, sizeof(enrich_err), "cannot load NER model \"%s\": %s", model,
+        snprintf(enrich_err, sizeof(enrich_err), "cannot load NER model \"%s\": %s", failed,
                  rc == -EPROTO ? "not a valid model" : strerror(-rc));
         goto err;
     }
@@ -702,6 +705,8 @@ typedef struct ent {
 typedef struct work {
     const nw_enricher_t *e;
     const nw_article_t *art;
+    char *const *para_langs; /* each paragraph's language: picks its NER model */
+    size_t n_para_langs;
     mention_t *mv;
     size_t nmv, capmv;
     ent_t *ev;
@@ -812,7 +817,8 @@ tag_part(work_t *w, const char *text, int in_text, double weight)
     nw_ner_spans_t spans = {0};
     if (!text || !*text || w->rc < 0)
         return;
-    if (nw_ner_tag(w->e->ner, text, strlen(text), &spans) < 0) {
+    if (nw_ner_langs_tag(w->e->ner, text, strlen(text), in_text ? w->para_langs : NULL,
+                         in_text ? w->n_para_langs : 0, w->art->lang, &spans) < 0) {
         w->rc = -ENOMEM;
         nw_ner_spans_release(&spans);
         return;
@@ -2242,6 +2248,11 @@ nw_enricher_run(const nw_enricher_t *e, nw_article_t *art, nw_enriched_t *out)
         return rc;
     const nw_article_t *a = &out->art;
     w.art = a;
+    /* Paragraph languages first: they choose the NER model of each paragraph. */
+    rc = para_langs(e, out);
+    w.para_langs = out->para_langs;
+    w.n_para_langs = out->n_para_langs;
+    w.rc = rc;
     tag_part(&w, a->title, 0, 3.0);
     tag_part(&w, a->subtitle, 0, 2.0);
     tag_part(&w, a->text, 1, 1.0);
@@ -2256,8 +2267,6 @@ nw_enricher_run(const nw_enricher_t *e, nw_article_t *art, nw_enriched_t *out)
         rc = emit_entities(&w, out);
     if (rc == 0)
         rc = find_quotes(out);
-    if (rc == 0)
-        rc = para_langs(e, out);
     if (rc == 0)
         rc = tone_and_themes(e, a, out);
     if (rc == 0)
