@@ -18,8 +18,10 @@ NW_PACKAGES_RUNTIME=(
 # The test suite also needs: python3 (integration test helpers), python3-yaml (checks the
 # Kubernetes manifests), clang-format (style check), docker-compose (validates
 # docker-compose.yml; no engine needed), postgresql (the PostgreSQL store tests start a
-# throwaway server of their own).
-NW_PACKAGES_TEST=(python3 python3-yaml clang-format docker-compose postgresql)
+# throwaway server of their own), clang and libclang-rt-14-dev (the libFuzzer harnesses of
+# tests/fuzz, run briefly by the suite).
+NW_PACKAGES_TEST=(python3 python3-yaml clang-format docker-compose postgresql clang
+  libclang-rt-14-dev)
 
 nw_missing_packages() {
   local p

@@ -5,6 +5,7 @@
 #include "newswire/curve.h"
 #include "newswire/log.h"
 #include "newswire/service.h"
+#include "newswire/zsock.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,8 @@ struct broker_cfg {
     const char *bind;
     const char *http;
     int64_t queue_max;
+    int64_t queue_max_bytes;
+    int64_t max_msg;
     int64_t heartbeat;
     const char *log_level;
     nw_curve_cfg_t curve;
@@ -27,6 +30,11 @@ static const nw_cfg_opt_t options[] = {
      "host:port for /metrics and /healthz (empty: off)", 0, 0},
     {"queue-max", NW_CFG_INT, "10000", offsetof(struct broker_cfg, queue_max),
      "jobs queued per stage before producers are pushed back", 1, 100000000},
+    {"queue-max-bytes", NW_CFG_SIZE, "256m", offsetof(struct broker_cfg, queue_max_bytes),
+     "payload bytes queued per stage before producers are pushed back", 1024, INT64_C(1) << 40},
+    {"max-msg", NW_CFG_SIZE, "64m", offsetof(struct broker_cfg, max_msg),
+     "largest frame accepted from any peer (ZMQ_MAXMSGSIZE); larger ones cut the connection", 1024,
+     INT64_C(1) << 31},
     {"heartbeat", NW_CFG_MS, "1000", offsetof(struct broker_cfg, heartbeat),
      "heartbeat interval; workers silent for 3 intervals are dropped", 10, 60000},
     {"log-level", NW_CFG_STR, "info", offsetof(struct broker_cfg, log_level),
@@ -82,7 +90,9 @@ main(int argc, char **argv)
     if (!svc)
         return 1;
     nw_log_init("broker", level);
+    nw_zsock_set_max_msg(cfg.max_msg);
     nw_broker_opts_t opts = {.queue_max = (size_t)cfg.queue_max,
+                             .queue_max_bytes = (size_t)cfg.queue_max_bytes,
                              .heartbeat_ms = (unsigned)cfg.heartbeat};
     /* the ZAP handler must be bound before the endpoints it guards */
     if (nw_curve_zap_start(nw_service_loop(svc), nw_service_zctx(svc), &app.zap) == 0)

@@ -540,8 +540,8 @@ subscribe(query_svc_t *q)
     void *s = zmq_socket(nw_service_zctx(q->svc), ZMQ_SUB);
     if (s == NULL || zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
         zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_setsockopt(s, ZMQ_SUBSCRIBE, "all", 3) < 0 || nw_curve_client(s) < 0 ||
-        zmq_connect(s, ep) < 0) {
+        zmq_setsockopt(s, ZMQ_SUBSCRIBE, "all", 3) < 0 || nw_zsock_limit(s) < 0 ||
+        nw_curve_client(s) < 0 || zmq_connect(s, ep) < 0) {
         NW_ERROR(NULL, "cannot subscribe at \"%s\": %s", ep, zmq_strerror(zmq_errno()));
         if (s)
             zmq_close(s);
