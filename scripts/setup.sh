@@ -9,7 +9,7 @@ NW_PACKAGES_RUNTIME=(
   build-essential cmake pkg-config
   libzmq3-dev libmsgpack-dev libuv1-dev libsqlite3-dev libxml2-dev libcurl4-openssl-dev
   libjansson-dev libmicrohttpd-dev libxxhash-dev libcld2-dev libutf8proc-dev liburiparser-dev
-  libcmocka-dev libpq-dev curl
+  libcmocka-dev libpq-dev libsodium-dev curl
 )
 # The test suite also needs: python3 (integration test helpers), python3-yaml (checks the
 # Kubernetes manifests), clang-format (style check), docker-compose (validates

@@ -57,6 +57,7 @@ typedef struct cfg {
     int64_t check_ms;
     const char *log_level;
     nw_curve_cfg_t curve;
+    nw_http_opts_t http_sec;
 } cfg_t;
 
 static const nw_cfg_opt_t options[] = {
@@ -78,6 +79,7 @@ static const nw_cfg_opt_t options[] = {
      0},
     NW_CURVE_KEY_OPTION(cfg_t, curve),
     NW_CURVE_SERVER_OPTION(cfg_t, curve),
+    NW_HTTP_OPTIONS(cfg_t, http_sec),
     NW_CFG_END,
 };
 
@@ -590,7 +592,7 @@ main(int argc, char **argv)
     else
         snprintf(path, sizeof(path), "%s/newswire.db", q.cfg.data_dir);
 
-    q.svc = nw_service_new("query", q.cfg.http, on_drain, &q);
+    q.svc = nw_service_new_opts("query", q.cfg.http, &q.cfg.http_sec, on_drain, &q);
     if (!q.svc)
         return 1;
     nw_log_init("query", level);
