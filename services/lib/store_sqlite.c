@@ -25,6 +25,7 @@
 
 #include "newswire/buf.h"
 #include "newswire/log.h"
+#include "newswire/util.h"
 #include "store_backend.h"
 
 /* Migrations: step i brings the schema from version i to i + 1. Append only; never edit a
@@ -223,7 +224,20 @@ typedef struct sq {
     sqlite3 *db;
     uint64_t next_seq; /* seq the next stored revision gets; valid inside a transaction */
     sqlite3_stmt *st[ST_N];
+    uint64_t budget_ns;   /* per search; 0: none */
+    uint64_t deadline_ns; /* of the search running now (nw_mono_ns); 0: none */
 } sq_t;
+
+/* SQLite calls this every PROGRESS_OPS virtual-machine steps; non-zero interrupts the
+ * statement (SQLITE_INTERRUPT). A query such as 'the the the ...' makes FTS5 merge huge
+ * posting lists without returning a row, so the budget has to be checked from inside. */
+#define PROGRESS_OPS 1000
+static int
+on_progress(void *arg)
+{
+    const sq_t *s = arg;
+    return s->deadline_ns && nw_mono_ns() > s->deadline_ns;
+}
 
 /* Log the database error once, where it is handled, and map it to -EIO. */
 static int
@@ -401,6 +415,7 @@ run_search(sq_t *s, const char *query, int limit, nw_store_hit_cb cb, void *arg)
     sqlite3_stmt *st = get_stmt(s, ST_SEARCH);
     if (!st)
         return -EIO;
+    s->deadline_ns = s->budget_ns ? nw_mono_ns() + s->budget_ns : 0;
     bind_text(st, 1, query);
     sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -424,6 +439,10 @@ run_search(sq_t *s, const char *query, int limit, nw_store_hit_cb cb, void *arg)
     if (rc == SQLITE_ERROR && n == 0) {
         NW_DEBUG(NULL, "store: query \"%s\" rejected: %s", query, sqlite3_errmsg(s->db));
         n = -EINVAL;
+    } else if (rc == SQLITE_INTERRUPT) {
+        NW_WARN(NULL, "store: search cut after its budget of %llu ms",
+                (unsigned long long)(s->budget_ns / 1000000));
+        n = -ETIMEDOUT;
     } else if (rc != SQLITE_DONE) {
         n = db_error(s, "search");
     }
@@ -778,6 +797,15 @@ sq_put_dead(nw_store_t *h, const nw_dead_t *d, const char *time, const char *key
 }
 
 static int
+sq_set_budget(nw_store_t *h, int64_t ms)
+{
+    sq_t *s = h->be;
+    s->budget_ns = (uint64_t)ms * 1000000u;
+    sqlite3_progress_handler(s->db, ms ? PROGRESS_OPS : 0, ms ? on_progress : NULL, s);
+    return 0;
+}
+
+static int
 sq_search(nw_store_t *h, const char *query, int limit, nw_store_hit_cb cb, void *arg)
 {
     nw_buf_t plain = {0};
@@ -996,6 +1024,7 @@ const store_ops_t nw_store_sqlite_ops = {
     .fp_load = sq_fp_load,
     .put_dead = sq_put_dead,
     .search = sq_search,
+    .set_budget = sq_set_budget,
     .get = sq_get,
     .dlq = sq_dlq,
     .dlq_stats = sq_dlq_stats,

@@ -113,6 +113,21 @@ wait_until 10 streams_are 0 || fail "$(streams) stream clients that never read a
 wait $HPID || true
 ok "stream clients that never read dropped ($(cat "$T/streams.json"))"
 
+# --- queries that cannot take newswire-query down ---
+THE100=$(python3 -c 'print("the%20" * 100)')
+r=$(curl -s -o "$T/q.json" -w '%{http_code} %{time_total}' "http://$Q/v1/search?q=$THE100")
+[ "${r% *}" = 400 ] && grep -q query-too-long "$T/q.json" || fail "q='the '*100: want 400 query-too-long, got $r $(cat "$T/q.json")"
+LONG=$(python3 -c 'print("x" * 300)')
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$Q/v1/search?q=$LONG")" = 400 ] || fail "a 300-byte query was not 400"
+THE16=$(python3 -c 'print("%20".join(["the"] * 16))')
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$Q/v1/search?q=$THE16")" = 200 ] || fail "16 terms were refused"
+[ "$(metric "http://$Q" nw_query_searches_total)" -ge 1 ] || fail "searches did not run on the worker"
+ok "queries: 100 terms or 300 bytes refused 400, 16 terms answered off the loop"
+# a topic nothing matches, since 0: one bounded read, answered with where to continue
+r=$(curl -fsS "http://$Q/v1/articles?topic=nomatch.at.all&since=0")
+[ "$(jget "$r" 'len(articles)')" = 0 ] && [ "$(jget "$r" 'next >= 30')" = True ] || fail "topic page: $r"
+ok "a topic nothing matches: empty page with next=$(jget "$r" next)"
+
 # --- tokens ---
 TOK=$T/tokens
 READ=$("$NW" token new --scope read --name reader --file "$TOK")
