@@ -164,6 +164,9 @@ r=$($H early 127.0.0.1 $((P2 + 1)) method=POST path=/v1/articles)
   fail "an anonymous 10 MB upload was not refused from its head: $r"
 [ "$(echo "Night trains return to the valley, the operator said." |
   post -H "Authorization: Bearer $INGEST" "$FT/v1/articles")" = 202 ] || fail "ingest token refused"
+NEWSWIRE_TOKEN=$INGEST "$NW" ingest --api "$FT" "$T/docs/h001.txt" >/dev/null ||
+  fail "newswire ingest with NEWSWIRE_TOKEN was refused"
+"$NW" ingest --api "$FT" "$T/docs/h002.txt" >/dev/null 2>&1 && fail "newswire ingest without a token got in"
 ok "tokens: 401 without, 403 without the scope, 200/202 with; /healthz open; 0.0.0.0 refused without"
 
 # --- HTTPS ---
