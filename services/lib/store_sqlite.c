@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sqlite3.h>
 
@@ -183,16 +184,21 @@ static const char *const stmt_sql[ST_N] = {
     /* The snippet comes from the text when the text matches (the title is shown anyway),
      * else from the best column. Matches are marked with control characters, which cleaned
      * text never contains, to tell whether the text matched, then turned into brackets. */
-    [ST_SEARCH] = "SELECT a.id, a.title, a.published, a.lang, a.url,"
+    /* Rank first, then snippet only the rows kept: one snippet() can take seconds on a
+     * query of repeated common words, and the progress handler cannot cut inside one. */
+    [ST_SEARCH] = "WITH top AS (SELECT rowid AS r, bm25(articles_fts, 10.0, 4.0, 1.0) AS score"
+                  "  FROM articles_fts WHERE articles_fts MATCH ?1 ORDER BY score, rowid LIMIT ?2)"
+                  " SELECT a.id, a.title, a.published, a.lang, a.url,"
                   "  replace(replace(CASE"
                   "    WHEN instr(snippet(articles_fts, 2, char(2), char(3), '\xe2\x80\xa6', 12),"
                   "               char(2)) > 0"
                   "    THEN snippet(articles_fts, 2, char(2), char(3), '\xe2\x80\xa6', 12)"
                   "    ELSE snippet(articles_fts, -1, char(2), char(3), '\xe2\x80\xa6', 12)"
                   "  END, char(2), '['), char(3), ']'),"
-                  "  bm25(articles_fts, 10.0, 4.0, 1.0) AS score"
-                  " FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid"
-                  " WHERE articles_fts MATCH ?1 ORDER BY score, a.seq LIMIT ?2",
+                  "  top.score"
+                  " FROM top JOIN articles_fts ON articles_fts.rowid = top.r"
+                  " JOIN articles a ON a.seq = top.r"
+                  " WHERE articles_fts MATCH ?1 ORDER BY top.score, a.seq",
     [ST_DLQ] = "SELECT " DEAD_COLS "," REPLAY_COLS " FROM dead_letters ORDER BY id DESC LIMIT ?1",
     [ST_DLQ_V1] = "SELECT " DEAD_COLS "," REPLAY_COLS_V1 " FROM dead_letters ORDER BY id DESC "
                   "LIMIT ?1",
@@ -805,10 +811,53 @@ sq_set_budget(nw_store_t *h, int64_t ms)
     return 0;
 }
 
+/* Drop repeated bare words ("the the the" means "the" to FTS5) into out; 1 when any was
+ * dropped, 0 when the query is left alone (it has quotes, brackets or operators, where words
+ * are not independent), -ENOMEM. Repeats are what make snippet() slow: its work grows with
+ * the matches of every term, counted once per repeat. Case-insensitive for ASCII, as FTS5. */
+static int
+dedupe_terms(const char *q, nw_buf_t *out)
+{
+    static const char *const space = " \t\r\n";
+    const char *seen[64];
+    size_t seen_len[64], n_seen = 0;
+    int dropped = 0;
+    if (strpbrk(q, "\"()*:^{}+-"))
+        return 0;
+    for (const char *p = q + strspn(q, space); *p; p += strspn(p, space)) {
+        size_t n = strcspn(p, space);
+        if (is_operator(p, n))
+            return 0;
+        size_t k;
+        for (k = 0; k < n_seen; k++)
+            if (seen_len[k] == n && strncasecmp(seen[k], p, n) == 0)
+                break;
+        if (k < n_seen) {
+            dropped = 1;
+        } else {
+            if (n_seen < 64) {
+                seen[n_seen] = p;
+                seen_len[n_seen++] = n;
+            }
+            if ((out->len && nw_buf_puts(out, " ") < 0) || nw_buf_append(out, p, n) < 0)
+                return -ENOMEM;
+        }
+        p += n;
+    }
+    return dropped;
+}
+
 static int
 sq_search(nw_store_t *h, const char *query, int limit, nw_store_hit_cb cb, void *arg)
 {
-    nw_buf_t plain = {0};
+    nw_buf_t plain = {0}, unique = {0};
+    int d = dedupe_terms(query, &unique);
+    if (d < 0) {
+        nw_buf_release(&unique);
+        return d;
+    }
+    if (d > 0)
+        query = (const char *)unique.data;
     int n = run_search(h->be, query, limit, cb, arg);
     if (n == -EINVAL) {
         n = plain_query(query, &plain);
@@ -816,6 +865,7 @@ sq_search(nw_store_t *h, const char *query, int limit, nw_store_hit_cb cb, void 
             n = run_search(h->be, (const char *)plain.data, limit, cb, arg);
     }
     nw_buf_release(&plain);
+    nw_buf_release(&unique);
     return n;
 }
 

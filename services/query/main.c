@@ -58,7 +58,7 @@
 #define MAX_QUERY_BYTES 256 /* a search query's length */
 #define MAX_QUERY_TERMS 16  /* whitespace-separated terms in it */
 #define MAX_SEARCH_QUEUE 32 /* searches waiting for the worker; 503 past it */
-#define SCAN_MAX 2000       /* rows one /v1/articles request reads */
+#define SCAN_MAX 500        /* rows one /v1/articles request reads */
 
 typedef struct cfg {
     const char *broker;
