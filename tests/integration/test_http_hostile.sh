@@ -104,7 +104,7 @@ ok "smuggling: two Content-Lengths and Content-Length with chunked get 400, conn
 
 # --- stream clients that never read ---
 wait_until 10 curl -fsS "http://$Q/healthz" || fail "query is down: $(tail -5 "$T/query.log")"
-r=$($H stream_readers 127.0.0.1 $Q_PORT n=5 hold=15)
+r=$($H stream_readers 127.0.0.1 $Q_PORT n=5 hold=8)
 [ "$(jget "$r" closed_by_server)" = 5 ] || fail "stream clients that never read were not dropped: $r"
 stalled=$(curl -fsS "http://$Q/metrics" | awk '/^nw_http_dropped_total\{reason="stream-stalled"\}/ { print $2 }')
 [ "${stalled:-0}" -ge 5 ] || fail "dropped streams not counted as stalled: ${stalled:-none}"
