@@ -41,6 +41,7 @@ struct fetch_cfg {
     int64_t host_delay;
     const char *log_level;
     nw_curve_cfg_t curve;
+    nw_http_opts_t http_sec;
 };
 
 /* Room left in a message for the fields around the body (NW_PROTO_MAX_MSG bounds the whole). */
@@ -90,6 +91,7 @@ static const nw_cfg_opt_t options[] = {
     NW_CURVE_KEY_OPTION(struct fetch_cfg, curve),
     NW_CURVE_SERVER_OPTION(struct fetch_cfg, curve),
     NW_CURVE_ALLOW_OPTION(struct fetch_cfg, curve),
+    NW_HTTP_OPTIONS(struct fetch_cfg, http_sec),
     NW_CFG_END,
 };
 
@@ -283,7 +285,7 @@ main(int argc, char **argv)
         return 2;
     }
 
-    app.svc = nw_service_new("fetch", cfg.http, on_drain, &app);
+    app.svc = nw_service_new_opts("fetch", cfg.http, &cfg.http_sec, on_drain, &app);
     if (app.svc == NULL)
         return 1;
     if (level >= 0)

@@ -54,6 +54,8 @@ int nw_cli_parse(int argc, char **argv);
 int nw_cli_enrich(int argc, char **argv);
 int nw_cli_compare(int argc, char **argv);
 int nw_cli_keygen(int argc, char **argv);
+/* token.c */
+int nw_cli_token(int argc, char **argv);
 int nw_cli_feed(int argc, char **argv);
 
 /* main.c: map a nw_config_load() result to "continue" (0) or an exit status (+1 for
