@@ -354,18 +354,28 @@ text_hash(const char *prefix, const uint8_t *text, size_t len, utf8proc_option_t
     XXH3_128bits_reset(h->st);
     XXH3_128bits_update(h->st, prefix, strlen(prefix));
     for (size_t i = 0; i < len && rc == 0;) {
-        uint8_t c = text[i];
-        if (c < 0x80 && (i + 1 == len || text[i + 1] < 0x80)) {
-            if (c == ' ' || (c >= 0x09 && c <= 0x0d))
-                th_put(h, 1, NULL, 0);
-            else {
-                uint8_t m = h->casefold && c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
-                th_put(h, 0, &m, 1);
+        /* The ASCII run from i; its last byte goes with the non-ASCII run after it, if any. */
+        size_t j = i;
+        while (j < len && text[j] < 0x80)
+            j++;
+        size_t fast = j < len && j > i ? j - 1 : j;
+        for (; i < fast; i++) {
+            uint8_t c = text[i];
+            if (c == ' ' || (c >= 0x09 && c <= 0x0d)) {
+                h->pending = h->any;
+                continue;
             }
-            i++;
-            continue;
+            if (h->n + 2 > sizeof h->buf)
+                th_flush(h);
+            if (h->pending)
+                h->buf[h->n++] = ' ';
+            h->buf[h->n++] = h->casefold && c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+            h->pending = 0;
+            h->any = 1;
         }
-        size_t end = i + 1; /* c and the non-ASCII run after it (or that begins with c) */
+        if (i == len)
+            break;
+        size_t end = i + 1; /* text[i] and the non-ASCII run after it (or that begins with it) */
         while (end < len && text[end] >= 0x80)
             end++;
         rc = th_segment(h, text + i, end - i, opts);
