@@ -1827,13 +1827,14 @@ parse_pub(const char *pub, long *days)
     return 0;
 }
 
-int
-nw_enrich_resolve_date(const char *text, size_t len, const char *pub, int future, char *out)
+/* nw_enrich_resolve_date with the publication date already parsed (p days since 1970-01-01 when
+ * have_pub): find_dates tries every word of the text, and re-reading the date with sscanf for
+ * each one showed in the profile. */
+static int
+resolve_date(const char *text, size_t len, int have_pub, long p, int future, char *out)
 {
     word_t w[4];
     char buf[64];
-    long p = 0;
-    int have_pub = parse_pub(pub, &p) == 0;
     if (len >= sizeof(buf))
         return -EINVAL;
     /* "February 6, 2024": commas are noise here */
@@ -1905,6 +1906,14 @@ future_context(const char *t, size_t at)
     return 0;
 }
 
+int
+nw_enrich_resolve_date(const char *text, size_t len, const char *pub, int future, char *out)
+{
+    long p = 0;
+    int have_pub = parse_pub(pub, &p) == 0;
+    return resolve_date(text, len, have_pub, p, future, out);
+}
+
 static int
 add_date(nw_enriched_t *out, const char *t, size_t s, size_t e, const char *iso)
 {
@@ -1921,7 +1930,7 @@ add_date(nw_enriched_t *out, const char *t, size_t s, size_t e, const char *iso)
 /* Longest date expression starting at word i of text: "Month D, YYYY", "D Month YYYY",
  * "Month D", "D Month", or a weekday. Returns its end or 0. */
 static size_t
-date_at(const char *t, size_t i, const char *pub, char *iso)
+date_at(const char *t, size_t i, int have_pub, long pub, char *iso)
 {
     size_t ends[3], k = 0, j = i;
     for (; k < 3; k++) {
@@ -1937,9 +1946,9 @@ date_at(const char *t, size_t i, const char *pub, char *iso)
     }
     for (size_t n = k; n >= 1; n--) {
         /* Only a real date needs its sentence's tense (a scan back to the sentence start). */
-        if (nw_enrich_resolve_date(t + i, ends[n - 1] - i, pub, 0, iso) == 0) {
+        if (resolve_date(t + i, ends[n - 1] - i, have_pub, pub, 0, iso) == 0) {
             if (future_context(t, i))
-                nw_enrich_resolve_date(t + i, ends[n - 1] - i, pub, 1, iso);
+                resolve_date(t + i, ends[n - 1] - i, have_pub, pub, 1, iso);
             return ends[n - 1];
         }
     }
@@ -1950,13 +1959,15 @@ static int
 find_dates(nw_enriched_t *out, const char *pub)
 {
     const char *t = out->art.text;
+    long p = 0;
+    int have_pub = parse_pub(pub, &p) == 0;
     for (size_t i = 0; t && t[i];) {
         if (!is_word_char(t[i]) || (i > 0 && is_word_char(t[i - 1]))) {
             i++;
             continue;
         }
         char iso[11];
-        size_t e = date_at(t, i, pub, iso);
+        size_t e = date_at(t, i, have_pub, p, iso);
         if (e) {
             int rc = add_date(out, t, i, e, iso);
             if (rc < 0)
