@@ -39,6 +39,16 @@ int nw_id_for_url(const char *url, char out[NW_ID_LEN + 1]);
  * text. Returns 0, -EINVAL when text is not valid UTF-8, or -ENOMEM. */
 int nw_id_from_text(const uint8_t *text, size_t len, char out[NW_ID_LEN + 1]);
 
+/* Id of a document as it arrives. Fetch and every CLI command derive ids here, so the same
+ * bytes get the same id whichever way they come in. With a url, the id of its canonical form,
+ * which goes to *canon (caller frees; NULL otherwise). Without one, nw_id_from_text of the
+ * body: read as UTF-8 when it is valid, else converted from charset (an iconv name such as the
+ * Content-Type parameter; for type "text/html" without one, the <meta> charset in the first
+ * 1024 bytes), else as Latin-1, so every byte string has one stable id. Borrows everything.
+ * Returns 0, -EINVAL (url given but not an absolute http(s) URL) or -ENOMEM. */
+int nw_id_for_document(const char *url, const uint8_t *body, size_t len, const char *type,
+                       const char *charset, char out[NW_ID_LEN + 1], char **canon);
+
 /* Hash of an article's text for revision detection: NFC with whitespace runs collapsed and
  * trimmed but case and compatibility characters kept, so any visible edit changes it while
  * re-wrapping does not. Same 32-hex-character format (over "c:" + text). Returns 0, -EINVAL

@@ -12,7 +12,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <iconv.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,72 +82,6 @@ split_content_type(const char *ct, char *type, size_t tn, char *charset, size_t 
         charset[k] = 0;
         break;
     }
-}
-
-/* The charset an HTML document declares in its head (<meta charset=...> or the http-equiv
- * form), lowercase into cs, or "" when none. Browsers look at the first 1024 bytes; so do we.
- * Only used to read the bytes for the id; parse finds the charset itself. */
-static void
-html_meta_charset(const uint8_t *body, size_t len, char *cs, size_t cn)
-{
-    size_t n = len < 1024 ? len : 1024;
-    cs[0] = 0;
-    for (size_t i = 0; i + 7 < n; i++) {
-        if (strncasecmp((const char *)body + i, "charset", 7) != 0)
-            continue;
-        size_t j = i + 7;
-        while (j < n && (body[j] == ' ' || body[j] == '\t'))
-            j++;
-        if (j >= n || body[j] != '=')
-            continue;
-        j++;
-        while (j < n && (body[j] == ' ' || body[j] == '"' || body[j] == '\''))
-            j++;
-        size_t k = 0;
-        while (j < n && k + 1 < cn && body[j] && (isalnum(body[j]) || strchr("-_.:", body[j])))
-            cs[k++] = (char)tolower(body[j++]);
-        cs[k] = 0;
-        if (k > 0)
-            return;
-    }
-}
-
-/* Text ids are computed over UTF-8. An HTML body in another charset is converted first (with
- * iconv, from its declared charset; as Latin-1 when iconv does not know it or the bytes do not
- * fit, which still gives every byte string one stable id). */
-static int
-id_from_text(const uint8_t *body, size_t len, const char *charset, char out[NW_ID_LEN + 1])
-{
-    if (nw_utf8_valid(body, len))
-        return nw_id_from_text(body, len, out);
-    int rc = -ENOMEM;
-    /* 3 bytes of UTF-8 per input byte covers every single- and multi-byte charset. */
-    size_t cap = len * 3 + 4, left = cap, inleft = len;
-    char *utf8 = malloc(cap), *o = utf8, *in = (char *)body;
-    if (utf8 == NULL)
-        return -ENOMEM;
-    iconv_t cd = iconv_open("UTF-8", charset);
-    if (cd != (iconv_t)-1) {
-        size_t r = iconv(cd, &in, &inleft, &o, &left);
-        iconv_close(cd);
-        if (r != (size_t)-1 && inleft == 0 && nw_utf8_valid((uint8_t *)utf8, cap - left)) {
-            rc = nw_id_from_text((uint8_t *)utf8, cap - left, out);
-            goto out;
-        }
-    }
-    o = utf8;
-    for (size_t i = 0; i < len; i++) {
-        if (body[i] < 0x80) {
-            *o++ = body[i] ? (char)body[i] : ' '; /* NUL is not text */
-        } else {
-            *o++ = (char)(0xc0 | (body[i] >> 6));
-            *o++ = (char)(0x80 | (body[i] & 0x3f));
-        }
-    }
-    rc = nw_id_from_text((uint8_t *)utf8, (size_t)(o - utf8), out);
-out:
-    free(utf8);
-    return rc;
 }
 
 static int
@@ -434,11 +367,6 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
         rc = reject_item(a, it, 400, "invalid-utf8", msg, res, done, arg);
         goto out;
     }
-    /* The declared charset only reads the bytes for the id. */
-    char meta[64] = "";
-    if (strcmp(type, "text/html") == 0 && !charset[0])
-        html_meta_charset(it->body, it->len, meta, sizeof meta);
-    const char *declared = charset[0] ? charset : meta;
     if (strcmp(type, "application/json") == 0) {
         rc = check_json(it, &json_url, msg, sizeof msg);
         if (rc == -ENOMEM) {
@@ -460,28 +388,20 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
         }
     }
     const char *url = it->url && *it->url ? it->url : json_url;
-    if (url && *url) {
-        rc = nw_url_canonical(url, &canon);
-        if (rc == -ENOMEM) {
-            set_result(res, FETCH_FAILED, 500, "internal", "out of memory");
-            goto out;
-        }
-        if (rc < 0) {
-            char su[128];
-            printable(url, su, sizeof su);
-            snprintf(msg, sizeof msg,
-                     "cannot use \"%s\" as the article URL (absolute http or "
-                     "https URL expected)",
-                     su);
-            rc = reject_item(a, it, 400, "bad-url", msg, res, done, arg);
-            goto out;
-        }
-        rc = nw_id_from_url(canon, res->id);
-    } else {
-        rc = id_from_text(it->body, it->len, declared[0] ? declared : "utf-8", res->id);
+    /* The declared charset only reads the bytes for the id (see nw_id_for_document). */
+    rc = nw_id_for_document(url, it->body, it->len, type, charset, res->id, &canon);
+    if (rc == -EINVAL) {
+        char su[128];
+        printable(url, su, sizeof su);
+        snprintf(msg, sizeof msg,
+                 "cannot use \"%s\" as the article URL (absolute http or "
+                 "https URL expected)",
+                 su);
+        rc = reject_item(a, it, 400, "bad-url", msg, res, done, arg);
+        goto out;
     }
     if (rc < 0) {
-        /* Only ENOMEM is possible here: the text was checked (or converted) above. */
+        /* Only ENOMEM is left: a bad URL was rejected above, any bytes have a text id. */
         NW_ERROR(NULL, "cannot derive an id: %s", strerror(-rc));
         set_result(res, FETCH_FAILED, 500, "internal", "cannot derive the article id");
         goto out;

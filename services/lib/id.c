@@ -7,8 +7,11 @@
  * rules. */
 #include "newswire/id.h"
 #include "newswire/buf.h"
+#include "newswire/util.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <iconv.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,20 +231,11 @@ nw_url_canonical(const char *url, char **out)
     return rc;
 }
 
-/* XXH3-128 of prefix + data as 32 lowercase hex digits (canonical, i.e. big-endian, form so
- * the id is the same on every machine). */
-static int
-hash_hex(const char *prefix, const void *data, size_t len, char out[NW_ID_LEN + 1])
+/* The canonical (big-endian) form of h as 32 lowercase hex digits, so the id is the same on
+ * every machine. */
+static void
+hex_digest(XXH128_hash_t h, char out[NW_ID_LEN + 1])
 {
-    size_t pl = strlen(prefix);
-    uint8_t *buf = malloc(pl + len + 1);
-    if (buf == NULL)
-        return -ENOMEM;
-    memcpy(buf, prefix, pl);
-    if (len)
-        memcpy(buf + pl, data, len);
-    XXH128_hash_t h = XXH3_128bits(buf, pl + len);
-    free(buf);
     XXH128_canonical_t c;
     XXH128_canonicalFromHash(&c, h);
     static const char hex[] = "0123456789abcdef";
@@ -250,6 +244,20 @@ hash_hex(const char *prefix, const void *data, size_t len, char out[NW_ID_LEN + 
         out[2 * i + 1] = hex[c.digest[i] & 15];
     }
     out[NW_ID_LEN] = 0;
+}
+
+/* XXH3-128 of prefix + data as 32 lowercase hex digits. */
+static int
+hash_hex(const char *prefix, const void *data, size_t len, char out[NW_ID_LEN + 1])
+{
+    XXH3_state_t *st = XXH3_createState();
+    if (st == NULL)
+        return -ENOMEM;
+    XXH3_128bits_reset(st);
+    XXH3_128bits_update(st, prefix, strlen(prefix));
+    XXH3_128bits_update(st, data, len);
+    hex_digest(XXH3_128bits_digest(st), out);
+    XXH3_freeState(st);
     return 0;
 }
 
@@ -270,77 +278,251 @@ nw_id_for_url(const char *url, char out[NW_ID_LEN + 1])
     return rc;
 }
 
+/* Text hashing for ids and content hashes, streamed so that a 170 KB page costs a pass over its
+ * bytes rather than a Unicode normalisation of all of it (which was ~85% of fetch's CPU).
+ *
+ * Why segments give the same result as normalising the whole text: an ASCII character is a
+ * starter (combining class 0) that is never the second half of a canonical composition, and its
+ * NFKC and case-folded forms are itself (A-Z lowercased under casefolding). So normalisation never
+ * reaches across the boundary before an ASCII character, and the text can be cut there. ASCII
+ * bytes followed by another ASCII byte are mapped directly; a run of non-ASCII characters is
+ * normalised with utf8proc together with the ASCII character before it (which a following
+ * combining mark may compose with: "e" + U+0301). Whitespace is collapsed on the mapped output,
+ * as before. test_id.c checks the result against whole-text normalisation. */
+typedef struct {
+    XXH3_state_t *st;
+    int casefold; /* A-Z become a-z in the ASCII path */
+    int pending;  /* a whitespace run awaits its one space */
+    int any;      /* something was written: leading whitespace is trimmed */
+    size_t n;     /* bytes in buf */
+    uint8_t buf[4096];
+} text_hash_t;
+
 static int
 is_space(utf8proc_int32_t cp)
 {
     if (cp == ' ' || (cp >= 0x09 && cp <= 0x0d) || cp == 0x85)
         return 1;
+    if (cp < 0x80)
+        return 0;
     utf8proc_category_t cat = utf8proc_category(cp);
     return cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
            cat == UTF8PROC_CATEGORY_ZP;
 }
 
-/* Map text with utf8proc options, then collapse whitespace runs to one ASCII space and trim.
- * On success *norm is a new string (caller frees) of *nlen bytes. */
-static int
-normalise(const uint8_t *text, size_t len, utf8proc_option_t opts, uint8_t **norm, size_t *nlen)
+static void
+th_flush(text_hash_t *h)
 {
-    utf8proc_uint8_t *mapped = NULL;
+    XXH3_128bits_update(h->st, h->buf, h->n);
+    h->n = 0;
+}
+
+/* Emit one mapped character of k bytes: a space starts (or continues) a run, anything else is
+ * written after the run's single space. */
+static void
+th_put(text_hash_t *h, int space, const uint8_t *p, size_t k)
+{
+    if (space) {
+        h->pending = h->any;
+        return;
+    }
+    if (h->n + k + 1 > sizeof h->buf)
+        th_flush(h);
+    if (h->pending)
+        h->buf[h->n++] = ' ';
+    memcpy(h->buf + h->n, p, k);
+    h->n += k;
+    h->pending = 0;
+    h->any = 1;
+}
+
+/* Normalise seg (a non-ASCII run, perhaps after one ASCII character) and emit it. */
+static int
+th_segment(text_hash_t *h, const uint8_t *seg, size_t len, utf8proc_option_t opts)
+{
+    utf8proc_int32_t local[256], *cps = local;
+    utf8proc_ssize_t cap = (utf8proc_ssize_t)(sizeof local / sizeof *local) - 1; /* reencode NUL */
     if (len > (size_t)PTRDIFF_MAX / 8) /* utf8proc sizes are signed; decomposition grows */
         return -ENOMEM;
-    utf8proc_ssize_t n = utf8proc_map(text, (utf8proc_ssize_t)len, &mapped, opts);
-    if (n < 0)
+    utf8proc_ssize_t n = utf8proc_decompose(seg, (utf8proc_ssize_t)len, cps, cap, opts);
+    if (n > cap) { /* a long run of non-ASCII text without a space: rare, so allocate */
+        if ((size_t)n > (size_t)PTRDIFF_MAX / 8 || (cps = malloc(((size_t)n + 1) * 4)) == NULL)
+            return -ENOMEM;
+        n = utf8proc_decompose(seg, (utf8proc_ssize_t)len, cps, n, opts);
+    }
+    if (n >= 0)
+        n = utf8proc_reencode(cps, n, opts);
+    if (n < 0) {
+        if (cps != local)
+            free(cps);
         return n == UTF8PROC_ERROR_NOMEM ? -ENOMEM : -EINVAL;
-    /* In place: the output never grows (a run of spaces becomes at most one byte). */
-    size_t w = 0;
-    int pending_space = 0;
+    }
+    const uint8_t *u = (const uint8_t *)cps;
     for (utf8proc_ssize_t i = 0; i < n;) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate(mapped + i, n - i, &cp);
-        if (k <= 0) { /* cannot happen on utf8proc's own output; refuse rather than guess */
-            free(mapped);
-            return -EINVAL;
-        }
-        if (is_space(cp)) {
-            pending_space = w > 0; /* leading whitespace is trimmed */
-        } else {
-            if (pending_space)
-                mapped[w++] = ' ';
-            pending_space = 0;
-            memmove(mapped + w, mapped + i, (size_t)k);
-            w += (size_t)k;
-        }
+        utf8proc_ssize_t k = utf8proc_iterate(u + i, n - i, &cp);
+        if (k <= 0)
+            break; /* cannot happen on utf8proc's own output */
+        th_put(h, is_space(cp), u + i, (size_t)k);
         i += k;
     }
-    mapped[w] = 0; /* trailing whitespace is trimmed by never writing the pending space */
-    *norm = mapped;
-    *nlen = w;
+    if (cps != local)
+        free(cps);
     return 0;
+}
+
+/* XXH3-128 of prefix + normalised text (see above) as 32 hex digits. */
+static int
+text_hash(const char *prefix, const uint8_t *text, size_t len, utf8proc_option_t opts,
+          char out[NW_ID_LEN + 1])
+{
+    int rc = 0;
+    text_hash_t *h = malloc(sizeof *h);
+    if (h == NULL || (h->st = XXH3_createState()) == NULL) {
+        free(h);
+        return -ENOMEM;
+    }
+    h->casefold = (opts & UTF8PROC_CASEFOLD) != 0;
+    h->pending = h->any = 0;
+    h->n = 0;
+    XXH3_128bits_reset(h->st);
+    XXH3_128bits_update(h->st, prefix, strlen(prefix));
+    for (size_t i = 0; i < len && rc == 0;) {
+        /* The ASCII run from i; its last byte goes with the non-ASCII run after it, if any. */
+        size_t j = i;
+        while (j < len && text[j] < 0x80)
+            j++;
+        size_t fast = j < len && j > i ? j - 1 : j;
+        for (; i < fast; i++) {
+            uint8_t c = text[i];
+            if (c == ' ' || (c >= 0x09 && c <= 0x0d)) {
+                h->pending = h->any;
+                continue;
+            }
+            if (h->n + 2 > sizeof h->buf)
+                th_flush(h);
+            if (h->pending)
+                h->buf[h->n++] = ' ';
+            h->buf[h->n++] = h->casefold && c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+            h->pending = 0;
+            h->any = 1;
+        }
+        if (i == len)
+            break;
+        size_t end = i + 1; /* text[i] and the non-ASCII run after it (or that begins with it) */
+        while (end < len && text[end] >= 0x80)
+            end++;
+        rc = th_segment(h, text + i, end - i, opts);
+        i = end;
+    }
+    if (rc == 0) {
+        th_flush(h);
+        hex_digest(XXH3_128bits_digest(h->st), out);
+    }
+    XXH3_freeState(h->st);
+    free(h);
+    return rc;
 }
 
 int
 nw_id_from_text(const uint8_t *text, size_t len, char out[NW_ID_LEN + 1])
 {
-    uint8_t *norm = NULL;
-    size_t n = 0;
-    int rc = normalise(text, len,
-                       UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
-                           UTF8PROC_IGNORE,
-                       &norm, &n);
-    if (rc == 0)
-        rc = hash_hex("t:", norm, n, out);
-    free(norm);
-    return rc;
+    return text_hash("t:", text, len,
+                     UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+                         UTF8PROC_IGNORE,
+                     out);
 }
 
 int
 nw_id_content_hash(const uint8_t *text, size_t len, char out[NW_ID_LEN + 1])
 {
-    uint8_t *norm = NULL;
-    size_t n = 0;
-    int rc = normalise(text, len, UTF8PROC_STABLE | UTF8PROC_COMPOSE, &norm, &n);
-    if (rc == 0)
-        rc = hash_hex("c:", norm, n, out);
-    free(norm);
+    return text_hash("c:", text, len, UTF8PROC_STABLE | UTF8PROC_COMPOSE, out);
+}
+
+/* The charset an HTML document declares in its head (<meta charset=...> or the http-equiv
+ * form), lowercase into cs, or "" when none. Browsers look at the first 1024 bytes; so do we.
+ * Only used to read the bytes for the id; parse finds the charset itself. */
+static void
+html_meta_charset(const uint8_t *body, size_t len, char *cs, size_t cn)
+{
+    size_t n = len < 1024 ? len : 1024;
+    cs[0] = 0;
+    for (size_t i = 0; i + 7 < n; i++) {
+        if (strncasecmp((const char *)body + i, "charset", 7) != 0)
+            continue;
+        size_t j = i + 7;
+        while (j < n && (body[j] == ' ' || body[j] == '\t'))
+            j++;
+        if (j >= n || body[j] != '=')
+            continue;
+        j++;
+        while (j < n && (body[j] == ' ' || body[j] == '"' || body[j] == '\''))
+            j++;
+        size_t k = 0;
+        while (j < n && k + 1 < cn && body[j] && (isalnum(body[j]) || strchr("-_.:", body[j])))
+            cs[k++] = (char)tolower(body[j++]);
+        cs[k] = 0;
+        if (k > 0)
+            return;
+    }
+}
+
+/* Text ids are computed over UTF-8. A body in another charset is converted first (with iconv,
+ * from its declared charset; as Latin-1 when iconv does not know it or the bytes do not fit,
+ * which still gives every byte string one stable id). */
+static int
+id_from_bytes(const uint8_t *body, size_t len, const char *charset, char out[NW_ID_LEN + 1])
+{
+    if (nw_utf8_valid(body, len))
+        return nw_id_from_text(body, len, out);
+    int rc = -ENOMEM;
+    /* 3 bytes of UTF-8 per input byte covers every single- and multi-byte charset. */
+    size_t cap = len * 3 + 4, left = cap, inleft = len;
+    char *utf8 = malloc(cap), *o = utf8, *in = (char *)body;
+    if (utf8 == NULL)
+        return -ENOMEM;
+    iconv_t cd = charset && *charset ? iconv_open("UTF-8", charset) : (iconv_t)-1;
+    if (cd != (iconv_t)-1) {
+        size_t r = iconv(cd, &in, &inleft, &o, &left);
+        iconv_close(cd);
+        if (r != (size_t)-1 && inleft == 0 && nw_utf8_valid((uint8_t *)utf8, cap - left)) {
+            rc = nw_id_from_text((uint8_t *)utf8, cap - left, out);
+            goto out;
+        }
+    }
+    o = utf8;
+    for (size_t i = 0; i < len; i++) {
+        if (body[i] < 0x80) {
+            *o++ = body[i] ? (char)body[i] : ' '; /* NUL is not text */
+        } else {
+            *o++ = (char)(0xc0 | (body[i] >> 6));
+            *o++ = (char)(0x80 | (body[i] & 0x3f));
+        }
+    }
+    rc = nw_id_from_text((uint8_t *)utf8, (size_t)(o - utf8), out);
+out:
+    free(utf8);
     return rc;
+}
+
+int
+nw_id_for_document(const char *url, const uint8_t *body, size_t len, const char *type,
+                   const char *charset, char out[NW_ID_LEN + 1], char **canon)
+{
+    *canon = NULL;
+    if (url && *url) {
+        int rc = nw_url_canonical(url, canon);
+        if (rc == 0 && (rc = nw_id_from_url(*canon, out)) < 0) {
+            free(*canon);
+            *canon = NULL;
+        }
+        return rc;
+    }
+    char meta[64] = "";
+    if ((charset == NULL || !*charset) && type && strncasecmp(type, "text/html", 9) == 0 &&
+        (type[9] == 0 || type[9] == ';' || type[9] == ' ')) {
+        html_meta_charset(body, len, meta, sizeof meta);
+        charset = meta;
+    }
+    return id_from_bytes(body, len, charset, out);
 }

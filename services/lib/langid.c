@@ -27,6 +27,12 @@
 /* Text beyond this many n-grams adds nothing to the answer, only time. */
 #define MAX_GRAMS 4096
 
+/* A gram in the index: its hash and its entries [start, end); end == 0 marks an empty slot (a gram
+ * without entries is left out: it scores nothing either way). */
+typedef struct {
+    uint32_t hash, start, end;
+} slot_t;
+
 struct nw_langid {
     uint8_t *buf;
     size_t n_langs, n_grams, n_entries;
@@ -34,10 +40,12 @@ struct nw_langid {
     uint8_t script[255];
     uint8_t unseen[255][NW_LANGID_ORDER];
     const uint8_t *hashes, *offsets, *entries;
-    /* Open-addressing index over hashes, built at load: slot holds gram index + 1 (0: empty).
-     * A lookup costs a probe or two instead of a ~20-step binary search over the whole file,
-     * which made the model half of enrich's time. */
-    uint32_t *slot;
+    /* Open-addressing index over hashes, built at load. A lookup costs a probe or two instead
+     * of a ~20-step binary search over the whole file, which made the model half of enrich's
+     * time. Each slot carries the hash and the gram's span of entries itself, so a lookup
+     * touches two cache lines (the slot, the entries) rather than four (slot, hashes, offsets,
+     * entries): scoring is bound by those misses. */
+    slot_t *slot;
     uint32_t mask;
 };
 
@@ -128,10 +136,14 @@ build_index(nw_langid_t *m)
         return -ENOMEM;
     m->mask = cap - 1;
     for (size_t i = 0; i < m->n_grams; i++) {
-        uint32_t k = slot_of(rd32(m->hashes + 4 * i), m->mask);
-        while (m->slot[k] != 0)
+        uint32_t h = rd32(m->hashes + 4 * i);
+        uint32_t a = rd32(m->offsets + 4 * i), b = rd32(m->offsets + 4 * (i + 1));
+        if (a == b)
+            continue;
+        uint32_t k = slot_of(h, m->mask);
+        while (m->slot[k].end != 0)
             k = (k + 1) & m->mask;
-        m->slot[k] = (uint32_t)i + 1;
+        m->slot[k] = (slot_t){.hash = h, .start = a, .end = b};
     }
     return 0;
 }
@@ -311,31 +323,62 @@ nw_langid_grams(const char *text, size_t len, void (*fn)(uint32_t, int, void *),
     return grams;
 }
 
+/* Grams are scored in batches of BATCH: first every gram's slot is fetched, then every gram's
+ * entries, so the cache misses (nearly all of the model's time) overlap instead of coming one
+ * after another. Sums of integers do not depend on the order. */
+#define BATCH 16
+
 typedef struct {
     const nw_langid_t *m;
     const uint8_t *cand; /* 1 for a candidate language */
     int32_t *delta;      /* per language: sum of (cost - unseen) over the n-grams it knows */
     size_t count[NW_LANGID_ORDER + 1];
+    size_t n;                /* grams waiting in the batch */
+    uint32_t hash[BATCH];    /* their hashes */
+    uint8_t order[BATCH];    /* and orders */
+    const slot_t *at[BATCH]; /* their slots, once found (NULL: not in the model) */
 } score_t;
+
+static void
+score_flush(score_t *s)
+{
+    const nw_langid_t *m = s->m;
+    for (size_t j = 0; j < s->n; j++) {
+        const slot_t *found = NULL;
+        for (uint32_t k = slot_of(s->hash[j], m->mask); m->slot[k].end != 0;
+             k = (k + 1) & m->mask) {
+            if (m->slot[k].hash == s->hash[j]) {
+                found = &m->slot[k];
+                __builtin_prefetch(m->entries + 2 * (size_t)found->start);
+                break;
+            }
+        }
+        s->at[j] = found;
+    }
+    for (size_t j = 0; j < s->n; j++) {
+        if (s->at[j] == NULL)
+            continue;
+        int o = s->order[j] - 1;
+        uint32_t a = s->at[j]->start, b = s->at[j]->end;
+        for (uint32_t i = a; i < b; i++) {
+            unsigned cost = m->entries[2 * i], lang = m->entries[2 * i + 1];
+            if (s->cand[lang])
+                s->delta[lang] += (int32_t)cost - (int32_t)m->unseen[lang][o];
+        }
+    }
+    s->n = 0;
+}
 
 static void
 score_gram(uint32_t h, int order, void *ctx)
 {
     score_t *s = ctx;
-    const nw_langid_t *m = s->m;
     s->count[order]++;
-    for (uint32_t k = slot_of(h, m->mask); m->slot[k] != 0; k = (k + 1) & m->mask) {
-        size_t g = m->slot[k] - 1;
-        if (rd32(m->hashes + 4 * g) != h)
-            continue;
-        uint32_t a = rd32(m->offsets + 4 * g), b = rd32(m->offsets + 4 * (g + 1));
-        for (uint32_t i = a; i < b; i++) {
-            unsigned cost = m->entries[2 * i], lang = m->entries[2 * i + 1];
-            if (s->cand[lang])
-                s->delta[lang] += (int32_t)cost - (int32_t)m->unseen[lang][order - 1];
-        }
-        return;
-    }
+    __builtin_prefetch(&s->m->slot[slot_of(h, s->m->mask)]);
+    s->hash[s->n] = h;
+    s->order[s->n] = (uint8_t)order;
+    if (++s->n == BATCH)
+        score_flush(s);
 }
 
 double
@@ -369,6 +412,7 @@ nw_langid_detect(const nw_langid_t *m, const char *text, size_t len, const char 
     } else if (n_cand > 1) {
         score_t s = {.m = m, .cand = cand, .delta = delta};
         size_t grams = nw_langid_grams(text, len, score_gram, &s);
+        score_flush(&s);
         int64_t best = INT64_MAX, second = INT64_MAX;
         for (size_t i = 0; i < m->n_langs; i++) {
             if (!cand[i])

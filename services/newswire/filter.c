@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
 
 #include "newswire/config.h"
 #include "newswire/enrich.h"
@@ -46,41 +45,6 @@ base_name(const char *path, char *out, size_t n)
     memcpy(out, path + start, end - start);
     out[end - start] = 0;
     return out;
-}
-
-/* The article id the way fetch derives it: from the canonical URL when there is one, else
- * from the content. *canon (may be NULL on return) receives the canonical URL; caller frees. */
-static int
-derive_id(const char *url, const uint8_t *body, size_t len, char id[NW_ID_LEN + 1], char **canon)
-{
-    *canon = NULL;
-    if (url && *url) {
-        int rc = nw_url_canonical(url, canon);
-        if (rc < 0)
-            return rc;
-        return nw_id_from_url(*canon, id);
-    }
-    int rc = nw_id_from_text(body, len, id);
-    if (rc != -EINVAL)
-        return rc;
-    /* Not UTF-8 (a Latin-1 HTML page, say): the id still comes from the content, read with
-     * each invalid byte as U+FFFD, so the same bytes keep giving the same id. */
-    nw_buf_t lossy = {0};
-    for (size_t i = 0; i < len && rc != -ENOMEM;) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate(body + i, (utf8proc_ssize_t)(len - i), &cp);
-        if (n <= 0 || cp == 0) {
-            rc = nw_buf_append(&lossy, "\xef\xbf\xbd", 3);
-            i++;
-        } else {
-            rc = nw_buf_append(&lossy, body + i, (size_t)n);
-            i += (size_t)n;
-        }
-    }
-    if (rc != -ENOMEM)
-        rc = nw_id_from_text(lossy.data ? lossy.data : (const uint8_t *)"", lossy.len, id);
-    nw_buf_release(&lossy);
-    return rc;
 }
 
 /* Parse one raw message and print the article as one JSON line. On failure writes the reason
@@ -165,7 +129,7 @@ nw_cli_extract(int argc, char **argv)
         goto done;
     }
     char id[NW_ID_LEN + 1] = "", fetched[40];
-    rc = derive_id(cfg.url, body, len, id, &canon);
+    rc = nw_id_for_document(cfg.url, body, len, ctype, NULL, id, &canon);
     if (rc < 0) {
         if (rc == -EINVAL && cfg.url)
             fprintf(stderr, "newswire extract: url \"%s\" is not an absolute http(s) URL\n",
@@ -319,7 +283,8 @@ parse_line(const char *line, size_t len, char *why, size_t why_len)
     }
     if (!has_id) {
         char id[NW_ID_LEN + 1];
-        rc = derive_id(raw.url, raw.body, raw.body_len, id, &canon);
+        rc = nw_id_for_document(raw.url, raw.body, raw.body_len, raw.content_type, raw.charset, id,
+                                &canon);
         if (rc < 0) {
             snprintf(why, why_len, "%s",
                      rc == -EINVAL ? "bad-url: not an absolute http(s) URL"

@@ -148,6 +148,23 @@ r=$(post 'text/html; charset=ISO-8859-1' "$T/latin1.html")
 [ "${r%% *}" = 202 ] || fail "latin-1 HTML with a charset parameter refused: $r"
 ok "HTML in a declared non-UTF-8 charset accepted"
 
+# One id derivation (nw_id_for_document): the same non-UTF-8 bytes get the same id from fetch
+# and from `newswire extract`, with the charset in <meta> and with none at all (read as
+# Latin-1). Before, extract read each bad byte as U+FFFD and disagreed with fetch.
+NW_CLI=$BIN/services/newswire/newswire
+if [ -x "$NW_CLI" ]; then
+  printf '<html><head><title>Caf\xe9</title></head><body>Cr\xe8me br\xfbl\xe9e</body></html>' >"$T/latin1-bare.html"
+  for f in latin1.html latin1-bare.html; do
+    r=$(post text/html "$T/$f")
+    idf=$(json_field id "$r")
+    "$NW_CLI" extract --content-type text/html "$T/$f" >"$T/cli.json" 2>"$T/cli.err" ||
+      fail "newswire extract $f: $(cat "$T/cli.err")"
+    idc=$(json_field id "$(tr -d '\n' <"$T/cli.json")")
+    [ -n "$idf" ] && [ "$idf" = "$idc" ] || fail "$f: fetch id '$idf', newswire extract id '$idc'"
+  done
+  ok "non-UTF-8 HTML: fetch and newswire extract derive the same id"
+fi
+
 # Rejections.
 : >"$T/empty"
 expect 400 empty-body "$(post text/plain "$T/empty")"

@@ -1,4 +1,7 @@
-/* test_id.c: article identity: URL canonicalisation, URL and text ids, content hashes. */
+/* test_id.c: article identity: URL canonicalisation, URL and text ids, content hashes, the id of
+ * a document as it arrives (nw_id_for_document), and the streamed text hash checked against a
+ * whole-text normalisation on crafted and real text (the shared data's pages and sentences,
+ * when NW_SHARED_DATA has them). */
 #include "newswire/id.h"
 
 #include <errno.h>
@@ -10,6 +13,8 @@
 #include <string.h>
 #include <xxhash.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <utf8proc.h>
 
 static void
 assert_canonical(const char *in, const char *want)
@@ -284,6 +289,244 @@ test_known_answers(void **state)
     assert_string_equal(id, want);
 }
 
+/* The recipe as id.h states it, done the plain way: normalise the whole text with utf8proc,
+ * collapse whitespace, hash prefix + result. The library streams it in segments instead. */
+static int
+reference_hash(const char *prefix, const uint8_t *text, size_t len, utf8proc_option_t opts,
+               char out[NW_ID_LEN + 1])
+{
+    utf8proc_uint8_t *m = NULL;
+    utf8proc_ssize_t n = utf8proc_map(text, (utf8proc_ssize_t)len, &m, opts);
+    if (n < 0)
+        return -EINVAL;
+    size_t pl = strlen(prefix), w = 0;
+    char *buf = malloc(pl + (size_t)n + 1);
+    assert_non_null(buf);
+    memcpy(buf, prefix, pl);
+    int pending = 0;
+    for (utf8proc_ssize_t i = 0; i < n;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(m + i, n - i, &cp);
+        assert_true(k > 0);
+        utf8proc_category_t cat = utf8proc_category(cp);
+        if (cp == ' ' || (cp >= 9 && cp <= 13) || cp == 0x85 || cat == UTF8PROC_CATEGORY_ZS ||
+            cat == UTF8PROC_CATEGORY_ZL || cat == UTF8PROC_CATEGORY_ZP) {
+            pending = w > 0;
+        } else {
+            if (pending)
+                buf[pl + w++] = ' ';
+            pending = 0;
+            memcpy(buf + pl + w, m + i, (size_t)k);
+            w += (size_t)k;
+        }
+        i += k;
+    }
+    XXH128_hash_t h = XXH3_128bits(buf, pl + w);
+    snprintf(out, NW_ID_LEN + 1, "%016llx%016llx", (unsigned long long)h.high64,
+             (unsigned long long)h.low64);
+    free(buf);
+    free(m);
+    return 0;
+}
+
+#define ID_OPTS                                                                                    \
+    (UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE)
+#define CONTENT_OPTS (UTF8PROC_STABLE | UTF8PROC_COMPOSE)
+
+/* Both hashes of text agree with the whole-text reference (or both refuse it). */
+static void
+assert_like_reference(const uint8_t *text, size_t len)
+{
+    char got[NW_ID_LEN + 1], want[NW_ID_LEN + 1];
+    int rc = nw_id_from_text(text, len, got);
+    int rrc = reference_hash("t:", text, len, ID_OPTS, want);
+    if (rc != rrc || (rc == 0 && strcmp(got, want) != 0))
+        fail_msg("text id of \"%.*s\" (%zu bytes): %d %s, whole-text %d %s",
+                 (int)(len < 60 ? len : 60), (const char *)text, len, rc, rc ? "" : got, rrc,
+                 rrc ? "" : want);
+    rc = nw_id_content_hash(text, len, got);
+    rrc = reference_hash("c:", text, len, CONTENT_OPTS, want);
+    if (rc != rrc || (rc == 0 && strcmp(got, want) != 0))
+        fail_msg("content hash of \"%.*s\" (%zu bytes) differs from whole-text",
+                 (int)(len < 60 ? len : 60), (const char *)text, len);
+}
+
+static void
+test_streamed_like_whole_text(void **state)
+{
+    (void)state;
+    /* Every ASCII byte alone, between letters, and before a combining mark. */
+    for (int c = 0; c < 128; c++) {
+        uint8_t t[8] = {'x', (uint8_t)c, 'Y'};
+        assert_like_reference(t, 3);
+        assert_like_reference(t + 1, 1);
+        uint8_t u[4] = {(uint8_t)c, 0xcc, 0x81}; /* c + U+0301 */
+        assert_like_reference(u, 3);
+    }
+    static const char *const cases[] = {
+        "cafe\xcc\x81 CAFE\xcc\x81",      /* e + combining acute composes across the ASCII */
+        "A\xcc\x8a\xcc\xa3 x",            /* A + ring + dot below: reordered, then composed */
+        "\xef\xac\x81nance \xe2\x84\xaa", /* fi ligature, Kelvin sign */
+        "Stra\xc3\x9f"
+        "e STRASSE",                                /* sharp s folds to ss */
+        "a\xc2\xa0\xc2\xa0 b\xe2\x80\xa8 c",        /* no-break space, line separator */
+        "soft\xc2\xadhyphen zero\xe2\x80\x8bwidth", /* default-ignorables dropped */
+        "\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8 \xea\xb0\x80\xe1\x86\xa8", /* Hangul jamo compose */
+        "\xe2\x91\xa0 \xef\xbc\xa1\xef\xbd\x82\xef\xbd\x83", /* circled one, fullwidth letters */
+        " \xcc\x81 leading combining mark \xcc\x81",
+        "\xce\x9f\xce\xb4\xcf\x85\xcf\x83\xcf\x83\xce\xad\xce\xb1\xcf\x82 \xce\xa3", /* Greek */
+        "ab\xff",
+        "\xc0\xaf",
+        "x\xe2\x82", /* invalid: refused by both */
+        "NUL\0inside",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        assert_like_reference((const uint8_t *)cases[i],
+                              i + 1 == sizeof cases / sizeof *cases ? 11 : strlen(cases[i]));
+    /* Deterministic mixtures of the pieces above, long enough to cross the hasher's buffer. */
+    static const char *const pieces[] = {"A",        "e\xcc\x81",    " ",
+                                         "\xc2\xa0", "\xef\xac\x81", "Z",
+                                         "\xc3\x9f", "\t\n",         "\xcc\xa3",
+                                         "q",        "\xe2\x80\x8b", "\xe4\xb8\xad\xe6\x96\x87"};
+    unsigned seed = 12345;
+    char *buf = malloc(20000);
+    assert_non_null(buf);
+    for (int round = 0; round < 50; round++) {
+        size_t n = 0;
+        int count = 10 + round * 97;
+        for (int k = 0; k < count; k++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *p = pieces[(seed >> 16) % (sizeof pieces / sizeof *pieces)];
+            memcpy(buf + n, p, strlen(p));
+            n += strlen(p);
+        }
+        assert_like_reference((const uint8_t *)buf, n);
+    }
+    free(buf);
+}
+
+static int
+read_all(const char *path, uint8_t **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *d = malloc(cap);
+    assert_non_null(d);
+    size_t k;
+    while ((k = fread(d + n, 1, cap - n, f)) > 0) {
+        n += k;
+        if (n == cap) {
+            d = realloc(d, cap *= 2);
+            assert_non_null(d);
+        }
+    }
+    fclose(f);
+    *data = d;
+    *len = n;
+    return 0;
+}
+
+/* Real text: the first trafilatura pages (HTML, mostly German, some not UTF-8) and every
+ * lingua sentence file (75 languages and scripts). */
+static void
+test_streamed_like_whole_text_real(void **state)
+{
+    (void)state;
+    const char *shared = getenv("NW_SHARED_DATA");
+    char path[4096];
+    int pages = 0, langs = 0;
+    if (shared) {
+        snprintf(path, sizeof path, "%s/extraction/trafilatura/eval", shared);
+        DIR *d = opendir(path);
+        for (struct dirent *e; d && pages < 60 && (e = readdir(d));) {
+            if (e->d_name[0] == '.')
+                continue;
+            uint8_t *data;
+            size_t len;
+            snprintf(path, sizeof path, "%s/extraction/trafilatura/eval/%s", shared, e->d_name);
+            if (read_all(path, &data, &len) == 0) {
+                assert_like_reference(data, len);
+                free(data);
+                pages++;
+            }
+        }
+        if (d)
+            closedir(d);
+        snprintf(path, sizeof path, "%s/langid/lingua/sentences", shared);
+        d = opendir(path);
+        for (struct dirent *e; d && (e = readdir(d));) {
+            if (e->d_name[0] == '.')
+                continue;
+            uint8_t *data;
+            size_t len;
+            snprintf(path, sizeof path, "%s/langid/lingua/sentences/%s", shared, e->d_name);
+            if (read_all(path, &data, &len) == 0) {
+                assert_like_reference(data, len);
+                free(data);
+                langs++;
+            }
+        }
+        if (d)
+            closedir(d);
+    }
+    if (pages == 0 && langs == 0)
+        skip(); /* NW_SHARED_DATA has no pages or sentences */
+    printf("streamed ids equal whole-text ids on %d pages and %d languages\n", pages, langs);
+}
+
+/* The id of a document as it arrives: URL first; else its text, read in its declared charset
+ * (header, then <meta>), else as Latin-1. */
+static void
+test_document_ids(void **state)
+{
+    (void)state;
+    char id[NW_ID_LEN + 1], want[NW_ID_LEN + 1];
+    char *canon = NULL;
+    static const char latin1[] =
+        "<html><head><meta charset=\"iso-8859-1\"><title>Caf\xe9</title></head>"
+        "<body>Caf\xe9 cr\xe8me</body></html>";
+    static const char utf8[] =
+        "<html><head><meta charset=\"iso-8859-1\"><title>Caf\xc3\xa9</title></head>"
+        "<body>Caf\xc3\xa9 cr\xc3\xa8me</body></html>";
+    text_id(utf8, want);
+    assert_int_equal(nw_id_for_document(NULL, (const uint8_t *)latin1, sizeof latin1 - 1,
+                                        "text/html", NULL, id, &canon),
+                     0);
+    assert_null(canon);
+    assert_string_equal(id, want); /* the <meta> charset reads the bytes */
+    assert_int_equal(nw_id_for_document("", (const uint8_t *)latin1, sizeof latin1 - 1, "text/html",
+                                        "iso-8859-1", id, &canon),
+                     0);
+    assert_string_equal(id, want); /* so does the header's */
+    /* No charset anywhere: Latin-1, the same answer for these bytes. */
+    static const char bare[] = "Caf\xe9 cr\xe8me";
+    text_id("Caf\xc3\xa9 cr\xc3\xa8me", want);
+    assert_int_equal(nw_id_for_document(NULL, (const uint8_t *)bare, sizeof bare - 1, "text/plain",
+                                        NULL, id, &canon),
+                     0);
+    assert_string_equal(id, want);
+    /* A charset iconv does not know falls back to Latin-1 too. */
+    assert_int_equal(nw_id_for_document(NULL, (const uint8_t *)bare, sizeof bare - 1, "text/html",
+                                        "x-no-such-charset", id, &canon),
+                     0);
+    assert_string_equal(id, want);
+    /* A URL wins over the body, and its canonical form comes back. */
+    assert_int_equal(nw_id_for_document("https://EXAMPLE.com/a#frag", (const uint8_t *)bare,
+                                        sizeof bare - 1, "text/plain", NULL, id, &canon),
+                     0);
+    assert_string_equal(canon, "https://example.com/a");
+    assert_int_equal(nw_id_for_url("https://example.com/a", want), 0);
+    assert_string_equal(id, want);
+    free(canon);
+    canon = NULL;
+    assert_int_equal(nw_id_for_document("ftp://example.com/a", (const uint8_t *)bare,
+                                        sizeof bare - 1, "text/plain", NULL, id, &canon),
+                     -EINVAL);
+    assert_null(canon);
+}
+
 int
 main(void)
 {
@@ -292,6 +535,9 @@ main(void)
         cmocka_unit_test(test_url_ids_equal),   cmocka_unit_test(test_malformed_urls_rejected),
         cmocka_unit_test(test_text_ids_stable), cmocka_unit_test(test_content_hash),
         cmocka_unit_test(test_known_answers),
+        cmocka_unit_test(test_streamed_like_whole_text),
+        cmocka_unit_test(test_streamed_like_whole_text_real),
+        cmocka_unit_test(test_document_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
