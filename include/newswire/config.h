@@ -38,6 +38,11 @@ typedef struct nw_cfg_opt {
 int nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, const char *usage,
                    const char *summary, int *nargs, char ***args);
 
+/* Report a value that nw_config_load accepted but the program cannot use, in the style of the
+ * loader's own messages: `error: bad value "VALUE" for option 'KEY' (EXPECTED)` on stderr.
+ * expected may be NULL. The caller then exits with status 2. */
+void nw_config_bad_value(const char *key, const char *value, const char *expected);
+
 /* Print --help text generated from the table to stdout. */
 void nw_config_help(const nw_cfg_opt_t *table, const char *usage, const char *summary);
 

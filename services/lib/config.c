@@ -185,3 +185,10 @@ nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, cons
     }
     return 0;
 }
+
+void
+nw_config_bad_value(const char *key, const char *value, const char *expected)
+{
+    fprintf(stderr, "error: bad value \"%s\" for option '%s'%s%s%s\n", value ? value : "", key,
+            expected ? " (" : "", expected ? expected : "", expected ? ")" : "");
+}
