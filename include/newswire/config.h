@@ -43,9 +43,6 @@ int nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, 
  * expected may be NULL. The caller then exits with status 2. */
 void nw_config_bad_value(const char *key, const char *value, const char *expected);
 
-/* Print --help text generated from the table to stdout. */
-void nw_config_help(const nw_cfg_opt_t *table, const char *usage, const char *summary);
-
 /* Parse a value as the table's type would (exposed for tests). Returns 0 or -EINVAL. */
 int nw_config_parse_value(nw_cfg_type_t type, const char *text, int64_t *out);
 
