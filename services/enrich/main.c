@@ -52,7 +52,7 @@ main(int argc, char **argv)
      * take jobs it cannot do. */
     rc = nw_enricher_new(cfg.ref_dir[0] ? cfg.ref_dir : NULL, cfg.ner_model, &ref);
     if (rc < 0) {
-        fprintf(stderr, "newswire-enrich: %s\n", nw_enrich_error());
+        fprintf(stderr, "error: %s\n", nw_enrich_error());
         return 1;
     }
     const nw_filter_def_t def = {
