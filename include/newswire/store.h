@@ -119,8 +119,8 @@ typedef int (*nw_store_hit_cb)(const nw_store_hit_t *hit, void *arg); /* nonzero
 int nw_store_search(nw_store_t *s, const char *query, int limit, nw_store_hit_cb cb, void *arg);
 
 /* A search hit as one JSON object (jansson) {id, title, published, lang, url, snippet, rank},
- * as `newswire search --json` and newswire-query's /v1/search give it: a field the article
- * does not have (NULL) is left out, as in every document newswire prints. Returns a new
+ * as `newswire search --json` and newswire-query's /v1/search give it: every key is always
+ * there, null when the article does not have the field, so a hit has one shape. Returns a new
  * reference (caller json_decref()s it) or NULL when out of memory. */
 struct json_t *nw_store_hit_json(const nw_store_hit_t *hit);
 

@@ -892,9 +892,10 @@ nw_store_hit_json(const nw_store_hit_t *h)
     const char *keys[] = {"id", "title", "published", "lang", "url", "snippet"};
     const char *vals[] = {h->id, h->title, h->published, h->lang, h->url, h->snippet};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        /* json_string() refuses text that is not UTF-8; such a field is left out too. */
+        /* Every key, always: null when the article lacks the field (or, which the parse stage
+         * does not let through, when it is not UTF-8 and json_string() refuses it). */
         json_t *v = vals[i] ? json_string(vals[i]) : NULL;
-        if (v && json_object_set_new(o, keys[i], v) < 0)
+        if (json_object_set_new(o, keys[i], v ? v : json_null()) < 0)
             goto fail;
     }
     if (json_object_set_new(o, "rank", json_real(h->rank)) < 0)

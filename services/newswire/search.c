@@ -26,7 +26,7 @@ static const nw_cfg_opt_t search_opts[] = {
     {"limit", NW_CFG_INT, "10", offsetof(search_cfg_t, limit), "at most this many results", 1,
      100000},
     {"json", NW_CFG_BOOL, "0", offsetof(search_cfg_t, json),
-     "print JSON lines {id,title,published,lang,url,snippet,rank} (absent fields left out)", 0, 0},
+     "print JSON lines {id,title,published,lang,url,snippet,rank}", 0, 0},
     NW_CFG_END,
 };
 
