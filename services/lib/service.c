@@ -193,7 +193,8 @@ nw_service_config(const char *name, const nw_service_cfg_t *cfg, int curve_roles
     }
     nw_log_init(name, level);
     char ep[512], err[256];
-    /* The last endpoint has the highest port: if it derives, they all do. */
+    /* The last endpoint has the highest port: if it derives, they all do. Only the broker
+     * binds without connecting; its base endpoint is its --bind. */
     if (cfg->broker && nw_ep_derive(cfg->broker, NW_EP_COUNT - 1, ep, sizeof ep) < 0) {
         nw_config_bad_value(
             curve_roles & NW_CURVE_BINDS && !(curve_roles & NW_CURVE_CONNECTS) ? "bind" : "broker",
