@@ -95,4 +95,17 @@ void nw_service_stop(nw_service_t *svc);
 /* True once a drain has begun. */
 int nw_service_draining(const nw_service_t *svc);
 
+/* A part of the service that is down while the rest runs (e.g. one source of fetch): what it
+ * is ("ingest") and why ("cannot bind ...: Address already in use"). Borrowed strings. */
+typedef struct nw_service_problem {
+    const char *what;
+    const char *reason;
+} nw_service_problem_t;
+#define NW_SERVICE_PROBLEMS_MAX 16
+/* Fill at most max problems; returns how many (0: healthy). Called for each /healthz. */
+typedef size_t (*nw_service_health_cb)(void *arg, nw_service_problem_t *out, size_t max);
+/* /healthz answers 200 {"status":"degraded","problems":{what: reason, ...}} while cb reports
+ * problems, {"status":"ok"} otherwise (503 "draining" during a drain). cb may be NULL. */
+void nw_service_set_health(nw_service_t *svc, nw_service_health_cb cb, void *arg);
+
 #endif

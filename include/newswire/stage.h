@@ -28,7 +28,11 @@
  *                                    NW_STAGE_LIVENESS intervals (it restarted, or it dropped
  *                                    us), so a worker never sits on credit the broker forgot.
  *                     ["READY", n]   n more credits: n jobs finished since the last grant.
- *                                    Batched until half the window is free.
+ *                                    Sent at the end of the loop turn in which they
+ *                                    finished (a store: right after its commit), so the
+ *                                    broker forgets finished jobs at once: an idle
+ *                                    pipeline has nothing in flight, and a worker that
+ *                                    dies gets only its unfinished jobs requeued.
  *                     ["HB"]         every heartbeat interval.
  *                     ["BYE"]        leaving: requeue every job not acknowledged by READY.
  *   broker -> worker  ["JOB", type, payload]

@@ -23,6 +23,7 @@
 #include "newswire/id.h"
 #include "newswire/log.h"
 #include "newswire/metrics.h"
+#include "newswire/parse.h"
 #include "newswire/util.h"
 
 /* A dead letter for an oversized body keeps only this much of it: enough to see what it was,
@@ -358,6 +359,34 @@ out:
     return rc;
 }
 
+/* A well-formed JSON object can still never become an article: no "text"/"html"/"body"
+ * string, a field of the wrong type, no paragraphs. Ask the parse stage's own function, so
+ * the door refuses exactly what parse would dead-letter after a 202. Returns 0, -ENOMEM, or
+ * -EPROTO with parse's reason and explanation in message. */
+static int
+check_article(const fetch_item_t *it, char *message, size_t n)
+{
+    nw_raw_t raw = {
+        .v = NW_PROTO_VERSION,
+        .content_type = "application/json",
+        .body = (uint8_t *)it->body,
+        .body_len = it->len,
+    };
+    nw_article_t art;
+    const char *reason = NULL;
+    char detail[200];
+    int rc = nw_parse_raw(&raw, &art, &reason, detail, sizeof detail);
+    if (rc == 0) {
+        nw_article_release(&art);
+        return 0;
+    }
+    if (rc == -ENOMEM)
+        return rc;
+    snprintf(message, n, "the JSON body cannot become an article (%s: %s)",
+             reason ? reason : "bad-json", detail);
+    return -EPROTO;
+}
+
 int
 fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *res,
                     fetch_done_cb done, void *arg)
@@ -418,6 +447,15 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
         }
         if (rc < 0) {
             rc = reject_item(a, it, 400, "bad-json", msg, res, done, arg);
+            goto out;
+        }
+        rc = check_article(it, msg, sizeof msg);
+        if (rc == -ENOMEM) {
+            set_result(res, FETCH_FAILED, 500, "internal", "out of memory");
+            goto out;
+        }
+        if (rc < 0) {
+            rc = reject_item(a, it, 422, "no-article", msg, res, done, arg);
             goto out;
         }
     }

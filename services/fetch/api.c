@@ -6,9 +6,11 @@
  * The URL may also come as the header X-Newswire-URL, or as "url" in a JSON body. The answer
  * is 202 {"id":"...","status":"accepted"} once the raw message is durable in the spool and was
  * handed to the broker (the request waits for the group's fsync), 4xx
- * {"error":"<reason>","message":"..."} for bad input (dead-lettered), or 503 with Retry-After
- * when a queue or the spool pushes back ("busy", "spool-full") or the spool cannot be written
- * ("spool-unavailable"): the client retries, nothing is dropped.
+ * {"error":"<reason>","message":"..."} for bad input (dead-lettered; 422 "no-article" for a
+ * JSON object that can never become an article, such as one without a "text" or "html"
+ * string), or 503 with Retry-After when a queue or the spool pushes back ("busy",
+ * "spool-full") or the spool cannot be written ("spool-unavailable"): the client retries,
+ * nothing is dropped.
  *
  * Bodies over the HTTP server's own limit are answered 413 by nw_http before this handler runs
  * (see main.c for how that limit relates to max-body). */

@@ -19,6 +19,7 @@
 
 #include "newswire/http.h"
 #include "newswire/proto.h"
+#include "newswire/service.h"
 #include "newswire/stage.h"
 
 /* Durable delivery (deliver.c). */
@@ -59,11 +60,14 @@ void fetch_deliver_close(fetch_deliver_t *d, void (*cb)(void *arg), void *arg);
 
 /* The acceptor: the deliverer every source shares and the instance's settings. Embedded in
  * main's state; the pushes and the deliverer are owned by main. */
+typedef struct fetch_sources fetch_sources_t;
+
 typedef struct fetch_accept {
     fetch_deliver_t *deliver;
-    const char *origin; /* instance name, put in every raw and dead message */
-    size_t max_body;    /* bodies longer than this are refused */
-    int closed;         /* draining: every item is answered 503 "shutting-down" */
+    fetch_sources_t *sources; /* where a running source reports trouble (may be NULL) */
+    const char *origin;       /* instance name, put in every raw and dead message */
+    size_t max_body;          /* bodies longer than this are refused */
+    int closed;               /* draining: every item is answered 503 "shutting-down" */
 } fetch_accept_t;
 
 /* What a source got. Everything is borrowed for the duration of the call. */
@@ -89,7 +93,7 @@ typedef enum {
 /* The outcome as a sender sees it. */
 typedef struct fetch_result {
     fetch_outcome_t outcome;
-    int status;         /* HTTP-style status: 202, 400, 413, 415, 503, 500 */
+    int status;         /* HTTP-style status: 202, 400, 413, 415, 422, 503, 500 */
     const char *reason; /* machine-readable: "accepted", "empty-body", "busy", ... (static) */
     char message[256];  /* human-readable */
     char id[33];        /* the article id ("" when none was derived) */
@@ -123,9 +127,12 @@ char *fetch_result_json(const fetch_result_t *res);
 /* HTTP API: route POST /v1/articles on h. Returns 0 or -ENOMEM. */
 int fetch_api_start(nw_http_t *h, fetch_accept_t *a);
 
-/* Inbox: watch dir (created with done/ and rejected/ inside if missing). */
+/* Inbox: watch dir (created with done/ and rejected/ inside if missing). NULL with the reason
+ * in err when the directories cannot be made (ENOMEM leaves err as it was). A directory that
+ * cannot be read later is reported to a->sources and tried again at every rescan. */
 typedef struct fetch_inbox fetch_inbox_t;
-fetch_inbox_t *fetch_inbox_new(uv_loop_t *loop, const char *dir, fetch_accept_t *a);
+fetch_inbox_t *fetch_inbox_new(uv_loop_t *loop, const char *dir, fetch_accept_t *a, char *err,
+                               size_t errlen);
 /* The pushes became writable again, or the spool fell below its bound: resume a scan that
  * stopped on BUSY. NULL-safe. */
 void fetch_inbox_writable(fetch_inbox_t *in);
@@ -134,10 +141,36 @@ void fetch_inbox_writable(fetch_inbox_t *in);
 void fetch_inbox_close(fetch_inbox_t *in, void (*cb)(void *arg), void *arg);
 
 /* ZeroMQ ingest: a ROUTER bound at endpoint (see proto/ingest.md). */
+/* NULL with the reason in err when the socket cannot be made or bound (port in use). */
 typedef struct fetch_ingest fetch_ingest_t;
 fetch_ingest_t *fetch_ingest_new(uv_loop_t *loop, void *zctx, const char *endpoint,
-                                 fetch_accept_t *a);
+                                 fetch_accept_t *a, char *err, size_t errlen);
 /* Stop taking requests and close the socket; cb (may be NULL) runs last. NULL-safe. */
 void fetch_ingest_close(fetch_ingest_t *in, void (*cb)(void *arg), void *arg);
+
+/* Sources fail alone (sources.c): each is started through here, and one that cannot start is
+ * reported (/healthz, nw_fetch_source_up, nw_fetch_source_failures_total) and retried with
+ * backoff while the others run. */
+typedef struct fetch_source_ops {
+    const char *name; /* "inbox", "ingest", "web" (borrowed for the set's lifetime) */
+    /* Start the source: its handle, or NULL with the reason in err. */
+    void *(*start)(void *arg, char *err, size_t errlen);
+    /* Close a started source; cb(cb_arg) once it is released. */
+    void (*close)(void *handle, void (*cb)(void *cb_arg), void *cb_arg);
+    void *arg;
+} fetch_source_ops_t;
+fetch_sources_t *fetch_sources_new(uv_loop_t *loop);
+/* Start a source now; when that fails, retry it after 1 s, doubling up to 60 s. Returns 0 (also
+ * when the source is down) or -ENOSPC (too many sources). Copies ops. */
+int fetch_sources_add(fetch_sources_t *set, const fetch_source_ops_t *ops);
+/* The running source called name, or NULL while it is down (NULL-safe). */
+void *fetch_sources_get(fetch_sources_t *set, const char *name);
+/* A running source reports a problem (problem NULL or "": it is over). Logged on change.
+ * NULL-safe in set. */
+void fetch_sources_problem(fetch_sources_t *set, const char *name, const char *problem);
+/* nw_service_health_cb: the sources that are down or failing, with their reasons. */
+size_t fetch_sources_health(void *set, nw_service_problem_t *out, size_t max);
+/* Stop retrying and close every running source; cb (may be NULL) runs last. NULL-safe. */
+void fetch_sources_close(fetch_sources_t *set, void (*cb)(void *arg), void *arg);
 
 #endif

@@ -228,10 +228,14 @@ scan(fetch_inbox_t *in)
     int n = 0, more = 0, was_blocked = in->blocked;
     in->blocked = 0; /* this scan's first push tells whether the queue is still full */
     if (d == NULL) {
-        NW_ERROR(NULL, "inbox: cannot open \"%s\": %s", in->dir, strerror(errno));
+        /* Reported (logged once) as the source's problem; the rescan is its retry. */
+        char why[300];
+        snprintf(why, sizeof why, "cannot open \"%s\": %s", in->dir, strerror(errno));
+        fetch_sources_problem(in->a->sources, "inbox", why);
         schedule(in, RESCAN_MS);
         return;
     }
+    fetch_sources_problem(in->a->sources, "inbox", NULL);
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
         if (ignored(e->d_name) || e->d_type == DT_DIR)
             continue;
@@ -293,7 +297,7 @@ free_inbox(fetch_inbox_t *in)
 }
 
 fetch_inbox_t *
-fetch_inbox_new(uv_loop_t *loop, const char *dir, fetch_accept_t *a)
+fetch_inbox_new(uv_loop_t *loop, const char *dir, fetch_accept_t *a, char *err, size_t errlen)
 {
     fetch_inbox_t *in = calloc(1, sizeof *in);
     int rc = -ENOMEM;
@@ -307,7 +311,8 @@ fetch_inbox_new(uv_loop_t *loop, const char *dir, fetch_accept_t *a)
     if (!in->dir || !in->done || !in->rejected)
         goto err;
     if ((rc = nw_mkdirs(in->done, 0755)) < 0 || (rc = nw_mkdirs(in->rejected, 0755)) < 0) {
-        NW_ERROR(NULL, "inbox: cannot create \"%s\": %s", in->dir, strerror(-rc));
+        snprintf(err, errlen, "cannot create \"%s\" and its done/ and rejected/: %s", in->dir,
+                 strerror(-rc));
         goto err;
     }
     uv_fs_event_init(loop, &in->ev);

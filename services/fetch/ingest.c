@@ -194,7 +194,8 @@ answer:
 }
 
 fetch_ingest_t *
-fetch_ingest_new(uv_loop_t *loop, void *zctx, const char *endpoint, fetch_accept_t *a)
+fetch_ingest_new(uv_loop_t *loop, void *zctx, const char *endpoint, fetch_accept_t *a, char *err,
+                 size_t errlen)
 {
     fetch_ingest_t *in = calloc(1, sizeof *in);
     void *s = NULL;
@@ -203,7 +204,7 @@ fetch_ingest_new(uv_loop_t *loop, void *zctx, const char *endpoint, fetch_accept
     in->a = a;
     s = zmq_socket(zctx, ZMQ_ROUTER);
     if (s == NULL) {
-        NW_ERROR(NULL, "ingest: cannot create socket: %s", zmq_strerror(zmq_errno()));
+        snprintf(err, errlen, "cannot create socket: %s", zmq_strerror(zmq_errno()));
         goto err;
     }
     int64_t maxmsg = (int64_t)a->max_body * 2;
@@ -211,12 +212,12 @@ fetch_ingest_new(uv_loop_t *loop, void *zctx, const char *endpoint, fetch_accept
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     if (nw_curve_server(s) < 0 || zmq_bind(s, endpoint) < 0) {
-        NW_ERROR(NULL, "ingest: cannot bind \"%s\": %s", endpoint, zmq_strerror(zmq_errno()));
+        snprintf(err, errlen, "cannot bind \"%s\": %s", endpoint, zmq_strerror(zmq_errno()));
         goto err;
     }
     in->zs = nw_zsock_new(loop, s, on_request, in);
     if (in->zs == NULL) {
-        NW_ERROR(NULL, "ingest: cannot watch \"%s\"", endpoint);
+        snprintf(err, errlen, "cannot watch \"%s\"", endpoint);
         goto err;
     }
     NW_INFO(NULL, "ingest: listening on \"%s\"", endpoint);

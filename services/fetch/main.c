@@ -2,8 +2,8 @@
  * the service (loop, ZeroMQ context, HTTP server with /metrics and /healthz), connect the two
  * pushes (raw.in for articles, the "dead" queue for dead letters), open the spool and the ack
  * subscription (deliver.c), start the sources (HTTP API, inbox directory, ZeroMQ ingest
- * socket, web feeds and pages) and drain on SIGTERM. The logic lives in accept.c,
- * deliver.c, api.c, inbox.c, ingest.c and web.c. */
+ * socket, web feeds and pages; each fails alone, see sources.c) and drain on SIGTERM. The
+ * logic lives in accept.c, deliver.c, api.c, inbox.c, ingest.c, web.c and sources.c. */
 #include "fetch.h"
 #include "web.h"
 
@@ -85,14 +85,70 @@ static const nw_cfg_opt_t options[] = {
 
 struct fetch_app {
     nw_service_t *svc;
+    struct fetch_cfg *cfg;
     fetch_accept_t accept;
     nw_push_t *raw, *dead;
-    fetch_inbox_t *inbox;
-    fetch_ingest_t *ingest;
-    nw_zsock_t *zap; /* the --curve-allow check of the ingest socket, when configured */
-    fetch_web_t *web;
-    int closing; /* sources and pushes still closing during drain */
+    fetch_sources_t *sources; /* inbox, ingest, web: each started, failing and retried alone */
+    nw_zsock_t *zap;          /* the --curve-allow check of the ingest socket, when configured */
+    fetch_web_opts_t wopts;
+    int web_routed; /* POST /v1/urls is routed to the first web source that started */
+    int closing;    /* sources and pushes still closing during drain */
 };
+
+/* ---- the sources, as sources.c starts and closes them ---- */
+
+static void *
+start_inbox(void *arg, char *err, size_t errlen)
+{
+    struct fetch_app *app = arg;
+    return fetch_inbox_new(nw_service_loop(app->svc), app->cfg->inbox_dir, &app->accept, err,
+                           errlen);
+}
+
+static void
+close_inbox(void *h, void (*cb)(void *), void *cb_arg)
+{
+    fetch_inbox_close(h, cb, cb_arg);
+}
+
+static void *
+start_ingest(void *arg, char *err, size_t errlen)
+{
+    struct fetch_app *app = arg;
+    return fetch_ingest_new(nw_service_loop(app->svc), nw_service_zctx(app->svc), app->cfg->ingest,
+                            &app->accept, err, errlen);
+}
+
+static void
+close_ingest(void *h, void (*cb)(void *), void *cb_arg)
+{
+    fetch_ingest_close(h, cb, cb_arg);
+}
+
+static void *
+start_web(void *arg, char *err, size_t errlen)
+{
+    struct fetch_app *app = arg;
+    nw_http_t *http = nw_service_http(app->svc);
+    fetch_web_t *w =
+        fetch_web_new(nw_service_loop(app->svc), &app->wopts, &app->accept, err, errlen);
+    /* The web source is never restarted once up, so its route is added once. */
+    if (w && http && !app->web_routed) {
+        if (fetch_web_api_start(w, http) < 0) {
+            snprintf(err, errlen, "cannot add the route POST /v1/urls");
+            fetch_web_close(w, NULL, NULL);
+            return NULL;
+        }
+        app->web_routed = 1;
+    }
+    return w;
+}
+
+static void
+close_web(void *h, void (*cb)(void *), void *cb_arg)
+{
+    fetch_web_close(h, cb, cb_arg);
+}
 
 static void
 on_push_writable(nw_push_t *p, void *arg)
@@ -100,14 +156,14 @@ on_push_writable(nw_push_t *p, void *arg)
     (void)p;
     struct fetch_app *app = arg;
     fetch_deliver_writable(app->accept.deliver);
-    fetch_inbox_writable(app->inbox);
+    fetch_inbox_writable(fetch_sources_get(app->sources, "inbox"));
 }
 
 static void
 on_spool_resume(void *arg)
 {
     struct fetch_app *app = arg;
-    fetch_inbox_writable(app->inbox);
+    fetch_inbox_writable(fetch_sources_get(app->sources, "inbox"));
 }
 
 static void
@@ -137,11 +193,9 @@ on_deliver_closed(void *arg)
 
 /* Then the deliverer (re-sends, the ack socket, the spool), which uses the pushes. */
 static void
-on_source_closed(void *arg)
+on_sources_closed(void *arg)
 {
     struct fetch_app *app = arg;
-    if (--app->closing > 0)
-        return;
     fetch_deliver_t *d = app->accept.deliver;
     app->accept.deliver = NULL;
     if (d)
@@ -155,25 +209,14 @@ static void
 on_flushed(void *arg)
 {
     struct fetch_app *app = arg;
-    app->closing = 1; /* held until both sources were asked to close */
-    if (app->inbox) {
-        app->closing++;
-        fetch_inbox_close(app->inbox, on_source_closed, app);
-        app->inbox = NULL;
-    }
-    if (app->ingest) {
-        app->closing++;
-        fetch_ingest_close(app->ingest, on_source_closed, app);
-        app->ingest = NULL;
-    }
     nw_zsock_close(app->zap, NULL, NULL);
     app->zap = NULL;
-    if (app->web) {
-        app->closing++;
-        fetch_web_close(app->web, on_source_closed, app);
-        app->web = NULL;
-    }
-    on_source_closed(app);
+    fetch_sources_t *set = app->sources;
+    app->sources = app->accept.sources = NULL;
+    if (set)
+        fetch_sources_close(set, on_sources_closed, app);
+    else
+        on_sources_closed(app);
 }
 
 static void
@@ -196,7 +239,7 @@ int
 main(int argc, char **argv)
 {
     struct fetch_cfg cfg = {0};
-    struct fetch_app app = {0};
+    struct fetch_app app = {.cfg = &cfg};
     char name[300], ep_raw[512], ep_dead[512];
 
     int rc = nw_config_load(options, &cfg, argc, argv, "newswire-fetch [OPTIONS]",
@@ -260,14 +303,7 @@ main(int argc, char **argv)
         NW_ERROR(NULL, "cannot add the HTTP API routes");
         goto fail;
     }
-    if (cfg.inbox_dir && *cfg.inbox_dir &&
-        (app.inbox = fetch_inbox_new(loop, cfg.inbox_dir, &app.accept)) == NULL)
-        goto fail;
-    if (cfg.ingest && *cfg.ingest &&
-        (nw_curve_zap_start(loop, zctx, &app.zap) < 0 ||
-         (app.ingest = fetch_ingest_new(loop, zctx, cfg.ingest, &app.accept)) == NULL))
-        goto fail;
-    fetch_web_opts_t wopts = {
+    app.wopts = (fetch_web_opts_t){
         .feeds = cfg.feeds,
         .poll_ms = cfg.poll_interval,
         .state_dir = cfg.state_dir,
@@ -280,8 +316,19 @@ main(int argc, char **argv)
         .host_delay_ms = cfg.host_delay,
         .robots_ttl_ms = 3600 * 1000,
     };
-    if ((app.web = fetch_web_new(loop, &wopts, &app.accept)) == NULL ||
-        (http && fetch_web_api_start(app.web, http) < 0))
+    if (cfg.ingest && *cfg.ingest && nw_curve_zap_start(loop, zctx, &app.zap) < 0)
+        goto fail;
+    /* From here on a source that cannot start is down, reported and retried, not fatal. */
+    app.sources = app.accept.sources = fetch_sources_new(loop);
+    if (app.sources == NULL)
+        goto fail;
+    nw_service_set_health(app.svc, fetch_sources_health, app.sources);
+    fetch_source_ops_t inbox = {"inbox", start_inbox, close_inbox, &app};
+    fetch_source_ops_t ingest = {"ingest", start_ingest, close_ingest, &app};
+    fetch_source_ops_t web = {"web", start_web, close_web, &app};
+    if ((cfg.inbox_dir && *cfg.inbox_dir && fetch_sources_add(app.sources, &inbox) < 0) ||
+        (cfg.ingest && *cfg.ingest && fetch_sources_add(app.sources, &ingest) < 0) ||
+        fetch_sources_add(app.sources, &web) < 0)
         goto fail;
     NW_INFO(NULL, "fetch \"%s\" started broker=%s http=%s max-body=%lld spool=%s", cfg.name,
             cfg.svc.broker, cfg.svc.http && *cfg.svc.http ? cfg.svc.http : "off",

@@ -379,7 +379,7 @@ load_validators(fetch_web_t *w)
 /* The feed option: URLs separated by commas or white space, inline when it contains "://",
  * else the path of a file holding them ('#' starts a comment). */
 static int
-load_feed_list(fetch_web_t *w, const char *spec)
+load_feed_list(fetch_web_t *w, const char *spec, char *err, size_t errlen)
 {
     char *text = NULL;
     if (spec == NULL || *spec == 0)
@@ -391,7 +391,7 @@ load_feed_list(fetch_web_t *w, const char *spec)
         size_t len = 0;
         int rc = nw_read_file(spec, MAX_FEED_LIST, &data, &len);
         if (rc < 0) {
-            NW_ERROR(NULL, "cannot read the feed list \"%s\": %s", spec, strerror(-rc));
+            snprintf(err, errlen, "cannot read the feed list \"%s\": %s", spec, strerror(-rc));
             return rc;
         }
         text = (char *)data;
@@ -407,7 +407,7 @@ load_feed_list(fetch_web_t *w, const char *spec)
          tok = strtok_r(NULL, ", \t\r\n", &save)) {
         char *canon = NULL;
         if (nw_url_canonical(tok, &canon) < 0) {
-            NW_ERROR(NULL, "bad feed url \"%s\" in option 'feeds'", tok);
+            snprintf(err, errlen, "bad feed url \"%.100s\" in option 'feeds'", tok);
             rc = -EINVAL;
             break;
         }
@@ -1058,7 +1058,8 @@ on_timer_closed(uv_handle_t *h)
 }
 
 fetch_web_t *
-fetch_web_new(uv_loop_t *loop, const fetch_web_opts_t *o, fetch_accept_t *a)
+fetch_web_new(uv_loop_t *loop, const fetch_web_opts_t *o, fetch_accept_t *a, char *err,
+              size_t errlen)
 {
     fetch_web_t *w = calloc(1, sizeof *w);
     if (w == NULL)
@@ -1072,7 +1073,8 @@ fetch_web_new(uv_loop_t *loop, const fetch_web_opts_t *o, fetch_accept_t *a)
     nw_buf_t p = {0}, q = {0}, r = {0};
     int rc = nw_mkdirs(o->state_dir, 0755);
     if (rc < 0) {
-        NW_ERROR(NULL, "cannot create the state dir \"%s\": %s", o->state_dir, strerror(-rc));
+        snprintf(err, errlen, "cannot create the state dir \"%s\": %s", o->state_dir,
+                 strerror(-rc));
         goto fail;
     }
     if (nw_buf_printf(&p, "%s/seen.log", o->state_dir) < 0 ||
@@ -1091,10 +1093,11 @@ fetch_web_new(uv_loop_t *loop, const fetch_web_opts_t *o, fetch_accept_t *a)
     };
     if ((w->robots = nw_robots_cache_new(o->robots_ttl_ms, 4096)) == NULL)
         goto fail;
-    if (load_feed_list(w, o->feeds) < 0)
+    if (load_feed_list(w, o->feeds, err, errlen) < 0)
         goto fail;
     if ((rc = load_validators(w)) < 0 || (rc = load_seen(w)) < 0) {
-        NW_ERROR(NULL, "cannot read the web state in \"%s\": %s", o->state_dir, strerror(-rc));
+        snprintf(err, errlen, "cannot read the web state in \"%s\": %s", o->state_dir,
+                 strerror(-rc));
         goto fail;
     }
     if ((w->hc = nw_httpc_new(loop, &ho)) == NULL)

@@ -28,8 +28,10 @@ typedef struct fetch_web_opts {
 } fetch_web_opts_t;
 
 /* Load the state from state_dir (created if missing), read the feed list and schedule the
- * first poll at once. NULL on error (logged): a bad feed list, an unreadable state dir. */
-fetch_web_t *fetch_web_new(uv_loop_t *loop, const fetch_web_opts_t *o, fetch_accept_t *a);
+ * first poll at once. NULL on error, with the reason in err (a bad feed list, an unreadable
+ * state dir; left as it was on ENOMEM). */
+fetch_web_t *fetch_web_new(uv_loop_t *loop, const fetch_web_opts_t *o, fetch_accept_t *a, char *err,
+                           size_t errlen);
 
 /* Route POST /v1/urls {"url": "..."} on h: 202 {"id","status":"accepted"} once the page was
  * fetched and accepted, or {"error","message"} with 4xx/5xx. Returns 0 or -ENOMEM. */

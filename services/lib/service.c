@@ -45,6 +45,8 @@ struct nw_service {
     int stopping;
     int forced;
     int http_closed;
+    nw_service_health_cb health;
+    void *health_arg;
 };
 
 static void
@@ -119,12 +121,26 @@ on_metrics(nw_http_req_t *req, void *arg)
     nw_buf_release(&b);
 }
 
+/* 200 {"status":"ok"}; 200 {"status":"degraded","problems":{"<part>":"<reason>"}} while the
+ * service runs with some part down (it still does the rest of its work, so an orchestrator
+ * must not restart it for that); 503 {"status":"draining"}. */
 static void
 on_healthz(nw_http_req_t *req, void *arg)
 {
     nw_service_t *svc = arg;
-    const char *status = svc->draining ? "draining" : "ok";
+    nw_service_problem_t problems[NW_SERVICE_PROBLEMS_MAX];
+    size_t n = svc->health && !svc->draining
+                   ? svc->health(svc->health_arg, problems, NW_SERVICE_PROBLEMS_MAX)
+                   : 0;
+    const char *status = svc->draining ? "draining" : n > 0 ? "degraded" : "ok";
     json_t *j = json_pack("{s:s, s:s}", "status", status, "service", svc->name);
+    json_t *pj = n > 0 ? json_object() : NULL;
+    for (size_t i = 0; pj && i < n && i < NW_SERVICE_PROBLEMS_MAX; i++)
+        json_object_set_new(pj, problems[i].what, json_string(problems[i].reason));
+    if (j && pj)
+        json_object_set_new(j, "problems", pj);
+    else
+        json_decref(pj);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (s == NULL) {
@@ -134,6 +150,13 @@ on_healthz(nw_http_req_t *req, void *arg)
     nw_http_respond(req, svc->draining ? 503 : 200, "application/json", s, strlen(s),
                     "Cache-Control: no-store\r\n");
     free(s);
+}
+
+void
+nw_service_set_health(nw_service_t *svc, nw_service_health_cb cb, void *arg)
+{
+    svc->health = cb;
+    svc->health_arg = arg;
 }
 
 static void

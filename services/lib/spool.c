@@ -60,7 +60,8 @@ struct entry {
     uint64_t off; /* of the record header */
     uint32_t len; /* payload */
     uint32_t tries;
-    int64_t due; /* resend time (ms); only meaningful once durable */
+    int64_t due;     /* resend time (ms); only meaningful once durable */
+    int64_t sent_ms; /* when it was last sent (0: not since open) */
     uint8_t tag;
     uint8_t acked;
 };
@@ -81,10 +82,11 @@ struct nw_spool {
     int syncing;
     int64_t resend_ms, max_backoff_ms;
     /* Acks tell re-sends apart from lost messages: see nw_spool_resend. */
-    uint64_t max_acked;  /* highest seq acknowledged since open */
-    int64_t last_ack_ms; /* when an ack was last noticed (0: none since open) */
-    int ack_seen;        /* an ack came since the last nw_spool_resend */
-    uint8_t *buf;        /* read buffer */
+    uint64_t max_acked;    /* highest seq acknowledged since open */
+    int64_t acked_sent_ms; /* latest send time of a record acknowledged since open */
+    int64_t last_ack_ms;   /* when an ack was last noticed (0: none since open) */
+    int ack_seen;          /* an ack came since the last nw_spool_resend */
+    uint8_t *buf;          /* read buffer */
     size_t buf_cap;
 };
 
@@ -627,6 +629,8 @@ nw_spool_ack(nw_spool_t *s, uint64_t seq)
         return 0;
     if (seq > s->max_acked)
         s->max_acked = seq;
+    if (e->sent_ms > s->acked_sent_ms)
+        s->acked_sent_ms = e->sent_ms;
     s->ack_seen = 1;
     forget(s, e);
     int rc = write_record(s, KIND_ACK, 0, seq, NULL, 0, &off);
@@ -762,6 +766,7 @@ schedule(nw_spool_t *s, struct entry *e, int64_t now_ms)
     if (delay > s->max_backoff_ms)
         delay = s->max_backoff_ms;
     e->due = now_ms + delay;
+    e->sent_ms = now_ms;
     if (e->tries < 32)
         e->tries++;
 }
@@ -786,10 +791,14 @@ int
 nw_spool_resend(nw_spool_t *s, int64_t now_ms, nw_spool_send_cb send, void *arg, size_t max)
 {
     int sent = 0;
-    /* While acks keep coming, a record sent before but newer than everything acknowledged is
-     * most likely still queued behind the acked ones (a backlog longer than resend_ms), not
-     * lost: re-sending it would only deepen the backlog. A lost record is re-sent once a later
-     * one is acknowledged, or once acks stop for resend_ms (everything in flight was lost). */
+    /* While acks keep coming, a record sent before is most likely still queued in a backlog
+     * longer than resend_ms, not lost: re-sending it would only deepen the backlog (and every
+     * copy costs parse and enrich work again). It counts as lost once a record sent at least
+     * resend_ms after it was acknowledged (the pipeline is roughly FIFO, so workers reorder
+     * copies by far less than that), or once acks stop for resend_ms (everything in flight was
+     * lost, e.g. with a broker restart). Comparing seqs instead of send times re-sent every
+     * record that a few parallel workers let a slightly newer one overtake: about a fifth of
+     * a long burst. */
     if (s->ack_seen) {
         s->last_ack_ms = now_ms;
         s->ack_seen = 0;
@@ -801,7 +810,7 @@ nw_spool_resend(nw_spool_t *s, int64_t now_ms, nw_spool_send_cb send, void *arg,
             continue;
         if (e->due > now_ms)
             continue;
-        if (e->tries > 0 && flowing && e->seq > s->max_acked)
+        if (e->tries > 0 && flowing && s->acked_sent_ms - e->sent_ms < s->resend_ms)
             continue;
         struct seg *g = find_seg(s, e->seg);
         int rc = g ? grow_buf(s, e->len) : -ENOENT;

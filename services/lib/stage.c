@@ -4,7 +4,13 @@
  * Worker credit bookkeeping keeps one invariant: credit_out + inflight + free == window,
  * where credit_out is what the broker may still send us, inflight what we received and did
  * not finish, and free what we have not yet granted. READY grants exactly the jobs finished
- * since the last grant, which is what lets the broker release its copies of them in order. */
+ * since the last grant, which is what lets the broker release its copies of them in order.
+ *
+ * READY goes out at the end of the loop turn in which jobs finished (one message for all the
+ * jobs of that turn, e.g. a store's whole commit), not once half the window is free: the
+ * broker keeps every job it has not heard READY for in its in-flight set and requeues them
+ * all when the worker dies, so a late READY turned every committed job of a killed store
+ * into a redelivery, and an idle pipeline showed jobs in flight that were long finished. */
 #include "newswire/stage.h"
 
 #include "newswire/metrics.h"
@@ -206,8 +212,10 @@ struct nw_worker {
     nw_zsock_t *dealer;
     nw_push_t *push[NW_EP_COUNT]; /* created on first emit, indexed by .in endpoint */
     uv_timer_t timer;
+    uv_idle_t grant; /* sends READY for the jobs finished in this loop turn */
     unsigned hb_ms;
-    unsigned missed; /* heartbeat ticks since the broker last said anything */
+    unsigned missed;      /* heartbeat ticks since the broker last said anything */
+    uint64_t last_out_ms; /* when we last sent the broker anything (uv_hrtime, ms) */
     unsigned window, inflight, credit_out;
     /* Held output, in emit order. Bounded because no credit is granted while it is
      * non-empty: at most `window` jobs' worth of output can pile up. */
@@ -223,12 +231,35 @@ struct nw_worker {
     void *close_arg;
 };
 
+static uint64_t
+now_ms(void)
+{
+    return uv_hrtime() / 1000000u;
+}
+
 static int
 send_cmd(nw_worker_t *w, const char *cmd, const char *num)
 {
     const void *bufs[2] = {cmd, num};
     size_t lens[2] = {strlen(cmd), num ? strlen(num) : 0};
-    return nw_zsock_sendv(w->dealer, bufs, lens, num ? 2 : 1);
+    int rc = nw_zsock_sendv(w->dealer, bufs, lens, num ? 2 : 1);
+    if (rc == 0)
+        w->last_out_ms = now_ms();
+    return rc;
+}
+
+/* Jobs run one after another inside one loop turn (up to a receive batch of them), so a turn
+ * of slow jobs (enrich on long texts, a store applying and committing a batch on a busy
+ * machine) can outlast NW_STAGE_LIVENESS heartbeat intervals while the timer cannot fire.
+ * The broker then dropped the worker as silent and requeued its whole window, committed work
+ * included: a redelivery storm with nothing killed. So a heartbeat also goes out between two
+ * jobs once an interval has passed without one. The clock is read fresh (not the loop's
+ * cached time, which stands still during the turn). */
+static void
+heartbeat_if_due(nw_worker_t *w)
+{
+    if (!w->closing && now_ms() - w->last_out_ms >= w->hb_ms)
+        send_cmd(w, "HB", NULL);
 }
 
 static int
@@ -249,10 +280,10 @@ announce(nw_worker_t *w)
         w->credit_out = free_slots;
 }
 
-/* Grant the credit of finished jobs, batched until half the window is free, and never
- * while output is held (that is how backpressure reaches the broker's queue). */
+/* Grant the credit of finished jobs now, never while output is held (that is how
+ * backpressure reaches the broker's queue). */
 static void
-maybe_grant(nw_worker_t *w)
+grant_now(nw_worker_t *w)
 {
     if (w->closing || w->held_head)
         return;
@@ -260,11 +291,26 @@ maybe_grant(nw_worker_t *w)
     if (used >= w->window)
         return;
     unsigned free_slots = w->window - used;
-    unsigned threshold = w->window / 2 ? w->window / 2 : 1;
-    if (free_slots < threshold)
-        return;
     if (send_credit(w, "READY", free_slots) == 0)
         w->credit_out += free_slots;
+}
+
+static void
+on_grant(uv_idle_t *h)
+{
+    nw_worker_t *w = h->data;
+    uv_idle_stop(h);
+    grant_now(w);
+}
+
+/* Jobs finished: grant their credit once this loop turn is over, so the jobs finished
+ * together (one batch of messages, one commit) cost one READY. */
+static void
+maybe_grant(nw_worker_t *w)
+{
+    if (w->closing || w->held_head || w->inflight + w->credit_out >= w->window)
+        return;
+    uv_idle_start(&w->grant, on_grant);
 }
 
 static void finish_close(nw_worker_t *w);
@@ -324,6 +370,7 @@ on_dealer(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
         w->inflight++;
         nw_metrics_add(w->m_jobs, 1);
         w->cb(w, type, zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), w->arg);
+        heartbeat_if_due(w);
         return;
     }
     if (cmdlen == 2 && memcmp(cmd, "HB", 2) == 0 && n <= 2) {
@@ -367,7 +414,7 @@ on_timer(uv_timer_t *t)
         w->credit_out = 0;
         announce(w);
     }
-    maybe_grant(w); /* retries a grant whose send failed */
+    grant_now(w); /* retries a grant whose send failed */
 }
 
 nw_worker_t *
@@ -410,6 +457,8 @@ nw_worker_new(uv_loop_t *loop, void *zctx, const char *broker, nw_ep_t stage_out
     w->hb_ms = NW_STAGE_HEARTBEAT_MS;
     uv_timer_init(loop, &w->timer);
     w->timer.data = w;
+    uv_idle_init(loop, &w->grant);
+    w->grant.data = w;
     uv_timer_start(&w->timer, on_timer, w->hb_ms, w->hb_ms);
     /* Queued in the DEALER until the connection is up. */
     announce(w);
@@ -523,11 +572,12 @@ finish_close(nw_worker_t *w)
     if (!w->held_head && used < w->window)
         send_credit(w, "READY", w->window - used);
     send_cmd(w, "BYE", NULL);
-    w->pending = 2; /* timer + dealer */
+    w->pending = 3; /* timer + grant + dealer */
     for (int i = 0; i < NW_EP_COUNT; i++)
         if (w->push[i])
             w->pending++;
     uv_close((uv_handle_t *)&w->timer, timer_closed);
+    uv_close((uv_handle_t *)&w->grant, timer_closed);
     nw_zsock_close(w->dealer, zsock_closed, w);
     for (int i = 0; i < NW_EP_COUNT; i++)
         if (w->push[i])

@@ -9,7 +9,14 @@
  * fetch; up.pid for the supervisor) so people and tests can find them. Children inherit
  * stdout and stderr, so their logfmt lines interleave with ours (one write per line keeps them
  * whole). Children run in their own session: a Ctrl-C in the terminal reaches only the
- * supervisor, which then stops them in order instead of every process at once. */
+ * supervisor, which then stops them in order instead of every process at once.
+ *
+ * Before starting anything it binds, for a moment, every TCP port the children will listen on
+ * (the broker's eight, fetch's API and ingest, query, the metrics ports) and refuses to start,
+ * naming the port and its option, when one is in use: a child that cannot bind would only
+ * exit and be restarted forever. A child that keeps failing anyway (GIVE_UP_AFTER exits with
+ * an error status in a row, none after running BACKOFF_RESET_MS) makes up stop everything and
+ * exit 1 with its name, rather than restart it forever. */
 #include "cli.h"
 
 #include <dirent.h>
@@ -22,12 +29,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "newswire/config.h"
 #include "newswire/log.h"
+#include "newswire/stage.h"
 #include "newswire/util.h"
 
 #define BACKOFF_MIN_MS 200
@@ -36,6 +46,7 @@
 #define STOP_TIMEOUT_MS 10000  /* then SIGKILL */
 #define MAX_WORKERS 64
 #define MAX_ARGS 16
+#define GIVE_UP_AFTER 8 /* failed runs in a row of one child before up stops everything */
 
 typedef struct up_cfg {
     const char *data_dir;
@@ -96,6 +107,7 @@ typedef struct child {
     uint64_t backoff; /* next restart delay */
     int64_t exit_status;
     int term_signal;
+    unsigned failures; /* exits with an error status in a row, each after a short run */
 } child_t;
 
 struct up {
@@ -108,6 +120,7 @@ struct up {
     int stopping;
     int broker_stopping;
     int finished;
+    int gave_up; /* a child kept failing: exit 1 */
     char run_dir[PATH_MAX];
 };
 
@@ -269,6 +282,7 @@ copy_samples(const char *dir, const char *data_dir, const char *inbox)
 
 static void advance_stop(up_t *u);
 static void on_restart(uv_timer_t *t);
+static void begin_stop(up_t *u);
 
 static void
 on_proc_close(uv_handle_t *h)
@@ -302,11 +316,25 @@ on_child_exit(uv_process_t *p, int64_t exit_status, int term_signal)
     } else {
         if (ran >= BACKOFF_RESET_MS)
             c->backoff = BACKOFF_MIN_MS;
+        /* Killed by a signal is an accident (or a test); an error status after a short run
+         * is a child that cannot work, and restarting it forever helps nobody. */
+        if (ran >= BACKOFF_RESET_MS || term_signal || exit_status == 0)
+            c->failures = 0;
+        else
+            c->failures++;
         NW_WARN(NULL, "\"%s\" (pid %d) exited after %.1f s: %s %d", c->name, p->pid,
                 (double)ran / 1000.0, term_signal ? "signal" : "status",
                 term_signal ? term_signal : (int)exit_status);
     }
     uv_close((uv_handle_t *)p, on_proc_close);
+    if (!u->stopping && c->failures >= GIVE_UP_AFTER) {
+        fprintf(stderr,
+                "newswire up: \"%s\" failed %u times in a row (last exit status %d); giving "
+                "up and stopping every service (see its log lines above)\n",
+                c->name, c->failures, (int)exit_status);
+        u->gave_up = 1;
+        begin_stop(u);
+    }
 }
 
 static int
@@ -485,6 +513,98 @@ metrics_addr(const up_cfg_t *cfg, size_t i, char *out, size_t n)
         snprintf(out, n, "%s", "");
 }
 
+/* ---- ports ---------------------------------------------------------------------------- */
+
+/* Bind host:port for a moment. Returns 0 when it is free (or cannot be checked: a name that
+ * does not resolve is the child's error to report), -EADDRINUSE, or another negative errno. */
+static int
+port_free(const char *host, const char *port)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(*host ? host : NULL, port, &hints, &res) != 0 || res == NULL)
+        return 0;
+    int rc = 0, one = 1;
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+    if (fd >= 0) {
+        /* As the services bind: a port in TIME_WAIT is usable, a listening one is not. */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, res->ai_addr, res->ai_addrlen) < 0)
+            rc = -errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+/* Check "host:port", "[v6]:port" or "tcp://host:port" (other schemes: nothing to check).
+ * On a port in use, print which and return -EADDRINUSE. */
+static int
+check_port(const char *addr, const char *what, const char *option)
+{
+    char host[256], port[16];
+    const char *a = addr;
+    if (a == NULL || *a == 0)
+        return 0;
+    if (strstr(a, "://")) {
+        if (strncmp(a, "tcp://", 6) != 0)
+            return 0;
+        a += 6;
+    }
+    const char *colon = strrchr(a, ':');
+    if (colon == NULL || (size_t)(colon - a) >= sizeof host || strlen(colon + 1) >= sizeof port)
+        return 0;
+    size_t hl = (size_t)(colon - a);
+    if (hl >= 2 && a[0] == '[' && a[hl - 1] == ']') {
+        memcpy(host, a + 1, hl - 2);
+        host[hl - 2] = 0;
+    } else {
+        memcpy(host, a, hl);
+        host[hl] = 0;
+    }
+    if (strcmp(host, "*") == 0)
+        host[0] = 0;
+    snprintf(port, sizeof port, "%s", colon + 1);
+    int rc = port_free(host, port);
+    if (rc == -EADDRINUSE)
+        fprintf(stderr,
+                "newswire up: port %s (%s, %s %s) is in use; stop what listens there or "
+                "choose another with %s\n",
+                port, what, option, addr, option);
+    else if (rc < 0)
+        fprintf(stderr, "newswire up: cannot listen on %s (%s, %s): %s\n", addr, what, option,
+                strerror(-rc));
+    return rc;
+}
+
+/* Every port a child will listen on, before any child starts. Returns 0 or the first error
+ * (printed). */
+static int
+check_ports(const up_cfg_t *cfg, int with_query, size_t n_kids)
+{
+    char ep[NW_EP_MAX], what[64], http[64];
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < NW_EP_COUNT; i++) {
+        if (nw_ep_derive(cfg->broker, (nw_ep_t)i, ep, sizeof ep) < 0)
+            break; /* the broker reports a bad endpoint itself */
+        snprintf(what, sizeof what, "broker %s", nw_ep_name((nw_ep_t)i));
+        rc = check_port(ep, what, "--broker");
+    }
+    if (rc == 0)
+        rc = check_port(cfg->http, "fetch HTTP API", "--http");
+    if (rc == 0)
+        rc = check_port(cfg->ingest, "fetch ingest socket", "--ingest");
+    if (rc == 0 && with_query)
+        rc = check_port(cfg->query, "query API", "--query");
+    for (size_t i = 0; rc == 0 && cfg->metrics_port > 0 && i < n_kids; i++) {
+        metrics_addr(cfg, i, http, sizeof http);
+        rc = check_port(http, "a child's /metrics", "--metrics-port");
+    }
+    return rc;
+}
+
 int
 nw_cli_up(int argc, char **argv)
 {
@@ -553,6 +673,11 @@ nw_cli_up(int argc, char **argv)
         fprintf(stderr, "newswire up: already running for \"%s\" (pid %d)\n", cfg.data_dir, other);
         goto done;
     }
+    /* The metrics ports of broker, store, workers, fetch and query, as assigned below. */
+    if (check_ports(&cfg, with_query,
+                    3 + (size_t)with_query + (size_t)cfg.enrich + (size_t)cfg.parse) < 0)
+        goto done;
+
     if (cfg.samples && *cfg.samples) {
         rc = copy_samples(cfg.samples, cfg.data_dir, inbox);
         if (rc < 0) {
@@ -635,7 +760,7 @@ nw_cli_up(int argc, char **argv)
     fflush(stdout);
 
     uv_run(&u.loop, UV_RUN_DEFAULT);
-    status = 0;
+    status = u.gave_up ? 1 : 0;
 done:
     if (loop_open) {
         /* Normally everything is closed already; after a setup error close what was opened. */

@@ -6,10 +6,11 @@ require_bins "$(svc_bin broker)" "$(svc_bin fetch)" "$(svc_bin parse)" "$(svc_bi
   "$(svc_bin store)"
 command -v curl >/dev/null || skip "curl not installed"
 
-P=$(free_ports 12)
+P=$(free_ports 13)
 BROKER="tcp://127.0.0.1:$P"
 API="127.0.0.1:$((P + 8))"
 FETCH_HTTP="http://$API"
+BROKER_HTTP="http://127.0.0.1:$((P + 12))" # P+9..P+11 are the tests' own
 DATA=$T/data
 DB=$DATA/newswire.db
 SPOOL=$DATA/spool
@@ -29,7 +30,7 @@ start_fetch() {
 }
 
 start_pipeline() {
-  start broker "$(svc_bin broker)" --bind "$BROKER"
+  start broker "$(svc_bin broker)" --bind "$BROKER" --http "${BROKER_HTTP#http://}"
   start_store
   start parse "$(svc_bin parse)" --broker "$BROKER"
   start enrich "$(svc_bin enrich)" --broker "$BROKER"

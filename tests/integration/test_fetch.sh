@@ -169,6 +169,21 @@ r=$(post text/plain "$T/big.txt") || fail "oversized post failed"
 [ "${r%% *}" = 413 ] || fail "max-body + 1 not refused with 413: ${r:0:200}"
 ok "rejections: empty 400, type 415, UTF-8 400, JSON 400, max-body+1 413"
 
+# JSON objects that can never become an article are refused at the door (422, with parse's
+# reason in the message), not accepted with 202 and dead-lettered by parse later.
+n422=0
+for body in '{"title":"No text at all"}' '{"text":5}' '{"html":["<p>x</p>"]}' \
+  '{"text":null,"html":null}' '{"text":"   \n\n  "}' '{"title":7,"text":"Body."}'; do
+  printf '%s' "$body" >"$T/noart.json"
+  r=$(post application/json "$T/noart.json")
+  expect 422 no-article "$r"
+  n422=$((n422 + 1))
+done
+printf '{"title":"T","html":"<html><body><p>A paragraph of text.</p></body></html>"}' >"$T/h.json"
+r=$(post application/json "$T/h.json")
+[ "${r%% *}" = 202 ] || fail "JSON with an html string refused: $r"
+ok "JSON without usable text: $n422 of $n422 refused with 422 no-article"
+
 # Inbox: files renamed in go to done/, a binary one to rejected/, dot- and .tmp files stay.
 for i in 1 2 3; do printf 'Oslo, Norway - Inbox story number %d.\n' "$i" >"$T/stage/story$i.txt"; done
 printf '\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\1' >"$T/stage/photo.png"
@@ -242,6 +257,7 @@ for reason in empty-body unsupported-content-type invalid-utf8 bad-json binary-f
 done
 [ "$(metric nw_fetch_rejected_total 'reason="invalid-utf8"')" -eq 2 ] || fail "invalid-utf8 count"
 [ "$(metric nw_fetch_rejected_total 'reason="bad-json"')" -eq 2 ] || fail "bad-json count"
+[ "$(metric nw_fetch_rejected_total 'reason="no-article"')" -eq 6 ] || fail "no-article count"
 # One oversized HTTP body (refused by the server before the handler) and one oversized file.
 [ "$(metric nw_fetch_rejected_total 'reason="body-too-large"')" -eq 2 ] || fail "body-too-large count"
 [ "$(metric nw_fetch_accepted_total 'source="inbox"')" -eq 4 ] || fail "inbox accepted count"

@@ -2,6 +2,9 @@
 # test_spool_store_kill.sh: the store is killed with SIGKILL while articles flow and restarted
 # two seconds later. What it had not committed is re-sent by fetch (no ack came within
 # resend-after) and redelivered by the broker; the idempotent store keeps each article once.
+# Once idle, the broker counts nothing in flight, and killing the store then sends no
+# committed job round again (workers used to hold READY back until half their window was
+# free, so the broker requeued up to ~500 committed jobs of a killed store).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/spool_lib.sh"
 
@@ -20,3 +23,17 @@ wait_until 20 unacked_is_zero || fail "spool still holds $(metric "$FETCH_HTTP" 
 resent=$(metric "$FETCH_HTTP" nw_fetch_resent_total)
 [ "${resent%.*}" -gt 0 ] || fail "nothing was re-sent while the store was down"
 ok "every article acked; $resent re-sends covered the store's absence"
+
+# broker_gauge NAME STAGE: one gauge of the broker for one stage.
+broker_gauge() {
+  curl -fsS "$BROKER_HTTP/metrics" | awk -v k="$1{stage=\"$2\"}" '$1 == k { print $2 }'
+}
+idle() { [ "$(broker_gauge nw_broker_inflight enriched)" = 0 ]; }
+wait_until 10 idle || fail "idle pipeline, yet the broker counts $(broker_gauge nw_broker_inflight enriched) enriched jobs in flight"
+requeued=$(metric "$BROKER_HTTP" nw_broker_requeued_total)
+kill -KILL "$PID_store"
+gone() { [ "$(broker_gauge nw_broker_workers enriched)" = 0 ]; }
+wait_until 20 gone || fail "the broker did not notice the killed store"
+[ "$(metric "$BROKER_HTTP" nw_broker_requeued_total)" = "$requeued" ] ||
+  fail "killing an idle store requeued $(($(metric "$BROKER_HTTP" nw_broker_requeued_total) - requeued)) committed jobs"
+ok "idle: nothing in flight at the broker; killing the store requeues nothing"

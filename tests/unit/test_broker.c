@@ -19,6 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include <cmocka.h>
 
 /* Failing guard against a hang: stops the loop so the assertions report what was missing. */
@@ -55,6 +58,7 @@ struct harness {
     size_t max_queued, max_broker_inflight;
     unsigned ticks;
     int done;
+    int keep; /* on_tick decides when to finish, not the last job */
 };
 
 static void pump(harness_t *h);
@@ -125,7 +129,7 @@ on_job(nw_worker_t *w, const char *type, const uint8_t *data, size_t len, void *
         nw_worker_done(w);
     if (h->on_job)
         h->on_job(k, seq);
-    if (h->seen_total == h->n)
+    if (h->seen_total == h->n && !h->keep)
         finish(h);
 }
 
@@ -254,6 +258,40 @@ test_credit_respected(void **state)
     /* The broker's view agrees: never more unacknowledged jobs than the windows allow. */
     assert_true(h.max_broker_inflight > 0 && h.max_broker_inflight <= 2 + 5);
     assert_true(h.wk[0].got > 0 && h.wk[1].got > 0);
+    harness_finish(&h);
+}
+
+/* ---- the broker forgets finished jobs at once ---------------------------------------------- */
+
+/* Wait, once every job arrived, until the broker has nothing in flight (or 2 s passed). */
+static void
+idle_on_tick(harness_t *h)
+{
+    nw_broker_stats_t st;
+    if (h->seen_total < h->n)
+        return;
+    nw_broker_stats(h->b, &st);
+    if (st.stage[0].inflight == 0 || h->ticks > 2000)
+        finish(h);
+}
+
+/* A few jobs for a worker with a large window, as an idle pipeline after a small burst has:
+ * every job is finished, so the broker must not count any as in flight, or a worker that
+ * dies now would get finished work requeued (a store's committed jobs sent round again).
+ * Before READY went out per loop turn it waited for half the window: 10 of 64 stayed. */
+static void
+test_idle_nothing_inflight(void **state)
+{
+    (void)state;
+    harness_t h;
+    harness_init(&h, "inproc://idle", 10, 0, 0);
+    h.keep = 1;
+    h.on_tick = idle_on_tick;
+    add_worker(&h, 0, 64)->defer = 1; /* finished in a batch, as a store's commit */
+    harness_run(&h);
+    assert_int_equal(h.final.stage[0].dispatched, 10);
+    assert_int_equal(h.final.stage[0].inflight, 0);
+    assert_int_equal(h.final.stage[0].requeued, 0);
     harness_finish(&h);
 }
 
@@ -611,12 +649,119 @@ test_broker_restart(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* ---- slow jobs: a busy worker is not taken for a dead one ---------------------------------- */
+
+#define SLOW_JOBS 8
+#define SLOW_JOB_MS 300
+#define SLOW_HB_MS 200 /* the broker drops a worker after about 4 silent intervals: 800 ms */
+
+typedef struct slow {
+    uv_loop_t loop; /* the worker's own, run by its own thread */
+    nw_worker_t *w;
+    atomic_int done;
+    pthread_t thread;
+} slow_t;
+
+static void
+slow_on_job(nw_worker_t *w, const char *type, const uint8_t *data, size_t len, void *arg)
+{
+    slow_t *sl = arg;
+    (void)type;
+    (void)data;
+    (void)len;
+    usleep(SLOW_JOB_MS * 1000); /* a long enrichment, a store commit on a busy machine */
+    nw_worker_done(w);
+    if (atomic_fetch_add(&sl->done, 1) + 1 == SLOW_JOBS)
+        nw_worker_close(w, NULL, NULL);
+}
+
+static void *
+slow_thread(void *arg)
+{
+    slow_t *sl = arg;
+    uv_run(&sl->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+typedef struct slow_main {
+    nw_broker_t *b;
+    nw_push_t *push;
+    slow_t *sl;
+    uv_timer_t timer;
+    unsigned ticks;
+    int pushed;
+    nw_broker_stats_t final;
+} slow_main_t;
+
+static void
+slow_tick(uv_timer_t *t)
+{
+    slow_main_t *m = t->data;
+    m->ticks++;
+    /* Give the worker time to adopt the broker's interval, then send every job at once: the
+     * worker gets them in one batch and runs them back to back in one loop turn. */
+    if (!m->pushed && m->ticks == 50) {
+        for (uint32_t i = 0; i < SLOW_JOBS; i++)
+            assert_int_equal(nw_push_send(m->push, "raw", &i, sizeof i), 0);
+        m->pushed = 1;
+    }
+    if (atomic_load(&m->sl->done) == SLOW_JOBS || m->ticks > 3000) {
+        nw_broker_stats(m->b, &m->final);
+        nw_push_close(m->push, NULL, NULL);
+        nw_broker_close(m->b, NULL, NULL);
+        uv_close((uv_handle_t *)&m->timer, NULL);
+    }
+}
+
+/* Jobs that each take longer than a heartbeat interval, arriving together, keep the worker's
+ * loop busy for seconds in one turn, so its heartbeat timer cannot fire. It must still be
+ * heard: before heartbeats went out between jobs, the broker dropped it as silent and
+ * requeued its whole window (with nothing killed), and the jobs ran twice. */
+static void
+test_slow_jobs_not_silent(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    slow_t sl = {0};
+    slow_main_t m = {0};
+    nw_broker_opts_t opts = {.heartbeat_ms = SLOW_HB_MS};
+    char ep[NW_EP_MAX];
+    void *ctx = zmq_ctx_new();
+    assert_non_null(ctx);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    m.b = nw_broker_new(&loop, ctx, "inproc://slow", &opts);
+    assert_non_null(m.b);
+    assert_int_equal(nw_ep_derive("inproc://slow", NW_EP_RAW_IN, ep, sizeof ep), 0);
+    m.push = nw_push_new(&loop, ctx, ep, NULL, NULL);
+    assert_non_null(m.push);
+    m.sl = &sl;
+    /* Made here, run by the thread only (thread creation orders the two). */
+    assert_int_equal(uv_loop_init(&sl.loop), 0);
+    sl.w =
+        nw_worker_new(&sl.loop, ctx, "inproc://slow", NW_EP_RAW_OUT, SLOW_JOBS, slow_on_job, &sl);
+    assert_non_null(sl.w);
+    assert_int_equal(pthread_create(&sl.thread, NULL, slow_thread, &sl), 0);
+    uv_timer_init(&loop, &m.timer);
+    m.timer.data = &m;
+    uv_timer_start(&m.timer, slow_tick, 10, 10);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(pthread_join(sl.thread, NULL), 0);
+    assert_int_equal(atomic_load(&sl.done), SLOW_JOBS);
+    assert_int_equal(m.final.stage[0].dispatched, SLOW_JOBS);
+    assert_int_equal(m.final.workers_dropped, 0);
+    assert_int_equal(m.final.stage[0].requeued, 0);
+    assert_int_equal(uv_loop_close(&sl.loop), 0);
+    assert_int_equal(zmq_ctx_term(ctx), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_workers_share),
         cmocka_unit_test(test_credit_respected),
+        cmocka_unit_test(test_idle_nothing_inflight),
         cmocka_unit_test(test_worker_joins_midstream),
         cmocka_unit_test(test_queue_bound_backpressure),
         cmocka_unit_test(test_silent_worker_failover),
@@ -624,6 +769,7 @@ main(void)
         cmocka_unit_test(test_bad_messages_dropped),
         cmocka_unit_test(test_pub_forwarding),
         cmocka_unit_test(test_broker_restart),
+        cmocka_unit_test(test_slow_jobs_not_silent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
