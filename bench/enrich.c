@@ -14,7 +14,14 @@
  * - language accuracy (nw_lang_detect) on langid/lingua: sentences, word pairs and single words,
  *   the mean over languages of the per-language accuracy.
  *
- *   bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] [--lang] [VALID.txt]
+ * - entity F1 through the product (product_f1: what `newswire enrich --jsonl` emits, scored on
+ *   CoNLL-2003 valid) and the share of person/org entities named by a common word, per language,
+ *   on the SemEval texts (common_words_count).
+ *
+ *   bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] [--lang] [--topics] [VALID.txt]
+ *
+ * --topics runs only the last two (what subscribers' topics are made of); NW_BENCH_MISSED=T
+ * (0 PER, 1 ORG, 2 LOC) lists the gold entities of that type the product missed.
  *
  * --lang runs only the language part and prints every language's accuracy for each kind, with
  * the three most frequent wrong answers. The language model is --lang-model (default
@@ -24,12 +31,15 @@
  * VALID.txt defaults to $NW_SHARED_DATA/ner/conll2003/valid.txt, then
  * ../shared/data/ner/conll2003/valid.txt; MODEL to data/ner/model.bin. Without the data the
  * bench says so and exits 0, since the data set is not part of the repository. */
+#include "newswire/buf.h"
 #include "newswire/enrich.h"
 #include "newswire/fingerprint.h"
 #include "newswire/langid.h"
 #include "newswire/ner.h"
 #include "newswire/parse.h"
 #include "newswire/util.h"
+
+#include "entity_filter.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -107,13 +117,15 @@ print_prf(const char *name, size_t gold, size_t pred, size_t hit)
 
 static void full_bench(const char *shared, const char *data_dir, int passes, const char *lang_model,
                        const char *lang_mode);
+static void product_f1(const char *valid, const char *data_dir);
+static void semeval(const char *shared, const nw_enricher_t *en);
 static void langid(const char *shared, int detail, const char *lang_model, const char *mode);
 
 int
 main(int argc, char **argv)
 {
     const char *model_path = "data/ner/model.bin", *valid = NULL, *data_dir = "data";
-    int passes = 5, lang_only = 0;
+    int passes = 5, lang_only = 0, topics_only = 0;
     const char *lang_model = NULL, *lang_mode = "both";
     char path[4096];
     for (int i = 1; i < argc; i++) {
@@ -125,6 +137,8 @@ main(int argc, char **argv)
             passes = atoi(argv[++i]);
         else if (strcmp(argv[i], "--lang") == 0)
             lang_only = 1;
+        else if (strcmp(argv[i], "--topics") == 0)
+            topics_only = 1;
         else if (strcmp(argv[i], "--lang-model") == 0 && i + 1 < argc)
             lang_model = argv[++i];
         else if (strcmp(argv[i], "--lang-mode") == 0 && i + 1 < argc)
@@ -132,9 +146,9 @@ main(int argc, char **argv)
         else if (argv[i][0] != '-' && valid == NULL)
             valid = argv[i];
         else {
-            fprintf(stderr,
-                    "usage: bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] "
-                    "[--lang] [--lang-model PATH] [--lang-mode both|cld2|model] [VALID.txt]\n");
+            fprintf(stderr, "usage: bench_enrich [--model MODEL.bin] [--data DIR] [--passes N] "
+                            "[--lang] [--topics] [--lang-model PATH] [--lang-mode both|cld2|model] "
+                            "[VALID.txt]\n");
             return 2;
         }
     }
@@ -159,6 +173,15 @@ main(int argc, char **argv)
     }
     if (lang_only) {
         langid(shared, 1, lang_model, lang_mode);
+        return 0;
+    }
+    if (topics_only) { /* what subscribers get: product F1 and common-word entities only */
+        nw_enricher_t *e = NULL;
+        if (access(valid, R_OK) == 0)
+            product_f1(valid, data_dir);
+        if (nw_enricher_new(data_dir, NULL, &e) == 0)
+            semeval(shared, e);
+        nw_enricher_destroy(&e);
         return 0;
     }
     if (access(valid, R_OK) != 0) {
@@ -308,6 +331,7 @@ main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS: %.1f MB\n", (double)ru.ru_maxrss / 1024);
+    product_f1(valid, data_dir);
     rc = 0;
 out:
     nw_ner_spans_release(&spans);
@@ -451,6 +475,257 @@ print_f1(const char *what, const double *sim, const double *y, size_t n, double 
            what, pearson(sim, y, n), thr, p, r, p + r > 0 ? 2 * p * r / (p + r) : 0, tp, fp, fn);
 }
 
+/* Entity F1 through the product (issue 10.1): each CoNLL document becomes one article (its
+ * sentences as paragraphs, tokens joined by spaces), runs through nw_enricher_run like
+ * `newswire enrich --jsonl`, and the mentions of the emitted entities (person -> PER, org ->
+ * ORG, place -> LOC, other -> MISC) are scored against the gold chunks with the same exact match
+ * as the tagger above. A place mention over a gold MISC chunk ("Egyptian" resolved to Egypt)
+ * counts neither way: the gold calls demonyms MISC, subscribers get the country. */
+static void
+product_f1(const char *valid, const char *data_dir)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0, ntok = 0, cap = 0, nsent = 0, scap = 0;
+    nw_ner_conll_t c = {0};
+    nw_ner_word_t *words = NULL;
+    uint8_t *gold = NULL, *pred = NULL;
+    uint32_t *doc = NULL;
+    size_t *sent_off = NULL;
+    chunk *cg = NULL, *cpr = NULL;
+    nw_enricher_t *e = NULL;
+    size_t *tstart = NULL;
+    counts k = {0};
+    size_t skipped = 0;
+    if (nw_enricher_new(data_dir, NULL, &e) < 0) {
+        printf("product F1: skip, %s\n", nw_enrich_error());
+        return;
+    }
+    if (nw_read_file(valid, (size_t)1 << 30, &buf, &len) < 0)
+        goto out;
+    c.buf = (const char *)buf;
+    c.len = len;
+    while (nw_ner_conll_next(&c) == 1) {
+        if (ntok + c.n + 1 > cap) {
+            cap = (ntok + c.n + 1) * 2;
+            words = realloc(words, cap * sizeof(*words));
+            gold = realloc(gold, cap);
+            if (!words || !gold)
+                goto out;
+        }
+        if (nsent + 2 > scap) {
+            scap = (nsent + 2) * 2;
+            sent_off = realloc(sent_off, scap * sizeof(*sent_off));
+            doc = realloc(doc, scap * sizeof(*doc));
+            if (!sent_off || !doc)
+                goto out;
+        }
+        doc[nsent] = c.doc;
+        sent_off[nsent++] = ntok;
+        memcpy(words + ntok, c.words, c.n * sizeof(*words));
+        memcpy(gold + ntok, c.labels, c.n);
+        ntok += c.n;
+    }
+    sent_off[nsent] = ntok;
+    pred = calloc(ntok + 1, 1);
+    cg = malloc((ntok + 1) * sizeof(*cg));
+    cpr = malloc((ntok + 1) * sizeof(*cpr));
+    tstart = malloc((ntok + 1) * sizeof(*tstart));
+    if (!pred || !cg || !cpr || !tstart)
+        goto out;
+    double t0 = now_s();
+    size_t ndoc = 0;
+    for (size_t s0 = 0; s0 < nsent;) {
+        size_t s1 = s0;
+        while (s1 < nsent && doc[s1] == doc[s0])
+            s1++;
+        nw_buf_t t = {0};
+        for (size_t s = s0; s < s1; s++) {
+            if (s > s0)
+                nw_buf_puts(&t, "\n\n");
+            for (size_t i = sent_off[s]; i < sent_off[s + 1]; i++) {
+                if (i > sent_off[s])
+                    nw_buf_puts(&t, " ");
+                tstart[i] = t.len;
+                nw_buf_append(&t, words[i].s, words[i].len);
+            }
+        }
+        nw_buf_append(&t, "", 0);
+        nw_article_t a = {.v = 1, .id = strdup("conll")};
+        a.text = (char *)nw_buf_steal(&t, NULL);
+        nw_enriched_t out;
+        if (!a.id || !a.text || nw_enricher_run(e, &a, &out) < 0) {
+            nw_article_release(&a);
+            goto out;
+        }
+        size_t a0 = sent_off[s0], a1 = sent_off[s1];
+        for (size_t i = 0; i < out.n_entities; i++) {
+            const nw_entity_t *x = &out.entities[i];
+            int type = !strcmp(x->type, "person")  ? NW_NER_PER
+                       : !strcmp(x->type, "org")   ? NW_NER_ORG
+                       : !strcmp(x->type, "place") ? NW_NER_LOC
+                                                   : NW_NER_MISC;
+            for (size_t m = 0; m < x->n_mentions; m++) {
+                size_t ms = x->mentions[2 * m], me = x->mentions[2 * m + 1];
+                size_t first = a1, last = a0;
+                for (size_t j = a0; j < a1; j++)
+                    if (tstart[j] >= ms && tstart[j] + words[j].len <= me) {
+                        if (first == a1)
+                            first = j;
+                        last = j;
+                    }
+                if (first == a1)
+                    continue;
+                if (type == NW_NER_LOC && gold[first] == NW_NER_LABEL_B(NW_NER_MISC)) {
+                    skipped++;
+                    continue;
+                }
+                int clash = 0;
+                for (size_t j = first; j <= last; j++)
+                    clash |= pred[j] != 0;
+                if (clash)
+                    continue;
+                pred[first] = NW_NER_LABEL_B(type);
+                for (size_t j = first + 1; j <= last; j++)
+                    pred[j] = NW_NER_LABEL_I(type);
+            }
+        }
+        nw_enriched_release(&out);
+        nw_article_release(&a);
+        ndoc++;
+        s0 = s1;
+    }
+    double sec = now_s() - t0;
+    for (size_t s = 0; s < nsent; s++) {
+        size_t a = sent_off[s], n = sent_off[s + 1] - a;
+        score(gold + a, pred + a, n, cg, cpr, &k);
+    }
+    if (getenv("NW_BENCH_MISSED")) { /* gold chunks of the named type the product missed */
+        int want = atoi(getenv("NW_BENCH_MISSED"));
+        for (size_t i = 0; i < ntok; i++) {
+            if (gold[i] != NW_NER_LABEL_B(want))
+                continue;
+            size_t j = i + 1;
+            while (j < ntok && gold[j] == NW_NER_LABEL_I(want))
+                j++;
+            int ok = pred[i] == gold[i] && (j == ntok || pred[j] != NW_NER_LABEL_I(want));
+            for (size_t q = i + 1; q < j; q++)
+                ok &= pred[q] == gold[q];
+            if (!ok) {
+                printf("missed:");
+                for (size_t q = i; q < j; q++)
+                    printf(" %.*s", (int)words[q].len, words[q].s);
+                printf("\tpred %d\n", pred[i]);
+            }
+        }
+    }
+    size_t g3 = 0, p3 = 0, h3 = 0;
+    printf("entity F1 through the product (nw_enricher_run, as newswire enrich --jsonl; %zu "
+           "documents as articles in %.1f s; %zu demonym mentions over gold MISC not counted):\n",
+           ndoc, sec, skipped);
+    for (int t = 0; t < NW_NER_NTYPES; t++) {
+        if (t == NW_NER_MISC)
+            continue;
+        print_prf(nw_ner_type_name((nw_ner_type_t)t), k.gold[t], k.pred[t], k.hit[t]);
+        g3 += k.gold[t];
+        p3 += k.pred[t];
+        h3 += k.hit[t];
+    }
+    print_prf("PER+LOC+ORG", g3, p3, h3);
+out:
+    nw_enricher_destroy(&e);
+    nw_ner_conll_release(&c);
+    free(buf);
+    free(words);
+    free(gold);
+    free(pred);
+    free(doc);
+    free(sent_off);
+    free(cg);
+    free(cpr);
+    free(tstart);
+}
+
+/* Person and organisation entities whose name is a common word of the article's language
+ * (issue 10.3), per detected language, judged by the hunspell dictionaries: a list apart from
+ * the /usr/share/dict lists the enricher filters with, so the figure is not the filter grading
+ * itself. */
+enum { CW_LANGS = 16, CW_TOP = 64 };
+typedef struct cw_lang {
+    char code[8];
+    size_t ents, common, articles;
+    char top[CW_TOP][48];
+    size_t top_n[CW_TOP], ntop;
+} cw_lang;
+static cw_lang cw[CW_LANGS];
+static size_t n_cw;
+static nw_efilter_t *cw_words;
+
+static void
+common_words_count(const nw_enriched_t *out)
+{
+    const char *lang = out->art.lang ? out->art.lang : "und";
+    cw_lang *l = NULL;
+    for (size_t i = 0; i < n_cw && !l; i++)
+        if (strcmp(cw[i].code, lang) == 0)
+            l = &cw[i];
+    if (!l && n_cw < CW_LANGS) {
+        l = &cw[n_cw++];
+        snprintf(l->code, sizeof(l->code), "%s", lang);
+    }
+    if (!l)
+        return;
+    l->articles++;
+    for (size_t i = 0; i < out->n_entities; i++) {
+        const nw_entity_t *x = &out->entities[i];
+        if (strcmp(x->type, "person") != 0 && strcmp(x->type, "org") != 0)
+            continue;
+        l->ents++;
+        if (strchr(x->name, ' ') || !nw_efilter_common(cw_words, lang, x->name, strlen(x->name)))
+            continue;
+        l->common++;
+        size_t k = 0;
+        while (k < l->ntop && strcmp(l->top[k], x->name) != 0)
+            k++;
+        if (k == l->ntop && l->ntop < CW_TOP)
+            snprintf(l->top[l->ntop++], sizeof(l->top[0]), "%s", x->name);
+        if (k < l->ntop)
+            l->top_n[k]++;
+    }
+}
+
+static void
+common_words_print(void)
+{
+    printf("person/org entities named by a common word of the article's language (hunspell "
+           "stems; SemEval texts, both columns; target <= 1%%):\n");
+    size_t all = 0, common = 0;
+    for (size_t i = 0; i < n_cw; i++) {
+        cw_lang *l = &cw[i];
+        int list = nw_efilter_has_lang(cw_words, l->code);
+        all += l->ents;
+        common += l->common;
+        printf("  %-4s %4zu articles %5zu person/org, %4zu common words = %5.2f%%%s", l->code,
+               l->articles, l->ents, l->common,
+               l->ents ? 100.0 * (double)l->common / (double)l->ents : 0.0,
+               list ? "" : " (no list to judge by)");
+        for (int shown = 0; shown < 12; shown++) { /* the most frequent offenders */
+            size_t best = 0, bi = CW_TOP;
+            for (size_t k = 0; k < l->ntop; k++)
+                if (l->top_n[k] > best) {
+                    best = l->top_n[k];
+                    bi = k;
+                }
+            if (bi == CW_TOP)
+                break;
+            printf("%s%s %zu", shown ? ", " : "; ", l->top[bi], best);
+            l->top_n[bi] = 0;
+        }
+        printf("\n");
+    }
+    printf("  all  %5zu person/org, %4zu common words = %.2f%%\n", all, common,
+           all ? 100.0 * (double)common / (double)all : 0.0);
+}
+
 /* Same-story detection on SemEval-2022 task 8: every text is enriched as newswire-enrich does
  * (language, entities, places, amounts, fingerprint) and the two stored fingerprints are
  * compared, so the figure is the store's verdict. The model's weights are refitted on all
@@ -477,6 +752,7 @@ semeval(const char *shared, const nw_enricher_t *en)
     const char *dump_path = getenv("NW_BENCH_DUMP");
     FILE *dump = dump_path && *dump_path ? fopen(dump_path, "w") : NULL;
     double t0 = now_s();
+    cw_words = nw_efilter_new_hunspell(NULL);
     csv_record((char *)buf, len, &pos, f, 16); /* header */
     int k;
     while (n < MAXP && (k = csv_record((char *)buf, len, &pos, f, 16)) > 0) {
@@ -492,6 +768,7 @@ semeval(const char *shared, const nw_enricher_t *en)
                 ok = 0;
                 break;
             }
+            common_words_count(&out);
             if (nw_fp_load(&out, &fp[side]) < 0)
                 nw_fp_compute("", 0, NULL, &fp[side]);
             nw_enriched_release(&out);
@@ -515,6 +792,8 @@ semeval(const char *shared, const nw_enricher_t *en)
     if (dump)
         fclose(dump);
     double sec = now_s() - t0;
+    common_words_print();
+    nw_efilter_destroy(&cw_words);
     printf("same-story (SemEval-2022 task 8 train, %zu pairs, %zu across languages as detected, "
            "enriched and compared in %.2f s; %zu duplicates flagged):\n",
            n, cross, sec, dup);

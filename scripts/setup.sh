@@ -9,7 +9,11 @@ NW_PACKAGES_RUNTIME=(
   build-essential cmake pkg-config
   libzmq3-dev libmsgpack-dev libuv1-dev libsqlite3-dev libxml2-dev libcurl4-openssl-dev
   libjansson-dev libmicrohttpd-dev libxxhash-dev libcld2-dev libutf8proc-dev liburiparser-dev
-  libcmocka-dev libpq-dev curl
+  libcmocka-dev libpq-dev zlib1g-dev curl libicu-dev
+  # enrich's common-word lists (services/lib/entity_filter.h), read at start-up, never copied
+  wamerican wngerman wspanish wfrench witalian wdutch wportuguese hunspell-pl hunspell-ru
+  # bench_enrich judges the filter by the hunspell dictionaries of the other languages
+  hunspell-de-de hunspell-es hunspell-fr hunspell-it hunspell-nl hunspell-pt-pt
 )
 # The test suite also needs: python3 (integration test helpers), python3-yaml (checks the
 # Kubernetes manifests), clang-format (style check), docker-compose (validates

@@ -62,8 +62,9 @@ const char *nw_enrich_error(void);
 void nw_enricher_destroy(nw_enricher_t **e);
 
 /* Enrich an article fully. Same contract as nw_enrich_article (moves *art into out->art; 0 or
- * -ENOMEM, then *art is untouched and out zeroed); e is only read, so one enricher serves any
- * number of articles. */
+ * -ENOMEM, then *art is untouched and out zeroed); one enricher serves any number of articles.
+ * The result depends on the article and the reference data only; e reads a language's
+ * common-word lists on its first article (entity_filter.h), so one thread at a time. */
 int nw_enricher_run(const nw_enricher_t *e, nw_article_t *art, nw_enriched_t *out);
 
 /* Resolve a date expression against the publication date pub ("YYYY-MM-DD"): writes

@@ -105,17 +105,35 @@ void nw_ner_destroy(nw_ner_t **m);
  * valid BIO (I-t only after B-t or I-t). Borrows words until return. Returns 0 or -ENOMEM. */
 int nw_ner_tag_words(const nw_ner_t *m, const nw_ner_word_t *words, size_t n, uint8_t *labels);
 
-/* Tokenize and tag running text, appending one span per entity to out in text order (out keeps
- * what it held). Borrows text until return. Returns 0 or -ENOMEM (out then holds what was
- * appended before the failure, all valid). */
+/* Label consistency over one document's words (every sentence of an article, in order, with the
+ * labels nw_ner_tag_words gave them): a capitalised word left O, with O on both sides, that is
+ * written exactly as the surname (last word) of a person of two words or more named elsewhere
+ * in the document becomes a one-word PER ("Emde" after "Peter Emde"). A tagger that sees one
+ * sentence cannot tell such a surname from a capitalised noun. Labels stay valid BIO. */
+void nw_ner_doc_pass(const nw_ner_word_t *words, size_t n, uint8_t *labels);
+
+/* Tokenize and tag running text as one document (sentence by sentence, then nw_ner_doc_pass),
+ * appending one span per entity to out in text order (out keeps what it held). Borrows text
+ * until return. Returns 0 or -ENOMEM (out then holds what was appended before the failure, all
+ * valid). */
 int nw_ner_tag(const nw_ner_t *m, const char *text, size_t len, nw_ner_spans_t *out);
+
+/* The model for the sentence that starts at byte offset of the text (offsets only grow from one
+ * call to the next). Never NULL. */
+typedef const nw_ner_t *(*nw_ner_pick_fn)(void *ctx, size_t offset);
+
+/* nw_ner_tag with a model chosen per sentence by pick (ctx is passed through): how paragraphs
+ * in different languages of one article are tagged as one document (ner_langs.h). */
+int nw_ner_tag_with(nw_ner_pick_fn pick, void *ctx, const char *text, size_t len,
+                    nw_ner_spans_t *out);
 
 /* Free the spans' texts and array and zero *s; NULL-safe. */
 void nw_ner_spans_release(nw_ner_spans_t *s);
 
-/* A reader over a CoNLL-2003 column file held in memory: "word POS chunk TAG" lines, a blank
- * line between sentences, "-DOCSTART-" lines between documents. Zero-initialise it, then set buf
- * and len; buf is borrowed for the reader's life. */
+/* A reader over a CoNLL column file held in memory: "word POS chunk TAG" lines (CoNLL-2003) or
+ * "word<TAB>TAG" lines (the multilingual sets), a blank line between sentences, "-DOCSTART-" lines
+ * between documents. Zero-initialise it, then set buf and len; buf is borrowed for the reader's
+ * life. */
 typedef struct nw_ner_conll {
     const char *buf;
     size_t len;
@@ -130,6 +148,11 @@ typedef struct nw_ner_conll {
 /* Read the next sentence into c->words, c->labels and c->n. Returns 1 for a sentence, 0 at the
  * end, -EPROTO for a line whose last column is not a label, or -ENOMEM. */
 int nw_ner_conll_next(nw_ner_conll_t *c);
+
+/* Read a CoNLL file, plain or gzip-compressed (the multilingual sets ship as .gz), into a new
+ * NUL-terminated buffer: *out (caller frees) of *len bytes, at most max. Returns 0, -errno when
+ * the file cannot be opened, -EFBIG past max, -EPROTO for a damaged gzip stream, or -ENOMEM. */
+int nw_ner_conll_read(const char *path, size_t max, uint8_t **out, size_t *len);
 
 /* Free the reader's arrays (not buf); NULL-safe. */
 void nw_ner_conll_release(nw_ner_conll_t *c);

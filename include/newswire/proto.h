@@ -18,7 +18,8 @@
 
 #include "newswire/buf.h"
 
-#define NW_PROTO_VERSION 1
+/* 2 added `av`, the acceptance version, to raw, article and enriched (proto/raw.md). */
+#define NW_PROTO_VERSION 2
 /* No single message may exceed this; decoders reject larger input with -EPROTO. */
 #define NW_PROTO_MAX_MSG (64u * 1024 * 1024)
 /* No array or map in a message may hold more elements (pairs for a map) than this. */
@@ -53,6 +54,8 @@ typedef struct nw_raw {
     char *source;       /* required: "http", "inbox", "zmq", "feed", "web", "replay" */
     char *url;          /* optional: canonical URL when known */
     char *fetched;      /* required: ISO 8601 UTC time fetch accepted it */
+    uint64_t av;        /* optional (v2): acceptance version, orders acceptances of one id (0 =
+                           none: a writer before v2) */
     char *content_type; /* required: media type without parameters, e.g. "text/plain" */
     char *charset;      /* optional: declared charset, lowercase */
     uint8_t *body;      /* required: the bytes as received (MessagePack bin) */
@@ -84,6 +87,7 @@ typedef struct nw_article {
     char *url;      /* optional */
     char *source;   /* optional: copied from raw */
     char *fetched;  /* optional: copied from raw */
+    uint64_t av;    /* optional: copied from raw (acceptance version; 0 = none) */
     char *title;    /* optional: headline */
     char *subtitle; /* optional: teaser / standfirst */
     char **authors; /* optional: names only */
@@ -114,6 +118,10 @@ typedef struct nw_entity {
     char *name;         /* required: canonical name in this article, e.g. "Antony Blinken" */
     uint32_t *mentions; /* optional: n_mentions pairs start, end (bytes of art.text) */
     size_t n_mentions;
+    /* optional: the same ranges in code points of art.text (what Python's str indexes by);
+     * set by enrich beside mentions, n_mentions_cp == n_mentions */
+    uint32_t *mentions_cp;
+    size_t n_mentions_cp;
     double salience; /* optional: 0..1, how central the entity is to the article */
     char *cc;        /* optional (places): ISO 3166-1 alpha-2 country code, e.g. "EG" */
     char *admin1;    /* optional (places): first-level division, e.g. "Cairo Governorate" */

@@ -61,7 +61,9 @@ int nw_store_commit(nw_store_t *s);
 int nw_store_rollback(nw_store_t *s);
 
 typedef struct nw_store_result {
-    const char *status; /* "stored" (new id or new revision) or "unchanged" (same content) */
+    const char *status; /* "stored" (new id or new current revision: publish it), "unchanged"
+                           (content already a revision of the id) or "history" (a late older
+                           version, kept in the history, not current: do not publish) */
     uint32_t rev;       /* current revision of the id */
     uint64_t seq;       /* publication sequence number of this revision (0 when unchanged) */
     /* The story id and the near-duplicate's id (NULL when none; story is NULL only for an
@@ -71,10 +73,25 @@ typedef struct nw_store_result {
 } nw_store_result_t;
 
 /* Upsert an enriched article inside the open transaction. Content identity is the XXH3-128
- * of title, subtitle, text and captions (text and credit). The same content again is
- * "unchanged" (nothing written, doc untouched, e->rev/e->seq set to the current revision's);
- * a new id is stored as rev 1; changed content under the same id becomes revision rev+1 and
- * the current one (every revision is kept). A stored revision gets the next publication
+ * of title, subtitle, text and captions (text and credit). History stays true whatever order
+ * copies arrive in (redeliveries, re-sends, workers finishing out of order):
+ *
+ * - content already stored as ANY revision of the id is "unchanged": nothing written, doc
+ *   untouched, e->rev/e->seq set to the current revision's;
+ * - a new id is stored as rev 1;
+ * - changed content gets the next revision number (numbers count arrivals of distinct
+ *   content) and becomes current only when it is newer than the current revision by
+ *   nw_store_newer (its acceptance version e->art.av, hlc.h): status "stored", published;
+ * - changed content older than the current revision is a late copy: it is kept in the
+ *   history (a revisions row marked late) and is never current, never published, never
+ *   replayed by nw_store_since: status "history", nothing appended to doc.
+ *
+ * So the current revision is always the newest accepted, and per id, stored (published)
+ * revisions have increasing seqs in acceptance order. Accepting content again that was
+ * stored before (a page reverted to an earlier text) is "unchanged" as well: the current
+ * revision stays the newest distinct content.
+ *
+ * A stored or late revision gets the next publication
  * sequence number (one counter for the database: SQLite hands them out densely under its write
  * lock, so they commit in order; PostgreSQL uses a sequence, so with several writers they may
  * commit out of order and a rollback leaves a gap). Sets e->rev and e->seq, and appends the
@@ -97,6 +114,13 @@ typedef struct nw_store_result {
  * Returns 0, -EINVAL (no open transaction, no id, or the encoder rejected the article;
  * nothing was written), -EROFS, -ENOMEM, or -EIO for database errors (logged; roll back). */
 int nw_store_put(nw_store_t *s, nw_enriched_t *e, nw_buf_t *doc, nw_store_result_t *res);
+
+/* Whether content with acceptance version av and content hash hash is newer than the current
+ * revision (cur_av, cur_hash): the higher version wins; equal versions (two fetch instances in
+ * the same microsecond) are ordered by hash, so every store and every arrival order pick the
+ * same winner. av 0 (a writer before proto v2) is newer than anything: arrival order, as
+ * before acceptance versions existed. Returns 1 or 0. */
+int nw_store_newer(uint64_t av, const char *hash, uint64_t cur_av, const char *cur_hash);
 
 /* Record a dead letter inside the open transaction (borrows d; missing time, stage or
  * reason are recorded as now / "unknown"). Returns 0, -EINVAL without a transaction, -EROFS,

@@ -487,6 +487,17 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
         goto out;
     }
 
+    /* The acceptance version orders this copy against every other acceptance of the id
+     * (hlc.h); it is taken here, when the item is accepted, and travels in the spooled raw, so
+     * a re-send carries the same version as the first send. */
+    uint64_t av = 0;
+    if (a->clock && (rc = nw_hlc_next(a->clock, nw_hlc_now_us(), &av)) < 0) {
+        snprintf(msg, sizeof msg, "cannot persist the acceptance clock (%s), retry later",
+                 strerror(-rc));
+        set_result(res, FETCH_BUSY, 503, "spool-unavailable", msg);
+        rc = 0;
+        goto out;
+    }
     char now[40];
     nw_time_iso(nw_now_ms(), now, sizeof now);
     nw_raw_t raw = {
@@ -495,6 +506,7 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
         .source = (char *)it->source,
         .url = canon,
         .fetched = now,
+        .av = av,
         .content_type = type,
         .charset = charset[0] ? charset : NULL,
         .body = (uint8_t *)it->body,

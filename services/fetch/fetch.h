@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "newswire/hlc.h"
 #include "newswire/http.h"
 #include "newswire/proto.h"
 #include "newswire/service.h"
@@ -66,8 +67,9 @@ typedef struct fetch_accept {
     fetch_deliver_t *deliver;
     fetch_sources_t *sources; /* where a running source reports trouble (may be NULL) */
     const char *origin;       /* instance name, put in every raw and dead message */
-    size_t max_body;          /* bodies longer than this are refused */
-    int closed;               /* draining: every item is answered 503 "shutting-down" */
+    nw_hlc_t *clock; /* gives each accepted raw its acceptance version; NULL: none (av 0) */
+    size_t max_body; /* bodies longer than this are refused */
+    int closed;      /* draining: every item is answered 503 "shutting-down" */
 } fetch_accept_t;
 
 /* What a source got. Everything is borrowed for the duration of the call. */

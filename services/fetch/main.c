@@ -17,6 +17,7 @@
 
 #include "newswire/config.h"
 #include "newswire/curve.h"
+#include "newswire/hlc.h"
 #include "newswire/log.h"
 #include "newswire/service.h"
 
@@ -294,6 +295,15 @@ main(int argc, char **argv)
     app.accept.deliver = fetch_deliver_new(loop, zctx, &dopts);
     if (app.accept.deliver == NULL)
         goto fail;
+    /* The acceptance clock lives beside the spool, which this process has locked. */
+    if (cfg.spool_dir && *cfg.spool_dir) {
+        char path[4096], err[512];
+        snprintf(path, sizeof path, "%s/%s", cfg.spool_dir, NW_HLC_FILE);
+        if ((app.accept.clock = nw_hlc_open(path, err, sizeof err)) == NULL) {
+            NW_ERROR(NULL, "acceptance clock: %s", err);
+            goto fail;
+        }
+    }
     nw_http_t *http = nw_service_http(app.svc);
     /* The server refuses larger bodies itself (413, nothing buffered), which bounds memory;
      * it has no hook to tell us, so those refusals are not dead-lettered or counted here. */
@@ -333,10 +343,13 @@ main(int argc, char **argv)
     NW_INFO(NULL, "fetch \"%s\" started broker=%s http=%s max-body=%lld spool=%s", cfg.name,
             cfg.svc.broker, cfg.svc.http && *cfg.svc.http ? cfg.svc.http : "off",
             (long long)cfg.max_body, cfg.spool_dir && *cfg.spool_dir ? cfg.spool_dir : "off");
-    return nw_service_run(app.svc);
+    rc = nw_service_run(app.svc);
+    nw_hlc_close(&app.accept.clock);
+    return rc;
 fail:
     /* Close what was made and let the loop finish, so the exit is clean; still a failure. */
     on_drain(app.svc, &app);
     nw_service_run(app.svc);
+    nw_hlc_close(&app.accept.clock);
     return 1;
 }

@@ -1,12 +1,13 @@
 /* enrich.c: article -> enriched (see enrich.h). Runs in newswire-enrich and in
  * `newswire enrich --jsonl`. First the base layer (nw_enrich_article): the language of the
  * article and of each caption (CLD2, through the shim in lang.cc), the word count, the reading
- * time and the base topics. Then nw_enricher_run: entities from the NER tagger (ner.c) cleaned
- * of titles and credits and merged under one canonical name, places geocoded by the gazetteer
- * (gazetteer.c) with the dateline as focus, quotes attributed by rules over the entities,
- * paragraph languages, tone and themes from lexicons in data/, keywords, dates, amounts, the
- * fingerprint (fingerprint.c) and the topics. Everything is a pure function of the article and
- * the reference data, which is loaded once and only read. */
+ * time and the base topics. Then nw_enricher_run: paragraph languages; entities from the NER
+ * tagger (ner.c), each paragraph with its language's model (ner_langs.c), cleaned of titles and
+ * credits and merged under one canonical name, places geocoded by the gazetteer (gazetteer.c)
+ * with the dateline as focus, quotes attributed by rules over the entities, tone and themes
+ * from lexicons in data/, keywords, dates, amounts, the fingerprint (fingerprint.c) and the
+ * topics. Everything is a pure function of the article and the reference data, which is loaded
+ * once and only read. */
 #include "newswire/enrich.h"
 
 #include <ctype.h>
@@ -25,7 +26,11 @@
 #include "newswire/gazetteer.h"
 #include "newswire/langid.h"
 #include "newswire/ner.h"
+#include "newswire/ner_langs.h"
 #include "newswire/util.h"
+
+#include "coref.h"
+#include "entity_filter.h"
 
 /* Silent-reading speed used for reading_s: 230 words per minute, the commonly cited average
  * for adult readers of English prose (Brysbaert 2019 puts non-fiction at 238). */
@@ -304,8 +309,8 @@ typedef struct theme {
 } theme_t;
 
 struct nw_enricher {
-    nw_ner_t *ner;
-    nw_langid_t *lang; /* data/lang/model.bin */
+    nw_ner_langs_t *ner; /* data/ner/: model.bin (English, the default) and <lang>.bin */
+    nw_langid_t *lang;   /* data/lang/model.bin */
     nw_gaz_t *gaz;
     lexicon_t tone;
     lexicon_t cues;
@@ -313,6 +318,7 @@ struct nw_enricher {
     size_t n_themes;
     char **theme_tops; /* distinct top-level ids, owned */
     size_t n_tops;
+    nw_efilter_t *words; /* common words per language (entity_filter.h) */
 };
 
 static int
@@ -504,9 +510,10 @@ nw_enricher_destroy(nw_enricher_t **pe)
     if (!pe || !*pe)
         return;
     nw_enricher_t *e = *pe;
-    nw_ner_destroy(&e->ner);
+    nw_ner_langs_destroy(&e->ner);
     nw_langid_destroy(&e->lang);
     nw_gaz_destroy(&e->gaz);
+    nw_efilter_destroy(&e->words);
     free(e->tone.buf);
     free(e->tone.v);
     free(e->cues.buf);
@@ -548,9 +555,10 @@ nw_enricher_new(const char *data_dir, const char *model_path, nw_enricher_t **ou
     e = calloc(1, sizeof(*e));
     if (!e)
         return -ENOMEM;
-    rc = nw_ner_load(model, &e->ner);
+    char failed[4200];
+    rc = nw_ner_langs_load(dir, model, &e->ner, failed, sizeof(failed));
     if (rc < 0) {
-        snprintf(enrich_err, sizeof(enrich_err), "cannot load NER model \"%s\": %s", model,
+        snprintf(enrich_err, sizeof(enrich_err), "cannot load NER model \"%s\": %s", failed,
                  rc == -EPROTO ? "not a valid model" : strerror(-rc));
         goto err;
     }
@@ -570,6 +578,10 @@ nw_enricher_new(const char *data_dir, const char *model_path, nw_enricher_t **ou
     }
     if ((rc = load_tone(e, dir)) < 0 || (rc = load_themes(e, dir)) < 0)
         goto err;
+    if (!(e->words = nw_efilter_new(NULL))) {
+        rc = -ENOMEM;
+        goto err;
+    }
     *out = e;
     return 0;
 err:
@@ -693,6 +705,8 @@ typedef struct ent {
 typedef struct work {
     const nw_enricher_t *e;
     const nw_article_t *art;
+    char *const *para_langs; /* each paragraph's language: picks its NER model */
+    size_t n_para_langs;
     mention_t *mv;
     size_t nmv, capmv;
     ent_t *ev;
@@ -741,8 +755,14 @@ take_span(work_t *w, const char *src, const nw_ner_span_t *sp, uint32_t base, do
         if (IN(CREDIT_WORDS, tok[i].s, tok[i].n) || memchr(tok[i].s, '/', tok[i].n))
             return;
 #define POS(p) (base == NO_POS ? NO_POS : base + (uint32_t)((p)-sp->text))
-    /* A whole span that is a country, alias or demonym ("Israeli", "US") is that country. */
-    if (nw_gaz_country(w->e->gaz, sp->text, strlen(sp->text), &pl)) {
+    /* A whole span that is a country, alias or demonym ("Israeli", "US") is that country;
+     * but a short capital code the tagger called an organisation or person ("PA" heading a
+     * results table, "ANC") is not a country code without more evidence. */
+    size_t sl = strlen(sp->text);
+    int code = sl <= 3 && (type == ET_ORG || type == ET_PERSON);
+    for (size_t k = 0; k < sl && code; k++)
+        code = sp->text[k] >= 'A' && sp->text[k] <= 'Z';
+    if (!code && nw_gaz_country(w->e->gaz, sp->text, sl, &pl)) {
         add_mention(w, ET_PLACE, sp->text, strlen(sp->text), POS(sp->text),
                     POS(sp->text + strlen(sp->text)), weight);
         return;
@@ -797,7 +817,8 @@ tag_part(work_t *w, const char *text, int in_text, double weight)
     nw_ner_spans_t spans = {0};
     if (!text || !*text || w->rc < 0)
         return;
-    if (nw_ner_tag(w->e->ner, text, strlen(text), &spans) < 0) {
+    if (nw_ner_langs_tag(w->e->ner, text, strlen(text), in_text ? w->para_langs : NULL,
+                         in_text ? w->n_para_langs : 0, w->art->lang, &spans) < 0) {
         w->rc = -ENOMEM;
         nw_ner_spans_release(&spans);
         return;
@@ -951,6 +972,33 @@ mention_pos_cmp(const void *a, const void *b)
     return 0;
 }
 
+/* Does the text back a place reading of name: a preposition of place ("in", "at", "near",
+ * "towards"...) right before one of its mentions, whatever the tagger typed there? (A mention
+ * typed as a place is no evidence by itself: results tables name teams after their cities,
+ * "CHICAGO" the team beside Chicago the city.) */
+static int
+place_evidence(const work_t *w, const char *name)
+{
+    static const char *const PREP[] = {"in",      "at",      "near",    "from",   "to",
+                                       "outside", "into",    "towards", "toward", "across",
+                                       "around",  "through", "inside",  "entered"};
+    const char *t = w->art->text;
+    for (size_t i = 0; t && i < w->nmv; i++) {
+        uint32_t at = w->mv[i].start;
+        if (at == NO_POS || strcmp(w->mv[i].name, name) != 0)
+            continue;
+        size_t e = at;
+        while (e > 0 && t[e - 1] == ' ')
+            e--;
+        size_t b = e;
+        while (b > 0 && t[b - 1] != ' ' && t[b - 1] != '\n')
+            b--;
+        if (e > b && IN(PREP, t + b, e - b))
+            return 1;
+    }
+    return 0;
+}
+
 /* Give every mention an entity. Longer names first, so a shorter one joins the longest name it
  * is a part of; a one-word name the tagger typed differently ("Blinken" as ORG) still joins a
  * person it is part of, since people are what single surnames name in news copy. */
@@ -978,8 +1026,11 @@ resolve_entities(work_t *w)
         } else {
             int best = -1;
             /* A lone word the tagger took for a person or organisation that is a known city
-             * ("Rafah") is that place, unless it is part of a person's name here. */
-            if (m->type != ET_PLACE && !strchr(m->name, ' ') &&
+             * ("Rafah") is that place when the text says so too: a preposition of place comes
+             * right before it ("at Rafah"). A club
+             * or a firm named after its city keeps the tagger's type. Never when it is part of
+             * a person's name here. */
+            if (m->type != ET_PLACE && !strchr(m->name, ' ') && place_evidence(w, m->name) &&
                 nw_gaz_city(w->e->gaz, m->name, strlen(m->name), NULL, 0, &pl) &&
                 pl.population >= 50000) {
                 int part = 0;
@@ -992,8 +1043,11 @@ resolve_entities(work_t *w)
                 const ent_t *x = &w->ev[i];
                 if (x->country)
                     continue;
-                int compatible =
-                    x->type == m->type || (x->type == ET_PERSON && strchr(m->name, ' ') == NULL);
+                /* a lone word joins a person's full name whatever its type ("Blinken" as
+                 * ORG), not a one-word person: that is the same word typed twice, voted on
+                 * below */
+                int compatible = x->type == m->type || (x->type == ET_PERSON && x->ntok > 1 &&
+                                                        strchr(m->name, ' ') == NULL);
                 if (compatible && (strcmp(x->name, m->name) == 0 || is_subseq(m->name, x->name)))
                     best = (int)i;
             }
@@ -1003,6 +1057,45 @@ resolve_entities(work_t *w)
             w->rc = -ENOMEM;
     }
     free(order);
+    /* The same name typed as a person here and an organisation there ("Ruch" the newsstand
+     * chain) is one entity, of the type most of its mentions have. */
+    for (size_t i = 0; i < w->nev && w->rc == 0; i++) {
+        for (size_t j = i + 1; j < w->nev; j++) {
+            ent_t *x = &w->ev[i], *y = &w->ev[j];
+            if (x->type < 0 || y->type < 0 || x->type == y->type ||
+                (x->type != ET_PERSON && x->type != ET_ORG) ||
+                (y->type != ET_PERSON && y->type != ET_ORG) || strcmp(x->name, y->name) != 0)
+                continue;
+            size_t nx = 0, ny = 0;
+            for (size_t k = 0; k < w->nmv; k++) {
+                nx += w->mv[k].ent == (int)i;
+                ny += w->mv[k].ent == (int)j;
+            }
+            size_t from = nx > ny ? j : i, to = nx > ny ? i : j;
+            w->ev[from].type = -1;
+            for (size_t k = 0; k < w->nmv; k++)
+                if (w->mv[k].ent == (int)from)
+                    w->mv[k].ent = (int)to;
+        }
+    }
+    /* An acronym joins the organisation or place it abbreviates here ("the UN" and "United
+     * Nations", "NATO"), whatever the tagger typed it as; the full name stays. */
+    for (size_t i = 0; i < w->nev && w->rc == 0; i++) {
+        ent_t *x = &w->ev[i];
+        if (x->type < 0 || x->country || x->ntok != 1)
+            continue;
+        for (size_t j = 0; j < w->nev; j++) {
+            ent_t *y = &w->ev[j];
+            if (j == i || y->type < 0 || y->type == ET_PERSON || y->ntok < 2 ||
+                !nw_coref_acronym(x->name, y->name))
+                continue;
+            x->type = -1;
+            for (size_t k = 0; k < w->nmv; k++)
+                if (w->mv[k].ent == (int)i)
+                    w->mv[k].ent = (int)j;
+            break;
+        }
+    }
     /* A name typed as an organisation that ends in a person's surname ("US Chief of Staff
      * Antony Blinken" read as ORG, "Blinken" as PER elsewhere) is that person. */
     for (size_t i = 0; i < w->nev && w->rc == 0; i++) {
@@ -1052,6 +1145,26 @@ resolve_entities(work_t *w)
         x->m[2 * x->nm] = m->start;
         x->m[2 * x->nm + 1] = m->end;
         x->nm++;
+    }
+}
+
+/* No person or organisation named by a capitalised common word ("Das", "Sprache", "Here"):
+ * entity_filter.h decides, from the article's language and where the mentions sit. */
+static void
+drop_common_words(work_t *w)
+{
+    /* A table of names ("Surrey 5 Kent 3", "Cardinals 5 Brewers 3") has no sentences to judge
+     * capitals by, and the language detected for it means little: only weekdays and months go.
+     * (German prose, whose nouns are capitalised, is never taken for one.) */
+    const char *lang = w->art->lang;
+    int table = !nw_efilter_prose(w->art->text) && !(lang && strcmp(lang, "de") == 0);
+    for (size_t i = 0; i < w->nev; i++) {
+        ent_t *x = &w->ev[i];
+        if ((x->type == ET_PERSON || x->type == ET_ORG) &&
+            (table
+                 ? nw_efilter_calendar(x->name, strlen(x->name))
+                 : !nw_efilter_keep(w->e->words, w->art->lang, x->name, w->art->text, x->m, x->nm)))
+            x->type = -1;
     }
 }
 
@@ -1124,35 +1237,26 @@ ent_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->name, y->name);
 }
 
-size_t
-nw_enrich_slug(const char *name, char *out, size_t n)
+/* The byte ranges m[0..2n) of text as code-point ranges (what Python's str and most languages'
+ * string indexing count; JavaScript counts UTF-16 units, which differ only beyond U+FFFF).
+ * m is in text order, so one pass over text serves. Returns a malloc'd array or NULL. */
+static uint32_t *
+code_point_spans(const char *text, const uint32_t *m, size_t n)
 {
-    utf8proc_uint8_t *folded = NULL;
-    size_t k = 0;
-    int dash = 0;
-    if (n == 0)
-        return 0;
-    if (utf8proc_map((const utf8proc_uint8_t *)name, 0, &folded,
-                     UTF8PROC_NULLTERM | UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK |
-                         UTF8PROC_CASEFOLD) < 0)
-        folded = NULL;
-    const char *s = folded ? (const char *)folded : name;
-    for (; *s && k + 1 < n; s++) {
-        char c = *s;
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            if (dash && k > 0 && k + 2 < n)
-                out[k++] = '-';
-            dash = 0;
-            out[k++] = c;
-        } else if ((unsigned char)c < 0x80 && c != '.' && c != '\'') {
-            dash = 1; /* "U.S." -> "us", "Xi's" -> "xis" rather than "u-s" */
+    uint32_t *v = malloc(2 * n * sizeof(*v));
+    size_t byte = 0, cp = 0;
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < 2 * n; i++) {
+        if (m[i] < byte) { /* out of order: count again from the start */
+            byte = 0;
+            cp = 0;
         }
+        for (; byte < m[i] && text[byte]; byte++)
+            cp += ((unsigned char)text[byte] & 0xC0) != 0x80;
+        v[i] = (uint32_t)cp;
     }
-    out[k] = 0;
-    free(folded);
-    return k;
+    return v;
 }
 
 /* Move the work entities into out->entities, with salience relative to the best. */
@@ -1181,6 +1285,9 @@ emit_entities(work_t *w, nw_enriched_t *out)
         x->name = NULL;
         y->mentions = x->m;
         y->n_mentions = x->nm;
+        if (x->nm && !(y->mentions_cp = code_point_spans(w->art->text, x->m, x->nm)))
+            return -ENOMEM;
+        y->n_mentions_cp = x->nm;
         x->m = NULL;
         y->salience = best > 0 ? round(x->score / best * 1000) / 1000 : 0;
         y->focus = x->focus;
@@ -2141,11 +2248,18 @@ nw_enricher_run(const nw_enricher_t *e, nw_article_t *art, nw_enriched_t *out)
         return rc;
     const nw_article_t *a = &out->art;
     w.art = a;
+    /* Paragraph languages first: they choose the NER model of each paragraph. */
+    rc = para_langs(e, out);
+    w.para_langs = out->para_langs;
+    w.n_para_langs = out->n_para_langs;
+    w.rc = rc;
     tag_part(&w, a->title, 0, 3.0);
     tag_part(&w, a->subtitle, 0, 2.0);
     tag_part(&w, a->text, 1, 1.0);
     if (w.rc == 0)
         resolve_entities(&w);
+    if (w.rc == 0)
+        drop_common_words(&w);
     if (w.rc == 0)
         geocode(&w);
     rc = w.rc;
@@ -2153,8 +2267,6 @@ nw_enricher_run(const nw_enricher_t *e, nw_article_t *art, nw_enriched_t *out)
         rc = emit_entities(&w, out);
     if (rc == 0)
         rc = find_quotes(out);
-    if (rc == 0)
-        rc = para_langs(e, out);
     if (rc == 0)
         rc = tone_and_themes(e, a, out);
     if (rc == 0)

@@ -38,6 +38,7 @@
 #include <unistd.h>
 #include <utf8proc.h>
 #include <xxhash.h>
+#include <zlib.h>
 
 #define NL NW_NER_NLABELS
 #define START NL     /* row of the transition matrix used before the first token */
@@ -939,6 +940,61 @@ nw_ner_tag_words(const nw_ner_t *m, const nw_ner_word_t *words, size_t n, uint8_
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Document pass */
+
+#define DOC_NAMES 256
+
+/* Does the word start with an uppercase letter and hold at least two code points? */
+static int
+name_like(const nw_ner_word_t *w)
+{
+    int32_t cp;
+    if (w->len < 2)
+        return 0;
+    size_t a = cp_at((const uint8_t *)w->s, w->len, 0, &cp);
+    return cp_class(cp) == CC_UPPER && a < w->len;
+}
+
+void
+nw_ner_doc_pass(const nw_ner_word_t *words, size_t n, uint8_t *labels)
+{
+    uint64_t names[DOC_NAMES];
+    size_t nn = 0;
+    const uint8_t bper = NW_NER_LABEL_B(NW_NER_PER), iper = NW_NER_LABEL_I(NW_NER_PER);
+    for (size_t i = 0; i + 1 < n && nn < DOC_NAMES; i++) {
+        /* the last word of a PER entity of two words or more: a surname */
+        if (labels[i + 1] != iper || (i + 2 < n && labels[i + 2] == iper))
+            continue;
+        const nw_ner_word_t *w = &words[i + 1];
+        if (!name_like(w))
+            continue;
+        uint64_t h = XXH3_64bits(w->s, w->len);
+        size_t k = 0;
+        while (k < nn && names[k] != h)
+            k++;
+        if (k == nn)
+            names[nn++] = h;
+    }
+    if (nn == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (labels[i] != NW_NER_LABEL_O || !name_like(&words[i]))
+            continue;
+        /* alone: a neighbour inside another entity would make this one half of a name */
+        if ((i > 0 && labels[i - 1] != NW_NER_LABEL_O) ||
+            (i + 1 < n && labels[i + 1] != NW_NER_LABEL_O))
+            continue;
+        uint64_t h = XXH3_64bits(words[i].s, words[i].len);
+        for (size_t k = 0; k < nn; k++) {
+            if (names[k] == h) {
+                labels[i] = bper;
+                break;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Spans */
 
 static int
@@ -982,8 +1038,21 @@ emit_spans(const char *text, const nw_ner_token_t *tk, const uint8_t *lab, size_
     return 0;
 }
 
+static const nw_ner_t *
+pick_one(void *ctx, size_t offset)
+{
+    (void)offset;
+    return ctx;
+}
+
 int
 nw_ner_tag(const nw_ner_t *m, const char *text, size_t len, nw_ner_spans_t *out)
+{
+    return nw_ner_tag_with(pick_one, (void *)(uintptr_t)m, text, len, out);
+}
+
+int
+nw_ner_tag_with(nw_ner_pick_fn pick, void *ctx, const char *text, size_t len, nw_ner_spans_t *out)
 {
     nw_ner_token_t *tk = NULL;
     nw_ner_word_t *words = NULL;
@@ -992,7 +1061,7 @@ nw_ner_tag(const nw_ner_t *m, const char *text, size_t len, nw_ner_spans_t *out)
     int rc = nw_ner_tokenize(text, len, &tk, &n);
     if (rc < 0)
         goto out;
-    words = malloc((n ? n : 1) * sizeof *words);
+    words = calloc(n ? n : 1, sizeof *words); /* calloc: GCC then sees words[0] set when n is 0 */
     lab = malloc(n ? n : 1);
     if (words == NULL || lab == NULL) {
         rc = -ENOMEM;
@@ -1004,14 +1073,14 @@ nw_ner_tag(const nw_ner_t *m, const char *text, size_t len, nw_ner_spans_t *out)
         size_t e = s + 1;
         while (e < n && !tk[e].sent_start && e - s < MAX_SENT)
             e++;
-        rc = nw_ner_tag_words(m, words + s, e - s, lab + s);
-        if (rc < 0)
-            goto out;
-        rc = emit_spans(text, tk + s, lab + s, e - s, out);
+        rc = nw_ner_tag_words(pick(ctx, tk[s].start), words + s, e - s, lab + s);
         if (rc < 0)
             goto out;
         s = e;
     }
+    nw_ner_doc_pass(words, n, lab);
+    /* Each sentence's labels begin with B or O, so no span runs across a sentence end. */
+    rc = emit_spans(text, tk, lab, n, out);
 out:
     free(tk);
     free(words);
@@ -1418,9 +1487,14 @@ nw_ner_conll_next(nw_ner_conll_t *c)
                 return 1;
             continue;
         }
-        const char *sp = memchr(line, ' ', ll);
+        /* "word POS chunk TAG" (CoNLL-2003) or "word<TAB>TAG" (the multilingual sets): with a
+         * tab on the line, the word runs to the first tab, so a word may hold a space. */
+        const char *sp = memchr(line, '\t', ll);
+        char sep = sp != NULL ? '\t' : ' ';
+        if (sp == NULL)
+            sp = memchr(line, ' ', ll);
         const char *last = line + ll;
-        while (last > line && last[-1] != ' ')
+        while (last > line && last[-1] != sep)
             last--;
         if (sp == NULL)
             return -EPROTO;
@@ -1443,6 +1517,53 @@ nw_ner_conll_next(nw_ner_conll_t *c)
         c->labels[c->n++] = (uint8_t)lab;
     }
     return c->n > 0;
+}
+
+int
+nw_ner_conll_read(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    *out = NULL;
+    *len = 0;
+    gzFile f = gzopen(path, "rb");
+    if (f == NULL)
+        return errno ? -errno : -ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : (size_t)1 << 20;
+            if (cap > max + 1)
+                cap = max + 1;
+            if (n == cap) {
+                rc = -EFBIG;
+                goto out;
+            }
+            uint8_t *p = realloc(buf, cap + 1);
+            if (p == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            buf = p;
+        }
+        size_t want = cap - n > (1u << 30) ? (1u << 30) : cap - n;
+        int got = gzread(f, buf + n, (unsigned)want);
+        if (got < 0) {
+            rc = -EPROTO; /* a damaged gzip stream */
+            goto out;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    buf = NULL;
+out:
+    gzclose(f);
+    free(buf);
+    return rc;
 }
 
 void

@@ -832,6 +832,7 @@ nw_parse_raw(const nw_raw_t *raw, nw_article_t *out, const char **reason, char *
         }
     }
     out->spool = raw->spool;
+    out->av = raw->av;
     if (raw->extra.len > 0) {
         out->extra.buf = malloc(raw->extra.len);
         if (out->extra.buf == NULL) {

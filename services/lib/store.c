@@ -1,14 +1,17 @@
 /* store.c: the article database behind store.h, the part every backend shares: argument
  * checks, content identity, document encoding, stories, dead-letter keys. The database work is
  * the backend's (store_backend.h): store_sqlite.c for a file path, store_pg.c for a PostgreSQL
- * URI or conninfo. Both hold the same schema (version 5):
+ * URI or conninfo. Both hold the same schema (version 6):
  *
  *   table          key                columns
  *   articles       id                 the current revision of every article: rev, seq (unique),
  *                                     content_hash, the searchable/queryable fields, doc;
- *                                     since v4 story and duplicate_of (NULL for older rows)
+ *                                     since v4 story and duplicate_of (NULL for older rows);
+ *                                     since v6 av, its acceptance version (0 for older rows)
  *   revisions      (id, rev)          every revision ever stored: seq, content_hash, stored_at
- *                                     (indexed since v2, for `tail --since TIME`), doc
+ *                                     (indexed since v2, for `tail --since TIME`), doc; since
+ *                                     v6 av and late (1: arrived after a newer revision was
+ *                                     current, kept as history, never published)
  *   dead_letters   id                 what a stage could not handle, with the original bytes;
  *                                     since v2 also the last replay: replayed_at, replay_status
  *                                     ("replaying", "accepted", "refused"), replay_id (the id
@@ -17,8 +20,10 @@
  *                                     bytes hash, so a re-sent dead letter is stored once
  *   fingerprints   seq                since v4: the fingerprint (simhash, minhash, terms as in
  *                                     the enriched message) of the last NW_STORE_STORY_RING
- *                                     stored revisions, with id, story and time (ms: published,
- *                                     else stored), from which the story ring is loaded; since
+ *                                     stored revisions, with id, story and time (ms: the time
+ *                                     the article refers to, nw_story_time: published, else
+ *                                     dates in text and captions, else stored), from which the
+ *                                     story ring is loaded; since
  *                                     v5 also grams, anchors and lang (fingerprints of v4 are
  *                                     dropped by the migration: not comparable)
  *
@@ -48,6 +53,8 @@
  * several PostgreSQL writers a revision whose seq commits after a higher one this handle
  * already loaded is not seen; that only costs a grouping. */
 #include "newswire/store.h"
+#include "newswire/names.h"
+#include "newswire/story_time.h"
 
 #include <errno.h>
 #include <math.h>
@@ -556,6 +563,80 @@ out:
     return out;
 }
 
+int
+nw_store_newer(uint64_t av, const char *hash, uint64_t cur_av, const char *cur_hash)
+{
+    if (av == 0) /* a writer without versions: arrival order, as before v6 */
+        return 1;
+    if (av != cur_av)
+        return av > cur_av;
+    return strcmp(hash, cur_hash) > 0;
+}
+
+/* Store e as a late revision: accepted before the current one, arrived after it. It goes into
+ * the history (a revisions row with late set) under the next revision number, with the
+ * current revision's story, and is neither made current nor published: res->status is
+ * "history" and nothing is appended to doc. Takes cur's strings. */
+static int
+put_late(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_store_result_t *res,
+         store_cur_t *cur, uint32_t rev, const char *now)
+{
+    const nw_article_t *a = &e->art;
+    int rc;
+    (void)doc;
+    char *story = cur->story ? cur->story : strdup(a->id), *dup = cur->duplicate_of;
+    cur->story = cur->duplicate_of = NULL;
+    if (!story) {
+        rc = -ENOMEM;
+        goto err;
+    }
+    if ((rc = set_story(e, story, dup)) < 0)
+        goto err;
+    if (!s->pending_seq) {
+        NW_ERROR(a->id, "store: no sequence number handed out for a late revision");
+        rc = -EIO;
+        goto err;
+    }
+    e->rev = rev;
+    e->seq = s->pending_seq;
+    nw_buf_reset(&s->scratch);
+    if ((rc = nw_enriched_encode(e, &s->scratch)) < 0)
+        goto err;
+    store_row_t row = {
+        .id = a->id,
+        .rev = rev,
+        .seq = e->seq,
+        .hash = hash,
+        .stored_at = now,
+        .doc = s->scratch.data,
+        .doc_len = s->scratch.len,
+        .av = a->av,
+        .late = 1,
+    };
+    if ((rc = s->ops->write(s, &row, NULL, 1)) < 0)
+        goto err;
+    s->pending_seq = 0;
+    NW_INFO(a->id, "store: late revision rev=%u av=%llu kept as history (current rev=%u av=%llu)",
+            rev, (unsigned long long)a->av, cur->rev, (unsigned long long)cur->av);
+    /* The ack and the result name the current revision, which is what readers get. */
+    res->status = "history";
+    res->rev = cur->rev;
+    res->seq = 0;
+    free(s->story);
+    free(s->duplicate_of);
+    s->story = story;
+    s->duplicate_of = dup;
+    res->story = story;
+    res->duplicate_of = dup;
+    return 0;
+err:
+    free(story);
+    free(dup);
+    e->rev = 0;
+    e->seq = 0;
+    return rc;
+}
+
 /* One attempt at nw_store_put; -EEXIST when another writer inserted the id after the lookup
  * (nothing written: the caller tries again and finds it). */
 static int
@@ -564,7 +645,7 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
     const nw_article_t *a = &e->art;
     char now[32];
     char *authors = NULL, *story = NULL, *dup = NULL;
-    int exists = 0, rc = 0;
+    int exists = 0, late = 0, rc = 0;
     uint32_t rev = 1;
     int64_t now_ms = nw_now_ms(), time;
     uint64_t evicted = 0;
@@ -572,17 +653,20 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
     nw_fp_t fp;
 
     nw_time_iso(now_ms, now, sizeof(now));
-    rc = s->ops->lookup(s, a->id, hash, !s->pending_seq, &cur);
+    /* Always a fresh seq: one handed out before this id's row was locked could be lower than
+     * the seq of a revision another writer committed for the id meanwhile (store_backend.h). */
+    rc = s->ops->lookup(s, a->id, hash, 1, &cur);
     if (cur.next_seq)
         s->pending_seq = cur.next_seq;
     if (rc == 0) {
         exists = 1;
-        rev = cur.rev;
-        if (strcmp(cur.hash, hash) == 0) {
-            e->rev = rev;
+        if (cur.known_rev) {
+            /* This content is already a revision of the id (the current one, or an older one
+             * redelivered or accepted again): nothing to store, nothing to publish. */
+            e->rev = cur.rev;
             e->seq = cur.seq;
             res->status = "unchanged";
-            res->rev = rev;
+            res->rev = cur.rev;
             res->seq = 0;
             free(s->story);
             free(s->duplicate_of);
@@ -592,18 +676,22 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
             res->duplicate_of = s->duplicate_of;
             return 0;
         }
-        rev++;
+        rev = cur.max_rev + 1;
+        late = !nw_store_newer(a->av, hash, cur.av, cur.hash);
     } else if (rc != -ENOENT) {
+        free(cur.story);
+        free(cur.duplicate_of);
         return rc;
     }
+    if (late)
+        return put_late(s, e, hash, doc, res, &cur, rev, now);
     free(cur.story);
     free(cur.duplicate_of);
 
     /* Story and near-duplicate, before encoding: both go into the document. An article
      * without a fingerprint starts its own story and is not remembered. */
     int has_fp = nw_fp_load(e, &fp) == 0;
-    if (!a->published || nw_time_parse(a->published, &time) < 0)
-        time = now_ms;
+    time = nw_story_time(e, now_ms); /* published, else dates in text and captions, else now */
     story_match_t m = {0};
     if (has_fp)
         m = ring_match(s, a->id, time, &fp);
@@ -613,8 +701,8 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
         rc = -ENOMEM;
         goto err;
     }
-    if ((rc = set_story(e, story, dup)) < 0)
-        goto err;
+    if ((rc = set_story(e, story, dup)) < 0 || (rc = nw_names_apply(s->names, e)) < 0)
+        goto err; /* names: "Trump" alone is on the topic of the full name seen last */
 
     /* A seq handed out and not used (the encoder refused the article, or another writer
      * inserted the id first) goes to the next stored revision of the transaction. */
@@ -658,6 +746,7 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
         .doc_len = s->scratch.len,
         .story = story,
         .duplicate_of = dup,
+        .av = a->av,
     };
     store_fp_row_t fr = {
         .seq = e->seq,
@@ -933,7 +1022,8 @@ nw_store_open(const char *db, int readonly, char *err, size_t errlen)
     s->ops = nw_store_is_postgres(db) ? &nw_store_pg_ops : &nw_store_sqlite_ops;
     if (!readonly) {
         s->ring = calloc(1, sizeof(*s->ring));
-        if (!s->ring) {
+        s->names = nw_names_new();
+        if (!s->ring || !s->names) {
             snprintf(err, errlen, "out of memory");
             goto err;
         }
@@ -966,6 +1056,7 @@ nw_store_close(nw_store_t **sp)
     if (s->ring)
         ring_clear(s);
     free(s->ring);
+    nw_names_destroy(&s->names);
     free(s->story);
     free(s->duplicate_of);
     free(s);

@@ -19,16 +19,19 @@
 
 /* The schema version both backends migrate to (the SQLite one counts PRAGMA user_version,
  * the PostgreSQL one rows of schema_migrations; the steps are the same). */
-#define NW_STORE_SCHEMA_VERSION 5
+#define NW_STORE_SCHEMA_VERSION 6
 
-/* The current revision of an id, as put needs it. story and duplicate_of are malloc'd (the
- * caller frees them; NULL when the column is NULL). */
+/* The current revision of an id, as put needs it, and what its history holds. story and
+ * duplicate_of are malloc'd (the caller frees them; NULL when the column is NULL). */
 typedef struct store_cur {
-    uint32_t rev;
+    uint32_t rev; /* the current revision */
     uint64_t seq;
+    uint64_t av; /* its acceptance version (0: stored before v6, or by a writer without one) */
     char hash[33];
     char *story, *duplicate_of;
-    uint64_t next_seq; /* handed out by lookup for the revision to store, 0 when none */
+    uint32_t max_rev;   /* the highest revision number of the id (>= rev: late ones count) */
+    uint32_t known_rev; /* a revision with the looked-up content hash, 0 when none */
+    uint64_t next_seq;  /* handed out by lookup for the revision to store, 0 when none */
 } store_cur_t;
 
 /* One stored revision: the articles row (insert or update) and its revisions row. */
@@ -38,6 +41,9 @@ typedef struct store_row {
     uint64_t seq;
     const char *hash, *url, *title, *subtitle, *published, *dateline, *lang, *authors, *source,
         *fetched, *stored_at, *text, *story, *duplicate_of;
+    uint64_t av; /* acceptance version */
+    int late;    /* older than the current revision: a revisions row only (history, never
+                    published; nw_store_since skips it), no articles row, no fingerprint */
     int64_t words;
     const uint8_t *doc;
     size_t doc_len;
@@ -68,14 +74,19 @@ typedef struct store_ops {
     int (*begin)(nw_store_t *s);
     int (*commit)(nw_store_t *s); /* on failure the transaction is still open */
     int (*rollback)(nw_store_t *s);
-    /* The current revision of id in cur (0) or -ENOENT. When want_seq and the id is new or its
-     * content hash is not hash, also hands out the seq of the revision to store in
-     * cur->next_seq (in the same round trip; one the transaction does not use is lost). A
-     * backend with concurrent writers locks the row until the transaction ends. */
+    /* The current revision of id in cur (0) or -ENOENT, with the id's highest revision number
+     * and the revision (if any) whose content hash is hash. When want_seq and the id is new or
+     * no revision has that content, also hands out the seq of the revision to store in
+     * cur->next_seq. A backend with concurrent writers locks the articles row before it reads
+     * the revisions, and holds the lock until the transaction ends, so the history it read and
+     * the seq it handed out follow every revision another writer committed for the id: per id,
+     * seq order is the order in which revisions became current. A seq handed out and not
+     * written is lost (SQLite hands the same one out again). */
     int (*lookup)(nw_store_t *s, const char *id, const char *hash, int want_seq, store_cur_t *cur);
     /* Write r as the articles row (exists: update, else insert), its revisions row, and fp
-     * (may be NULL) as its fingerprints row. -EEXIST when another writer inserted the id
-     * since the lookup (nothing was written). */
+     * (may be NULL) as its fingerprints row; when r->late, only the revisions row (exists is
+     * then 1). -EEXIST when another writer inserted the id since the lookup (nothing was
+     * written). */
     int (*write)(nw_store_t *s, const store_row_t *r, const store_fp_row_t *fp, int exists);
     int (*fp_prune)(nw_store_t *s, uint64_t upto); /* delete fingerprints with seq <= upto */
     /* Fingerprints with seq > after, newest first, at most limit. Returns the count. */
@@ -118,6 +129,7 @@ struct nw_store {
     uint64_t prune_upto;        /* fingerprints the ring evicted, deleted before commit */
     nw_buf_t scratch;           /* encoded document of the put in progress */
     struct store_ring *ring;    /* story ring (writable handles) */
+    struct nw_names *names;     /* full names by surname (names.h; writable handles) */
     char *story, *duplicate_of; /* of the last put, for nw_store_result_t */
 };
 

@@ -30,7 +30,7 @@ typedef struct job {
     /* outcome, valid once applied */
     nw_ack_t ack;     /* ack.status NULL: nothing to ack (no origin) */
     int stored;       /* publish doc on topics */
-    const char *what; /* "stored", "unchanged", "dead": for the counters */
+    const char *what; /* "stored", "unchanged", "history", "dead": for the counters */
     char dead_reason[40];
     nw_buf_t doc;
     char **topics;
@@ -274,6 +274,10 @@ publish(nw_store_batch_t *b, job_t *j)
         nw_metrics_add(b->m_stored, 1);
     else if (j->what && strcmp(j->what, "unchanged") == 0)
         nw_metrics_add(b->m_unchanged, 1);
+    else if (j->what && strcmp(j->what, "history") == 0) /* a late older version (store.h) */
+        nw_metrics_add(nw_metrics_counter("nw_store_articles_total", "status=\"history\"",
+                                          "Articles written, by outcome."),
+                       1);
     else if (j->what)
         nw_metrics_reason("nw_store_dead_total", j->dead_reason, "Dead letters stored.");
 }

@@ -122,6 +122,10 @@ static const char *const migrations[] = {
     "ALTER TABLE fingerprints ADD COLUMN grams BYTEA;"
     "ALTER TABLE fingerprints ADD COLUMN anchors BYTEA;"
     "ALTER TABLE fingerprints ADD COLUMN lang TEXT;",
+    /* v6: acceptance order: av on articles and revisions, late revisions kept as history. */
+    "ALTER TABLE articles ADD COLUMN av BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE revisions ADD COLUMN av BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE revisions ADD COLUMN late SMALLINT NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(SCHEMA_VERSION == NW_STORE_SCHEMA_VERSION, "both backends migrate to one version");
@@ -133,6 +137,8 @@ _Static_assert(SCHEMA_VERSION == NW_STORE_SCHEMA_VERSION, "both backends migrate
 
 enum {
     ST_LOOKUP,
+    ST_KNOWN,
+    ST_LATE,
     ST_INSERT,
     ST_UPDATE,
     ST_DEAD,
@@ -159,16 +165,16 @@ enum {
 
 #define ARTICLE_COLS                                                                               \
     "rev, seq, content_hash, url, title, subtitle, published, dateline, lang, authors, "           \
-    "source, fetched, stored_at, words, text, doc, story, duplicate_of"
+    "source, fetched, stored_at, words, text, doc, story, duplicate_of, av"
 #define ARTICLE_VALS                                                                               \
     "$2::integer, $3::bigint, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, "        \
     "$10::text, $11::text, $12::text, $13::text, $14::text, $15::bigint, $16::text, $17::bytea, "  \
-    "$18::text, $19::text"
+    "$18::text, $19::text, $27::bigint"
 /* After the articles row (CTE a, empty when nothing was written), its revision and, when $20
  * (time) is not NULL, its fingerprint: one round trip per stored revision. */
 #define REVISION_FP_FROM_A                                                                         \
-    ", r AS (INSERT INTO revisions (id, rev, seq, content_hash, stored_at, doc)"                   \
-    "  SELECT id, $2::integer, $3::bigint, $4::text, $14::text, $17::bytea FROM a),"               \
+    ", r AS (INSERT INTO revisions (id, rev, seq, content_hash, stored_at, doc, av)"               \
+    "  SELECT id, $2::integer, $3::bigint, $4::text, $14::text, $17::bytea, $27::bigint FROM a),"  \
     " f AS (INSERT INTO fingerprints (seq, id, time, story, simhash, minhash, terms, grams,"       \
     "  anchors, lang) SELECT $3::bigint, id, $20::bigint, $18::text, $21::bigint, $22::bytea,"     \
     "  $23::bytea, $24::bytea, $25::bytea, $26::text FROM a WHERE $20::bigint IS NOT NULL)"        \
@@ -183,13 +189,23 @@ enum {
     "ShortWord=0, MaxFragments=1')"
 
 static const char *const stmt_sql[ST_N] = {
-    /* The row (NULLs when there is none) and, when $3 and a new revision will be stored, its
-     * seq: CASE evaluates nextval only then. */
-    [ST_LOOKUP] = "SELECT c.rev, c.seq, c.content_hash, c.story, c.duplicate_of,"
-                  "  CASE WHEN $3::boolean AND c.content_hash IS DISTINCT FROM $2::text"
-                  "  THEN nextval('publication_seq') END"
-                  " FROM (SELECT 1) one LEFT JOIN (SELECT rev, seq, content_hash, story,"
-                  "  duplicate_of FROM articles WHERE id = $1::text FOR UPDATE) c ON true",
+    /* The current row, locked (no row: nothing to lock; a concurrent insert is caught by
+     * ON CONFLICT and the put starts over). */
+    [ST_LOOKUP] = "SELECT rev, seq, content_hash, story, duplicate_of, av FROM articles"
+                  " WHERE id = $1::text FOR UPDATE",
+    /* Then, in a statement of its own so that its snapshot is taken after the lock was granted
+     * (READ COMMITTED: a statement's snapshot is taken when it starts, and the revisions another
+     * writer committed while we waited for the lock would be invisible to the same statement),
+     * the id's history and, when $3 and a new revision will be stored, its seq: CASE
+     * evaluates nextval only then. */
+    [ST_KNOWN] = "SELECT coalesce(max(rev), 0),"
+                 "  coalesce(max(CASE WHEN content_hash = $2::text THEN rev END), 0),"
+                 "  CASE WHEN $3::boolean AND NOT (bool_or(content_hash = $2::text) IS TRUE)"
+                 "  THEN nextval('publication_seq') END"
+                 " FROM revisions WHERE id = $1::text",
+    [ST_LATE] = "INSERT INTO revisions (id, rev, seq, content_hash, stored_at, doc, av, late)"
+                " VALUES ($1::text, $2::integer, $3::bigint, $4::text, $5::text, $6::bytea,"
+                " $7::bigint, 1)",
     /* Nothing inserted (another writer has the id): no revision either, and 0 rows. */
     [ST_INSERT] =
         "WITH a AS (INSERT INTO articles (id, " ARTICLE_COLS ") VALUES ($1::text, " ARTICLE_VALS
@@ -242,9 +258,10 @@ static const char *const stmt_sql[ST_N] = {
                        " AND mode = 'ExclusiveLock' AND granted"
                        " AND transactionid = ANY($1::text::xid[])",
     [ST_MAXSEQ] = "SELECT coalesce(max(seq), 0) FROM revisions WHERE seq <= $1::bigint",
-    [ST_SEQ_AT] = "SELECT min(seq) FROM revisions WHERE stored_at >= $1::text",
+    /* Late revisions were never published: backfill replays what subscribers saw live. */
+    [ST_SEQ_AT] = "SELECT min(seq) FROM revisions WHERE stored_at >= $1::text AND late = 0",
     [ST_SINCE] = "SELECT seq, doc FROM revisions WHERE seq > $1::bigint AND seq <= $2::bigint"
-                 " ORDER BY seq LIMIT $3::bigint",
+                 " AND late = 0 ORDER BY seq LIMIT $3::bigint",
     [ST_COUNT] = "SELECT count(*) FROM articles",
     /* Another writer pruning the same rows holds their locks: leave those to it. */
     [ST_FP_PRUNE] = "DELETE FROM fingerprints WHERE seq IN (SELECT seq FROM fingerprints"
@@ -665,24 +682,34 @@ pq_lookup(nw_store_t *h, const char *id, const char *hash, int want_seq, store_c
 {
     params_t pa = {0};
     p_text(&pa, id);
-    p_text(&pa, hash);
-    p_text(&pa, want_seq ? "true" : "false");
     PGresult *r = run(h->be, ST_LOOKUP, &pa, "look up article");
     if (!r)
         return -EIO;
-    int rc = -EIO;
-    if (PQntuples(r) == 1) {
-        rc = PQgetisnull(r, 0, 0) ? -ENOENT : 0;
-        cur->next_seq = (uint64_t)col_int(r, 0, 5);
-    }
+    int rc = PQntuples(r) == 1 ? 0 : -ENOENT;
     if (rc == 0) {
         cur->rev = (uint32_t)col_int(r, 0, 0);
         cur->seq = (uint64_t)col_int(r, 0, 1);
         snprintf(cur->hash, sizeof(cur->hash), "%s", col_text(r, 0, 2) ? col_text(r, 0, 2) : "");
         cur->story = col_text(r, 0, 3) ? strdup(col_text(r, 0, 3)) : NULL;
         cur->duplicate_of = col_text(r, 0, 4) ? strdup(col_text(r, 0, 4)) : NULL;
+        cur->av = (uint64_t)col_int(r, 0, 5);
     }
     PQclear(r);
+
+    params_t pk = {0};
+    p_text(&pk, id);
+    p_text(&pk, hash);
+    p_text(&pk, want_seq ? "true" : "false");
+    if (!(r = run(h->be, ST_KNOWN, &pk, "look up revisions")))
+        return -EIO; /* cur's strings are the caller's to free */
+    if (PQntuples(r) == 1) {
+        cur->max_rev = (uint32_t)col_int(r, 0, 0);
+        cur->known_rev = (uint32_t)col_int(r, 0, 1);
+        cur->next_seq = (uint64_t)col_int(r, 0, 2);
+    }
+    PQclear(r);
+    if (cur->max_rev < cur->rev)
+        cur->max_rev = cur->rev;
     return rc;
 }
 
@@ -691,6 +718,16 @@ pq_write(nw_store_t *h, const store_row_t *w, const store_fp_row_t *fp, int exis
 {
     params_t pa = {0};
     int64_t n = 0;
+    if (w->late) {
+        p_text(&pa, w->id);
+        p_int(&pa, w->rev);
+        p_int(&pa, (int64_t)w->seq);
+        p_text(&pa, w->hash);
+        p_text(&pa, w->stored_at);
+        p_blob(&pa, w->doc, w->doc_len);
+        p_int(&pa, (int64_t)w->av);
+        return run_changes(h->be, ST_LATE, &pa, "insert late revision") == 1 ? 0 : -EIO;
+    }
     p_text(&pa, w->id);
     p_int(&pa, w->rev);
     p_int(&pa, (int64_t)w->seq);
@@ -726,6 +763,7 @@ pq_write(nw_store_t *h, const store_row_t *w, const store_fp_row_t *fp, int exis
         for (int i = 0; i < 7; i++)
             p_text(&pa, NULL);
     }
+    p_int(&pa, (int64_t)w->av); /* $27 */
     int rc = run_int(h->be, exists ? ST_UPDATE : ST_INSERT, &pa,
                      exists ? "update article" : "insert article", &n);
     if (rc < 0)

@@ -118,6 +118,13 @@ static const char *const migrations[] = {
     "ALTER TABLE fingerprints ADD COLUMN grams BLOB;"
     "ALTER TABLE fingerprints ADD COLUMN anchors BLOB;"
     "ALTER TABLE fingerprints ADD COLUMN lang TEXT;",
+    /* v6: acceptance order (issue 9). av is the acceptance version fetch gave the copy
+     * (hlc.h): the current revision is the one with the highest. late marks a revision that
+     * arrived after a newer one was current: kept as history, never published, skipped by
+     * backfill. Rows stored before keep av 0 (older than anything versioned) and late 0. */
+    "ALTER TABLE articles ADD COLUMN av INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE revisions ADD COLUMN av INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE revisions ADD COLUMN late INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(SCHEMA_VERSION == NW_STORE_SCHEMA_VERSION, "both backends migrate to one version");
@@ -125,6 +132,8 @@ _Static_assert(SCHEMA_VERSION == NW_STORE_SCHEMA_VERSION, "both backends migrate
 /* Cached statements, prepared on first use (a read-only handle never prepares the writes). */
 enum {
     ST_LOOKUP,
+    ST_KNOWN,
+    ST_LATE,
     ST_INSERT,
     ST_UPDATE,
     ST_REVISION,
@@ -149,12 +158,15 @@ enum {
     ST_DLQ_V1,
     ST_DLQ_GET_V1,
     ST_DLQ_STATS_V1,
+    /* And for a database before v6 (no late revisions yet). */
+    ST_SINCE_V5,
+    ST_SEQ_AT_V5,
     ST_N
 };
 
 #define ARTICLE_COLS                                                                               \
     "rev, seq, content_hash, url, title, subtitle, published, dateline, lang, authors, "           \
-    "source, fetched, stored_at, words, text, doc, story, duplicate_of"
+    "source, fetched, stored_at, words, text, doc, story, duplicate_of, av"
 
 #define DEAD_COLS                                                                                  \
     "id, time, stage, reason, detail, article_id, source, content_type, origin, spool, bytes"
@@ -162,17 +174,24 @@ enum {
 #define REPLAY_COLS_V1 "NULL, NULL, NULL, NULL"
 
 static const char *const stmt_sql[ST_N] = {
-    [ST_LOOKUP] = "SELECT rev, seq, content_hash, story, duplicate_of FROM articles WHERE id = ?1",
+    [ST_LOOKUP] =
+        "SELECT rev, seq, content_hash, story, duplicate_of, av FROM articles WHERE id = ?1",
+    /* The id's revisions are a range of the (id, rev) primary key. */
+    [ST_KNOWN] = "SELECT coalesce(max(rev), 0),"
+                 "  coalesce(max(CASE WHEN content_hash = ?2 THEN rev END), 0)"
+                 " FROM revisions WHERE id = ?1",
+    [ST_LATE] = "INSERT INTO revisions (id, rev, seq, content_hash, stored_at, doc, av, late) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)",
     [ST_INSERT] =
         "INSERT INTO articles (id, " ARTICLE_COLS ") VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-        " ?19)",
+        " ?19, ?20)",
     [ST_UPDATE] = "UPDATE articles SET (" ARTICLE_COLS ") = "
                   "(?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-                  " ?19) "
+                  " ?19, ?20) "
                   "WHERE id = ?1",
-    [ST_REVISION] = "INSERT INTO revisions (id, rev, seq, content_hash, stored_at, doc) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_REVISION] = "INSERT INTO revisions (id, rev, seq, content_hash, stored_at, doc, av) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_DEAD] = "INSERT OR IGNORE INTO dead_letters (time, stage, reason, detail, article_id, "
                 "source, content_type, origin, spool, bytes, item_key) VALUES (?1, ?2, ?3, ?4, "
                 "?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -209,8 +228,11 @@ static const char *const stmt_sql[ST_N] = {
                      " WHERE id = ?1 AND (?3 OR replayed_at IS NULL)",
     [ST_DLQ_REPLAYED] = "UPDATE dead_letters SET replayed_at = ?2, replay_status = ?3,"
                         " replay_id = ?4, replay_detail = ?5 WHERE id = ?1",
-    [ST_SEQ_AT] = "SELECT min(seq) FROM revisions WHERE stored_at >= ?1",
-    [ST_SINCE] = "SELECT seq, doc FROM revisions WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    /* Late revisions were never published: backfill replays what subscribers saw live. */
+    [ST_SEQ_AT] = "SELECT min(seq) FROM revisions WHERE stored_at >= ?1 AND late = 0",
+    [ST_SINCE] = "SELECT seq, doc FROM revisions WHERE seq > ?1 AND late = 0 ORDER BY seq LIMIT ?2",
+    [ST_SEQ_AT_V5] = "SELECT min(seq) FROM revisions WHERE stored_at >= ?1",
+    [ST_SINCE_V5] = "SELECT seq, doc FROM revisions WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     [ST_COUNT] = "SELECT count(*) FROM articles",
     [ST_FP_INSERT] = "INSERT INTO fingerprints (seq, id, time, story, simhash, minhash, terms,"
                      " grams, anchors, lang) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -617,13 +639,30 @@ sq_lookup(nw_store_t *h, const char *id, const char *hash, int want_seq, store_c
         snprintf(cur->hash, sizeof(cur->hash), "%s", col_text(st, 2) ? col_text(st, 2) : "");
         cur->story = dup_col(st, 3); /* NULL as well when out of memory: only a label lost */
         cur->duplicate_of = dup_col(st, 4);
+        cur->av = (uint64_t)sqlite3_column_int64(st, 5);
         rc = 0;
     } else if (step != SQLITE_DONE) {
         rc = db_error(s, "look up article");
     }
     done_stmt(st);
-    if (want_seq && (rc == -ENOENT || (rc == 0 && strcmp(cur->hash, hash) != 0)))
-        cur->next_seq = s->next_seq++;
+    if (rc == 0) {
+        if (!(st = get_stmt(s, ST_KNOWN)))
+            return -EIO;
+        bind_text(st, 1, id);
+        bind_text(st, 2, hash);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            cur->max_rev = (uint32_t)sqlite3_column_int64(st, 0);
+            cur->known_rev = (uint32_t)sqlite3_column_int64(st, 1);
+        } else {
+            rc = db_error(s, "look up revisions");
+        }
+        done_stmt(st);
+        if (cur->max_rev < cur->rev)
+            cur->max_rev = cur->rev;
+    }
+    /* The counter moves when a revision is written, so a seq not used is handed out again. */
+    if (want_seq && (rc == -ENOENT || (rc == 0 && !cur->known_rev)))
+        cur->next_seq = s->next_seq;
     return rc;
 }
 
@@ -653,9 +692,32 @@ fp_insert(sq_t *s, const store_fp_row_t *r)
 }
 
 static int
+sq_write_late(sq_t *s, const store_row_t *r)
+{
+    sqlite3_stmt *st = get_stmt(s, ST_LATE);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, r->id);
+    sqlite3_bind_int64(st, 2, r->rev);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)r->seq);
+    bind_text(st, 4, r->hash);
+    bind_text(st, 5, r->stored_at);
+    sqlite3_bind_blob64(st, 6, r->doc, r->doc_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)r->av);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "insert late revision");
+    done_stmt(st);
+    return rc;
+}
+
+static int
 sq_write(nw_store_t *h, const store_row_t *r, const store_fp_row_t *fp, int exists)
 {
     sq_t *s = h->be;
+    int rc;
+    if (r->seq >= s->next_seq)
+        s->next_seq = r->seq + 1;
+    if (r->late)
+        return sq_write_late(s, r);
     sqlite3_stmt *st = get_stmt(s, exists ? ST_UPDATE : ST_INSERT);
     if (!st)
         return -EIO;
@@ -678,9 +740,10 @@ sq_write(nw_store_t *h, const store_row_t *r, const store_fp_row_t *fp, int exis
     sqlite3_bind_blob64(st, 17, r->doc, r->doc_len, SQLITE_STATIC);
     bind_text(st, 18, r->story);
     bind_text(st, 19, r->duplicate_of);
-    int rc = sqlite3_step(st) == SQLITE_DONE
-                 ? 0
-                 : db_error(s, exists ? "update article" : "insert article");
+    sqlite3_bind_int64(st, 20, (sqlite3_int64)r->av);
+    rc = sqlite3_step(st) == SQLITE_DONE
+             ? 0
+             : db_error(s, exists ? "update article" : "insert article");
     done_stmt(st);
     if (rc < 0)
         return rc;
@@ -694,6 +757,7 @@ sq_write(nw_store_t *h, const store_row_t *r, const store_fp_row_t *fp, int exis
     bind_text(st, 4, r->hash);
     bind_text(st, 5, r->stored_at);
     sqlite3_bind_blob64(st, 6, r->doc, r->doc_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)r->av);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "insert revision");
     done_stmt(st);
     return rc < 0 || !fp ? rc : fp_insert(s, fp);
@@ -914,7 +978,7 @@ sq_since(nw_store_t *h, uint64_t after, int limit, nw_store_doc_cb cb, void *arg
 {
     sq_t *s = h->be;
     int n = 0, rc;
-    sqlite3_stmt *st = get_stmt(s, ST_SINCE);
+    sqlite3_stmt *st = get_stmt(s, h->version < 6 ? ST_SINCE_V5 : ST_SINCE);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
@@ -954,7 +1018,7 @@ sq_seq_at(nw_store_t *h, const char *time, uint64_t *first)
 {
     sq_t *s = h->be;
     int rc = 0;
-    sqlite3_stmt *st = get_stmt(s, ST_SEQ_AT);
+    sqlite3_stmt *st = get_stmt(s, h->version < 6 ? ST_SEQ_AT_V5 : ST_SEQ_AT);
     if (!st)
         return -EIO;
     bind_text(st, 1, time);

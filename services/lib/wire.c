@@ -26,7 +26,9 @@
  *    appears, photographer the first "/"-separated part that looks like a name once markers,
  *    agencies and "Pool"/"via" are set aside (all-capital names are title-cased). A line that
  *    is only a credit ("REUTERS/Jane Doe") turns the line before it into a caption with that
- *    credit, when that line is short (< 400 bytes); otherwise it is dropped.
+ *    credit, when that line is short (< 400 bytes); otherwise it is dropped. When captions
+ *    would leave no body line at all, they are not captions but a short article with a credit:
+ *    each goes back to the body as its text without the credit (never an empty article).
  * 4. Top zone. Lines before the first body paragraph (captions aside) may be a byline and up to
  *    two headings. A byline is "By Name[, Name][ and Name][, Agency][ in Place]" or
  *    "Name Name[ and Name Name], Agency" with a known agency; it gives `authors` (names only,
@@ -1301,6 +1303,23 @@ nw_wire_parse(const char *text, size_t len, nw_article_t *art)
             nw_wire_caption_release(&lines[i].cap);
             lines[i].kind = L_SKIP;
         }
+    }
+
+    /* 3b. An article is never all captions: a one-paragraph story that ends with a credit
+     * ("... (AP Photo/Rich Pedroncelli)") is prose, so when no body line is left, every caption
+     * line goes back to the body without its credit. */
+    bool any_body = false;
+    for (size_t i = 0; i < n && !any_body; i++)
+        any_body = lines[i].kind == L_BODY;
+    for (size_t i = 0; i < n && !any_body; i++) {
+        if (lines[i].kind != L_CAPTION || lines[i].cap.text == NULL || !lines[i].cap.text[0])
+            continue;
+        free(lines[i].s);
+        lines[i].s = lines[i].cap.text;
+        lines[i].len = strlen(lines[i].s);
+        lines[i].cap.text = NULL;
+        nw_wire_caption_release(&lines[i].cap);
+        lines[i].kind = L_BODY;
     }
 
     /* 4. top zone: byline and headings */

@@ -8,6 +8,13 @@
 # after a short pause. When everything is quiet again it checks the store: every accepted article
 # present exactly once (one row, one revision), fully enriched, no dead letter.
 #
+# Revisions (issue 9): meanwhile REVS URLs are sent as 2 or 3 versions each (JSON {"url",
+# "text"}, each version posted right after the previous one's 202), and a query service streams
+# /v1/stream (Server-Sent Events) from seq 0 into a file. Afterwards, from the database: every
+# URL has one revision per distinct version accepted (none lost, none doubled) and its current
+# revision is the last accepted one; from the stream: each id's versions in acceptance order,
+# none twice, ending with the current one.
+#
 # The kill schedule is random but seeded (NW_CHAOS_SEED; printed, so a failing run can be
 # replayed): a shuffled round of every kind of service (broker, fetch, parse, enrich, store),
 # then another, so each kind is killed about KILLS/5 times. A store is killed once it holds
@@ -25,10 +32,11 @@
 #   NW_CHAOS_RATE         articles per second over both sources (default: spread the load
 #                         over the kill schedule); 0 = as fast as fetch takes them
 #   NW_CHAOS_WAIT         seconds allowed for quiescence after the load (300)
+#   NW_CHAOS_REVS         URLs sent as 2-3 versions each (60), paced over the kill schedule
 # Prints one line per kill and a summary; exits 0 when nothing was lost or doubled.
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 require_bins "$(svc_bin broker)" "$(svc_bin fetch)" "$(svc_bin parse)" "$(svc_bin enrich)" \
-  "$(svc_bin store)"
+  "$(svc_bin store)" "$(svc_bin query)"
 command -v curl >/dev/null || skip "curl not installed"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,12 +46,14 @@ KILLS=${NW_CHAOS_KILLS:-20}
 SEED=${NW_CHAOS_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 read -r GAP_MIN GAP_MAX <<<"${NW_CHAOS_GAP:-1 3}"
 WAIT=${NW_CHAOS_WAIT:-300}
+REVS=${NW_CHAOS_REVS:-60}
 BURST=8
 AIM_WAIT=$((BURST + 2))
 # By default the load lasts about as long as the kill schedule (per kill: the mean gap, the mean
 # pause of 0.8 s, and about a second for aiming and restarting).
 RATE=${NW_CHAOS_RATE:-$(python3 -c "print(round($N / max(1, $KILLS * (($GAP_MIN + $GAP_MAX) / 2 + 1.8)), 1))")}
-echo "chaos: seed=$SEED articles=$N kills=$KILLS gap=${GAP_MIN}-${GAP_MAX}s rate=$RATE/s dir=$T"
+REV_RATE=$(python3 -c "print(round($REVS / max(1, $KILLS * (($GAP_MIN + $GAP_MAX) / 2 + 1.8)), 2))")
+echo "chaos: seed=$SEED articles=$N revision-urls=$REVS kills=$KILLS gap=${GAP_MIN}-${GAP_MAX}s rate=$RATE/s dir=$T"
 
 P=$(free_ports 16)
 BROKER="tcp://127.0.0.1:$P"
@@ -53,8 +63,9 @@ DB=$DATA/newswire.db
 mkdir -p "$DATA/inbox" "$T/stage"
 declare -A PID HTTP_OF
 HTTP_OF=([broker]=$((P + 9)) [store]=$((P + 10)) [parse1]=$((P + 11)) [parse2]=$((P + 12))
-  [enrich1]=$((P + 13)) [enrich2]=$((P + 14)) [fetch]=$((P + 8)))
-SERVICES=(broker store parse1 parse2 enrich1 enrich2 fetch)
+  [enrich1]=$((P + 13)) [enrich2]=$((P + 14)) [fetch]=$((P + 8)) [query]=$((P + 15)))
+# query serves the SSE stream the revision check reads; it is never killed.
+SERVICES=(broker store parse1 parse2 enrich1 enrich2 fetch query)
 
 # launch NAME: start (or restart) one service; its output is appended to $T/NAME.log.
 launch() {
@@ -66,6 +77,7 @@ launch() {
     store) cmd=("$(svc_bin store)" --broker "$BROKER" --data-dir "$DATA" --batch-ms 200 --http "$http") ;;
     parse*) cmd=("$(svc_bin parse)" --broker "$BROKER" --http "$http") ;;
     enrich*) cmd=("$(svc_bin enrich)" --broker "$BROKER" --http "$http") ;;
+    query) cmd=("$(svc_bin query)" --broker "$BROKER" --http "$http" --data-dir "$DATA" --check 200ms) ;;
     # A short resend-after, so what a kill lost is sent again within seconds.
     fetch) cmd=("$(svc_bin fetch)" --broker "$BROKER" --http "$http" --inbox-dir "$DATA/inbox"
       --ingest "" --name fetch-chaos --spool-dir "$DATA/spool" --resend-after 2s) ;;
@@ -115,6 +127,10 @@ check_all_alive() {
 
 for name in "${SERVICES[@]}"; do launch "$name"; done
 wait_until 30 curl -fsS "http://$API/healthz" || fail "fetch did not come up: $(tail -5 "$T/fetch.log")"
+wait_until 30 curl -fsS "http://127.0.0.1:${HTTP_OF[query]}/healthz" || fail "query did not come up"
+# Everything published, from the first seq, as a subscriber sees it.
+curl -sN "http://127.0.0.1:${HTTP_OF[query]}/v1/stream?since=0" >"$T/stream.sse" 2>/dev/null &
+CLIENT_PIDS+=($!)
 START=$SECONDS
 
 # The load: even articles through HTTP (4 connections, smoothly paced), odd ones through the
@@ -126,6 +142,12 @@ CLIENT_PIDS+=($!)
 $LOAD inbox "$DATA/inbox" "$N" "$T/stage" --rate "$(python3 -c "print($RATE / 2)")" --burst "$BURST" \
   >>"$T/feeder.log" 2>&1 &
 CLIENT_PIDS+=($!)
+if [ "$REVS" -gt 0 ]; then
+  $LOAD revs "http://$API" "$REVS" "$T/revs" --rate "$REV_RATE" >>"$T/revs.log" 2>&1 &
+  CLIENT_PIDS+=($!)
+else
+  echo finished >"$T/revs"
+fi
 
 # The kill schedule: "GAP SERVICE PAUSE" per line, from the seed alone.
 python3 - "$SEED" "$KILLS" "$GAP_MIN" "$GAP_MAX" >"$T/schedule" <<'PY'
@@ -186,6 +208,7 @@ KILL_END=$((SECONDS - START))
 # broker, the inbox empty, and the store's count still for 5 seconds.
 wait_until "$WAIT" grep -q finished "$T/accepted" || fail "the HTTP client did not finish: $(tail -3 "$T/client.log")"
 wait_until "$WAIT" grep -q finished "$T/feeder.log" || fail "the inbox feeder did not finish: $(tail -3 "$T/feeder.log")"
+wait_until "$WAIT" grep -q finished "$T/revs" || fail "the revision client did not finish: $(tail -3 "$T/revs.log")"
 LOAD_END=$((SECONDS - START))
 inbox_empty() { [ -z "$(find "$DATA/inbox" -maxdepth 1 -type f -print -quit)" ]; }
 quiet() {
@@ -209,11 +232,21 @@ $LOAD verify "$DB" "$N" "$T/accepted" "$DATA/inbox/done" >"$T/verdict" 2>&1 || t
 cat "$T/verdict"
 grep -q "^accepted=" "$T/verdict" || fail "could not read the store: $(tail -3 "$T/verdict")"
 eval "$(head -1 "$T/verdict")" # accepted=... stored=... lost=... duplicated=... dead=...
+# The revision verdict; the stream may lag the database by a check interval: a few tries.
+revs_ok() {
+  $LOAD verify-revs "$DB" "$T/revs" "$T/stream.sse" >"$T/verdict.revs" 2>&1 || return 1
+  grep -q "sse_missing=0" "$T/verdict.revs"
+}
+wait_until 30 revs_ok || true
+cat "$T/verdict.revs"
+grep -q "^revs_urls=" "$T/verdict.revs" || fail "could not check revisions: $(tail -3 "$T/verdict.revs")"
+eval "$(head -1 "$T/verdict.revs")"
 kills_by=""
 for kind in broker fetch parse enrich store; do kills_by+=" $kind=${KILLED[$kind]}"; done
 http_stats=$(cat "$T/accepted.stats" 2>/dev/null || echo "none")
 cat <<EOF
 summary: seed=$SEED articles=$N accepted=$accepted stored=$stored lost=$lost duplicated=$duplicated dead_letters=$dead unenriched=$unenriched
+summary: revisions: urls=$revs_urls versions=$rev_versions lost=$rev_lost extra=$rev_extra stale_current=$rev_stale late_in_history=$rev_late sse: events=$sse_events out_of_order=$sse_out_of_order doubled=$sse_doubled missing=$sse_missing
 summary: kills=$k ($kills_by ) store-kills-in-open-batch=$store_in_batch broker-kills-with-jobs=$broker_with_jobs
 summary: duration=${DURATION}s (kills until ${KILL_END}s, load until ${LOAD_END}s) resent=$((RESENT + $(scrape fetch '/^nw_fetch_resent_total / {print $2}' | cut -d. -f1 | grep . || echo 0))) http: $http_stats
 EOF
@@ -229,4 +262,10 @@ done
 [ "$stored" -eq "$N" ] || fail "the store holds $stored articles, want $N"
 [ "$unenriched" -eq 0 ] || fail "$unenriched articles not fully enriched"
 [ "$dead" -eq 0 ] || fail "$dead dead letters for valid input"
-ok "chaos: $N articles accepted, $k kills, each article stored exactly once, enriched, no dead letter"
+[ "$rev_lost" -eq 0 ] || fail "$rev_lost revised articles lost"
+[ "$rev_extra" -eq 0 ] || fail "$rev_extra revised articles with extra or doubled revisions"
+[ "$rev_stale" -eq 0 ] || fail "$rev_stale revised articles whose current revision is not the last accepted"
+[ "$sse_out_of_order" -eq 0 ] || fail "$sse_out_of_order stream events of an id older than one streamed before"
+[ "$sse_doubled" -eq 0 ] || fail "$sse_doubled stream events twice"
+[ "$sse_missing" -eq 0 ] || fail "$sse_missing revised articles whose last version the stream never sent"
+ok "chaos: $N articles accepted, $k kills, each article stored exactly once, enriched, no dead letter; $revs_urls URLs in $rev_versions versions, history and stream in acceptance order"

@@ -21,6 +21,20 @@ through the inbox, each source paced at --rate articles per second (0: as fast a
                     stopped). Prints one line "accepted=.. stored=.. lost=.. duplicated=.. ..."
                     (shell assignments) and then one line per problem.
 
+  revs API R OUT    revisions: R URLs (https://chaos.example.org/rev/NNNNNN), each sent as 2 or 3
+                    versions (JSON {"url", "text"}; URL r has 2 + r % 2), version k+1 posted
+                    right after version k got its 202 (0-0.4 s later), each until it gets a
+                    202 as `http` does, the URLs paced at --rate per second. "r k id" is
+                    appended to OUT per accepted version, so acceptance order is version order.
+  verify-revs DB OUT SSE
+                    the revision verdict, from the database and the Server-Sent Events the
+                    query service streamed (SSE file): per URL, revisions = distinct versions
+                    accepted (none lost, none doubled), current = the last accepted, and on the
+                    stream each id's versions in acceptance order, none twice, the last one
+                    present. Prints "revs_urls=.. rev_lost=.. rev_extra=.. rev_stale=..
+                    rev_late=.. sse_events=.. sse_out_of_order=.. sse_doubled=.. sse_missing=.."
+                    and a line per problem.
+
 --stop FILE (http, inbox): take no new article once FILE exists (the one in hand is still
 posted until it gets a 202, so "accepted" stays exact).
 --conns K runs K HTTP connections in parallel (article i on connection (i/2) % K), so fetch's
@@ -63,6 +77,25 @@ def article(i):
         body.append(" ".join(rng.choice(WORDS) for _ in range(25)).capitalize()
                     + f" and the people of the town said they would wait, chaosmark{i:07d}x{k}.")
     return (title(i) + "\n\n" + "\n\n".join(body) + "\n").encode()
+
+
+REV_BASE = "https://chaos.example.org/rev/"
+
+
+def rev_versions(r):
+    return 2 + r % 2
+
+
+def rev_text(r, k):
+    """Version k of revision URL r: English wire text whose words change from version to
+    version, with a marker naming the version."""
+    rng = random.Random(r * 104729 + k)
+    t = topic(r + 5000000)
+    paras = [f"Officials said on Monday that the {t} plan would change again, update {k}."]
+    for p in range(3):
+        paras.append(" ".join(rng.choice(WORDS) for _ in range(20)).capitalize()
+                     + f" and the people of the town said they would wait, chaosrev{r:06d}v{k}p{p}.")
+    return "\n\n".join(paras)
 
 
 class Pacer:
@@ -151,6 +184,166 @@ def run_http(args):
     out.write("finished\n")
 
 
+def post_until_202(conn_box, host, port, body, ctype, stats, lock):
+    """POST body until a 202; returns the id. conn_box[0] is the connection (reused)."""
+    while True:
+        if conn_box[0] is None:
+            conn_box[0] = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            conn_box[0].request("POST", "/v1/articles", body, {"Content-Type": ctype})
+            r = conn_box[0].getresponse()
+            data = r.read()
+            status = r.status
+        except (OSError, http.client.HTTPException):
+            conn_box[0].close()
+            conn_box[0] = None
+            with lock:
+                stats["conn_errors"] += 1
+            time.sleep(0.1)
+            continue
+        with lock:
+            stats["posts"] += 1
+        if status == 202:
+            with lock:
+                stats["accepted"] += 1
+            return data.decode().split('"id":"', 1)[1].split('"', 1)[0]
+        if status == 503:
+            with lock:
+                stats["503"] += 1
+            time.sleep(0.1)
+            continue
+        raise SystemExit(f"revision post refused: {status} {data[:200]!r}")
+
+
+def run_revs(args):
+    import json
+    host, _, port = args.api.removeprefix("http://").partition(":")
+    out = open(args.out, "a", buffering=1)
+    lock = threading.Lock()
+    stats = {"posts": 0, "accepted": 0, "503": 0, "conn_errors": 0}
+    pacer = Pacer(args.rate)
+    rng = random.Random(args.n)
+
+    def worker(k0):
+        box = [None]
+        for r in range(k0, args.n, args.conns):
+            pacer.tick()
+            for k in range(rev_versions(r)):
+                if k:
+                    time.sleep(rng.uniform(0, 0.4))
+                body = json.dumps({"url": f"{REV_BASE}{r:06d}", "text": rev_text(r, k)}).encode()
+                aid = post_until_202(box, host, port, body, "application/json", stats, lock)
+                with lock:
+                    out.write(f"{r} {k} {aid}\n")
+        if box[0]:
+            box[0].close()
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(args.conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with open(args.out + ".stats", "w") as f:
+        f.write(" ".join(f"{k}={v}" for k, v in stats.items()) + "\n")
+    out.write("finished\n")
+
+
+def read_sse(path):
+    """The events of an SSE capture: (seq, document) pairs, in stream order."""
+    import json
+    events, seq, data = [], None, None
+    try:
+        text = open(path, encoding="utf-8", errors="replace").read()
+    except OSError:
+        return events
+    for block in text.split("\n\n"):
+        seq, data = None, None
+        for line in block.split("\n"):
+            if line.startswith("id: "):
+                seq = int(line[4:])
+            elif line.startswith("data: "):
+                data = line[6:]
+        if seq is not None and data:
+            try:
+                events.append((seq, json.loads(data)))
+            except ValueError:
+                pass  # the last event may be cut by the end of the capture
+    return events
+
+
+def run_verify_revs(args):
+    marker = re.compile(r"chaosrev(\d{6})v(\d)p0")
+    accepted = {}  # r -> (id, [k in acceptance order])
+    for line in open(args.out):
+        parts = line.split()
+        if len(parts) == 3:
+            r, k, aid = int(parts[0]), int(parts[1]), parts[2]
+            ent = accepted.setdefault(r, (aid, []))
+            if k not in ent[1]:
+                ent[1].append(k)
+    con = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True, timeout=10)
+    # A database before schema v6 (an older build under test) has no av and late columns.
+    have = {row[1] for row in con.execute("pragma table_info(revisions)")}
+    cols = "av, late" if "late" in have else "0, 0"
+    problems, lost, extra, stale, late = [], 0, 0, 0, 0
+    for r, (aid, ks) in sorted(accepted.items()):
+        row = con.execute("select text from articles where id = ?", (aid,)).fetchone()
+        if row is None:
+            lost += 1
+            problems.append(f"  rev lost: url {r} id {aid}")
+            continue
+        revs = con.execute(f"select content_hash, {cols} from revisions where id = ?",
+                           (aid,)).fetchall()
+        hashes = [h for h, _, _ in revs]
+        late += sum(1 for _, _, lt in revs if lt)
+        if len(revs) > len(ks) or len(set(hashes)) != len(hashes):
+            extra += len(revs) - len(set(hashes)) + max(0, len(set(hashes)) - len(ks))
+            problems.append(f"  rev extra: url {r} id {aid} has {len(revs)} revisions "
+                            f"({len(set(hashes))} distinct), {len(ks)} versions accepted")
+        elif len(revs) < len(ks):
+            lost += 1
+            problems.append(f"  rev lost: url {r} id {aid} has {len(revs)} revisions, "
+                            f"{len(ks)} versions accepted")
+        m = marker.search(row[0] or "")
+        if not m or int(m.group(2)) != ks[-1]:
+            stale += 1
+            problems.append(f"  stale current: url {r} id {aid} current version "
+                            f"{m.group(2) if m else '?'}, last accepted {ks[-1]}")
+    ids = {aid: r for r, (aid, _) in accepted.items()}
+    seen, order_bad, doubled, n_events = {}, 0, 0, 0
+    seqs = set()
+    for seq, doc in read_sse(args.sse):
+        n_events += 1
+        if seq in seqs:
+            doubled += 1
+            problems.append(f"  sse doubled: seq {seq}")
+        seqs.add(seq)
+        aid = doc.get("id")
+        if aid not in ids:
+            continue
+        m = marker.search(doc.get("text", ""))
+        k = int(m.group(2)) if m else -1
+        prev = seen.setdefault(aid, [])
+        if prev and k <= prev[-1]:
+            order_bad += 1
+            problems.append(f"  sse order: id {aid} version {k} (av {doc.get('av')}) after "
+                            f"version {prev[-1]}")
+        prev.append(k)
+    missing = 0
+    for aid, r in ids.items():
+        ks = accepted[r][1]
+        if not seen.get(aid) or seen[aid][-1] != ks[-1]:
+            missing += 1
+            problems.append(f"  sse missing: id {aid} streamed {seen.get(aid)}, last accepted "
+                            f"{ks[-1]}")
+    print(f"revs_urls={len(accepted)} rev_versions={sum(len(k) for _, k in accepted.values())} "
+          f"rev_lost={lost} rev_extra={extra} rev_stale={stale} rev_late={late} "
+          f"sse_events={n_events} sse_out_of_order={order_bad} sse_doubled={doubled} "
+          f"sse_missing={missing}")
+    for p in problems[:30]:
+        print(p)
+
+
 def run_inbox(args):
     pacer = Pacer(args.rate)
     os.makedirs(args.stage, exist_ok=True)
@@ -175,7 +368,9 @@ def run_inbox(args):
 
 def run_verify(args):
     con = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True, timeout=10)
-    rows = con.execute("select id, title, lang, words from articles").fetchall()
+    # Revision URLs (`revs`) have their own verdict (verify-revs).
+    rows = con.execute("select id, title, lang, words from articles"
+                       " where url is null or url not like ?", (REV_BASE + "%",)).fetchall()
     by_title, ids = {}, {}
     for aid, t, lang, words in rows:
         by_title.setdefault(t, []).append(aid)
@@ -195,7 +390,9 @@ def run_verify(args):
     lost = sorted(i for i in accepted if title(i) not in by_title)
     lost += sorted(i for i, aid in http_ids.items() if aid not in ids and i not in lost)
     dup_titles = {t: v for t, v in by_title.items() if len(v) > 1}
-    revs = con.execute("select id, count(*) from revisions group by id having count(*) > 1")
+    revs = con.execute("select r.id, count(*) from revisions r join articles a on a.id = r.id"
+                       " where a.url is null or a.url not like ? group by r.id having count(*) > 1",
+                       (REV_BASE + "%",))
     revs = revs.fetchall()
     unexpected = [t for t in by_title if t not in expected]
     unenriched = [(t, lang, words) for aid, (t, lang, words) in ids.items()
@@ -247,6 +444,16 @@ def main():
     v.add_argument("n", type=int)
     v.add_argument("out")
     v.add_argument("done")
+    rv = sub.add_parser("revs")
+    rv.add_argument("api")
+    rv.add_argument("n", type=int)
+    rv.add_argument("out")
+    rv.add_argument("--rate", type=float, default=0)
+    rv.add_argument("--conns", type=int, default=2)
+    vr = sub.add_parser("verify-revs")
+    vr.add_argument("db")
+    vr.add_argument("out")
+    vr.add_argument("sse")
     e = sub.add_parser("expect")
     e.add_argument("n", type=int)
     args = ap.parse_args()
@@ -256,6 +463,10 @@ def main():
         run_inbox(args)
     elif args.cmd == "verify":
         run_verify(args)
+    elif args.cmd == "revs":
+        run_revs(args)
+    elif args.cmd == "verify-revs":
+        run_verify_revs(args)
     else:
         for i in range(args.n):
             print(title(i))

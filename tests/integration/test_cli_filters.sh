@@ -76,7 +76,7 @@ if "$NW" extract "$FX/wire.txt" >"$T/wire.json" 2>"$T/err"; then
     "extract: pool photo credit"
   jcheck "$T/wire.json" '"REUTERS" not in d["text"] and "PHOTO/" not in d["text"] and "capital'"'"'s harbour, ending" in d["text"]' \
     "extract: captions out of the body, space before comma cleaned"
-  jcheck "$T/wire.json" 'len(d["id"]) == 32 and d["source"] == "cli" and d["content_type"] == "text/plain" and d["v"] == 1' \
+  jcheck "$T/wire.json" 'len(d["id"]) == 32 and d["source"] == "cli" and d["content_type"] == "text/plain" and d["v"] == 2' \
     "extract: id, source, content type"
 else
   bad "extract wire.txt failed: $(cat "$T/err")"

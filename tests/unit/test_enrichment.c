@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -514,6 +515,130 @@ test_fingerprint_load_checks(void **state)
     assert_int_equal(nw_fp_load(&e, &fp), -EINVAL);
 }
 
+/* Issue 10.3: a capitalised common word is never a person or an organisation. The German
+ * sentence gave person.das and org.sprache before entity_filter.c. Needs the Debian word lists
+ * (wngerman, wamerican, wspanish, wfrench); skips without them. */
+static void
+test_no_common_word_entities(void **state)
+{
+    (void)state;
+    if (access("/usr/share/dict/ngerman", R_OK) != 0 ||
+        access("/usr/share/dict/american-english", R_OK) != 0) {
+        fprintf(stderr, "skip: no /usr/share/dict/ngerman or american-english (wngerman, "
+                        "wamerican)\n");
+        skip();
+        return;
+    }
+    nw_enriched_t e;
+    run(&e, NULL, "Das ist ein kleiner Test über die Sprache. Angela Merkel sprach in Berlin.",
+        NULL, NULL);
+    assert_string_equal(e.art.lang, "de");
+    assert_true(has_topic(&e, "person.angela-merkel"));
+    assert_non_null(entity(&e, "place", "Berlin"));
+    for (size_t i = 0; i < e.n_entities; i++)
+        if (strcmp(e.entities[i].type, "place") != 0)
+            assert_string_equal(e.entities[i].name, "Angela Merkel");
+    assert_false(has_topic(&e, "person.das"));
+    assert_false(has_topic(&e, "org.sprache"));
+    nw_enriched_release(&e);
+
+    /* English: sentence-initial adverbs, weekdays; a common word inside a sentence is a name */
+    run(&e, NULL,
+        "Moreover, the vote was close. Here the count went on until Monday. Well, nobody "
+        "expected that. Check the figures, said Donald Trump. Fans of Rangers cheered as "
+        "Rangers won.",
+        NULL, NULL);
+    assert_null(entity_named(&e, "Moreover"));
+    assert_null(entity_named(&e, "Here"));
+    assert_null(entity_named(&e, "Well"));
+    assert_null(entity_named(&e, "Check"));
+    assert_null(entity_named(&e, "Monday"));
+    assert_non_null(entity(&e, "person", "Donald Trump"));
+    nw_enriched_release(&e);
+
+    if (access("/usr/share/dict/spanish", R_OK) == 0) {
+        run(&e, NULL,
+            "Además, el Gobierno anunció nuevas medidas. Cómo se aplicarán no está claro, dijo "
+            "Pedro Sánchez en Madrid.",
+            NULL, NULL);
+        assert_string_equal(e.art.lang, "es");
+        assert_null(entity_named(&e, "Además"));
+        assert_null(entity_named(&e, "Gobierno"));
+        assert_null(entity_named(&e, "Cómo"));
+        nw_enriched_release(&e);
+    }
+}
+
+/* Issue 10.5: the gazetteer does not turn the tagger's organisation into a place without
+ * evidence from the text; main made the club Middlesbrough a place. */
+static void
+test_places_that_are_places(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    run(&e, NULL, "Sheffield Wednesday beat Middlesbrough 2-0 and Middlesbrough fell to 18th.",
+        NULL, NULL);
+    assert_non_null(entity(&e, "org", "Middlesbrough"));
+    assert_null(entity(&e, "place", "Middlesbrough"));
+    nw_enriched_release(&e);
+    run(&e, NULL, "Police in Middlesbrough said the road was closed.", NULL, NULL);
+    const nw_entity_t *p = entity(&e, "place", "Middlesbrough");
+    assert_non_null(p);
+    assert_string_equal(p->cc, "GB");
+    nw_enriched_release(&e);
+}
+
+/* Issue 10.8: mentions_cp slices the text by code points, as Python does; mentions by bytes. */
+static void
+test_mention_code_points(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    const char *text = "Günter Grass sprach mit Angela Merkel über Köln und Zürich.";
+    run(&e, NULL, text, NULL, NULL);
+    const nw_entity_t *m = entity(&e, "person", "Angela Merkel");
+    assert_non_null(m);
+    assert_int_equal(m->n_mentions_cp, m->n_mentions);
+    assert_memory_equal(text + m->mentions[0], "Angela Merkel", 13);
+    assert_int_equal(m->mentions[0], 25);    /* "ü" is two bytes */
+    assert_int_equal(m->mentions_cp[0], 24); /* and one code point */
+    assert_int_equal(m->mentions_cp[1], 37);
+    for (size_t i = 0; i < e.n_entities; i++) {
+        const nw_entity_t *x = &e.entities[i];
+        for (size_t k = 0; k < 2 * x->n_mentions; k++) {
+            size_t cp = 0;
+            for (size_t b = 0; b < x->mentions[k]; b++)
+                cp += ((unsigned char)text[b] & 0xC0) != 0x80;
+            assert_int_equal(x->mentions_cp[k], cp);
+        }
+    }
+    nw_enriched_release(&e);
+}
+
+/* Issue 10.4: one entity, one topic: surnames and acronyms join their full name. */
+static void
+test_short_forms_join(void **state)
+{
+    (void)state;
+    nw_enriched_t e;
+    run(&e, NULL,
+        "Donald Trump met Angela Merkel at the United Nations in New York on Monday. Trump "
+        "told reporters the UN needed reform, and Merkel said she agreed. The U.N. declined "
+        "to comment.",
+        NULL, NULL);
+    assert_true(has_topic(&e, "person.donald-trump"));
+    assert_true(has_topic(&e, "person.angela-merkel"));
+    assert_false(has_topic(&e, "person.trump"));
+    assert_false(has_topic(&e, "person.merkel"));
+    assert_false(has_topic(&e, "org.un"));
+    assert_null(entity_named(&e, "UN"));
+    assert_null(entity_named(&e, "U.N."));
+    const nw_entity_t *un = entity_named(&e, "United Nations");
+    assert_non_null(un);
+    assert_true(un->n_mentions >= 2);
+    nw_enriched_release(&e);
+}
+
 static void
 test_slug(void **state)
 {
@@ -528,6 +653,15 @@ test_slug(void **state)
     assert_int_equal(nw_enrich_slug("!!", s, sizeof(s)), 0);
     nw_enrich_slug("Antony Blinken", s, 7);
     assert_string_equal(s, "antony");
+    /* every script comes out ASCII (ICU), the same name alike across scripts (issue 10.4) */
+    nw_enrich_slug("Владимир Путин", s, sizeof(s));
+    assert_string_equal(s, "vladimir-putin");
+    nw_enrich_slug("Ολάφ Σολτς", s, sizeof(s));
+    assert_string_equal(s, "olaph-solts");
+    assert_true(nw_enrich_slug("习近平", s, sizeof(s)) > 0);
+    assert_true(nw_enrich_slug("محمد", s, sizeof(s)) > 0);
+    assert_true(nw_enrich_slug("Straße", s, sizeof(s)) > 0);
+    assert_string_equal(s, "strasse");
 }
 
 static void
@@ -731,6 +865,10 @@ main(void)
         cmocka_unit_test(test_fingerprint_across_languages),
         cmocka_unit_test(test_fingerprint_load_checks),
         cmocka_unit_test(test_fingerprint_countries),
+        cmocka_unit_test(test_no_common_word_entities),
+        cmocka_unit_test(test_places_that_are_places),
+        cmocka_unit_test(test_mention_code_points),
+        cmocka_unit_test(test_short_forms_join),
         cmocka_unit_test(test_slug),
         cmocka_unit_test(test_topics_grammar),
         cmocka_unit_test(test_missing_data),

@@ -68,6 +68,7 @@ raw_eq(const void *pa, const void *pb)
     assert_str_eq(a->source, b->source);
     assert_str_eq(a->url, b->url);
     assert_str_eq(a->fetched, b->fetched);
+    assert_int_equal(a->av, b->av);
     assert_str_eq(a->content_type, b->content_type);
     assert_str_eq(a->charset, b->charset);
     assert_int_equal(a->body_len, b->body_len);
@@ -93,6 +94,7 @@ article_eq(const void *pa, const void *pb)
     assert_str_eq(a->url, b->url);
     assert_str_eq(a->source, b->source);
     assert_str_eq(a->fetched, b->fetched);
+    assert_int_equal(a->av, b->av);
     assert_str_eq(a->title, b->title);
     assert_str_eq(a->subtitle, b->subtitle);
     assert_strs_eq(a->authors, a->n_authors, b->authors, b->n_authors);
@@ -252,6 +254,7 @@ raw_full(nw_raw_t *r)
         .n_headers = 2,
         .origin = S("fetch-1"),
         .spool = 4242,
+        .av = 1707210900000123ull, /* 2024-02-06T09:15:00.000123Z in microseconds */
         .name = S("storm_bergen.txt"),
     };
 }
@@ -315,6 +318,7 @@ article_full(nw_article_t *a)
         .content_type = S("text/plain"),
         .origin = S("fetch-1"),
         .spool = 4242,
+        .av = 1707210900000123ull,
     };
 }
 
@@ -621,7 +625,7 @@ test_roundtrip_minimal(void **state)
     encode_ok(&T_ACK, &k, &b);
     assert_int_equal(map_size(&b), 3);
     /* Exact bytes, written out by hand from the MessagePack spec: the contract in one line. */
-    static const uint8_t ack_bytes[] = {0x83, 0xa1, 'v',  0x01, 0xa2, 'i', 'd', 0xa2,
+    static const uint8_t ack_bytes[] = {0x83, 0xa1, 'v',  0x02, 0xa2, 'i', 'd', 0xa2,
                                         'a',  '1',  0xa6, 's',  't',  'a', 't', 'u',
                                         's',  0xa6, 's',  't',  'o',  'r', 'e', 'd'};
     assert_int_equal(b.len, sizeof(ack_bytes));
@@ -772,25 +776,32 @@ struct golden {
     void (*build)(void *m);
 };
 
+/* Version 1 fixtures: what a writer before the acceptance version wrote (v 1, no av). */
 static void
-b_raw_full(void *m)
+b_raw_v1_full(void *m)
 {
     raw_full(m);
+    ((nw_raw_t *)m)->v = 1;
+    ((nw_raw_t *)m)->av = 0;
 }
 static void
-b_raw_min(void *m)
+b_raw_v1_min(void *m)
 {
     raw_min(m);
+    ((nw_raw_t *)m)->v = 1;
 }
 static void
-b_article_full(void *m)
+b_article_v1_full(void *m)
 {
     article_full(m);
+    ((nw_article_t *)m)->v = 1;
+    ((nw_article_t *)m)->av = 0;
 }
 static void
-b_article_min(void *m)
+b_article_v1_min(void *m)
 {
     article_min(m);
+    ((nw_article_t *)m)->v = 1;
 }
 static void
 b_article_v2(void *m)
@@ -798,48 +809,74 @@ b_article_v2(void *m)
     article_v2(m);
 }
 static void
+b_enriched_v1_full(void *m)
+{
+    enriched_full(m);
+    ((nw_enriched_t *)m)->art.v = 1;
+    ((nw_enriched_t *)m)->art.av = 0;
+}
+static void
+b_enriched_v1_min(void *m)
+{
+    enriched_min(m);
+    ((nw_enriched_t *)m)->art.v = 1;
+}
+static void
+b_ack_v1_full(void *m)
+{
+    ack_full(m);
+    ((nw_ack_t *)m)->v = 1;
+}
+static void
+b_ack_v1_min(void *m)
+{
+    ack_min(m);
+    ((nw_ack_t *)m)->v = 1;
+}
+static void
+b_dead_v1_full(void *m)
+{
+    dead_full(m);
+    ((nw_dead_t *)m)->v = 1;
+}
+static void
+b_dead_v1_min(void *m)
+{
+    dead_min(m);
+    ((nw_dead_t *)m)->v = 1;
+}
+/* Version 2: the acceptance version `av` in raw, article and enriched. */
+static void
+b_raw_full(void *m)
+{
+    raw_full(m);
+}
+static void
+b_article_full(void *m)
+{
+    article_full(m);
+}
+static void
 b_enriched_full(void *m)
 {
     enriched_full(m);
 }
-static void
-b_enriched_min(void *m)
-{
-    enriched_min(m);
-}
-static void
-b_ack_full(void *m)
-{
-    ack_full(m);
-}
-static void
-b_ack_min(void *m)
-{
-    ack_min(m);
-}
-static void
-b_dead_full(void *m)
-{
-    dead_full(m);
-}
-static void
-b_dead_min(void *m)
-{
-    dead_min(m);
-}
 
 static const struct golden GOLDEN[] = {
-    {"raw.v1.full.msgpack", &T_RAW, b_raw_full},
-    {"raw.v1.min.msgpack", &T_RAW, b_raw_min},
-    {"article.v1.full.msgpack", &T_ARTICLE, b_article_full},
-    {"article.v1.min.msgpack", &T_ARTICLE, b_article_min},
+    {"raw.v1.full.msgpack", &T_RAW, b_raw_v1_full},
+    {"raw.v1.min.msgpack", &T_RAW, b_raw_v1_min},
+    {"article.v1.full.msgpack", &T_ARTICLE, b_article_v1_full},
+    {"article.v1.min.msgpack", &T_ARTICLE, b_article_v1_min},
     {"article.v2.unknown-keys.msgpack", &T_ARTICLE, b_article_v2},
-    {"enriched.v1.full.msgpack", &T_ENRICHED, b_enriched_full},
-    {"enriched.v1.min.msgpack", &T_ENRICHED, b_enriched_min},
-    {"ack.v1.full.msgpack", &T_ACK, b_ack_full},
-    {"ack.v1.min.msgpack", &T_ACK, b_ack_min},
-    {"dead.v1.full.msgpack", &T_DEAD, b_dead_full},
-    {"dead.v1.min.msgpack", &T_DEAD, b_dead_min},
+    {"enriched.v1.full.msgpack", &T_ENRICHED, b_enriched_v1_full},
+    {"enriched.v1.min.msgpack", &T_ENRICHED, b_enriched_v1_min},
+    {"ack.v1.full.msgpack", &T_ACK, b_ack_v1_full},
+    {"ack.v1.min.msgpack", &T_ACK, b_ack_v1_min},
+    {"dead.v1.full.msgpack", &T_DEAD, b_dead_v1_full},
+    {"dead.v1.min.msgpack", &T_DEAD, b_dead_v1_min},
+    {"raw.v2.full.msgpack", &T_RAW, b_raw_full},
+    {"article.v2.full.msgpack", &T_ARTICLE, b_article_full},
+    {"enriched.v2.full.msgpack", &T_ENRICHED, b_enriched_full},
 };
 
 static void
@@ -923,10 +960,27 @@ test_golden_values(void **state)
     assert_int_equal(nw_read_file(path, NW_PROTO_MAX_MSG, &file, &len), 0);
     assert_int_equal(nw_raw_decode(&r, file, len), 0);
     assert_int_equal(r.spool, 4242);
+    assert_int_equal(r.av, 0); /* before v2: no acceptance version, defaulted */
     assert_string_equal(r.headers[0].key, "etag");
     assert_int_equal(r.body_len, strlen(BODY));
     assert_int_equal(r.body[r.body_len], 0); /* decoded bodies are NUL-terminated */
     nw_raw_release(&r);
+    free(file);
+
+    golden_path(path, sizeof(path), "raw.v2.full.msgpack");
+    assert_int_equal(nw_read_file(path, NW_PROTO_MAX_MSG, &file, &len), 0);
+    assert_int_equal(nw_raw_decode(&r, file, len), 0);
+    assert_int_equal(r.v, 2);
+    assert_true(r.av == 1707210900000123ull);
+    nw_raw_release(&r);
+    free(file);
+
+    golden_path(path, sizeof(path), "enriched.v2.full.msgpack");
+    assert_int_equal(nw_read_file(path, NW_PROTO_MAX_MSG, &file, &len), 0);
+    nw_enriched_t en;
+    assert_int_equal(nw_enriched_decode(&en, file, len), 0);
+    assert_true(en.art.av == 1707210900000123ull);
+    nw_enriched_release(&en);
     free(file);
 
     golden_path(path, sizeof(path), "article.v2.unknown-keys.msgpack");
@@ -1090,8 +1144,8 @@ test_version(void **state)
     nw_ack_t k;
     ack_min(&k);
     encode_ok(&T_ACK, &k, &b);
-    /* "v" is the first value: byte 3 */
-    assert_int_equal(b.data[3], 0x01);
+    /* "v" is the first value: byte 3 (NW_PROTO_VERSION) */
+    assert_int_equal(b.data[3], NW_PROTO_VERSION);
     b.data[3] = 0x07; /* a newer writer: accepted, and kept on re-encode */
     assert_int_equal(nw_ack_decode(&k, b.data, b.len), 0);
     assert_int_equal(k.v, 7);

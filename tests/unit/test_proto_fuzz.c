@@ -99,6 +99,12 @@ load_corpus(void **state)
         "{\"base64\":\"/wBB\"},\"n\":[-1,-128,false]}",
         "{\"v\":1,\"id\":\"r\",\"source\":\"s\",\"fetched\":\"f\",\"content_type\":"
         "\"text/plain\",\"body\":\"plain text body\",\"headers\":{\"a\":\"b\"}}",
+        /* Version 2: an ack for a late revision, and a dead letter as v2 writers send it (the
+         * v2 golden files are raw, article and enriched; these keep ack and dead at their
+         * share of the corpus). */
+        "{\"v\":2,\"id\":\"x\",\"origin\":\"f\",\"spool\":7,\"status\":\"history\",\"rev\":3}",
+        "{\"v\":2,\"stage\":\"parse\",\"reason\":\"empty\",\"time\":\"t\",\"id\":\"x\","
+        "\"origin\":\"f\",\"spool\":9,\"bytes\":{\"base64\":\"AAE=\"}}",
     };
     for (size_t i = 0; i < sizeof(extra_seeds) / sizeof(extra_seeds[0]); i++) {
         nw_buf_t b = {0};

@@ -106,6 +106,38 @@ test_clean(void **state)
     free(c);
 }
 
+/* Issue 10.6: a one-paragraph article that ends with a photo credit was taken whole for a
+ * caption and became a no-text dead letter (49 of 2,566 SemEval texts before this fix). */
+static void
+test_one_paragraph_with_credit(void **state)
+{
+    (void)state;
+    static const char *const in[][2] = {
+        {"Firefighters kept the blaze away from homes near Sacramento on Sunday, officials "
+         "said. (AP Photo/Rich Pedroncelli)",
+         "Firefighters kept the blaze away from homes near Sacramento on Sunday, officials "
+         "said."},
+        {"Die Sängerin zeigt sich im Urlaub auf Mallorca \xe2\x80\x93 \xc2\xa9 Screenshot "
+         "Instagram",
+         "Die Sängerin zeigt sich im Urlaub auf Mallorca"},
+    };
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        nw_article_t a = {0};
+        assert_int_equal(nw_wire_parse(in[i][0], strlen(in[i][0]), &a), 0);
+        assert_non_null(a.text);
+        assert_string_equal(a.text, in[i][1]);
+        nw_article_release(&a);
+    }
+    /* beside a body, the caption stays a caption */
+    const char *two = "Officials said the fire was contained.\n\nA firefighter at work near "
+                      "Sacramento. (AP Photo/Rich Pedroncelli)";
+    nw_article_t a = {0};
+    assert_int_equal(nw_wire_parse(two, strlen(two), &a), 0);
+    assert_string_equal(a.text, "Officials said the fire was contained.");
+    assert_int_equal(a.n_captions, 1);
+    nw_article_release(&a);
+}
+
 static void
 test_valid_date(void **state)
 {
@@ -569,6 +601,7 @@ main(void)
         cmocka_unit_test(test_bylines),
         cmocka_unit_test(test_invalid_input),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_one_paragraph_with_credit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

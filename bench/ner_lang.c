@@ -1,0 +1,325 @@
+/* ner_lang.c: bench_ner_lang, accuracy and speed of the per-language named-entity models (see
+ * ner_langs.h) on the held-back parts of the multilingual sets in ../shared/data/ner/multilingual/:
+ * the CoNLL-2002/2003 val files (es, nl, de; English: CoNLL-2003 valid.txt), the WikiANN val files
+ * (de es nl pl ru) and the fifth of each WikiNEuRal file whose sentence number is divisible by 5
+ * (the trainer, bench_ner_train --four-fifths, never sees it). Scored like conlleval (an entity
+ * counts when its type and both boundaries match), per type and over PER+LOC+ORG; speed is tokens
+ * per CPU second of nw_ner_tag_words on one thread over the same sentences, best of --passes.
+ * English (model.bin) is measured on its WikiNEuRal fifth beside the others as the anchor.
+ *
+ *   bench_ner_lang [--data DIR] [--passes N] [--lang xx[,yy]] [--model xx=PATH]... [--no-doc-pass]
+ *
+ * Each document (-DOCSTART- in the CoNLL files; the Wikipedia sets have none, so each of their
+ * unrelated sentences is one) goes through nw_ner_doc_pass after its sentences are
+ * tagged, as an article does in the product; --no-doc-pass measures the tagger alone.
+ * DIR is the reference directory (default data: DIR/ner/model.bin and DIR/ner/<lang>.bin);
+ * --model measures another model file for one language (for tuning). The data comes from
+ * $NW_SHARED_DATA or ../shared/data; without it the bench says so and exits 0. */
+#include "newswire/ner.h"
+#include "newswire/ner_langs.h"
+#include "newswire/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct counts {
+    size_t gold[NW_NER_NTYPES];
+    size_t pred[NW_NER_NTYPES];
+    size_t hit[NW_NER_NTYPES];
+} counts;
+
+typedef struct chunk {
+    int type;
+    size_t start, end;
+} chunk;
+
+/* Chunks as conlleval reads IOB tags: an I-t that does not continue a t chunk starts one. */
+static size_t
+chunks(const uint8_t *lab, size_t n, chunk *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        if (lab[i] == 0) {
+            i++;
+            continue;
+        }
+        int type = (lab[i] - 1) / 2;
+        size_t j = i + 1;
+        while (j < n && lab[j] == NW_NER_LABEL_I(type))
+            j++;
+        out[k++] = (chunk){.type = type, .start = i, .end = j};
+        i = j;
+    }
+    return k;
+}
+
+static void
+score(const uint8_t *gold, const uint8_t *pred, size_t n, chunk *cg, chunk *cp, counts *c)
+{
+    size_t ng = chunks(gold, n, cg), np = chunks(pred, n, cp);
+    for (size_t i = 0; i < ng; i++)
+        c->gold[cg[i].type]++;
+    for (size_t j = 0; j < np; j++)
+        c->pred[cp[j].type]++;
+    for (size_t i = 0, j = 0; i < ng && j < np;) {
+        if (cg[i].start == cp[j].start) {
+            if (cg[i].end == cp[j].end && cg[i].type == cp[j].type)
+                c->hit[cg[i].type]++;
+            i++;
+            j++;
+        } else if (cg[i].start < cp[j].start) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+}
+
+/* CPU time of this thread: on a machine shared with other work, tokens per CPU second is the
+ * per-core speed the target is about, where wall time would measure the neighbours. */
+static uint64_t
+cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double
+f1(size_t gold, size_t pred, size_t hit)
+{
+    double p = pred ? (double)hit / (double)pred : 0, r = gold ? (double)hit / (double)gold : 0;
+    return p + r > 0 ? 2 * p * r / (p + r) : 0;
+}
+
+static void
+prf(const char *name, size_t gold, size_t pred, size_t hit)
+{
+    double p = pred ? (double)hit / (double)pred : 0, r = gold ? (double)hit / (double)gold : 0;
+    printf(" %s %.1f/%.1f", name, 100 * p, 100 * r);
+}
+
+/* Apply nw_ner_doc_pass to each document, as the product does to each article (--no-doc-pass:
+ * the tagger alone). */
+static int doc_pass = 1;
+
+/* Score model m on one file (every sentence, or the held-back fifth when fifth is set) and
+ * print one line. Returns 0, or -errno when the file is unreadable (the line then says skip). */
+static int
+measure(const char *lang, const nw_ner_t *m, const char *shared, const char *set, int fifth,
+        int passes)
+{
+    char path[4200];
+    uint8_t *buf = NULL, *gold = NULL, *pred = NULL;
+    size_t len = 0, ntok = 0, nsent = 0, cap = 0, scap = 0, k = 0, ndoc = 0, dcap = 0;
+    size_t *doff = NULL; /* first token of each document (-DOCSTART-; files without: one) */
+    uint32_t last_doc = 0;
+    nw_ner_word_t *words = NULL;
+    size_t *off = NULL;
+    chunk *cg = NULL, *cpr = NULL;
+    nw_ner_conll_t c = {0};
+    if (strcmp(lang, "en") == 0 && strcmp(set, "conll") == 0)
+        snprintf(path, sizeof path, "%s/ner/conll2003/valid.txt", shared);
+    else
+        snprintf(path, sizeof path, "%s/ner/multilingual/%s-%s-val.txt.gz", shared, set, lang);
+    int rc = nw_ner_conll_read(path, (size_t)1 << 30, &buf, &len);
+    if (rc < 0)
+        return rc;
+    c.buf = (const char *)buf;
+    c.len = len;
+    while ((rc = nw_ner_conll_next(&c)) == 1) {
+        if (fifth && k++ % 5 != 0)
+            continue;
+        /* without -DOCSTART- lines the sentences are unrelated: each is a document */
+        if (ndoc == 0 || c.doc != last_doc || c.doc == 0) {
+            if (ndoc + 2 > dcap) {
+                dcap = (ndoc + 2) * 2;
+                size_t *d = realloc(doff, dcap * sizeof *d);
+                if (d == NULL) {
+                    rc = -ENOMEM;
+                    goto out;
+                }
+                doff = d;
+            }
+            doff[ndoc++] = ntok;
+            last_doc = c.doc;
+        }
+        if (ntok + c.n > cap) {
+            cap = (ntok + c.n) * 2;
+            nw_ner_word_t *w = realloc(words, cap * sizeof *w);
+            if (w == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            words = w;
+            uint8_t *g = realloc(gold, cap);
+            if (g == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            gold = g;
+        }
+        if (nsent + 2 > scap) {
+            scap = (nsent + 2) * 2;
+            size_t *so = realloc(off, scap * sizeof *so);
+            if (so == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            off = so;
+        }
+        off[nsent++] = ntok;
+        memcpy(words + ntok, c.words, c.n * sizeof *words);
+        memcpy(gold + ntok, c.labels, c.n);
+        ntok += c.n;
+    }
+    if (rc < 0 || nsent == 0) {
+        rc = rc < 0 ? rc : -EPROTO;
+        goto out;
+    }
+    off[nsent] = ntok;
+    doff[ndoc] = ntok;
+    pred = malloc(ntok);
+    cg = malloc(ntok * sizeof *cg);
+    cpr = malloc(ntok * sizeof *cpr);
+    if (pred == NULL || cg == NULL || cpr == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    uint64_t best = UINT64_MAX;
+    for (int p = 0; p < passes; p++) {
+        uint64_t t0 = cpu_ns();
+        for (size_t s = 0; s < nsent; s++)
+            if ((rc = nw_ner_tag_words(m, words + off[s], off[s + 1] - off[s], pred + off[s])) < 0)
+                goto out;
+        if (doc_pass)
+            for (size_t d = 0; d < ndoc; d++)
+                nw_ner_doc_pass(words + doff[d], doff[d + 1] - doff[d], pred + doff[d]);
+        uint64_t dt = cpu_ns() - t0;
+        if (dt < best)
+            best = dt;
+    }
+    counts ct = {0};
+    for (size_t s = 0; s < nsent; s++)
+        score(gold + off[s], pred + off[s], off[s + 1] - off[s], cg, cpr, &ct);
+    size_t g3 = 0, p3 = 0, h3 = 0;
+    for (int t = 0; t < NW_NER_NTYPES; t++) {
+        if (t == NW_NER_MISC)
+            continue;
+        g3 += ct.gold[t];
+        p3 += ct.pred[t];
+        h3 += ct.hit[t];
+    }
+    char what[64];
+    snprintf(what, sizeof what, "%s%s", set, fifth ? " 1/5" : "");
+    printf("  %-2s %-15s %6zu tok  PER+LOC+ORG F1 %.3f  (P/R%%", lang, what, ntok, f1(g3, p3, h3));
+    for (int t = 0; t < NW_NER_NTYPES; t++)
+        if (t != NW_NER_MISC)
+            prf(nw_ner_type_name((nw_ner_type_t)t), ct.gold[t], ct.pred[t], ct.hit[t]);
+    printf(")  %.0f tok/s\n", (double)ntok / ((double)best / 1e9));
+    rc = 0;
+out:
+    nw_ner_conll_release(&c);
+    free(buf);
+    free(gold);
+    free(pred);
+    free(words);
+    free(off);
+    free(doff);
+    free(cg);
+    free(cpr);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *data_dir = "data", *only = NULL;
+    const char *over_lang[16], *over_path[16];
+    int passes = 3, nover = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+            data_dir = argv[++i];
+        else if (strcmp(argv[i], "--passes") == 0 && i + 1 < argc)
+            passes = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--no-doc-pass") == 0)
+            doc_pass = 0;
+        else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc && nover < 16 &&
+                 strchr(argv[i + 1], '=') != NULL) {
+            over_lang[nover] = argv[++i];
+            over_path[nover++] = strchr(argv[i], '=') + 1;
+        } else {
+            fprintf(stderr, "usage: bench_ner_lang [--data DIR] [--passes N] [--lang xx[,yy]] "
+                            "[--model xx=PATH]... [--no-doc-pass]\n");
+            return 2;
+        }
+    }
+    if (passes < 1)
+        passes = 1;
+    printf("command:");
+    for (int i = 0; i < argc; i++)
+        printf(" %s", argv[i]);
+    printf("\n");
+    const char *env = getenv("NW_SHARED_DATA");
+    const char *shared = env && *env ? env : "../shared/data";
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/ner/multilingual", shared);
+    if (access(probe, R_OK) != 0) {
+        printf("per-language NER: skip, \"%s\" not found (research-only data, not in the "
+               "repository)\n",
+               probe);
+        return 0;
+    }
+    nw_ner_langs_t *set = NULL;
+    char model[4200];
+    snprintf(model, sizeof model, "%s/ner/model.bin", data_dir);
+    char failed[4200];
+    int rc = nw_ner_langs_load(data_dir, model, &set, failed, sizeof failed);
+    if (rc < 0) {
+        fprintf(stderr, "bench_ner_lang: cannot load \"%s\": %s\n", failed, strerror(-rc));
+        return 1;
+    }
+    printf("per-language NER (held-back parts, conlleval exact match; %s; speed: tag_words, "
+           "tokens per CPU second of 1 thread, best of %d)\n",
+           doc_pass ? "with the document pass" : "sentences alone", passes);
+    static const char *const langs[] = {"en", "de", "es", "fr", "it", "nl", "pl", "pt", "ru"};
+    static const char *const sets[] = {"conll", "wikiann"};
+    for (size_t l = 0; l < sizeof langs / sizeof *langs; l++) {
+        const char *lang = langs[l];
+        if (only != NULL && strstr(only, lang) == NULL)
+            continue;
+        nw_ner_t *own = NULL;
+        const nw_ner_t *m = nw_ner_langs_model(set, lang);
+        for (int o = 0; o < nover; o++) {
+            if (strncmp(over_lang[o], lang, 2) != 0 || over_lang[o][2] != '=')
+                continue;
+            if ((rc = nw_ner_load(over_path[o], &own)) < 0) {
+                fprintf(stderr, "bench_ner_lang: cannot load \"%s\": %s\n", over_path[o],
+                        strerror(-rc));
+                nw_ner_langs_destroy(&set);
+                return 1;
+            }
+            m = own;
+        }
+        if (strcmp(lang, "en") != 0 && m == nw_ner_langs_model(set, "en") && own == NULL)
+            printf("  %s: no model of its own (the English model tags it)\n", lang);
+        for (size_t s = 0; s < sizeof sets / sizeof *sets; s++)
+            measure(lang, m, shared, sets[s], 0, passes); /* absent sets print nothing */
+        if (measure(lang, m, shared, "wikineural", 1, passes) < 0)
+            printf("  %s wikineural: skip, no file\n", lang);
+        nw_ner_destroy(&own);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("  models loaded: %zu languages beside English; peak RSS of this bench %.1f MB\n",
+           nw_ner_langs_count(set), (double)ru.ru_maxrss / 1024);
+    nw_ner_langs_destroy(&set);
+    return 0;
+}
