@@ -9,7 +9,7 @@ NW_PACKAGES_RUNTIME=(
   build-essential cmake pkg-config
   libzmq3-dev libmsgpack-dev libuv1-dev libsqlite3-dev libxml2-dev libcurl4-openssl-dev
   libjansson-dev libmicrohttpd-dev libxxhash-dev libcld2-dev libutf8proc-dev liburiparser-dev
-  libcmocka-dev libpq-dev zlib1g-dev curl libicu-dev
+  libcmocka-dev libpq-dev zlib1g-dev libsodium-dev curl libicu-dev
   # enrich's common-word lists (services/lib/entity_filter.h), read at start-up, never copied
   wamerican wngerman wspanish wfrench witalian wdutch wportuguese hunspell-pl hunspell-ru
   # bench_enrich judges the filter by the hunspell dictionaries of the other languages
@@ -18,8 +18,10 @@ NW_PACKAGES_RUNTIME=(
 # The test suite also needs: python3 (integration test helpers), python3-yaml (checks the
 # Kubernetes manifests), clang-format (style check), docker-compose (validates
 # docker-compose.yml; no engine needed), postgresql (the PostgreSQL store tests start a
-# throwaway server of their own).
-NW_PACKAGES_TEST=(python3 python3-yaml clang-format docker-compose postgresql)
+# throwaway server of their own), clang and libclang-rt-14-dev (the libFuzzer harnesses of
+# tests/fuzz, run briefly by the suite).
+NW_PACKAGES_TEST=(python3 python3-yaml clang-format docker-compose postgresql clang
+  libclang-rt-14-dev)
 
 nw_missing_packages() {
   local p

@@ -2,10 +2,10 @@
  * service and tests can run it in-process over inproc://.
  *
  * It binds every NW_EP_* endpoint derived from one base (see stage.h) and keeps one bounded
- * FIFO per stage (raw, article, enriched). Producers PUSH into a stage's .in; workers take
- * from its .out with credit; the topic hub forwards pub.in (XSUB) to pub.out (XPUB) and
- * subscriptions back. When a stage queue is full the broker stops reading that stage's .in,
- * so ZeroMQ's high-water marks push back on the producers; it reads again below half.
+ * FIFO per stage (raw, article, enriched), bounded in jobs and in bytes. Producers PUSH into a
+ * stage's .in; workers take from its .out with credit; the topic hub forwards pub.in (XSUB) to
+ * pub.out (XPUB) and subscriptions back. When a stage queue is full the broker stops reading that
+ * stage's .in, so ZeroMQ's high-water marks push back on the producers; it reads again below half.
  *
  * A full queue can still grow past queue_max by the jobs requeued from workers that left
  * (at most the sum of their windows), because requeued work must not be lost. */
@@ -20,16 +20,21 @@
 
 typedef struct nw_broker nw_broker_t;
 
+/* Payload bytes queued per stage before intake pauses, by default. */
+#define NW_BROKER_QUEUE_MAX_BYTES ((size_t)256 * 1024 * 1024)
+
 typedef struct nw_broker_opts {
-    size_t queue_max;      /* jobs queued per stage; 0 means 10000 */
-    unsigned heartbeat_ms; /* heartbeat interval; 0 means NW_STAGE_HEARTBEAT_MS */
+    size_t queue_max;       /* jobs queued per stage; 0 means 10000 */
+    size_t queue_max_bytes; /* payload bytes queued per stage; 0 means NW_BROKER_QUEUE_MAX_BYTES */
+    unsigned heartbeat_ms;  /* heartbeat interval; 0 means NW_STAGE_HEARTBEAT_MS */
 } nw_broker_opts_t;
 
 typedef struct nw_broker_stage_stats {
-    size_t queued;    /* waiting for a worker (includes requeued jobs) */
-    size_t inflight;  /* sent to workers and not yet acknowledged by READY */
-    unsigned workers; /* registered workers */
-    int paused;       /* intake stopped because the queue is full */
+    size_t queued;       /* waiting for a worker (includes requeued jobs) */
+    size_t queued_bytes; /* their payload bytes */
+    size_t inflight;     /* sent to workers and not yet acknowledged by READY */
+    unsigned workers;    /* registered workers */
+    int paused;          /* intake stopped because the queue is full */
     unsigned long long received, dispatched, requeued;
 } nw_broker_stage_stats_t;
 

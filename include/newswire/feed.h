@@ -72,10 +72,12 @@ typedef struct nw_feed {
  * network, never loads external entities or DTDs, keeps libxml2's entity-amplification and
  * depth limits, and caps expanded text, so a billion-laughs feed fails at once. A feed that is
  * not well-formed is read as far as a recovering parse gets, with bozo set. url_or_null is the
- * feed's own URL, the last base for relative links. On success *out is a new feed the caller
- * frees with nw_feed_free. Returns 0, -EPROTO when nothing usable could be read (not a feed,
- * entity expansion over the limits, empty input), -EINVAL on bad arguments, or -ENOMEM.
- * Borrows buf until return. */
+ * feed's own URL, the last base for relative links. Work is linear in the input: the items
+ * array grows geometrically, and a feed or item keeps at most 256 categories and 256
+ * enclosures (duplicates are dropped by a scan, so the cap bounds it). On success *out is a new
+ * feed the caller frees with nw_feed_free. Returns 0, -EPROTO when nothing usable could be read
+ * (not a feed, entity expansion over the limits, empty input), -EINVAL on bad arguments, or
+ * -ENOMEM. Borrows buf until return. */
 int nw_feed_parse(const uint8_t *buf, size_t len, const char *url_or_null, nw_feed_t **out);
 
 /* Free a feed and everything in it; NULL-safe, sets *f to NULL. */

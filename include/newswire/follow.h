@@ -52,6 +52,10 @@ typedef struct nw_follow {
     int backfilled;     /* the first catch-up finished */
     uint64_t n_dups;    /* live documents dropped as already considered */
     uint64_t n_missing; /* live documents not found in the database: wrong database? */
+    /* Rows one catch-up may read before it stops as if the callback had (0: no bound), so a
+     * topic nothing matches cannot make one call read the whole database; the cursor says
+     * where the next call resumes. */
+    int scan_max;
 } nw_follow_t;
 
 /* Where a subscriber starts: since is "now" (the highest stored seq), a seq number, a relative

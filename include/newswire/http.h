@@ -4,7 +4,20 @@
  *
  * Handlers may answer at once or later (after an fsync, say): the connection stays suspended
  * until nw_http_respond() is called for the request. Bodies larger than the configured limit
- * are refused with 413 and a JSON error before the handler runs. */
+ * are refused with 413 and a JSON error before the handler runs.
+ *
+ * Hostile clients cost bounded time and memory (nw_http_opts_t): a request's head must arrive
+ * whole within one deadline and its body within another, however slowly the bytes trickle
+ * (an idle keep-alive connection waits under the head deadline too); each client address may
+ * hold a few connections; a request is refused before a byte of its body is buffered when its
+ * route, method, size or token is wrong; the bodies buffered at once share one cap, past which
+ * requests get 503; two Content-Length headers, or Content-Length with Transfer-Encoding, get
+ * 400 and the connection is closed (no second request is read from the surplus bytes); a
+ * stream whose written bytes have not moved for a deadline is dropped.
+ *
+ * With a token file every route but /healthz takes "Authorization: Bearer <token>" with the
+ * route's scope (token.h): 401 without a known token, 403 without the scope. Without one the
+ * server refuses to listen anywhere but on loopback. With a certificate it speaks HTTPS. */
 #ifndef NW_HTTP_H
 #define NW_HTTP_H
 
@@ -12,7 +25,53 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "newswire/config.h"
+#include "newswire/token.h"
+
 typedef struct nw_http nw_http_t;
+
+/* Security settings, the target of NW_HTTP_OPTIONS in a service's config table. Zero values
+ * take the defaults named in the table. */
+typedef struct nw_http_opts {
+    const char *tokens;      /* token file (token.h); NULL or "": no authentication */
+    const char *tls_cert;    /* PEM certificate chain: serve HTTPS */
+    const char *tls_key;     /* PEM private key of the certificate */
+    int64_t header_ms;       /* a request's whole head, from connect or the last answer */
+    int64_t body_ms;         /* a request's whole body, from the end of its head */
+    int64_t stream_stall_ms; /* a stream whose queued bytes do not move for this is dropped */
+    int64_t per_ip;          /* connections per client address */
+    int64_t buffered_max;    /* body bytes buffered at once, all requests together */
+} nw_http_opts_t;
+
+#define NW_HTTP_DEFAULT_HEADER_MS 10000
+#define NW_HTTP_DEFAULT_BODY_MS 60000
+#define NW_HTTP_DEFAULT_STREAM_STALL_MS 30000
+#define NW_HTTP_DEFAULT_PER_IP 64
+#define NW_HTTP_DEFAULT_BUFFERED_MAX (64LL << 20)
+
+/* Config-table entries for the options above (a service that serves an API lists them).
+ * Kept by hand: clang-format cannot lay out a macro of several initialisers readably. */
+// clang-format off
+#define NW_HTTP_OPTIONS(type, m)                                                                   \
+    {"http-tokens", NW_CFG_STR, NULL, offsetof(type, m.tokens),                                    \
+     "token file (`newswire token new`); required unless --http is on loopback", 0, 0},           \
+    {"http-cert", NW_CFG_STR, NULL, offsetof(type, m.tls_cert),                                    \
+     "PEM certificate chain: serve HTTPS (with --http-key)", 0, 0},                               \
+    {"http-key", NW_CFG_STR, NULL, offsetof(type, m.tls_key),                                      \
+     "PEM private key for --http-cert", 0, 0},                                                    \
+    {"http-header-timeout", NW_CFG_MS, "10s", offsetof(type, m.header_ms),                         \
+     "a request's head must arrive whole within this (also the keep-alive idle time)",           \
+     100, 3600000},                                                                                \
+    {"http-body-timeout", NW_CFG_MS, "60s", offsetof(type, m.body_ms),                             \
+     "a request's body must arrive whole within this", 100, 86400000},                            \
+    {"http-stream-stall", NW_CFG_MS, "30s", offsetof(type, m.stream_stall_ms),                     \
+     "drop a stream client whose queued bytes have not moved for this long", 100, 86400000},      \
+    {"http-per-ip", NW_CFG_INT, "64", offsetof(type, m.per_ip),                                    \
+     "connections one client address may hold", 1, 1000},                                         \
+    {"http-buffered-max", NW_CFG_SIZE, "64m", offsetof(type, m.buffered_max),                      \
+     "request bodies buffered at once, all clients together; past it 503", 4096, 1LL << 40}
+// clang-format on
+
 typedef struct nw_http_req nw_http_req_t;
 
 /* Request as seen by a handler; valid until nw_http_respond() is called for it. */
@@ -37,6 +96,13 @@ typedef void (*nw_http_handler_cb)(nw_http_req_t *req, void *arg);
  * The caller owns the loop; the server owns its handles until nw_http_close() completes.
  * Returns NULL and logs on error (bad address, port in use). */
 nw_http_t *nw_http_new(uv_loop_t *loop, const char *listen, size_t max_body);
+/* The same with security settings, for a server that serves an API (NULL, as nw_http_new
+ * passes: defaults, no tokens, no TLS, no loopback rule; for servers of /metrics and /healthz
+ * only). Also NULL and logged when the token file or certificate cannot be read, or when opts
+ * is given, listen is not a loopback address and no token file is named. opts is read during
+ * the call only. */
+nw_http_t *nw_http_new_opts(uv_loop_t *loop, const char *listen, size_t max_body,
+                            const nw_http_opts_t *opts);
 /* The bound port. */
 int nw_http_port(const nw_http_t *h);
 /* Change the body limit for requests that start after the call (the service's server is
@@ -48,6 +114,11 @@ void nw_http_set_max_body(nw_http_t *h, size_t max_body);
  * -ENOMEM. */
 int nw_http_route(nw_http_t *h, const char *method, const char *path, nw_http_handler_cb cb,
                   void *arg);
+/* The same with an explicit scope (token.h; NW_SCOPE_NONE: open). nw_http_route gives GET
+ * routes NW_SCOPE_READ and every other method NW_SCOPE_INGEST. Only POST, PUT and PATCH
+ * routes take a body; a body sent to any other route is refused with 413 before it is read. */
+int nw_http_route_scope(nw_http_t *h, const char *method, const char *path, unsigned scope,
+                        nw_http_handler_cb cb, void *arg);
 /* Told about every request refused with 413 because its body exceeds the limit, so the owner
  * can count it and keep a dead letter. head/len: the first bytes of the body that were read
  * (at most NW_HTTP_REFUSED_SAMPLE; none when a declared Content-Length was refused before

@@ -76,6 +76,11 @@ typedef void (*nw_service_drain_cb)(nw_service_t *svc, void *arg);
  * on error (logged). */
 nw_service_t *nw_service_new(const char *name, const char *http_listen, nw_service_drain_cb drain,
                              void *arg);
+/* The same for a service that serves an API: its HTTP server takes the security settings in
+ * http_opts (token file, TLS, deadlines; see nw_http_new_opts), and /healthz stays open. */
+nw_service_t *nw_service_new_opts(const char *name, const char *http_listen,
+                                  const nw_http_opts_t *http_opts, nw_service_drain_cb drain,
+                                  void *arg);
 uv_loop_t *nw_service_loop(nw_service_t *svc);
 void *nw_service_zctx(nw_service_t *svc);
 /* The HTTP server, or NULL when none was configured; services may add routes and change its

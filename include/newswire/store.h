@@ -141,6 +141,11 @@ typedef int (*nw_store_hit_cb)(const nw_store_hit_t *hit, void *arg); /* nonzero
  * Returns the number of hits passed to cb or a negative errno (-EINVAL for an empty query or
  * one with no words, -EIO). */
 int nw_store_search(nw_store_t *s, const char *query, int limit, nw_store_hit_cb cb, void *arg);
+/* A time budget for every later nw_store_search on this handle: a search still working after
+ * ms is cut and returns -ETIMEDOUT (SQLite: a progress handler; PostgreSQL: the session's
+ * statement_timeout). 0 lifts it. For handles that serve outside callers (newswire-query).
+ * Returns 0 or -EIO. */
+int nw_store_set_budget(nw_store_t *s, int64_t ms);
 
 /* A search hit as one JSON object (jansson) {id, title, published, lang, url, snippet, rank},
  * as `newswire search --json` and newswire-query's /v1/search give it: every key is always

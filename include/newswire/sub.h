@@ -1,7 +1,7 @@
 /* sub.h: a subscriber to the broker's topic hub (its pub.out endpoint), set up the one way
  * newswire-query and `newswire tail` both need: a ZeroMQ SUB socket with no linger, an optional
- * receive high-water mark, one subscription per topic prefix, CURVE when configured
- * (curve.h), connected. Topics match by prefix, as ZeroMQ does. */
+ * receive high-water mark, the process-wide frame limit (zsock.h), one subscription per topic
+ * prefix, CURVE when configured (curve.h), connected. Topics match by prefix, as ZeroMQ does. */
 #ifndef NW_SUB_H
 #define NW_SUB_H
 

@@ -21,6 +21,8 @@ bool nw_utf8_valid(const uint8_t *buf, size_t len);
 char *nw_strndup(const char *s, size_t n);
 /* Read a whole file, at most max bytes (-EFBIG beyond). Caller frees *out. Returns 0 or -errno. */
 int nw_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* The same from an open descriptor, read to its end (not closed). */
+int nw_read_fd(int fd, size_t max, uint8_t **out, size_t *len);
 /* mkdir -p. Returns 0 or -errno. */
 int nw_mkdirs(const char *path, int mode);
 

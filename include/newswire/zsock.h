@@ -15,6 +15,12 @@
 
 #define NW_ZSOCK_MAX_FRAMES 8
 
+/* The largest frame any newswire socket accepts by default (ZMQ_MAXMSGSIZE, checked per frame
+ * by libzmq before it allocates; a peer that sends more is disconnected). The largest honest
+ * frame is a raw message with fetch's max-body (16 MiB by default) plus its headers, or the
+ * enriched article made from it. */
+#define NW_ZSOCK_MAX_MSG_DEFAULT ((int64_t)64 * 1024 * 1024)
+
 typedef struct nw_zsock nw_zsock_t;
 
 /* A received multipart message: frames[0..n) are valid only until the callback returns. */
@@ -22,6 +28,17 @@ typedef void (*nw_zsock_recv_cb)(nw_zsock_t *zs, zmq_msg_t *frames, size_t n, vo
 /* Called (once per request) when the socket can take a send again after -EAGAIN. */
 typedef void (*nw_zsock_writable_cb)(nw_zsock_t *zs, void *arg);
 typedef void (*nw_zsock_close_cb)(nw_zsock_t *zs, void *arg);
+
+/* Set the process-wide frame limit applied by nw_zsock_limit (bytes; 0 restores the default).
+ * Call at start-up, before any socket is made; the broker's --max-msg sets it. */
+void nw_zsock_set_max_msg(int64_t bytes);
+int64_t nw_zsock_max_msg(void);
+
+/* Set ZMQ_MAXMSGSIZE on a new socket to the process-wide limit. It must run before the
+ * socket's bind or connect (libzmq copies options into each connection as it is made), so
+ * every place that makes a socket calls it; nw_zsock_new also sets it on a socket that still
+ * has no limit, for connections made afterwards. Returns 0 or -errno. */
+int nw_zsock_limit(void *socket);
 
 /* Wrap an existing ZeroMQ socket (takes ownership: closed by nw_zsock_close). recv_cb may be
  * NULL for send-only sockets. Messages with more than NW_ZSOCK_MAX_FRAMES frames are dropped

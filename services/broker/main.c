@@ -3,6 +3,7 @@
 #include "newswire/broker.h"
 #include "newswire/config.h"
 #include "newswire/service.h"
+#include "newswire/zsock.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,8 @@
 struct broker_cfg {
     nw_service_cfg_t svc;
     int64_t queue_max;
+    int64_t queue_max_bytes;
+    int64_t max_msg;
     int64_t heartbeat;
 };
 
@@ -21,6 +24,11 @@ static const nw_cfg_opt_t options[] = {
     NW_SERVICE_HTTP_OPTION(struct broker_cfg, svc, "", NW_SERVICE_HTTP_HELP),
     {"queue-max", NW_CFG_INT, "10000", offsetof(struct broker_cfg, queue_max),
      "jobs queued per stage before producers are pushed back", 1, 100000000},
+    {"queue-max-bytes", NW_CFG_SIZE, "256m", offsetof(struct broker_cfg, queue_max_bytes),
+     "payload bytes queued per stage before producers are pushed back", 1024, INT64_C(1) << 40},
+    {"max-msg", NW_CFG_SIZE, "64m", offsetof(struct broker_cfg, max_msg),
+     "largest frame accepted from any peer (ZMQ_MAXMSGSIZE); larger ones cut the connection", 1024,
+     INT64_C(1) << 31},
     {"heartbeat", NW_CFG_MS, "1000", offsetof(struct broker_cfg, heartbeat),
      "heartbeat interval; workers silent for 3 intervals are dropped", 10, 60000},
     NW_SERVICE_LOG_OPTION(struct broker_cfg, svc),
@@ -66,7 +74,9 @@ main(int argc, char **argv)
     nw_service_t *svc = nw_service_new("broker", cfg.svc.http, on_drain, &app);
     if (!svc)
         return 1;
+    nw_zsock_set_max_msg(cfg.max_msg);
     nw_broker_opts_t opts = {.queue_max = (size_t)cfg.queue_max,
+                             .queue_max_bytes = (size_t)cfg.queue_max_bytes,
                              .heartbeat_ms = (unsigned)cfg.heartbeat};
     /* the ZAP handler must be bound before the endpoints it guards */
     if (nw_curve_zap_start(nw_service_loop(svc), nw_service_zctx(svc), &app.zap) == 0)

@@ -390,7 +390,7 @@ fetch_deliver_new(uv_loop_t *loop, void *zctx, const fetch_deliver_opts_t *o)
     s = zmq_socket(zctx, ZMQ_SUB);
     if (s == NULL || zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
         zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_setsockopt(s, ZMQ_SUBSCRIBE, d->topic, strlen(d->topic)) < 0 ||
+        zmq_setsockopt(s, ZMQ_SUBSCRIBE, d->topic, strlen(d->topic)) < 0 || nw_zsock_limit(s) < 0 ||
         nw_curve_client(s) < 0 || zmq_connect(s, ep) < 0) {
         NW_ERROR(NULL, "cannot subscribe to acks at \"%s\": %s", ep, zmq_strerror(zmq_errno()));
         goto err_handles;

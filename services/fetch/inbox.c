@@ -1,10 +1,10 @@
 /* inbox.c: the directory source. Every regular file that appears in inbox-dir becomes one
- * article; once its raw message is durable in the spool and was handed to the broker the file
- * moves to inbox-dir/done/, and a file that is refused (binary, invalid UTF-8, too large,
- * unreadable) moves to inbox-dir/rejected/ once its dead letter was. A file that is pushed
- * back (broker queue full, spool over spool-max or unwritable) stays where it is and is tried
- * again when the queue takes messages again, so a full broker stops the inbox instead of
- * losing files.
+ * article (symbolic links, FIFOs, devices and sockets are refused into rejected/); once its raw
+ * message is durable in the spool and was handed to the broker the file moves to inbox-dir/done/,
+ * and a file that is refused (binary, invalid UTF-8, too large, unreadable) moves to
+ * inbox-dir/rejected/ once its dead letter was. A file that is pushed back (broker queue full,
+ * spool over spool-max or unwritable) stays where it is and is tried again when the queue takes
+ * messages again, so a full broker stops the inbox instead of losing files.
  *
  * A scan's files share one spool fsync; the next scan starts only once every file of the last
  * one was answered, so a file still waiting is never read twice.
@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "newswire/log.h"
 #include "newswire/parse.h"
@@ -146,6 +147,17 @@ on_settled(const fetch_result_t *res, void *arg)
         schedule(in, in->blocked ? RESCAN_MS : 0);
 }
 
+static const char *
+file_type(mode_t m)
+{
+    return S_ISLNK(m)    ? "a symbolic link"
+           : S_ISFIFO(m) ? "a FIFO"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+                         : "not a file";
+}
+
 /* Handle one file. Returns 0 to go on, -EAGAIN when pushed back. */
 static int
 process(fetch_inbox_t *in, const char *name)
@@ -155,24 +167,46 @@ process(fetch_inbox_t *in, const char *name)
     size_t len = 0;
     struct stat st;
     fetch_result_t res = {0};
-    int rc = 0, pending = 0;
+    int rc = 0, pending = 0, fd = -1, open_err = 0;
     struct waiting_file *w = NULL;
 
     if ((size_t)snprintf(path, sizeof path, "%s/%s", in->dir, name) >= sizeof path)
         return 0;
-    /* Subdirectories (done/, rejected/) and special files are not articles; a FIFO would
-     * block the read. stat follows symlinks, so a link to a file is read as that file. */
-    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+    /* Only regular files are articles (issue 16.6). Links are not followed: a symlink to
+     * /etc/passwd would otherwise be ingested and served. The type is read without following
+     * links, and checked again on the descriptor because the name can be swapped for a FIFO
+     * or a link in between; O_NONBLOCK keeps that open from hanging on a FIFO, O_NOFOLLOW
+     * from following a link. Subdirectories (done/, rejected/) are left alone. */
+    if (lstat(path, &st) < 0 || S_ISDIR(st.st_mode))
         return 0;
+    if (S_ISREG(st.st_mode)) {
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        open_err = fd < 0 ? errno : 0;
+        if (open_err == ENOENT)
+            return 0;
+        if (open_err == ELOOP)
+            st.st_mode = S_IFLNK;
+        else if (fd >= 0 && fstat(fd, &st) < 0)
+            st.st_mode = 0;
+    }
     w = malloc(sizeof *w + strlen(name) + 1);
-    if (w == NULL)
-        return 0; /* the periodic rescan tries again */
+    if (w == NULL) {
+        rc = 0; /* the periodic rescan tries again */
+        goto out;
+    }
     w->in = in;
     strcpy(w->name, name);
 
     /* File names are bytes; the wire's strings are UTF-8. */
     const char *uname = nw_utf8_valid((const uint8_t *)name, strlen(name)) ? name : NULL;
-    rc = nw_read_file(path, in->a->max_body, &body, &len);
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(msg, sizeof msg, "not a regular file but %s: only regular files are read",
+                 file_type(st.st_mode));
+        pending = fetch_accept_reject(in->a, "inbox", NULL, uname, NULL, 0, 400,
+                                      "not-a-regular-file", msg, &res, on_settled, w);
+        goto settled;
+    }
+    rc = fd >= 0 ? nw_read_fd(fd, in->a->max_body, &body, &len) : -open_err;
     if (rc == -ENOENT) {
         rc = 0;
         goto out;
@@ -206,6 +240,7 @@ process(fetch_inbox_t *in, const char *name)
             pending = fetch_accept_submit(in->a, &item, &res, on_settled, w);
         }
     }
+settled:
     if (pending == FETCH_PENDING) {
         in->waiting++;
         w = NULL; /* on_settled owns it */
@@ -214,6 +249,8 @@ process(fetch_inbox_t *in, const char *name)
     }
     rc = settle(in, name, &res);
 out:
+    if (fd >= 0)
+        close(fd);
     free(w);
     free(body);
     return rc;

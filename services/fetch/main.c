@@ -38,6 +38,7 @@ struct fetch_cfg {
     int64_t web_timeout;
     int64_t host_concurrency;
     int64_t host_delay;
+    nw_http_opts_t http_sec;
 };
 
 /* Room left in a message for the fields around the body (NW_PROTO_MAX_MSG bounds the whole). */
@@ -81,6 +82,7 @@ static const nw_cfg_opt_t options[] = {
     {"host-delay", NW_CFG_MS, "1s", offsetof(struct fetch_cfg, host_delay),
      "least time between two web requests to one host (robots.txt may ask for more)", 0, 3600000},
     NW_CURVE_ALLOW_OPTION(struct fetch_cfg, svc.curve),
+    NW_HTTP_OPTIONS(struct fetch_cfg, http_sec),
     NW_CFG_END,
 };
 
@@ -265,7 +267,7 @@ main(int argc, char **argv)
         return 2;
     }
 
-    app.svc = nw_service_new("fetch", cfg.svc.http, on_drain, &app);
+    app.svc = nw_service_new_opts("fetch", cfg.svc.http, &cfg.http_sec, on_drain, &app);
     if (app.svc == NULL)
         return 1;
     uv_loop_t *loop = nw_service_loop(app.svc);

@@ -54,6 +54,7 @@
 #define MAX_CRAWL_DELAY_MS (60 * 1000) /* a longer Crawl-delay is taken as this */
 #define MAX_QUEUED 10000               /* pages waiting or in flight; more wait for a later poll */
 #define MAX_FEED_LIST (1 << 20)
+#define PAGE_INDEX_SIZE 16384 /* buckets of the feed-page index; a power of two > MAX_QUEUED */
 
 enum job_type { JOB_FEED, JOB_ROBOTS, JOB_PAGE };
 
@@ -86,6 +87,8 @@ struct job {
     nw_http_req_t *req; /* pages asked for over the API */
     struct job *qnext;  /* in its host's queue */
     struct job *prev, *next;
+    struct job *fnext; /* in the feed-page index (feed pages only) */
+    int indexed;
 };
 
 struct strset {
@@ -108,6 +111,10 @@ struct fetch_web {
     struct host *hosts;
     struct job *jobs; /* every job not yet finished */
     size_t n_pages;
+    /* Feed pages not yet finished, by canonical URL, so that a poll of a feed with many items
+     * does not scan every job per item (a 150k-item feed stalled the loop for 7.7 s): chained,
+     * a fixed power of two above MAX_QUEUED, allocated on first use. */
+    struct job **pages_by_canon;
     uv_timer_t poll_timer, pump_timer;
     int pumping, pump_again;
     int closing, handles;
@@ -469,10 +476,45 @@ host_get(fetch_web_t *w, const char *origin)
     return h;
 }
 
+static size_t
+page_bucket(const char *canon)
+{
+    return (size_t)XXH3_64bits(canon, strlen(canon)) & (PAGE_INDEX_SIZE - 1);
+}
+
+/* Index a feed page by its canonical URL. -ENOMEM leaves it unindexed: it may then be
+ * fetched twice, which the store absorbs. */
+static int
+page_index(fetch_web_t *w, struct job *j)
+{
+    if (w->pages_by_canon == NULL &&
+        (w->pages_by_canon = calloc(PAGE_INDEX_SIZE, sizeof *w->pages_by_canon)) == NULL)
+        return -ENOMEM;
+    struct job **b = &w->pages_by_canon[page_bucket(j->canon)];
+    j->fnext = *b;
+    *b = j;
+    j->indexed = 1;
+    return 0;
+}
+
+static void
+page_unindex(fetch_web_t *w, struct job *j)
+{
+    if (!j->indexed)
+        return;
+    for (struct job **p = &w->pages_by_canon[page_bucket(j->canon)]; *p; p = &(*p)->fnext)
+        if (*p == j) {
+            *p = j->fnext;
+            break;
+        }
+    j->indexed = 0;
+}
+
 static void
 job_free(struct job *j)
 {
     fetch_web_t *w = j->w;
+    page_unindex(w, j);
     if (j->prev)
         j->prev->next = j->next;
     else if (w->jobs == j)
@@ -545,11 +587,15 @@ dequeue(struct host *h)
     return j;
 }
 
+/* A feed page for canon is queued or being fetched (pages asked for over the API are not
+ * indexed: each request gets its own answer). */
 static int
 in_flight(const fetch_web_t *w, const char *canon)
 {
-    for (const struct job *j = w->jobs; j; j = j->next)
-        if (j->type == JOB_PAGE && j->req == NULL && strcmp(j->canon, canon) == 0)
+    if (w->pages_by_canon == NULL)
+        return 0;
+    for (const struct job *j = w->pages_by_canon[page_bucket(canon)]; j; j = j->fnext)
+        if (strcmp(j->canon, canon) == 0)
             return 1;
     return 0;
 }
@@ -779,6 +825,7 @@ start_pages(fetch_web_t *w, struct feed *f, const nw_feed_t *feed)
         count("nw_fetch_web_items_total", "new");
         j->feed = f;
         f->pending++;
+        page_index(w, j);
         enqueue(j, 0);
     }
 }
@@ -1032,6 +1079,7 @@ free_web(fetch_web_t *w)
     if (w->seen_fd >= 0)
         close(w->seen_fd);
     nw_robots_cache_free(&w->robots);
+    free(w->pages_by_canon);
     free(w->seen_path);
     free(w->seen_old_path);
     free(w->feeds_path);

@@ -39,6 +39,7 @@ struct job {
 struct jobq {
     struct job *head, *tail;
     size_t n;
+    size_t bytes; /* sum of the jobs' payload lengths */
 };
 
 struct stage;
@@ -64,7 +65,8 @@ struct stage {
     struct worker *workers;
     struct worker *ready_head, *ready_tail;
     nw_broker_stage_stats_t stats;
-    nw_metric_t *m_queued, *m_inflight, *m_workers, *m_received, *m_dispatched, *m_requeued;
+    nw_metric_t *m_queued, *m_queued_bytes, *m_inflight, *m_workers, *m_received, *m_dispatched,
+        *m_requeued;
 };
 
 struct nw_broker {
@@ -72,7 +74,7 @@ struct nw_broker {
     struct stage st[NW_BROKER_STAGES];
     nw_zsock_t *xsub, *xpub;
     uv_timer_t timer;
-    size_t queue_max;
+    size_t queue_max, queue_max_bytes;
     unsigned hb_ms;
     nw_broker_stats_t stats;
     nw_metric_t *m_bad, *m_dropped, *m_published;
@@ -96,6 +98,7 @@ jobq_push(struct jobq *q, struct job *j)
         q->head = j;
     q->tail = j;
     q->n++;
+    q->bytes += j->len;
 }
 
 static void
@@ -106,6 +109,7 @@ jobq_push_front(struct jobq *q, struct job *j)
     if (!q->tail)
         q->tail = j;
     q->n++;
+    q->bytes += j->len;
 }
 
 static struct job *
@@ -118,6 +122,7 @@ jobq_pop(struct jobq *q)
     if (!q->head)
         q->tail = NULL;
     q->n--;
+    q->bytes -= j->len;
     return j;
 }
 
@@ -132,8 +137,10 @@ jobq_splice_front(struct jobq *to, struct jobq *from)
         to->tail = from->tail;
     to->head = from->head;
     to->n += from->n;
+    to->bytes += from->bytes;
     from->head = from->tail = NULL;
     from->n = 0;
+    from->bytes = 0;
 }
 
 static void
@@ -194,6 +201,7 @@ update_gauges(struct stage *st)
 {
     st->stats.queued = st->queue.n;
     nw_metrics_set(st->m_queued, (int64_t)st->queue.n);
+    nw_metrics_set(st->m_queued_bytes, (int64_t)st->queue.bytes);
     nw_metrics_set(st->m_inflight, (int64_t)st->stats.inflight);
     nw_metrics_set(st->m_workers, (int64_t)st->stats.workers);
 }
@@ -226,7 +234,8 @@ worker_drop(struct worker *w, const char *reason)
 static void
 maybe_resume(struct stage *st)
 {
-    if (st->stats.paused && st->queue.n <= st->b->queue_max / 2) {
+    if (st->stats.paused && st->queue.n <= st->b->queue_max / 2 &&
+        st->queue.bytes <= st->b->queue_max_bytes / 2) {
         st->stats.paused = 0;
         nw_zsock_resume(st->pull);
     }
@@ -343,7 +352,9 @@ on_pull(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
     jobq_push(&st->queue, j);
     st->stats.received++;
     nw_metrics_add(st->m_received, 1);
-    if (st->queue.n >= b->queue_max && !st->stats.paused) {
+    /* Jobs and bytes both bound a queue: 10000 jobs of 64 MiB would be 640 GB. */
+    if ((st->queue.n >= b->queue_max || st->queue.bytes >= b->queue_max_bytes) &&
+        !st->stats.paused) {
         st->stats.paused = 1;
         nw_zsock_pause(st->pull);
     }
@@ -507,7 +518,7 @@ bind_socket(void *zctx, const char *base, nw_ep_t which, int type)
         goto err;
     if (type == ZMQ_XSUB && zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0)
         goto err;
-    if (nw_curve_server(s) < 0 || zmq_bind(s, ep) < 0)
+    if (nw_zsock_limit(s) < 0 || nw_curve_server(s) < 0 || zmq_bind(s, ep) < 0)
         goto err;
     return s;
 err:
@@ -523,6 +534,8 @@ stage_metrics(struct stage *st)
     char labels[48];
     snprintf(labels, sizeof labels, "stage=\"%s\"", st->name);
     st->m_queued = nw_metrics_gauge("nw_broker_queued", labels, "jobs waiting for a worker");
+    st->m_queued_bytes =
+        nw_metrics_gauge("nw_broker_queued_bytes", labels, "payload bytes waiting for a worker");
     st->m_inflight =
         nw_metrics_gauge("nw_broker_inflight", labels, "jobs sent to workers, not acknowledged");
     st->m_workers = nw_metrics_gauge("nw_broker_workers", labels, "registered workers");
@@ -547,6 +560,8 @@ nw_broker_new(uv_loop_t *loop, void *zctx, const char *bind_base, const nw_broke
         goto err;
     b->loop = loop;
     b->queue_max = opts && opts->queue_max ? opts->queue_max : DEFAULT_QUEUE_MAX;
+    b->queue_max_bytes =
+        opts && opts->queue_max_bytes ? opts->queue_max_bytes : NW_BROKER_QUEUE_MAX_BYTES;
     b->hb_ms = opts && opts->heartbeat_ms ? opts->heartbeat_ms : NW_STAGE_HEARTBEAT_MS;
     for (int i = 0; i < NSOCK; i++)
         if (!(socks[i] = bind_socket(zctx, bind_base, (nw_ep_t)i, types[i])))
@@ -583,8 +598,10 @@ nw_broker_new(uv_loop_t *loop, void *zctx, const char *bind_base, const nw_broke
     uv_timer_init(loop, &b->timer);
     b->timer.data = b;
     uv_timer_start(&b->timer, on_timer, b->hb_ms, b->hb_ms);
-    NW_INFO(NULL, "broker bound base=\"%s\" queue_max=%zu heartbeat_ms=%u", bind_base, b->queue_max,
-            b->hb_ms);
+    NW_INFO(NULL,
+            "broker bound base=\"%s\" queue_max=%zu queue_max_bytes=%zu max_msg=%lld "
+            "heartbeat_ms=%u",
+            bind_base, b->queue_max, b->queue_max_bytes, (long long)nw_zsock_max_msg(), b->hb_ms);
     return b;
 err:
     /* Wrapped sockets close from the loop; they hold no pointer back into b once closing. */
@@ -656,5 +673,6 @@ nw_broker_stats(const nw_broker_t *b, nw_broker_stats_t *out)
     for (int i = 0; i < NW_BROKER_STAGES; i++) {
         out->stage[i] = b->st[i].stats;
         out->stage[i].queued = b->st[i].queue.n;
+        out->stage[i].queued_bytes = b->st[i].queue.bytes;
     }
 }

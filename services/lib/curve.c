@@ -129,6 +129,24 @@ public_key(const char *arg, char *out, char *err, size_t n)
     return rc < 0 ? fail(err, n, "\"%s\" holds no valid public-key line", arg) : 0;
 }
 
+/* A secret key that others can read is a key others may hold: say so at start-up (a warning,
+ * not a refusal, because containers often mount secrets with group read and the operator may
+ * have meant it), and count it so a dashboard sees it. */
+static void
+warn_if_loose(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0 || (st.st_mode & 077) == 0)
+        return;
+    nw_metrics_add(nw_metrics_counter("nw_curve_key_loose_total", NULL,
+                                      "secret key files loaded with group or other permissions"),
+                   1);
+    NW_WARN(NULL,
+            "curve key file is accessible to others path=\"%s\" mode=%03o: "
+            "chmod 600 it",
+            path, (unsigned)(st.st_mode & 0777));
+}
+
 static int
 load_allow(const char *dir, char *err, size_t n)
 {
@@ -183,6 +201,7 @@ nw_curve_init(const nw_curve_cfg_t *cfg, int roles, char *err, size_t errlen)
     int rc = read_text(key, &text);
     if (rc < 0)
         return fail(err, errlen, "cannot read --curve-key \"%s\": %s", key, strerror(-rc));
+    warn_if_loose(key);
     int ok = key_field(text, "public-key", curve.pub) == 0 &&
              key_field(text, "secret-key", curve.sec) == 0;
     memset(text, 0, strlen(text));

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -108,25 +109,39 @@ set_over(char **dst, char *src)
     }
 }
 
-/* Grow an array by one zeroed element; returns it or NULL. */
+/* Grow an array by one zeroed element; returns it or NULL. Arrays grow only through here, so
+ * the capacity is implied by the count: the next power of two. Growing by one element per
+ * call copied the whole array each time, quadratic in the items of a feed (a 150,000-item feed
+ * held fetch's loop for minutes where realloc cannot move pages in place: issue 16.5). */
 static void *
 push(void **arr, size_t *n, size_t elem)
 {
-    void *p = realloc(*arr, (*n + 1) * elem);
-    if (!p)
-        return NULL;
-    *arr = p;
+    void *p = *arr;
+    if ((*n & (*n - 1)) == 0) { /* 0, 1, 2, 4, ...: full */
+        size_t cap = *n ? *n * 2 : 1;
+        if (cap > SIZE_MAX / elem || (p = realloc(*arr, cap * elem)) == NULL)
+            return NULL;
+        *arr = p;
+    }
     char *e = (char *)p + *n * elem;
     memset(e, 0, elem);
     (*n)++;
     return e;
 }
 
+/* Categories and enclosures are de-duplicated by a scan of the list so far; past this many a
+ * list takes no more, so a hostile item with a million categories costs linear time. */
+#define MAX_LIST 256
+
 static int
 push_str(char ***arr, size_t *n, char *s)
 {
     if (!s)
         return 0;
+    if (*n >= MAX_LIST) {
+        free(s);
+        return 0;
+    }
     for (size_t i = 0; i < *n; i++)
         if (strcmp((*arr)[i], s) == 0) {
             free(s);
@@ -784,6 +799,11 @@ static int
 add_enclosure(nw_feed_enclosure_t **arr, size_t *n, char *url, char *type, const char *len)
 {
     if (!url) {
+        free(type);
+        return 0;
+    }
+    if (*n >= MAX_LIST) {
+        free(url);
         free(type);
         return 0;
     }

@@ -47,6 +47,7 @@ nw_follow_match(const nw_follow_t *f, const nw_enriched_t *e)
 
 struct scan {
     nw_follow_t *f;
+    int scanned;
     int stopped;
 };
 
@@ -58,11 +59,13 @@ on_stored(uint64_t seq, const uint8_t *doc, size_t len, void *arg)
     if (seq <= f->cursor)
         return 0; /* the query is seq > cursor; never pass one twice all the same */
     f->cursor = seq;
+    if (f->scan_max > 0 && ++sc->scanned >= f->scan_max)
+        sc->stopped = 1; /* this row is still considered; the next call starts after it */
     nw_enriched_t e;
     if (nw_enriched_decode(&e, doc, len) < 0) {
         NW_WARN(NULL, "follow: skipping stored document seq=%llu: %s", (unsigned long long)seq,
                 nw_proto_error());
-        return 0;
+        return sc->stopped;
     }
     const char *topic = nw_follow_match(f, &e);
     if (topic && f->cb(topic, seq, doc, len,
@@ -75,7 +78,7 @@ on_stored(uint64_t seq, const uint8_t *doc, size_t len, void *arg)
 int
 nw_follow_catch_up(nw_follow_t *f)
 {
-    struct scan sc = {f, 0};
+    struct scan sc = {f, 0, 0};
     int batch = f->batch > 0 ? f->batch : DEFAULT_BATCH;
     int n;
     do {

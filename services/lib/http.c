@@ -19,6 +19,18 @@
  * from a content reader) and returns 0, and the next write resumes it. "Everything written went
  * out" is reported to the owner from the timer callback, outside MHD_run().
  *
+ * Hostile clients (see http.h): MHD's own connection timeout is reset by every byte, so a
+ * slowloris client could keep it alive forever. Each connection therefore has a record (MHD's
+ * socket context) with a phase and the loop time it began: waiting for a head (from connect or
+ * from the last answer), receiving a body, or busy in a handler or answer. A sweep timer
+ * shuts down the socket of any connection past its phase's deadline, and of any stream whose
+ * queued bytes have not moved for the stall deadline; MHD then sees the end of the stream and
+ * closes the connection itself, so its bookkeeping stays its own. Everything that can be
+ * decided from the head (route, method, a body where none belongs, its declared size, the
+ * token, smuggling-shaped framing) is decided on the first access-handler call, before a body
+ * byte is read; such answers close the connection. Buffered body bytes are charged against one
+ * cap for the whole server (a declared Content-Length is charged up front).
+ *
  * Closing is deferred to a timer callback so it never runs inside MHD_run(): stop listening,
  * end every stream, answer every suspended request 503 (MHD_stop_daemon must not see suspended
  * connections),
@@ -27,6 +39,7 @@
 #include "newswire/http.h"
 #include "newswire/buf.h"
 #include "newswire/log.h"
+#include "newswire/metrics.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -37,6 +50,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,6 +59,29 @@
 #define CONNECTION_TIMEOUT_S 60    /* idle keep-alive and stalled clients */
 #define CLOSE_GRACE_MS 1000        /* how long close waits for responses in flight */
 #define MAX_TIMER_MS (3600 * 1000) /* cap MHD's timeout so the uv timer math stays sane */
+#define SWEEP_MS 250               /* how often deadlines are checked */
+#define MAX_PEM_BYTES (1 << 20)    /* certificate and key files */
+/* A stream's kernel send buffer. Left to autotuning, a client that never reads parks a few
+ * hundred KB per connection in the kernel, out of the stall rule's sight; fixed, what it does
+ * not read stays in our queue, where the rule sees it. 32 KiB (the kernel doubles it) still
+ * carries hundreds of KB/s at internet round trips. */
+#define STREAM_SNDBUF (32 * 1024)
+
+/* Where a connection is, for the deadlines. */
+enum conn_phase {
+    CP_HEAD, /* waiting for (the rest of) a request head: since connect or the last answer */
+    CP_BODY, /* head in, body arriving */
+    CP_BUSY, /* in a handler, suspended, or answering: no deadline here (streams have theirs) */
+};
+
+struct conn {
+    struct MHD_Connection *mc;
+    int fd;
+    enum conn_phase phase;
+    uint64_t since; /* loop ms when the phase began */
+    int dropped;    /* shut down by the sweep; MHD closes it on its next run */
+    struct conn *prev, *next;
+};
 
 struct route {
     struct route *next;
@@ -51,11 +89,14 @@ struct route {
     char *path;
     nw_http_handler_cb cb;
     void *arg;
+    unsigned scope; /* token.h bits the caller's token must hold; 0: open */
+    int takes_body; /* POST, PUT, PATCH */
 };
 
 enum req_state {
-    RS_RECEIVING, /* headers seen, body arriving */
-    RS_TOO_LARGE, /* answered (or about to be) 413; body bytes are discarded */
+    RS_RECEIVING,  /* headers seen, body arriving */
+    RS_TOO_LARGE,  /* answered (or about to be) 413; body bytes are discarded */
+    RS_OVERLOADED, /* the server-wide body cap was reached: 503 at the end; bytes discarded */
     RS_IN_HANDLER,
     RS_SUSPENDED, /* handler returned without answering; connection suspended */
     RS_ANSWERED,  /* a response is queued */
@@ -66,9 +107,10 @@ struct nw_http_stream {
     struct req_ctx *c;
     nw_buf_t q; /* written, not yet handed to MHD: q.data[off..len) */
     size_t off;
-    int parked;    /* the connection is suspended waiting for a write */
-    int ended;     /* nw_http_stream_end: finish once q is empty */
-    int drain_due; /* q emptied: tell the owner from the timer */
+    int parked;     /* the connection is suspended waiting for a write */
+    int ended;      /* nw_http_stream_end: finish once q is empty */
+    int drain_due;  /* q emptied: tell the owner from the timer */
+    uint64_t moved; /* loop ms when queued bytes last went out (or the queue was empty) */
     nw_http_stream_cb on_drain, on_closed;
     void *arg;
     struct nw_http_stream *prev, *next; /* h->streams */
@@ -81,6 +123,7 @@ struct req_ctx {
     struct req_ctx *prev, *next; /* h->reqs: every live context */
     nw_buf_t body;
     size_t max_body; /* the limit when the request began */
+    size_t charged;  /* bytes counted against h->buffered for this request */
     enum req_state state;
     struct MHD_Response *resp; /* answer given inside the handler, queued when it returns */
     unsigned status;
@@ -93,7 +136,13 @@ struct nw_http {
     uv_poll_t poll;
     uv_timer_t timer; /* MHD timeouts and "run MHD soon" kicks */
     uv_timer_t grace; /* bounds the wait for responses in flight at close */
+    uv_timer_t sweep; /* deadlines */
     size_t max_body;
+    nw_tokens_t *tokens; /* NULL: no authentication (loopback only) */
+    uint64_t header_ms, body_ms, stall_ms;
+    size_t buffered_max, buffered; /* body bytes buffered now, all requests */
+    struct conn *conns;
+    char *tls_cert, *tls_key;      /* PEM text; MHD borrows it for the daemon's life */
     nw_http_refused_cb on_refused; /* told about every 413, for counting and dead letters */
     void *on_refused_arg;
     int port;
@@ -171,6 +220,15 @@ on_handle_closed(uv_handle_t *handle)
         free(r->path);
         free(r);
     }
+    /* MHD_stop_daemon reports every connection it closes; free what it might not have. */
+    while (h->conns) {
+        struct conn *cn = h->conns;
+        h->conns = cn->next;
+        free(cn);
+    }
+    nw_tokens_destroy(&h->tokens);
+    free(h->tls_cert);
+    free(h->tls_key);
     void (*cb)(void *) = h->close_cb;
     void *arg = h->close_arg;
     free(h);
@@ -187,10 +245,12 @@ finish_close(nw_http_t *h)
     uv_poll_stop(&h->poll);
     uv_timer_stop(&h->timer);
     uv_timer_stop(&h->grace);
-    h->handles_open = 3;
+    uv_timer_stop(&h->sweep);
+    h->handles_open = 4;
     uv_close((uv_handle_t *)&h->poll, on_handle_closed);
     uv_close((uv_handle_t *)&h->timer, on_handle_closed);
     uv_close((uv_handle_t *)&h->grace, on_handle_closed);
+    uv_close((uv_handle_t *)&h->sweep, on_handle_closed);
 }
 
 static void
@@ -242,6 +302,114 @@ on_timer(uv_timer_t *t)
         begin_close(h);
     run_mhd(h);
     dispatch_drains(h);
+}
+
+/* ---- deadlines ---- */
+
+static struct conn *
+conn_of(struct MHD_Connection *mc)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void
+conn_phase(nw_http_t *h, struct MHD_Connection *mc, enum conn_phase phase)
+{
+    struct conn *cn = conn_of(mc);
+    if (cn) {
+        cn->phase = phase;
+        cn->since = uv_now(h->loop);
+    }
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+              enum MHD_ConnectionNotificationCode toe)
+{
+    nw_http_t *h = cls;
+    struct conn *cn = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        cn = calloc(1, sizeof *cn);
+        if (cn == NULL || ci == NULL) {
+            /* Without a record the connection has no deadline: refuse it rather than risk it. */
+            free(cn);
+            if (ci)
+                shutdown(ci->connect_fd, SHUT_RDWR);
+            return;
+        }
+        cn->mc = mc;
+        cn->fd = ci->connect_fd;
+        cn->phase = CP_HEAD;
+        cn->since = uv_now(h->loop);
+        cn->next = h->conns;
+        if (h->conns)
+            h->conns->prev = cn;
+        h->conns = cn;
+        *socket_context = cn;
+        return;
+    }
+    if (cn == NULL)
+        return;
+    if (cn->prev)
+        cn->prev->next = cn->next;
+    else
+        h->conns = cn->next;
+    if (cn->next)
+        cn->next->prev = cn->prev;
+    free(cn);
+    *socket_context = NULL;
+}
+
+/* End a connection from outside MHD_run: shut the socket down so MHD sees it end and closes it
+ * on its next run (closing the descriptor under MHD would break its bookkeeping). */
+static void
+drop(struct conn *cn, const char *reason)
+{
+    if (cn->dropped)
+        return;
+    cn->dropped = 1;
+    shutdown(cn->fd, SHUT_RDWR);
+    nw_metrics_reason("nw_http_dropped_total", reason,
+                      "HTTP connections the server ended itself, by reason.");
+    NW_DEBUG(NULL, "http: dropping a connection reason=%s", reason);
+}
+
+static void
+on_sweep(uv_timer_t *t)
+{
+    nw_http_t *h = t->data;
+    uint64_t now = uv_now(h->loop);
+    int dropped = 0;
+    for (struct conn *cn = h->conns; cn; cn = cn->next) {
+        if (cn->dropped)
+            continue;
+        if (cn->phase == CP_HEAD && now - cn->since >= h->header_ms) {
+            drop(cn, "header-timeout");
+            dropped = 1;
+        } else if (cn->phase == CP_BODY && now - cn->since >= h->body_ms) {
+            drop(cn, "body-timeout");
+            dropped = 1;
+        }
+    }
+    for (nw_http_stream_t *st = h->streams; st; st = st->next) {
+        if (st->q.len == st->off) {
+            st->moved = now; /* nothing waiting: the client is not behind */
+            continue;
+        }
+        if (now - st->moved < h->stall_ms)
+            continue;
+        struct conn *cn = conn_of(st->c->conn);
+        if (cn && !cn->dropped) {
+            drop(cn, "stream-stalled");
+            dropped = 1;
+        }
+    }
+    if (dropped)
+        kick(h);
 }
 
 /* Add "Name: value\r\n" lines to a response. Malformed lines are skipped with a warning:
@@ -311,17 +479,37 @@ queue_now(struct req_ctx *c, unsigned status, struct MHD_Response *resp)
 
 /* Answer from inside the access handler (never suspended at that point). */
 static enum MHD_Result
-queue_error(struct req_ctx *c, unsigned status, const char *code, const char *message)
+queue_error_with(struct req_ctx *c, unsigned status, const char *code, const char *message,
+                 const char *extra)
 {
     char *json = error_json(code, message);
     const char *body = json ? json : "{\"error\":\"internal\",\"message\":\"\"}";
-    struct MHD_Response *resp = make_response(c->h, "application/json", body, strlen(body), NULL);
+    struct MHD_Response *resp = make_response(c->h, "application/json", body, strlen(body), extra);
     free(json);
     if (resp == NULL) {
         c->state = RS_FAILED;
         return MHD_NO;
     }
     return queue_now(c, status, resp);
+}
+
+static enum MHD_Result
+queue_error(struct req_ctx *c, unsigned status, const char *code, const char *message)
+{
+    return queue_error_with(c, status, code, message, NULL);
+}
+
+/* Refuse a request from its head. The body (if any) is never read, so the connection must not
+ * be reused: its bytes would be taken for the next request. */
+static enum MHD_Result
+refuse_head(struct req_ctx *c, unsigned status, const char *code, const char *message,
+            const char *extra)
+{
+    char headers[256];
+    snprintf(headers, sizeof headers, "Connection: close\r\n%s", extra ? extra : "");
+    nw_metrics_reason("nw_http_refused_total", code,
+                      "HTTP requests refused from their head, before any body byte was read.");
+    return queue_error_with(c, status, code, message, headers);
 }
 
 static int
@@ -345,7 +533,102 @@ refuse_too_large(nw_http_t *h, struct req_ctx *c)
         h->on_refused(c->req.method, c->req.path, ct, c->body.data, c->body.len, h->on_refused_arg);
     }
     nw_buf_release(&c->body);
-    return queue_error(c, 413, "body-too-large", "request body exceeds the limit");
+    return queue_error_with(c, 413, "body-too-large", "request body exceeds the limit",
+                            "Connection: close\r\n");
+}
+
+/* The route for method + path; NULL with *path_known set when only the method is wrong. */
+static const struct route *
+find_route(const nw_http_t *h, const char *method, const char *path, int *path_known)
+{
+    *path_known = 0;
+    for (const struct route *r = h->routes; r; r = r->next) {
+        size_t n = strlen(r->path);
+        int prefix = n > 0 && r->path[n - 1] == '*';
+        if (prefix ? strncmp(r->path, path, n - 1) != 0 || path[n - 1] == 0
+                   : strcmp(r->path, path) != 0)
+            continue;
+        *path_known = 1;
+        if (strcmp(r->method, method) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+struct framing {
+    int content_length, transfer_encoding;
+};
+
+static enum MHD_Result
+count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct framing *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->content_length++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        f->transfer_encoding++;
+    return MHD_YES;
+}
+
+/* Everything that can be decided from the head, before a body byte is read: framing that a
+ * proxy could read differently (smuggling), route and method, a body where none belongs, the
+ * token, the declared size, and room under the server's cap on buffered bodies. */
+static enum MHD_Result
+check_head(nw_http_t *h, struct req_ctx *c)
+{
+    struct framing fr = {0};
+    MHD_get_connection_values(c->conn, MHD_HEADER_KIND, count_framing, &fr);
+    if (fr.content_length > 1 || (fr.content_length && fr.transfer_encoding) ||
+        fr.transfer_encoding > 1)
+        return refuse_head(c, 400, "bad-framing",
+                           "one Content-Length, or Transfer-Encoding without Content-Length", NULL);
+    int path_known = 0;
+    const struct route *r = find_route(h, c->req.method, c->req.path, &path_known);
+    if (r == NULL && path_known)
+        return refuse_head(c, 405, "method-not-allowed", "method not allowed for this path", NULL);
+    if (r == NULL)
+        return refuse_head(c, 404, "not-found", "no such path", NULL);
+
+    const char *cl =
+        MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+    if (!r->takes_body && (declared > 0 || fr.transfer_encoding))
+        return refuse_head(c, 413, "body-not-allowed", "this route takes no request body", NULL);
+
+    if (h->tokens && r->scope) {
+        const char *auth =
+            MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *token = auth && strncasecmp(auth, "Bearer ", 7) == 0 ? auth + 7 : NULL;
+        while (token && *token == ' ')
+            token++;
+        const char *who = NULL;
+        int rc = nw_tokens_check(h->tokens, token, r->scope, &who);
+        if (rc == -EACCES)
+            return refuse_head(c, 401, "unauthorized", "a valid bearer token is required",
+                               "WWW-Authenticate: Bearer realm=\"newswire\"\r\n");
+        if (rc < 0) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "the token lacks the \"%s\" scope", nw_scope_name(r->scope));
+            NW_INFO(NULL, "http: token \"%s\" refused for \"%s %s\": no %s scope", who ? who : "",
+                    c->req.method, c->req.path, nw_scope_name(r->scope));
+            return refuse_head(c, 403, "forbidden", msg,
+                               "WWW-Authenticate: Bearer realm=\"newswire\", "
+                               "error=\"insufficient_scope\"\r\n");
+        }
+    }
+
+    if (cl && too_large(cl, c->max_body))
+        return refuse_too_large(h, c);
+    if (declared > 0) {
+        if (declared > h->buffered_max - h->buffered)
+            return refuse_head(c, 503, "busy", "too many request bodies in flight; retry later",
+                               "Retry-After: 1\r\n");
+        c->charged = (size_t)declared;
+        h->buffered += c->charged;
+    }
+    return MHD_YES;
 }
 
 static enum MHD_Result
@@ -373,6 +656,7 @@ dispatch(nw_http_t *h, struct req_ctx *c)
     c->req.content_type =
         MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     c->state = RS_IN_HANDLER;
+    conn_phase(h, c->conn, CP_BUSY);
     r->cb(&c->req, r->arg);
     if (c->resp) {
         struct MHD_Response *resp = c->resp;
@@ -409,15 +693,23 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
             h->reqs->prev = c;
         h->reqs = c;
         *con_cls = c;
-        /* Refuse before reading (and before any "100 Continue") when the size is declared. */
-        const char *cl =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && too_large(cl, c->max_body))
-            return refuse_too_large(h, c);
-        return MHD_YES;
+        conn_phase(h, conn, CP_BODY);
+        /* Refuse before reading (and before any "100 Continue") whatever the head decides. */
+        return check_head(h, c);
     }
 
     if (*upload_size > 0) {
+        size_t want = c->body.len + *upload_size;
+        if (c->state == RS_RECEIVING && want > c->charged) {
+            /* A chunked body (or one longer than declared) grows: charge it to the cap. */
+            if (want - c->charged > h->buffered_max - h->buffered) {
+                c->state = RS_OVERLOADED;
+                nw_buf_release(&c->body);
+            } else {
+                h->buffered += want - c->charged;
+                c->charged = want;
+            }
+        }
         if (c->state == RS_RECEIVING && *upload_size > c->max_body - c->body.len) {
             /* A chunked body grew past the limit: stop buffering; keep a sample for the owner's
              * dead letter (at most NW_HTTP_REFUSED_SAMPLE bytes) and the verdict. */
@@ -444,6 +736,11 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *m
         return dispatch(h, c);
     case RS_TOO_LARGE:
         return refuse_too_large(h, c);
+    case RS_OVERLOADED:
+        nw_metrics_reason("nw_http_refused_total", "busy",
+                          "HTTP requests refused from their head, before any body byte was read.");
+        return queue_error_with(c, 503, "busy", "too many request bodies in flight; retry later",
+                                "Retry-After: 1\r\nConnection: close\r\n");
     case RS_FAILED:
         return MHD_NO;
     case RS_IN_HANDLER:
@@ -459,7 +756,6 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     nw_http_t *h = cls;
     struct req_ctx *c = *con_cls;
@@ -469,6 +765,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     /* A suspended request only ends through MHD_stop_daemon, which close avoids by answering
      * first; a handler would otherwise be left holding a dangling request. */
     assert(c->state != RS_SUSPENDED && c->state != RS_IN_HANDLER);
+    h->buffered -= c->charged;
+    /* The next request's head is due within the head deadline from now (keep-alive idle). */
+    conn_phase(h, conn, CP_HEAD);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -546,14 +845,84 @@ parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sslen)
     return -EINVAL;
 }
 
+/* Loopback is the one place an unauthenticated API may listen. */
+static int
+is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return 0;
+}
+
+/* A whole PEM file as a string, or NULL (logged). */
+static char *
+read_pem(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t n = 0;
+    if (f == NULL) {
+        NW_ERROR(NULL, "http: cannot open \"%s\": %s", path, strerror(errno));
+        return NULL;
+    }
+    text = malloc(MAX_PEM_BYTES + 1);
+    if (text)
+        n = fread(text, 1, MAX_PEM_BYTES + 1, f);
+    fclose(f);
+    if (text == NULL || n == 0 || n > MAX_PEM_BYTES) {
+        NW_ERROR(NULL, "http: \"%s\" is empty or larger than %d bytes", path, MAX_PEM_BYTES);
+        free(text);
+        return NULL;
+    }
+    text[n] = 0;
+    return text;
+}
+
+static uint64_t
+or_default(int64_t v, int64_t def)
+{
+    return (uint64_t)(v > 0 ? v : def);
+}
+
 nw_http_t *
 nw_http_new(uv_loop_t *loop, const char *listen, size_t max_body)
 {
+    return nw_http_new_opts(loop, listen, max_body, NULL);
+}
+
+nw_http_t *
+nw_http_new_opts(uv_loop_t *loop, const char *listen, size_t max_body, const nw_http_opts_t *opts)
+{
+    static const nw_http_opts_t none = {0};
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
     nw_http_t *h = NULL;
+    char err[512];
+    if (opts == NULL)
+        opts = &none;
     if (parse_listen(listen, &ss, &sslen) < 0) {
         NW_ERROR(NULL, "http: bad listen address \"%s\" (want host:port)", listen ? listen : "");
+        return NULL;
+    }
+    int with_tokens = opts->tokens && *opts->tokens;
+    /* A server made without options serves only /metrics and /healthz (broker, store, the
+     * workers): the rule is for the APIs, which pass their options. */
+    if (opts != &none && !with_tokens && !is_loopback(&ss)) {
+        NW_ERROR(NULL,
+                 "http: refusing to serve \"%s\" without --http-tokens: off loopback every "
+                 "client must present a token (`newswire token new --scope read`)",
+                 listen);
+        return NULL;
+    }
+    int with_tls = (opts->tls_cert && *opts->tls_cert) || (opts->tls_key && *opts->tls_key);
+    if (with_tls && !(opts->tls_cert && *opts->tls_cert && opts->tls_key && *opts->tls_key)) {
+        NW_ERROR(NULL, "http: --http-cert and --http-key go together");
+        return NULL;
+    }
+    if (with_tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        NW_ERROR(NULL, "http: this libmicrohttpd was built without TLS");
         return NULL;
     }
     h = calloc(1, sizeof *h);
@@ -561,16 +930,37 @@ nw_http_new(uv_loop_t *loop, const char *listen, size_t max_body)
         return NULL;
     h->loop = loop;
     h->max_body = max_body;
+    h->header_ms = or_default(opts->header_ms, NW_HTTP_DEFAULT_HEADER_MS);
+    h->body_ms = or_default(opts->body_ms, NW_HTTP_DEFAULT_BODY_MS);
+    h->stall_ms = or_default(opts->stream_stall_ms, NW_HTTP_DEFAULT_STREAM_STALL_MS);
+    h->buffered_max = (size_t)or_default(opts->buffered_max, NW_HTTP_DEFAULT_BUFFERED_MAX);
+    if (with_tokens && (h->tokens = nw_tokens_load(opts->tokens, err, sizeof err)) == NULL) {
+        NW_ERROR(NULL, "http: %s", err);
+        goto err;
+    }
+    if (with_tls && ((h->tls_cert = read_pem(opts->tls_cert)) == NULL ||
+                     (h->tls_key = read_pem(opts->tls_key)) == NULL))
+        goto err;
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (with_tls)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem tls[] = {
+        {with_tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, h->tls_cert},
+        {with_tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, h->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)or_default(opts->per_ip, NW_HTTP_DEFAULT_PER_IP), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (h->d == NULL) {
-        NW_ERROR(NULL, "http: cannot listen on \"%s\"", listen);
+        NW_ERROR(NULL, "http: cannot listen on \"%s\"%s", listen,
+                 with_tls ? " (or the certificate and key were refused)" : "");
         goto err;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
@@ -588,13 +978,21 @@ nw_http_new(uv_loop_t *loop, const char *listen, size_t max_body)
     /* From here on the handles exist and must be closed, not just freed. */
     uv_timer_init(loop, &h->timer);
     uv_timer_init(loop, &h->grace);
-    h->poll.data = h->timer.data = h->grace.data = h;
+    uv_timer_init(loop, &h->sweep);
+    h->poll.data = h->timer.data = h->grace.data = h->sweep.data = h;
     uv_poll_start(&h->poll, UV_READABLE, on_poll);
+    uv_timer_start(&h->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
     rearm(h);
+    if (with_tokens || with_tls)
+        NW_INFO(NULL, "http: listening on \"%s\"%s%s", listen, with_tokens ? " with tokens" : "",
+                with_tls ? " over TLS" : "");
     return h;
 err:
     if (h->d)
         MHD_stop_daemon(h->d);
+    nw_tokens_destroy(&h->tokens);
+    free(h->tls_cert);
+    free(h->tls_key);
     free(h);
     return NULL;
 }
@@ -621,6 +1019,14 @@ nw_http_set_max_body(nw_http_t *h, size_t max_body)
 int
 nw_http_route(nw_http_t *h, const char *method, const char *path, nw_http_handler_cb cb, void *arg)
 {
+    unsigned scope = strcmp(method, "GET") == 0 ? NW_SCOPE_READ : NW_SCOPE_INGEST;
+    return nw_http_route_scope(h, method, path, scope, cb, arg);
+}
+
+int
+nw_http_route_scope(nw_http_t *h, const char *method, const char *path, unsigned scope,
+                    nw_http_handler_cb cb, void *arg)
+{
     struct route *r = calloc(1, sizeof *r);
     if (r == NULL)
         return -ENOMEM;
@@ -634,6 +1040,9 @@ nw_http_route(nw_http_t *h, const char *method, const char *path, nw_http_handle
     }
     r->cb = cb;
     r->arg = arg;
+    r->scope = scope;
+    r->takes_body =
+        strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
     r->next = h->routes;
     h->routes = r;
     return 0;
@@ -696,6 +1105,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         size_t n = s->q.len - s->off < max ? s->q.len - s->off : max;
         memcpy(buf, s->q.data + s->off, n);
         s->off += n;
+        s->moved = uv_now(s->c->h->loop);
         if (s->off == s->q.len) {
             nw_buf_reset(&s->q);
             s->off = 0;
@@ -743,6 +1153,12 @@ nw_http_stream(nw_http_req_t *req, int status, const char *content_type, const c
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     add_extra_headers(resp, extra_headers);
     s->c = c;
+    s->moved = uv_now(h->loop);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int sndbuf = STREAM_SNDBUF;
+    if (ci && setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0)
+        NW_DEBUG(NULL, "http: cannot set a stream's send buffer: %s", strerror(errno));
     s->on_drain = on_drain;
     s->on_closed = on_closed;
     s->arg = arg;

@@ -149,6 +149,12 @@ v6_forbidden(const uint8_t *b)
         return 1; /* 2001:db8::/32 documentation */
     if (b[0] == 0x01 && b[1] == 0x00 && memcmp(b + 2, zero, 6) == 0)
         return 1; /* 100::/64 discard */
+    /* Tunnels whose far end is an IPv4 address we cannot vet here: 6to4 embeds any IPv4
+     * address (2002:7f00:1::/48 is loopback through a relay) and Teredo an obfuscated one. */
+    if (b[0] == 0x20 && b[1] == 0x02)
+        return 1; /* 2002::/16 6to4 */
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00)
+        return 1; /* 2001::/32 Teredo */
     return 0;
 }
 

@@ -117,8 +117,9 @@ out:
     return rc;
 }
 
-int
-nw_url_canonical(const char *url, char **out)
+/* One pass of canonicalisation; nw_url_canonical repeats it to a fixed point. */
+static int
+canonical_once(const char *url, char **out)
 {
     int rc = 0;
     UriUriA uri;
@@ -170,8 +171,8 @@ nw_url_canonical(const char *url, char **out)
     if (rc == 0) {
         int bracket = uri.hostData.ip6 != NULL || range_len(&uri.hostData.ipFuture) > 0;
         size_t hl = range_len(&uri.hostText);
-        if (!bracket && hl > 1 && uri.hostText.first[hl - 1] == '.')
-            hl--; /* "example.com." is the same host */
+        while (!bracket && hl > 1 && uri.hostText.first[hl - 1] == '.')
+            hl--; /* "example.com." and "example.com.." are the same host */
         rc = nw_buf_printf(&b, "%s%.*s%s", bracket ? "[" : "", (int)hl, uri.hostText.first,
                            bracket ? "]" : "");
     }
@@ -191,6 +192,39 @@ out:
         uriFreeUriMembersA(&uri);
     nw_buf_release(&b);
     free(text);
+    return rc;
+}
+
+/* Canonicalisation must be idempotent, or one URL gets two ids (the canonical URL is stored
+ * and compared again later: issue 16.9). One pass is not always a fixed point: normalisation
+ * can expose what an earlier step already ran past (percent-decoding that makes a "..",
+ * a trailing dot under another). So the pass is repeated until its output is unchanged, which
+ * makes canonical(canonical(u)) == canonical(u) by construction; a URL that has not settled
+ * after MAX_PASSES is refused rather than given an unstable id. */
+#define MAX_PASSES 4
+
+int
+nw_url_canonical(const char *url, char **out)
+{
+    char *cur = NULL;
+    int rc = canonical_once(url, &cur);
+    for (int pass = 1; rc == 0; pass++) {
+        char *next = NULL;
+        rc = canonical_once(cur, &next);
+        if (rc < 0)
+            break;
+        if (strcmp(next, cur) == 0) {
+            free(next);
+            *out = cur;
+            return 0;
+        }
+        free(cur);
+        cur = next;
+        if (pass == MAX_PASSES)
+            rc = -EINVAL;
+    }
+    free(cur);
+    *out = NULL;
     return rc;
 }
 

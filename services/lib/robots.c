@@ -216,31 +216,41 @@ nw_robots_for_status(long status, const char *body, size_t len, const char *agen
     return r;
 }
 
-/* Does pat[0..n) match path from its start? "*" any run, a final "$" the end. */
+/* Does pat[0..n) match path[0..slen) from its start? "*" any run, a final "$" the end.
+ *
+ * The pattern is the literal segments between its stars. The first must be a prefix of the
+ * path; each later one is taken at its leftmost occurrence after the previous one (leftmost
+ * is never worse: anything a later placement could match, an earlier one can too); with "$"
+ * the last must end the path. Each search starts where the last match ended and memmem is
+ * linear (two-way) for long needles, so one rule costs O(path + pattern), not their product:
+ * a 16 KB pattern against a long path stalled fetch's loop for seconds with backtracking. */
 static int
-match(const char *pat, size_t n, const char *path)
+match(const char *pat, size_t n, const char *path, size_t slen)
 {
     int anchored = n > 0 && pat[n - 1] == '$';
     if (anchored)
         n--;
-    size_t slen = strlen(path), p = 0, s = 0, star_p = (size_t)-1, star_s = 0;
+    const char *star = memchr(pat, '*', n);
+    size_t seg = star ? (size_t)(star - pat) : n;
+    if (seg > slen || memcmp(pat, path, seg) != 0)
+        return 0;
+    if (star == NULL)
+        return !anchored || seg == slen;
+    size_t p = seg + 1, s = seg;
     for (;;) {
-        if (p == n) {
-            if (!anchored || s == slen)
-                return 1;
-        } else if (pat[p] == '*') {
-            star_p = ++p;
-            star_s = s;
-            continue;
-        } else if (s < slen && pat[p] == path[s]) {
-            p++;
-            s++;
-            continue;
+        star = memchr(pat + p, '*', n - p);
+        seg = (star ? (size_t)(star - pat) : n) - p;
+        if (star == NULL && anchored) /* the last segment must end the path */
+            return seg <= slen - s && memcmp(pat + p, path + slen - seg, seg) == 0;
+        if (seg > 0) {
+            const char *at = memmem(path + s, slen - s, pat + p, seg);
+            if (at == NULL)
+                return 0;
+            s = (size_t)(at - path) + seg;
         }
-        if (star_p == (size_t)-1 || star_s >= slen)
-            return 0;
-        p = star_p;
-        s = ++star_s;
+        if (star == NULL)
+            return 1;
+        p += seg + 1;
     }
 }
 
@@ -262,11 +272,12 @@ nw_robots_allowed(const nw_robots_t *r, const char *path)
         return 0; /* out of memory: the cautious answer */
     }
     const char *np = b.data ? (const char *)b.data : "";
+    size_t np_len = strlen(np);
     size_t best = 0;
     int found = 0, allowed = 1;
     for (size_t i = 0; i < rs->n; i++) {
         const struct rule *ru = &rs->v[i];
-        if (!match(ru->pat, ru->len, np))
+        if (!match(ru->pat, ru->len, np, np_len))
             continue;
         if (!found || ru->len > best || (ru->len == best && ru->allow)) {
             best = ru->len;

@@ -234,6 +234,13 @@ nw_service_config(const char *name, const nw_service_cfg_t *cfg, int curve_roles
 nw_service_t *
 nw_service_new(const char *name, const char *http_listen, nw_service_drain_cb drain, void *arg)
 {
+    return nw_service_new_opts(name, http_listen, NULL, drain, arg);
+}
+
+nw_service_t *
+nw_service_new_opts(const char *name, const char *http_listen, const nw_http_opts_t *http_opts,
+                    nw_service_drain_cb drain, void *arg)
+{
     nw_log_init(name, nw_log_level);
 
     nw_service_t *svc = calloc(1, sizeof *svc);
@@ -267,11 +274,11 @@ nw_service_new(const char *name, const char *http_listen, nw_service_drain_cb dr
         goto err;
     }
     if (http_listen && *http_listen) {
-        svc->http = nw_http_new(&svc->loop, http_listen, DEFAULT_HTTP_MAX_BODY);
+        svc->http = nw_http_new_opts(&svc->loop, http_listen, DEFAULT_HTTP_MAX_BODY, http_opts);
         if (svc->http == NULL)
             goto err; /* logged by nw_http_new */
         if (nw_http_route(svc->http, "GET", "/metrics", on_metrics, svc) < 0 ||
-            nw_http_route(svc->http, "GET", "/healthz", on_healthz, svc) < 0) {
+            nw_http_route_scope(svc->http, "GET", "/healthz", NW_SCOPE_NONE, on_healthz, svc) < 0) {
             NW_ERROR(NULL, "out of memory adding routes");
             goto err;
         }

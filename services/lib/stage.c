@@ -108,7 +108,7 @@ make_socket(void *zctx, int type, int sndhwm)
         return NULL;
     if (zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         (sndhwm > 0 && zmq_setsockopt(s, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) < 0) ||
-        nw_curve_client(s) < 0) {
+        nw_zsock_limit(s) < 0 || nw_curve_client(s) < 0) {
         zmq_close(s);
         return NULL;
     }

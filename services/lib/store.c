@@ -858,6 +858,12 @@ nw_store_search(nw_store_t *s, const char *query, int limit, nw_store_hit_cb cb,
 }
 
 int
+nw_store_set_budget(nw_store_t *s, int64_t ms)
+{
+    return s->ops->set_budget(s, ms < 0 ? 0 : ms);
+}
+
+int
 nw_store_get(nw_store_t *s, const char *id, uint8_t **buf, size_t *len)
 {
     *buf = NULL;

@@ -111,6 +111,9 @@ typedef struct store_ops {
     /* The first seq stored at or after time in *first, 0 when none. */
     int (*seq_at)(nw_store_t *s, const char *time, uint64_t *first);
     int64_t (*count)(nw_store_t *s);
+    /* Cut every later search on this handle after ms of work (0: no limit); such a search
+     * returns -ETIMEDOUT. */
+    int (*set_budget)(nw_store_t *s, int64_t ms);
 } store_ops_t;
 
 extern const store_ops_t nw_store_sqlite_ops;

@@ -274,6 +274,8 @@ typedef struct pg {
     PGconn *conn;
     int readonly, in_tx;
     uint32_t prepared; /* bit per statement prepared on this connection */
+    int64_t budget_ms; /* statement_timeout of the session; 0: the server's default */
+    int last_err;      /* what pg_error returned last (-ETIMEDOUT or -EIO) */
 } pg_t;
 _Static_assert(ST_N <= 32, "prepared is a 32-bit mask");
 
@@ -376,8 +378,24 @@ pg_error(pg_t *p, const PGresult *r, const char *what)
     const char *msg = r ? PQresultErrorMessage(r) : "";
     if (!msg || !msg[0])
         msg = PQerrorMessage(p->conn);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state && strcmp(state, "57014") == 0) { /* query_canceled: statement_timeout */
+        NW_WARN(NULL, "store: %s cut after its budget of %lld ms", what, (long long)p->budget_ms);
+        return p->last_err = -ETIMEDOUT;
+    }
     NW_ERROR(NULL, "store: %s failed: %.*s", what, (int)strcspn(msg, "\n"), msg);
-    return -EIO;
+    return p->last_err = -EIO;
+}
+
+static int
+apply_budget(pg_t *p)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "SET statement_timeout = %lld", (long long)p->budget_ms);
+    PGresult *r = PQexec(p->conn, sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_error(p, r, "statement_timeout");
+    PQclear(r);
+    return rc;
 }
 
 /* Session settings, on every (re)connection. A writer keeps synchronous_commit on whatever
@@ -393,6 +411,8 @@ session_setup(pg_t *p)
     int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_error(p, r, "session setup");
     PQclear(r);
     p->prepared = 0;
+    if (rc == 0 && p->budget_ms)
+        rc = apply_budget(p); /* again after a reconnection */
     return rc;
 }
 
@@ -837,6 +857,14 @@ pq_put_dead(nw_store_t *h, const nw_dead_t *d, const char *time, const char *key
     return n < 0 ? n : 0;
 }
 
+static int
+pq_set_budget(nw_store_t *h, int64_t ms)
+{
+    pg_t *p = h->be;
+    p->budget_ms = ms;
+    return ensure_connected(p) < 0 ? -EIO : apply_budget(p);
+}
+
 /* The query is read by websearch_to_tsquery, which accepts anything: words, "quoted
  * phrases", OR and -word. Without a single word in it, -EINVAL as for SQLite. */
 static int
@@ -845,9 +873,11 @@ pq_search(nw_store_t *h, const char *query, int limit, nw_store_hit_cb cb, void 
     params_t pa = {0};
     p_text(&pa, query);
     p_limit(&pa, limit);
-    PGresult *r = run(h->be, ST_SEARCH, &pa, "search");
+    pg_t *p = h->be;
+    p->last_err = 0;
+    PGresult *r = run(p, ST_SEARCH, &pa, "search");
     if (!r)
-        return -EIO;
+        return p->last_err ? p->last_err : -EIO;
     int n = PQntuples(r), i;
     for (i = 0; i < n; i++) {
         nw_store_hit_t hit = {
@@ -1107,6 +1137,7 @@ const store_ops_t nw_store_pg_ops = {
     .fp_load = pq_fp_load,
     .put_dead = pq_put_dead,
     .search = pq_search,
+    .set_budget = pq_set_budget,
     .get = pq_get,
     .dlq = pq_dlq,
     .dlq_stats = pq_dlq_stats,

@@ -20,11 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sqlite3.h>
 
 #include "newswire/buf.h"
 #include "newswire/log.h"
+#include "newswire/util.h"
 #include "store_backend.h"
 
 /* Migrations: step i brings the schema from version i to i + 1. Append only; never edit a
@@ -201,16 +203,21 @@ static const char *const stmt_sql[ST_N] = {
     /* The snippet comes from the text when the text matches (the title is shown anyway),
      * else from the best column. Matches are marked with control characters, which cleaned
      * text never contains, to tell whether the text matched, then turned into brackets. */
-    [ST_SEARCH] = "SELECT a.id, a.title, a.published, a.lang, a.url,"
+    /* Rank first, then snippet only the rows kept: one snippet() can take seconds on a
+     * query of repeated common words, and the progress handler cannot cut inside one. */
+    [ST_SEARCH] = "WITH top AS (SELECT rowid AS r, bm25(articles_fts, 10.0, 4.0, 1.0) AS score"
+                  "  FROM articles_fts WHERE articles_fts MATCH ?1 ORDER BY score, rowid LIMIT ?2)"
+                  " SELECT a.id, a.title, a.published, a.lang, a.url,"
                   "  replace(replace(CASE"
                   "    WHEN instr(snippet(articles_fts, 2, char(2), char(3), '\xe2\x80\xa6', 12),"
                   "               char(2)) > 0"
                   "    THEN snippet(articles_fts, 2, char(2), char(3), '\xe2\x80\xa6', 12)"
                   "    ELSE snippet(articles_fts, -1, char(2), char(3), '\xe2\x80\xa6', 12)"
                   "  END, char(2), '['), char(3), ']'),"
-                  "  bm25(articles_fts, 10.0, 4.0, 1.0) AS score"
-                  " FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid"
-                  " WHERE articles_fts MATCH ?1 ORDER BY score, a.seq LIMIT ?2",
+                  "  top.score"
+                  " FROM top JOIN articles_fts ON articles_fts.rowid = top.r"
+                  " JOIN articles a ON a.seq = top.r"
+                  " WHERE articles_fts MATCH ?1 ORDER BY top.score, a.seq",
     [ST_DLQ] = "SELECT " DEAD_COLS "," REPLAY_COLS " FROM dead_letters ORDER BY id DESC LIMIT ?1",
     [ST_DLQ_V1] = "SELECT " DEAD_COLS "," REPLAY_COLS_V1 " FROM dead_letters ORDER BY id DESC "
                   "LIMIT ?1",
@@ -245,7 +252,20 @@ typedef struct sq {
     sqlite3 *db;
     uint64_t next_seq; /* seq the next stored revision gets; valid inside a transaction */
     sqlite3_stmt *st[ST_N];
+    uint64_t budget_ns;   /* per search; 0: none */
+    uint64_t deadline_ns; /* of the search running now (nw_mono_ns); 0: none */
 } sq_t;
+
+/* SQLite calls this every PROGRESS_OPS virtual-machine steps; non-zero interrupts the
+ * statement (SQLITE_INTERRUPT). A query such as 'the the the ...' makes FTS5 merge huge
+ * posting lists without returning a row, so the budget has to be checked from inside. */
+#define PROGRESS_OPS 1000
+static int
+on_progress(void *arg)
+{
+    const sq_t *s = arg;
+    return s->deadline_ns && nw_mono_ns() > s->deadline_ns;
+}
 
 /* Log the database error once, where it is handled, and map it to -EIO. */
 static int
@@ -423,6 +443,7 @@ run_search(sq_t *s, const char *query, int limit, nw_store_hit_cb cb, void *arg)
     sqlite3_stmt *st = get_stmt(s, ST_SEARCH);
     if (!st)
         return -EIO;
+    s->deadline_ns = s->budget_ns ? nw_mono_ns() + s->budget_ns : 0;
     bind_text(st, 1, query);
     sqlite3_bind_int(st, 2, limit > 0 ? limit : -1);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -446,6 +467,10 @@ run_search(sq_t *s, const char *query, int limit, nw_store_hit_cb cb, void *arg)
     if (rc == SQLITE_ERROR && n == 0) {
         NW_DEBUG(NULL, "store: query \"%s\" rejected: %s", query, sqlite3_errmsg(s->db));
         n = -EINVAL;
+    } else if (rc == SQLITE_INTERRUPT) {
+        NW_WARN(NULL, "store: search cut after its budget of %llu ms",
+                (unsigned long long)(s->budget_ns / 1000000));
+        n = -ETIMEDOUT;
     } else if (rc != SQLITE_DONE) {
         n = db_error(s, "search");
     }
@@ -842,9 +867,61 @@ sq_put_dead(nw_store_t *h, const nw_dead_t *d, const char *time, const char *key
 }
 
 static int
+sq_set_budget(nw_store_t *h, int64_t ms)
+{
+    sq_t *s = h->be;
+    s->budget_ns = (uint64_t)ms * 1000000u;
+    sqlite3_progress_handler(s->db, ms ? PROGRESS_OPS : 0, ms ? on_progress : NULL, s);
+    return 0;
+}
+
+/* Drop repeated bare words ("the the the" means "the" to FTS5) into out; 1 when any was
+ * dropped, 0 when the query is left alone (it has quotes, brackets or operators, where words
+ * are not independent), -ENOMEM. Repeats are what make snippet() slow: its work grows with
+ * the matches of every term, counted once per repeat. Case-insensitive for ASCII, as FTS5. */
+static int
+dedupe_terms(const char *q, nw_buf_t *out)
+{
+    static const char *const space = " \t\r\n";
+    const char *seen[64];
+    size_t seen_len[64], n_seen = 0;
+    int dropped = 0;
+    if (strpbrk(q, "\"()*:^{}+-"))
+        return 0;
+    for (const char *p = q + strspn(q, space); *p; p += strspn(p, space)) {
+        size_t n = strcspn(p, space);
+        if (is_operator(p, n))
+            return 0;
+        size_t k;
+        for (k = 0; k < n_seen; k++)
+            if (seen_len[k] == n && strncasecmp(seen[k], p, n) == 0)
+                break;
+        if (k < n_seen) {
+            dropped = 1;
+        } else {
+            if (n_seen < 64) {
+                seen[n_seen] = p;
+                seen_len[n_seen++] = n;
+            }
+            if ((out->len && nw_buf_puts(out, " ") < 0) || nw_buf_append(out, p, n) < 0)
+                return -ENOMEM;
+        }
+        p += n;
+    }
+    return dropped;
+}
+
+static int
 sq_search(nw_store_t *h, const char *query, int limit, nw_store_hit_cb cb, void *arg)
 {
-    nw_buf_t plain = {0};
+    nw_buf_t plain = {0}, unique = {0};
+    int d = dedupe_terms(query, &unique);
+    if (d < 0) {
+        nw_buf_release(&unique);
+        return d;
+    }
+    if (d > 0)
+        query = (const char *)unique.data;
     int n = run_search(h->be, query, limit, cb, arg);
     if (n == -EINVAL) {
         n = plain_query(query, &plain);
@@ -852,6 +929,7 @@ sq_search(nw_store_t *h, const char *query, int limit, nw_store_hit_cb cb, void 
             n = run_search(h->be, (const char *)plain.data, limit, cb, arg);
     }
     nw_buf_release(&plain);
+    nw_buf_release(&unique);
     return n;
 }
 
@@ -1060,6 +1138,7 @@ const store_ops_t nw_store_sqlite_ops = {
     .fp_load = sq_fp_load,
     .put_dead = sq_put_dead,
     .search = sq_search,
+    .set_budget = sq_set_budget,
     .get = sq_get,
     .dlq = sq_dlq,
     .dlq_stats = sq_dlq_stats,

@@ -8,6 +8,7 @@
 
 #include "newswire/curve.h"
 #include "newswire/stage.h"
+#include "newswire/zsock.h"
 
 void *
 nw_sub_open(void *zctx, const char *broker, const char *const *topics, size_t n, int rcvhwm,
@@ -34,7 +35,7 @@ nw_sub_open(void *zctx, const char *broker, const char *const *topics, size_t n,
             goto fail;
         }
     }
-    if (nw_curve_client(s) < 0 || zmq_connect(s, ep) < 0) {
+    if (nw_zsock_limit(s) < 0 || nw_curve_client(s) < 0 || zmq_connect(s, ep) < 0) {
         snprintf(err, errlen, "cannot connect to \"%s\": %s", ep, zmq_strerror(zmq_errno()));
         goto fail;
     }

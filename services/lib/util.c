@@ -164,14 +164,11 @@ nw_strndup(const char *s, size_t n)
 }
 
 int
-nw_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+nw_read_fd(int fd, size_t max, uint8_t **out, size_t *len)
 {
     int rc = 0;
     uint8_t *buf = NULL;
     size_t cap = 0, n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
     for (;;) {
         if (n == cap) {
             if (cap > max) {
@@ -207,6 +204,16 @@ nw_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
     buf = NULL;
 out:
     free(buf);
+    return rc;
+}
+
+int
+nw_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = nw_read_fd(fd, max, out, len);
     close(fd);
     return rc;
 }

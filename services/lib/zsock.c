@@ -151,6 +151,26 @@ on_idle(uv_idle_t *h)
     process(h->data);
 }
 
+static int64_t max_msg = NW_ZSOCK_MAX_MSG_DEFAULT;
+
+void
+nw_zsock_set_max_msg(int64_t bytes)
+{
+    max_msg = bytes > 0 ? bytes : NW_ZSOCK_MAX_MSG_DEFAULT;
+}
+
+int64_t
+nw_zsock_max_msg(void)
+{
+    return max_msg;
+}
+
+int
+nw_zsock_limit(void *socket)
+{
+    return zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg) < 0 ? -zmq_errno() : 0;
+}
+
 nw_zsock_t *
 nw_zsock_new(uv_loop_t *loop, void *socket, nw_zsock_recv_cb recv_cb, void *arg)
 {
@@ -169,6 +189,12 @@ nw_zsock_new(uv_loop_t *loop, void *socket, nw_zsock_recv_cb recv_cb, void *arg)
         if (zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) < 0)
             goto err;
     }
+    /* A socket made without nw_zsock_limit: bound at least its later connections. */
+    int64_t limit = -1;
+    sz = sizeof limit;
+    if (zmq_getsockopt(socket, ZMQ_MAXMSGSIZE, &limit, &sz) < 0 ||
+        (limit < 0 && nw_zsock_limit(socket) < 0))
+        goto err;
     zs = calloc(1, sizeof *zs);
     if (!zs)
         goto err;

@@ -163,6 +163,15 @@ nw_cli_post_to(CURL *curl, const char *api, const char *path, const char *url, c
     if (h2 == NULL)
         goto done;
     hdrs = h2;
+    /* An API off loopback takes a bearer token (`newswire token new --scope ingest`). */
+    const char *token = getenv("NEWSWIRE_TOKEN");
+    if (token && *token) {
+        char auth[160];
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        if ((h2 = curl_slist_append(hdrs, auth)) == NULL)
+            goto done;
+        hdrs = h2;
+    }
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, (const char *)endpoint.data);
     curl_easy_setopt(curl, CURLOPT_POST, 1L);

@@ -1,8 +1,8 @@
 /* cli.h: private to the `newswire` command. Each command is one file (up.c, ingest.c,
- * tail.c, search.c, get.c, dlq.c, extract.c, parse.c, enrich.c, feed.c, compare.c, keygen.c)
- * holding its options, its work and its output, with one entry point taking the argv that
- * starts at its own name (so nw_config_load sees the command's options) and returning the
- * process exit status: 0 success, 1 failure, 2 usage error. main.c dispatches; cli.c holds
+ * tail.c, search.c, get.c, dlq.c, extract.c, parse.c, enrich.c, feed.c, compare.c, keygen.c,
+ * token.c) holding its options, its work and its output, with one entry point taking the argv
+ * that starts at its own name (so nw_config_load sees the command's options) and returning
+ * the process exit status: 0 success, 1 failure, 2 usage error. main.c dispatches; cli.c holds
  * what several commands share. No command calls another's file. */
 #ifndef NW_CLI_H
 #define NW_CLI_H
@@ -31,6 +31,7 @@ int nw_cli_enrich(int argc, char **argv);  /* enrich.c: the enrich stage as a fi
 int nw_cli_feed(int argc, char **argv);    /* feed.c: a feed as JSON */
 int nw_cli_compare(int argc, char **argv); /* compare.c: similarity of two articles */
 int nw_cli_keygen(int argc, char **argv);  /* keygen.c: CURVE key pairs */
+int nw_cli_token(int argc, char **argv);   /* token.c: bearer tokens for the HTTP APIs */
 
 /* ---- cli.c: options and output ---- */
 
@@ -74,8 +75,9 @@ typedef struct nw_cli_answer {
 } nw_cli_answer_t;
 
 /* POST body[0..len) as ctype to <api><path> (?url=<url> when url is not NULL) with the curl
- * handle, retrying 429/503 answers up to retries times after Retry-After. Prints nothing;
- * fills *ans. Borrows everything until return. */
+ * handle, with NEWSWIRE_TOKEN as a bearer token when it is set, retrying 429/503 answers up
+ * to retries times after Retry-After. Prints nothing; fills *ans. Borrows everything until
+ * return. */
 nw_cli_sent_t nw_cli_post_to(CURL *curl, const char *api, const char *path, const char *url,
                              const char *ctype, const uint8_t *body, size_t len, int64_t retries,
                              nw_cli_answer_t *ans);

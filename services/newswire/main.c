@@ -30,6 +30,7 @@ static const command_t commands[] = {
     {"feed", nw_cli_feed, "read an RSS, Atom or JSON feed and print it as JSON"},
     {"compare", nw_cli_compare, "similarity of two articles: duplicate? same story? (JSON)"},
     {"keygen", nw_cli_keygen, "make CURVE key pairs to encrypt ZeroMQ between hosts"},
+    {"token", nw_cli_token, "make a bearer token (with scopes) for the HTTP APIs"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

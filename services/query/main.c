@@ -16,7 +16,15 @@
  * carries every stored article once; each stream client has its own follow.h cursor over it.
  * A client's unsent bytes are bounded (--stream-buffer): past the bound it stops taking live
  * articles and is fed from the database as its connection drains, so a slow client costs
- * database reads, not memory, and misses nothing. */
+ * database reads, not memory, and misses nothing.
+ *
+ * Nothing a client sends may stall the loop that /healthz and every stream share. Searches
+ * are bounded in syntax (MAX_QUERY_BYTES, MAX_QUERY_TERMS), cut after --query-budget of work,
+ * and run off the loop: one libuv thread-pool job at a time, on a database handle of its own
+ * that nothing on the loop touches (SQLite handles are single-threaded here), queued up to
+ * MAX_SEARCH_QUEUE and 503 past it. A topic page reads at most SCAN_MAX rows per request and
+ * answers with what it found and "next" to continue from, so a topic nothing matches costs
+ * one bounded read, not a scan of the whole database. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -47,6 +55,10 @@
 #define MAX_LIMIT 1000
 #define KEEPALIVE_MS 15000
 #define SUB_RCVHWM 100000
+#define MAX_QUERY_BYTES 256 /* a search query's length */
+#define MAX_QUERY_TERMS 16  /* whitespace-separated terms in it */
+#define MAX_SEARCH_QUEUE 32 /* searches waiting for the worker; 503 past it */
+#define SCAN_MAX 500        /* rows one /v1/articles request reads */
 
 typedef struct cfg {
     nw_service_cfg_t svc;
@@ -54,6 +66,8 @@ typedef struct cfg {
     const char *db;
     int64_t stream_buffer;
     int64_t check_ms;
+    int64_t query_budget_ms;
+    nw_http_opts_t http_sec;
 } cfg_t;
 
 static const nw_cfg_opt_t options[] = {
@@ -69,10 +83,25 @@ static const nw_cfg_opt_t options[] = {
      1LL << 30},
     {"check", NW_CFG_MS, "1s", offsetof(cfg_t, check_ms),
      "look in the database for articles the live stream missed this often", 10, 3600000},
+    {"query-budget", NW_CFG_MS, "2s", offsetof(cfg_t, query_budget_ms),
+     "a search still working after this is cut (503)", 10, 600000},
+    NW_HTTP_OPTIONS(cfg_t, http_sec),
     NW_CFG_END,
 };
 
 typedef struct query_svc query_svc_t;
+
+/* One search, run on the thread pool. */
+typedef struct search_job {
+    uv_work_t work;
+    query_svc_t *q;
+    nw_http_req_t *req;
+    char *words;
+    int limit;
+    json_t *hits;
+    int rc;
+    struct search_job *next;
+} search_job_t;
 
 /* One /v1/stream client. */
 typedef struct client {
@@ -90,6 +119,9 @@ struct query_svc {
     nw_service_t *svc;
     cfg_t cfg;
     nw_store_t *db;
+    nw_store_t *search_db; /* used by the thread-pool job only */
+    search_job_t *running, *queued, **queued_tail;
+    int n_queued;
     nw_zsock_t *sub;
     uv_timer_t timer;
     client_t *clients;
@@ -98,8 +130,10 @@ struct query_svc {
     /* the SSE event of the last document converted, shared by every client it goes to */
     uint64_t ev_seq;
     nw_buf_t ev;
-    nw_metric_t *m_clients, *m_events, *m_live, *m_db;
+    nw_metric_t *m_clients, *m_events, *m_live, *m_db, *m_search_s;
 };
+
+static void on_part_closed(query_svc_t *q);
 
 /* ---- small JSON answers ---- */
 
@@ -213,7 +247,8 @@ on_articles(nw_http_req_t *req, void *arg)
     struct page p = {.limit = limit_arg(req, 100)};
     if (p.limit < 0)
         return;
-    nw_follow_t f = {.db = q->db, .prefixes = prefixes, .cb = on_page_doc, .arg = &p};
+    nw_follow_t f = {
+        .db = q->db, .prefixes = prefixes, .cb = on_page_doc, .arg = &p, .scan_max = SCAN_MAX};
     const char *since = nw_http_query(req, "since");
     int rc = topics_arg(nw_http_query(req, "topic"), &owned, prefixes, &n_prefixes);
     f.n_prefixes = n_prefixes;
@@ -255,6 +290,79 @@ on_hit(const nw_store_hit_t *h, void *arg)
     return o == NULL || json_array_append_new(arg, o) < 0;
 }
 
+/* Terms and length within bounds; FTS5's cost grows with both ('the ' * 100 took 27 s). */
+static int
+query_bounded(const char *words)
+{
+    if (strlen(words) > MAX_QUERY_BYTES)
+        return 0;
+    int terms = 0;
+    for (const char *p = words + strspn(words, " \t\r\n"); *p; p += strspn(p, " \t\r\n")) {
+        terms++;
+        p += strcspn(p, " \t\r\n");
+    }
+    return terms <= MAX_QUERY_TERMS;
+}
+
+static void
+search_work(uv_work_t *w)
+{
+    search_job_t *j = w->data;
+    j->hits = json_array();
+    j->rc =
+        j->hits ? nw_store_search(j->q->search_db, j->words, j->limit, on_hit, j->hits) : -ENOMEM;
+}
+
+static void search_next(query_svc_t *q);
+
+static void
+search_done(uv_work_t *w, int status)
+{
+    search_job_t *j = w->data;
+    query_svc_t *q = j->q;
+    nw_metrics_add(q->m_search_s, 1);
+    if (status < 0)
+        j->rc = status;
+    if (j->rc == -EINVAL)
+        nw_http_error(j->req, 400, "bad-query", "the query has no words to search for", NULL);
+    else if (j->rc == -ETIMEDOUT)
+        nw_http_error(j->req, 503, "query-too-costly",
+                      "the query took longer than the server allows; narrow it", NULL);
+    else if (j->rc < 0)
+        db_error(j->req, j->rc);
+    else
+        answer_json(j->req, 200, json_pack("{s:O}", "hits", j->hits));
+    json_decref(j->hits);
+    free(j->words);
+    free(j);
+    q->running = NULL;
+    search_next(q);
+}
+
+/* Start the next queued search if the worker is free. At drain, the worker counts as closed
+ * once its search is answered: that must happen before the HTTP server closes. */
+static void
+search_next(query_svc_t *q)
+{
+    if (q->running)
+        return;
+    search_job_t *j = q->queued;
+    if (j == NULL) {
+        if (q->closing)
+            on_part_closed(q);
+        return;
+    }
+    q->queued = j->next;
+    if (q->queued == NULL)
+        q->queued_tail = &q->queued;
+    q->n_queued--;
+    q->running = j;
+    j->work.data = j;
+    int rc = uv_queue_work(nw_service_loop(q->svc), &j->work, search_work, search_done);
+    if (rc < 0)
+        search_done(&j->work, rc);
+}
+
 static void
 on_search(nw_http_req_t *req, void *arg)
 {
@@ -267,19 +375,28 @@ on_search(nw_http_req_t *req, void *arg)
         nw_http_error(req, 400, "bad-query", "q: the words to search for", NULL);
         return;
     }
-    json_t *hits = json_array();
-    int rc = hits ? nw_store_search(q->db, words, limit, on_hit, hits) : -ENOMEM;
-    if (rc == -EINVAL) {
-        json_decref(hits);
-        nw_http_error(req, 400, "bad-query", "the query has no words to search for", NULL);
+    if (!query_bounded(words)) {
+        nw_http_error(req, 400, "query-too-long", "q: at most 16 terms and 256 bytes", NULL);
         return;
     }
-    if (rc < 0) {
-        json_decref(hits);
-        db_error(req, rc);
+    if (q->n_queued >= MAX_SEARCH_QUEUE || q->closing) {
+        nw_http_error(req, 503, "busy", "too many searches waiting; retry later",
+                      "Retry-After: 1\r\n");
         return;
     }
-    answer_json(req, 200, json_pack("{s:o}", "hits", hits));
+    search_job_t *j = calloc(1, sizeof *j);
+    if (j == NULL || (j->words = strdup(words)) == NULL) {
+        free(j);
+        nw_http_error(req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    j->q = q;
+    j->req = req;
+    j->limit = limit;
+    *q->queued_tail = j;
+    q->queued_tail = &j->next;
+    q->n_queued++;
+    search_next(q); /* the request stays suspended until search_done answers it */
 }
 
 /* ---- GET /v1/stream ---- */
@@ -499,7 +616,17 @@ on_drain(nw_service_t *svc, void *arg)
     (void)svc;
     query_svc_t *q = arg;
     q->closing = 1;
-    q->open = 2;
+    q->open = 3; /* the hub socket, the timer, the search worker */
+    for (search_job_t *j = q->queued, *next; j; j = next) {
+        next = j->next;
+        nw_http_error(j->req, 503, "shutting-down", "the server is shutting down", NULL);
+        free(j->words);
+        free(j);
+    }
+    q->queued = NULL;
+    q->queued_tail = &q->queued;
+    q->n_queued = 0;
+    search_next(q); /* counts the worker as closed now, or when its search is answered */
     nw_zsock_close(q->sub, on_sub_closed, q);
     q->sub = NULL;
     uv_close((uv_handle_t *)&q->timer, on_timer_closed);
@@ -551,7 +678,7 @@ main(int argc, char **argv)
         return 2;
     }
 
-    q.svc = nw_service_new("query", q.cfg.svc.http, on_drain, &q);
+    q.svc = nw_service_new_opts("query", q.cfg.svc.http, &q.cfg.http_sec, on_drain, &q);
     if (!q.svc)
         return 1;
     uv_loop_t *loop = nw_service_loop(q.svc);
@@ -564,6 +691,8 @@ main(int argc, char **argv)
                                   "Articles sent to stream clients, by where they came from.");
     q.m_db = nw_metrics_counter("nw_query_stream_sources_total", "source=\"database\"",
                                 "Articles sent to stream clients, by where they came from.");
+    q.m_search_s = nw_metrics_counter("nw_query_searches_total", NULL,
+                                      "Searches answered (run off the loop).");
     /* A conninfo may hold a password: log only that it is PostgreSQL. */
     const char *shown = nw_store_is_postgres(path) ? "postgresql" : path;
     /* The store creates the database; wait for it rather than fail when started first. */
@@ -577,6 +706,14 @@ main(int argc, char **argv)
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
+    /* The search worker's own handle: SQLite connections here are single-threaded. */
+    if ((q.search_db = nw_store_open(path, 1, err, sizeof err)) == NULL) {
+        NW_ERROR(NULL, "cannot open database: %s", err);
+        goto fail;
+    }
+    if (nw_store_set_budget(q.search_db, q.cfg.query_budget_ms) < 0)
+        goto fail;
+    q.queued_tail = &q.queued;
     if (subscribe(&q) < 0)
         goto fail;
     nw_http_t *h = nw_service_http(q.svc);
@@ -589,6 +726,7 @@ main(int argc, char **argv)
     NW_INFO(NULL, "query started http=%s db=\"%s\"", q.cfg.svc.http, shown);
     rc = nw_service_run(q.svc);
     nw_store_close(&q.db);
+    nw_store_close(&q.search_db);
     nw_buf_release(&q.ev);
     return rc;
 fail:
@@ -596,6 +734,7 @@ fail:
         nw_zsock_close(q.sub, NULL, NULL);
     uv_close((uv_handle_t *)&q.timer, NULL);
     nw_store_close(&q.db);
+    nw_store_close(&q.search_db);
     nw_service_stop(q.svc);
     nw_service_run(q.svc);
     return 1;

@@ -60,7 +60,13 @@ for kind in ("Deployment", "StatefulSet"):
                 g = c[probe]["httpGet"]
                 assert g["path"] == "/healthz" and g["port"] == port, f"{name}/{c['name']} {probe}"
             mounts |= {m["name"] for m in c.get("volumeMounts", [])}
+            # an API off loopback refuses to start without a token file (README, Security)
+            if cmd in ("newswire-fetch", "newswire-query") and not http.startswith("127."):
+                tok = env.get("NEWSWIRE_HTTP_TOKENS", "")
+                assert tok and any(tok.startswith(m["mountPath"] + "/")
+                                   for m in c.get("volumeMounts", [])), f"{name}: no token file"
         claims = {v["metadata"]["name"] for v in spec.get("volumeClaimTemplates", [])}
+        claims |= {v["name"] for v in tmpl["spec"].get("volumes", []) if "secret" in v}
         assert mounts <= claims, f"{name}: mounts {mounts} without claims {claims}"
 assert commands == {f"newswire-{s}" for s in ("broker", "fetch", "parse", "enrich", "store", "query")}, commands
 fetch = kinds["StatefulSet"]["newswire-fetch"]["spec"]["template"]["spec"]["containers"][0]

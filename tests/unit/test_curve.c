@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "newswire/curve.h"
+#include "newswire/metrics.h"
 #include "newswire/util.h"
 
 static char dir[64];
@@ -88,7 +89,15 @@ test_keygen_and_init(void **state)
     assert_non_null(strstr(err, "svc.key"));
 
     nw_curve_cfg_t c = {.key = key, .server = pub};
+    nw_metric_t *loose = nw_metrics_counter("nw_curve_key_loose_total", NULL, "");
+    int64_t before = nw_metrics_value(loose);
     assert_int_equal(nw_curve_init(&c, NW_CURVE_CONNECTS, err, sizeof err), 0);
+    assert_int_equal(nw_metrics_value(loose), before);
+    /* issue 16.10: a secret key others can read loads with a warning and a count */
+    assert_int_equal(chmod(key, 0644), 0);
+    assert_int_equal(nw_curve_init(&c, NW_CURVE_CONNECTS, err, sizeof err), 0);
+    assert_int_equal(nw_metrics_value(loose), before + 1);
+    assert_int_equal(chmod(key, 0600), 0);
     /* the server key may be given as text too */
     char z85[41];
     field(pub, "public-key", z85);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -127,6 +128,57 @@ test_wildcards(void **state)
     nw_robots_free(&r);
 }
 
+/* Issue 16.5: a robots.txt of 16 KB patterns that almost match a long path. Backtracking
+ * matching costs pattern x path per rule (here 31 rules x 16 KB x 64 KB, about 10^10 byte
+ * comparisons: minutes under ASan, so ctest's timeout fails the old code); matching linear in
+ * the path answers at once. The answers are checked too, so a fast wrong matcher fails. */
+static void
+test_hostile_patterns_are_linear(void **state)
+{
+    (void)state;
+    enum { PAT = 16 * 1024, RULES = 31, PATH = 64 * 1024 };
+    size_t cap = RULES * (PAT + 32) + 64;
+    char *txt = malloc(cap), *path = malloc(PATH + 2);
+    assert_non_null(txt);
+    assert_non_null(path);
+    size_t n = (size_t)snprintf(txt, cap, "User-agent: *\n");
+    for (int i = 0; i < RULES; i++) {
+        n += (size_t)snprintf(txt + n, cap - n, "Disallow: /*");
+        memset(txt + n, 'a', PAT);
+        n += PAT;
+        /* each rule ends in a different byte that the path never has */
+        n += (size_t)snprintf(txt + n, cap - n, "%c\n", 'b' + i % 20);
+    }
+    assert_true(n < NW_ROBOTS_MAX_BYTES);
+    nw_robots_t *r = nw_robots_parse(txt, n, "newswire");
+    assert_non_null(r);
+    path[0] = '/';
+    memset(path + 1, 'a', PATH);
+    path[PATH + 1] = 0;
+    assert_true(nw_robots_allowed(r, path));
+    path[PATH] = 'c'; /* now the second rule matches: 16 KB of a's, then c */
+    assert_false(nw_robots_allowed(r, path));
+    nw_robots_free(&r);
+
+    /* The same with stars between long runs and an anchored end. */
+    n = (size_t)snprintf(txt, cap, "User-agent: *\nDisallow: /");
+    for (int i = 0; i < 8; i++) {
+        memset(txt + n, 'a', 2048);
+        n += 2048;
+        txt[n++] = '*';
+    }
+    n += (size_t)snprintf(txt + n, cap - n, "ab$\n");
+    r = nw_robots_parse(txt, n, "newswire");
+    assert_non_null(r);
+    path[PATH] = 'a';
+    assert_true(nw_robots_allowed(r, path));
+    path[PATH] = 'b';
+    assert_false(nw_robots_allowed(r, path));
+    nw_robots_free(&r);
+    free(txt);
+    free(path);
+}
+
 static void
 test_percent_encoding(void **state)
 {
@@ -222,6 +274,7 @@ main(void)
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_longest_match),
         cmocka_unit_test(test_wildcards),
+        cmocka_unit_test(test_hostile_patterns_are_linear),
         cmocka_unit_test(test_percent_encoding),
         cmocka_unit_test(test_crawl_delay_and_status),
         cmocka_unit_test(test_cache),

@@ -440,6 +440,8 @@ test_search(void **state)
     hits_t h = {0};
     assert_int_equal(nw_store_search(s, "Rafah", 10, collect, &h), 2);
     assert_int_equal(h.n, 2);
+    /* Repeated words mean the word once (and are searched once: repeats made snippets slow). */
+    assert_int_equal(nw_store_search(s, "Rafah rafah RAFAH Rafah", 10, NULL, NULL), 2);
     /* A headline naming the term outranks a passing mention in the body. */
     assert_string_equal(h.ids[0], "title-hit");
     assert_string_equal(h.ids[1], "text-hit");
@@ -1100,6 +1102,33 @@ test_bulk_transaction(void **state)
     docs_t d = {0};
     assert_int_equal(nw_store_since(s, 990, 0, collect_doc, &d), 10);
     assert_int_equal(d.seq[9], 1000);
+    nw_store_close(&s);
+}
+
+/* A search that would work long is cut by the handle's budget (-ETIMEDOUT) and the handle
+ * stays usable; without a budget the same search completes. The phrase of sixteen "the" over
+ * 2,000 documents full of "the" takes tens of milliseconds at least, against a 1 ms budget. */
+static void
+test_search_budget(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    assert_int_equal(nw_store_begin(s), 0);
+    char text[2048] = "";
+    for (int k = 0; k < 60; k++)
+        strcat(text, "the ship and the port of the city ");
+    for (int i = 0; i < 2000; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "budget-%04d", i);
+        snprintf(text + strlen(text) - 5, 6, "%05d", i); /* each text different */
+        put(s, id, "The", text);
+    }
+    assert_int_equal(nw_store_commit(s), 0);
+    const char *q = "\"the the the the the the the the the the the the the the the the\"";
+    assert_int_equal(nw_store_set_budget(s, 1), 0);
+    assert_int_equal(nw_store_search(s, q, 10, NULL, NULL), -ETIMEDOUT);
+    assert_int_equal(nw_store_set_budget(s, 0), 0);
+    assert_int_equal(nw_store_search(s, q, 10, NULL, NULL), 0);
     nw_store_close(&s);
 }
 
@@ -2319,6 +2348,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_seq_at_and_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_sees_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stories, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_story_by_referenced_time, setup, teardown),
@@ -2352,6 +2382,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_seq_at_and_max, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_readonly_sees_writer, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_bulk_transaction, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_search_budget, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_stories, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_without_fingerprint, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_story_by_referenced_time, setup_pg, teardown_pg),
