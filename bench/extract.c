@@ -39,8 +39,8 @@
 #include <xxhash.h>
 
 #include "newswire/buf.h"
-#include "newswire/dom.h"
-#include "newswire/extract.h"
+#include "dom.h"
+#include "extract.h"
 #include "newswire/util.h"
 
 #define MAX_PAGE (64u << 20)

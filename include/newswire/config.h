@@ -38,8 +38,10 @@ typedef struct nw_cfg_opt {
 int nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, const char *usage,
                    const char *summary, int *nargs, char ***args);
 
-/* Print --help text generated from the table to stdout. */
-void nw_config_help(const nw_cfg_opt_t *table, const char *usage, const char *summary);
+/* Report a value that nw_config_load accepted but the program cannot use, in the style of the
+ * loader's own messages: `error: bad value "VALUE" for option 'KEY' (EXPECTED)` on stderr.
+ * expected may be NULL. The caller then exits with status 2. */
+void nw_config_bad_value(const char *key, const char *value, const char *expected);
 
 /* Parse a value as the table's type would (exposed for tests). Returns 0 or -EINVAL. */
 int nw_config_parse_value(nw_cfg_type_t type, const char *text, int64_t *out);

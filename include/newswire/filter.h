@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "newswire/buf.h"
+#include "newswire/service.h"
 #include "newswire/stage.h"
 
 /* Why a job could not be turned into output. The function fills what it knows. */
@@ -42,10 +43,10 @@ typedef struct nw_filter_def {
 /* Copy a string into one of nw_filter_fail_t's fields (truncating; NULL gives ""). */
 void nw_filter_fail_set(char *field, size_t size, const char *value);
 
-/* Connect to the broker and run until SIGTERM/SIGINT has drained the work in flight. window
- * is the credit (jobs in flight); log_level an NW_LOG_* level. Returns the process exit
- * status: 0 after a clean drain, 1 when the service could not start or stop cleanly. */
-int nw_filter_run(const nw_filter_def_t *def, const char *broker, const char *http, unsigned window,
-                  int log_level);
+/* Connect to the broker cfg->broker, serve cfg->http, and run until SIGTERM/SIGINT has drained
+ * the work in flight; cfg has passed nw_service_config. window is the credit (jobs in flight).
+ * Returns the process exit status: 0 after a clean drain, 1 when the service could not start
+ * or stop cleanly. */
+int nw_filter_run(const nw_filter_def_t *def, const nw_service_cfg_t *cfg, unsigned window);
 
 #endif

@@ -1,7 +1,15 @@
-/* service.h: what every service process shares: the one uv loop, the ZeroMQ context, SIGTERM
+/* service.h: what every service process shares: the options every service takes (broker, http,
+ * log level, CURVE keys) and their start-up checks, the one uv loop, the ZeroMQ context, SIGTERM
  * and SIGINT handling (drain, then exit), and the HTTP endpoints /metrics and /healthz.
  *
- *   nw_service_t *svc = nw_service_new("parse", cfg.http, on_drain, &state);
+ *   struct cfg { nw_service_cfg_t svc; int64_t window; };
+ *   static const nw_cfg_opt_t options[] = {
+ *       NW_SERVICE_OPTIONS(struct cfg, svc, "", NW_SERVICE_HTTP_HELP),
+ *       {"window", ...}, NW_CFG_END,
+ *   };
+ *   ... nw_config_load(options, &cfg, ...) ...
+ *   if (nw_service_config("parse", &cfg.svc, NW_CURVE_CONNECTS) < 0) return 2;
+ *   nw_service_t *svc = nw_service_new("parse", cfg.svc.http, on_drain, &state);
  *   ... create workers on nw_service_loop(svc) / nw_service_zctx(svc) ...
  *   return nw_service_run(svc);   // returns the process exit code
  *
@@ -14,13 +22,58 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "newswire/config.h"
+#include "newswire/curve.h"
 #include "newswire/http.h"
+
+/* The options every service shares. The broker, which binds the endpoints the others
+ * connect to, reads its --bind into broker and takes --curve-allow instead of --curve-server. */
+typedef struct nw_service_cfg {
+    const char *broker;    /* broker base endpoint (tcp://host:port, ipc://path) */
+    const char *http;      /* host:port for /metrics, /healthz and the service's routes; "" none */
+    const char *log_level; /* debug, info, warn, error or off */
+    nw_curve_cfg_t curve;
+} nw_service_cfg_t;
+
+#define NW_SERVICE_HTTP_HELP "host:port for /metrics and /healthz (empty: none)"
+
+/* Config table entries (config.h) for the shared options of a service whose config struct
+ * `type` embeds a nw_service_cfg_t as member m: --broker, --http (default http_def, help text
+ * http_help), --log-level (default info; NEWSWIRE_LOG_LEVEL like every option), --curve-key and
+ * --curve-server. The broker uses the single entries below with its own --bind. */
+#define NW_SERVICE_BROKER_OPTION(type, m)                                                          \
+    {                                                                                              \
+        "broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(type, m.broker),                    \
+            "broker base endpoint (tcp://host:port, ipc://path)", 0, 0                             \
+    }
+#define NW_SERVICE_HTTP_OPTION(type, m, http_def, http_help)                                       \
+    {                                                                                              \
+        "http", NW_CFG_STR, http_def, offsetof(type, m.http), http_help, 0, 0                      \
+    }
+#define NW_SERVICE_LOG_OPTION(type, m)                                                             \
+    {                                                                                              \
+        "log-level", NW_CFG_STR, "info", offsetof(type, m.log_level),                              \
+            "debug, info, warn, error or off", 0, 0                                                \
+    }
+#define NW_SERVICE_OPTIONS(type, m, http_def, http_help)                                           \
+    NW_SERVICE_BROKER_OPTION(type, m), NW_SERVICE_HTTP_OPTION(type, m, http_def, http_help),       \
+        NW_SERVICE_LOG_OPTION(type, m), NW_CURVE_KEY_OPTION(type, m.curve),                        \
+        NW_CURVE_SERVER_OPTION(type, m.curve)
+
+/* The start-up checks of the shared options, after nw_config_load: the log level (the one
+ * place it is read; it sets the logger's level and name), the broker endpoint (that the stage
+ * endpoints derive from it) and the CURVE keys for curve_roles (NW_CURVE_CONNECTS |
+ * NW_CURVE_BINDS). On a bad value prints one line on stderr in config.h's style (error: bad
+ * value "x" for option 'log-level') and returns -EINVAL: exit with status 2. Returns 0 when all
+ * is well. name and cfg are borrowed for the process lifetime. */
+int nw_service_config(const char *name, const nw_service_cfg_t *cfg, int curve_roles);
 
 typedef struct nw_service nw_service_t;
 typedef void (*nw_service_drain_cb)(nw_service_t *svc, void *arg);
 
 /* name is borrowed for the process lifetime. http_listen "host:port" or NULL/"" for no HTTP
- * server. Initialises logging from NEWSWIRE_LOG_LEVEL. Returns NULL on error (logged). */
+ * server. Names the logger; the level is nw_service_config's (info until it ran). Returns NULL
+ * on error (logged). */
 nw_service_t *nw_service_new(const char *name, const char *http_listen, nw_service_drain_cb drain,
                              void *arg);
 /* The same for a service that serves an API: its HTTP server takes the security settings in

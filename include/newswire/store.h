@@ -28,6 +28,11 @@ typedef struct nw_store nw_store_t;
  * else is a SQLite file path (write a path with '=' in its first word as "./..."). */
 int nw_store_is_postgres(const char *db);
 
+/* Where the database is, as every program that takes --data-dir and --db says it: db when it
+ * is set and not "" (a SQLite file or a PostgreSQL URI/conninfo), else <data_dir>/newswire.db.
+ * Writes it to out[0..n). Returns 0, or -ENAMETOOLONG when it does not fit. */
+int nw_store_path(const char *data_dir, const char *db, char *out, size_t n);
+
 /* Open (creating and migrating when writable) the database db: a SQLite file path or a
  * PostgreSQL URI/conninfo (nw_store_is_postgres). A writable SQLite handle uses WAL,
  * synchronous=FULL (a commit is durable before it returns, because acks follow commits), a
@@ -141,6 +146,12 @@ int nw_store_search(nw_store_t *s, const char *query, int limit, nw_store_hit_cb
  * statement_timeout). 0 lifts it. For handles that serve outside callers (newswire-query).
  * Returns 0 or -EIO. */
 int nw_store_set_budget(nw_store_t *s, int64_t ms);
+
+/* A search hit as one JSON object (jansson) {id, title, published, lang, url, snippet, rank},
+ * as `newswire search --json` and newswire-query's /v1/search give it: every key is always
+ * there, null when the article does not have the field, so a hit has one shape. Returns a new
+ * reference (caller json_decref()s it) or NULL when out of memory. */
+struct json_t *nw_store_hit_json(const nw_store_hit_t *hit);
 
 /* The current stored document of an id (enriched MessagePack). Caller frees *buf (free()).
  * Returns 0, -ENOENT, or negative errno. */

@@ -62,9 +62,6 @@ void nw_zsock_notify_writable(nw_zsock_t *zs, nw_zsock_writable_cb cb);
 void nw_zsock_pause(nw_zsock_t *zs);
 void nw_zsock_resume(nw_zsock_t *zs);
 
-/* The underlying ZeroMQ socket (borrowed). */
-void *nw_zsock_socket(nw_zsock_t *zs);
-
 /* Stop polling, close the uv handles, then the ZeroMQ socket, then free; cb (may be NULL)
  * runs from the loop after everything is released, never inside this call. NULL-safe; call
  * at most once per socket. */

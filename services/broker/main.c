@@ -2,32 +2,26 @@
  * and one nw_broker. The logic lives in services/lib/broker.c. */
 #include "newswire/broker.h"
 #include "newswire/config.h"
-#include "newswire/curve.h"
-#include "newswire/log.h"
 #include "newswire/service.h"
 #include "newswire/zsock.h"
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 
+/* The shared service options, with --bind in svc.broker: the endpoints the others connect to. */
 struct broker_cfg {
-    const char *bind;
-    const char *http;
+    nw_service_cfg_t svc;
     int64_t queue_max;
     int64_t queue_max_bytes;
     int64_t max_msg;
     int64_t heartbeat;
-    const char *log_level;
-    nw_curve_cfg_t curve;
 };
 
 static const nw_cfg_opt_t options[] = {
-    {"bind", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(struct broker_cfg, bind),
+    {"bind", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(struct broker_cfg, svc.broker),
      "base endpoint; the eight stage endpoints are derived from it (tcp port +0..+7)", 0, 0},
-    {"http", NW_CFG_STR, "", offsetof(struct broker_cfg, http),
-     "host:port for /metrics and /healthz (empty: off)", 0, 0},
+    NW_SERVICE_HTTP_OPTION(struct broker_cfg, svc, "", NW_SERVICE_HTTP_HELP),
     {"queue-max", NW_CFG_INT, "10000", offsetof(struct broker_cfg, queue_max),
      "jobs queued per stage before producers are pushed back", 1, 100000000},
     {"queue-max-bytes", NW_CFG_SIZE, "256m", offsetof(struct broker_cfg, queue_max_bytes),
@@ -37,10 +31,9 @@ static const nw_cfg_opt_t options[] = {
      INT64_C(1) << 31},
     {"heartbeat", NW_CFG_MS, "1000", offsetof(struct broker_cfg, heartbeat),
      "heartbeat interval; workers silent for 3 intervals are dropped", 10, 60000},
-    {"log-level", NW_CFG_STR, "info", offsetof(struct broker_cfg, log_level),
-     "debug, info, warn, error or off", 0, 0},
-    NW_CURVE_KEY_OPTION(struct broker_cfg, curve),
-    NW_CURVE_ALLOW_OPTION(struct broker_cfg, curve),
+    NW_SERVICE_LOG_OPTION(struct broker_cfg, svc),
+    NW_CURVE_KEY_OPTION(struct broker_cfg, svc.curve),
+    NW_CURVE_ALLOW_OPTION(struct broker_cfg, svc.curve),
     NW_CFG_END,
 };
 
@@ -76,27 +69,19 @@ main(int argc, char **argv)
                             "Stage queues and topic hub of the newswire pipeline.", NULL, NULL);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    int level = nw_log_parse_level(cfg.log_level);
-    if (level < 0) {
-        fprintf(stderr, "error: bad value \"%s\" for option 'log-level'\n", cfg.log_level);
+    if (nw_service_config("broker", &cfg.svc, NW_CURVE_BINDS) < 0)
         return 2;
-    }
-    char curve_err[256];
-    if (nw_curve_init(&cfg.curve, NW_CURVE_BINDS, curve_err, sizeof curve_err) < 0) {
-        fprintf(stderr, "newswire-broker: %s\n", curve_err);
-        return 2;
-    }
-    nw_service_t *svc = nw_service_new("broker", cfg.http, on_drain, &app);
+    nw_service_t *svc = nw_service_new("broker", cfg.svc.http, on_drain, &app);
     if (!svc)
         return 1;
-    nw_log_init("broker", level);
     nw_zsock_set_max_msg(cfg.max_msg);
     nw_broker_opts_t opts = {.queue_max = (size_t)cfg.queue_max,
                              .queue_max_bytes = (size_t)cfg.queue_max_bytes,
                              .heartbeat_ms = (unsigned)cfg.heartbeat};
     /* the ZAP handler must be bound before the endpoints it guards */
     if (nw_curve_zap_start(nw_service_loop(svc), nw_service_zctx(svc), &app.zap) == 0)
-        app.broker = nw_broker_new(nw_service_loop(svc), nw_service_zctx(svc), cfg.bind, &opts);
+        app.broker =
+            nw_broker_new(nw_service_loop(svc), nw_service_zctx(svc), cfg.svc.broker, &opts);
     if (!app.broker) {
         nw_zsock_close(app.zap, NULL, NULL);
         nw_service_stop(svc);

@@ -22,8 +22,7 @@
 #include "newswire/service.h"
 
 struct fetch_cfg {
-    const char *broker;
-    const char *http;
+    nw_service_cfg_t svc;
     const char *inbox_dir;
     const char *ingest;
     int64_t max_body;
@@ -39,8 +38,6 @@ struct fetch_cfg {
     int64_t web_timeout;
     int64_t host_concurrency;
     int64_t host_delay;
-    const char *log_level;
-    nw_curve_cfg_t curve;
     nw_http_opts_t http_sec;
 };
 
@@ -48,10 +45,8 @@ struct fetch_cfg {
 #define MAX_BODY_LIMIT ((int64_t)NW_PROTO_MAX_MSG - 1024 * 1024)
 
 static const nw_cfg_opt_t options[] = {
-    {"broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(struct fetch_cfg, broker),
-     "broker base endpoint (raw.in is derived from it)", 0, 0},
-    {"http", NW_CFG_STR, "127.0.0.1:8080", offsetof(struct fetch_cfg, http),
-     "HTTP listen address for the API, /metrics and /healthz (\"\" disables)", 0, 0},
+    NW_SERVICE_OPTIONS(struct fetch_cfg, svc, "127.0.0.1:8080",
+                       "HTTP listen address for the API, /metrics and /healthz (\"\" disables)"),
     {"inbox-dir", NW_CFG_STR, "var/inbox", offsetof(struct fetch_cfg, inbox_dir),
      "directory watched for article files; rename files in (\"\" disables)", 0, 0},
     {"ingest", NW_CFG_STR, "tcp://127.0.0.1:5549", offsetof(struct fetch_cfg, ingest),
@@ -86,11 +81,7 @@ static const nw_cfg_opt_t options[] = {
      "web requests in flight per host", 1, 64},
     {"host-delay", NW_CFG_MS, "1s", offsetof(struct fetch_cfg, host_delay),
      "least time between two web requests to one host (robots.txt may ask for more)", 0, 3600000},
-    {"log-level", NW_CFG_STR, NULL, offsetof(struct fetch_cfg, log_level),
-     "debug, info, warn, error or off (default info)", 0, 0},
-    NW_CURVE_KEY_OPTION(struct fetch_cfg, curve),
-    NW_CURVE_SERVER_OPTION(struct fetch_cfg, curve),
-    NW_CURVE_ALLOW_OPTION(struct fetch_cfg, curve),
+    NW_CURVE_ALLOW_OPTION(struct fetch_cfg, svc.curve),
     NW_HTTP_OPTIONS(struct fetch_cfg, http_sec),
     NW_CFG_END,
 };
@@ -261,17 +252,8 @@ main(int argc, char **argv)
                             NULL, NULL);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    int level = cfg.log_level ? nw_log_parse_level(cfg.log_level) : -1;
-    if (cfg.log_level && level < 0) {
-        fprintf(stderr, "error: bad value \"%s\" for option 'log-level'\n", cfg.log_level);
+    if (nw_service_config("fetch", &cfg.svc, NW_CURVE_CONNECTS | NW_CURVE_BINDS) < 0)
         return 2;
-    }
-    char curve_err[256];
-    if (nw_curve_init(&cfg.curve, NW_CURVE_CONNECTS | NW_CURVE_BINDS, curve_err, sizeof curve_err) <
-        0) {
-        fprintf(stderr, "newswire-fetch: %s\n", curve_err);
-        return 2;
-    }
     if (cfg.name == NULL || *cfg.name == 0) {
         char host[256] = "localhost";
         gethostname(host, sizeof host - 1);
@@ -279,17 +261,15 @@ main(int argc, char **argv)
         cfg.name = name;
     }
     int edead = nw_ep_for_type("dead");
-    if (nw_ep_derive(cfg.broker, NW_EP_RAW_IN, ep_raw, sizeof ep_raw) < 0 || edead < 0 ||
-        nw_ep_derive(cfg.broker, (nw_ep_t)edead, ep_dead, sizeof ep_dead) < 0) {
-        fprintf(stderr, "error: bad value \"%s\" for option 'broker'\n", cfg.broker);
+    if (nw_ep_derive(cfg.svc.broker, NW_EP_RAW_IN, ep_raw, sizeof ep_raw) < 0 || edead < 0 ||
+        nw_ep_derive(cfg.svc.broker, (nw_ep_t)edead, ep_dead, sizeof ep_dead) < 0) {
+        nw_config_bad_value("broker", cfg.svc.broker, NULL); /* checked by nw_service_config */
         return 2;
     }
 
-    app.svc = nw_service_new_opts("fetch", cfg.http, &cfg.http_sec, on_drain, &app);
+    app.svc = nw_service_new_opts("fetch", cfg.svc.http, &cfg.http_sec, on_drain, &app);
     if (app.svc == NULL)
         return 1;
-    if (level >= 0)
-        nw_log_init("fetch", level);
     uv_loop_t *loop = nw_service_loop(app.svc);
     void *zctx = nw_service_zctx(app.svc);
     app.accept.origin = cfg.name;
@@ -297,14 +277,14 @@ main(int argc, char **argv)
     app.raw = nw_push_new(loop, zctx, ep_raw, on_push_writable, &app);
     app.dead = nw_push_new(loop, zctx, ep_dead, on_push_writable, &app);
     if (app.raw == NULL || app.dead == NULL) {
-        NW_ERROR(NULL, "cannot connect to the broker at \"%s\"", cfg.broker);
+        NW_ERROR(NULL, "cannot connect to the broker at \"%s\"", cfg.svc.broker);
         goto fail;
     }
     /* A file-size limit (RLIMIT_FSIZE) must fail the spool's write with EFBIG, which refuses
      * the item and keeps fetch running, rather than kill the process. */
     signal(SIGXFSZ, SIG_IGN);
     fetch_deliver_opts_t dopts = {
-        .broker = cfg.broker,
+        .broker = cfg.svc.broker,
         .origin = cfg.name,
         .spool_dir = cfg.spool_dir,
         .spool_max = (uint64_t)cfg.spool_max,
@@ -363,8 +343,8 @@ main(int argc, char **argv)
         fetch_sources_add(app.sources, &web) < 0)
         goto fail;
     NW_INFO(NULL, "fetch \"%s\" started broker=%s http=%s max-body=%lld spool=%s", cfg.name,
-            cfg.broker, cfg.http && *cfg.http ? cfg.http : "off", (long long)cfg.max_body,
-            cfg.spool_dir && *cfg.spool_dir ? cfg.spool_dir : "off");
+            cfg.svc.broker, cfg.svc.http && *cfg.svc.http ? cfg.svc.http : "off",
+            (long long)cfg.max_body, cfg.spool_dir && *cfg.spool_dir ? cfg.spool_dir : "off");
     rc = nw_service_run(app.svc);
     nw_hlc_close(&app.accept.clock);
     return rc;

@@ -98,8 +98,9 @@ set_value(const nw_cfg_opt_t *o, void *cfg, const char *text, const char *from)
     return 0;
 }
 
-void
-nw_config_help(const nw_cfg_opt_t *table, const char *usage, const char *summary)
+/* Print --help text generated from the table to stdout. */
+static void
+help(const nw_cfg_opt_t *table, const char *usage, const char *summary)
 {
     static const char *tn[] = {"TEXT", "N", "SIZE", "DURATION", ""};
     printf("usage: %s\n\n%s\n\noptions (each also read from the environment variable shown):\n",
@@ -122,7 +123,7 @@ nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, cons
     /* --help works even when the environment holds a bad value. */
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            nw_config_help(table, usage, summary);
+            help(table, usage, summary);
             return 1;
         }
     }
@@ -140,7 +141,7 @@ nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, cons
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            nw_config_help(table, usage, summary);
+            help(table, usage, summary);
             return 1;
         }
         if (strcmp(a, "--") == 0) {
@@ -184,4 +185,11 @@ nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, cons
         return -EINVAL;
     }
     return 0;
+}
+
+void
+nw_config_bad_value(const char *key, const char *value, const char *expected)
+{
+    fprintf(stderr, "error: bad value \"%s\" for option '%s'%s%s%s\n", value ? value : "", key,
+            expected ? " (" : "", expected ? expected : "", expected ? ")" : "");
 }

@@ -10,7 +10,7 @@
  * on_text, on_comment), which keeps the stack of open elements. Text is decoded straight into
  * the arena; a character reference never decodes to more bytes than it occupies, so a text run
  * of n bytes needs at most n + 1 (checked per reference all the same). */
-#include "newswire/dom.h"
+#include "dom.h"
 
 #include <stdbool.h>
 #include <stddef.h>

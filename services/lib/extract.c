@@ -29,7 +29,7 @@
  * and <title>, URL, first <h1>. Afterwards an <h1> whose words nearly all occur in the chosen
  * title or <title> replaces it (the headline as shown, without kicker or site name), and a page
  * with no date at all takes the first one printed at the head of its main text. */
-#include "newswire/extract.h"
+#include "extract.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -47,9 +47,9 @@
 #include <libxml/uri.h>
 
 #include "newswire/buf.h"
-#include "newswire/dom.h"
+#include "dom.h"
 #include "newswire/util.h"
-#include "newswire/wire.h"
+#include "wire.h"
 
 /* Below this many bytes of text the first attempt is retried without the class/id filter. */
 #define MIN_TEXT 500

@@ -116,15 +116,14 @@ on_drain(nw_service_t *svc, void *arg)
 }
 
 int
-nw_filter_run(const nw_filter_def_t *def, const char *broker, const char *http, unsigned window,
-              int log_level)
+nw_filter_run(const nw_filter_def_t *def, const nw_service_cfg_t *cfg, unsigned window)
 {
     filter_t f = {.def = def};
     char name[64];
-    f.svc = nw_service_new(def->name, http, on_drain, &f);
+    const char *broker = cfg->broker;
+    f.svc = nw_service_new(def->name, cfg->http, on_drain, &f);
     if (f.svc == NULL)
         return 1;
-    nw_log_init(def->name, log_level); /* the flag wins over NEWSWIRE_LOG_LEVEL's default */
     snprintf(name, sizeof name, "nw_%s_articles_total", def->name);
     f.done = nw_metrics_counter(name, NULL, "Jobs turned into output messages.");
     snprintf(f.dead_metric, sizeof f.dead_metric, "nw_%s_dead_total", def->name);

@@ -3,15 +3,15 @@
  * this file maps its result onto the fields nw_article_t has, and takes a dateline off the
  * first paragraph the way the wire-text parser does, since agency copy republished on the web
  * keeps its "CAIRO (Reuters) -". */
-#include "newswire/html.h"
+#include "html.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "newswire/extract.h"
-#include "newswire/wire.h"
+#include "extract.h"
+#include "wire.h"
 
 /* Text after a dateline shorter than this must hold a sentence end to count as body text. */
 #define HEADING_MAX_BYTES 120

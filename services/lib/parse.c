@@ -17,10 +17,10 @@
 #include <jansson.h>
 #include <utf8proc.h>
 
-#include "newswire/html.h"
+#include "html.h"
 #include "newswire/metrics.h"
 #include "newswire/util.h"
-#include "newswire/wire.h"
+#include "wire.h"
 
 /* At most this much of a document is inspected by nw_parse_sniff and the meta charset scan. */
 #define SNIFF_BYTES 65536

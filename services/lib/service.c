@@ -17,10 +17,12 @@
 #include "newswire/buf.h"
 #include "newswire/log.h"
 #include "newswire/metrics.h"
+#include "newswire/stage.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -204,6 +206,31 @@ teardown(nw_service_t *svc)
     return rc < 0 ? -EBUSY : 0;
 }
 
+int
+nw_service_config(const char *name, const nw_service_cfg_t *cfg, int curve_roles)
+{
+    int level = cfg->log_level ? nw_log_parse_level(cfg->log_level) : NW_LOG_INFO;
+    if (level < 0) {
+        nw_config_bad_value("log-level", cfg->log_level, "debug, info, warn, error or off");
+        return -EINVAL;
+    }
+    nw_log_init(name, level);
+    char ep[512], err[256];
+    /* The last endpoint has the highest port: if it derives, they all do. Only the broker
+     * binds without connecting; its base endpoint is its --bind. */
+    if (cfg->broker && nw_ep_derive(cfg->broker, NW_EP_COUNT - 1, ep, sizeof ep) < 0) {
+        nw_config_bad_value(
+            curve_roles & NW_CURVE_BINDS && !(curve_roles & NW_CURVE_CONNECTS) ? "bind" : "broker",
+            cfg->broker, "tcp://host:port or ipc://path");
+        return -EINVAL;
+    }
+    if (nw_curve_init(&cfg->curve, curve_roles, err, sizeof err) < 0) {
+        fprintf(stderr, "error: %s\n", err);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 nw_service_t *
 nw_service_new(const char *name, const char *http_listen, nw_service_drain_cb drain, void *arg)
 {
@@ -214,11 +241,7 @@ nw_service_t *
 nw_service_new_opts(const char *name, const char *http_listen, const nw_http_opts_t *http_opts,
                     nw_service_drain_cb drain, void *arg)
 {
-    const char *lvl = getenv("NEWSWIRE_LOG_LEVEL");
-    int level = lvl && *lvl ? nw_log_parse_level(lvl) : NW_LOG_INFO;
-    nw_log_init(name, level < 0 ? NW_LOG_INFO : level);
-    if (level < 0)
-        NW_WARN(NULL, "bad NEWSWIRE_LOG_LEVEL \"%s\", using info", lvl);
+    nw_log_init(name, nw_log_level);
 
     nw_service_t *svc = calloc(1, sizeof *svc);
     if (svc == NULL)

@@ -978,6 +978,37 @@ nw_store_is_postgres(const char *db)
     return n > 0 && db[n + strspn(db + n, " ")] == '=';
 }
 
+json_t *
+nw_store_hit_json(const nw_store_hit_t *h)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    const char *keys[] = {"id", "title", "published", "lang", "url", "snippet"};
+    const char *vals[] = {h->id, h->title, h->published, h->lang, h->url, h->snippet};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        /* Every key, always: null when the article lacks the field (or, which the parse stage
+         * does not let through, when it is not UTF-8 and json_string() refuses it). */
+        json_t *v = vals[i] ? json_string(vals[i]) : NULL;
+        if (json_object_set_new(o, keys[i], v ? v : json_null()) < 0)
+            goto fail;
+    }
+    if (json_object_set_new(o, "rank", json_real(h->rank)) < 0)
+        goto fail;
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+int
+nw_store_path(const char *data_dir, const char *db, char *out, size_t n)
+{
+    int len = db && *db ? snprintf(out, n, "%s", db)
+                        : snprintf(out, n, "%s/newswire.db", data_dir ? data_dir : ".");
+    return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
 nw_store_t *
 nw_store_open(const char *db, int readonly, char *err, size_t errlen)
 {

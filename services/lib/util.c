@@ -10,6 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Asserts guard invariants in every build (CMakeLists.txt takes NDEBUG out of the release
+ * flags): a build that would silently drop them fails here instead. */
+#ifdef NDEBUG
+#error "newswire keeps assert() on in every build: do not define NDEBUG"
+#endif
+
 int64_t
 nw_now_ms(void)
 {

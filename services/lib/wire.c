@@ -49,7 +49,7 @@
  *    match: a dateline is short and ends at the dash.
  * 6. Body. Every other line is a paragraph, including lines without terminal punctuation in
  *    the middle of the body; text is the paragraphs joined by "\n\n". */
-#include "newswire/wire.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <stdbool.h>

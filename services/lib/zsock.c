@@ -276,12 +276,6 @@ nw_zsock_resume(nw_zsock_t *zs)
     schedule(zs);
 }
 
-void *
-nw_zsock_socket(nw_zsock_t *zs)
-{
-    return zs ? zs->sock : NULL;
-}
-
 static void
 on_handle_closed(uv_handle_t *h)
 {

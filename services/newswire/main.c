@@ -1,16 +1,12 @@
 /* main.c: the `newswire` command. Dispatches `newswire <subcommand> ...` to the subcommand's
- * function (one file per family: up.c, client.c, query.c, filter.c) and prints the top-level
- * help. Each subcommand parses its own options from its own config table, so
- * `newswire <subcommand> --help` documents it and NEWSWIRE_* variables apply. */
+ * function (one file per command, see cli.h) and prints the top-level help. Each subcommand parses
+ * its own options from its own config table, so `newswire <subcommand> --help` documents it and
+ * NEWSWIRE_* variables apply. */
 #include "cli.h"
 
-#include <errno.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "newswire/json.h"
 
 typedef struct command {
     const char *name;
@@ -48,56 +44,6 @@ usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun `newswire <command> --help` for the options of a command. Every option\n"
                  "--some-key can also be given as the environment variable NEWSWIRE_SOME_KEY.\n");
-}
-
-int
-nw_cli_config_status(int rc)
-{
-    if (rc == 0)
-        return -1;
-    return rc == 1 ? 0 : 2;
-}
-
-int
-nw_cli_print_msgpack(const uint8_t *buf, size_t len, const char *key, const char *val, int indent)
-{
-    nw_buf_t js = {0};
-    json_t *doc = NULL, *out = NULL;
-    char *text = NULL;
-    int rc = nw_json_from_msgpack(buf, len, &js);
-    if (rc < 0)
-        goto done;
-    json_error_t jerr;
-    doc = json_loadb((const char *)js.data, js.len, JSON_ALLOW_NUL, &jerr);
-    if (doc == NULL) {
-        rc = -EPROTO;
-        goto done;
-    }
-    /* The extra key goes first so a human scanning `tail` output sees the topic at once. */
-    if (key && json_is_object(doc)) {
-        out = json_object();
-        if (out == NULL || json_object_set_new(out, key, json_string(val)) < 0 ||
-            json_object_update(out, doc) < 0) {
-            rc = -ENOMEM;
-            goto done;
-        }
-    } else {
-        out = json_incref(doc);
-    }
-    size_t flags = indent > 0 ? JSON_INDENT(indent) : JSON_COMPACT;
-    text = json_dumps(out, flags | JSON_ENCODE_ANY);
-    if (text == NULL) {
-        rc = -ENOMEM;
-        goto done;
-    }
-    if (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
-        rc = errno == EPIPE ? -EPIPE : -EIO;
-done:
-    free(text);
-    json_decref(out);
-    json_decref(doc);
-    nw_buf_release(&js);
-    return rc;
 }
 
 int

@@ -39,7 +39,6 @@
 
 #include "newswire/buf.h"
 #include "newswire/config.h"
-#include "newswire/curve.h"
 #include "newswire/follow.h"
 #include "newswire/json.h"
 #include "newswire/log.h"
@@ -48,6 +47,7 @@
 #include "newswire/service.h"
 #include "newswire/stage.h"
 #include "newswire/store.h"
+#include "newswire/sub.h"
 #include "newswire/util.h"
 #include "newswire/zsock.h"
 
@@ -61,23 +61,18 @@
 #define SCAN_MAX 500        /* rows one /v1/articles request reads */
 
 typedef struct cfg {
-    const char *broker;
-    const char *http;
+    nw_service_cfg_t svc;
     const char *data_dir;
     const char *db;
     int64_t stream_buffer;
     int64_t check_ms;
     int64_t query_budget_ms;
-    const char *log_level;
-    nw_curve_cfg_t curve;
     nw_http_opts_t http_sec;
 } cfg_t;
 
 static const nw_cfg_opt_t options[] = {
-    {"broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(cfg_t, broker),
-     "broker base endpoint; live articles come from its pub.out endpoint", 0, 0},
-    {"http", NW_CFG_STR, "127.0.0.1:8081", offsetof(cfg_t, http),
-     "listen address of the query API and stream (also /metrics and /healthz)", 0, 0},
+    NW_SERVICE_OPTIONS(cfg_t, svc, "127.0.0.1:8081",
+                       "listen address of the query API and stream (also /metrics and /healthz)"),
     {"data-dir", NW_CFG_STR, "var", offsetof(cfg_t, data_dir), "data directory", 0, 0},
     {"db", NW_CFG_STR, "", offsetof(cfg_t, db),
      "database: SQLite file, or postgresql:// URI / libpq conninfo (empty: "
@@ -90,10 +85,6 @@ static const nw_cfg_opt_t options[] = {
      "look in the database for articles the live stream missed this often", 10, 3600000},
     {"query-budget", NW_CFG_MS, "2s", offsetof(cfg_t, query_budget_ms),
      "a search still working after this is cut (503)", 10, 600000},
-    {"log-level", NW_CFG_STR, "info", offsetof(cfg_t, log_level), "debug, info, warn or error", 0,
-     0},
-    NW_CURVE_KEY_OPTION(cfg_t, curve),
-    NW_CURVE_SERVER_OPTION(cfg_t, curve),
     NW_HTTP_OPTIONS(cfg_t, http_sec),
     NW_CFG_END,
 };
@@ -295,22 +286,8 @@ out:
 static int
 on_hit(const nw_store_hit_t *h, void *arg)
 {
-    json_t *hits = arg;
-    json_t *o = json_object();
-    if (o == NULL)
-        return 1;
-    json_object_set_new(o, "id", json_string(h->id));
-#define OPT(key, v)                                                                                \
-    if (v)                                                                                         \
-    json_object_set_new(o, key, json_string(v))
-    OPT("title", h->title);
-    OPT("published", h->published);
-    OPT("lang", h->lang);
-    OPT("url", h->url);
-    OPT("snippet", h->snippet);
-#undef OPT
-    json_object_set_new(o, "rank", json_real(h->rank));
-    return json_array_append_new(hits, o) < 0;
+    json_t *o = nw_store_hit_json(h);
+    return o == NULL || json_array_append_new(arg, o) < 0;
 }
 
 /* Terms and length within bounds; FTS5's cost grows with both ('the ' * 100 took 27 s). */
@@ -658,20 +635,12 @@ on_drain(nw_service_t *svc, void *arg)
 static int
 subscribe(query_svc_t *q)
 {
-    char ep[512];
-    if (nw_ep_derive(q->cfg.broker, NW_EP_PUB_OUT, ep, sizeof ep) < 0) {
-        NW_ERROR(NULL, "bad broker endpoint \"%s\"", q->cfg.broker);
-        return -EINVAL;
-    }
-    int hwm = SUB_RCVHWM, linger = 0;
-    void *s = zmq_socket(nw_service_zctx(q->svc), ZMQ_SUB);
-    if (s == NULL || zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
-        zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_setsockopt(s, ZMQ_SUBSCRIBE, "all", 3) < 0 || nw_zsock_limit(s) < 0 ||
-        nw_curve_client(s) < 0 || zmq_connect(s, ep) < 0) {
-        NW_ERROR(NULL, "cannot subscribe at \"%s\": %s", ep, zmq_strerror(zmq_errno()));
-        if (s)
-            zmq_close(s);
+    const char *all = "all";
+    char err[512];
+    void *s = nw_sub_open(nw_service_zctx(q->svc), q->cfg.svc.broker, &all, 1, SUB_RCVHWM, err,
+                          sizeof err);
+    if (s == NULL) {
+        NW_ERROR(NULL, "%s", err);
         return -EIO;
     }
     q->sub = nw_zsock_new(nw_service_loop(q->svc), s, on_live, q);
@@ -698,29 +667,20 @@ main(int argc, char **argv)
         NULL, NULL);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    int level = nw_log_parse_level(q.cfg.log_level);
-    if (level < 0) {
-        fprintf(stderr, "newswire-query: bad value for --log-level: \"%s\"\n", q.cfg.log_level);
+    if (nw_service_config("query", &q.cfg.svc, NW_CURVE_CONNECTS) < 0)
+        return 2;
+    if (q.cfg.svc.http == NULL || q.cfg.svc.http[0] == 0) {
+        nw_config_bad_value("http", "", "required: it is what this service serves");
         return 2;
     }
-    char curve_err[256];
-    if (nw_curve_init(&q.cfg.curve, NW_CURVE_CONNECTS, curve_err, sizeof curve_err) < 0) {
-        fprintf(stderr, "newswire-query: %s\n", curve_err);
+    if (nw_store_path(q.cfg.data_dir, q.cfg.db, path, sizeof path) < 0) {
+        nw_config_bad_value("db", q.cfg.db, "a path that fits 4 KiB");
         return 2;
     }
-    if (q.cfg.http == NULL || q.cfg.http[0] == 0) {
-        fprintf(stderr, "newswire-query: --http is required: it is what this service serves\n");
-        return 2;
-    }
-    if (q.cfg.db && q.cfg.db[0])
-        snprintf(path, sizeof(path), "%s", q.cfg.db);
-    else
-        snprintf(path, sizeof(path), "%s/newswire.db", q.cfg.data_dir);
 
-    q.svc = nw_service_new_opts("query", q.cfg.http, &q.cfg.http_sec, on_drain, &q);
+    q.svc = nw_service_new_opts("query", q.cfg.svc.http, &q.cfg.http_sec, on_drain, &q);
     if (!q.svc)
         return 1;
-    nw_log_init("query", level);
     uv_loop_t *loop = nw_service_loop(q.svc);
     uv_timer_init(loop, &q.timer);
     q.timer.data = &q;
@@ -763,7 +723,7 @@ main(int argc, char **argv)
         nw_http_route(h, "GET", "/v1/stream", on_stream, &q) < 0)
         goto fail;
     uv_timer_start(&q.timer, on_timer, (uint64_t)q.cfg.check_ms, (uint64_t)q.cfg.check_ms);
-    NW_INFO(NULL, "query started http=%s db=\"%s\"", q.cfg.http, shown);
+    NW_INFO(NULL, "query started http=%s db=\"%s\"", q.cfg.svc.http, shown);
     rc = nw_service_run(q.svc);
     nw_store_close(&q.db);
     nw_store_close(&q.search_db);

@@ -14,7 +14,6 @@
 #include <uv.h>
 
 #include "newswire/config.h"
-#include "newswire/curve.h"
 #include "newswire/log.h"
 #include "newswire/service.h"
 #include "newswire/stage.h"
@@ -23,22 +22,16 @@
 #include "store_batch.h"
 
 typedef struct cfg {
-    const char *broker;
-    const char *http;
+    nw_service_cfg_t svc;
     const char *data_dir;
     const char *db;
     int64_t batch_max;
     int64_t batch_ms;
     int64_t window;
-    const char *log_level;
-    nw_curve_cfg_t curve;
 } cfg_t;
 
 static const nw_cfg_opt_t options[] = {
-    {"broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(cfg_t, broker),
-     "broker base endpoint (tcp://host:port, ipc://path)", 0, 0},
-    {"http", NW_CFG_STR, "", offsetof(cfg_t, http),
-     "host:port for /metrics and /healthz (empty: none)", 0, 0},
+    NW_SERVICE_OPTIONS(cfg_t, svc, "", NW_SERVICE_HTTP_HELP),
     {"data-dir", NW_CFG_STR, "var", offsetof(cfg_t, data_dir), "data directory", 0, 0},
     {"db", NW_CFG_STR, "", offsetof(cfg_t, db),
      "database: SQLite file, or postgresql:// URI / libpq conninfo shared by several stores "
@@ -50,10 +43,6 @@ static const nw_cfg_opt_t options[] = {
      "commit at most this long after the first message of a batch", 1, 60000},
     {"window", NW_CFG_INT, "1024", offsetof(cfg_t, window),
      "most messages in flight at once (>= batch-max)", 1, 1 << 20},
-    {"log-level", NW_CFG_STR, "info", offsetof(cfg_t, log_level), "debug, info, warn or error", 0,
-     0},
-    NW_CURVE_KEY_OPTION(cfg_t, curve),
-    NW_CURVE_SERVER_OPTION(cfg_t, curve),
     NW_CFG_END,
 };
 
@@ -134,30 +123,23 @@ main(int argc, char **argv)
                             NULL, NULL);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    int level = nw_log_parse_level(st.cfg.log_level);
-    if (level < 0) {
-        fprintf(stderr, "newswire-store: bad value for --log-level: \"%s\"\n", st.cfg.log_level);
+    if (nw_service_config("store", &st.cfg.svc, NW_CURVE_CONNECTS) < 0)
         return 2;
-    }
-    char curve_err[256];
-    if (nw_curve_init(&st.cfg.curve, NW_CURVE_CONNECTS, curve_err, sizeof curve_err) < 0) {
-        fprintf(stderr, "newswire-store: %s\n", curve_err);
-        return 2;
-    }
     if (st.cfg.window < st.cfg.batch_max) {
-        fprintf(stderr, "newswire-store: --window (%lld) must be at least --batch-max (%lld)\n",
-                (long long)st.cfg.window, (long long)st.cfg.batch_max);
+        char w[32], want[64];
+        snprintf(w, sizeof w, "%lld", (long long)st.cfg.window);
+        snprintf(want, sizeof want, "at least --batch-max, %lld", (long long)st.cfg.batch_max);
+        nw_config_bad_value("window", w, want);
         return 2;
     }
-    if (st.cfg.db && st.cfg.db[0])
-        snprintf(path, sizeof(path), "%s", st.cfg.db);
-    else
-        snprintf(path, sizeof(path), "%s/newswire.db", st.cfg.data_dir);
+    if (nw_store_path(st.cfg.data_dir, st.cfg.db, path, sizeof path) < 0) {
+        nw_config_bad_value("db", st.cfg.db, "a path that fits 4 KiB");
+        return 2;
+    }
 
-    st.svc = nw_service_new("store", st.cfg.http, on_drain, &st);
+    st.svc = nw_service_new("store", st.cfg.svc.http, on_drain, &st);
     if (!st.svc)
         return 1;
-    nw_log_init("store", level);
     uv_loop_t *loop = nw_service_loop(st.svc);
     if ((!st.cfg.db || !st.cfg.db[0]) && (rc = nw_mkdirs(st.cfg.data_dir, 0755)) < 0) {
         NW_ERROR(NULL, "cannot create data directory \"%s\": %s", st.cfg.data_dir, strerror(-rc));
@@ -168,7 +150,7 @@ main(int argc, char **argv)
         NW_ERROR(NULL, "cannot open database: %s", err);
         goto fail;
     }
-    st.pub = nw_pub_new(nw_service_zctx(st.svc), st.cfg.broker);
+    st.pub = nw_pub_new(nw_service_zctx(st.svc), st.cfg.svc.broker);
     if (!st.pub)
         goto fail;
     nw_store_batch_opts_t bo = {
@@ -181,10 +163,10 @@ main(int argc, char **argv)
     st.batch = nw_store_batch_new(loop, st.db, &bo);
     if (!st.batch)
         goto fail;
-    st.worker = nw_worker_new(loop, nw_service_zctx(st.svc), st.cfg.broker, NW_EP_ENRICHED_OUT,
+    st.worker = nw_worker_new(loop, nw_service_zctx(st.svc), st.cfg.svc.broker, NW_EP_ENRICHED_OUT,
                               (unsigned)st.cfg.window, on_job, &st);
     if (!st.worker) {
-        NW_ERROR(NULL, "cannot connect to broker \"%s\"", st.cfg.broker);
+        NW_ERROR(NULL, "cannot connect to broker \"%s\"", st.cfg.svc.broker);
         goto fail;
     }
     /* A conninfo may hold a password: log only that it is PostgreSQL. */

@@ -2,8 +2,8 @@
  * path every fetched page takes. Properties: 0, -EPROTO or -ENOMEM; the text, title and
  * captions that come out are valid UTF-8 when the page was. The clock is fixed so a run
  * reproduces. */
-#include "newswire/dom.h"
-#include "newswire/extract.h"
+#include "dom.h"
+#include "extract.h"
 
 #include <errno.h>
 #include <string.h>

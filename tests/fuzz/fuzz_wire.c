@@ -2,7 +2,7 @@
  * caption and dateline readers on its first line, cleaned, as wire.c itself calls them (they
  * take valid UTF-8). Nothing may crash or over-read: the input is a NUL-terminated exact-size
  * heap copy, so ASan sees any read past it. */
-#include "newswire/wire.h"
+#include "wire.h"
 
 #include <string.h>
 

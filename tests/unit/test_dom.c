@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "newswire/buf.h"
-#include "newswire/dom.h"
+#include "dom.h"
 
 /* <name a="v">children</name>; text as is; comments as <!--c-->. attrs: include attributes. */
 static void

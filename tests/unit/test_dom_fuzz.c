@@ -10,7 +10,7 @@
  *   - nw_extract_html on the same bytes returns 0 or -EPROTO (every 8th input).
  * The seed is fixed, so a failure reproduces; NW_FUZZ_SEED and NW_FUZZ_ITERS override it for
  * longer runs by hand. */
-#include "newswire/dom.h"
+#include "dom.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "newswire/extract.h"
+#include "extract.h"
 
 #define DEFAULT_ITERS 20000
 #define MAX_LEN 8192

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "newswire/buf.h"
-#include "newswire/extract.h"
+#include "extract.h"
 #include "newswire/util.h"
 
 /* 2024-01-01T00:00:00Z: "now" for every test, so the future-date rule is deterministic. */

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "newswire/buf.h"
-#include "newswire/extract.h"
+#include "extract.h"
 
 #define NOW ((time_t)1704067200)
 

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "newswire/extract.h"
+#include "extract.h"
 
 /* 2024-01-01T00:00:00Z: "now" for every test, so the future-date rule is deterministic. */
 #define NOW ((time_t)1704067200)

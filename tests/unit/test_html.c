@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "newswire/buf.h"
-#include "newswire/html.h"
+#include "html.h"
 #include "newswire/proto.h"
 #include "newswire/util.h"
 

@@ -9,6 +9,7 @@
 #include "newswire/metrics.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -272,23 +273,36 @@ test_http_endpoints(void **state)
     nw_metrics_reset();
 }
 
+/* The log level has one source: the --log-level option (or NEWSWIRE_LOG_LEVEL, through the
+ * config table like every option), read by nw_service_config; nw_service_new keeps it. */
 static void
-test_log_level_from_env(void **state)
+test_service_config(void **state)
 {
     (void)state;
-    setenv("NEWSWIRE_LOG_LEVEL", "error", 1);
+    nw_service_cfg_t cfg = {.broker = "tcp://127.0.0.1:5550", .log_level = "error"};
+    setenv("NEWSWIRE_LOG_LEVEL", "debug", 1); /* not read here any more */
+    assert_int_equal(nw_service_config("test", &cfg, NW_CURVE_CONNECTS), 0);
+    assert_int_equal(nw_log_level, NW_LOG_ERROR);
     nw_service_t *svc = nw_service_new("test", NULL, NULL, NULL);
     assert_non_null(svc);
     assert_int_equal(nw_log_level, NW_LOG_ERROR);
     nw_service_stop(svc);
     assert_int_equal(nw_service_run(svc), 0);
-    setenv("NEWSWIRE_LOG_LEVEL", "bogus", 1);
-    svc = nw_service_new("test", NULL, NULL, NULL);
-    assert_non_null(svc);
-    assert_int_equal(nw_log_level, NW_LOG_INFO); /* bad value: warn and use the default */
-    nw_service_stop(svc);
-    assert_int_equal(nw_service_run(svc), 0);
     unsetenv("NEWSWIRE_LOG_LEVEL");
+
+    cfg.log_level = "bogus";
+    assert_int_equal(nw_service_config("test", &cfg, NW_CURVE_CONNECTS), -EINVAL);
+    assert_int_equal(nw_log_level, NW_LOG_ERROR); /* unchanged */
+    cfg.log_level = "info";
+    cfg.broker = "tcp://127.0.0.1:65530"; /* pub.out would be port 65537 */
+    assert_int_equal(nw_service_config("test", &cfg, NW_CURVE_CONNECTS), -EINVAL);
+    cfg.broker = "smtp://nowhere";
+    assert_int_equal(nw_service_config("test", &cfg, NW_CURVE_CONNECTS), -EINVAL);
+    cfg.broker = "ipc:///tmp/nw-test";
+    assert_int_equal(nw_service_config("test", &cfg, NW_CURVE_CONNECTS), 0);
+    assert_int_equal(nw_log_level, NW_LOG_INFO);
+    cfg.curve.key = "/nonexistent/test.key";
+    assert_int_equal(nw_service_config("test", &cfg, NW_CURVE_CONNECTS), -EINVAL);
 }
 
 int
@@ -302,7 +316,7 @@ main(void)
         cmocka_unit_test(test_second_signal_forces),
         cmocka_unit_test(test_bad_listen),
         cmocka_unit_test(test_http_endpoints),
-        cmocka_unit_test(test_log_level_from_env),
+        cmocka_unit_test(test_service_config),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

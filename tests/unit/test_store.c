@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -2012,6 +2013,40 @@ test_story_across_writers(void **state)
     nw_store_close(&b);
 }
 
+/* Where the database is: --db wins when set and not "", else <data-dir>/newswire.db; the CLI,
+ * newswire-store and newswire-query all resolve it with nw_store_path. */
+static void
+test_store_path(void **state)
+{
+    (void)state;
+    char p[64];
+    assert_int_equal(nw_store_path("var", NULL, p, sizeof p), 0);
+    assert_string_equal(p, "var/newswire.db");
+    assert_int_equal(nw_store_path("var", "", p, sizeof p), 0);
+    assert_string_equal(p, "var/newswire.db");
+    assert_int_equal(nw_store_path("var", "postgresql://h/db", p, sizeof p), 0);
+    assert_string_equal(p, "postgresql://h/db");
+    assert_int_equal(
+        nw_store_path("a-directory-name-that-is-far-too-long-for-the-buffer", NULL, p, sizeof p),
+        -ENAMETOOLONG);
+}
+
+/* A search hit as JSON, the same for `newswire search --json` and GET /v1/search: every key,
+ * null for a field the hit lacks (newswire-query used to leave those out). */
+static void
+test_hit_json(void **state)
+{
+    (void)state;
+    nw_store_hit_t h = {.id = "abc", .title = "Night trains", .snippet = "[Aswan]", .rank = -1.5};
+    json_t *o = nw_store_hit_json(&h);
+    assert_non_null(o);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(s, "{\"id\":\"abc\",\"lang\":null,\"published\":null,\"rank\":-1.5,"
+                           "\"snippet\":\"[Aswan]\",\"title\":\"Night trains\",\"url\":null}");
+    free(s);
+    json_decref(o);
+}
+
 /* ---- acceptance order (issue 9) --------------------------------------------------------- */
 
 /* Put a version of id: text with acceptance version av, in a transaction of its own. Returns
@@ -2293,6 +2328,8 @@ main(void)
     /* Database errors are logged; keep expected ones out of the test output. */
     nw_log_init("test", getenv("NW_TEST_LOG") ? NW_LOG_DEBUG : NW_LOG_OFF);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_path),
+        cmocka_unit_test(test_hit_json),
         cmocka_unit_test_setup_teardown(test_open_migrate_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revisions, setup, teardown),

@@ -15,7 +15,7 @@
 
 #include "newswire/proto.h"
 #include "newswire/util.h"
-#include "newswire/wire.h"
+#include "wire.h"
 
 static char *
 fixture(const char *name, size_t *len)

@@ -1,6 +1,6 @@
-/* html.h: article fields from an HTML page, on dom.h's HTML tree builder (no network, no
- * external entities). A thin mapping of extract.h's result onto nw_article_t; see extract.h
- * for how the main text and the metadata are found. */
+/* html.h, private to the library (services call parse.h): article fields from an HTML page, on
+ * dom.h's HTML tree builder (no network, no external entities). A thin mapping of extract.h's
+ * result onto nw_article_t; see extract.h for how the main text and the metadata are found. */
 #ifndef NW_HTML_H
 #define NW_HTML_H
 

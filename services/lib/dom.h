@@ -1,4 +1,5 @@
-/* dom.h: a fast HTML tokenizer and tree builder for the article extractor.
+/* dom.h, private to the library (services call parse.h): a fast HTML tokenizer and tree builder for
+ * the article extractor.
  *
  * One pass over the bytes builds a compact tree in an arena: elements, text and comments.
  * Tree construction follows HTML5 in spirit where it matters for news pages: <head> and <body>

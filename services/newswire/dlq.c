@@ -1,13 +1,10 @@
-/* query.c: the commands that work on the database directly, while newswire-store may be
- * writing it (SQLite WAL lets readers and the one writer run side by side; PostgreSQL, any
- * number of readers and stores):
+/* dlq.c: `newswire dlq`, the dead letters: input a stage could not process, kept with the
+ * reason and the original bytes (Promise 3: bad input loses nothing).
  *
- *   newswire search QUERY...     full text, best first (read-only)
- *   newswire get ID              one stored article as JSON (read-only)
- *   newswire dlq list|show|stats dead letters (read-only)
- *   newswire dlq replay          dead letters sent again through the fetch API (with the code
- *                                ingest uses), the answer recorded on the letter (a short
- *                                write transaction beside the store's) */
+ *   newswire dlq list|show|stats   read the database directly, read-only
+ *   newswire dlq replay            send letters again through the fetch API (nw_cli_post, the
+ *                                  code ingest uses) and record the answer on the letter (a
+ *                                  short write transaction beside the store's) */
 #include "cli.h"
 
 #include <errno.h>
@@ -17,227 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <utf8proc.h>
 
 #include "newswire/config.h"
 #include "newswire/proto.h"
 #include "newswire/store.h"
 #include "newswire/util.h"
-
-/* Every query command takes these two options; the help text is shared. */
-#define DATA_DIR_HELP "data directory of the system (database: <data-dir>/newswire.db)"
-#define DB_HELP "database file, or postgresql:// URI (overrides --data-dir)"
-
-nw_store_t *
-nw_cli_open_db(const char *cmd, const char *data_dir, const char *db, int readonly)
-{
-    char path[4096], err[256] = "";
-    if (db && *db) /* "" means unset, as for newswire-store */
-        snprintf(path, sizeof path, "%s", db);
-    else
-        snprintf(path, sizeof path, "%s/newswire.db", data_dir);
-    if (!nw_store_is_postgres(path) && access(path, F_OK) < 0) {
-        fprintf(stderr, "newswire %s: no database at %s: is `newswire up` running?%s\n", cmd, path,
-                db && *db ? "" : " (or give --data-dir / --db)");
-        return NULL;
-    }
-    nw_store_t *s = nw_store_open(path, readonly, err, sizeof err);
-    /* A conninfo may hold a password: name it only by kind. */
-    if (s == NULL)
-        fprintf(stderr, "newswire %s: cannot open %s: %s\n", cmd,
-                nw_store_is_postgres(path) ? "the postgresql database" : path, err);
-    return s;
-}
-
-/* Print a JSON value as one line. Returns 0 or -EPIPE/-EIO/-ENOMEM. */
-static int
-print_json(json_t *v, size_t flags)
-{
-    char *text = json_dumps(v, flags);
-    if (text == NULL)
-        return -ENOMEM;
-    int rc = 0;
-    if (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF)
-        rc = errno == EPIPE ? -EPIPE : -EIO;
-    free(text);
-    return rc;
-}
-
-static json_t *
-str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-/* ---- search ---------------------------------------------------------------------------- */
-
-typedef struct search_cfg {
-    const char *data_dir;
-    const char *db;
-    int64_t limit;
-    int json;
-} search_cfg_t;
-
-static const nw_cfg_opt_t search_opts[] = {
-    {"data-dir", NW_CFG_STR, "var", offsetof(search_cfg_t, data_dir), DATA_DIR_HELP, 0, 0},
-    {"db", NW_CFG_STR, NULL, offsetof(search_cfg_t, db), DB_HELP, 0, 0},
-    {"limit", NW_CFG_INT, "10", offsetof(search_cfg_t, limit), "at most this many results", 1,
-     100000},
-    {"json", NW_CFG_BOOL, "0", offsetof(search_cfg_t, json),
-     "print JSON lines {id,title,published,lang,url,snippet,rank}", 0, 0},
-    NW_CFG_END,
-};
-
-typedef struct search_state {
-    int json;
-    int rc;
-} search_state_t;
-
-static int
-on_hit(const nw_store_hit_t *h, void *arg)
-{
-    search_state_t *st = arg;
-    if (st->json) {
-        json_t *o = json_object();
-        if (o == NULL) {
-            st->rc = -ENOMEM;
-            return 1;
-        }
-        json_object_set_new(o, "id", str_or_null(h->id));
-        json_object_set_new(o, "title", str_or_null(h->title));
-        json_object_set_new(o, "published", str_or_null(h->published));
-        json_object_set_new(o, "lang", str_or_null(h->lang));
-        json_object_set_new(o, "url", str_or_null(h->url));
-        json_object_set_new(o, "snippet", str_or_null(h->snippet));
-        json_object_set_new(o, "rank", json_real(h->rank));
-        st->rc = print_json(o, JSON_COMPACT);
-        json_decref(o);
-    } else {
-        /* The snippet may span paragraphs; keep each hit to its two lines. */
-        char snippet[1024];
-        snprintf(snippet, sizeof snippet, "%s", h->snippet ? h->snippet : "");
-        for (char *p = snippet; *p; p++)
-            if (*p == '\n' || *p == '\r' || *p == '\t')
-                *p = ' ';
-        if (printf("%s  %s  %s\n    %s\n", h->id ? h->id : "-", h->published ? h->published : "-",
-                   h->title ? h->title : "(untitled)", snippet) < 0)
-            st->rc = errno == EPIPE ? -EPIPE : -EIO;
-    }
-    return st->rc < 0;
-}
-
-int
-nw_cli_search(int argc, char **argv)
-{
-    search_cfg_t cfg = {0};
-    int nargs = 0, status;
-    char **args = NULL;
-    nw_store_t *s = NULL;
-    nw_buf_t query = {0};
-    int rc = nw_config_load(search_opts, &cfg, argc, argv, "newswire search [options] QUERY...",
-                            "Full-text search of the stored articles, best match first. The "
-                            "words are joined into one\nquery: plain words must all match. SQLite "
-                            "(FTS5): \"quoted phrases\", OR, NOT and prefix*\nwork; PostgreSQL "
-                            "(web search syntax): \"quoted phrases\", OR and -word.\nEach hit: "
-                            "id, published date, title, then the matching snippet with [terms].",
-                            &nargs, &args);
-    if ((status = nw_cli_config_status(rc)) >= 0)
-        return status;
-    if (nargs < 1) {
-        fprintf(stderr, "newswire search: expected a QUERY (see --help)\n");
-        return 2;
-    }
-    status = 1;
-    for (int i = 0; i < nargs; i++)
-        if (nw_buf_printf(&query, "%s%s", i ? " " : "", args[i]) < 0)
-            goto done;
-    if ((s = nw_cli_open_db("search", cfg.data_dir, cfg.db, 1)) == NULL)
-        goto done;
-    search_state_t st = {.json = cfg.json};
-    rc = nw_store_search(s, (const char *)query.data, (int)cfg.limit, on_hit, &st);
-    fflush(stdout);
-    if (rc == -EINVAL) {
-        fprintf(stderr, "newswire search: bad query \"%s\" (no words to search)\n",
-                (const char *)query.data);
-        goto done;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "newswire search: query failed: %s\n", strerror(-rc));
-        goto done;
-    }
-    if (st.rc < 0 && st.rc != -EPIPE)
-        goto done;
-    if (rc == 0 && !cfg.json)
-        fprintf(stderr, "newswire search: no match for \"%s\"\n", (const char *)query.data);
-    status = 0;
-done:
-    nw_buf_release(&query);
-    nw_store_close(&s);
-    return status;
-}
-
-/* ---- get ------------------------------------------------------------------------------- */
-
-typedef struct get_cfg {
-    const char *data_dir;
-    const char *db;
-    int jsonl;
-} get_cfg_t;
-
-static const nw_cfg_opt_t get_opts[] = {
-    {"data-dir", NW_CFG_STR, "var", offsetof(get_cfg_t, data_dir), DATA_DIR_HELP, 0, 0},
-    {"db", NW_CFG_STR, NULL, offsetof(get_cfg_t, db), DB_HELP, 0, 0},
-    {"jsonl", NW_CFG_BOOL, "0", offsetof(get_cfg_t, jsonl),
-     "print compact JSON on one line instead of indented", 0, 0},
-    NW_CFG_END,
-};
-
-int
-nw_cli_get(int argc, char **argv)
-{
-    get_cfg_t cfg = {0};
-    int nargs = 0, status;
-    char **args = NULL;
-    nw_store_t *s = NULL;
-    uint8_t *doc = NULL;
-    size_t len = 0;
-    int rc = nw_config_load(get_opts, &cfg, argc, argv, "newswire get [options] ID",
-                            "Print the stored article with this id (its current revision) as "
-                            "JSON: the enriched\ndocument with its revision (rev) and publication "
-                            "sequence number (seq).",
-                            &nargs, &args);
-    if ((status = nw_cli_config_status(rc)) >= 0)
-        return status;
-    if (nargs != 1) {
-        fprintf(stderr, "newswire get: expected one ID (see --help)\n");
-        return 2;
-    }
-    status = 1;
-    if ((s = nw_cli_open_db("get", cfg.data_dir, cfg.db, 1)) == NULL)
-        goto done;
-    rc = nw_store_get(s, args[0], &doc, &len);
-    if (rc == -ENOENT) {
-        fprintf(stderr, "newswire get: no article with id \"%s\"\n", args[0]);
-        goto done;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "newswire get: reading \"%s\" failed: %s\n", args[0], strerror(-rc));
-        goto done;
-    }
-    rc = nw_cli_print_msgpack(doc, len, NULL, NULL, cfg.jsonl ? 0 : 2);
-    if (rc < 0 && rc != -EPIPE) {
-        fprintf(stderr, "newswire get: cannot print \"%s\": %s\n", args[0], strerror(-rc));
-        goto done;
-    }
-    status = 0;
-done:
-    free(doc);
-    nw_store_close(&s);
-    return status;
-}
-
-/* ---- dlq ------------------------------------------------------------------------------- */
 
 typedef struct dlq_cfg {
     const char *data_dir;
@@ -253,8 +35,8 @@ typedef struct dlq_cfg {
 } dlq_cfg_t;
 
 static const nw_cfg_opt_t dlq_opts[] = {
-    {"data-dir", NW_CFG_STR, "var", offsetof(dlq_cfg_t, data_dir), DATA_DIR_HELP, 0, 0},
-    {"db", NW_CFG_STR, NULL, offsetof(dlq_cfg_t, db), DB_HELP, 0, 0},
+    {"data-dir", NW_CFG_STR, "var", offsetof(dlq_cfg_t, data_dir), NW_CLI_DATA_DIR_HELP, 0, 0},
+    {"db", NW_CFG_STR, NULL, offsetof(dlq_cfg_t, db), NW_CLI_DB_HELP, 0, 0},
     {"limit", NW_CFG_INT, "50", offsetof(dlq_cfg_t, limit), "list: at most this many dead letters",
      1, 10000000},
     {"json", NW_CFG_BOOL, "0", offsetof(dlq_cfg_t, json),
@@ -579,7 +361,7 @@ on_stat(const nw_store_dlq_stat_t *r, void *arg)
     if (st->json) {
         json_t *o = json_pack("{s:s?,s:s?,s:I,s:I}", "stage", r->stage, "reason", r->reason,
                               "count", (json_int_t)r->count, "replayed", (json_int_t)r->replayed);
-        st->rc = o ? print_json(o, JSON_COMPACT) : -ENOMEM;
+        st->rc = o ? nw_cli_print_json(o) : -ENOMEM;
         json_decref(o);
     } else {
         st->rc =

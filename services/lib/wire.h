@@ -1,9 +1,9 @@
-/* wire.h: the wire-text parser. Plain text as news agencies and aggregators deliver it (see
- * the seeds): an optional "date YYYY-MM-DD" prefix, an optional teaser and headline, captions
- * carrying photo credits, a dateline ("Cairo, Egypt - ") and one paragraph per line. The rules
- * are listed in wire.c's header comment. parse.c calls it for text/plain and for the "body"
- * field of JSON input; html.c borrows the line cleaner, the caption splitter and the dateline
- * detector. */
+/* wire.h, private to the library (services call parse.h): the wire-text parser. Plain text as news
+ * agencies and aggregators deliver it (see the seeds): an optional "date YYYY-MM-DD" prefix, an
+ * optional teaser and headline, captions carrying photo credits, a dateline ("Cairo, Egypt - ") and
+ * one paragraph per line. The rules are listed in wire.c's header comment. parse.c calls it for
+ * text/plain and for the "body" field of JSON input; html.c borrows the line cleaner, the caption
+ * splitter and the dateline detector. */
 #ifndef NW_WIRE_H
 #define NW_WIRE_H
 

@@ -1,8 +1,8 @@
-/* extract.h: main text and metadata of a web page. The text is found the way Readability does
- * it (paragraph scores bubbled up to their containers, class/id hints, link density, siblings
- * of similar score merged); the metadata comes from JSON-LD, OpenGraph / meta tags, <time>,
- * visible bylines and the URL, in that order of trust. html.c maps the result onto an
- * nw_article_t; `newswire extract` and bench_extract use the full struct. */
+/* extract.h, private to the library (services call parse.h): main text and metadata of a web page.
+ * The text is found the way Readability does it (paragraph scores bubbled up to their containers,
+ * class/id hints, link density, siblings of similar score merged); the metadata comes from JSON-LD,
+ * OpenGraph / meta tags, <time>, visible bylines and the URL, in that order of trust. html.c maps
+ * the result onto an nw_article_t; `newswire extract` and bench_extract use the full struct. */
 #ifndef NW_EXTRACT_H
 #define NW_EXTRACT_H
 

@@ -1,0 +1,47 @@
+/* sub.c: the topic hub's subscriber socket (see sub.h). */
+#include "newswire/sub.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "newswire/curve.h"
+#include "newswire/stage.h"
+#include "newswire/zsock.h"
+
+void *
+nw_sub_open(void *zctx, const char *broker, const char *const *topics, size_t n, int rcvhwm,
+            char *err, size_t errlen)
+{
+    char ep[NW_EP_MAX];
+    void *s = NULL;
+    int linger = 0;
+    if (nw_ep_derive(broker, NW_EP_PUB_OUT, ep, sizeof ep) < 0) {
+        snprintf(err, errlen, "bad broker endpoint \"%s\"", broker);
+        return NULL;
+    }
+    /* No linger: a subscriber sends nothing that must get out. */
+    if ((s = zmq_socket(zctx, ZMQ_SUB)) == NULL ||
+        zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+        (rcvhwm > 0 && zmq_setsockopt(s, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm) < 0)) {
+        snprintf(err, errlen, "cannot create a zeromq socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (zmq_setsockopt(s, ZMQ_SUBSCRIBE, topics[i], strlen(topics[i])) < 0) {
+            snprintf(err, errlen, "cannot subscribe to \"%s\": %s", topics[i],
+                     zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+    }
+    if (nw_zsock_limit(s) < 0 || nw_curve_client(s) < 0 || zmq_connect(s, ep) < 0) {
+        snprintf(err, errlen, "cannot connect to \"%s\": %s", ep, zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    return s;
+fail:
+    if (s)
+        zmq_close(s);
+    return NULL;
+}
