@@ -531,9 +531,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_canonical_forms), cmocka_unit_test(test_canonical_idempotent),
-        cmocka_unit_test(test_url_ids_equal),   cmocka_unit_test(test_malformed_urls_rejected),
-        cmocka_unit_test(test_text_ids_stable), cmocka_unit_test(test_content_hash),
+        cmocka_unit_test(test_canonical_forms),
+        cmocka_unit_test(test_canonical_idempotent),
+        cmocka_unit_test(test_url_ids_equal),
+        cmocka_unit_test(test_malformed_urls_rejected),
+        cmocka_unit_test(test_text_ids_stable),
+        cmocka_unit_test(test_content_hash),
         cmocka_unit_test(test_known_answers),
         cmocka_unit_test(test_streamed_like_whole_text),
         cmocka_unit_test(test_streamed_like_whole_text_real),
