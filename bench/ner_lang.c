@@ -27,58 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct counts {
-    size_t gold[NW_NER_NTYPES];
-    size_t pred[NW_NER_NTYPES];
-    size_t hit[NW_NER_NTYPES];
-} counts;
-
-typedef struct chunk {
-    int type;
-    size_t start, end;
-} chunk;
-
-/* Chunks as conlleval reads IOB tags: an I-t that does not continue a t chunk starts one. */
-static size_t
-chunks(const uint8_t *lab, size_t n, chunk *out)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n;) {
-        if (lab[i] == 0) {
-            i++;
-            continue;
-        }
-        int type = (lab[i] - 1) / 2;
-        size_t j = i + 1;
-        while (j < n && lab[j] == NW_NER_LABEL_I(type))
-            j++;
-        out[k++] = (chunk){.type = type, .start = i, .end = j};
-        i = j;
-    }
-    return k;
-}
-
-static void
-score(const uint8_t *gold, const uint8_t *pred, size_t n, chunk *cg, chunk *cp, counts *c)
-{
-    size_t ng = chunks(gold, n, cg), np = chunks(pred, n, cp);
-    for (size_t i = 0; i < ng; i++)
-        c->gold[cg[i].type]++;
-    for (size_t j = 0; j < np; j++)
-        c->pred[cp[j].type]++;
-    for (size_t i = 0, j = 0; i < ng && j < np;) {
-        if (cg[i].start == cp[j].start) {
-            if (cg[i].end == cp[j].end && cg[i].type == cp[j].type)
-                c->hit[cg[i].type]++;
-            i++;
-            j++;
-        } else if (cg[i].start < cp[j].start) {
-            i++;
-        } else {
-            j++;
-        }
-    }
-}
+#include "ner_score.h"
 
 /* CPU time of this thread: on a machine shared with other work, tokens per CPU second is the
  * per-core speed the target is about, where wall time would measure the neighbours. */

@@ -1066,6 +1066,25 @@ heavier(const term_t *x, const term_t *y)
     return x->w != y->w ? x->w > y->w : x->h < y->h;
 }
 
+/* Restore the heap t[0..keep) (weakest on top) below position j. */
+static void
+sift_down(term_t *t, size_t keep, size_t j)
+{
+    for (;;) {
+        size_t c = 2 * j + 1, m = j;
+        if (c < keep && heavier(&t[m], &t[c]))
+            m = c;
+        if (c + 1 < keep && heavier(&t[m], &t[c + 1]))
+            m = c + 1;
+        if (m == j)
+            return;
+        term_t x = t[j];
+        t[j] = t[m];
+        t[m] = x;
+        j = m;
+    }
+}
+
 /* Move the `keep` first of t[0..n) in heavier() order to t[0..keep), in any order: a heap of
  * the best so far with the weakest on top, O(n log keep) rather than sorting all n. */
 static void
@@ -1074,36 +1093,12 @@ select_heaviest(term_t *t, size_t n, size_t keep)
     if (keep == 0 || keep >= n)
         return;
     for (size_t i = keep / 2; i-- > 0;) /* heapify t[0..keep) */
-        for (size_t j = i;;) {
-            size_t c = 2 * j + 1, m = j;
-            if (c < keep && heavier(&t[m], &t[c]))
-                m = c;
-            if (c + 1 < keep && heavier(&t[m], &t[c + 1]))
-                m = c + 1;
-            if (m == j)
-                break;
-            term_t x = t[j];
-            t[j] = t[m];
-            t[m] = x;
-            j = m;
-        }
+        sift_down(t, keep, i);
     for (size_t i = keep; i < n; i++) {
         if (!heavier(&t[i], &t[0]))
             continue;
         t[0] = t[i];
-        for (size_t j = 0;;) {
-            size_t c = 2 * j + 1, m = j;
-            if (c < keep && heavier(&t[m], &t[c]))
-                m = c;
-            if (c + 1 < keep && heavier(&t[m], &t[c + 1]))
-                m = c + 1;
-            if (m == j)
-                break;
-            term_t x = t[j];
-            t[j] = t[m];
-            t[m] = x;
-            j = m;
-        }
+        sift_down(t, keep, 0);
     }
 }
 
