@@ -132,6 +132,9 @@ fail:
 static json_t *
 bytes_to_json(const char *p, size_t n)
 {
+    /* msgpack-c gives an empty str or bin a NULL pointer, which json_stringn refuses */
+    if (n == 0)
+        return json_string("");
     if (nw_utf8_valid((const uint8_t *)p, n))
         return json_stringn(p, n);
     return base64_object(p, n, NULL);

@@ -216,6 +216,9 @@ test_to_msgpack_types(void **state)
     /* objects that merely look similar stay objects */
     assert_json_stable("{\"base64\":1}");
     assert_json_stable("{\"base64\":\"a\",\"x\":1}");
+    /* Empty strings (msgpack-c hands them over with a NULL pointer), found by fuzz_json. */
+    assert_json_stable("\"\"");
+    assert_json_stable("{\"title\":\"\",\"tags\":[\"\"]}");
 }
 
 static void
