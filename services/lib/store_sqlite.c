@@ -716,10 +716,12 @@ fp_insert(sq_t *s, const store_fp_row_t *r)
     return rc;
 }
 
+/* One row of the revisions table: a current revision (ST_REVISION) or a late older one that
+ * goes to history only (ST_LATE). Both statements take the same seven parameters. */
 static int
-sq_write_late(sq_t *s, const store_row_t *r)
+insert_revision(sq_t *s, const store_row_t *r, int stmt, const char *what)
 {
-    sqlite3_stmt *st = get_stmt(s, ST_LATE);
+    sqlite3_stmt *st = get_stmt(s, stmt);
     if (!st)
         return -EIO;
     bind_text(st, 1, r->id);
@@ -729,7 +731,7 @@ sq_write_late(sq_t *s, const store_row_t *r)
     bind_text(st, 5, r->stored_at);
     sqlite3_bind_blob64(st, 6, r->doc, r->doc_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)r->av);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "insert late revision");
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, what);
     done_stmt(st);
     return rc;
 }
@@ -742,7 +744,7 @@ sq_write(nw_store_t *h, const store_row_t *r, const store_fp_row_t *fp, int exis
     if (r->seq >= s->next_seq)
         s->next_seq = r->seq + 1;
     if (r->late)
-        return sq_write_late(s, r);
+        return insert_revision(s, r, ST_LATE, "insert late revision");
     sqlite3_stmt *st = get_stmt(s, exists ? ST_UPDATE : ST_INSERT);
     if (!st)
         return -EIO;
@@ -773,18 +775,7 @@ sq_write(nw_store_t *h, const store_row_t *r, const store_fp_row_t *fp, int exis
     if (rc < 0)
         return rc;
 
-    st = get_stmt(s, ST_REVISION);
-    if (!st)
-        return -EIO;
-    bind_text(st, 1, r->id);
-    sqlite3_bind_int64(st, 2, r->rev);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)r->seq);
-    bind_text(st, 4, r->hash);
-    bind_text(st, 5, r->stored_at);
-    sqlite3_bind_blob64(st, 6, r->doc, r->doc_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)r->av);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "insert revision");
-    done_stmt(st);
+    rc = insert_revision(s, r, ST_REVISION, "insert revision");
     return rc < 0 || !fp ? rc : fp_insert(s, fp);
 }
 
