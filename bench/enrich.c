@@ -34,12 +34,12 @@
 #include "newswire/buf.h"
 #include "newswire/enrich.h"
 #include "newswire/fingerprint.h"
-#include "newswire/langid.h"
 #include "newswire/ner.h"
 #include "newswire/parse.h"
 #include "newswire/util.h"
 
 #include "entity_filter.h"
+#include "lang.h"
 
 #include <dirent.h>
 #include <math.h>

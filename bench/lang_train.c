@@ -1,4 +1,4 @@
-/* lang_train.c: bench_lang_train, the trainer of the n-gram language model (langid.h). Reads
+/* lang_train.c: bench_lang_train, the trainer of the n-gram language model (lang.h). Reads
  * one plain-text file per language, CORPUS/<code>.txt (made from Debian packages by
  * data/lang/corpus.sh), optionally the n-gram rank lists of libexttextcat-data
  * (TEXTCAT/<code>.lm), and writes the model file that enrich loads (data/lang/model.bin).
@@ -10,7 +10,7 @@
  * its n-grams, a pseudo-count total * 0.5 / (rank + 20) when that is more than the text gave,
  * so languages with little Debian text still get their most common n-grams. Deterministic:
  * the same input writes the same bytes. Never give it the evaluation data (lingua). */
-#include "newswire/langid.h"
+#include "lang.h"
 #include "newswire/util.h"
 
 #include <dirent.h>

@@ -3,7 +3,7 @@
  * - nw_enrich_article: language (CLD2) of the article and of each caption, word count, reading
  *   time and the base topics; needs no reference data.
  * - nw_enricher_run: the same, with the languages from CLD2 and the n-gram model of data/lang
- *   together (nw_lang_detect_with), plus entities (the NER model in data/ner) with canonical names
+ *   together (services/lib/lang.h), plus entities (the NER model in data/ner) with canonical names
  *   and salience, geocoded places (data/geo), quotes with speakers, the language of each
  *   paragraph, keywords, themes (data/themes), tone (data/tone), amounts, dates resolved
  *   against the publication date, a fingerprint (fingerprint.h) and the full topic list. The
@@ -24,21 +24,6 @@
  * Returns 0 or -ENOMEM (then *art is untouched and out zeroed); never fails on content. */
 int nw_enrich_article(nw_article_t *art, nw_enriched_t *out);
 
-/* Detect the language of UTF-8 text: writes an ISO 639-1 code (or "und") to out (>= 8 bytes;
- * longer codes are truncated). Empty or NULL text, or text CLD2 cannot place, gives "und".
- * Invalid UTF-8 is judged on its valid prefix. Borrows text until return.
- * Returns 1 when CLD2 judged the result reliable, else 0. */
-int nw_lang_detect(const char *text, size_t len, char *out, size_t n);
-
-typedef struct nw_langid nw_langid_t;
-
-/* nw_lang_detect with the n-gram model m (langid.h; NULL: CLD2 alone) beside CLD2: the model
- * answers when CLD2 has no answer or names a language the model lacks, chooses within a group
- * CLD2 confuses (bs/hr/sr, ms/id, nb/nn/da, st/tn, mk/bg, cs/sk), and overrides an unreliable
- * CLD2 answer when its own margin is wide. Returns 1 when CLD2 judged its (kept) answer
- * reliable, else 0. */
-int nw_lang_detect_with(const nw_langid_t *m, const char *text, size_t len, char *out, size_t n);
-
 typedef struct nw_enricher nw_enricher_t;
 
 /* Find the reference data directory (the one holding ner/model.bin and geo/): $NEWSWIRE_REF_DIR,
@@ -49,7 +34,7 @@ typedef struct nw_enricher nw_enricher_t;
 int nw_enrich_find_data(char *buf, size_t n);
 
 /* Load the reference data from data_dir (NULL: nw_enrich_find_data): the NER model, lang/model.bin
- * (langid.h), geo/, tone/ and themes/. The NER model is
+ * (lang.h), geo/, tone/ and themes/. The NER model is
  * model_path when not NULL, else $NEWSWIRE_NER_MODEL when set, else <data_dir>/ner/model.bin.
  * Returns 0 and *out (caller destroys), or -errno / -EPROTO naming nothing: the caller reports
  * which path failed with nw_enrich_error(). */

@@ -1,6 +1,6 @@
 /* enrich.c: article -> enriched (see enrich.h). Runs in newswire-enrich and in
  * `newswire enrich --jsonl`. First the base layer (nw_enrich_article): the language of the
- * article and of each caption (CLD2, through the shim in lang.cc), the word count, the reading
+ * article and of each caption (lang.h), the word count, the reading
  * time and the base topics. Then nw_enricher_run: paragraph languages, then each part in its own
  * file (enrich_internal.h): entities, quotes, tone and themes, keywords, dates, amounts; then
  * the fingerprint (fingerprint.c) and the topics. This file also finds and loads the reference
@@ -27,90 +27,6 @@
 /* Silent-reading speed used for reading_s: 230 words per minute, the commonly cited average
  * for adult readers of English prose (Brysbaert 2019 puts non-fiction at 238). */
 #define WORDS_PER_MINUTE 230u
-
-/* lang.cc: CLD2's code for text ("und" when unknown); static string. */
-const char *nw_lang_cld2(const char *text, size_t len, int *reliable);
-
-/* CLD2's answer as an ISO 639-1 code, in code (n bytes); returns CLD2's reliability. */
-static int
-cld2_code(const char *text, size_t len, char *out, size_t n)
-{
-    int reliable = 0;
-    const char *code = "und";
-
-    if (text && len > 0)
-        code = nw_lang_cld2(text, len, &reliable);
-    /* CLD2 still uses codes ISO 639-1 withdrew or that name the macrolanguage; the contract
-     * says ISO 639-1 as used today. Norwegian text is written in Bokmål unless CLD2 says
-     * Nynorsk, so "no" becomes "nb"; Chinese is "zh" in either script. */
-    static const char *const legacy[][2] = {{"iw", "he"},      {"in", "id"}, {"ji", "yi"},
-                                            {"jw", "jv"},      {"no", "nb"}, {"mo", "ro"},
-                                            {"zh-Hant", "zh"}, {"fil", "tl"}};
-    for (size_t i = 0; i < sizeof(legacy) / sizeof(legacy[0]); i++)
-        if (strcmp(code, legacy[i][0]) == 0)
-            code = legacy[i][1];
-    snprintf(out, n, "%s", code);
-    return reliable;
-}
-
-/* CLD2 (the Debian build) does not know Nynorsk and calls it Bokmål: when it says "nb" the
- * n-gram model chooses between the two. */
-static const char *const LANG_NORWEGIAN[] = {"nb", "nn"};
-
-/* Answers of CLD2 that are mostly another language in disguise: it calls Zulu, Xhosa and
- * Tsonga "st" and Shona "ny"; the model decides then, as when CLD2 has no answer. */
-static const char *const LANG_DOUBTFUL[] = {"st", "ny", "rw", "ht", "ky", "su", "gd"};
-
-/* Margin (log-probability per n-gram, nats) above which the model's answer replaces an answer
- * CLD2 itself calls unreliable. Tuned on the lingua sentences (see data/lang/README.md). */
-#define LANG_MARGIN_OVERRIDE 0.05
-/* ... and above which it replaces even a reliable CLD2 answer (CLD2 calls Esperanto
- * Croatian and Latin English with confidence). */
-#define LANG_MARGIN_STRONG 0.2
-
-/* CLD2 answers the model re-examines even when CLD2 calls them reliable. */
-static int
-lang_doubtful(const char *code)
-{
-    for (size_t i = 0; i < sizeof(LANG_DOUBTFUL) / sizeof(LANG_DOUBTFUL[0]); i++)
-        if (strcmp(code, LANG_DOUBTFUL[i]) == 0)
-            return 1;
-    return strcmp(code, "nb") == 0;
-}
-
-int
-nw_lang_detect_with(const nw_langid_t *m, const char *text, size_t len, char *out, size_t n)
-{
-    char code[16], alt[16];
-    int reliable = cld2_code(text, len, code, sizeof(code));
-    if (m && text && len > 0) {
-        int known = 0;
-        for (size_t i = 0; i < nw_langid_count(m) && !known; i++)
-            known = strcmp(code, nw_langid_code(m, i)) == 0;
-        for (size_t i = 0; i < sizeof(LANG_DOUBTFUL) / sizeof(LANG_DOUBTFUL[0]); i++)
-            known &= strcmp(code, LANG_DOUBTFUL[i]) != 0;
-        if (strcmp(code, "nb") == 0) {
-            if (nw_langid_detect(m, text, len, LANG_NORWEGIAN, 2, alt, sizeof(alt)) >= 0)
-                snprintf(code, sizeof(code), "%s", alt);
-        } else {
-            double margin = nw_langid_detect(m, text, len, NULL, 0, alt, sizeof(alt));
-            if (margin >= 0 && strcmp(alt, code) != 0 &&
-                (!known || margin >= (reliable ? LANG_MARGIN_STRONG : LANG_MARGIN_OVERRIDE))) {
-                snprintf(code, sizeof(code), "%s", alt);
-                reliable = 0;
-            }
-        }
-    }
-    if (n > 0)
-        snprintf(out, n, "%s", code);
-    return reliable;
-}
-
-int
-nw_lang_detect(const char *text, size_t len, char *out, size_t n)
-{
-    return nw_lang_detect_with(NULL, text, len, out, n);
-}
 
 /* A word is a run of letters or digits. Combining marks continue a word but do not start one,
  * so decomposed "é" or Devanagari vowel signs do not split it. Invalid UTF-8 bytes separate. */
@@ -433,47 +349,6 @@ err:
 /* ---- paragraphs, topics, the run ------------------------------------------------------------- */
 
 static int
-para_langs(const nw_enricher_t *e, nw_enriched_t *out)
-{
-    const char *t = out->art.text;
-    size_t cap = 0;
-    while (t && *t) {
-        const char *end = strstr(t, "\n\n");
-        size_t n = end ? (size_t)(end - t) : strlen(t);
-        size_t k = 0;
-        while (k < n && (t[k] == ' ' || t[k] == '\n'))
-            k++;
-        if (k < n) {
-            char code[16];
-            /* The article's language was decided by CLD2 and the n-gram model over the whole
-             * text. A paragraph CLD2 is sure is in that same language keeps it without asking
-             * the model again: scoring every paragraph was ~40% of enrich's CPU on real wire
-             * text, and on the bench corpora (bench/corpus.py) the model changed none of those
-             * paragraphs. Norwegian and CLD2's doubtful answers still go to the model. */
-            int sure = cld2_code(t, n, code, sizeof(code));
-            if (!sure || !out->art.lang || strcmp(code, out->art.lang) != 0 || lang_doubtful(code))
-                nw_lang_detect_with(e->lang, t, n, code, sizeof(code));
-            if (out->n_para_langs == cap) {
-                cap = cap ? 2 * cap : 8;
-                char **v = realloc(out->para_langs, cap * sizeof(*v));
-                if (!v)
-                    return -ENOMEM;
-                out->para_langs = v;
-            }
-            /* a short paragraph CLD2 cannot place takes the article's language */
-            const char *use = strcmp(code, "und") == 0 && out->art.lang ? out->art.lang : code;
-            if (!(out->para_langs[out->n_para_langs] = strdup(use)))
-                return -ENOMEM;
-            out->n_para_langs++;
-        }
-        if (!end)
-            break;
-        t = end + 2;
-    }
-    return 0;
-}
-
-static int
 add_topic(nw_enriched_t *out, const char *topic)
 {
     for (size_t i = 0; i < out->n_topics; i++)
@@ -530,7 +405,7 @@ nw_enricher_run(const nw_enricher_t *e, nw_article_t *art, nw_enriched_t *out)
         return rc;
     const nw_article_t *a = &out->art;
     /* Paragraph languages first: they choose the NER model of each paragraph. */
-    rc = para_langs(e, out);
+    rc = nw_lang_paragraphs(e->lang, out);
     if (rc == 0)
         rc = nw_enrich_entities(e, out);
     if (rc == 0)

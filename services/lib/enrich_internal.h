@@ -12,10 +12,10 @@
 
 #include "newswire/enrich.h"
 #include "newswire/gazetteer.h"
-#include "newswire/langid.h"
 #include "newswire/ner_langs.h"
 
 #include "entity_filter.h"
+#include "lang.h"
 
 /* A lexicon entry: a lowercase word, or a prefix when it ended in '*'. val is the polarity
  * (tone) or the theme index (themes). */

@@ -1,4 +1,4 @@
-/* langid.c: the character n-gram language identifier (langid.h).
+/* langid.c: the character n-gram language identifier (lang.h).
  *
  * Model file (all integers little-endian), written by bench_lang_train:
  *   magic "NWLANGID", u32 version (1), u32 n_langs (1..255), u32 n_grams, u32 n_entries
@@ -12,7 +12,7 @@
  * A cost is -log P(n-gram | language, order) in units of 1/COST_SCALE nat, 0..255.
  * Scoring is naive Bayes: a language's cost for a text is the sum of its costs for the text's
  * n-grams; the cheapest candidate wins. */
-#include "newswire/langid.h"
+#include "lang.h"
 
 #include <errno.h>
 #include <stdlib.h>

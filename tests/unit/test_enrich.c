@@ -13,6 +13,8 @@
 
 #include "newswire/util.h"
 
+#include "lang.h"
+
 static const char *const english =
     "The city council voted on Tuesday to expand the bus network after months of complaints "
     "from commuters who said the service was slow and unreliable. The mayor said the new routes "

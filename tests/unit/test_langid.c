@@ -1,8 +1,9 @@
-/* test_langid.c: the n-gram language model (langid.h) and its combination with CLD2
+/* test_langid.c: the n-gram language model (lang.h) and its combination with CLD2
  * (nw_lang_detect_with): short invented sentences in languages CLD2 alone gets wrong or does not
  * know, scripts, and model files that are missing, truncated or garbage. */
+#include "lang.h"
+
 #include "newswire/enrich.h"
-#include "newswire/langid.h"
 
 #include <errno.h>
 #include <setjmp.h>

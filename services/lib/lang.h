@@ -1,15 +1,57 @@
-/* langid.h: a character n-gram language identifier, the complement of CLD2 in nw_lang_detect
- * (enrich.h). Naive Bayes over lowercased 1- to 5-grams of letters with word boundaries, the
- * candidates first cut to the languages written in the text's dominant script. The model file
- * (data/lang/model.bin, made by bench_lang_train from Debian package text; format at the top of
- * langid.c) is loaded once and read-only afterwards, so one model serves any number of threads. */
-#ifndef NW_LANGID_H
-#define NW_LANGID_H
+/* lang.h, private to the library: language detection, one module in three files.
+ * - lang.c: the language of a text from CLD2 and the n-gram model together (nw_lang_detect_with),
+ *   and of each paragraph of an article (nw_lang_paragraphs).
+ * - lang_cld2.cc: the extern "C" shim over CLD2 (Compact Language Detector 2), whose API is C++.
+ * - langid.c: a character n-gram language identifier, the complement of CLD2. Naive Bayes over
+ * lowercased 1- to 5-grams of letters with word boundaries, the candidates first cut to the
+ * languages written in the text's dominant script. The model file (data/lang/model.bin, made by
+ * bench_lang_train from Debian package text; format at the top of langid.c) is loaded once and
+ * read-only afterwards, so one model serves any number of threads. */
+#ifndef NW_LANG_H
+#define NW_LANG_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nw_enriched nw_enriched_t; /* proto.h */
+
+/* ---- CLD2 and the model together (lang.c) -----------------------------------------------------
+ */
+
+/* Detect the language of UTF-8 text: writes an ISO 639-1 code (or "und") to out (>= 8 bytes;
+ * longer codes are truncated). Empty or NULL text, or text CLD2 cannot place, gives "und".
+ * Invalid UTF-8 is judged on its valid prefix. Borrows text until return.
+ * Returns 1 when CLD2 judged the result reliable, else 0. */
+int nw_lang_detect(const char *text, size_t len, char *out, size_t n);
+
 typedef struct nw_langid nw_langid_t;
+
+/* nw_lang_detect with the n-gram model m (below; NULL: CLD2 alone) beside CLD2: the model
+ * answers when CLD2 has no answer or names a language the model lacks, chooses within a group
+ * CLD2 confuses (bs/hr/sr, ms/id, nb/nn/da, st/tn, mk/bg, cs/sk), and overrides an unreliable
+ * CLD2 answer when its own margin is wide. Returns 1 when CLD2 judged its (kept) answer
+ * reliable, else 0. */
+int nw_lang_detect_with(const nw_langid_t *m, const char *text, size_t len, char *out, size_t n);
+
+/* The language of each paragraph ("\n\n"-separated, blank ones skipped) of out->art.text into
+ * out->para_langs, with the model m; a paragraph too short to place takes out->art.lang.
+ * 0 or -ENOMEM. */
+int nw_lang_paragraphs(const nw_langid_t *m, nw_enriched_t *out);
+
+/* ---- CLD2 (lang_cld2.cc) ----------------------------------------------------------------------
+ */
+
+/* CLD2's code for the most likely language of text (a static string, e.g. "en", "zh-Hant",
+ * "und" when unknown) and its reliability in *reliable. Invalid UTF-8 is judged on its valid
+ * prefix. */
+const char *nw_lang_cld2(const char *text, size_t len, int *reliable);
+
+/* ---- the n-gram model (langid.c) ---------------------------------------------------------------
+ */
 
 /* Highest n-gram order the model counts. */
 #define NW_LANGID_ORDER 5
@@ -74,4 +116,8 @@ size_t nw_langid_grams(const char *text, size_t len, void (*fn)(uint32_t, int, v
  * nw_langid_grams computes it. */
 uint32_t nw_langid_hash(const int32_t *cp, int n);
 
+#ifdef __cplusplus
+}
 #endif
+
+#endif /* NW_LANG_H */

@@ -1,14 +1,15 @@
-/* lang.cc: the one C++ file of the library, a tiny extern "C" shim over CLD2 (Compact
- * Language Detector 2), whose API is C++ only. nw_lang_detect() in enrich.c is the public face;
- * this file only turns CLD2's Language enum into its code string and reliability flag. */
+/* lang_cld2.cc: the one C++ file of the library, a tiny extern "C" shim over CLD2 (Compact
+ * Language Detector 2), whose API is C++ only. nw_lang_detect() in lang.c is the face the rest
+ * sees (lang.h); this file only turns CLD2's Language enum into its code string and reliability
+ * flag. */
+#include "lang.h"
+
 #include <climits>
 #include <cstddef>
 #include <cstdio> /* compact_lang_det.h uses FILE without including it */
 
 #include <cld2/public/compact_lang_det.h>
 #include <cld2/public/encodings.h>
-
-extern "C" const char *nw_lang_cld2(const char *text, size_t len, int *reliable);
 
 /* Returns CLD2's code for the most likely language of text (a static string, e.g. "en", "zh-Hant",
  * "un" for unknown) and sets *reliable. Text reaches us from outside, so we use the CheckUTF8
