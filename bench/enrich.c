@@ -40,6 +40,7 @@
 
 #include "entity_filter.h"
 #include "lang.h"
+#include "ner_train.h"
 
 #include <dirent.h>
 #include <math.h>

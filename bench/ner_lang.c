@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "ner_score.h"
+#include "ner_train.h"
 
 /* CPU time of this thread: on a machine shared with other work, tokens per CPU second is the
  * per-core speed the target is about, where wall time would measure the neighbours. */

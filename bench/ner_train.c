@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "ner_train.h"
+
 static int
 usage(void)
 {

@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "ner_train.h"
+
 typedef struct want_tok {
     const char *text;
     size_t start;
