@@ -236,7 +236,7 @@ test_allow_list(void **state)
     assert_int_equal(uv_loop_init(&loop), 0);
     void *ctx = zmq_ctx_new();
     nw_zsock_t *zap = NULL;
-    assert_int_equal(nw_curve_zap_start(&loop, ctx, &zap), 0);
+    assert_int_equal(nw_curve_zap_start(&loop, ctx, NULL, &zap), 0);
     assert_non_null(zap);
     void *srv = zmq_socket(ctx, ZMQ_ROUTER);
     int linger = 0;
