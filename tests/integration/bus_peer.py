@@ -13,6 +13,7 @@ JSON is one MessagePack map to send, or a list of them sent in turn.
 """
 import argparse
 import json
+import signal
 import sys
 import time
 
@@ -67,7 +68,9 @@ def main():
     ap.add_argument("payload", nargs="?", default="{}")
     args = ap.parse_args()
     ctx = zmq.Context()
-    end = time.monotonic() + args.seconds
+    end = [time.monotonic() + args.seconds]
+    # SIGTERM ends the run early, with the report (for listeners the test stops when done)
+    signal.signal(signal.SIGTERM, lambda *_: end.__setitem__(0, 0))
     out = {"action": args.action, "sent": 0, "received": 0, "topics": []}
     payload = json.loads(args.payload)
     # a JSON list is several payloads, sent in turn (one fake ack per spool number)
@@ -80,14 +83,14 @@ def main():
         s.sndhwm = 100
         s.connect(endpoint(args.broker, name))
         # keep sending: a PUB drops until connected, and every attempt is a chance to get in
-        while time.monotonic() < end:
+        while time.monotonic() < end[0]:
             send(s, [args.what.encode(), bodies[out["sent"] % len(bodies)]], out)
             time.sleep(0.05)
     elif args.action == "work":
         s = socket(ctx, zmq.DEALER, args)
         s.connect(endpoint(args.broker, args.what))
         send(s, [b"HELLO", b"100"], out)
-        while time.monotonic() < end:
+        while time.monotonic() < end[0]:
             if s.poll(100):
                 f = s.recv_multipart()
                 if f[0] == b"JOB":
@@ -99,7 +102,7 @@ def main():
         s = socket(ctx, zmq.SUB, args)
         s.subscribe(args.what.encode())
         s.connect(endpoint(args.broker, "pub.out"))
-        while time.monotonic() < end:
+        while time.monotonic() < end[0]:
             if s.poll(100):
                 f = s.recv_multipart()
                 out["received"] += 1

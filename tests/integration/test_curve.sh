@@ -142,9 +142,9 @@ grep -q "refused a message outside the peer's role socket=enriched.in what=type:
 ok "subscriber key: fake acks, store jobs, forged enriched refused; fetch's enriched and an unknown key too; counted and logged"
 
 # Ack sniffers run while the store starts and acks flow.
-"${PEER[@]}" "${S[@]}" --seconds 30 subscribe ack. >"$T/a_acks.out" &
+"${PEER[@]}" "${S[@]}" --seconds 120 subscribe ack. >"$T/a_acks.out" &
 A6=$!
-"${PEER[@]}" "${S[@]}" --seconds 30 subscribe "" >"$T/a_every.out" &
+"${PEER[@]}" "${S[@]}" --seconds 120 subscribe "" >"$T/a_every.out" &
 A7=$!
 "$NW" tail --broker "$BROKER" lang.en >"$T/plain.out" 2>&1 &
 NW_PIDS+=($!)
@@ -182,6 +182,7 @@ grep -q '"title":"Encrypted report' "$T/reader.out" || fail "reader got: $(cat "
 ! grep -q "Fake report\|999999" "$T/stream.out" || fail "a fake 'all' reached /v1/stream: $(grep -m1 Fake "$T/stream.out")"
 ok "subscriber keys: query's /v1/stream and tail get real articles; the fake 'all' never arrived"
 
+kill -TERM $A6 $A7
 wait $A6 $A7 || fail "an ack sniffer failed"
 grep -q '"received": 0' "$T/a_acks.out" || fail "a subscriber read acks: $(cat "$T/a_acks.out")"
 ! grep -q '"ack\.' "$T/a_every.out" || fail "a subscriber to everything read acks: $(cat "$T/a_every.out")"
