@@ -12,8 +12,9 @@
 #     key and a peer without CURVE get nothing; each refusal is counted by socket and reason
 #     and logged with the key;
 #   - the happy path: every article posted is stored, acked and streamed.
-# The attacking peer is bus_peer.py (pyzmq). On the code before roles every attack above
-# succeeded against a broker whose flat --curve-allow listed the key (issue 16, finding 1).
+# The attacking peer is bus_peer.py (pyzmq). Run by hand against a broker without roles (plain,
+# as compose ran it before), the same fake acks took fetch's unacked count from 3 to 0 and the
+# same worker took all 3 store jobs; the old --curve-allow only checked that a key was listed.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_bins "$NW" "$(svc_bin broker)" "$(svc_bin fetch)" "$(svc_bin parse)" \
   "$(svc_bin enrich)" "$(svc_bin store)" "$(svc_bin query)"
