@@ -857,6 +857,10 @@ nw_cli_up(int argc, char **argv)
     if (with_query)
         printf("  over HTTP:        http://%s/v1/search?q=WORDS, http://%s/v1/stream?topic=all\n",
                cfg.query, cfg.query);
+    if (*cfg.keys)
+        printf("  with CURVE roles: tail takes --curve-key %s/subscriber.key --curve-server "
+               "%s/broker.pub\n",
+               cfg.keys, cfg.keys);
     printf("Ctrl-C stops everything.\n");
     fflush(stdout);
 
