@@ -466,16 +466,15 @@ count_refusal(const char *socket, const char *reason)
                    1);
 }
 
-/* The roles held, as "worker,store" ("none" for no role). */
+/* The roles held, as "worker,store" ("none" for no role); out has room for all of them. */
 static void
 role_list(unsigned roles, char *out, size_t n)
 {
     size_t len = 0;
     out[0] = 0;
-    for (int i = 0; i < NW_ROLE_COUNT; i++)
+    for (int i = 0; i < NW_ROLE_COUNT && len < n; i++)
         if (roles & (1u << i))
-            len += (size_t)snprintf(out + len, len < n ? n - len : 0, "%s%s", len ? "," : "",
-                                    role_names[i]);
+            len += (size_t)snprintf(out + len, n - len, "%s%s", len ? "," : "", role_names[i]);
     if (len == 0)
         snprintf(out, n, "none");
 }
