@@ -679,7 +679,8 @@ nw_curve_keygen(const char *name, char *err, size_t errlen)
     snprintf(path, sizeof path, "%s.pub", name);
     snprintf(text, sizeof text,
              "# newswire CURVE public key of \"%s\", from `newswire keygen`. Peers that must\n"
-             "# trust it list it: --curve-server (for a broker) or --curve-allow (for a client).\n"
+             "# trust it list it: --curve-server (for a broker), a --curve-roles directory or\n"
+             "# --curve-allow (for a client).\n"
              "public-key = %s\n",
              base, pub);
     if ((rc = write_new(path, 0644, text)) < 0) {
