@@ -34,12 +34,12 @@
 #include "newswire/buf.h"
 #include "newswire/enrich.h"
 #include "newswire/fingerprint.h"
-#include "newswire/ner.h"
 #include "newswire/parse.h"
 #include "newswire/util.h"
 
 #include "entity_filter.h"
 #include "lang.h"
+#include "ner.h"
 #include "ner_train.h"
 
 #include <dirent.h>

@@ -15,8 +15,8 @@
  * DIR is the reference directory (default data: DIR/ner/model.bin and DIR/ner/<lang>.bin);
  * --model measures another model file for one language (for tuning). The data comes from
  * $NW_SHARED_DATA or ../shared/data; without it the bench says so and exits 0. */
-#include "newswire/ner.h"
-#include "newswire/ner_langs.h"
+#include "ner.h"
+#include "ner_langs.h"
 #include "newswire/util.h"
 
 #include <errno.h>

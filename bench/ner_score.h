@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "newswire/ner.h"
+#include "ner.h"
 
 typedef struct counts {
     size_t gold[NW_NER_NTYPES];

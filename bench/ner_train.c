@@ -11,7 +11,8 @@
  * bench_ner_lang. --ascii-copy FILE trains on every sentence of FILE twice, as written and with
  * its non-ASCII bytes deleted (see add_ascii_copy). Only training parts may be given here; the val
  * files are for measuring. */
-#include "newswire/ner.h"
+#include "ner.h"
+
 #include "newswire/util.h"
 
 #include <errno.h>

@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "newswire/enrich.h"
-#include "newswire/gazetteer.h"
-#include "newswire/ner_langs.h"
 
 #include "entity_filter.h"
+#include "gazetteer.h"
 #include "lang.h"
+#include "ner_langs.h"
 
 /* A lexicon entry: a lowercase word, or a prefix when it ended in '*'. val is the polarity
  * (tone) or the theme index (themes). */

@@ -2,7 +2,7 @@
  * whose tabs and newlines become NULs, so every name points into it; lookups are binary
  * searches over arrays sorted by the ASCII-folded name. About 24,000 cities and 400 country
  * names: a few MB, loaded in milliseconds. */
-#include "newswire/gazetteer.h"
+#include "gazetteer.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 /* names.c: the store's memory of full names by surname (see names.h). */
-#include "newswire/names.h"
+#include "names.h"
 
 #include <errno.h>
 #include <stdio.h>

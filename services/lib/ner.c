@@ -28,7 +28,7 @@
  *   | end-8  | 8               | XXH3-64 of every byte before it                          |
  *
  * Keys are strictly increasing and never 0 (0 marks an empty slot in memory). */
-#include "newswire/ner.h"
+#include "ner.h"
 
 #include "ner_internal.h"
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "newswire/ner.h"
+#include "ner.h"
 
 #define NL NW_NER_NLABELS
 #define START NL /* row of the transition matrix used before the first token */

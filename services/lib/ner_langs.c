@@ -2,7 +2,7 @@
  * so the lookup is a linear scan over two-letter codes; the models themselves are the ones of
  * ner.c, loaded whole at start so that a broken file is an error at start-up, not mid-stream.
  * Every model in memory takes a few MB (bench_ner_lang prints the RSS with all of them). */
-#include "newswire/ner_langs.h"
+#include "ner_langs.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "newswire/ner.h"
+#include "ner.h"
 
 typedef struct nw_ner_trainer nw_ner_trainer_t;
 

@@ -53,8 +53,6 @@
  * several PostgreSQL writers a revision whose seq commits after a higher one this handle
  * already loaded is not seen; that only costs a grouping. */
 #include "newswire/store.h"
-#include "newswire/names.h"
-#include "newswire/story_time.h"
 
 #include <errno.h>
 #include <math.h>
@@ -69,7 +67,9 @@
 #include "newswire/fingerprint.h"
 #include "newswire/log.h"
 #include "newswire/util.h"
+#include "names.h"
 #include "store_backend.h"
+#include "story_time.h"
 
 /* One stored revision in the story ring. */
 typedef struct story_ent {

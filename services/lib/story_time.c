@@ -1,5 +1,5 @@
 /* story_time.c: the time an article refers to (see story_time.h). */
-#include "newswire/story_time.h"
+#include "story_time.h"
 
 #include <string.h>
 

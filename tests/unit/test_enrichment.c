@@ -17,10 +17,11 @@
 
 #include "newswire/enrich.h"
 #include "newswire/fingerprint.h"
-#include "newswire/gazetteer.h"
 #include "newswire/parse.h"
 #include "newswire/proto.h"
 #include "newswire/util.h"
+
+#include "gazetteer.h"
 
 static nw_enricher_t *E;
 

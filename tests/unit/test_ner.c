@@ -2,7 +2,7 @@
  * label parsing and the CoNLL reader, a tiny model trained here on hand-written sentences
  * (fits its data, survives save/load byte for byte, rejects damaged files), and the model
  * shipped in data/ner/ on a few sentences written for this test. */
-#include "newswire/ner.h"
+#include "ner.h"
 
 #include <errno.h>
 #include <setjmp.h>

@@ -4,9 +4,10 @@
  * to its own model; the document pass makes a lone surname a person; the enricher does the same
  * through nw_enricher_run; a broken language file is an error that names it, a missing one leaves
  * that language to the default model. */
+#include "ner_langs.h"
+
 #include "newswire/enrich.h"
-#include "newswire/ner.h"
-#include "newswire/ner_langs.h"
+#include "ner.h"
 
 #include <errno.h>
 #include <setjmp.h>

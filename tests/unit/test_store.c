@@ -29,9 +29,10 @@
 #include "newswire/enrich.h"
 #include "newswire/fingerprint.h"
 #include "newswire/parse.h"
-#include "newswire/story_time.h"
 #include "newswire/log.h"
 #include "newswire/util.h"
+
+#include "story_time.h"
 
 typedef struct fixture {
     char dir[64];

@@ -1,8 +1,9 @@
-/* gazetteer.h: place names to countries and coordinates, for enrich's geocoding. Loaded once at
- * start-up from data/geo/ (cities.tsv from libgeonames, countries.tsv from iso-codes,
- * aliases.tsv: demonyms and short forms, cities-extra.tsv: a few cities libgeonames lacks; see
- * data/geo/README.md) and read-only afterwards, so one gazetteer may be shared by any number of
- * callers. Names match case-insensitively (ASCII case folding; other bytes must match exactly). */
+/* gazetteer.h, private to the library: place names to countries and coordinates, for enrich's
+ * geocoding (enrich_entities.c). Loaded once at start-up from data/geo/ (cities.tsv from
+ * libgeonames, countries.tsv from iso-codes, aliases.tsv: demonyms and short forms,
+ * cities-extra.tsv: a few cities libgeonames lacks; see data/geo/README.md) and read-only
+ * afterwards, so one gazetteer may be shared by any number of callers. Names match
+ * case-insensitively (ASCII case folding; other bytes must match exactly). */
 #ifndef NW_GAZETTEER_H
 #define NW_GAZETTEER_H
 

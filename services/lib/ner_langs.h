@@ -1,15 +1,16 @@
-/* ner_langs.h: the named-entity models of every language newswire tags, and the choice among
- * them by the detected language of each paragraph. English is the default model
- * (data/ner/model.bin); de es fr it nl pl pt ru have their own (data/ner/<lang>.bin, trained
- * by bench_ner_train as data/ner/README.md records). A language without a model of its own is
- * tagged by the default model, as every language was before the others had models.
+/* ner_langs.h, private to the library (the enricher): the named-entity models of every language
+ * newswire tags, and the choice among them by the detected language of each paragraph. English
+ * is the default model (data/ner/model.bin); de es fr it nl pl pt ru have their own
+ * (data/ner/<lang>.bin, trained by bench_ner_train as data/ner/README.md records). A language
+ * without a model of its own is tagged by the default model, as every language was before the
+ * others had models.
  *
  * The set is read-only once loaded, like each model in it (see ner.h).
  */
 #ifndef NW_NER_LANGS_H
 #define NW_NER_LANGS_H
 
-#include "newswire/ner.h"
+#include "ner.h"
 
 #include <stddef.h>
 

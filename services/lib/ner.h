@@ -1,8 +1,8 @@
-/* ner.h: statistical named-entity tagger for English news text. A tokenizer that keeps byte
- * offsets, hashed sparse features, and a structured averaged perceptron decoded with Viterbi over
- * BIO labels for PER, ORG, LOC and MISC. The enrich stage loads one model at start-up and tags
- * every article with it; bench_ner_train builds the model (ner_train.h) and bench_enrich
- * measures it.
+/* ner.h, private to the library (enrich tags with it; bench and tests use it too): statistical
+ * named-entity tagger for English news text. A tokenizer that keeps byte offsets, hashed sparse
+ * features, and a structured averaged perceptron decoded with Viterbi over BIO labels for PER,
+ * ORG, LOC and MISC. The enrich stage loads one model at start-up and tags every article with
+ * it; bench_ner_train builds the model (ner_train.h) and bench_enrich measures it.
  *
  * A model is read-only once built or loaded, so one model may be shared by any number of callers
  * in the same process. Everything is deterministic: the same model and text give the same spans.

@@ -1,6 +1,6 @@
-/* story_time.h: the time an article refers to, which the store compares when it groups
- * articles into stories (store.c): two reports of one event belong together even when only
- * one of them carries a publication date. */
+/* story_time.h, private to the library (store.c): the time an article refers to, which the store
+ * compares when it groups articles into stories (store.c): two reports of one event belong
+ * together even when only one of them carries a publication date. */
 #ifndef NW_STORY_TIME_H
 #define NW_STORY_TIME_H
 

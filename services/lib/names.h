@@ -1,9 +1,10 @@
-/* names.h: the store's memory of full names, so that an article that calls a person only by a
- * surname ("Trump said") is on the topic of the full name other articles gave
- * (person.donald-trump). enrich judges one article at a time and knows no other (its output is
- * a function of the article and the reference data, whichever worker runs it); the store sees
- * every article in order, so the memory lives there, beside the story ring: in memory, per
- * store process, empty after a restart, the most recent full name per surname winning. */
+/* names.h, private to the library (store.c): the store's memory of full names, so that an
+ * article that calls a person only by a surname ("Trump said") is on the topic of the full name
+ * other articles gave (person.donald-trump). enrich judges one article at a time and knows no
+ * other (its output is a function of the article and the reference data, whichever worker runs
+ * it); the store sees every article in order, so the memory lives there, beside the story ring:
+ * in memory, per store process, empty after a restart, the most recent full name per surname
+ * winning. */
 #ifndef NW_NAMES_H
 #define NW_NAMES_H
 
