@@ -257,19 +257,26 @@ nw_cli_base_name(const char *path, char *out, size_t n)
 }
 
 int
+nw_cli_print_job(int rc, const nw_buf_t *enc, const nw_filter_fail_t *fail, char *why,
+                 size_t why_len)
+{
+    if (rc < 0) {
+        snprintf(why, why_len, "%s: %s", fail->reason, fail->detail);
+        return rc;
+    }
+    rc = nw_cli_print_msgpack(enc->data, enc->len, NULL, NULL, 0);
+    if (rc < 0)
+        snprintf(why, why_len, "write-failed: %s", strerror(-rc));
+    return rc;
+}
+
+int
 nw_cli_print_article(const nw_raw_t *raw, char *why, size_t why_len)
 {
     nw_buf_t enc = {0};
     nw_filter_fail_t fail = {0};
     int rc = nw_job_parse_raw(raw, &enc, &fail);
-    if (rc < 0) {
-        snprintf(why, why_len, "%s: %s", fail.reason, fail.detail);
-        goto done;
-    }
-    rc = nw_cli_print_msgpack(enc.data, enc.len, NULL, NULL, 0);
-    if (rc < 0)
-        snprintf(why, why_len, "write-failed: %s", strerror(-rc));
-done:
+    rc = nw_cli_print_job(rc, &enc, &fail, why, why_len);
     nw_buf_release(&enc);
     return rc;
 }

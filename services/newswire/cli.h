@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "newswire/buf.h"
+#include "newswire/filter.h"
 #include "newswire/id.h"
 #include "newswire/proto.h"
 #include "newswire/store.h"
@@ -90,6 +91,12 @@ nw_cli_sent_t nw_cli_post(CURL *curl, const char *api, const char *url, const ch
 /* The last path segment of a file name or URL (without query or fragment), for sniffing by
  * extension. Writes into out; returns out or NULL when there is none. */
 const char *nw_cli_base_name(const char *path, char *out, size_t n);
+
+/* The end of every filter line: when the stage's job succeeded (rc 0) print its output enc as
+ * one JSON line, else write "<reason>: <detail>" from fail into why[]. Returns rc, or the
+ * write's negative errno (why[] then says "write-failed"). Borrows enc and fail. */
+int nw_cli_print_job(int rc, const nw_buf_t *enc, const nw_filter_fail_t *fail, char *why,
+                     size_t why_len);
 
 /* Parse one raw message with the parse stage's job (jobs.h) and print the article as one JSON
  * line. On failure writes "<reason>: <detail>" into why[] and returns a negative errno. */

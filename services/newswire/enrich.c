@@ -38,13 +38,7 @@ enrich_line(const char *line, size_t len, char *why, size_t why_len)
         goto done;
     }
     rc = nw_job_enrich_article(enricher, &art, &enc, &fail);
-    if (rc < 0) {
-        snprintf(why, why_len, "%s: %s", fail.reason, fail.detail);
-        goto done;
-    }
-    rc = nw_cli_print_msgpack(enc.data, enc.len, NULL, NULL, 0);
-    if (rc < 0)
-        snprintf(why, why_len, "write-failed: %s", strerror(-rc));
+    rc = nw_cli_print_job(rc, &enc, &fail, why, why_len);
 done:
     nw_article_release(&art);
     nw_buf_release(&enc);
