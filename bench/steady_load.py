@@ -104,6 +104,8 @@ def main():
                     continue
                 with lock:
                     stats["refused"] += 1
+                    if stats["refused"] <= 3:
+                        print(f"refused {files[i]}: {r.status} {body[:200]!r}", file=sys.stderr)
                 break
 
     threads = [threading.Thread(target=sender) for _ in range(conns)]
