@@ -368,6 +368,13 @@ lang_index(const char *lang)
     return -1;
 }
 
+void
+nw_efilter_load_all(nw_efilter_t *f)
+{
+    for (int i = 0; i < NSRC; i++)
+        ensure(f, i);
+}
+
 int
 nw_efilter_has_lang(nw_efilter_t *f, const char *lang)
 {
