@@ -46,6 +46,11 @@ const char *nw_enrich_error(void);
 /* Free the enricher and NULL *e; NULL-safe. */
 void nw_enricher_destroy(nw_enricher_t **e);
 
+/* Load now what e would otherwise load on first use (the common-word lists of every language),
+ * so that no article pays for it: for long-running services. Tests and one-shot commands leave
+ * it lazy and start fast. NULL-safe. */
+void nw_enricher_preload(nw_enricher_t *e);
+
 /* Enrich an article fully. Same contract as nw_enrich_article (moves *art into out->art; 0 or
  * -ENOMEM, then *art is untouched and out zeroed); one enricher serves any number of articles.
  * The result depends on the article and the reference data only; e reads a language's

@@ -262,6 +262,13 @@ nw_enrich_find_data(char *buf, size_t n)
 }
 
 void
+nw_enricher_preload(nw_enricher_t *e)
+{
+    if (e)
+        nw_efilter_load_all(e->words);
+}
+
+void
 nw_enricher_destroy(nw_enricher_t **pe)
 {
     if (!pe || !*pe)
