@@ -16,6 +16,7 @@ DATA=$T/data
 mkdir -p "$DATA/inbox"
 H() { printf 'http://127.0.0.1:%d' $((P + 8 + $1)); } # http of slot $1
 status() { curl -s -o "$T/body" -w '%{http_code}' "$1"; }
+ready() { [ "$(status "$1")" = 200 ]; }
 
 # A parse worker alone: alive, not ready.
 start parse "$(svc_bin parse)" --broker "$BROKER" --http "127.0.0.1:$((P + 10))" --log-format json
@@ -34,7 +35,7 @@ grep -q '^# TYPE nw_stage_job_seconds histogram$' "$T/parse.metrics" || fail "no
 ok "parse /metrics at start: dead letters by reason at 0, job-time histogram, CPU, build info"
 
 start broker "$(svc_bin broker)" --bind "$BROKER" --http "127.0.0.1:$((P + 8))"
-wait_until 20 test "$(status "$(H 2)/readyz")" = 200 || fail "parse never ready: $(cat "$T/body")"
+wait_until 20 ready "$(H 2)/readyz" || fail "parse never ready: $(cat "$T/body")"
 [ "$(status "$(H 0)/readyz")" = 200 ] || fail "broker /readyz: $(cat "$T/body")"
 ok "broker up: parse /readyz turns 200"
 
@@ -54,7 +55,7 @@ start fetch "$(svc_bin fetch)" --broker "$BROKER" --http "127.0.0.1:$((P + 12))"
   --inbox-dir "$DATA/inbox" --ingest "" --name fetch-ops --spool-dir "$DATA/spool"
 start query "$(svc_bin query)" --broker "$BROKER" --data-dir "$DATA" --http "127.0.0.1:$((P + 13))"
 for slot in 1 3 4; do
-  wait_until 60 test "$(status "$(H $slot)/readyz")" = 200 ||
+  wait_until 60 ready "$(H $slot)/readyz" ||
     fail "slot $slot never ready: $(cat "$T/body")"
 done
 ok "store, enrich, fetch ready"
