@@ -44,8 +44,20 @@ assert 'published: 8080' in '\n'.join(services['fetch']) or '8080:8080' in '\n'.
 fetch = '\n'.join(services['fetch'])
 assert 'NEWSWIRE_SPOOL_DIR: /var/lib/newswire/spool' in fetch, "fetch spool not configured"
 assert 'spool:/var/lib/newswire/spool' in fetch, "fetch spool is not on a volume"
+for name, lines in services.items():
+    body = '\n'.join(lines)
+    # docker-compose config prints a literal $ as $$
+    assert 'healthcheck:' in body and '/readyz' in body, f"{name}: no /readyz healthcheck"
+    if name != 'broker':
+        assert re.search(r'depends_on:\n\s+broker:\n\s+condition: service_healthy', body), \
+            f"{name}: does not wait for a healthy broker"
+assert re.search(r'store:\n\s+condition: service_healthy', '\n'.join(services['query'])), \
+    "query does not wait for a healthy store"
 dockerfile = open(sys.argv[2]).read()
 assert 'FROM debian:12' in dockerfile
+for word in ('HEALTHCHECK', 'EXPOSE', 'CMD', 'USER newswire', 'VOLUME'):
+    assert re.search(r'^' + word, dockerfile, re.M), f"Dockerfile: no {word}"
+assert 'cmake --install' in dockerfile, "Dockerfile does not use the install rules"
 print("docker-compose.yml: valid; services", sorted(services), "scale-safe")
 PY
 
@@ -64,5 +76,8 @@ assert query, "no query service with the PostgreSQL override"
 assert re.search(r'NEWSWIRE_DB: postgresql://\S+@postgres:5432/', query.group(1)), \
     "query is not pointed at the postgres service"
 assert re.search(r'^  postgres:\n', text, re.M), "no postgres service"
+for name, m in (("store", store), ("query", query)):
+    assert re.search(r'postgres:\n\s+condition: service_healthy', m.group(1)), \
+        f"{name} does not wait for a healthy database"
 print("docker-compose.postgres.yml: valid; store and query on the postgres service")
 PY
