@@ -14,7 +14,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     sed "s|/usr/local/bin/newswire-\([a-z]*\)|$NW_BIN/services/\1/newswire-\1|" "$f" >"$T/units/$(basename "$f")"
   done
   # template units are verified through an instance
-  for t in "$T"/units/*@.service; do ln -s "$(basename "$t")" "${t%@.service}@1.service"; done
+  for t in "$T"/units/*@.service; do ln -s "$(basename "$t")" "${t%@.service}@9201.service"; done
   (cd "$T/units" && ls | grep -v '@\.service$') >"$T/unit.list"
   (cd "$T/units" && xargs systemd-analyze verify --man=no <"$T/unit.list") >"$T/verify.out" 2>&1 ||
     fail "systemd-analyze verify: $(cat "$T/verify.out")"
