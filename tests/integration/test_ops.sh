@@ -60,7 +60,8 @@ for slot in 1 3 4; do
 done
 ok "store, enrich, fetch ready"
 
-cp "$NW_SRC"/samples/*.txt "$DATA/inbox/"
+# written elsewhere and renamed in, as inbox writers are told to (a half-copied file is empty)
+mkdir -p "$T/stage" && cp "$NW_SRC"/samples/*.txt "$T/stage/" && mv "$T"/stage/*.txt "$DATA/inbox/"
 n=$(ls "$NW_SRC"/samples/*.txt | wc -l)
 stored() { [ "$(metric "$(H 1)" nw_store_articles_total)" -ge "$n" ]; }
 wait_until 120 stored || fail "samples not stored: $(metric "$(H 1)" nw_store_articles_total) of $n"
