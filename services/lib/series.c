@@ -24,8 +24,17 @@ const char *const nw_series_parse_reasons[] = {
 };
 const char *const nw_series_enrich_reasons[] = {"bad-message", "internal", "enrich-failed", NULL};
 const char *const nw_series_fetch_reasons[] = {
-    "bad-request",        "bad-url",         "binary-file", "body-too-large",
-    "not-a-regular-file", "unreadable-file", NULL,
+    "bad-json",
+    "bad-request",
+    "bad-url",
+    "binary-file",
+    "body-too-large",
+    "empty-body",
+    "invalid-utf8",
+    "not-a-regular-file",
+    "unreadable-file",
+    "unsupported-content-type",
+    NULL,
 };
 static const char *const store_own_reasons[] = {"bad-message", "bad-article", NULL};
 static const char *const busy_reasons[] = {"raw-queue-full", "dead-queue-full", "spool-full", NULL};

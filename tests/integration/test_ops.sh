@@ -69,6 +69,12 @@ idle() { [ "$(metric "$(H 0)" nw_broker_inflight)" -eq 0 ] && [ "$(metric "$(H 0
 wait_until 20 idle || fail "broker in flight stays $(metric "$(H 0)" nw_broker_inflight) when idle"
 ok "$n samples stored; broker in flight and queued back to 0"
 
+# A refused item's log line: reason, source and bytes as keys of their own, not inside msg.
+printf 'bin\000\001\002\003ary' >"$T/stage/junk.txt" && mv "$T/stage/junk.txt" "$DATA/inbox/"
+wait_until 30 grep -Eq 'msg="rejected: .*" source=inbox reason=[a-z0-9-]+ bytes=10$' "$T/fetch.log" ||
+  fail "no logfmt rejection line with its fields: $(grep -i reject "$T/fetch.log" | tail -3)"
+ok "a rejection logs source=, reason= and bytes= as fields"
+
 for slot in 0 1 2 3 4 5; do curl -fsS "$(H $slot)/metrics"; done >"$T/all.metrics"
 [ "$(metric "$(H 1)" nw_store_accept_to_commit_seconds_count)" -ge "$n" ] ||
   fail "acceptance-to-commit histogram did not count the samples"
