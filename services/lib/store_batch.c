@@ -450,6 +450,13 @@ nw_store_batch_pending(const nw_store_batch_t *b)
     return b->n;
 }
 
+const char *
+nw_store_batch_ready(void *arg)
+{
+    const nw_store_batch_t *b = arg;
+    return b && b->failed ? "the last batch failed; retrying" : NULL;
+}
+
 uint64_t
 nw_store_batch_failures(const nw_store_batch_t *b)
 {
