@@ -26,11 +26,10 @@ int nw_enrich_article(nw_article_t *art, nw_enriched_t *out);
 
 typedef struct nw_enricher nw_enricher_t;
 
-/* Find the reference data directory (the one holding ner/model.bin and geo/): $NEWSWIRE_REF_DIR,
- * else relative to the running executable (../../data, ../../../data: a build tree inside the
- * source tree; ../share/newswire: an install), else ./data, else the source tree it was built
- * from. Writes it to buf (n bytes) and
- * returns 0, or -ENOENT when none has ner/model.bin. */
+/* Find the reference data directory (the one holding ner/model.bin and geo/) as
+ * nw_refdir_find does (refdir.h: $NEWSWIRE_REF_DIR, ../share/newswire beside the executable,
+ * the source tree only from the build tree). Writes it to buf (n bytes) and returns 0, or
+ * -ENOENT when none has ner/model.bin. */
 int nw_enrich_find_data(char *buf, size_t n);
 
 /* Load the reference data from data_dir (NULL: nw_enrich_find_data): the NER model, lang/model.bin

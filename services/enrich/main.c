@@ -28,8 +28,8 @@ static const nw_cfg_opt_t options[] = {
     {"window", NW_CFG_INT, "64", offsetof(cfg_t, window), "most articles in flight at once", 1,
      65536},
     {"ref-dir", NW_CFG_STR, "", offsetof(cfg_t, ref_dir),
-     "reference data directory (ner/, geo/, themes/, tone/); empty: next to the executable "
-     "(../../data, ../share/newswire) or ./data",
+     "reference data directory (ner/, geo/, themes/, tone/); empty: NEWSWIRE_REF_DIR, else "
+     "../share/newswire beside the executable",
      0, 0},
     {"ner-model", NW_CFG_STR, "", offsetof(cfg_t, ner_model),
      "NER model file (empty: <ref-dir>/ner/model.bin)", 0, 0},

@@ -655,7 +655,7 @@ page_failed(struct job *j, const char *reason, int status, int transient, const 
 {
     fetch_web_t *w = j->w;
     count("nw_fetch_web_pages_total", reason);
-    NW_WARN(NULL, "page not ingested url=\"%s\" reason=%s: %s", j->url, reason, message);
+    NW_WARN(NULL, "page not ingested: %s url=\"%s\" reason=%s", message, j->url, reason);
     if (j->req)
         api_answer(j->req, status, reason, message);
     if (j->feed) {
