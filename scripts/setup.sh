@@ -10,6 +10,8 @@ NW_PACKAGES_RUNTIME=(
   libzmq3-dev libmsgpack-dev libuv1-dev libsqlite3-dev libxml2-dev libcurl4-openssl-dev
   libjansson-dev libmicrohttpd-dev libxxhash-dev libcld2-dev libutf8proc-dev liburiparser-dev
   libcmocka-dev libpq-dev zlib1g-dev libsodium-dev curl libicu-dev
+  # newswire-kafka (services/kafka), the Kafka bridge; CMake skips it when this is missing
+  librdkafka-dev
   # enrich's common-word lists (services/lib/entity_filter.h), read at start-up, never copied
   wamerican wngerman wspanish wfrench witalian wdutch wportuguese hunspell-pl hunspell-ru
   # bench_enrich judges the filter by the hunspell dictionaries of the other languages
