@@ -13,13 +13,17 @@
  * every produced document has a successful delivery report is written to a state file; a
  * restart resumes after it (at least once: what was in flight at a crash is produced again).
  *
- * Both are driven from the service's loop by a short timer: librdkafka has its own threads and
- * is polled with a zero timeout, the ZeroMQ sockets with ZMQ_DONTWAIT. */
+ * Both are driven from the service's loop by a short timer (--tick): librdkafka has its own
+ * threads and is polled with a zero timeout, the ZeroMQ sockets with ZMQ_DONTWAIT. IN also ticks
+ * when fetch's answer arrives (a uv_poll on the DEALER's ZMQ_FD), so a document costs one fetch
+ * round trip, not one timer period. */
 #ifndef NW_KAFKA_H
 #define NW_KAFKA_H
 
 #include <stddef.h>
+#include <librdkafka/rdkafka.h>
 #include <stdint.h>
+#include <uv.h>
 
 typedef struct nw_kin nw_kin_t;
 typedef struct nw_kout nw_kout_t;
@@ -45,9 +49,15 @@ typedef struct nw_kout_cfg {
     int64_t check_ms;     /* read the database at least this often */
 } nw_kout_cfg_t;
 
+/* Send librdkafka's log lines through the one logger (log.h) instead of its own stderr format:
+ * syslog levels 0-3 as error, 4 warn, 5-6 info, 7 debug. Queued: after rd_kafka_new, call
+ * rd_kafka_set_log_queue(rk, NULL) so they come out of the polls on the loop's thread. */
+void nw_kafka_conf_logs(rd_kafka_conf_t *conf);
+
 /* Both: cfg is borrowed for the object's lifetime, zctx too. Return NULL with a message in err
  * (for people) when librdkafka refuses the configuration or a socket cannot be made. */
-nw_kin_t *nw_kin_new(const nw_kin_cfg_t *cfg, void *zctx, char *err, size_t errlen);
+nw_kin_t *nw_kin_new(const nw_kin_cfg_t *cfg, uv_loop_t *loop, void *zctx, char *err,
+                     size_t errlen);
 nw_kout_t *nw_kout_new(const nw_kout_cfg_t *cfg, void *zctx, char *err, size_t errlen);
 
 /* Do what can be done now without blocking; now_ms is a monotonic clock. */

@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 #include <zmq.h>
 
 #include "newswire/log.h"
 #include "newswire/metrics.h"
+#include "newswire/util.h"
 
 #define DEFAULT_TYPE "text/plain; charset=utf-8"
 #define BACKOFF_MIN_MS 100
@@ -27,7 +29,9 @@ struct nw_kin {
     const nw_kin_cfg_t *cfg;
     void *zctx;
     rd_kafka_t *rk;
-    void *sock;              /* DEALER to fetch's ingest ROUTER */
+    uv_loop_t *loop;
+    void *sock;      /* DEALER to fetch's ingest ROUTER */
+    uv_poll_t *poll; /* on sock's ZMQ_FD; on the heap, its close outlives a re-made socket */
     rd_kafka_message_t *cur; /* the message being handed over, or NULL */
     int sent;                /* cur's request is out, no answer yet */
     int64_t sent_at, retry_at;
@@ -53,6 +57,51 @@ on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list
     nw_metrics_add(in->m_committed, (uint64_t)offsets->cnt);
 }
 
+static void
+on_poll_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* fetch's answer is here (or the edge was for something else: ticking finds out). ZMQ_FD is
+ * edge-triggered; the tick reads until EAGAIN and reads again after every send, so no edge is
+ * lost, and the timer ticks anyway. */
+static void
+on_readable(uv_poll_t *p, int status, int events)
+{
+    (void)status;
+    (void)events;
+    nw_kin_tick(p->data, (int64_t)(nw_mono_ns() / 1000000u));
+}
+
+static void
+unwatch(nw_kin_t *in)
+{
+    if (in->poll == NULL)
+        return;
+    uv_poll_stop(in->poll);
+    uv_close((uv_handle_t *)in->poll, on_poll_closed);
+    in->poll = NULL;
+}
+
+static int
+watch(nw_kin_t *in)
+{
+    int fd;
+    size_t sz = sizeof fd;
+    if (zmq_getsockopt(in->sock, ZMQ_FD, &fd, &sz) < 0 ||
+        (in->poll = malloc(sizeof *in->poll)) == NULL)
+        return -ENOMEM;
+    if (uv_poll_init(in->loop, in->poll, fd) < 0) {
+        free(in->poll);
+        in->poll = NULL;
+        return -EIO;
+    }
+    in->poll->data = in;
+    uv_poll_start(in->poll, UV_READABLE, on_readable);
+    return 0;
+}
+
 static void *
 open_socket(nw_kin_t *in)
 {
@@ -69,7 +118,7 @@ open_socket(nw_kin_t *in)
 }
 
 nw_kin_t *
-nw_kin_new(const nw_kin_cfg_t *cfg, void *zctx, char *err, size_t errlen)
+nw_kin_new(const nw_kin_cfg_t *cfg, uv_loop_t *loop, void *zctx, char *err, size_t errlen)
 {
     nw_kin_t *in = calloc(1, sizeof *in);
     char session[24];
@@ -82,6 +131,7 @@ nw_kin_new(const nw_kin_cfg_t *cfg, void *zctx, char *err, size_t errlen)
     }
     in->cfg = cfg;
     in->zctx = zctx;
+    in->loop = loop;
     in->backoff = BACKOFF_MIN_MS;
     in->m_consumed = nw_metrics_counter("nw_kafka_consumed_total", NULL,
                                         "Kafka messages consumed from --in-topics");
@@ -103,11 +153,13 @@ nw_kin_new(const nw_kin_cfg_t *cfg, void *zctx, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
         if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err, errlen) != RD_KAFKA_CONF_OK)
             goto fail;
+    nw_kafka_conf_logs(conf);
     rd_kafka_conf_set_opaque(conf, in);
     rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
     if ((in->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen)) == NULL)
         goto fail;
     conf = NULL; /* owned by rk now */
+    rd_kafka_set_log_queue(in->rk, NULL);
     rd_kafka_poll_set_consumer(in->rk);
     subs = rd_kafka_topic_partition_list_new(4);
     for (char *save = NULL, *t = strtok_r(topics, ",", &save); t; t = strtok_r(NULL, ",", &save))
@@ -118,7 +170,7 @@ nw_kin_new(const nw_kin_cfg_t *cfg, void *zctx, char *err, size_t errlen)
         snprintf(err, errlen, "cannot subscribe to \"%s\": %s", cfg->topics, rd_kafka_err2str(rc));
         goto fail;
     }
-    if ((in->sock = open_socket(in)) == NULL) {
+    if ((in->sock = open_socket(in)) == NULL || watch(in) < 0) {
         snprintf(err, errlen, "cannot connect to \"%s\": %s", cfg->ingest,
                  zmq_strerror(zmq_errno()));
         goto fail;
@@ -247,6 +299,10 @@ read_answer(nw_kin_t *in, int64_t now)
 void
 nw_kin_tick(nw_kin_t *in, int64_t now)
 {
+    if (in->sock == NULL && (in->sock = open_socket(in)) == NULL)
+        return;
+    if (in->poll == NULL && watch(in) < 0)
+        return;
     for (int i = 0; i < PER_TICK; i++) {
         if (in->cur && in->sent) {
             if (read_answer(in, now))
@@ -257,11 +313,12 @@ nw_kin_tick(nw_kin_t *in, int64_t now)
              * same document again is harmless (same id). */
             NW_WARN(NULL, "no answer from fetch ingest \"%s\": sending again", in->cfg->ingest);
             in->problem = "fetch ingest not answering";
+            unwatch(in);
             zmq_close(in->sock);
             in->sock = open_socket(in);
             retry_later(in, now);
-            if (in->sock == NULL)
-                return;
+            if (in->sock == NULL || watch(in) < 0)
+                return; /* the next tick tries again */
         }
         if (in->cur) {
             if (now < in->retry_at || send_current(in, now) < 0)
@@ -305,6 +362,7 @@ nw_kin_destroy(nw_kin_t **inp)
         rd_kafka_consumer_close(in->rk);
         rd_kafka_destroy(in->rk);
     }
+    unwatch(in); /* before zmq_close: ZMQ_FD belongs to the socket */
     if (in->sock)
         zmq_close(in->sock);
     free(in);

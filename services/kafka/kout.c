@@ -260,11 +260,13 @@ nw_kout_new(const nw_kout_cfg_t *cfg, void *zctx, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
         if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err, errlen) != RD_KAFKA_CONF_OK)
             goto fail;
+    nw_kafka_conf_logs(conf);
     rd_kafka_conf_set_opaque(conf, o);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     if ((o->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen)) == NULL)
         goto fail;
     conf = NULL;
+    rd_kafka_set_log_queue(o->rk, NULL);
     /* Subscribe before the first read (follow.h's order), though here it is only a doorbell. */
     o->sub = nw_sub_open(zctx, cfg->broker, o->prefixes, o->n_prefixes, 0, err, errlen);
     if (o->sub == NULL)

@@ -82,6 +82,25 @@ typedef struct bridge {
 } bridge_t;
 
 static void
+on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    int l = level <= 3   ? NW_LOG_ERROR
+            : level == 4 ? NW_LOG_WARN
+            : level <= 6 ? NW_LOG_INFO
+                         : NW_LOG_DEBUG;
+    NW_LOG(l, NULL, "librdkafka client=%s facility=%s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+void
+nw_kafka_conf_logs(rd_kafka_conf_t *conf)
+{
+    char err[128];
+    /* Queued, so the lines are written from the loop's thread when the client is polled. */
+    rd_kafka_conf_set(conf, "log.queue", "true", err, sizeof err);
+    rd_kafka_conf_set_log_cb(conf, on_kafka_log);
+}
+
+static void
 on_tick(uv_timer_t *t)
 {
     bridge_t *b = t->data;
@@ -163,8 +182,8 @@ main(int argc, char **argv)
                              .check_ms = cfg.check_ms};
     if ((b.svc = nw_service_new("kafka", cfg.svc.http, on_drain, &b)) == NULL)
         return 1;
-    if (cfg.in_topics[0] &&
-        (b.in = nw_kin_new(&in_cfg, nw_service_zctx(b.svc), err, sizeof err)) == NULL) {
+    if (cfg.in_topics[0] && (b.in = nw_kin_new(&in_cfg, nw_service_loop(b.svc),
+                                               nw_service_zctx(b.svc), err, sizeof err)) == NULL) {
         NW_ERROR(NULL, "kafka in: %s", err);
         goto fail;
     }
