@@ -8,6 +8,8 @@
 #   2. 200 more while a mock broker goes down, and the bridge is killed (SIGKILL) mid-stream and
 #      restarted: every document is stored exactly once (no lost, no doubled revision), and
 #      every stored article is on news.out at least once with its id as key.
+#   3. fetch killed: the bridge retries one message, commits nothing, says so on /healthz; with
+#      fetch back, the rest is stored once each.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 HARNESS=$NW_BIN/tests/kafka_harness
 KAFKA=$(svc_bin kafka)
@@ -90,16 +92,25 @@ curl -fsS "http://$KHTTP/healthz" | grep -q '"ok"' || fail "healthz: $(curl -sS 
 cmd "down 2" >/dev/null
 cmd "send 40 240" >/dev/null
 consumed_ge() { [ "$(metric "http://$KHTTP" nw_kafka_consumed_total)" -ge "$1" ]; }
-wait_until 5 consumed_ge 51 || true
-during=$(metric "http://$KHTTP" nw_kafka_consumed_total)
-cmd "up 2" >/dev/null
-wait_until 120 consumed_ge 51 || fail "the bridge consumed nothing after broker 2 came back"
-committed=$(metric "http://$KHTTP" nw_kafka_committed_total)
-consumed=$(metric "http://$KHTTP" nw_kafka_consumed_total)
-kill -KILL "$PID_kafka"
-wait "$PID_kafka" 2>/dev/null || true
+# kill_bridge: read its counters, then SIGKILL at once (the stream goes on meanwhile).
+kill_bridge() {
+  committed=$(metric "http://$KHTTP" nw_kafka_committed_total)
+  consumed=$(metric "http://$KHTTP" nw_kafka_consumed_total)
+  kill -KILL "$PID_kafka"
+  wait "$PID_kafka" 2>/dev/null || true
+}
+if wait_until 5 consumed_ge 51; then
+  kill_bridge
+  cmd "up 2" >/dev/null
+  when="while broker 2 was down"
+else
+  cmd "up 2" >/dev/null
+  wait_until 120 consumed_ge 51 || fail "the bridge consumed nothing after broker 2 came back"
+  kill_bridge
+  when="after broker 2, which held it up, came back"
+fi
 [ "$consumed" -lt 241 ] || fail "the bridge was killed after the stream ended ($consumed consumed): not mid-stream"
-ok "bridge killed mid-stream (SIGKILL) after consuming $consumed of 241 messages, $committed committed ($during consumed while broker 2 was down)"
+ok "bridge killed mid-stream (SIGKILL) $when, after consuming $consumed of 241 messages, $committed committed"
 cmd flush >/dev/null
 bridge
 wait_stored 240 180
@@ -110,5 +121,25 @@ revs=$(stored)
 arts=$(db_query "$DB" "select count(*) from articles")
 [ "$revs" -eq 240 ] && [ "$arts" -eq 240 ] || fail "store holds $arts articles, $revs revisions, want 240 and 240"
 ok "after the faults: 240 articles, 240 revisions (nothing lost or doubled); news.out: $out (distinct, total)"
+
+# fetch gone: no answer within --ingest-timeout, so the bridge sends again with backoff and
+# commits nothing; /healthz says why. fetch back (same spool): the rest goes in, once each.
+kill -KILL "$PID_fetch"
+wait "$PID_fetch" 2>/dev/null || true
+cmd "produce 240 250" >/dev/null
+retried() { [ "$(metric "http://$KHTTP" nw_kafka_in_retries_total)" -ge 1 ]; }
+wait_until 30 retried || fail "no retry while fetch was down: $(curl -fsS "http://$KHTTP/metrics" | grep nw_kafka)"
+health=$(curl -fsS "http://$KHTTP/healthz")
+case $health in *fetch\ ingest*) ;; *) fail "healthz while fetch is down: $health" ;; esac
+before=$(metric "http://$KHTTP" nw_kafka_committed_total)
+held=$(( $(metric "http://$KHTTP" nw_kafka_consumed_total) - before ))
+[ "$held" -eq 1 ] || fail "$held messages consumed and not committed while fetch is down, want 1 (in order, one in flight)"
+start fetch "$(svc_bin fetch)" --broker "$BROKER" --http "$API" --inbox-dir "" --ingest "$INGEST" \
+  --name fetch-kafka --spool-dir "$DATA/spool"
+wait_stored 250 120
+[ "$(stored)" -eq 250 ] || fail "store holds $(stored) revisions after fetch came back, want 250"
+wait_until 10 bash -c "curl -fsS http://$KHTTP/healthz | grep -q '\"ok\"'" \
+  || fail "healthz after fetch came back: $(curl -sS "http://$KHTTP/healthz")"
+ok "fetch killed: retried ($(metric "http://$KHTTP" nw_kafka_in_retries_total) times), healthz $health, nothing committed meanwhile ($before before); 250 stored once fetch was back"
 echo "kafka: $(curl -fsS "http://$KHTTP/metrics" | grep '^nw_kafka' | tr '\n' ' ')"
 echo quit >&"${HARN[1]}"
