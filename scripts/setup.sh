@@ -22,9 +22,10 @@ NW_PACKAGES_RUNTIME=(
 # key that test_curve.sh attacks the broker's roles with), clang-format (style check), docker-compose (validates
 # docker-compose.yml; no engine needed), postgresql (the PostgreSQL store tests start a
 # throwaway server of their own), clang and libclang-rt-14-dev (the libFuzzer harnesses of
-# tests/fuzz, run briefly by the suite).
-NW_PACKAGES_TEST=(python3 python3-yaml python3-zmq python3-msgpack clang-format docker-compose postgresql clang
-  libclang-rt-14-dev)
+# tests/fuzz, run briefly by the suite), lintian (checks the Debian package test_package.sh
+# builds with cpack; dpkg-dev's dpkg-shlibdeps computes its dependencies).
+NW_PACKAGES_TEST=(python3 python3-yaml python3-zmq python3-msgpack clang-format docker-compose
+  postgresql clang libclang-rt-14-dev lintian dpkg-dev)
 
 nw_missing_packages() {
   local p
