@@ -9,7 +9,7 @@ svc_bin() { printf '%s/services/%s/newswire-%s' "$NW_BIN" "$1" "$1"; }
 
 # Sanitizer builds read the common-word lists of nine languages for ~10 s: every enrich a test
 # starts (and restarts) reads them on first use instead.
-export NEWSWIRE_PRELOAD_LISTS=${NEWSWIRE_PRELOAD_LISTS:-0}
+export NEWSWIRE_ENRICH_PRELOAD_LISTS=${NEWSWIRE_ENRICH_PRELOAD_LISTS:-0}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/nw-test.XXXXXX")
 NW_PIDS=()
