@@ -33,10 +33,15 @@ typedef struct nw_cfg_opt {
 /* Fill cfg from defaults, environment and argv[1..]. Non-option arguments are left in
  * argv order and their count returned through *nargs / *args (may be NULL if the caller takes
  * none, in which case positional arguments are an error).
- * Returns 0 on success, 1 when --help was printed (exit 0), or -EINVAL after printing a
- * message that names the bad key (exit 2). */
+ * Returns 0 on success, 1 when --help or --version was printed (exit 0), or -EINVAL after
+ * printing a message that names the bad key (exit 2). --version prints the first word of usage
+ * (the program's name) and nw_version(). */
 int nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, const char *usage,
                    const char *summary, int *nargs, char ***args);
+
+/* The project's version, one string for every executable: CMake's project(VERSION), for
+ * example "0.1.0". Static storage. */
+const char *nw_version(void);
 
 /* Report a value that nw_config_load accepted but the program cannot use, in the style of the
  * loader's own messages: `error: bad value "VALUE" for option 'KEY' (EXPECTED)` on stderr.

@@ -114,16 +114,34 @@ help(const nw_cfg_opt_t *table, const char *usage, const char *summary)
                o->def && *o->def ? o->def : "none");
     }
     printf("  %-28s %s\n", "-h, --help", "show this help and exit");
+    printf("  %-28s %s\n", "--version", "print the version and exit");
+}
+
+const char *
+nw_version(void)
+{
+    return NW_VERSION;
+}
+
+/* "newswire-query 0.1.0": the program's name is the first word of its usage line. */
+static void
+version(const char *usage)
+{
+    printf("%.*s %s\n", (int)strcspn(usage, " "), usage, NW_VERSION);
 }
 
 int
 nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, const char *usage,
                const char *summary, int *nargs, char ***args)
 {
-    /* --help works even when the environment holds a bad value. */
+    /* --help and --version work even when the environment holds a bad value. */
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             help(table, usage, summary);
+            return 1;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            version(usage);
             return 1;
         }
     }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "newswire/config.h"
+
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -43,7 +45,8 @@ usage(FILE *out)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun `newswire <command> --help` for the options of a command. Every option\n"
-                 "--some-key can also be given as the environment variable NEWSWIRE_SOME_KEY.\n");
+                 "--some-key can also be given as the environment variable NEWSWIRE_SOME_KEY.\n"
+                 "`newswire --version` prints the version.\n");
 }
 
 int
@@ -57,6 +60,10 @@ main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("newswire %s\n", nw_version());
+        return 0;
+    }
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         if (strcmp(cmd, "help") == 0 && argc > 2) {
             for (size_t i = 0; i < N_COMMANDS; i++) {

@@ -11,6 +11,7 @@
  *                                the database and then live from the hub, each once, in seq
  *                                order; the event id is the seq, so a client that reconnects
  *                                with Last-Event-ID resumes without gap or duplicate
+ *   GET /                        the web page (data/web/: live list, search, timeline, map)
  *
  * The database is opened read-only (it sees what the store commits). The hub's "all" topic
  * carries every stored article once; each stream client has its own follow.h cursor over it.
@@ -39,6 +40,7 @@
 
 #include "newswire/buf.h"
 #include "newswire/config.h"
+#include "newswire/enrich.h"
 #include "newswire/follow.h"
 #include "newswire/json.h"
 #include "newswire/log.h"
@@ -49,6 +51,7 @@
 #include "newswire/store.h"
 #include "newswire/sub.h"
 #include "newswire/util.h"
+#include "newswire/webroot.h"
 #include "newswire/zsock.h"
 
 #define MAX_PREFIXES 32
@@ -67,6 +70,7 @@ typedef struct cfg {
     int64_t stream_buffer;
     int64_t check_ms;
     int64_t query_budget_ms;
+    const char *web_dir;
     nw_http_opts_t http_sec;
 } cfg_t;
 
@@ -85,6 +89,8 @@ static const nw_cfg_opt_t options[] = {
      "look in the database for articles the live stream missed this often", 10, 3600000},
     {"query-budget", NW_CFG_MS, "2s", offsetof(cfg_t, query_budget_ms),
      "a search still working after this is cut (503)", 10, 600000},
+    {"web-dir", NW_CFG_STR, "", offsetof(cfg_t, web_dir),
+     "the web page's files, served at / (empty: web/ beside the reference data; off: none)", 0, 0},
     NW_HTTP_OPTIONS(cfg_t, http_sec),
     NW_CFG_END,
 };
@@ -120,6 +126,7 @@ struct query_svc {
     cfg_t cfg;
     nw_store_t *db;
     nw_store_t *search_db; /* used by the thread-pool job only */
+    nw_webroot_t *web;
     search_job_t *running, *queued, **queued_tail;
     int n_queued;
     nw_zsock_t *sub;
@@ -632,6 +639,32 @@ on_drain(nw_service_t *svc, void *arg)
     uv_close((uv_handle_t *)&q->timer, on_timer_closed);
 }
 
+/* The web page (webroot.h), from --web-dir or web/ beside the reference data. A missing
+ * directory only costs the page: the API serves without it. */
+static int
+serve_web(query_svc_t *q, nw_http_t *h)
+{
+    char dir[4200];
+    if (strcmp(q->cfg.web_dir, "off") == 0)
+        return 0;
+    if (q->cfg.web_dir[0]) {
+        snprintf(dir, sizeof dir, "%s", q->cfg.web_dir);
+    } else {
+        char ref[4096];
+        if (nw_enrich_find_data(ref, sizeof ref) < 0) {
+            NW_WARN(NULL, "no web page: reference data not found (set --web-dir)");
+            return 0;
+        }
+        snprintf(dir, sizeof dir, "%s/web", ref);
+    }
+    if ((q->web = nw_webroot_new(dir)) == NULL) {
+        NW_WARN(NULL, "no web page: cannot open \"%s\": %s", dir, strerror(errno));
+        return 0;
+    }
+    NW_INFO(NULL, "web page served at / from \"%s\"", dir);
+    return nw_webroot_route(q->web, h);
+}
+
 static int
 subscribe(query_svc_t *q)
 {
@@ -720,7 +753,7 @@ main(int argc, char **argv)
     if (nw_http_route(h, "GET", "/v1/articles/*", on_article, &q) < 0 ||
         nw_http_route(h, "GET", "/v1/articles", on_articles, &q) < 0 ||
         nw_http_route(h, "GET", "/v1/search", on_search, &q) < 0 ||
-        nw_http_route(h, "GET", "/v1/stream", on_stream, &q) < 0)
+        nw_http_route(h, "GET", "/v1/stream", on_stream, &q) < 0 || serve_web(&q, h) < 0)
         goto fail;
     uv_timer_start(&q.timer, on_timer, (uint64_t)q.cfg.check_ms, (uint64_t)q.cfg.check_ms);
     NW_INFO(NULL, "query started http=%s db=\"%s\"", q.cfg.svc.http, shown);
@@ -728,6 +761,7 @@ main(int argc, char **argv)
     nw_store_close(&q.db);
     nw_store_close(&q.search_db);
     nw_buf_release(&q.ev);
+    nw_webroot_destroy(&q.web);
     return rc;
 fail:
     if (q.sub)
@@ -737,5 +771,6 @@ fail:
     nw_store_close(&q.search_db);
     nw_service_stop(q.svc);
     nw_service_run(q.svc);
+    nw_webroot_destroy(&q.web);
     return 1;
 }
