@@ -21,9 +21,9 @@ NW_PACKAGES_RUNTIME=(
 # throwaway server of their own), clang and libclang-rt-14-dev (the libFuzzer harnesses of
 # tests/fuzz, run briefly by the suite), chromium (the web page's browser test, driven by
 # puppeteer-core from npm: nw_browser_setup), python3-venv (the Python client's tests install
-# it with pip into a venv).
+# it with pip into a venv; python3-zmq and python3-msgpack for its subscribe() over ZeroMQ).
 NW_PACKAGES_TEST=(python3 python3-yaml clang-format docker-compose postgresql clang
-  libclang-rt-14-dev chromium python3-venv)
+  libclang-rt-14-dev chromium python3-venv python3-zmq python3-msgpack)
 # node and npm for puppeteer-core: Debian's, unless a node is installed already (NodeSource's
 # nodejs ships its own npm and conflicts with Debian's npm package).
 if ! command -v npm >/dev/null 2>&1; then
