@@ -13,7 +13,10 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
 "$PY" -m venv --system-site-packages "$T/venv" >"$T/venv.log" 2>&1 ||
   skip "cannot make a venv with $PY (apt-get install python3-venv): $(tail -1 "$T/venv.log")"
-"$T/venv/bin/pip" install --quiet --no-index --no-build-isolation --no-deps "$NW_SRC/clients/python" \
+# From a copy: building writes build/ and *.egg-info beside the sources.
+cp -r "$NW_SRC/clients/python" "$T/client-src"
+rm -rf "$T/client-src/build" "$T"/client-src/*.egg-info
+"$T/venv/bin/pip" install --quiet --no-index --no-build-isolation --no-deps "$T/client-src" \
   >"$T/pip.log" 2>&1 || fail "pip install clients/python: $(tail -5 "$T/pip.log")"
 (cd "$T" && "$T/venv/bin/python" -c 'import newswire, sys; assert newswire.__file__.startswith(sys.argv[1]), newswire.__file__' "$T/venv") ||
   fail "the venv does not import the installed client"
