@@ -180,6 +180,8 @@ async function select(f) {
   const server = {};
   if (state.serverFilters) {
     for (const k of FILTER_KEYS) if (f[k]) server[k] = f[k];
+    // The server's "to" is exclusive; the form's is the last day wanted.
+    if (f.to) server.to = new Date(Date.parse(f.to) + 864e5).toISOString().slice(0, 10);
   }
   let docs = [];
   if (f.q) {
@@ -423,11 +425,16 @@ let closeStream = null;
 async function connect() {
   if (closeStream) closeStream();
   state.live.clear();
-  try {
-    await api('/v1/facets', { by: 'lang', top: 1 });
-    state.serverFilters = true;
-  } catch (e) {
-    state.serverFilters = false; // an older newswire-query: filters apply here
+  // A newswire-query with the filters has /v1/facets (its facet is named facet= or by=).
+  state.serverFilters = false; // an older newswire-query: filters apply here
+  for (const key of ['facet', 'by']) {
+    try {
+      await api('/v1/facets', { [key]: 'lang', top: 1 });
+      state.serverFilters = true;
+      break;
+    } catch (e) {
+      if (e.status !== 400) break;
+    }
   }
   closeStream = openStream(new URLSearchParams(location.search).get('since') || '1d', onArticle, setStatus);
 }

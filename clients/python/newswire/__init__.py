@@ -193,8 +193,14 @@ class Client:
 
     def facets(self, by, **filters):
         """Counts by person, org, country, place, theme, lang or story (/v1/facets; a newer
-        newswire-query). Filters and bucket=, top= as for articles()."""
-        return self._get("/v1/facets", by=by, **_filters(filters))
+        newswire-query). Filters and bucket=, top=, trending= as for articles(). The facet is
+        sent as facet=, and as by= when the server refuses that name."""
+        try:
+            return self._get("/v1/facets", facet=by, **_filters(filters))
+        except NewswireError as e:
+            if e.status != 400 or "facet" not in (e.message + e.code):
+                raise
+            return self._get("/v1/facets", by=by, **_filters(filters))
 
     # ---- live ----
 
