@@ -200,13 +200,20 @@ typedef struct run {
     const ingest_cfg_t *cfg;
     path_list_t *files;
     doc_t *docs;
-    size_t n, next, printed, sent;
+    size_t n, next, printed, in_flight;
     size_t counts[D_UNKNOWN + 1];
     int unreachable;
     int progress;
     int64_t t0, last_progress, last_outcome;
     size_t waiting; /* --wait: accepted documents whose outcome is not known yet */
     void *zctx, *sub;
+    /* Acks that came before their post's answer was read (the pipeline can be that fast):
+     * kept until the answer names their id. */
+    struct early_ack {
+        char id[80];
+        doc_state_t state;
+    } * early;
+    size_t n_early, cap_early;
 } run_t;
 
 static int64_t
@@ -230,6 +237,45 @@ set_state(run_t *r, size_t i, doc_state_t st)
     r->counts[r->docs[i].state]--;
     r->docs[i].state = st;
     r->counts[st]++;
+}
+
+/* An ack for document i, accepted and waiting: its outcome is known. */
+static void
+outcome(run_t *r, size_t i, doc_state_t st)
+{
+    set_state(r, i, st);
+    r->waiting--;
+    r->last_outcome = mono_ms();
+}
+
+/* Keep an ack no accepted document matches yet (bounded: past the cap, the database lookup
+ * at the end is what is left). */
+static void
+keep_early(run_t *r, const char *id, doc_state_t st)
+{
+    if (r->n_early == r->cap_early) {
+        size_t cap = r->cap_early ? r->cap_early * 2 : 64;
+        struct early_ack *e = cap <= 1u << 20 ? realloc(r->early, cap * sizeof *e) : NULL;
+        if (e == NULL)
+            return;
+        r->early = e;
+        r->cap_early = cap;
+    }
+    snprintf(r->early[r->n_early].id, sizeof r->early[r->n_early].id, "%s", id);
+    r->early[r->n_early++].state = st;
+}
+
+/* Document i was just accepted: an ack that came before its answer? */
+static void
+take_early(run_t *r, size_t i)
+{
+    for (size_t k = 0; k < r->n_early; k++) {
+        if (strcmp(r->early[k].id, r->docs[i].id) == 0) {
+            outcome(r, i, r->early[k].state);
+            r->early[k] = r->early[--r->n_early];
+            return;
+        }
+    }
 }
 
 /* Ids to stdout in input order, as soon as every document before them is decided. */
@@ -274,8 +320,10 @@ finish(run_t *r, size_t i, int res, const nw_cli_answer_t *ans)
     if (res == NW_CLI_SENT_OK) {
         snprintf(d->id, sizeof d->id, "%s", ans->id);
         set_state(r, i, D_ACCEPTED);
-        if (r->cfg->wait)
+        if (r->cfg->wait) {
             r->waiting++;
+            take_early(r, i);
+        }
     } else if (res == NW_CLI_SENT_REFUSED) {
         snprintf(d->why, sizeof d->why, "%s", ans->error);
         set_state(r, i, D_REFUSED);
@@ -366,7 +414,7 @@ start_doc(run_t *r, CURLM *multi, slot_t *s, size_t i)
     s->attempt = 0;
     s->retry_at = 0;
     s->busy = 1;
-    r->sent++;
+    r->in_flight++;
 }
 
 static void
@@ -427,14 +475,16 @@ on_ack(run_t *r, const uint8_t *buf, size_t len)
     if (nw_ack_decode(&a, buf, len) < 0)
         return;
     doc_state_t st = ack_state(a.status);
-    for (size_t i = 0; st != D_PENDING && i < r->n; i++) {
+    size_t i = 0;
+    for (; st != D_PENDING && i < r->n; i++) {
         if (r->docs[i].state == D_ACCEPTED && strcmp(r->docs[i].id, a.id) == 0) {
-            set_state(r, i, st);
-            r->waiting--;
-            r->last_outcome = mono_ms();
+            outcome(r, i, st);
             break;
         }
     }
+    /* Not ours, or ours before its answer was read: only in-flight posts can still match. */
+    if (st != D_PENDING && i == r->n && r->in_flight > 0)
+        keep_early(r, a.id, st);
     nw_ack_release(&a);
 }
 
@@ -459,7 +509,7 @@ drain_acks(run_t *r)
 
 struct dead_scan {
     run_t *r;
-    size_t found;
+    size_t found, wanted;
 };
 
 static int
@@ -480,7 +530,7 @@ on_dead_row(const nw_store_dead_row_t *row, void *arg)
             ds->found++;
         }
     }
-    return 0;
+    return ds->found >= ds->wanted; /* newest first: stop once every one is found */
 }
 
 /* After the acks: the reasons of the dead letters, and dead letters whose ack was missed. */
@@ -496,8 +546,8 @@ read_dead_letters(run_t *r)
     nw_store_t *db = nw_store_open(path, 1, err, sizeof err);
     if (db == NULL)
         return;
-    struct dead_scan ds = {.r = r};
-    nw_store_dlq_list(db, 100000, on_dead_row, &ds);
+    struct dead_scan ds = {.r = r, .wanted = r->counts[D_DEAD] + r->waiting};
+    nw_store_dlq_list(db, (int)(10000 + r->n), on_dead_row, &ds);
     nw_store_close(&db);
 }
 
@@ -626,6 +676,7 @@ run_all(run_t *r)
                 s->retry_at = mono_ms() + ms;
                 continue;
             }
+            r->in_flight--;
             finish(r, s->idx, res, &ans);
             slot_free(s);
         }
@@ -673,6 +724,7 @@ done:
     }
     curl_multi_cleanup(multi);
     free(slots);
+    free(r->early);
     if (r->sub)
         zmq_close(r->sub);
     if (r->zctx)
