@@ -5,10 +5,12 @@
 // Checks: an article ingested through the fetch API after the page opened appears in the live
 // list; a search narrows the list to it; a facet (country) narrows the list; the map has a
 // marker for its dateline city; no error reached the page's console. A screenshot is written.
+// With QUERY_TOKEN and TOKEN (a newswire-query with a token file): the page given the token
+// (?token=) streams and lists; without it, it says so instead of listing.
 import puppeteer from 'puppeteer-core';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const { QUERY, FETCH, SHOT, CHROMIUM = '/usr/bin/chromium' } = process.env;
+const { QUERY, FETCH, SHOT, QUERY_TOKEN, TOKEN, CHROMIUM = '/usr/bin/chromium' } = process.env;
 const T = 60000; // per wait: a sanitizer build on two busy cores is slow
 
 function fail(msg) {
@@ -116,6 +118,24 @@ try {
   }
   if (errors.length) fail(`the page reported errors:\n  ${errors.join('\n  ')}`);
   ok('no errors in the page');
+
+  if (QUERY_TOKEN && TOKEN) {
+    const p2 = await browser.newPage();
+    await p2.goto(`${QUERY_TOKEN}/?token=${encodeURIComponent(TOKEN)}`, { waitUntil: 'load', timeout: T });
+    await p2.waitForSelector('#status[data-state="live"]', { timeout: T });
+    await waitList(p2, 'the page with a token', (ids) => ids.includes(cairo) && ids.includes(oslo));
+    const late = await ingest('late-token', 'Token test story\n\nLima, Peru - A story sent while the page reads its stream with a bearer token, the test said.\n');
+    await waitList(p2, 'a live article with a token', (ids) => ids[0] === late);
+    ok('with a bearer token: the stream (fetch-based SSE reader) backfills and goes live');
+    await p2.evaluate(() => localStorage.clear());
+    const p3 = await browser.newPage();
+    await p3.goto(`${QUERY_TOKEN}/`, { waitUntil: 'load', timeout: T });
+    await sleep(3000);
+    const n = (await listIds(p3)).length;
+    const st = await p3.$eval('#status', (e) => e.dataset.state || '');
+    if (n !== 0 || st === 'live') fail(`without a token the page listed ${n} articles, status ${st}`);
+    ok(`without a token: nothing listed, status "${st}"`);
+  }
 } catch (e) {
   fail(e.stack || e.message);
 } finally {

@@ -37,13 +37,26 @@ code=$(curl -sS --path-as-is -o /dev/null -w '%{http_code}' "$QUERY/%2e%2e/ner/m
   fail "the page's catch-all route shadows /metrics"
 ok "/ serves the page and its vendored files with their types, and nothing outside data/web/"
 
+# A second newswire-query on the same database and hub that asks for a bearer token: the page
+# reads its stream with fetch() then (EventSource cannot send one).
+TOKEN=$("$NW" token new --scope read --name page --file "$T/tokens" 2>/dev/null) ||
+  fail "newswire token new"
+start query-token "$(svc_bin query)" --data-dir "$T/data" --broker "tcp://127.0.0.1:$P" \
+  --http "127.0.0.1:$((P + 18))" --http-tokens "$T/tokens"
+QUERY_TOKEN=http://127.0.0.1:$((P + 18))
+wait_until 60 curl -fsS "$QUERY_TOKEN/healthz" || fail "the query with tokens never became healthy"
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "$QUERY_TOKEN/v1/articles")" = 401 ] ||
+  fail "the query with tokens answers without one"
+[ "$(curl -sS -o /dev/null -w '%{http_code}' "$QUERY_TOKEN/")" = 200 ] ||
+  fail "the page itself must load without a token (a browser cannot send one for it)"
+
 mkdir -p "$NW_BIN/artifacts"
 SHOT=$NW_BIN/artifacts/web-page.png
 rm -f "$SHOT"
 rc=0
-QUERY=$QUERY FETCH=$FETCH SHOT=$SHOT CHROMIUM=$CHROMIUM HOME=$T \
+QUERY=$QUERY FETCH=$FETCH SHOT=$SHOT CHROMIUM=$CHROMIUM HOME=$T QUERY_TOKEN=$QUERY_TOKEN TOKEN=$TOKEN \
   node "$NW_SRC/tests/browser/web_page.mjs" || rc=$?
 [ $rc -eq 77 ] && skip "chromium cannot start here"
 [ $rc -eq 0 ] || fail "the browser test failed (rc $rc); up.log: $(tail -20 "$T/up.log")"
 [ -s "$SHOT" ] || fail "no screenshot at $SHOT"
-ok "browser: live list, search, facet filter and map marker; screenshot $SHOT"
+ok "browser: live list, search, facet filter, map marker, a token-protected API; screenshot $SHOT"
