@@ -10,7 +10,8 @@
 
 const MAX_LIVE = 500; // documents kept from the stream; the oldest drop off
 const MAX_FETCH = 60; // search hits whose whole documents are fetched for the map
-const FILTER_KEYS = ['q', 'topic', 'lang', 'person', 'org', 'place', 'country', 'theme', 'from', 'to'];
+const FILTER_KEYS = ['q', 'topic', 'lang', 'person', 'org', 'place', 'country', 'theme', 'story',
+  'near', 'bbox', 'from', 'to'];
 
 const $ = (sel) => document.querySelector(sel);
 const state = {
@@ -118,11 +119,34 @@ function topicConditions(f) {
   if (f.org) c.push((t) => t === `org.${slug(f.org)}`);
   if (f.country) c.push((t) => t === `country.${f.country.toLowerCase()}`);
   if (f.theme) c.push((t) => t.startsWith(`theme.${slug(f.theme)}`));
+  if (f.story) c.push((t) => t === `story.${f.story}`);
   if (f.place) {
     const p = slug(f.place);
     c.push((t) => t.startsWith('place.') && (t.endsWith(`.${p}`) || t.startsWith(`place.${p}`)));
   }
   return c;
+}
+
+// near=lat,lon,km and bbox=minlon,minlat,maxlon,maxlat: some geocoded place of the article
+// lies within. Numbers that do not parse select nothing (the server answers 400 for them).
+function geoCondition(f) {
+  const nums = (v, n) => {
+    const a = v.split(',').map(Number);
+    return a.length === n && a.every(Number.isFinite) ? a : null;
+  };
+  if (f.near) {
+    const a = nums(f.near, 3);
+    if (!a) return () => false;
+    const [lat, lon, km] = a;
+    return (e) => d3.geoDistance([lon, lat], [e.lon, e.lat]) * 6371.0088 <= km;
+  }
+  if (f.bbox) {
+    const a = nums(f.bbox, 4);
+    if (!a) return () => false;
+    const [x0, y0, x1, y1] = a;
+    return (e) => e.lon >= x0 && e.lon <= x1 && e.lat >= y0 && e.lat <= y1;
+  }
+  return null;
 }
 
 function docTime(d) {
@@ -132,6 +156,8 @@ function docTime(d) {
 function matches(d, f) {
   const topics = d.topics || [];
   for (const cond of topicConditions(f)) if (!topics.some(cond)) return false;
+  const geo = geoCondition(f);
+  if (geo && !(d.entities || []).some((e) => e.type === 'place' && typeof e.lat === 'number' && geo(e))) return false;
   const day = docTime(d).slice(0, 10);
   if (f.from && day && day < f.from) return false;
   if (f.to && day && day > f.to) return false;

@@ -3,7 +3,7 @@
 //   QUERY=http://... FETCH=http://... SHOT=out.png CHROMIUM=/usr/bin/chromium node web_page.mjs
 // Exit 0: every check passed; 1: a check failed (message on stderr); 77: chromium cannot start.
 // Checks: an article ingested through the fetch API after the page opened appears in the live
-// list; a search narrows the list to it; a facet (country) narrows the list; the map has a
+// list; a search narrows the list to it; a facet (country) and near= narrow the list; the map has a
 // marker for its dateline city; no error reached the page's console. A screenshot is written.
 // With QUERY_TOKEN and TOKEN (a newswire-query with a token file): the page given the token
 // (?token=) streams and lists; without it, it says so instead of listing.
@@ -112,6 +112,14 @@ try {
 
   await page.click('#clear');
   await waitList(page, 'the list after clearing the facet', (ids) => ids.includes(cairo) && ids.includes(oslo));
+
+  // A geographic filter: within 50 km of Cairo.
+  await page.type('#filters input[name="near"]', '30.04,31.24,50');
+  await page.click('#filters button[type="submit"]');
+  await waitList(page, 'near=Cairo,50km', (ids) => ids.includes(cairo) && !ids.includes(oslo));
+  ok('a near= filter narrowed the list to the article placed within 50 km of Cairo');
+  await page.click('#clear');
+  await waitList(page, 'the list after clearing near', (ids) => ids.includes(cairo) && ids.includes(oslo));
   if (SHOT) {
     await page.screenshot({ path: SHOT, fullPage: true });
     ok(`screenshot: ${SHOT}`);
