@@ -16,14 +16,15 @@ NW_PACKAGES_RUNTIME=(
   hunspell-de-de hunspell-es hunspell-fr hunspell-it hunspell-nl hunspell-pt-pt
 )
 # The test suite also needs: python3 (integration test helpers), python3-yaml (checks the
-# Kubernetes manifests), clang-format (style check), docker-compose (validates
-# docker-compose.yml; no engine needed), postgresql (the PostgreSQL store tests start a
-# throwaway server of their own), clang and libclang-rt-14-dev (the libFuzzer harnesses of
-# tests/fuzz, run briefly by the suite), chromium (the web page's browser test, driven by
-# puppeteer-core from npm: nw_browser_setup), python3-venv (the Python client's tests install
-# it with pip into a venv; python3-zmq and python3-msgpack for its subscribe() over ZeroMQ).
-NW_PACKAGES_TEST=(python3 python3-yaml clang-format docker-compose postgresql clang
-  libclang-rt-14-dev chromium python3-venv python3-zmq python3-msgpack)
+# Kubernetes manifests), python3-zmq and python3-msgpack (bus_peer.py, the peer with a wrong
+# key that test_curve.sh attacks the broker's roles with; also the Python client's subscribe()
+# over ZeroMQ), clang-format (style check), docker-compose (validates docker-compose.yml; no
+# engine needed), postgresql (the PostgreSQL store tests start a throwaway server of their
+# own), clang and libclang-rt-14-dev (the libFuzzer harnesses of tests/fuzz, run briefly by the
+# suite), chromium (the web page's browser test, driven by puppeteer-core from npm:
+# nw_browser_setup), python3-venv (the Python client's tests install it with pip into a venv).
+NW_PACKAGES_TEST=(python3 python3-yaml python3-zmq python3-msgpack clang-format docker-compose
+  postgresql clang libclang-rt-14-dev chromium python3-venv)
 # node and npm for puppeteer-core: Debian's, unless a node is installed already (NodeSource's
 # nodejs ships its own npm and conflicts with Debian's npm package).
 if ! command -v npm >/dev/null 2>&1; then
