@@ -175,6 +175,7 @@ typedef enum {
     D_UNCHANGED, /* --wait: its content was stored before (already known) */
     D_HISTORY,   /* --wait: kept as an older revision (a newer one is current) */
     D_DEAD,      /* --wait: became a dead letter (reason in why) */
+    D_NOACK,     /* --wait: no ack, but the database has the article (stored or known) */
     D_UNKNOWN,   /* --wait: no outcome within --wait-timeout */
 } doc_state_t;
 
@@ -533,9 +534,13 @@ on_dead_row(const nw_store_dead_row_t *row, void *arg)
     return ds->found >= ds->wanted; /* newest first: stop once every one is found */
 }
 
-/* After the acks: the reasons of the dead letters, and dead letters whose ack was missed. */
+/* After the acks, from the database when it is readable: the reasons of the dead letters,
+ * dead letters whose ack was missed, and articles whose ack was missed. An ack can be missed
+ * because it came before the subscription took, or because the broker keeps acks for fetch's
+ * role (CURVE roles): then the database is all there is, and it can tell that the id is an
+ * article but not whether this copy was new. */
 static void
-read_dead_letters(run_t *r)
+read_database(run_t *r)
 {
     if (r->counts[D_DEAD] == 0 && r->waiting == 0)
         return;
@@ -548,6 +553,15 @@ read_dead_letters(run_t *r)
         return;
     struct dead_scan ds = {.r = r, .wanted = r->counts[D_DEAD] + r->waiting};
     nw_store_dlq_list(db, (int)(10000 + r->n), on_dead_row, &ds);
+    for (size_t i = 0; r->waiting > 0 && i < r->n; i++) {
+        uint8_t *doc = NULL;
+        size_t len = 0;
+        if (r->docs[i].state == D_ACCEPTED && nw_store_get(db, r->docs[i].id, &doc, &len) == 0) {
+            set_state(r, i, D_NOACK);
+            r->waiting--;
+        }
+        free(doc);
+    }
     nw_store_close(&db);
 }
 
@@ -588,8 +602,8 @@ summary(const run_t *r, int64_t now)
 {
     const size_t *c = r->counts;
     double secs = (double)(now - r->t0) / 1000.0;
-    size_t accepted =
-        c[D_ACCEPTED] + c[D_STORED] + c[D_UNCHANGED] + c[D_HISTORY] + c[D_DEAD] + c[D_UNKNOWN];
+    size_t accepted = c[D_ACCEPTED] + c[D_STORED] + c[D_UNCHANGED] + c[D_HISTORY] + c[D_DEAD] +
+                      c[D_NOACK] + c[D_UNKNOWN];
     fprintf(stderr, "newswire ingest: %zu documents in %.1f s: %zu accepted", r->n, secs, accepted);
     if (c[D_REFUSED]) {
         fprintf(stderr, ", %zu refused", c[D_REFUSED]);
@@ -614,6 +628,11 @@ summary(const run_t *r, int64_t now)
         fprintf(stderr, ", %zu dead letters", c[D_DEAD]);
         print_reasons(r, D_DEAD);
     }
+    if (c[D_NOACK])
+        fprintf(stderr,
+                ", %zu articles whose ack was not seen (stored or already known; with CURVE "
+                "roles acks go to fetch's key only)",
+                c[D_NOACK]);
     if (c[D_UNKNOWN] || c[D_ACCEPTED])
         fprintf(stderr, ", %zu without an outcome after --wait-timeout",
                 c[D_UNKNOWN] + c[D_ACCEPTED]);
@@ -702,7 +721,7 @@ run_all(run_t *r)
             drain_acks(r);
             show_progress(r, mono_ms(), 0);
         }
-        read_dead_letters(r);
+        read_database(r);
         for (size_t i = 0; i < r->n; i++)
             if (r->docs[i].state == D_ACCEPTED)
                 set_state(r, i, D_UNKNOWN);

@@ -5,7 +5,8 @@
 # - --wait on a directory with two good documents, one that fetch accepts but parse turns into
 #   a dead letter (blank text) and one fetch refuses (invalid UTF-8): exit 1, the summary says
 #   2 stored, 1 dead letter with its stage and reason, 1 refused with its reason;
-# - --wait again on the good ones: exit 0, both "already known (unchanged)".
+# - --wait again on the good ones: exit 0, both "already known (unchanged)";
+# - --wait with no acks reaching it: the database says the document is an article; exit 0.
 . "$(dirname "$0")/lib.sh"
 require_bins "$NW" "$(svc_bin fetch)" "$(svc_bin store)" "$(svc_bin parse)" "$(svc_bin enrich)"
 P=$(free_ports 20)
@@ -55,3 +56,12 @@ rc=0
 grep -q 'outcomes: 0 stored as new articles or revisions, 2 already known (unchanged)$' "$T/again.err" ||
   fail "already known: $(cat "$T/again.err")"
 ok "--wait: the same documents again are already known (unchanged); exit 0"
+
+# No acks at all (a broker that keeps them for fetch's key, or none: here a port nothing
+# listens on): the database still says the document is an article; exit 0, and it says why.
+rc=0
+"$NW" ingest --wait --api "$API" --broker "tcp://127.0.0.1:$((P + 19))" --data-dir "$T/data" \
+  --wait-timeout 2s "$T/mixed/a-good.txt" >/dev/null 2>"$T/noack.err" || rc=$?
+[ $rc -eq 0 ] || fail "--wait without acks on a stored document: rc=$rc $(cat "$T/noack.err")"
+grep -q '1 articles whose ack was not seen' "$T/noack.err" || fail "no-ack fallback: $(cat "$T/noack.err")"
+ok "--wait without acks: the database says it is an article; exit 0"
