@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "newswire/config.h"
-#include "newswire/enrich.h"
+#include "newswire/refdir.h"
 #include "newswire/log.h"
 #include "newswire/service.h"
 #include "newswire/stage.h"
@@ -100,8 +100,8 @@ serve_web(nw_http_t *h)
         snprintf(dir, sizeof dir, "%s", cfg.web_dir);
     } else {
         char ref[4096];
-        if (nw_enrich_find_data(ref, sizeof ref) < 0) {
-            NW_WARN(NULL, "no web page: reference data not found (set --web-dir)");
+        if (nw_refdir_find("web/index.html", ref, sizeof ref) < 0) {
+            NW_WARN(NULL, "no web page: no web/index.html in the reference data (set --web-dir)");
             return 0;
         }
         snprintf(dir, sizeof dir, "%s/web", ref);
