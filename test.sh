@@ -6,6 +6,7 @@ set -euo pipefail
 NW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$NW_ROOT/scripts/setup.sh"
 nw_require_packages test
+nw_browser_setup
 nw_build "$NW_ROOT/build-test" -DCMAKE_BUILD_TYPE=Debug -DNW_SANITIZE=ON -DNW_WERROR=ON
 
 echo "== format check (clang-format, .clang-format)"

@@ -13,7 +13,7 @@
 include(GNUInstallDirs)
 
 set(NW_EXECUTABLES newswire newswire-broker newswire-fetch newswire-parse newswire-enrich
-  newswire-store newswire-query)
+  newswire-store newswire-query newswire-kafka)
 foreach(exe ${NW_EXECUTABLES})
   if(TARGET ${exe})
     install(TARGETS ${exe} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -74,7 +74,7 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "news-article ingest pipeline over ZeroMQ"
 set(CPACK_PACKAGE_DESCRIPTION "Articles stream in from feeds, web pages, files, an HTTP API and
  a ZeroMQ socket; they are parsed, enriched (language, entities, places, themes, quotes,
  stories), stored durably with full-text search (SQLite or PostgreSQL) and published live on
- topics. One executable per service (broker, fetch, parse, enrich, store, query) plus the
+ topics. One executable per service (broker, fetch, parse, enrich, store, query, kafka) plus the
  newswire command; systemd units are installed but not enabled.")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)

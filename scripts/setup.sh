@@ -10,6 +10,8 @@ NW_PACKAGES_RUNTIME=(
   libzmq3-dev libmsgpack-dev libuv1-dev libsqlite3-dev libxml2-dev libcurl4-openssl-dev
   libjansson-dev libmicrohttpd-dev libxxhash-dev libcld2-dev libutf8proc-dev liburiparser-dev
   libcmocka-dev libpq-dev zlib1g-dev libsodium-dev curl libicu-dev
+  # newswire-kafka (services/kafka), the Kafka bridge; CMake skips it when this is missing
+  librdkafka-dev
   # enrich's common-word lists (services/lib/entity_filter.h), read at start-up, never copied
   wamerican wngerman wspanish wfrench witalian wdutch wportuguese hunspell-pl hunspell-ru
   # bench_enrich judges the filter by the hunspell dictionaries of the other languages
@@ -17,13 +19,21 @@ NW_PACKAGES_RUNTIME=(
 )
 # The test suite also needs: python3 (integration test helpers), python3-yaml (checks the
 # Kubernetes manifests), python3-zmq and python3-msgpack (bus_peer.py, the peer with a wrong
-# key that test_curve.sh attacks the broker's roles with), clang-format (style check), docker-compose (validates
-# docker-compose.yml; no engine needed), postgresql (the PostgreSQL store tests start a
-# throwaway server of their own), clang and libclang-rt-14-dev (the libFuzzer harnesses of
-# tests/fuzz, run briefly by the suite), lintian (checks the Debian package test_package.sh
-# builds with cpack; dpkg-dev's dpkg-shlibdeps computes its dependencies).
+# key that test_curve.sh attacks the broker's roles with; also the Python client's subscribe()
+# over ZeroMQ), clang-format (style check), docker-compose (validates docker-compose.yml; no
+# engine needed), postgresql (the PostgreSQL store tests start a throwaway server of their
+# own), clang and libclang-rt-14-dev (the libFuzzer harnesses of tests/fuzz, run briefly by the
+# suite), lintian (checks the Debian package test_package.sh builds with cpack; dpkg-dev's
+# dpkg-shlibdeps computes its dependencies), chromium (the web page's browser test, driven by
+# puppeteer-core from npm: nw_browser_setup), python3-venv (the Python client's tests install
+# it with pip into a venv).
 NW_PACKAGES_TEST=(python3 python3-yaml python3-zmq python3-msgpack clang-format docker-compose
-  postgresql clang libclang-rt-14-dev lintian dpkg-dev)
+  postgresql clang libclang-rt-14-dev lintian dpkg-dev chromium python3-venv)
+# node and npm for puppeteer-core: Debian's, unless a node is installed already (NodeSource's
+# nodejs ships its own npm and conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then
+  NW_PACKAGES_TEST+=(nodejs npm)
+fi
 
 nw_missing_packages() {
   local p
@@ -50,6 +60,22 @@ nw_require_packages() {
     echo "newswire: missing Debian packages. Run as root:" >&2
     echo "  apt-get install -y $missing" >&2
     exit 1
+  fi
+}
+
+# The browser test's npm packages (puppeteer-core, pinned by tests/browser/package-lock.json),
+# installed into tests/browser/node_modules, never globally; it uses Debian's chromium, so
+# puppeteer's own browser download is skipped.
+nw_browser_setup() {
+  local dir=$NW_ROOT/tests/browser stamp want
+  stamp=$dir/node_modules/.newswire-lock
+  want=$(cksum <"$dir/package-lock.json")
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  echo "newswire: installing the browser test's npm packages into tests/browser/node_modules" >&2
+  if (cd "$dir" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2); then
+    printf '%s\n' "$want" >"$stamp"
+  else
+    echo "newswire: npm ci failed; the browser test will skip" >&2
   fi
 }
 

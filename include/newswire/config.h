@@ -38,12 +38,17 @@ typedef struct nw_cfg_opt {
 /* Fill cfg from defaults, environment and argv[1..]. Non-option arguments are left in
  * argv order and their count returned through *nargs / *args (may be NULL if the caller takes
  * none, in which case positional arguments are an error).
- * Returns 0 on success, 1 when --help was printed or --config-check passed (exit 0), or
- * -EINVAL after printing one line per bad flag, variable or config line, naming it and
- * showing bounds in the units the option is written in (exit 2). The program is named by the
- * usage line ("newswire-fetch ...", "newswire search ..."). */
+ * Returns 0 on success, 1 when --help or --version was printed or --config-check passed
+ * (exit 0), or -EINVAL after printing one line per bad flag, variable or config line, naming it
+ * and showing bounds in the units the option is written in (exit 2). The program is named by
+ * the usage line ("newswire-fetch ...", "newswire search ..."); --version prints that name and
+ * nw_version(). */
 int nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, const char *usage,
                    const char *summary, int *nargs, char ***args);
+
+/* The project's version, one string for every executable: CMake's project(VERSION), for
+ * example "0.1.0". Static storage. */
+const char *nw_version(void);
 
 /* Report a value that nw_config_load accepted but the program cannot use, in the style of the
  * loader's own messages: `error: bad value "VALUE" for option 'KEY' (EXPECTED)` on stderr.

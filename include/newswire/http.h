@@ -110,8 +110,9 @@ int nw_http_port(const nw_http_t *h);
 void nw_http_set_max_body(nw_http_t *h, size_t max_body);
 /* Route exact method + path to a handler; a path ending in '*' matches every longer path with
  * that prefix ("/v1/articles/" followed by a star takes "/v1/articles/abc"; the handler reads
- * req->path). Unknown paths get 404, wrong methods 405, both with a JSON error body. Returns 0 or
- * -ENOMEM. */
+ * req->path). When several routes match, the most specific wins, whatever the order they were
+ * added in: an exact path, then the longest prefix. Unknown paths get 404, wrong methods 405, both
+ * with a JSON error body. Returns 0 or -ENOMEM. */
 int nw_http_route(nw_http_t *h, const char *method, const char *path, nw_http_handler_cb cb,
                   void *arg);
 /* The same with an explicit scope (token.h; NW_SCOPE_NONE: open). nw_http_route gives GET

@@ -205,6 +205,20 @@ help(const nw_cfg_opt_t *table, const char *usage, const char *summary, const ch
            "check the options (and the --config file), "
            "name every bad one, and exit");
     printf("  %-28s %s\n", "-h, --help", "show this help and exit");
+    printf("  %-28s %s\n", "--version", "print the version and exit");
+}
+
+const char *
+nw_version(void)
+{
+    return NW_VERSION;
+}
+
+/* "newswire-query 0.1.0": the program's name is the first word of its usage line. */
+static void
+version(const char *usage)
+{
+    printf("%.*s %s\n", (int)strcspn(usage, " "), usage, NW_VERSION);
 }
 
 /* Values read from config files live as long as the process: the config struct borrows them.
@@ -354,10 +368,14 @@ nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, cons
     int generic = strncmp(usage, "newswire-", 9) == 0;
     const char *config = NULL;
     int check = 0;
-    /* --help works even when the environment holds a bad value. */
+    /* --help and --version work even when the environment holds a bad value. */
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             help(table, usage, summary, prog);
+            return 1;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            version(usage);
             return 1;
         }
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)

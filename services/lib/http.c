@@ -537,10 +537,15 @@ refuse_too_large(nw_http_t *h, struct req_ctx *c)
                             "Connection: close\r\n");
 }
 
-/* The route for method + path; NULL with *path_known set when only the method is wrong. */
+/* The route for method + path; NULL with *path_known set when only the method is wrong. The
+ * most specific path wins whatever the order routes were added in: an exact path before any
+ * prefix, a longer prefix before a shorter one, so a catch-all route for the web page's files
+ * never shadows /metrics or an API route. */
 static const struct route *
 find_route(const nw_http_t *h, const char *method, const char *path, int *path_known)
 {
+    const struct route *best = NULL;
+    size_t best_rank = 0;
     *path_known = 0;
     for (const struct route *r = h->routes; r; r = r->next) {
         size_t n = strlen(r->path);
@@ -549,10 +554,13 @@ find_route(const nw_http_t *h, const char *method, const char *path, int *path_k
                    : strcmp(r->path, path) != 0)
             continue;
         *path_known = 1;
-        if (strcmp(r->method, method) == 0)
-            return r;
+        size_t rank = prefix ? 2 * (n - 1) : 2 * n + 1;
+        if (strcmp(r->method, method) == 0 && (best == NULL || rank > best_rank)) {
+            best = r;
+            best_rank = rank;
+        }
     }
-    return NULL;
+    return best;
 }
 
 struct framing {
@@ -634,18 +642,8 @@ check_head(nw_http_t *h, struct req_ctx *c)
 static enum MHD_Result
 dispatch(nw_http_t *h, struct req_ctx *c)
 {
-    const struct route *r = NULL;
     int path_known = 0;
-    for (r = h->routes; r; r = r->next) {
-        size_t n = strlen(r->path);
-        int prefix = n > 0 && r->path[n - 1] == '*';
-        if (prefix ? strncmp(r->path, c->req.path, n - 1) != 0 || c->req.path[n - 1] == 0
-                   : strcmp(r->path, c->req.path) != 0)
-            continue;
-        path_known = 1;
-        if (strcmp(r->method, c->req.method) == 0)
-            break;
-    }
+    const struct route *r = find_route(h, c->req.method, c->req.path, &path_known);
     if (r == NULL && path_known)
         return queue_error(c, 405, "method-not-allowed", "method not allowed for this path");
     if (r == NULL)

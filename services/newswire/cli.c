@@ -133,102 +133,136 @@ copy_field(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src ? src : "");
 }
 
-nw_cli_sent_t
-nw_cli_post_to(CURL *curl, const char *api, const char *path, const char *url, const char *ctype,
-               const uint8_t *body, size_t len, int64_t retries, nw_cli_answer_t *ans)
+int
+nw_cli_req_init(nw_cli_req_t *r, CURL *curl, const char *api, const char *path, const char *url,
+                const char *ctype, const uint8_t *body, size_t len)
 {
-    nw_cli_sent_t res = NW_CLI_SENT_FAILED;
-    nw_buf_t endpoint = {0}, reply = {0};
-    struct curl_slist *hdrs = NULL;
     char *esc = NULL, ct_header[300];
-    json_t *doc = NULL;
+    int rc = -ENOMEM;
     size_t alen = strlen(api);
-    memset(ans, 0, sizeof *ans);
-    copy_field(ans->message, sizeof ans->message, "out of memory");
+    memset(r, 0, sizeof *r);
+    r->curl = curl;
     while (alen > 0 && api[alen - 1] == '/')
         alen--;
-    if (nw_buf_append(&endpoint, api, alen) < 0 || nw_buf_puts(&endpoint, path) < 0)
+    if (nw_buf_append(&r->endpoint, api, alen) < 0 || nw_buf_puts(&r->endpoint, path) < 0)
         goto done;
     if (url) {
         esc = curl_easy_escape(curl, url, 0);
-        if (esc == NULL || nw_buf_printf(&endpoint, "?url=%s", esc) < 0)
+        if (esc == NULL || nw_buf_printf(&r->endpoint, "?url=%s", esc) < 0)
             goto done;
     }
     snprintf(ct_header, sizeof ct_header, "Content-Type: %s", ctype);
-    if ((hdrs = curl_slist_append(NULL, ct_header)) == NULL)
+    if ((r->hdrs = curl_slist_append(NULL, ct_header)) == NULL)
         goto done;
     /* Large bodies must not wait for a "100 Continue" round trip. */
-    struct curl_slist *h2 = curl_slist_append(hdrs, "Expect:");
+    struct curl_slist *h2 = curl_slist_append(r->hdrs, "Expect:");
     if (h2 == NULL)
         goto done;
-    hdrs = h2;
+    r->hdrs = h2;
     /* An API off loopback takes a bearer token (`newswire token new --scope ingest`). */
     const char *token = getenv("NEWSWIRE_TOKEN");
     if (token && *token) {
         char auth[160];
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        if ((h2 = curl_slist_append(hdrs, auth)) == NULL)
+        if ((h2 = curl_slist_append(r->hdrs, auth)) == NULL)
             goto done;
-        hdrs = h2;
+        r->hdrs = h2;
     }
     curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, (const char *)endpoint.data);
+    curl_easy_setopt(curl, CURLOPT_URL, (const char *)r->endpoint.data);
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, (const char *)body);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, r->hdrs);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r->reply);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    for (int64_t attempt = 0;; attempt++) {
-        nw_buf_reset(&reply);
-        CURLcode cc = curl_easy_perform(curl);
-        if (cc != CURLE_OK) {
-            snprintf(ans->message, sizeof ans->message, "cannot reach %s: %s%s",
-                     (const char *)endpoint.data, curl_easy_strerror(cc),
-                     cc == CURLE_COULDNT_CONNECT ? " (is `newswire up` running?)" : "");
-            res = cc == CURLE_COULDNT_CONNECT ? NW_CLI_SENT_UNREACHABLE : NW_CLI_SENT_FAILED;
-            goto done;
-        }
-        long status = 0;
-        curl_off_t retry_after = 0;
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after);
-        json_decref(doc);
-        doc = json_loadb((const char *)reply.data, reply.len, 0, NULL);
-        if ((status == 503 || status == 429) && attempt < retries) {
-            /* The pipeline is pushing back: wait as told (at least a moment, at most a
-             * minute) and send the same document again. */
-            long ms = retry_after > 0 ? (long)(retry_after > 60 ? 60 : retry_after) * 1000 : 500;
-            struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-            while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-            continue;
-        }
-        ans->status = status;
-        if (status >= 200 && status < 300 && json_field(doc, "id")) {
-            copy_field(ans->id, sizeof ans->id, json_field(doc, "id"));
-            ans->message[0] = 0;
-            res = NW_CLI_SENT_OK;
-            goto done;
-        }
-        const char *err = json_field(doc, "error"), *msg = json_field(doc, "message");
-        copy_field(ans->error, sizeof ans->error, err ? err : "error");
-        copy_field(ans->message, sizeof ans->message,
-                   msg         ? msg
-                   : reply.len ? (const char *)reply.data
-                               : "(no message)");
-        res = NW_CLI_SENT_REFUSED;
+    rc = 0;
+done:
+    curl_free(esc);
+    if (rc < 0)
+        nw_cli_req_release(r);
+    return rc;
+}
+
+int
+nw_cli_req_done(nw_cli_req_t *r, CURLcode cc, int64_t attempt, int64_t retries, long *retry_ms,
+                nw_cli_answer_t *ans)
+{
+    nw_cli_sent_t res = NW_CLI_SENT_FAILED;
+    json_t *doc = NULL;
+    memset(ans, 0, sizeof *ans);
+    copy_field(ans->message, sizeof ans->message, "out of memory");
+    if (cc != CURLE_OK) {
+        snprintf(ans->message, sizeof ans->message, "cannot reach %s: %s%s",
+                 (const char *)r->endpoint.data, curl_easy_strerror(cc),
+                 cc == CURLE_COULDNT_CONNECT ? " (is `newswire up` running?)" : "");
+        res = cc == CURLE_COULDNT_CONNECT ? NW_CLI_SENT_UNREACHABLE : NW_CLI_SENT_FAILED;
         goto done;
     }
+    long status = 0;
+    curl_off_t retry_after = 0;
+    curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(r->curl, CURLINFO_RETRY_AFTER, &retry_after);
+    if ((status == 503 || status == 429) && attempt < retries) {
+        /* The pipeline is pushing back: wait as told (at least a moment, at most a minute)
+         * and send the same document again. */
+        *retry_ms = retry_after > 0 ? (long)(retry_after > 60 ? 60 : retry_after) * 1000 : 500;
+        nw_buf_reset(&r->reply);
+        return NW_CLI_REQ_RETRY;
+    }
+    doc = json_loadb((const char *)r->reply.data, r->reply.len, 0, NULL);
+    ans->status = status;
+    if (status >= 200 && status < 300 && json_field(doc, "id")) {
+        copy_field(ans->id, sizeof ans->id, json_field(doc, "id"));
+        ans->message[0] = 0;
+        res = NW_CLI_SENT_OK;
+        goto done;
+    }
+    const char *err = json_field(doc, "error"), *msg = json_field(doc, "message");
+    copy_field(ans->error, sizeof ans->error, err ? err : "error");
+    copy_field(ans->message, sizeof ans->message,
+               msg            ? msg
+               : r->reply.len ? (const char *)r->reply.data
+                              : "(no message)");
+    res = NW_CLI_SENT_REFUSED;
 done:
     json_decref(doc);
-    curl_free(esc);
-    curl_slist_free_all(hdrs);
-    nw_buf_release(&reply);
-    nw_buf_release(&endpoint);
-    return res;
+    return (int)res;
+}
+
+void
+nw_cli_req_release(nw_cli_req_t *r)
+{
+    curl_slist_free_all(r->hdrs);
+    nw_buf_release(&r->reply);
+    nw_buf_release(&r->endpoint);
+    r->hdrs = NULL;
+}
+
+nw_cli_sent_t
+nw_cli_post_to(CURL *curl, const char *api, const char *path, const char *url, const char *ctype,
+               const uint8_t *body, size_t len, int64_t retries, nw_cli_answer_t *ans)
+{
+    nw_cli_req_t r;
+    memset(ans, 0, sizeof *ans);
+    if (nw_cli_req_init(&r, curl, api, path, url, ctype, body, len) < 0) {
+        copy_field(ans->message, sizeof ans->message, "out of memory");
+        return NW_CLI_SENT_FAILED;
+    }
+    int res;
+    for (int64_t attempt = 0;; attempt++) {
+        long ms = 0;
+        res = nw_cli_req_done(&r, curl_easy_perform(curl), attempt, retries, &ms, ans);
+        if (res != NW_CLI_REQ_RETRY)
+            break;
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
+    nw_cli_req_release(&r);
+    return (nw_cli_sent_t)res;
 }
 
 nw_cli_sent_t

@@ -83,6 +83,22 @@ typedef struct nw_cli_answer {
 nw_cli_sent_t nw_cli_post_to(CURL *curl, const char *api, const char *path, const char *url,
                              const char *ctype, const uint8_t *body, size_t len, int64_t retries,
                              nw_cli_answer_t *ans);
+/* The same, one step at a time, for a curl multi (ingest's parallel posts): init prepares the
+ * easy handle (borrowing body and the handle until release); after each transfer, done reads
+ * its outcome into *ans and returns an nw_cli_sent_t, or NW_CLI_REQ_RETRY when the API was
+ * busy and attempt < retries: send again on the same handle after *retry_ms (Retry-After).
+ * init returns 0 or -ENOMEM. nw_cli_post_to is init, perform until not RETRY, release. */
+typedef struct nw_cli_req {
+    CURL *curl;
+    struct curl_slist *hdrs;
+    nw_buf_t endpoint, reply;
+} nw_cli_req_t;
+#define NW_CLI_REQ_RETRY (-1)
+int nw_cli_req_init(nw_cli_req_t *r, CURL *curl, const char *api, const char *path, const char *url,
+                    const char *ctype, const uint8_t *body, size_t len);
+int nw_cli_req_done(nw_cli_req_t *r, CURLcode cc, int64_t attempt, int64_t retries, long *retry_ms,
+                    nw_cli_answer_t *ans);
+void nw_cli_req_release(nw_cli_req_t *r);
 /* The same to /v1/articles: what `newswire ingest` and `newswire dlq replay` send. */
 nw_cli_sent_t nw_cli_post(CURL *curl, const char *api, const char *url, const char *ctype,
                           const uint8_t *body, size_t len, int64_t retries, nw_cli_answer_t *ans);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "newswire/config.h"
+
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -45,7 +47,8 @@ usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun `newswire <command> --help` for the options of a command. Every option\n"
                  "--some-key can also be given as the environment variable\n"
-                 "NEWSWIRE_<COMMAND>_SOME_KEY, or as `some-key = value` in a --config FILE.\n");
+                 "NEWSWIRE_<COMMAND>_SOME_KEY, or as `some-key = value` in a --config FILE.\n"
+                 "`newswire --version` prints the version.\n");
 }
 
 int
@@ -59,6 +62,10 @@ main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("newswire %s\n", nw_version());
+        return 0;
+    }
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         if (strcmp(cmd, "help") == 0 && argc > 2) {
             for (size_t i = 0; i < N_COMMANDS; i++) {

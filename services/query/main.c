@@ -3,16 +3,22 @@
  * the files query.h lists.
  *
  * The database is opened read-only (it sees what the store commits): one handle for the
- * loop, and one for the search worker, which runs off the loop. */
+ * loop, and one for the search worker, which runs off the loop. GET / and every other path
+ * no route takes serve the web page (webroot.h; data/web/: live list, search, timeline, map). */
 #include <stddef.h>
 #include <stdio.h>
 #include <time.h>
 
+#include <errno.h>
+#include <string.h>
+
 #include "newswire/config.h"
+#include "newswire/refdir.h"
 #include "newswire/log.h"
 #include "newswire/service.h"
 #include "newswire/stage.h"
 #include "newswire/store.h"
+#include "newswire/webroot.h"
 #include "query.h"
 
 typedef struct cfg {
@@ -22,6 +28,7 @@ typedef struct cfg {
     int64_t stream_buffer;
     int64_t check_ms;
     int64_t query_budget_ms;
+    const char *web_dir;
     nw_http_opts_t http_sec;
 } cfg_t;
 
@@ -40,6 +47,8 @@ static const nw_cfg_opt_t options[] = {
      "look in the database for articles the live stream missed this often", 10, 3600000},
     {"query-budget", NW_CFG_MS, "2s", offsetof(cfg_t, query_budget_ms),
      "a search still working after this is cut (503)", 10, 600000},
+    {"web-dir", NW_CFG_STR, "", offsetof(cfg_t, web_dir),
+     "the web page's files, served at / (empty: web/ beside the reference data; off: none)", 0, 0},
     NW_HTTP_OPTIONS(cfg_t, http_sec),
     NW_CFG_END,
 };
@@ -57,6 +66,7 @@ static const struct route {
 
 static cfg_t cfg;
 static query_svc_t q;
+static nw_webroot_t *web;
 static int open_parts; /* parts still closing at drain (the search worker, the streams) */
 
 static void
@@ -76,6 +86,32 @@ on_drain(nw_service_t *svc, void *arg)
     open_parts = 2;
     query_search_close(q.search, on_part_closed, NULL);
     query_streams_close(q.streams, on_part_closed, NULL);
+}
+
+/* The web page (webroot.h), from --web-dir or web/ beside the reference data. A missing
+ * directory only costs the page: the API serves without it. */
+static int
+serve_web(nw_http_t *h)
+{
+    char dir[4200];
+    if (strcmp(cfg.web_dir, "off") == 0)
+        return 0;
+    if (cfg.web_dir[0]) {
+        snprintf(dir, sizeof dir, "%s", cfg.web_dir);
+    } else {
+        char ref[4096];
+        if (nw_refdir_find("web/index.html", ref, sizeof ref) < 0) {
+            NW_WARN(NULL, "no web page: no web/index.html in the reference data (set --web-dir)");
+            return 0;
+        }
+        snprintf(dir, sizeof dir, "%s/web", ref);
+    }
+    if ((web = nw_webroot_new(dir)) == NULL) {
+        NW_WARN(NULL, "no web page: cannot open \"%s\": %s", dir, strerror(errno));
+        return 0;
+    }
+    NW_INFO(NULL, "web page served at / from \"%s\"", dir);
+    return nw_webroot_route(web, h);
 }
 
 /* The store creates the database; wait for it rather than fail when started first. */
@@ -141,6 +177,8 @@ main(int argc, char **argv)
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (nw_http_route(h, routes[i].method, routes[i].path, routes[i].cb, &q) < 0)
             goto fail;
+    if (serve_web(h) < 0)
+        goto fail;
     NW_INFO(NULL, "query started http=%s db=\"%s\"", cfg.svc.http,
             nw_store_is_postgres(path) ? "postgresql" : path);
     rc = nw_service_run(q.svc);
@@ -155,5 +193,6 @@ out:
     nw_store_close(&q.db);
     query_search_destroy(&q.search);
     query_streams_destroy(&q.streams);
+    nw_webroot_destroy(&web);
     return rc;
 }
