@@ -19,9 +19,10 @@ NW_PACKAGES_RUNTIME=(
 # Kubernetes manifests), clang-format (style check), docker-compose (validates
 # docker-compose.yml; no engine needed), postgresql (the PostgreSQL store tests start a
 # throwaway server of their own), clang and libclang-rt-14-dev (the libFuzzer harnesses of
-# tests/fuzz, run briefly by the suite).
+# tests/fuzz, run briefly by the suite), python3-jsonschema (the query API test validates real
+# answers against docs/openapi.yaml).
 NW_PACKAGES_TEST=(python3 python3-yaml clang-format docker-compose postgresql clang
-  libclang-rt-14-dev)
+  libclang-rt-14-dev python3-jsonschema)
 
 nw_missing_packages() {
   local p
