@@ -31,7 +31,7 @@
 #include "newswire/proto.h"
 #include "newswire/util.h"
 
-#define DRIVE_MAX 5000    /* a term with fewer rows than this drives the page */
+#define DRIVE_MAX 2000    /* a term with fewer rows than this drives the page */
 #define INSERT_ROWS 64    /* rows per INSERT statement of the index */
 #define REINDEX_BATCH 500 /* articles per transaction of nw_store_reindex */
 #define MAX_PARAMS 160
@@ -338,6 +338,7 @@ typedef struct term {
     const char *topic;
 } term_t;
 
+/* The seqs of term t; its condition is parenthesised, so a caller may append " AND ...". */
 static int
 term_sql(sql_t *q, bounds_t *b, const nw_store_filter_t *f, const term_t *t)
 {
@@ -432,12 +433,14 @@ from_where(sql_t *q, bounds_t *b, const store_dialect_t *d, const nw_store_filte
         sql_add(q, " AND t.seq > ?");
         sql_param(q, num);
     }
+    /* The other terms are tested per candidate (an index probe by seq): a broad term would
+     * cost a scan to list whole. */
     for (size_t i = 0; i < n_terms && rc == 0; i++) {
         if ((int)i == drive)
             continue;
-        sql_add(q, " AND t.seq IN (");
+        sql_add(q, " AND EXISTS (");
         rc = term_sql(q, b, f, &terms[i]);
-        sql_add(q, ")");
+        sql_add(q, terms[i].kind == 2 ? " AND p.seq = t.seq)" : " AND x.seq = t.seq)");
     }
     return rc;
 }

@@ -137,6 +137,7 @@ static const char *const migrations[] = {
     "  published INTEGER NOT NULL,"
     "  PRIMARY KEY (topic, at, seq)) WITHOUT ROWID;"
     "CREATE INDEX article_topics_seq ON article_topics(seq);"
+    "CREATE INDEX article_topics_topic_seq ON article_topics(topic, seq);"
     "CREATE INDEX article_topics_at ON article_topics(at, topic);"
     "CREATE TABLE article_places ("
     "  seq INTEGER NOT NULL,"

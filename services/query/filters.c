@@ -33,7 +33,7 @@
 
 #define MAX_QUERY_BYTES 256 /* a search query's length */
 #define MAX_QUERY_TERMS 16  /* whitespace-separated terms in it */
-#define COUNT_MAX 10000     /* total is exact below this, else a lower bound */
+#define COUNT_MAX 1000      /* total is exact up to this, else a lower bound */
 
 struct known {
     const char *const *allowed;
