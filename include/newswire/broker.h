@@ -27,6 +27,8 @@ typedef struct nw_broker_opts {
     size_t queue_max;       /* jobs queued per stage; 0 means 10000 */
     size_t queue_max_bytes; /* payload bytes queued per stage; 0 means NW_BROKER_QUEUE_MAX_BYTES */
     unsigned heartbeat_ms;  /* heartbeat interval; 0 means NW_STAGE_HEARTBEAT_MS */
+    int roles;              /* enforce roles per socket and message (needs nw_curve_zap_start with
+                             * nw_broker_admits as policy; see broker.c) */
 } nw_broker_opts_t;
 
 typedef struct nw_broker_stage_stats {
@@ -59,6 +61,10 @@ nw_broker_t *nw_broker_new(uv_loop_t *loop, void *zctx, const char *bind_base,
  * in memory only; producers re-send what was never acknowledged). cb (may be NULL) runs from
  * the loop when everything is released. NULL-safe; at most once. */
 void nw_broker_close(nw_broker_t *b, void (*cb)(void *arg), void *arg);
+
+/* The roles (NW_ROLE_* of curve.h) that may connect to the broker socket named socket
+ * ("raw.in", ..., "pub.out"); 0 for any other name. The policy for nw_curve_zap_start. */
+unsigned nw_broker_admits(const char *socket);
 
 /* Snapshot of the counters (also exported as nw_broker_* metrics). */
 void nw_broker_stats(const nw_broker_t *b, nw_broker_stats_t *out);
