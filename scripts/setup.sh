@@ -20,10 +20,11 @@ NW_PACKAGES_RUNTIME=(
 # key that test_curve.sh attacks the broker's roles with), clang-format (style check), docker-compose (validates
 # docker-compose.yml; no engine needed), postgresql (the PostgreSQL store tests start a
 # throwaway server of their own), clang and libclang-rt-14-dev (the libFuzzer harnesses of
-# tests/fuzz, run briefly by the suite), python3-jsonschema (the query API test validates real
-# answers against docs/openapi.yaml).
-NW_PACKAGES_TEST=(python3 python3-yaml python3-zmq python3-msgpack clang-format docker-compose postgresql clang
-  libclang-rt-14-dev python3-jsonschema)
+# tests/fuzz, run briefly by the suite), lintian (checks the Debian package test_package.sh
+# builds with cpack; dpkg-dev's dpkg-shlibdeps computes its dependencies), python3-jsonschema
+# (the query API test validates real answers against docs/openapi.yaml).
+NW_PACKAGES_TEST=(python3 python3-yaml python3-zmq python3-msgpack clang-format docker-compose
+  postgresql clang libclang-rt-14-dev lintian dpkg-dev python3-jsonschema)
 
 nw_missing_packages() {
   local p

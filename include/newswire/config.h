@@ -1,7 +1,12 @@
 /* config.h: one declarative table per service drives flags, NEWSWIRE_* environment variables,
- * defaults, validation and --help. A key "inbox-dir" is the flag --inbox-dir and the variable
- * NEWSWIRE_INBOX_DIR. Precedence: flag, then environment, then default. The config struct is
- * read-only once nw_config_load() returned. */
+ * config files, defaults, validation and --help. A key "inbox-dir" of newswire-fetch is the
+ * flag --inbox-dir, the line `inbox-dir = /x` of a --config file, and the variables
+ * NEWSWIRE_FETCH_INBOX_DIR (this program only) and NEWSWIRE_INBOX_DIR (read by the service
+ * executables, and by `newswire <command>` only for the shared keys: broker, data-dir, db,
+ * api, token, log-level, log-format, curve-key, curve-server). Precedence: flag, then
+ * environment (the program's own name first), then the --config file, then the default.
+ * Unknown NEWSWIRE_* variables get a warning; --config-check validates and exits. The config
+ * struct is read-only once nw_config_load() returned. */
 #ifndef NW_CONFIG_H
 #define NW_CONFIG_H
 
@@ -33,8 +38,10 @@ typedef struct nw_cfg_opt {
 /* Fill cfg from defaults, environment and argv[1..]. Non-option arguments are left in
  * argv order and their count returned through *nargs / *args (may be NULL if the caller takes
  * none, in which case positional arguments are an error).
- * Returns 0 on success, 1 when --help was printed (exit 0), or -EINVAL after printing a
- * message that names the bad key (exit 2). */
+ * Returns 0 on success, 1 when --help was printed or --config-check passed (exit 0), or
+ * -EINVAL after printing one line per bad flag, variable or config line, naming it and
+ * showing bounds in the units the option is written in (exit 2). The program is named by the
+ * usage line ("newswire-fetch ...", "newswire search ..."). */
 int nw_config_load(const nw_cfg_opt_t *table, void *cfg, int argc, char **argv, const char *usage,
                    const char *summary, int *nargs, char ***args);
 

@@ -41,11 +41,10 @@ int nw_lang_detect_with(const nw_langid_t *m, const char *text, size_t len, char
 
 typedef struct nw_enricher nw_enricher_t;
 
-/* Find the reference data directory (the one holding ner/model.bin and geo/): $NEWSWIRE_REF_DIR,
- * else relative to the running executable (../../data, ../../../data: a build tree inside the
- * source tree; ../share/newswire: an install), else ./data, else the source tree it was built
- * from. Writes it to buf (n bytes) and
- * returns 0, or -ENOENT when none has ner/model.bin. */
+/* Find the reference data directory (the one holding ner/model.bin and geo/) as
+ * nw_refdir_find does (refdir.h: $NEWSWIRE_REF_DIR, ../share/newswire beside the executable,
+ * the source tree only from the build tree). Writes it to buf (n bytes) and returns 0, or
+ * -ENOENT when none has ner/model.bin. */
 int nw_enrich_find_data(char *buf, size_t n);
 
 /* Load the reference data from data_dir (NULL: nw_enrich_find_data): the NER model, lang/model.bin
@@ -60,6 +59,11 @@ const char *nw_enrich_error(void);
 
 /* Free the enricher and NULL *e; NULL-safe. */
 void nw_enricher_destroy(nw_enricher_t **e);
+
+/* Load now what e would otherwise load on first use (the common-word lists of every language),
+ * so that no article pays for it: for long-running services. Tests and one-shot commands leave
+ * it lazy and start fast. NULL-safe. */
+void nw_enricher_preload(nw_enricher_t *e);
 
 /* Enrich an article fully. Same contract as nw_enrich_article (moves *art into out->art; 0 or
  * -ENOMEM, then *art is untouched and out zeroed); one enricher serves any number of articles.

@@ -1,6 +1,7 @@
 /* service.h: what every service process shares: the options every service takes (broker, http,
  * log level, CURVE keys) and their start-up checks, the one uv loop, the ZeroMQ context, SIGTERM
- * and SIGINT handling (drain, then exit), and the HTTP endpoints /metrics and /healthz.
+ * and SIGINT handling (drain, then exit), and the HTTP endpoints /metrics, /healthz (alive) and
+ * /readyz (ready for work: nw_service_add_ready).
  *
  *   struct cfg { nw_service_cfg_t svc; int64_t window; };
  *   static const nw_cfg_opt_t options[] = {
@@ -29,10 +30,11 @@
 /* The options every service shares. The broker, which binds the endpoints the others
  * connect to, reads its --bind into broker and takes --curve-roles instead of --curve-server. */
 typedef struct nw_service_cfg {
-    const char *broker;    /* broker base endpoint (tcp://host:port, ipc://path) */
-    const char *http;      /* host:port for /metrics, /healthz and the service's routes; "" none */
-    const char *log_level; /* debug, info, warn, error or off */
-    int insecure;          /* plain ZeroMQ allowed off loopback (curve.h) */
+    const char *broker;     /* broker base endpoint (tcp://host:port, ipc://path) */
+    const char *http;       /* host:port for /metrics, /healthz and the service's routes; "" none */
+    const char *log_level;  /* debug, info, warn, error or off */
+    const char *log_format; /* logfmt or json */
+    int insecure;           /* plain ZeroMQ allowed off loopback (curve.h) */
     nw_curve_cfg_t curve;
 } nw_service_cfg_t;
 
@@ -40,7 +42,8 @@ typedef struct nw_service_cfg {
 
 /* Config table entries (config.h) for the shared options of a service whose config struct
  * `type` embeds a nw_service_cfg_t as member m: --broker, --http (default http_def, help text
- * http_help), --log-level (default info; NEWSWIRE_LOG_LEVEL like every option), --curve-key and
+ * http_help), --log-level (default info; NEWSWIRE_LOG_LEVEL like every option), --log-format,
+ * --curve-key and
  * --curve-server. The broker uses the single entries below with its own --bind. */
 #define NW_SERVICE_BROKER_OPTION(type, m)                                                          \
     {                                                                                              \
@@ -52,9 +55,16 @@ typedef struct nw_service_cfg {
         "http", NW_CFG_STR, http_def, offsetof(type, m.http), http_help, 0, 0                      \
     }
 #define NW_SERVICE_LOG_OPTION(type, m)                                                             \
+    {"log-level",                                                                                  \
+     NW_CFG_STR,                                                                                   \
+     "info",                                                                                       \
+     offsetof(type, m.log_level),                                                                  \
+     "debug, info, warn, error or off",                                                            \
+     0,                                                                                            \
+     0},                                                                                           \
     {                                                                                              \
-        "log-level", NW_CFG_STR, "info", offsetof(type, m.log_level),                              \
-            "debug, info, warn, error or off", 0, 0                                                \
+        "log-format", NW_CFG_STR, "logfmt", offsetof(type, m.log_format),                          \
+            "logfmt (key=value) or json (one object per line)", 0, 0                               \
     }
 #define NW_SERVICE_INSECURE_OPTION(type, m)                                                        \
     {                                                                                              \
@@ -118,5 +128,16 @@ typedef size_t (*nw_service_health_cb)(void *arg, nw_service_problem_t *out, siz
 /* /healthz answers 200 {"status":"degraded","problems":{what: reason, ...}} while cb reports
  * problems, {"status":"ok"} otherwise (503 "draining" during a drain). cb may be NULL. */
 void nw_service_set_health(nw_service_t *svc, nw_service_health_cb cb, void *arg);
+
+/* One readiness condition: NULL when met, else why not (a string that lives at least until
+ * the next call). */
+typedef const char *(*nw_service_ready_cb)(void *arg);
+#define NW_SERVICE_READY_MAX 8
+/* Add a condition of /readyz, named what ("broker", "database"; borrowed). /readyz answers 200
+ * {"status":"ready"} when every condition is met and the health callback reports no problem,
+ * else 503 {"status":"not ready","problems":{what: reason}} (also while draining), so an
+ * orchestrator routes no work to it and compose's depends_on waits. /healthz stays the
+ * liveness answer. Returns 0, or -ENOSPC past NW_SERVICE_READY_MAX conditions. */
+int nw_service_add_ready(nw_service_t *svc, const char *what, nw_service_ready_cb cb, void *arg);
 
 #endif

@@ -124,6 +124,10 @@ void nw_worker_close(nw_worker_t *w, void (*cb)(void *arg), void *arg);
 unsigned nw_worker_inflight(const nw_worker_t *w);
 /* Emitted messages held back by a full queue (for tests and /metrics). */
 size_t nw_worker_held(const nw_worker_t *w);
+/* Readiness of the worker w (a nw_worker_t *, typed void * to fit nw_service_add_ready): NULL
+ * once the broker answered and has not been silent for NW_STAGE_LIVENESS intervals since,
+ * else why not (a static string). */
+const char *nw_worker_ready(void *w);
 
 /* A publisher: PUB connected to the broker's pub.in. Publishing never blocks; ZeroMQ drops
  * for subscribers past their high-water mark (they detect gaps from sequence numbers). */

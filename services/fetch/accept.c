@@ -108,8 +108,8 @@ static void
 account(const fetch_result_t *res, const char *source, size_t len, const char *detail)
 {
     if (res->outcome == FETCH_REJECTED) {
-        NW_WARN(res->id[0] ? res->id : NULL, "rejected source=%s reason=%s bytes=%zu: %s", source,
-                res->reason, len, detail);
+        NW_WARN(res->id[0] ? res->id : NULL, "rejected: %s source=%s reason=%s bytes=%zu", detail,
+                source, res->reason, len);
         nw_metrics_reason("nw_fetch_rejected_total", res->reason,
                           "items refused by fetch and dead-lettered, by reason");
         return;
@@ -235,7 +235,7 @@ fetch_accept_reject(fetch_accept_t *a, const char *source, const char *content_t
     };
     rc = nw_dead_encode(&d, &out);
     if (rc < 0) {
-        NW_ERROR(NULL, "cannot encode dead letter reason=%s: %s", reason, strerror(-rc));
+        NW_ERROR(NULL, "cannot encode dead letter: %s reason=%s", strerror(-rc), reason);
         set_result(res, FETCH_FAILED, 500, "internal", "cannot record the rejected item");
         goto out;
     }

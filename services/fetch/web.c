@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <libxml/parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@
 #define MAX_QUEUED 10000               /* pages waiting or in flight; more wait for a later poll */
 #define MAX_FEED_LIST (1 << 20)
 #define PAGE_INDEX_SIZE 16384 /* buckets of the feed-page index; a power of two > MAX_QUEUED */
+#define PUMP_BUDGET 512       /* jobs started or failed per pump call */
 
 enum job_type { JOB_FEED, JOB_ROBOTS, JOB_PAGE };
 
@@ -115,6 +117,9 @@ struct fetch_web {
      * does not scan every job per item (a 150k-item feed stalled the loop for 7.7 s): chained,
      * a fixed power of two above MAX_QUEUED, allocated on first use. */
     struct job **pages_by_canon;
+    struct feed_work *works; /* feed bodies being parsed on the thread pool */
+    struct feed_work *ready; /* parsed feeds whose items are being queued, oldest first */
+    uv_idle_t items_idle;    /* runs while ready is not empty: one slice of items per turn */
     uv_timer_t poll_timer, pump_timer;
     int pumping, pump_again;
     int closing, handles;
@@ -529,14 +534,18 @@ job_free(struct job *j)
     free(j);
 }
 
-/* A job for url; pages also get their canonical URL and path. NULL on ENOMEM or a bad URL. */
+/* A job for url; pages also get their canonical URL and path. canon, when not NULL, is
+ * url's canonical form already computed, and the job takes ownership of it. NULL on ENOMEM or a
+ * bad URL (canon freed then too). */
 static struct job *
-job_new(fetch_web_t *w, enum job_type type, const char *url)
+job_new_canon(fetch_web_t *w, enum job_type type, const char *url, char *canon)
 {
     struct job *j = calloc(1, sizeof *j);
-    char *canon = NULL, *origin = NULL;
-    if (j == NULL)
+    char *origin = NULL;
+    if (j == NULL) {
+        free(canon);
         return NULL;
+    }
     j->type = type;
     j->w = w;
     j->next = w->jobs;
@@ -545,7 +554,7 @@ job_new(fetch_web_t *w, enum job_type type, const char *url)
     w->jobs = j;
     if (type == JOB_PAGE)
         w->n_pages++;
-    if ((j->url = strdup(url)) == NULL || nw_url_canonical(url, &canon) < 0 ||
+    if ((j->url = strdup(url)) == NULL || (canon == NULL && nw_url_canonical(url, &canon) < 0) ||
         split_url(canon, &origin, &j->path) < 0 || (j->h = host_get(w, origin)) == NULL) {
         free(canon);
         free(origin);
@@ -555,6 +564,12 @@ job_new(fetch_web_t *w, enum job_type type, const char *url)
     j->canon = canon;
     free(origin);
     return j;
+}
+
+static struct job *
+job_new(fetch_web_t *w, enum job_type type, const char *url)
+{
+    return job_new_canon(w, type, url, NULL);
 }
 
 static void
@@ -640,7 +655,7 @@ page_failed(struct job *j, const char *reason, int status, int transient, const 
 {
     fetch_web_t *w = j->w;
     count("nw_fetch_web_pages_total", reason);
-    NW_WARN(NULL, "page not ingested url=\"%s\" reason=%s: %s", j->url, reason, message);
+    NW_WARN(NULL, "page not ingested: %s url=\"%s\" reason=%s", message, j->url, reason);
     if (j->req)
         api_answer(j->req, status, reason, message);
     if (j->feed) {
@@ -748,44 +763,260 @@ page_done(struct job *j, const nw_httpc_resp_t *r)
         on_accepted(&res, j);
 }
 
-static void start_pages(fetch_web_t *w, struct feed *f, const nw_feed_t *feed);
+static void on_part_closed(void *arg);
+static void pump(fetch_web_t *w);
+
+/* ---- feed bodies, parsed off the loop ----
+ *
+ * A feed of 150,000 items is ~30 MB of XML: parsing it and canonicalising every link took the
+ * loop for 12-33 s (ASan build), during which /healthz, the API and every other source waited.
+ * So the parse and the canonicalisation run on libuv's thread pool (uv_queue_work) over a copy
+ * of the body; the work touches nothing but its own struct (libxml2 and uriparser keep their
+ * state per call). Back on the loop, the items are checked against the seen-set and queued in
+ * slices of ITEM_SLICE per loop turn, so even that part never holds the loop for long. */
+
+#define ITEM_SLICE 2048 /* items checked and queued per loop turn */
+
+struct feed_link {
+    char *link;  /* the item's link (or id); NULL when it has none */
+    char *canon; /* its canonical URL; NULL when it has none or it is not an http(s) URL */
+};
+
+struct feed_work {
+    uv_work_t req;
+    fetch_web_t *w;
+    struct feed *f;
+    /* input, owned */
+    uint8_t *body;
+    size_t len;
+    char *url;
+    long status;
+    char *etag, *lm; /* the response's validators, adopted if the body is a feed */
+    /* output of the thread */
+    int rc;
+    struct feed_link *items;
+    size_t n_items, next;
+    struct feed_work *next_work; /* in w->works (on the pool) or w->ready (being queued) */
+};
+
+static void
+feed_work_free(struct feed_work *fw)
+{
+    if (fw == NULL)
+        return;
+    for (size_t i = 0; i < fw->n_items; i++) {
+        free(fw->items[i].link);
+        free(fw->items[i].canon);
+    }
+    free(fw->items);
+    free(fw->body);
+    free(fw->url);
+    free(fw->etag);
+    free(fw->lm);
+    free(fw);
+}
+
+static void
+unlink_work(struct feed_work **list, struct feed_work *fw)
+{
+    for (struct feed_work **p = list; *p; p = &(*p)->next_work)
+        if (*p == fw) {
+            *p = fw->next_work;
+            break;
+        }
+    fw->next_work = NULL;
+}
+
+/* On a pool thread: parse the body, keep each item's link and its canonical URL. */
+static void
+feed_work_run(uv_work_t *req)
+{
+    struct feed_work *fw = req->data;
+    nw_feed_t *feed = NULL;
+    fw->rc = nw_feed_parse(fw->body, fw->len, fw->url, &feed);
+    free(fw->body); /* up to max-body bytes: not held while the items are queued */
+    fw->body = NULL;
+    if (fw->rc < 0)
+        return;
+    if (feed->n_items && (fw->items = calloc(feed->n_items, sizeof *fw->items)) == NULL) {
+        fw->rc = -ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < feed->n_items; i++) {
+        nw_feed_item_t *it = &feed->items[i];
+        struct feed_link *l = &fw->items[fw->n_items++];
+        /* Take the string the feed owns rather than copy it. */
+        char **src = it->link ? &it->link : &it->id;
+        l->link = *src;
+        *src = NULL;
+        if (l->link && nw_url_canonical(l->link, &l->canon) < 0)
+            l->canon = NULL;
+    }
+done:
+    nw_feed_free(&feed);
+}
+
+static void
+count_n(const char *name, const char *reason, uint64_t n)
+{
+    if (n == 0)
+        return;
+    char labels[64];
+    snprintf(labels, sizeof labels, "reason=\"%s\"", reason);
+    nw_metrics_add(nw_metrics_counter(name, labels, "feed items seen in polls by outcome"), n);
+}
+
+/* Check up to ITEM_SLICE items of fw against the seen-set and the pages in flight and queue the
+ * new ones. Returns 1 when fw has no items left. */
+static int
+queue_items(fetch_web_t *w, struct feed_work *fw)
+{
+    struct feed *f = fw->f;
+    uint64_t no_link = 0, seen_n = 0, deferred = 0, fresh = 0;
+    size_t end = fw->n_items - fw->next > ITEM_SLICE ? fw->next + ITEM_SLICE : fw->n_items;
+    for (; fw->next < end; fw->next++) {
+        struct feed_link *l = &fw->items[fw->next];
+        if (l->canon == NULL) {
+            no_link++;
+            continue;
+        }
+        if (seen_has(w, l->canon) || in_flight(w, l->canon)) {
+            seen_n++;
+            continue;
+        }
+        if (w->n_pages >= MAX_QUEUED) {
+            deferred++;
+            f->incomplete = 1;
+            continue;
+        }
+        struct job *j = job_new_canon(w, JOB_PAGE, l->link, l->canon);
+        l->canon = NULL; /* the job's now, or freed */
+        if (j == NULL) {
+            no_link++;
+            continue;
+        }
+        fresh++;
+        j->feed = f;
+        f->pending++;
+        page_index(w, j);
+        enqueue(j, 0);
+    }
+    count_n("nw_fetch_web_items_total", "no-link", no_link);
+    count_n("nw_fetch_web_items_total", "seen", seen_n);
+    count_n("nw_fetch_web_items_total", "deferred", deferred);
+    count_n("nw_fetch_web_items_total", "new", fresh);
+    return fw->next == fw->n_items;
+}
+
+/* Every loop turn while parsed feeds wait: one slice of the first one. */
+static void
+on_items_idle(uv_idle_t *idle)
+{
+    fetch_web_t *w = idle->data;
+    struct feed_work *fw = w->ready;
+    if (fw == NULL || w->closing) {
+        uv_idle_stop(idle);
+        return;
+    }
+    if (queue_items(w, fw)) {
+        w->ready = fw->next_work;
+        struct feed *f = fw->f;
+        NW_INFO(NULL, "feed polled url=\"%s\" status=%ld items=%zu", f->url, fw->status,
+                fw->n_items);
+        feed_work_free(fw);
+        feed_settled(w, f); /* drops the hold taken in feed_parsed */
+    }
+    if (w->ready == NULL)
+        uv_idle_stop(idle);
+    pump(w);
+}
+
+/* Back on the loop after the parse (or its cancellation at close). */
+static void
+feed_parsed(uv_work_t *req, int status)
+{
+    struct feed_work *fw = req->data;
+    fetch_web_t *w = fw->w;
+    struct feed *f = fw->f;
+    unlink_work(&w->works, fw);
+    if (status < 0 || w->closing) {
+        feed_work_free(fw);
+        on_part_closed(w); /* the hold taken when the work was queued */
+        return;
+    }
+    w->handles--; /* cannot reach 0: the timers are open while not closing */
+    if (fw->rc < 0) {
+        count("nw_fetch_web_polls_total", fw->rc == -ENOMEM ? "internal" : "not-a-feed");
+        NW_WARN(NULL, "feed poll failed url=\"%s\" reason=%s status=%ld", f->url,
+                fw->rc == -ENOMEM ? "internal" : "not-a-feed", fw->status);
+        f->busy = 0;
+        feed_work_free(fw);
+        return;
+    }
+    count("nw_fetch_web_polls_total", "ok");
+    free(f->new_etag);
+    free(f->new_lm);
+    f->new_etag = fw->etag;
+    f->new_lm = fw->lm;
+    fw->etag = fw->lm = NULL;
+    f->incomplete = 0;
+    f->pending = 1; /* held while the items are queued */
+    struct feed_work **tail = &w->ready;
+    while (*tail)
+        tail = &(*tail)->next_work;
+    *tail = fw;
+    uv_idle_start(&w->items_idle, on_items_idle);
+}
 
 static void
 feed_done(struct job *j, const nw_httpc_resp_t *r)
 {
     fetch_web_t *w = j->w;
     struct feed *f = j->feed;
-    const char *reason = "ok";
+    const char *reason = NULL;
     if (r->error != NW_HTTPC_OK) {
         reason = nw_httpc_reason(r->error);
     } else if (r->status == 304) {
         reason = "not-modified";
     } else if (r->status < 200 || r->status > 299) {
         reason = "http-error";
+    } else if (w->closing) {
+        reason = "shutting-down";
     } else {
-        nw_feed_t *feed = NULL;
-        int rc = nw_feed_parse(r->body, r->len, r->url, &feed);
-        if (rc < 0) {
-            reason = "not-a-feed";
+        struct feed_work *fw = calloc(1, sizeof *fw);
+        if (fw) {
+            fw->w = w;
+            fw->f = f;
+            fw->status = r->status;
+            fw->len = r->len;
+            fw->req.data = fw;
+            fw->body = malloc(r->len ? r->len : 1);
+            fw->url = strdup(r->url ? r->url : f->url);
+            if (r->etag && clean_field(r->etag))
+                fw->etag = strdup(r->etag);
+            if (r->last_modified && clean_field(r->last_modified))
+                fw->lm = strdup(r->last_modified);
+        }
+        if (fw == NULL || fw->body == NULL || fw->url == NULL ||
+            (r->etag && clean_field(r->etag) && fw->etag == NULL) ||
+            (r->last_modified && clean_field(r->last_modified) && fw->lm == NULL)) {
+            feed_work_free(fw);
+            reason = "internal";
         } else {
-            free(f->new_etag);
-            free(f->new_lm);
-            f->new_etag = r->etag && clean_field(r->etag) ? strdup(r->etag) : NULL;
-            f->new_lm =
-                r->last_modified && clean_field(r->last_modified) ? strdup(r->last_modified) : NULL;
-            f->incomplete = 0;
-            f->pending = 1; /* held while the pages are queued */
-            start_pages(w, f, feed);
-            nw_feed_free(&feed);
+            memcpy(fw->body, r->body, r->len);
+            if (uv_queue_work(w->loop, &fw->req, feed_work_run, feed_parsed) < 0) {
+                feed_work_free(fw);
+                reason = "internal";
+            } else {
+                w->handles++; /* fetch_web_close waits for feed_parsed */
+                fw->next_work = w->works;
+                w->works = fw;
+                job_free(j);
+                return; /* f stays busy until feed_parsed and its items are queued */
+            }
         }
     }
     count("nw_fetch_web_polls_total", reason);
-    if (strcmp(reason, "ok") == 0) {
-        NW_INFO(NULL, "feed polled url=\"%s\" status=%ld", f->url, r->status);
-        job_free(j);
-        feed_settled(w, f);
-        return;
-    }
     if (strcmp(reason, "not-modified") == 0)
         NW_DEBUG(NULL, "feed not modified url=\"%s\"", f->url);
     else
@@ -793,41 +1024,6 @@ feed_done(struct job *j, const nw_httpc_resp_t *r)
                 r->status);
     f->busy = 0;
     job_free(j);
-}
-
-static void
-start_pages(fetch_web_t *w, struct feed *f, const nw_feed_t *feed)
-{
-    for (size_t i = 0; i < feed->n_items; i++) {
-        const nw_feed_item_t *it = &feed->items[i];
-        const char *link = it->link ? it->link : it->id;
-        char *canon = NULL;
-        if (link == NULL || nw_url_canonical(link, &canon) < 0) {
-            count("nw_fetch_web_items_total", "no-link");
-            continue;
-        }
-        int seen = seen_has(w, canon) || in_flight(w, canon);
-        free(canon);
-        if (seen) {
-            count("nw_fetch_web_items_total", "seen");
-            continue;
-        }
-        if (w->n_pages >= MAX_QUEUED) {
-            count("nw_fetch_web_items_total", "deferred");
-            f->incomplete = 1;
-            continue;
-        }
-        struct job *j = job_new(w, JOB_PAGE, link);
-        if (j == NULL) {
-            count("nw_fetch_web_items_total", "no-link");
-            continue;
-        }
-        count("nw_fetch_web_items_total", "new");
-        j->feed = f;
-        f->pending++;
-        page_index(w, j);
-        enqueue(j, 0);
-    }
 }
 
 static void
@@ -853,8 +1049,6 @@ robots_done(struct job *j, const nw_httpc_resp_t *r)
     h->robots_busy = 0;
     job_free(j);
 }
-
-static void pump(fetch_web_t *w);
 
 static void
 on_response(const nw_httpc_resp_t *r, void *arg)
@@ -925,13 +1119,17 @@ pump(fetch_web_t *w)
     }
     w->pumping = 1;
     uint64_t wake;
+    /* A bounded number of jobs leave the queues per call: when robots.txt forbids a host, each
+     * of its (up to MAX_QUEUED) pages fails right here, and 10,000 of them held the loop for
+     * seconds. The rest waits for the timer, one loop turn later. */
+    int budget = PUMP_BUDGET;
     do {
         w->pump_again = 0;
         uint64_t now = uv_now(w->loop);
         wake = UINT64_MAX;
-        for (struct host **hp = &w->hosts; *hp;) {
+        for (struct host **hp = &w->hosts; *hp && budget > 0;) {
             struct host *h = *hp;
-            while (h->head && h->active < w->o.host_concurrency) {
+            while (budget > 0 && h->head && h->active < w->o.host_concurrency) {
                 struct job *j = h->head;
                 if (j->type == JOB_PAGE) {
                     const nw_robots_t *rb = nw_robots_cache_get(w->robots, h->origin, (int64_t)now);
@@ -944,6 +1142,7 @@ pump(fetch_web_t *w)
                             rj = job_new(w, JOB_ROBOTS, (const char *)u.data);
                         nw_buf_release(&u);
                         if (rj == NULL) {
+                            budget--;
                             page_failed(dequeue(h), "internal", 500, 1, "out of memory");
                             continue;
                         }
@@ -954,6 +1153,7 @@ pump(fetch_web_t *w)
                     }
                     if (!nw_robots_allowed(rb, j->path)) {
                         int deny = nw_robots_unreachable(rb);
+                        budget--;
                         dequeue(h);
                         page_failed(j, deny ? "robots-unreachable" : "robots-disallowed", 403, deny,
                                     "robots.txt does not allow fetching this page");
@@ -965,6 +1165,7 @@ pump(fetch_web_t *w)
                         wake = h->next_ms;
                     break;
                 }
+                budget--;
                 dequeue(h);
                 int64_t delay = w->o.host_delay_ms;
                 const nw_robots_t *rb = nw_robots_cache_get(w->robots, h->origin, (int64_t)now);
@@ -984,8 +1185,10 @@ pump(fetch_web_t *w)
             }
             hp = &h->next;
         }
-    } while (w->pump_again);
+    } while (w->pump_again && budget > 0);
     w->pumping = 0;
+    if (budget <= 0)
+        wake = uv_now(w->loop);
     if (wake != UINT64_MAX) {
         uint64_t now = uv_now(w->loop);
         uv_timer_start(&w->pump_timer, on_pump_timer, wake > now ? wake - now : 0, 0);
@@ -1152,8 +1355,10 @@ fetch_web_new(uv_loop_t *loop, const fetch_web_opts_t *o, fetch_accept_t *a, cha
         goto fail;
     uv_timer_init(loop, &w->poll_timer);
     uv_timer_init(loop, &w->pump_timer);
-    w->poll_timer.data = w->pump_timer.data = w;
-    w->handles = 3;
+    uv_idle_init(loop, &w->items_idle);
+    w->poll_timer.data = w->pump_timer.data = w->items_idle.data = w;
+    w->handles = 4;
+    xmlInitParser(); /* once, on this thread, before any feed is parsed on the pool */
     if (w->n_feeds)
         uv_timer_start(&w->poll_timer, on_poll_timer, 0, (uint64_t)o->poll_ms);
     NW_INFO(NULL, "web source started feeds=%zu seen=%zu+%zu state=%s", w->n_feeds, w->seen.n,
@@ -1189,6 +1394,17 @@ fetch_web_close(fetch_web_t *w, void (*cb)(void *arg), void *arg)
                 job_free(j);
         }
     }
+    /* Parses not yet started are cancelled; one under way finishes on its thread, and
+     * feed_parsed then releases its hold on w. Parsed feeds not fully queued are dropped: their
+     * validators were not adopted, so the next run polls them again. */
+    for (struct feed_work *fw = w->works; fw; fw = fw->next_work)
+        uv_cancel((uv_req_t *)&fw->req);
+    while (w->ready) {
+        struct feed_work *fw = w->ready;
+        w->ready = fw->next_work;
+        feed_work_free(fw);
+    }
     uv_close((uv_handle_t *)&w->poll_timer, on_timer_closed);
     uv_close((uv_handle_t *)&w->pump_timer, on_timer_closed);
+    uv_close((uv_handle_t *)&w->items_idle, on_timer_closed);
 }

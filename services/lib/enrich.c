@@ -7,6 +7,7 @@
  * data. Everything is a pure function of the article and the reference data, which is loaded
  * once and only read. */
 #include "newswire/enrich.h"
+#include "newswire/refdir.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -301,48 +302,17 @@ nw_enrich_read_data(const char *dir, const char *file, uint8_t **buf, size_t *le
     return rc;
 }
 
-static int
-has_model(const char *dir)
-{
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/ner/model.bin", dir);
-    return access(path, R_OK) == 0;
-}
-
 int
 nw_enrich_find_data(char *buf, size_t n)
 {
-    const char *env = getenv("NEWSWIRE_REF_DIR");
-    if (env && *env) {
-        snprintf(buf, n, "%s", env);
-        return has_model(buf) ? 0 : -ENOENT;
-    }
-    char exe[4096];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (k > 0) {
-        exe[k] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = 0;
-        static const char *const rel[] = {"../../data", "../../../data", "../share/newswire",
-                                          "../data"};
-        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-            snprintf(buf, n, "%s/%s", exe, rel[i]);
-            if (has_model(buf))
-                return 0;
-        }
-    }
-    snprintf(buf, n, "data");
-    if (has_model(buf))
-        return 0;
-#ifdef NW_REF_DIR_DEFAULT
-    /* Neither installed nor run from a build tree inside the sources: the sources it was
-     * built from. */
-    snprintf(buf, n, "%s", NW_REF_DIR_DEFAULT);
-    if (has_model(buf))
-        return 0;
-#endif
-    return -ENOENT;
+    return nw_refdir_find("ner/model.bin", buf, n);
+}
+
+void
+nw_enricher_preload(nw_enricher_t *e)
+{
+    if (e)
+        nw_efilter_load_all(e->words);
 }
 
 void
@@ -381,7 +351,7 @@ nw_enricher_new(const char *data_dir, const char *model_path, nw_enricher_t **ou
     } else if ((rc = nw_enrich_find_data(dir, sizeof(dir))) < 0) {
         snprintf(enrich_err, sizeof(enrich_err),
                  "no reference data: set NEWSWIRE_REF_DIR to the directory holding "
-                 "ner/model.bin and geo/ (tried \"%s\" and next to the executable)",
+                 "ner/model.bin and geo/ (tried \"%s\")",
                  dir);
         return rc;
     }

@@ -154,10 +154,43 @@ hset_add(hset_t *h, uint32_t x)
 }
 
 static int
-u64_cmp(const void *a, const void *b)
+u32_cmp(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* Sort v[0..n): an LSD radix sort, four byte passes. A language's lists are read on its first
+ * article, inside the service's work: qsort with a comparator over their ~10^6 hashes was 28% of
+ * enrich's CPU on a hundred HTML pages in nine languages. Without memory for the scratch copy,
+ * qsort does it. */
+static void
+sort_u32(uint32_t *v, size_t n)
+{
+    uint32_t *tmp = n > 1 ? malloc(n * sizeof(*tmp)) : NULL;
+    if (tmp == NULL) {
+        if (n > 1)
+            qsort(v, n, sizeof(*v), u32_cmp);
+        return;
+    }
+    uint32_t *src = v, *dst = tmp;
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[(src[i] >> shift & 0xff) + 1]++;
+        if (count[(src[0] >> shift & 0xff) + 1] == n)
+            continue; /* every key has the same byte here: nothing moves */
+        for (int k = 0; k < 256; k++)
+            count[k + 1] += count[k];
+        for (size_t i = 0; i < n; i++)
+            dst[count[src[i] >> shift & 0xff]++] = src[i];
+        uint32_t *x = src;
+        src = dst;
+        dst = x;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof(*v));
+    free(tmp);
 }
 
 static void
@@ -166,7 +199,7 @@ hset_seal(hset_t *h)
     size_t k = 0;
     if (h->n == 0)
         return;
-    qsort(h->v, h->n, sizeof(*h->v), u64_cmp);
+    sort_u32(h->v, h->n);
     for (size_t i = 0; i < h->n; i++)
         if (k == 0 || h->v[k - 1] != h->v[i])
             h->v[k++] = h->v[i];
@@ -333,6 +366,13 @@ lang_index(const char *lang)
         if (strcmp(SOURCES[i].lang, lang) == 0)
             return (int)i;
     return -1;
+}
+
+void
+nw_efilter_load_all(nw_efilter_t *f)
+{
+    for (int i = 0; i < NSRC; i++)
+        ensure(f, i);
 }
 
 int

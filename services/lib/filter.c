@@ -8,6 +8,7 @@
 #include "newswire/log.h"
 #include "newswire/metrics.h"
 #include "newswire/proto.h"
+#include "newswire/series.h"
 #include "newswire/service.h"
 #include "newswire/util.h"
 
@@ -17,6 +18,7 @@ typedef struct filter {
     nw_worker_t *worker;
     nw_metric_t *done;
     char dead_metric[64];
+    nw_metric_t *job_s; /* nw_stage_job_seconds{stage=...} */
     nw_buf_t out;
 } filter_t;
 
@@ -77,7 +79,9 @@ on_job(nw_worker_t *w, const char *type, const uint8_t *data, size_t len, void *
         goto done;
     }
     nw_buf_reset(&f->out);
+    uint64_t t0 = nw_mono_ns();
     rc = f->def->fn(f->def->ctx, data, len, &f->out, &fail);
+    nw_metrics_observe(f->job_s, (double)(nw_mono_ns() - t0) / 1e9);
     if (rc == 0)
         rc = nw_worker_emit(w, f->def->out_type, f->out.data, f->out.len);
     if (rc < 0) {
@@ -127,9 +131,14 @@ nw_filter_run(const nw_filter_def_t *def, const nw_service_cfg_t *cfg, unsigned 
     snprintf(name, sizeof name, "nw_%s_articles_total", def->name);
     f.done = nw_metrics_counter(name, NULL, "Jobs turned into output messages.");
     snprintf(f.dead_metric, sizeof f.dead_metric, "nw_%s_dead_total", def->name);
+    snprintf(name, sizeof name, "stage=\"%s\"", def->name);
+    f.job_s = nw_metrics_histogram(NW_SERIES_STAGE_SECONDS, name,
+                                   "Time a stage worker spent on one job, in seconds.");
     f.worker = nw_worker_new(nw_service_loop(f.svc), nw_service_zctx(f.svc), broker, def->from,
                              window, on_job, &f);
     int started = f.worker != NULL;
+    if (started)
+        nw_service_add_ready(f.svc, "broker", nw_worker_ready, f.worker);
     if (started) {
         NW_INFO(NULL, "%s started broker=%s window=%u", def->name, broker, window);
     } else {

@@ -63,8 +63,8 @@ on_stored(uint64_t seq, const uint8_t *doc, size_t len, void *arg)
         sc->stopped = 1; /* this row is still considered; the next call starts after it */
     nw_enriched_t e;
     if (nw_enriched_decode(&e, doc, len) < 0) {
-        NW_WARN(NULL, "follow: skipping stored document seq=%llu: %s", (unsigned long long)seq,
-                nw_proto_error());
+        NW_WARN(NULL, "follow: skipping stored document: %s seq=%llu", nw_proto_error(),
+                (unsigned long long)seq);
         return sc->stopped;
     }
     const char *topic = nw_follow_match(f, &e);

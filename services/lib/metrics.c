@@ -12,17 +12,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
-enum metric_type { METRIC_COUNTER, METRIC_GAUGE };
+#ifndef NW_VERSION
+#define NW_VERSION "unknown"
+#endif
+
+enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
+
+/* Bucket upper bounds in seconds for every latency histogram: from a millisecond (a parse of a
+ * short text) to five minutes (acceptance to commit of a backlog). One set for all, so
+ * dashboards can compare stages bucket by bucket. */
+static const double latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                        1,     2.5,    5,     10,   30,    60,   120, 300};
+#define N_BOUNDS (sizeof latency_bounds / sizeof latency_bounds[0])
 
 struct nw_metric {
     struct nw_metric *next;
     enum metric_type type;
     char *name;
-    char *labels; /* "" when unlabelled */
-    char *help;   /* "" when none was given */
-    int64_t value;
+    char *labels;      /* "" when unlabelled */
+    char *help;        /* "" when none was given */
+    int64_t value;     /* counter, gauge; a histogram's count */
+    uint64_t *buckets; /* histogram: N_BOUNDS counts, not cumulative (+Inf is value) */
+    double sum;        /* histogram: sum of observations */
 };
 
 static struct nw_metric *registry;
@@ -35,6 +49,7 @@ metric_free(struct nw_metric *m)
     free(m->name);
     free(m->labels);
     free(m->help);
+    free(m->buckets);
     free(m);
 }
 
@@ -60,7 +75,10 @@ metric_get(enum metric_type type, const char *name, const char *labels, const ch
     m->labels = strdup(labels);
     /* The first series of a name carries the help text for all of them. */
     m->help = strdup(help ? help : (last_same ? last_same->help : ""));
-    if (m->name == NULL || m->labels == NULL || m->help == NULL) {
+    if (m->type == METRIC_HISTOGRAM)
+        m->buckets = calloc(N_BOUNDS, sizeof *m->buckets);
+    if (m->name == NULL || m->labels == NULL || m->help == NULL ||
+        (m->type == METRIC_HISTOGRAM && m->buckets == NULL)) {
         metric_free(m);
         return NULL;
     }
@@ -87,17 +105,51 @@ nw_metrics_gauge(const char *name, const char *labels, const char *help)
     return metric_get(METRIC_GAUGE, name, labels, help);
 }
 
+nw_metric_t *
+nw_metrics_histogram(const char *name, const char *labels, const char *help)
+{
+    nw_metric_t *m = metric_get(METRIC_HISTOGRAM, name, labels, help);
+    return m && m->type == METRIC_HISTOGRAM ? m : NULL;
+}
+
+void
+nw_metrics_observe(nw_metric_t *m, double seconds)
+{
+    if (m == NULL || m->type != METRIC_HISTOGRAM)
+        return;
+    if (!(seconds >= 0)) /* NaN, or a clock that went back: count it as no time */
+        seconds = 0;
+    for (size_t i = 0; i < N_BOUNDS; i++) {
+        if (seconds <= latency_bounds[i]) {
+            m->buckets[i]++;
+            break;
+        }
+    }
+    m->value++;
+    m->sum += seconds;
+}
+
+void
+nw_metrics_reasons_init(const char *name, const char *const *reasons, const char *help)
+{
+    char labels[160];
+    for (size_t i = 0; reasons && reasons[i]; i++) {
+        snprintf(labels, sizeof labels, "reason=\"%s\"", reasons[i]);
+        nw_metrics_counter(name, labels, help);
+    }
+}
+
 void
 nw_metrics_add(nw_metric_t *m, uint64_t n)
 {
-    if (m)
+    if (m && m->type != METRIC_HISTOGRAM)
         m->value = (int64_t)((uint64_t)m->value + n); /* wraps like a uint64 counter would */
 }
 
 void
 nw_metrics_set(nw_metric_t *m, int64_t v)
 {
-    if (m)
+    if (m && m->type != METRIC_HISTOGRAM)
         m->value = v;
 }
 
@@ -199,6 +251,48 @@ process_rss_bytes(void)
     return ok ? (int64_t)resident * (int64_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
+/* One histogram series: cumulative buckets with le, then _sum and _count. */
+static int
+put_histogram(nw_buf_t *out, const struct nw_metric *m)
+{
+    const char *sep = *m->labels ? "," : "";
+    uint64_t cum = 0;
+    int rc = 0;
+    for (size_t i = 0; i < N_BOUNDS && rc == 0; i++) {
+        cum += m->buckets[i];
+        rc = nw_buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", m->name, m->labels, sep,
+                           latency_bounds[i], (unsigned long long)cum);
+    }
+    if (rc == 0)
+        rc = nw_buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %lld\n", m->name, m->labels, sep,
+                           (long long)m->value);
+    if (rc == 0 && *m->labels)
+        rc = nw_buf_printf(out, "%s_sum{%s} %.6f\n%s_count{%s} %lld\n", m->name, m->labels, m->sum,
+                           m->name, m->labels, (long long)m->value);
+    else if (rc == 0)
+        rc = nw_buf_printf(out, "%s_sum %.6f\n%s_count %lld\n", m->name, m->sum, m->name,
+                           (long long)m->value);
+    return rc;
+}
+
+static double
+process_cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) < 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+static const char *build_service = "newswire";
+
+void
+nw_metrics_set_service(const char *service)
+{
+    build_service = service;
+}
+
 int
 nw_metrics_render(nw_buf_t *out)
 {
@@ -213,9 +307,13 @@ nw_metrics_render(nw_buf_t *out)
             }
             rc = rc ? rc
                     : nw_buf_printf(out, "# TYPE %s %s\n", m->name,
-                                    m->type == METRIC_COUNTER ? "counter" : "gauge");
+                                    m->type == METRIC_COUNTER ? "counter"
+                                    : m->type == METRIC_GAUGE ? "gauge"
+                                                              : "histogram");
         }
-        if (rc == 0 && *m->labels)
+        if (rc == 0 && m->type == METRIC_HISTOGRAM)
+            rc = put_histogram(out, m);
+        else if (rc == 0 && *m->labels)
             rc = nw_buf_printf(out, "%s{%s} %lld\n", m->name, m->labels, (long long)m->value);
         else if (rc == 0)
             rc = nw_buf_printf(out, "%s %lld\n", m->name, (long long)m->value);
@@ -228,8 +326,17 @@ nw_metrics_render(nw_buf_t *out)
                            "# HELP process_start_time_seconds Start time of the process since "
                            "unix epoch in seconds.\n"
                            "# TYPE process_start_time_seconds gauge\n"
-                           "process_start_time_seconds %.2f\n",
-                           (long long)process_rss_bytes(), process_start_time());
+                           "process_start_time_seconds %.2f\n"
+                           "# HELP process_cpu_seconds_total Total user and system CPU time "
+                           "spent in seconds.\n"
+                           "# TYPE process_cpu_seconds_total counter\n"
+                           "process_cpu_seconds_total %.3f\n"
+                           "# HELP nw_build_info The version this process was built from (always "
+                           "1).\n"
+                           "# TYPE nw_build_info gauge\n"
+                           "nw_build_info{version=\"%s\",service=\"%s\"} 1\n",
+                           (long long)process_rss_bytes(), process_start_time(),
+                           process_cpu_seconds(), NW_VERSION, build_service);
     return rc;
 }
 

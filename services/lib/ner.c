@@ -892,6 +892,15 @@ viterbi(const double *em, const double *tr, size_t n, uint8_t *bp, uint8_t *out)
     }
 }
 
+#define PREFETCH_AHEAD 4 /* words */
+
+static void
+prefetch_word(const nw_ner_t *m, const uint32_t *keys, uint32_t n)
+{
+    for (uint32_t j = 0; j < n; j++)
+        __builtin_prefetch(&m->slots[mix32(keys[j]) & m->mask]);
+}
+
 int
 nw_ner_tag_words(const nw_ner_t *m, const nw_ner_word_t *words, size_t n, uint8_t *labels)
 {
@@ -913,13 +922,17 @@ nw_ner_tag_words(const nw_ner_t *m, const nw_ner_word_t *words, size_t n, uint8_
         w[i].gaz = gaz_get(&m->gaz, gaz_key(&w[i]));
     }
     int caps = sentence_caps(w, n);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         nk[i] = (uint32_t)token_features(w, n, i, caps, keys + i * MAXF);
-        /* Start the cache misses early: the lookups below then find most slots loaded. */
-        for (uint32_t j = 0; j < nk[i]; j++)
-            __builtin_prefetch(&m->slots[mix32(keys[i * MAXF + j]) & m->mask]);
-    }
+    /* The lookups are bound by cache misses (the model is megabytes of random slots). Their
+     * loads start PREFETCH_AHEAD words early: far enough to overlap, near enough that a long
+     * article's slots are not evicted before they are read, as they were when every word's
+     * slots were prefetched before the first lookup. */
+    for (size_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+        prefetch_word(m, keys + i * MAXF, nk[i]);
     for (size_t i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n)
+            prefetch_word(m, keys + (i + PREFETCH_AHEAD) * MAXF, nk[i + PREFETCH_AHEAD]);
         int32_t acc[NL] = {0};
         for (uint32_t j = 0; j < nk[i]; j++) {
             const slot *s = model_find(m, keys[i * MAXF + j]);

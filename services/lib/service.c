@@ -1,6 +1,6 @@
 /* service.c: the process shell every newswire service runs in (see service.h): one uv loop,
  * one ZeroMQ context, logging, SIGTERM/SIGINT drain handling, and the HTTP server with
- * /metrics and /healthz.
+ * /metrics, /healthz and /readyz.
  *
  * Lifecycle: the first signal starts a drain (the service's callback finishes in-flight work
  * and calls nw_service_stop) under a drain timer; a second signal or the timer forces the stop.
@@ -17,6 +17,7 @@
 #include "newswire/buf.h"
 #include "newswire/log.h"
 #include "newswire/metrics.h"
+#include "newswire/series.h"
 #include "newswire/stage.h"
 
 #include <errno.h>
@@ -47,6 +48,12 @@ struct nw_service {
     int http_closed;
     nw_service_health_cb health;
     void *health_arg;
+    struct {
+        const char *what;
+        nw_service_ready_cb cb;
+        void *arg;
+    } ready[NW_SERVICE_READY_MAX];
+    size_t n_ready;
 };
 
 static void
@@ -155,6 +162,54 @@ on_healthz(nw_http_req_t *req, void *arg)
     free(s);
 }
 
+/* Readiness is the conjunction of the service's conditions and its health: a service that
+ * still runs with a part down is alive (no restart) but should get no new work. */
+static void
+on_readyz(nw_http_req_t *req, void *arg)
+{
+    nw_service_t *svc = arg;
+    nw_service_problem_t problems[NW_SERVICE_PROBLEMS_MAX + NW_SERVICE_READY_MAX];
+    size_t n = 0;
+    if (svc->draining)
+        problems[n++] = (nw_service_problem_t){"service", "draining"};
+    for (size_t i = 0; i < svc->n_ready; i++) {
+        const char *why = svc->ready[i].cb(svc->ready[i].arg);
+        if (why)
+            problems[n++] = (nw_service_problem_t){svc->ready[i].what, why};
+    }
+    if (svc->health && !svc->draining)
+        n += svc->health(svc->health_arg, problems + n, NW_SERVICE_PROBLEMS_MAX);
+    json_t *j = json_pack("{s:s, s:s}", "status", n ? "not ready" : "ready", "service", svc->name);
+    json_t *pj = n > 0 ? json_object() : NULL;
+    for (size_t i = 0; pj && i < n; i++)
+        json_object_set_new(pj, problems[i].what, json_string(problems[i].reason));
+    if (j && pj)
+        json_object_set_new(j, "problems", pj);
+    else
+        json_decref(pj);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (s == NULL) {
+        nw_http_error(req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    nw_http_respond(req, n ? 503 : 200, "application/json", s, strlen(s),
+                    "Cache-Control: no-store\r\n");
+    free(s);
+}
+
+int
+nw_service_add_ready(nw_service_t *svc, const char *what, nw_service_ready_cb cb, void *arg)
+{
+    if (svc->n_ready >= NW_SERVICE_READY_MAX)
+        return -ENOSPC;
+    svc->ready[svc->n_ready].what = what;
+    svc->ready[svc->n_ready].cb = cb;
+    svc->ready[svc->n_ready].arg = arg;
+    svc->n_ready++;
+    return 0;
+}
+
 void
 nw_service_set_health(nw_service_t *svc, nw_service_health_cb cb, void *arg)
 {
@@ -218,6 +273,10 @@ nw_service_config(const char *name, const nw_service_cfg_t *cfg, int curve_roles
         return -EINVAL;
     }
     nw_log_init(name, level);
+    if (cfg->log_format && nw_log_set_format(cfg->log_format) < 0) {
+        nw_config_bad_value("log-format", cfg->log_format, "logfmt or json");
+        return -EINVAL;
+    }
     char ep[512], err[256];
     /* The last endpoint has the highest port: if it derives, they all do. Only the broker
      * binds without connecting; its base endpoint is its --bind. */
@@ -247,6 +306,7 @@ nw_service_new_opts(const char *name, const char *http_listen, const nw_http_opt
                     nw_service_drain_cb drain, void *arg)
 {
     nw_log_init(name, nw_log_level);
+    nw_series_init(name);
 
     nw_service_t *svc = calloc(1, sizeof *svc);
     if (svc == NULL)
@@ -283,7 +343,8 @@ nw_service_new_opts(const char *name, const char *http_listen, const nw_http_opt
         if (svc->http == NULL)
             goto err; /* logged by nw_http_new */
         if (nw_http_route(svc->http, "GET", "/metrics", on_metrics, svc) < 0 ||
-            nw_http_route_scope(svc->http, "GET", "/healthz", NW_SCOPE_NONE, on_healthz, svc) < 0) {
+            nw_http_route_scope(svc->http, "GET", "/healthz", NW_SCOPE_NONE, on_healthz, svc) < 0 ||
+            nw_http_route_scope(svc->http, "GET", "/readyz", NW_SCOPE_NONE, on_readyz, svc) < 0) {
             NW_ERROR(NULL, "out of memory adding routes");
             goto err;
         }

@@ -215,6 +215,7 @@ struct nw_worker {
     uv_idle_t grant; /* sends READY for the jobs finished in this loop turn */
     unsigned hb_ms;
     unsigned missed;      /* heartbeat ticks since the broker last said anything */
+    int heard;            /* the broker said something since we started: we are connected */
     uint64_t last_out_ms; /* when we last sent the broker anything (uv_hrtime, ms) */
     unsigned window, inflight, credit_out;
     /* Held output, in emit order. Bounded because no credit is granted while it is
@@ -356,6 +357,7 @@ on_dealer(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
     size_t cmdlen = zmq_msg_size(&f[0]);
 
     w->missed = 0;
+    w->heard = 1;
     if (n == 3 && cmdlen == 3 && memcmp(cmd, "JOB", 3) == 0) {
         char type[NW_STAGE_TYPE_MAX];
         size_t tlen = zmq_msg_size(&f[1]);
@@ -411,10 +413,22 @@ on_timer(uv_timer_t *t)
         /* The broker restarted or dropped us: whatever credit it had for us is gone. */
         NW_INFO(NULL, "broker silent, announcing credit again inflight=%u", w->inflight);
         w->missed = 0;
+        w->heard = 0; /* not ready until the broker answers again */
         w->credit_out = 0;
         announce(w);
     }
     grant_now(w); /* retries a grant whose send failed */
+}
+
+const char *
+nw_worker_ready(void *arg)
+{
+    const nw_worker_t *w = arg;
+    if (w == NULL)
+        return "no worker";
+    if (w->closing)
+        return "closing";
+    return w->heard ? NULL : "no word from the broker yet";
 }
 
 nw_worker_t *

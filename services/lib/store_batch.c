@@ -16,6 +16,7 @@
 #include "newswire/log.h"
 #include "newswire/metrics.h"
 #include "newswire/proto.h"
+#include "newswire/series.h"
 #include "newswire/stage.h"
 #include "newswire/util.h"
 
@@ -32,6 +33,7 @@ typedef struct job {
     int stored;       /* publish doc on topics */
     const char *what; /* "stored", "unchanged", "history", "dead": for the counters */
     char dead_reason[40];
+    int64_t accepted_ms; /* when fetch accepted it (raw "fetched"), 0 when unknown */
     nw_buf_t doc;
     char **topics;
     size_t n_topics;
@@ -55,6 +57,7 @@ struct nw_store_batch {
     void (*close_cb)(void *arg);
     void *close_arg;
     nw_metric_t *m_stored, *m_unchanged, *m_commits, *m_batch, *m_failures;
+    nw_metric_t *m_commit_s, *m_accept_s; /* histograms (series.h) */
 };
 
 static void pump(nw_store_batch_t *b);
@@ -80,6 +83,7 @@ job_clear_outcome(job_t *j)
     j->stored = 0;
     j->what = NULL;
     j->dead_reason[0] = '\0';
+    j->accepted_ms = 0;
 }
 
 static void
@@ -176,6 +180,8 @@ apply_enriched(nw_store_batch_t *b, job_t *j)
     }
     if (rc == 0 && !j->what)
         j->what = res.status;
+    if (rc == 0 && (!e.art.fetched || nw_time_parse(e.art.fetched, &j->accepted_ms) < 0))
+        j->accepted_ms = 0;
     nw_enriched_release(&e);
     return rc;
 }
@@ -287,6 +293,7 @@ static int
 commit_batch(nw_store_batch_t *b)
 {
     uv_timer_stop(&b->batch_timer);
+    uint64_t t0 = nw_mono_ns();
     int rc = fault(b, "commit");
     if (rc == 0)
         rc = nw_store_commit(b->db);
@@ -294,9 +301,13 @@ commit_batch(nw_store_batch_t *b)
         fail_batch(b, rc);
         return rc;
     }
+    nw_metrics_observe(b->m_commit_s, (double)(nw_mono_ns() - t0) / 1e9);
     b->tx = 0;
     size_t k = b->applied;
+    int64_t now = nw_now_ms();
     for (size_t i = 0; i < k; i++) {
+        if (b->jobs[i].accepted_ms > 0)
+            nw_metrics_observe(b->m_accept_s, (double)(now - b->jobs[i].accepted_ms) / 1e3);
         publish(b, &b->jobs[i]);
         job_release(&b->jobs[i]);
     }
@@ -380,6 +391,11 @@ nw_store_batch_new(uv_loop_t *loop, nw_store_t *db, const nw_store_batch_opts_t 
     b->m_unchanged = nw_metrics_counter("nw_store_articles_total", "status=\"unchanged\"",
                                         "Articles written, by outcome.");
     b->m_commits = nw_metrics_counter("nw_store_commits_total", NULL, "Transactions committed.");
+    b->m_commit_s = nw_metrics_histogram(NW_SERIES_COMMIT_SECONDS, NULL,
+                                         "Time one database commit of a batch took, in seconds.");
+    b->m_accept_s = nw_metrics_histogram(NW_SERIES_ACCEPT_TO_COMMIT_SECONDS, NULL,
+                                         "Time from fetch's acceptance of an article to the "
+                                         "commit that stored it, in seconds.");
     b->m_failures = nw_metrics_counter("nw_store_batch_failures_total", NULL,
                                        "Batches rolled back for a retry.");
     b->m_batch =
@@ -432,6 +448,13 @@ size_t
 nw_store_batch_pending(const nw_store_batch_t *b)
 {
     return b->n;
+}
+
+const char *
+nw_store_batch_ready(void *arg)
+{
+    const nw_store_batch_t *b = arg;
+    return b && b->failed ? "the last batch failed; retrying" : NULL;
 }
 
 uint64_t

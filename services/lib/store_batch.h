@@ -63,6 +63,10 @@ size_t nw_store_batch_drain(nw_store_batch_t *b);
 size_t nw_store_batch_pending(const nw_store_batch_t *b);
 /* Batches rolled back since start (for tests; also nw_store_batch_failures_total). */
 uint64_t nw_store_batch_failures(const nw_store_batch_t *b);
+/* Readiness (nw_service_add_ready; b is a nw_store_batch_t *): NULL while the database takes
+ * commits, else why not ("the last batch failed; retrying"): an unreachable PostgreSQL shows
+ * on /readyz, not only in the logs. */
+const char *nw_store_batch_ready(void *b);
 /* Stop the timers and free everything, pending jobs included (never done). cb (may be NULL)
  * runs from the loop once the handles are closed. NULL-safe. */
 void nw_store_batch_close(nw_store_batch_t *b, void (*cb)(void *arg), void *arg);

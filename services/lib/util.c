@@ -116,6 +116,17 @@ nw_utf8_valid(const uint8_t *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
+        /* Runs of ASCII 8 bytes at a time (most of every page and article is ASCII): no byte
+         * with its top bit set and none zero. The byte loop below judges the rest. */
+        while (len - i >= 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if ((x & 0x8080808080808080u) || ((x - 0x0101010101010101u) & ~x & 0x8080808080808080u))
+                break;
+            i += 8;
+        }
+        if (i == len)
+            break;
         uint8_t c = s[i];
         if (c == 0)
             return false;

@@ -32,6 +32,7 @@ int nw_cli_feed(int argc, char **argv);    /* feed.c: a feed as JSON */
 int nw_cli_compare(int argc, char **argv); /* compare.c: similarity of two articles */
 int nw_cli_keygen(int argc, char **argv);  /* keygen.c: CURVE key pairs */
 int nw_cli_token(int argc, char **argv);   /* token.c: bearer tokens for the HTTP APIs */
+int nw_cli_config(int argc, char **argv);  /* config.c: check a --config file */
 
 /* ---- cli.c: options and output ---- */
 

@@ -31,6 +31,7 @@ static const command_t commands[] = {
     {"compare", nw_cli_compare, "similarity of two articles: duplicate? same story? (JSON)"},
     {"keygen", nw_cli_keygen, "make CURVE key pairs to encrypt ZeroMQ between hosts"},
     {"token", nw_cli_token, "make a bearer token (with scopes) for the HTTP APIs"},
+    {"config", nw_cli_config, "check a --config file for a service or command: config check"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -43,7 +44,8 @@ usage(FILE *out)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun `newswire <command> --help` for the options of a command. Every option\n"
-                 "--some-key can also be given as the environment variable NEWSWIRE_SOME_KEY.\n");
+                 "--some-key can also be given as the environment variable\n"
+                 "NEWSWIRE_<COMMAND>_SOME_KEY, or as `some-key = value` in a --config FILE.\n");
 }
 
 int

@@ -62,6 +62,7 @@ typedef struct up_cfg {
     const char *bin_dir;
     int64_t metrics_port;
     const char *log_level;
+    const char *log_format;
     const char *token_file;
     const char *keys;
     int insecure;
@@ -94,6 +95,8 @@ static const nw_cfg_opt_t up_opts[] = {
      "child i serves /metrics on 127.0.0.1:<port+i> (broker 0...); 0: off", 0, 65000},
     {"log-level", NW_CFG_STR, "info", offsetof(up_cfg_t, log_level),
      "debug, info, warn or error; passed on to every child", 0, 0},
+    {"log-format", NW_CFG_STR, "logfmt", offsetof(up_cfg_t, log_format),
+     "logfmt or json, for up and every service it starts", 0, 0},
     {"token-file", NW_CFG_STR, "", offsetof(up_cfg_t, token_file),
      "token file (`newswire token new`) for the fetch and query APIs; needed when --http or "
      "--query is not loopback",
@@ -716,8 +719,13 @@ nw_cli_up(int argc, char **argv)
         return 2;
     }
     nw_log_init("up", level);
+    if (nw_log_set_format(cfg.log_format) < 0) {
+        nw_config_bad_value("log-format", cfg.log_format, "logfmt or json");
+        return 2;
+    }
     /* Children read their level from the environment, like every NEWSWIRE_* setting. */
     setenv("NEWSWIRE_LOG_LEVEL", cfg.log_level, 1);
+    setenv("NEWSWIRE_LOG_FORMAT", cfg.log_format, 1);
     if (cfg.db && *cfg.db)
         setenv("NEWSWIRE_DB", cfg.db, 1); /* the store and query services; never logged */
 

@@ -169,6 +169,8 @@ main(int argc, char **argv)
         NW_ERROR(NULL, "cannot connect to broker \"%s\"", st.cfg.svc.broker);
         goto fail;
     }
+    nw_service_add_ready(st.svc, "broker", nw_worker_ready, st.worker);
+    nw_service_add_ready(st.svc, "database", nw_store_batch_ready, st.batch);
     /* A conninfo may hold a password: log only that it is PostgreSQL. */
     NW_INFO(NULL, "store started db=\"%s\" articles=%lld batch-max=%lld batch-ms=%lld",
             nw_store_is_postgres(path) ? "postgresql" : path, (long long)nw_store_count(st.db),

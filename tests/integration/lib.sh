@@ -7,6 +7,10 @@ NW_SRC=${NW_SRC:?NW_SRC must point at the source directory}
 NW=$NW_BIN/services/newswire/newswire
 svc_bin() { printf '%s/services/%s/newswire-%s' "$NW_BIN" "$1" "$1"; }
 
+# Sanitizer builds read the common-word lists of nine languages for ~10 s: every enrich a test
+# starts (and restarts) reads them on first use instead.
+export NEWSWIRE_PRELOAD_LISTS=${NEWSWIRE_PRELOAD_LISTS:-0}
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/nw-test.XXXXXX")
 NW_PIDS=()
 # SIGTERM lets the services drain; whatever has not exited after NW_CLEANUP_WAIT seconds

@@ -102,10 +102,16 @@ id_u2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' 
   && ok "extract: id from the canonical URL (tracking parameters stripped)" \
   || bad "extract: url ids '$id_u1' / '$id_u2' (text id '$id_file')"
 jcheck "$T/u1.json" 'd["url"] == "https://example.com/a/story"' "extract: url canonicalised"
-NEWSWIRE_URL='https://example.com/a/story' "$NW" extract "$FX/wire.txt" >"$T/u3.json" 2>"$T/err" \
-  || bad "extract with NEWSWIRE_URL failed: $(cat "$T/err")"
+NEWSWIRE_EXTRACT_URL='https://example.com/a/story' "$NW" extract "$FX/wire.txt" >"$T/u3.json" 2>"$T/err" \
+  || bad "extract with NEWSWIRE_EXTRACT_URL failed: $(cat "$T/err")"
 jcheck "$T/u3.json" 'd["url"] == "https://example.com/a/story" and d["id"] == "'"$id_u1"'"' \
-  "extract: NEWSWIRE_URL works like --url"
+  "extract: NEWSWIRE_EXTRACT_URL works like --url"
+# A generic name meant for another program does not leak into extract's id (issue 13).
+NEWSWIRE_URL='https://example.com/a/story' "$NW" extract "$FX/wire.txt" >"$T/u4.json" 2>"$T/err" \
+  || bad "extract with NEWSWIRE_URL set failed: $(cat "$T/err")"
+jcheck "$T/u4.json" 'd["id"] == "'"$id_file"'"' "extract: NEWSWIRE_URL does not change the id"
+grep -q "NEWSWIRE_URL is not an option of newswire extract" "$T/err" \
+  && ok "extract: warns about NEWSWIRE_URL" || bad "no warning for NEWSWIRE_URL: $(cat "$T/err")"
 
 # Failures: a binary file, a missing file.
 printf 'GIF89a\x01\x00\x01\x00\x00\x00\x00' >"$T/pic.gif"
@@ -288,6 +294,22 @@ if [ -f "${SEED_FILES[0]}" ] && [ -f "${SEED_FILES[1]:-}" ]; then
 else
   echo "skip: compare of the seeds, no seeds under $SEEDS"
 fi
+
+# newswire config check: the program's own loader judges a --config file, naming every bad line.
+printf '# fetch\nspool-dir = %s/spool\nspool-maxx = 2g\nresend-after = 10ms\nmax-body = lots\n' "$T" >"$T/fetch.conf"
+"$NW" config check fetch "$T/fetch.conf" >"$T/cc.out" 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q "fetch.conf:3: unknown key 'spool-maxx'" "$T/cc.out" &&
+  grep -q "fetch.conf:4: key 'resend-after' is 10ms, must be within 100ms..1h" "$T/cc.out" &&
+  grep -q "fetch.conf:5: key 'max-body'" "$T/cc.out" &&
+  ok "config check: exit 2, every bad key named with file:line, bounds in the units written" ||
+  bad "config check of a bad file: rc=$rc $(cat "$T/cc.out")"
+printf 'spool-dir = %s/spool\nresend-after = 30s\n' "$T" >"$T/good.conf"
+"$NW" config check fetch "$T/good.conf" >"$T/cc.out" 2>&1 && grep -q "options ok" "$T/cc.out" &&
+  ok "config check: a good fetch file passes" || bad "config check of a good file: $(cat "$T/cc.out")"
+printf 'limit = 2\n' >"$T/search.conf"
+"$NW" config check search "$T/search.conf" >"$T/cc.out" 2>&1 &&
+  ok "config check: commands too (search)" || bad "config check search: $(cat "$T/cc.out")"
 
 if [ $fails -ne 0 ]; then
   echo "$fails check(s) failed"

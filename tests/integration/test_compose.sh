@@ -64,9 +64,22 @@ secrets = re.search(r'^secrets:\n((?:  .*\n)*)', text, re.M)
 assert secrets, "no top-level secrets"
 for r in ('broker', 'fetch', 'worker', 'store', 'subscriber'):
     assert f'deploy/keys/{r}.key' in secrets.group(1), f"secret key of {r} not from deploy/keys"
+for name, lines in services.items():
+    body = '\n'.join(lines)
+    # docker-compose config prints a literal $ as $$
+    assert 'healthcheck:' in body and '/readyz' in body, f"{name}: no /readyz healthcheck"
+    if name != 'broker':
+        assert re.search(r'depends_on:\n\s+broker:\n\s+condition: service_healthy', body), \
+            f"{name}: does not wait for a healthy broker"
+assert re.search(r'store:\n\s+condition: service_healthy', '\n'.join(services['query'])), \
+    "query does not wait for a healthy store"
 dockerfile = open(sys.argv[2]).read()
 assert 'FROM debian:12' in dockerfile
-print("docker-compose.yml: valid; services", sorted(services), "scale-safe, CURVE roles")
+for word in ('HEALTHCHECK', 'EXPOSE', 'CMD', 'USER newswire', 'VOLUME'):
+    assert re.search(r'^' + word, dockerfile, re.M), f"Dockerfile: no {word}"
+assert 'cmake --install' in dockerfile, "Dockerfile does not use the install rules"
+print("docker-compose.yml: valid; services", sorted(services),
+      "scale-safe, CURVE roles, /readyz healthchecks")
 PY
 
 # The optional PostgreSQL override: valid on top of the main file, and it points the store and
@@ -84,5 +97,8 @@ assert query, "no query service with the PostgreSQL override"
 assert re.search(r'NEWSWIRE_DB: postgresql://\S+@postgres:5432/', query.group(1)), \
     "query is not pointed at the postgres service"
 assert re.search(r'^  postgres:\n', text, re.M), "no postgres service"
+for name, m in (("store", store), ("query", query)):
+    assert re.search(r'postgres:\n\s+condition: service_healthy', m.group(1)), \
+        f"{name} does not wait for a healthy database"
 print("docker-compose.postgres.yml: valid; store and query on the postgres service")
 PY

@@ -91,7 +91,7 @@ start fetch "$(svc_bin fetch)" --broker "$BROKER" --http "$API" --inbox-dir "" -
   --name fetch-roles --spool-dir "$T/data/spool" --curve-key "$K/fetch.key" "${C[@]}"
 wait_until 20 curl -fsS "http://$API/healthz" || fail "fetch did not come up: $(tail -5 "$T/fetch.log")"
 wait_until 20 curl -fsS "http://$BHTTP/healthz" || fail "broker did not come up: $(tail -5 "$T/broker.log")"
-grep -q "roles on fetch=1 worker=2 store=1 subscriber=1" "$T/broker.log" || fail "roles: $(grep curve "$T/broker.log")"
+grep -q "roles on\" fetch=1 worker=2 store=1 subscriber=1" "$T/broker.log" || fail "roles: $(grep curve "$T/broker.log")"
 
 # value of one metric line, labels included: mval URL 'name{a="b"}'
 mval() { curl -fsS "$1/metrics" | awk -v n="$2" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'; }
@@ -136,9 +136,9 @@ for want in 'socket="pub.in",reason="role"' 'socket="enriched.out",reason="role"
   [ "$n" -ge 1 ] || fail "not counted: $want ($(grep nw_curve_refused <<<"$q"))"
 done
 SUBKEY=$(sed -n 's/^public-key = //p' "$K/subscriber.pub")
-grep -qF "refused a peer socket=pub.in reason=role roles=subscriber key=\\\"$SUBKEY\\\"" "$T/broker.log" ||
+grep -qF "refused a peer\" socket=pub.in reason=role roles=subscriber key=\"$SUBKEY\"" "$T/broker.log" ||
   fail "the refusal was not logged with the key: $(grep refused "$T/broker.log" | head -5)"
-grep -q "refused a message outside the peer's role socket=enriched.in what=type:enriched role=fetch" "$T/broker.log" ||
+grep -q "refused a message outside the peer's role\" socket=enriched.in what=type:enriched role=fetch" "$T/broker.log" ||
   fail "fetch's enriched was not refused: $(grep refused "$T/broker.log" | head -5)"
 ok "subscriber key: fake acks, store jobs, forged enriched refused; fetch's enriched and an unknown key too; counted and logged"
 

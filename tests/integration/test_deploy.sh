@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_deploy.sh: the files in deploy/ describe what we build. systemd units pass
 # `systemd-analyze verify` (with ExecStart pointed at the built executables); the Kubernetes
-# manifests parse, run only our executables, probe /healthz on a port the container serves,
-# keep the spool and the database on persistent volumes, and their Services select pods that
-# exist; every metric the Grafana dashboard charts is one the code exports.
+# manifests parse, run only our executables, probe /healthz (liveness) and /readyz (readiness)
+# on a port the container serves, run as non-root on a read-only root filesystem with memory
+# requests and limits, are scraped on a served port, keep the spool and the database on
+# persistent volumes, and their Services select pods that exist; every metric the Grafana dashboard charts is one the code exports.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 D=$NW_SRC/deploy
 
@@ -13,7 +14,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     sed "s|/usr/local/bin/newswire-\([a-z]*\)|$NW_BIN/services/\1/newswire-\1|" "$f" >"$T/units/$(basename "$f")"
   done
   # template units are verified through an instance
-  for t in "$T"/units/*@.service; do ln -s "$(basename "$t")" "${t%@.service}@1.service"; done
+  for t in "$T"/units/*@.service; do ln -s "$(basename "$t")" "${t%@.service}@9201.service"; done
   (cd "$T/units" && ls | grep -v '@\.service$') >"$T/unit.list"
   (cd "$T/units" && xargs systemd-analyze verify --man=no <"$T/unit.list") >"$T/verify.out" 2>&1 ||
     fail "systemd-analyze verify: $(cat "$T/verify.out")"
@@ -66,17 +67,32 @@ for kind in ("Deployment", "StatefulSet"):
             env = {e["name"]: e.get("value") for e in c.get("env", [])}
             http = env.get("NEWSWIRE_HTTP", "0.0.0.0:9100")
             port = int(http.rsplit(":", 1)[1])
-            for probe in ("readinessProbe", "livenessProbe"):
+            for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
                 g = c[probe]["httpGet"]
-                assert g["path"] == "/healthz" and g["port"] == port, f"{name}/{c['name']} {probe}"
+                assert g["path"] == path and g["port"] == port, f"{name}/{c['name']} {probe}"
+            sc = c.get("securityContext", {})
+            assert sc.get("readOnlyRootFilesystem") is True, f"{name}/{c['name']}: writable root"
+            assert sc.get("allowPrivilegeEscalation") is False, f"{name}/{c['name']}: escalation"
+            r = c.get("resources", {})
+            assert r.get("requests", {}).get("memory") and r.get("limits", {}).get("memory"), \
+                f"{name}/{c['name']}: no memory request and limit"
             mounts |= {m["name"] for m in c.get("volumeMounts", [])}
             # an API off loopback refuses to start without a token file (README, Security)
             if cmd in ("newswire-fetch", "newswire-query") and not http.startswith("127."):
                 tok = env.get("NEWSWIRE_HTTP_TOKENS", "")
                 assert tok and any(tok.startswith(m["mountPath"] + "/")
                                    for m in c.get("volumeMounts", [])), f"{name}: no token file"
+        psc = tmpl["spec"].get("securityContext", {})
+        assert psc.get("runAsNonRoot") is True and psc.get("fsGroup"), f"{name}: pod runs as root"
+        ann = tmpl["metadata"].get("annotations", {})
+        assert ann.get("prometheus.io/scrape") == "true", f"{name}: not scraped"
+        assert int(ann["prometheus.io/port"]) in {
+            int({e["name"]: e.get("value") for e in c.get("env", [])}.get(
+                "NEWSWIRE_HTTP", "0.0.0.0:9100").rsplit(":", 1)[1])
+            for c in tmpl["spec"]["containers"]}, f"{name}: scrape port not served"
         claims = {v["metadata"]["name"] for v in spec.get("volumeClaimTemplates", [])}
-        claims |= {v["name"] for v in tmpl["spec"].get("volumes", []) if "secret" in v}
+        claims |= {v["name"] for v in tmpl["spec"].get("volumes", [])
+                   if "secret" in v or "emptyDir" in v}
         assert mounts <= claims, f"{name}: mounts {mounts} without claims {claims}"
 # CURVE with roles by default (README, Security): each container's secret key is its role's,
 # from a mounted Secret that holds it; clients check broker.pub; the broker reads the
@@ -124,20 +140,25 @@ case $rc in
 *) fail "Kubernetes manifests" ;;
 esac
 
-python3 - "$D/grafana/newswire.json" "$NW_SRC/services" <<'PY' || fail "Grafana dashboard"
+python3 - "$D/grafana/newswire.json" "$NW_SRC/services" "$NW_SRC/include" <<'PY' || fail "Grafana dashboard"
 import json, os, re, sys
 dash = json.load(open(sys.argv[1]))
 exported = set()
-for root, _, files in os.walk(sys.argv[2]):
+for root, _, files in (w for d in sys.argv[2:] for w in os.walk(d)):
     for f in files:
-        if f.endswith(".c"):
-            exported |= set(re.findall(r'"(nw_[a-z0-9_]+)"', open(os.path.join(root, f)).read()))
+        if f.endswith(".c") or f.endswith(".h"):
+            text = open(os.path.join(root, f)).read()
+            # names in strings, also formats: "nw_%s_dead_total" for each stage
+            for name in re.findall(r'\b(nw_[a-z0-9_%]+)', text):
+                exported |= {name.replace("%s", s) for s in ("parse", "enrich", "store", "fetch")}
 used = set()
 for p in dash["panels"]:
     for t in p["targets"]:
-        used |= set(re.findall(r"\b(nw_[a-z0-9_]+)\b", t["expr"]))
+        used |= {re.sub(r"_(bucket|sum|count)$", "", m)
+                 for m in re.findall(r"\b(nw_[a-z0-9_]+)\b", t["expr"])}
 missing = used - exported
 assert used and not missing, f"dashboard charts metrics the code does not export: {missing}"
+# (tests/integration/test_ops.sh checks the same against the /metrics of a running system)
 print(f"dashboard ok: {len(dash['panels'])} panels, {len(used)} metrics")
 PY
 ok "Grafana dashboard charts only metrics the services export"

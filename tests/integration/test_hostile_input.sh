@@ -4,11 +4,12 @@
 #  - inbox: symbolic links (to /etc/passwd, /proc/self/maps), a FIFO and a device go to
 #    rejected/ with reason not-a-regular-file; a regular file beside them goes to done/.
 #  - web: a robots.txt of 16 KB patterns matched against 16,000-byte paths, then (another
-#    fetch process) a feed of 150,000 items, while /healthz is probed: fetch's loop must answer every probe within 120 s
-#    and finish the work. The old code did not answer for over ten minutes here (ASan build:
-#    a feed's items array grew one realloc per item, an item scan of every job, backtracking
-#    robots matching); what remains is linear work on one loop turn (the XML parse and one
-#    canonicalisation per item, about 20 s for 150,000 items under ASan on 2 shared cores).
+#    fetch process) a feed of 150,000 items, while /healthz is probed: fetch's loop must answer
+#    every probe within 120 s during the robots part and within FEED_LIMIT (5 s) during the
+#    feed, and finish the work. The oldest code did not answer for over ten minutes here (ASan
+#    build: a feed's items array grew one realloc per item, an item scan of every job,
+#    backtracking robots matching); the code before the feed's parse moved to the thread pool
+#    held the loop 12-33 s for the XML parse and one canonicalisation per item.
 #  - broker: frames of 200 MB pushed to its raw input are refused by ZMQ_MAXMSGSIZE (peak
 #    memory stays far below one frame) and the broker goes on queueing normal messages; with
 #    --queue-max-bytes 1m a stage queue of 300 KB messages stops growing at the byte bound.
@@ -111,8 +112,11 @@ items_done() {
 probe "$T/probes-feed.txt"
 wait_until 400 items_done || fail "the big feed was not processed: $(curl -fsS "$FETCH_HTTP/metrics" | grep web_items)"
 sleep 1
-worst "$T/probes-feed.txt" 120 "a feed of $ITEMS items"
-ok "web: a $ITEMS-item feed processed; /healthz never waited 120 s (worst ${WORST}s)"
+# The parse runs on the thread pool and the items are queued a slice per loop turn, so a probe
+# waits for one slice at most; 5 s leaves room for a saturated machine.
+FEED_LIMIT=${NW_FEED_LIMIT:-5}
+worst "$T/probes-feed.txt" "$FEED_LIMIT" "a feed of $ITEMS items"
+ok "web: a $ITEMS-item feed processed; /healthz never waited ${FEED_LIMIT} s (worst ${WORST}s)"
 
 # ---- broker: frame size and byte bounds ----------------------------------------------------
 cat >"$T/zpush.c" <<'C'

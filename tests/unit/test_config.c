@@ -3,6 +3,7 @@
 #include "newswire/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -223,26 +224,186 @@ test_errors_name_the_key(void **state)
     char *bad[] = {"test", "--max-body", "lots", NULL};
     assert_int_equal(load_captured(2, &msg, &c, 3, bad, NULL, NULL), -EINVAL);
     assert_non_null(strstr(msg, "\"lots\""));
-    assert_non_null(strstr(msg, "'max-body'"));
+    assert_non_null(strstr(msg, "'--max-body'"));
+    assert_non_null(strstr(msg, "a size such as"));
     free(msg);
 
     char *range[] = {"test", "--workers=65", NULL};
     assert_int_equal(load_captured(2, &msg, &c, 2, range, NULL, NULL), -EINVAL);
-    assert_non_null(strstr(msg, "'workers'"));
+    assert_non_null(strstr(msg, "'--workers' is 65"));
     assert_non_null(strstr(msg, "1..64"));
     free(msg);
 
     char *range2[] = {"test", "--retries=0", NULL}; /* an explicit value is held to bounds */
     assert_int_equal(load_captured(2, &msg, &c, 2, range2, NULL, NULL), -EINVAL);
-    assert_non_null(strstr(msg, "'retries'"));
+    assert_non_null(strstr(msg, "'--retries'"));
     free(msg);
 
     setenv("NEWSWIRE_DRAIN_TIMEOUT", "soon", 1);
     char *plain[] = {"test", NULL};
     assert_int_equal(load_captured(2, &msg, &c, 1, plain, NULL, NULL), -EINVAL);
-    assert_non_null(strstr(msg, "'drain-timeout'"));
-    assert_non_null(strstr(msg, "environment"));
+    assert_non_null(strstr(msg, "environment variable NEWSWIRE_DRAIN_TIMEOUT"));
     free(msg);
+    unsetenv("NEWSWIRE_DRAIN_TIMEOUT");
+}
+
+/* Bounds are shown in the units the option is written in, not in milliseconds or bytes. */
+static const nw_cfg_opt_t units_table[] = {
+    {"drain-timeout", NW_CFG_MS, "10s", offsetof(struct cfg, drain), "drain limit", 1000, 86400000},
+    {"max-body", NW_CFG_SIZE, "1m", offsetof(struct cfg, max_body), "largest body", 1024,
+     1024 * 1024 * 1024},
+    NW_CFG_END,
+};
+
+static int
+load_table(const nw_cfg_opt_t *t, const char *usage, char **out, struct cfg *c, int argc,
+           char **argv)
+{
+    FILE *tmp = tmpfile();
+    assert_non_null(tmp);
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(1), saved_err = dup(2);
+    assert_true(dup2(fileno(tmp), 1) >= 0 && dup2(fileno(tmp), 2) >= 0);
+    int rc = nw_config_load(t, c, argc, argv, usage, "A test.", NULL, NULL);
+    fflush(stdout);
+    fflush(stderr);
+    assert_true(dup2(saved_out, 1) >= 0 && dup2(saved_err, 2) >= 0);
+    close(saved_out);
+    close(saved_err);
+    long n = ftell(tmp);
+    *out = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+    assert_non_null(*out);
+    rewind(tmp);
+    size_t got = fread(*out, 1, (size_t)(n > 0 ? n : 0), tmp);
+    (*out)[got] = 0;
+    fclose(tmp);
+    return rc;
+}
+
+static void
+test_units_in_errors(void **state)
+{
+    (void)state;
+    struct cfg c = {0};
+    char *msg = NULL;
+    char *a1[] = {"test", "--drain-timeout=500ms", NULL};
+    assert_int_equal(load_table(units_table, "test", &msg, &c, 2, a1), -EINVAL);
+    assert_non_null(strstr(msg, "option '--drain-timeout' is 500ms, must be within 1s..1d"));
+    free(msg);
+    char *a2[] = {"test", "--max-body=2g", NULL};
+    assert_int_equal(load_table(units_table, "test", &msg, &c, 2, a2), -EINVAL);
+    assert_non_null(strstr(msg, "is 2g, must be within 1k..1g"));
+    free(msg);
+}
+
+/* A config file: same keys as the flags; every bad line named with file:line; flags and the
+ * environment win over it; --config-check validates and exits. */
+static void
+test_config_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/nw-test-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *good = "# comment\n\nworkers = 8\nmax-body = 2m\nname = \" spaced \"\n"
+                       "drain-timeout=30s\n";
+    assert_int_equal(write(fd, good, strlen(good)), (ssize_t)strlen(good));
+    close(fd);
+    struct cfg c = {0};
+    char *msg = NULL;
+    char *a1[] = {"test", "--config", path, "--workers", "9", NULL};
+    assert_int_equal(load_table(table, "test", &msg, &c, 5, a1), 0);
+    free(msg);
+    assert_int_equal(c.workers, 9); /* the flag wins */
+    assert_int_equal(c.max_body, 2 * 1024 * 1024);
+    assert_int_equal(c.drain, 30000);
+    assert_string_equal(c.name, " spaced ");
+    setenv("NEWSWIRE_WORKERS", "7", 1);
+    char arg[300];
+    snprintf(arg, sizeof arg, "--config=%s", path);
+    char *a4[] = {"test", arg, NULL};
+    assert_int_equal(load_table(table, "test", &msg, &c, 2, a4), 0);
+    free(msg);
+    assert_int_equal(c.workers, 7); /* the environment wins over the file */
+    unsetenv("NEWSWIRE_WORKERS");
+
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    const char *bad = "workers = 100\nwrokers = 3\nmax-body = lots\njust words\n";
+    assert_int_equal(write(fd, bad, strlen(bad)), (ssize_t)strlen(bad));
+    close(fd);
+    char *a5[] = {"test", "--config-check", arg, NULL};
+    assert_int_equal(load_table(table, "test", &msg, &c, 3, a5), -EINVAL);
+    char want[400];
+    snprintf(want, sizeof want, "%s:1: key 'workers' is 100, must be within 1..64", path);
+    assert_non_null(strstr(msg, want));
+    snprintf(want, sizeof want, "%s:2: unknown key 'wrokers'", path);
+    assert_non_null(strstr(msg, want));
+    snprintf(want, sizeof want, "bad value \"lots\" for %s:3: key 'max-body'", path);
+    assert_non_null(strstr(msg, want));
+    snprintf(want, sizeof want, "%s:4: expected `key = value`", path);
+    assert_non_null(strstr(msg, want));
+    free(msg);
+
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "workers = 3\n", 12), 12);
+    close(fd);
+    assert_int_equal(load_table(table, "test", &msg, &c, 3, a5), 1);
+    assert_non_null(strstr(msg, "options ok"));
+    free(msg);
+    unlink(path);
+}
+
+/* A `newswire` command reads its own NEWSWIRE_<COMMAND>_<KEY> and only the shared generic
+ * names; a service reads both, its own first; unknown NEWSWIRE_* variables are warned about. */
+static const nw_cfg_opt_t cmd_table[] = {
+    {"workers", NW_CFG_INT, "4", offsetof(struct cfg, workers), "how many", 1, 64},
+    {"data-dir", NW_CFG_STR, "var", offsetof(struct cfg, name), "data", 0, 0},
+    NW_CFG_END,
+};
+
+static void
+test_env_per_program(void **state)
+{
+    (void)state;
+    struct cfg c = {0};
+    char *msg = NULL;
+    char *argv[] = {"x", NULL};
+    setenv("NEWSWIRE_WORKERS", "9", 1);
+    setenv("NEWSWIRE_DATA_DIR", "/d", 1);
+    assert_int_equal(load_table(cmd_table, "newswire search [options] WORDS", &msg, &c, 1, argv),
+                     0);
+    assert_int_equal(c.workers, 4);    /* NEWSWIRE_WORKERS is not search's */
+    assert_string_equal(c.name, "/d"); /* shared key */
+    assert_non_null(strstr(msg, "NEWSWIRE_WORKERS is not an option of newswire search"));
+    free(msg);
+    setenv("NEWSWIRE_SEARCH_WORKERS", "5", 1);
+    assert_int_equal(load_table(cmd_table, "newswire search [options] WORDS", &msg, &c, 1, argv),
+                     0);
+    assert_int_equal(c.workers, 5);
+    free(msg);
+    /* a service: generic names count, its own win */
+    assert_int_equal(load_table(cmd_table, "newswire-parse [options]", &msg, &c, 1, argv), 0);
+    assert_int_equal(c.workers, 9);
+    assert_null(strstr(msg, "warning"));
+    free(msg);
+    setenv("NEWSWIRE_PARSE_WORKERS", "6", 1);
+    setenv("NEWSWIRE_PARSE_WROKERS", "6", 1);
+    assert_int_equal(load_table(cmd_table, "newswire-parse [options]", &msg, &c, 1, argv), 0);
+    assert_int_equal(c.workers, 6);
+    assert_non_null(strstr(msg, "NEWSWIRE_PARSE_WROKERS is not an option"));
+    free(msg);
+    setenv("NEWSWIRE_PARSE_WORKERS", "0", 1);
+    assert_int_equal(load_table(cmd_table, "newswire-parse [options]", &msg, &c, 1, argv), -EINVAL);
+    assert_non_null(strstr(msg, "environment variable NEWSWIRE_PARSE_WORKERS is 0"));
+    free(msg);
+    unsetenv("NEWSWIRE_WORKERS");
+    unsetenv("NEWSWIRE_DATA_DIR");
+    unsetenv("NEWSWIRE_SEARCH_WORKERS");
+    unsetenv("NEWSWIRE_PARSE_WORKERS");
+    unsetenv("NEWSWIRE_PARSE_WROKERS");
 }
 
 static void
@@ -282,6 +443,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bool_flags, clear_env, clear_env),
         cmocka_unit_test_setup_teardown(test_positional, clear_env, clear_env),
         cmocka_unit_test_setup_teardown(test_errors_name_the_key, clear_env, clear_env),
+        cmocka_unit_test_setup_teardown(test_units_in_errors, clear_env, clear_env),
+        cmocka_unit_test_setup_teardown(test_config_file, clear_env, clear_env),
+        cmocka_unit_test_setup_teardown(test_env_per_program, clear_env, clear_env),
         cmocka_unit_test_setup_teardown(test_help, clear_env, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

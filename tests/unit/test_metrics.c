@@ -121,6 +121,54 @@ test_process_metrics(void **state)
     free(text);
 }
 
+/* Prometheus histogram format: cumulative buckets with le, +Inf equal to _count, _sum. */
+static void
+test_histogram(void **state)
+{
+    (void)state;
+    nw_metric_t *h = nw_metrics_histogram("nw_x_seconds", "stage=\"parse\"", "Job time.");
+    assert_non_null(h);
+    nw_metrics_observe(h, 0.0004); /* <= 0.001 */
+    nw_metrics_observe(h, 0.02);   /* <= 0.025 */
+    nw_metrics_observe(h, 1000);   /* only +Inf */
+    nw_metrics_observe(h, -1);     /* a clock that went back: 0 */
+    char *text = render();
+    assert_non_null(strstr(text, "# TYPE nw_x_seconds histogram\n"));
+    assert_non_null(strstr(text, "nw_x_seconds_bucket{stage=\"parse\",le=\"0.001\"} 2\n"));
+    assert_non_null(strstr(text, "nw_x_seconds_bucket{stage=\"parse\",le=\"0.01\"} 2\n"));
+    assert_non_null(strstr(text, "nw_x_seconds_bucket{stage=\"parse\",le=\"0.025\"} 3\n"));
+    assert_non_null(strstr(text, "nw_x_seconds_bucket{stage=\"parse\",le=\"300\"} 3\n"));
+    assert_non_null(strstr(text, "nw_x_seconds_bucket{stage=\"parse\",le=\"+Inf\"} 4\n"));
+    assert_non_null(strstr(text, "nw_x_seconds_count{stage=\"parse\"} 4\n"));
+    assert_non_null(strstr(text, "nw_x_seconds_sum{stage=\"parse\"} 1000.020400\n"));
+    /* one name, one type: a histogram is not re-registered as a counter of the same name */
+    nw_metrics_add(nw_metrics_counter("nw_c_total", NULL, "c"), 1);
+    assert_null(nw_metrics_histogram("nw_c_total", NULL, "c"));
+    free(text);
+}
+
+static void
+test_zero_series_and_build_info(void **state)
+{
+    (void)state;
+    static const char *const reasons[] = {"bad-json", "empty", NULL};
+    nw_metrics_reasons_init("nw_p_dead_total", reasons, "Dead.");
+    nw_metrics_set_service("parse");
+    char *text = render();
+    assert_non_null(strstr(text, "nw_p_dead_total{reason=\"bad-json\"} 0\n"));
+    assert_non_null(strstr(text, "nw_p_dead_total{reason=\"empty\"} 0\n"));
+    assert_int_equal(count(text, "# TYPE nw_p_dead_total counter"), 1);
+    assert_non_null(strstr(text, "# TYPE process_cpu_seconds_total counter\n"));
+    assert_non_null(strstr(text, "nw_build_info{version=\""));
+    assert_non_null(strstr(text, "\",service=\"parse\"} 1\n"));
+    double cpu = -1;
+    const char *p = strstr(text, "\nprocess_cpu_seconds_total ");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p, "\nprocess_cpu_seconds_total %lf", &cpu), 1);
+    assert_true(cpu >= 0);
+    free(text);
+}
+
 static void
 test_reset_empties(void **state)
 {
@@ -140,6 +188,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_labels_grouped_under_one_header, reset, reset),
         cmocka_unit_test_setup_teardown(test_reason, reset, reset),
         cmocka_unit_test_setup_teardown(test_process_metrics, reset, reset),
+        cmocka_unit_test_setup_teardown(test_histogram, reset, reset),
+        cmocka_unit_test_setup_teardown(test_zero_series_and_build_info, reset, reset),
         cmocka_unit_test_setup_teardown(test_reset_empties, reset, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

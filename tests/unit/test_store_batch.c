@@ -301,6 +301,8 @@ test_commit_failure_rolls_back_and_retries(void **state)
     add_article(f, "a2", "Text two.", 2);
     assert_int_equal(f->faults_hit, 1);
     assert_int_equal(nw_store_batch_failures(f->b), 1);
+    /* /readyz of the store says why it takes no commits */
+    assert_non_null(nw_store_batch_ready(f->b));
     assert_int_equal(f->n_ev, 0);
     assert_int_equal(nw_store_batch_pending(f->b), 2);
     /* Rolled back: the rows the batch wrote are gone. */
@@ -311,6 +313,7 @@ test_commit_failure_rolls_back_and_retries(void **state)
     run_until_done(f, 3);
     assert_int_equal(f->faults_hit, 2);
     assert_int_equal(nw_store_batch_failures(f->b), 2);
+    assert_null(nw_store_batch_ready(f->b)); /* ready again once a commit went through */
     assert_int_equal(nw_store_count(f->db), 3);
     assert_int_equal(count(f, 'a'), 3);
     for (size_t i = 0; i < f->n_ev; i++)

@@ -71,6 +71,29 @@ test_utf8_validation(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         assert_int_equal(nw_utf8_valid((const uint8_t *)cases[i].s, cases[i].n), cases[i].ok);
+    /* The same inside ASCII runs, at every offset, so that the 8-byte ASCII path meets each
+     * case on and across its word boundaries: a NUL, a lone continuation byte, 0xff and a
+     * truncated sequence anywhere in the run are caught; control bytes and a two-byte
+     * character are not errors. */
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        for (size_t pos = 0; pos + cases[i].n <= 40; pos++) {
+            uint8_t buf[40];
+            memset(buf, 'a', sizeof buf);
+            memcpy(buf + pos, cases[i].s, cases[i].n);
+            /* A truncated sequence followed by ASCII is invalid wherever it sits. */
+            assert_int_equal(nw_utf8_valid(buf, sizeof buf), cases[i].ok);
+        }
+    }
+    static const uint8_t bytes[][2] = {{0x00, 'a'}, {0x80, 'a'}, {0xff, 'a'},
+                                       {0x01, 'a'}, {0x7f, 'a'}, {0xc3, 0xa9}};
+    static const int ok[] = {0, 0, 0, 1, 1, 1};
+    for (size_t b = 0; b < sizeof ok / sizeof *ok; b++)
+        for (size_t pos = 0; pos + 2 <= 40; pos++) {
+            uint8_t buf[40];
+            memset(buf, 'z', sizeof buf);
+            memcpy(buf + pos, bytes[b], 2);
+            assert_int_equal(nw_utf8_valid(buf, sizeof buf), ok[b]);
+        }
 }
 
 static void
