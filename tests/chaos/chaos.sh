@@ -110,10 +110,10 @@ store_uncommitted() {
   scrape store '/^nw_worker_jobs_total/ {r += $2} /^nw_store_(articles|dead)_total/ {c += $2}
     END {if (NR) print r - c}'
 }
-# Jobs waiting in the broker's queues. (nw_broker_inflight is no measure of idleness: workers
-# grant credit back in batches of half their window, so finished jobs stay "in flight" there
-# until more work comes.)
-broker_queued() { scrape broker '/^nw_broker_queued/ {s += $2} END {if (NR) print s}'; }
+# Jobs waiting in the broker's queues, and jobs its workers hold (0 when idle: workers return
+# credit in the loop turn a job finishes).
+# (nw_broker_queued{...} only: /^nw_broker_queued/ also summed nw_broker_queued_bytes in.)
+broker_queued() { scrape broker '/^nw_broker_queued\{/ {s += $2} END {if (NR) print s}'; }
 broker_inflight() { scrape broker '/^nw_broker_inflight/ {s += $2} END {if (NR) print s}'; }
 spool_unacked() { scrape fetch '/^nw_fetch_spool_unacked / {print $2}'; }
 db_stored() { db_query "$DB" "select count(*) from articles" 2>/dev/null || echo 0; }
@@ -245,6 +245,7 @@ if ! wait_progress "$STALL" "$(left)" progress quiet; then
 fi
 DURATION=$((SECONDS - START))
 check_all_alive
+IDLE_INFLIGHT=$(broker_inflight)
 
 # The verdict, from the database, the client's 202s and the inbox's done/.
 $LOAD verify "$DB" "$N" "$T/accepted" "$DATA/inbox/done" >"$T/verdict" 2>&1 || true
@@ -267,7 +268,7 @@ cat <<EOF
 summary: seed=$SEED articles=$N accepted=$accepted stored=$stored lost=$lost duplicated=$duplicated dead_letters=$dead unenriched=$unenriched
 summary: revisions: urls=$revs_urls versions=$rev_versions lost=$rev_lost extra=$rev_extra stale_current=$rev_stale late_in_history=$rev_late sse: events=$sse_events out_of_order=$sse_out_of_order doubled=$sse_doubled missing=$sse_missing
 summary: kills=$k ($kills_by ) store-kills-in-open-batch=$store_in_batch broker-kills-with-jobs=$broker_with_jobs
-summary: duration=${DURATION}s (kills until ${KILL_END}s, load until ${LOAD_END}s) resent=$((RESENT + $(scrape fetch '/^nw_fetch_resent_total / {print $2}' | cut -d. -f1 | grep . || echo 0))) http: $http_stats
+summary: duration=${DURATION}s (kills until ${KILL_END}s, load until ${LOAD_END}s) idle_broker_inflight=${IDLE_INFLIGHT:-?} resent=$((RESENT + $(scrape fetch '/^nw_fetch_resent_total / {print $2}' | cut -d. -f1 | grep . || echo 0))) http: $http_stats
 EOF
 for f in "$T"/*.log; do
   if grep -q -e 'ERROR: AddressSanitizer' -e 'runtime error:' "$f"; then

@@ -72,7 +72,8 @@ scrape() {
   curl -fsS --max-time 1 "http://127.0.0.1:${HTTP_OF[$1]}/metrics" 2>/dev/null | awk "$2" || true
 }
 spool_unacked() { scrape fetch '/^nw_fetch_spool_unacked / {print $2}'; }
-broker_queued() { scrape broker '/^nw_broker_queued/ {s += $2} END {if (NR) print s}'; }
+# (nw_broker_queued{...} only: /^nw_broker_queued/ also summed nw_broker_queued_bytes in.)
+broker_queued() { scrape broker '/^nw_broker_queued\{/ {s += $2} END {if (NR) print s}'; }
 db_stored() { db_query "$DB" "select count(*) from articles" 2>/dev/null || echo 0; }
 check_all_alive() {
   local name
