@@ -64,8 +64,9 @@ struct entry {
     uint64_t off; /* of the record header */
     uint32_t len; /* payload */
     uint32_t tries;
-    int64_t due;     /* resend time (ms); only meaningful once durable */
-    int64_t sent_ms; /* when it was last sent (0: not since open) */
+    int64_t due;      /* resend time (ms); only meaningful once durable */
+    int64_t sent_ms;  /* when it was last sent (0: not since open) */
+    int64_t first_ms; /* when it was first sent since open (or counted as sent, at open) */
     uint8_t tag;
     uint8_t acked;
 };
@@ -87,7 +88,7 @@ struct nw_spool {
     int64_t resend_ms, max_backoff_ms;
     /* Acks tell re-sends apart from lost messages: see nw_spool_resend. */
     uint64_t max_acked;    /* highest seq acknowledged since open */
-    int64_t acked_sent_ms; /* latest send time of a record acknowledged since open */
+    int64_t acked_sent_ms; /* latest first-send time of a record acknowledged since open */
     int64_t last_ack_ms;   /* when an ack was last noticed (0: none since open) */
     int ack_seen;          /* an ack came since the last nw_spool_resend */
     /* Records found unacked at open were sent by the process before us at a time we do not
@@ -643,8 +644,12 @@ nw_spool_ack(nw_spool_t *s, uint64_t seq)
         return 0;
     if (seq > s->max_acked)
         s->max_acked = seq;
-    if (e->sent_ms > s->acked_sent_ms)
-        s->acked_sent_ms = e->sent_ms;
+    /* An ack does not say which copy it answers. For a record sent more than once, assume
+     * the first: taking the last re-send's time made every original copy acknowledged after a
+     * stall (acks stopped, the due records went out again) declare the whole backlog behind it
+     * lost, and the backlog was re-sent, a storm with nothing lost. */
+    if (e->first_ms > s->acked_sent_ms)
+        s->acked_sent_ms = e->first_ms;
     s->ack_seen = 1;
     s->acks_since++;
     forget(s, e);
@@ -782,6 +787,8 @@ schedule(nw_spool_t *s, struct entry *e, int64_t now_ms)
         delay = s->max_backoff_ms;
     e->due = now_ms + delay;
     e->sent_ms = now_ms;
+    if (e->tries == 0)
+        e->first_ms = now_ms;
     if (e->tries < 32)
         e->tries++;
 }
