@@ -90,10 +90,10 @@ uint64_t nw_spool_durable(const nw_spool_t *s);
  * (now_ms >= due), read its payload and call send(arg, seq, tag, payload, len). When send
  * returns 0 the record's next resend is scheduled (resend_ms doubled per attempt, at most
  * max_backoff_ms); any other return stops the scan (-EAGAIN: the queue is full, try again
- * later). At most `max` records per call. First sends always go; re-sends are paced: since
- * the previous call, at most twice the acks received meanwhile, or 10 a second when that is
- * more (at most 1000), so a restart, a stall or a lost broker queue never sends the whole
- * spool again in one burst. Returns the number sent or a negative errno (a record could not be read
+ * later). At most `max` records per call. First sends always go; re-sends are paced: they
+ * spend a budget that grows by 100 a second, or by twice the acks received meanwhile when
+ * that is more, up to 1000, so a restart or a lost broker queue never sends the whole spool
+ * again in one burst. Returns the number sent or a negative errno (a record could not be read
  * back; logged). */
 typedef int (*nw_spool_send_cb)(void *arg, uint64_t seq, uint8_t tag, const uint8_t *payload,
                                 size_t len);
