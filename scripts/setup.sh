@@ -16,11 +16,12 @@ NW_PACKAGES_RUNTIME=(
   hunspell-de-de hunspell-es hunspell-fr hunspell-it hunspell-nl hunspell-pt-pt
 )
 # The test suite also needs: python3 (integration test helpers), python3-yaml (checks the
-# Kubernetes manifests), clang-format (style check), docker-compose (validates
+# Kubernetes manifests), python3-zmq and python3-msgpack (bus_peer.py, the peer with a wrong
+# key that test_curve.sh attacks the broker's roles with), clang-format (style check), docker-compose (validates
 # docker-compose.yml; no engine needed), postgresql (the PostgreSQL store tests start a
 # throwaway server of their own), clang and libclang-rt-14-dev (the libFuzzer harnesses of
 # tests/fuzz, run briefly by the suite).
-NW_PACKAGES_TEST=(python3 python3-yaml clang-format docker-compose postgresql clang
+NW_PACKAGES_TEST=(python3 python3-yaml python3-zmq python3-msgpack clang-format docker-compose postgresql clang
   libclang-rt-14-dev)
 
 nw_missing_packages() {

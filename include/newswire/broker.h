@@ -34,6 +34,8 @@ typedef struct nw_broker_opts {
      * heartbeats); 0 means NW_BROKER_BUSY_SILENCE_MS. A worker that holds no job is dropped
      * after NW_STAGE_LIVENESS silent heartbeats; one whose connection dies, at once. */
     unsigned busy_silence_ms;
+    int roles; /* enforce roles per socket and message (needs nw_curve_zap_start with
+                * nw_broker_admits as policy; see broker.c) */
 } nw_broker_opts_t;
 
 typedef struct nw_broker_stage_stats {
@@ -66,6 +68,10 @@ nw_broker_t *nw_broker_new(uv_loop_t *loop, void *zctx, const char *bind_base,
  * in memory only; producers re-send what was never acknowledged). cb (may be NULL) runs from
  * the loop when everything is released. NULL-safe; at most once. */
 void nw_broker_close(nw_broker_t *b, void (*cb)(void *arg), void *arg);
+
+/* The roles (NW_ROLE_* of curve.h) that may connect to the broker socket named socket
+ * ("raw.in", ..., "pub.out"); 0 for any other name. The policy for nw_curve_zap_start. */
+unsigned nw_broker_admits(const char *socket);
 
 /* Snapshot of the counters (also exported as nw_broker_* metrics). */
 void nw_broker_stats(const nw_broker_t *b, nw_broker_stats_t *out);

@@ -27,11 +27,12 @@
 #include "newswire/http.h"
 
 /* The options every service shares. The broker, which binds the endpoints the others
- * connect to, reads its --bind into broker and takes --curve-allow instead of --curve-server. */
+ * connect to, reads its --bind into broker and takes --curve-roles instead of --curve-server. */
 typedef struct nw_service_cfg {
     const char *broker;    /* broker base endpoint (tcp://host:port, ipc://path) */
     const char *http;      /* host:port for /metrics, /healthz and the service's routes; "" none */
     const char *log_level; /* debug, info, warn, error or off */
+    int insecure;          /* plain ZeroMQ allowed off loopback (curve.h) */
     nw_curve_cfg_t curve;
 } nw_service_cfg_t;
 
@@ -55,14 +56,19 @@ typedef struct nw_service_cfg {
         "log-level", NW_CFG_STR, "info", offsetof(type, m.log_level),                              \
             "debug, info, warn, error or off", 0, 0                                                \
     }
+#define NW_SERVICE_INSECURE_OPTION(type, m)                                                        \
+    {                                                                                              \
+        "insecure", NW_CFG_BOOL, "0", offsetof(type, m.insecure), NW_CURVE_INSECURE_HELP, 0, 0     \
+    }
 #define NW_SERVICE_OPTIONS(type, m, http_def, http_help)                                           \
     NW_SERVICE_BROKER_OPTION(type, m), NW_SERVICE_HTTP_OPTION(type, m, http_def, http_help),       \
         NW_SERVICE_LOG_OPTION(type, m), NW_CURVE_KEY_OPTION(type, m.curve),                        \
-        NW_CURVE_SERVER_OPTION(type, m.curve)
+        NW_CURVE_SERVER_OPTION(type, m.curve), NW_SERVICE_INSECURE_OPTION(type, m)
 
 /* The start-up checks of the shared options, after nw_config_load: the log level (the one
  * place it is read; it sets the logger's level and name), the broker endpoint (that the stage
- * endpoints derive from it) and the CURVE keys for curve_roles (NW_CURVE_CONNECTS |
+ * endpoints derive from it, and that it is local unless CURVE is on or --insecure is given:
+ * nw_curve_check_endpoint) and the CURVE keys for curve_roles (NW_CURVE_CONNECTS |
  * NW_CURVE_BINDS). On a bad value prints one line on stderr in config.h's style (error: bad
  * value "x" for option 'log-level') and returns -EINVAL: exit with status 2. Returns 0 when all
  * is well. name and cfg are borrowed for the process lifetime. */

@@ -2,11 +2,13 @@
  * and one nw_broker. The logic lives in services/lib/broker.c. */
 #include "newswire/broker.h"
 #include "newswire/config.h"
+#include "newswire/curve.h"
 #include "newswire/service.h"
 #include "newswire/zsock.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* The shared service options, with --bind in svc.broker: the endpoints the others connect to. */
@@ -33,7 +35,8 @@ static const nw_cfg_opt_t options[] = {
      "heartbeat interval; workers silent for 3 intervals are dropped", 10, 60000},
     NW_SERVICE_LOG_OPTION(struct broker_cfg, svc),
     NW_CURVE_KEY_OPTION(struct broker_cfg, svc.curve),
-    NW_CURVE_ALLOW_OPTION(struct broker_cfg, svc.curve),
+    NW_CURVE_ROLES_OPTION(struct broker_cfg, svc.curve),
+    NW_SERVICE_INSECURE_OPTION(struct broker_cfg, svc),
     NW_CFG_END,
 };
 
@@ -45,7 +48,7 @@ on_closed(void *arg)
 
 struct broker_app {
     nw_broker_t *broker;
-    nw_zsock_t *zap; /* the --curve-allow check, when configured */
+    nw_zsock_t *zap; /* the --curve-roles check, with CURVE */
 };
 
 /* SIGTERM: the broker holds nothing durable, so draining is closing its sockets. */
@@ -71,15 +74,23 @@ main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (nw_service_config("broker", &cfg.svc, NW_CURVE_BINDS) < 0)
         return 2;
+    /* CURVE without roles would let any key that knows ours publish acks and take jobs */
+    if (nw_curve_on() && !nw_curve_roles_on()) {
+        fprintf(stderr, "error: --curve-key needs --curve-roles (`newswire keygen --set`): "
+                        "without it any key could take any role\n");
+        return 2;
+    }
     nw_service_t *svc = nw_service_new("broker", cfg.svc.http, on_drain, &app);
     if (!svc)
         return 1;
     nw_zsock_set_max_msg(cfg.max_msg);
     nw_broker_opts_t opts = {.queue_max = (size_t)cfg.queue_max,
                              .queue_max_bytes = (size_t)cfg.queue_max_bytes,
-                             .heartbeat_ms = (unsigned)cfg.heartbeat};
+                             .heartbeat_ms = (unsigned)cfg.heartbeat,
+                             .roles = nw_curve_roles_on()};
     /* the ZAP handler must be bound before the endpoints it guards */
-    if (nw_curve_zap_start(nw_service_loop(svc), nw_service_zctx(svc), &app.zap) == 0)
+    if (nw_curve_zap_start(nw_service_loop(svc), nw_service_zctx(svc), nw_broker_admits,
+                           &app.zap) == 0)
         app.broker =
             nw_broker_new(nw_service_loop(svc), nw_service_zctx(svc), cfg.svc.broker, &opts);
     if (!app.broker) {

@@ -211,7 +211,7 @@ fetch_ingest_new(uv_loop_t *loop, void *zctx, const char *endpoint, fetch_accept
     int linger = 1000;
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (nw_curve_server(s) < 0 || zmq_bind(s, endpoint) < 0) {
+    if (nw_curve_server_as(s, "ingest") < 0 || zmq_bind(s, endpoint) < 0) {
         snprintf(err, errlen, "cannot bind \"%s\": %s", endpoint, zmq_strerror(zmq_errno()));
         goto err;
     }

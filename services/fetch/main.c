@@ -254,6 +254,11 @@ main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (nw_service_config("fetch", &cfg.svc, NW_CURVE_CONNECTS | NW_CURVE_BINDS) < 0)
         return 2;
+    char ierr[512];
+    if (nw_curve_check_endpoint(cfg.ingest, "ingest", cfg.svc.insecure, ierr, sizeof ierr) < 0) {
+        fprintf(stderr, "error: %s\n", ierr);
+        return 2;
+    }
     if (cfg.name == NULL || *cfg.name == 0) {
         char host[256] = "localhost";
         gethostname(host, sizeof host - 1);
@@ -328,7 +333,7 @@ main(int argc, char **argv)
         .host_delay_ms = cfg.host_delay,
         .robots_ttl_ms = 3600 * 1000,
     };
-    if (cfg.ingest && *cfg.ingest && nw_curve_zap_start(loop, zctx, &app.zap) < 0)
+    if (cfg.ingest && *cfg.ingest && nw_curve_zap_start(loop, zctx, NULL, &app.zap) < 0)
         goto fail;
     /* From here on a source that cannot start is down, reported and retried, not fatal. */
     app.sources = app.accept.sources = fetch_sources_new(loop);

@@ -21,7 +21,19 @@
  * waited for either way: its connection closes and the next send fails; for a host that
  * vanished without closing it, the ZeroMQ heartbeat on every ROUTER (ZMQ_HEARTBEAT_*,
  * answered by the worker's I/O thread even while its loop is busy) closes the connection
- * after NW_STAGE_LIVENESS intervals without an answer. */
+ * after NW_STAGE_LIVENESS intervals without an answer.
+ *
+ * Roles (with --curve-roles, opts->roles): each socket's ZAP domain is its endpoint name, and
+ * the ZAP handler (curve.c) admits a key only to the sockets its role may use (admits[] below):
+ * a subscriber key cannot even connect to pub.in, enriched.out or any .in. Two sockets take
+ * more than one role, so their messages are checked against the role the ZAP handler gave the
+ * peer ("User-Id", nw_curve_peer_role):
+ *   - enriched.in: "enriched" only from workers; fetch may send "dead" (what it cannot spool);
+ *   - pub.out: acks ("ack.<fetch>") go only to fetch. A PUB/SUB hub matches prefixes, so a
+ *     subscriber asking for "" or "a" would get acks too; the XPUB runs in ZMQ_XPUB_MANUAL
+ *     mode, the broker decides each subscription itself (fetch: "ack." topics only;
+ *     subscribers: anything that cannot match "ack.") and the XSUB subscribes to everything
+ *     once, since which peer a departing subscription belonged to is not known upstream. */
 #include "newswire/broker.h"
 #include "newswire/curve.h"
 #include "newswire/log.h"
@@ -85,6 +97,8 @@ struct nw_broker {
     uv_loop_t *loop;
     struct stage st[NW_BROKER_STAGES];
     nw_zsock_t *xsub, *xpub;
+    void *xpub_sock; /* the XPUB's zmq socket, for ZMQ_SUBSCRIBE in manual mode */
+    int roles;       /* enforce roles (see the file comment) */
     uv_timer_t timer;
     size_t queue_max, queue_max_bytes;
     unsigned hb_ms, busy_silence_ms;
@@ -97,6 +111,58 @@ struct nw_broker {
 };
 
 static const char *const stage_names[NW_BROKER_STAGES] = {"raw", "article", "enriched"};
+
+/* ---- roles ------------------------------------------------------------------------------- */
+
+/* Which roles may connect to each socket: who produces into a stage, who works it, who
+ * publishes and who listens. parse and enrich share the worker role: both are stateless
+ * transformers, and a parse key can already make any article enrich will turn into
+ * "enriched", so telling them apart would protect nothing. */
+static const unsigned admits[NW_EP_COUNT] = {
+    [NW_EP_RAW_IN] = NW_ROLE_FETCH,
+    [NW_EP_RAW_OUT] = NW_ROLE_WORKER,
+    [NW_EP_ARTICLE_IN] = NW_ROLE_WORKER,
+    [NW_EP_ARTICLE_OUT] = NW_ROLE_WORKER,
+    [NW_EP_ENRICHED_IN] = NW_ROLE_WORKER | NW_ROLE_FETCH,
+    [NW_EP_ENRICHED_OUT] = NW_ROLE_STORE,
+    [NW_EP_PUB_IN] = NW_ROLE_STORE,
+    [NW_EP_PUB_OUT] = NW_ROLE_SUBSCRIBER | NW_ROLE_FETCH,
+};
+
+unsigned
+nw_broker_admits(const char *socket)
+{
+    for (int i = 0; i < NW_EP_COUNT; i++)
+        if (strcmp(nw_ep_name((nw_ep_t)i), socket) == 0)
+            return admits[i];
+    return 0;
+}
+
+/* Who may send a message of this type into a stage queue. */
+static unsigned
+type_roles(const char *type)
+{
+    if (strcmp(type, "raw") == 0)
+        return NW_ROLE_FETCH;
+    if (strcmp(type, "dead") == 0)
+        return NW_ROLE_FETCH | NW_ROLE_WORKER;
+    return NW_ROLE_WORKER; /* article, enriched */
+}
+
+#define ACK_PREFIX "ack."
+#define ACK_PREFIX_LEN 4
+
+/* May a peer holding roles subscribe to topic? Acks are fetch's alone, and a prefix that
+ * could match one ("", "a", ..., "ack.") counts as asking for them. */
+static int
+topic_allowed(unsigned roles, const uint8_t *topic, size_t n)
+{
+    int ack = n >= ACK_PREFIX_LEN && memcmp(topic, ACK_PREFIX, ACK_PREFIX_LEN) == 0;
+    int covers_acks = n < ACK_PREFIX_LEN && memcmp(topic, ACK_PREFIX, n) == 0;
+    if ((roles & NW_ROLE_FETCH) && ack)
+        return 1;
+    return (roles & NW_ROLE_SUBSCRIBER) && !ack && !covers_acks;
+}
 
 /* ---- job queues -------------------------------------------------------------------------- */
 
@@ -350,6 +416,12 @@ on_pull(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
         bad_message(b, nw_ep_name(st->in), &f[0], n);
         return;
     }
+    if (b->roles && (nw_curve_peer_role(&f[0]) & type_roles(type)) == 0) {
+        char what[NW_STAGE_TYPE_MAX + 8];
+        snprintf(what, sizeof what, "type:%s", type);
+        nw_curve_refuse_msg(nw_ep_name(st->in), &f[0], what);
+        return;
+    }
     size_t len = zmq_msg_size(&f[1]);
     struct job *j = malloc(sizeof *j + len);
     if (!j) {
@@ -465,11 +537,47 @@ on_xsub(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
     forward(b->xpub, f, n);
 }
 
+/* A (un)subscription in manual mode: [1 or 0][topic], from the pipe it names to ZMQ_SUBSCRIBE.
+ * One without a User-Id is XPUB telling us a subscriber left: it already forgot the pipe's
+ * subscriptions, and upstream stays subscribed to everything, so there is nothing to do. */
+static void
+xpub_manual(nw_broker_t *b, zmq_msg_t *f, size_t n)
+{
+    const uint8_t *d = zmq_msg_data(&f[0]);
+    size_t len = zmq_msg_size(&f[0]);
+    if (n != 1 || len == 0 || d[0] > 1) {
+        bad_message(b, "pub.out", &f[0], n);
+        return;
+    }
+    if (zmq_msg_gets(&f[0], "User-Id") == NULL)
+        return;
+    int sub = d[0] == 1;
+    if (sub && !topic_allowed(nw_curve_peer_role(&f[0]), d + 1, len - 1)) {
+        char what[48];
+        size_t k = 0;
+        for (; k < len - 1 && k < 32; k++)
+            what[k] = d[1 + k] > 0x20 && d[1 + k] < 0x7f && d[1 + k] != '"' ? (char)d[1 + k] : '?';
+        what[k] = 0;
+        char shown[64];
+        snprintf(shown, sizeof shown, "subscribe:%s", what);
+        nw_curve_refuse_msg("pub.out", &f[0], shown);
+        return;
+    }
+    /* applies to the pipe the last message came from: this subscriber only */
+    if (zmq_setsockopt(b->xpub_sock, sub ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, d + 1, len - 1) < 0)
+        NW_WARN(NULL, "cannot apply a subscription err=\"%s\"", zmq_strerror(zmq_errno()));
+    b->stats.subscriptions++;
+}
+
 static void
 on_xpub(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
 {
     (void)zs;
     nw_broker_t *b = arg;
+    if (b->roles) {
+        xpub_manual(b, f, n);
+        return;
+    }
     b->stats.subscriptions++;
     forward(b->xsub, f, n);
 }
@@ -511,7 +619,7 @@ on_timer(uv_timer_t *t)
 /* ---- lifecycle --------------------------------------------------------------------------- */
 
 static void *
-bind_socket(void *zctx, const char *base, nw_ep_t which, int type, unsigned hb_ms)
+bind_socket(void *zctx, const char *base, nw_ep_t which, int type, int roles, unsigned hb_ms)
 {
     char ep[NW_EP_MAX];
     void *s = NULL;
@@ -539,7 +647,11 @@ bind_socket(void *zctx, const char *base, nw_ep_t which, int type, unsigned hb_m
         goto err;
     if (type == ZMQ_XSUB && zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0)
         goto err;
-    if (nw_zsock_limit(s) < 0 || nw_curve_server(s) < 0 || zmq_bind(s, ep) < 0)
+    if (type == ZMQ_XPUB && roles && zmq_setsockopt(s, ZMQ_XPUB_MANUAL, &one, sizeof one) < 0)
+        goto err;
+    /* the ZAP domain names the socket: the roles policy decides on it */
+    if (nw_zsock_limit(s) < 0 || nw_curve_server_as(s, nw_ep_name(which)) < 0 ||
+        zmq_bind(s, ep) < 0)
         goto err;
     return s;
 err:
@@ -586,9 +698,11 @@ nw_broker_new(uv_loop_t *loop, void *zctx, const char *bind_base, const nw_broke
     b->hb_ms = opts && opts->heartbeat_ms ? opts->heartbeat_ms : NW_STAGE_HEARTBEAT_MS;
     b->busy_silence_ms =
         opts && opts->busy_silence_ms ? opts->busy_silence_ms : NW_BROKER_BUSY_SILENCE_MS;
+    b->roles = opts && opts->roles;
     for (int i = 0; i < NSOCK; i++)
-        if (!(socks[i] = bind_socket(zctx, bind_base, (nw_ep_t)i, types[i], b->hb_ms)))
+        if (!(socks[i] = bind_socket(zctx, bind_base, (nw_ep_t)i, types[i], b->roles, b->hb_ms)))
             goto err;
+    b->xpub_sock = socks[NW_EP_PUB_OUT];
     for (int i = 0; i < NW_BROKER_STAGES; i++) {
         struct stage *st = &b->st[i];
         st->b = b;
@@ -612,6 +726,15 @@ nw_broker_new(uv_loop_t *loop, void *zctx, const char *bind_base, const nw_broke
     }
     b->xsub = zs[NW_EP_PUB_IN];
     b->xpub = zs[NW_EP_PUB_OUT];
+    if (b->roles) {
+        /* upstream gets everything; the XPUB filters per subscriber (see the file comment) */
+        const void *all[1] = {"\x01"};
+        size_t all_len[1] = {1};
+        if (nw_zsock_sendv(b->xsub, all, all_len, 1) < 0) {
+            NW_ERROR(NULL, "cannot subscribe the hub's upstream to every topic");
+            goto err;
+        }
+    }
     b->m_bad = nw_metrics_counter("nw_broker_bad_messages_total", NULL,
                                   "messages dropped for a bad frame, command or type");
     b->m_dropped = nw_metrics_counter("nw_broker_workers_dropped_total", NULL,
@@ -623,8 +746,9 @@ nw_broker_new(uv_loop_t *loop, void *zctx, const char *bind_base, const nw_broke
     uv_timer_start(&b->timer, on_timer, b->hb_ms, b->hb_ms);
     NW_INFO(NULL,
             "broker bound base=\"%s\" queue_max=%zu queue_max_bytes=%zu max_msg=%lld "
-            "heartbeat_ms=%u",
-            bind_base, b->queue_max, b->queue_max_bytes, (long long)nw_zsock_max_msg(), b->hb_ms);
+            "heartbeat_ms=%u roles=%s",
+            bind_base, b->queue_max, b->queue_max_bytes, (long long)nw_zsock_max_msg(), b->hb_ms,
+            b->roles ? "on" : "off");
     return b;
 err:
     /* Wrapped sockets close from the loop; they hold no pointer back into b once closing. */

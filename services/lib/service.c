@@ -134,6 +134,9 @@ on_healthz(nw_http_req_t *req, void *arg)
                    : 0;
     const char *status = svc->draining ? "draining" : n > 0 ? "degraded" : "ok";
     json_t *j = json_pack("{s:s, s:s}", "status", status, "service", svc->name);
+    /* --insecure: plain ZeroMQ off loopback; say so wherever someone looks */
+    if (j && nw_curve_insecure())
+        json_object_set_new(j, "insecure", json_true());
     json_t *pj = n > 0 ? json_object() : NULL;
     for (size_t i = 0; pj && i < n && i < NW_SERVICE_PROBLEMS_MAX; i++)
         json_object_set_new(pj, problems[i].what, json_string(problems[i].reason));
@@ -224,7 +227,9 @@ nw_service_config(const char *name, const nw_service_cfg_t *cfg, int curve_roles
             cfg->broker, "tcp://host:port or ipc://path");
         return -EINVAL;
     }
-    if (nw_curve_init(&cfg->curve, curve_roles, err, sizeof err) < 0) {
+    if (nw_curve_init(&cfg->curve, curve_roles, err, sizeof err) < 0 ||
+        nw_curve_check_endpoint(cfg->broker, curve_roles & NW_CURVE_CONNECTS ? "broker" : "bind",
+                                cfg->insecure, err, sizeof err) < 0) {
         fprintf(stderr, "error: %s\n", err);
         return -EINVAL;
     }

@@ -39,6 +39,7 @@ typedef struct tail_cfg {
     int64_t check_ms;
     int64_t hwm;
     int stats;
+    int insecure;
     nw_curve_cfg_t curve;
 } tail_cfg_t;
 
@@ -63,6 +64,7 @@ static const nw_cfg_opt_t tail_opts[] = {
      "with --since: at exit, say on stderr how many came from backfill, live and recovery", 0, 0},
     NW_CURVE_KEY_OPTION(tail_cfg_t, curve),
     NW_CURVE_SERVER_OPTION(tail_cfg_t, curve),
+    {"insecure", NW_CFG_BOOL, "0", offsetof(tail_cfg_t, insecure), NW_CURVE_INSECURE_HELP, 0, 0},
     NW_CFG_END,
 };
 
@@ -345,7 +347,8 @@ nw_cli_tail(int argc, char **argv)
         status = 2;
         goto done;
     }
-    if (nw_curve_init(&t.cfg.curve, NW_CURVE_CONNECTS, err, sizeof err) < 0) {
+    if (nw_curve_init(&t.cfg.curve, NW_CURVE_CONNECTS, err, sizeof err) < 0 ||
+        nw_curve_check_endpoint(t.cfg.broker, "broker", t.cfg.insecure, err, sizeof err) < 0) {
         fprintf(stderr, "newswire tail: %s\n", err);
         status = 2;
         goto done;

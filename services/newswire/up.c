@@ -36,6 +36,7 @@
 #include <uv.h>
 
 #include "newswire/config.h"
+#include "newswire/curve.h"
 #include "newswire/log.h"
 #include "newswire/stage.h"
 #include "newswire/util.h"
@@ -45,7 +46,7 @@
 #define BACKOFF_RESET_MS 10000 /* a child that ran this long starts over at BACKOFF_MIN_MS */
 #define STOP_TIMEOUT_MS 10000  /* then SIGKILL */
 #define MAX_WORKERS 64
-#define MAX_ARGS 16
+#define MAX_ARGS 32
 #define GIVE_UP_AFTER 8 /* failed runs in a row of one child before up stops everything */
 
 typedef struct up_cfg {
@@ -61,6 +62,9 @@ typedef struct up_cfg {
     const char *bin_dir;
     int64_t metrics_port;
     const char *log_level;
+    const char *token_file;
+    const char *keys;
+    int insecure;
 } up_cfg_t;
 
 static const nw_cfg_opt_t up_opts[] = {
@@ -90,6 +94,16 @@ static const nw_cfg_opt_t up_opts[] = {
      "child i serves /metrics on 127.0.0.1:<port+i> (broker 0...); 0: off", 0, 65000},
     {"log-level", NW_CFG_STR, "info", offsetof(up_cfg_t, log_level),
      "debug, info, warn or error; passed on to every child", 0, 0},
+    {"token-file", NW_CFG_STR, "", offsetof(up_cfg_t, token_file),
+     "token file (`newswire token new`) for the fetch and query APIs; needed when --http or "
+     "--query is not loopback",
+     0, 0},
+    {"keys", NW_CFG_STR, "", offsetof(up_cfg_t, keys),
+     "key set from `newswire keygen --set DIR`: CURVE with roles on the bus; needed when "
+     "--broker or --ingest is not loopback",
+     0, 0},
+    {"insecure", NW_CFG_BOOL, "0", offsetof(up_cfg_t, insecure),
+     "let every child use plain ZeroMQ off loopback (no --keys); loudly logged", 0, 0},
     NW_CFG_END,
 };
 
@@ -495,6 +509,77 @@ child_init(up_t *u, child_t *c, const char *name, const char *exe, ...)
     return rc;
 }
 
+/* Append more arguments (NULL-terminated) after child_init. */
+static int
+child_args(child_t *c, ...)
+{
+    va_list ap;
+    int n = 0, rc = 0;
+    while (n < MAX_ARGS && c->argv[n])
+        n++;
+    va_start(ap, c);
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
+        if (n >= MAX_ARGS || (c->argv[n++] = strdup(a)) == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+    }
+    va_end(ap);
+    c->argv[n] = NULL;
+    return rc;
+}
+
+/* The security arguments of a child: its role's key from the --keys set (the broker: its key
+ * and the roles tree), the token file for the two HTTP APIs, --insecure. role is NULL for
+ * the broker. */
+static int
+child_security(const up_cfg_t *cfg, child_t *c, const char *role, int api)
+{
+    char key[PATH_MAX], other[PATH_MAX];
+    int rc = 0;
+    if (*cfg->keys) {
+        snprintf(key, sizeof key, "%s/%s.key", cfg->keys, role ? role : "broker");
+        snprintf(other, sizeof other, "%s/%s", cfg->keys, role ? "broker.pub" : "roles");
+        rc = child_args(c, "--curve-key", key, role ? "--curve-server" : "--curve-roles", other,
+                        (char *)NULL);
+    }
+    if (rc == 0 && api && *cfg->token_file)
+        rc = child_args(c, "--http-tokens", cfg->token_file, (char *)NULL);
+    if (rc == 0 && cfg->insecure)
+        rc = child_args(c, "--insecure", (char *)NULL);
+    return rc;
+}
+
+/* What the children would refuse at start, said once by up instead of by restarts: an API
+ * off loopback without tokens, the bus off loopback without keys. Returns 0 or -EPERM. */
+static int
+check_security(const up_cfg_t *cfg, int with_query)
+{
+    char ep[300];
+    const char *apis[2][2] = {{"http", cfg->http}, {"query", with_query ? cfg->query : ""}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(ep, sizeof ep, "tcp://%s", apis[i][1]);
+        if (*apis[i][1] && !*cfg->token_file && !nw_curve_endpoint_local(ep)) {
+            fprintf(stderr,
+                    "newswire up: --%s \"%s\" is not loopback: give --token-file FILE (`newswire "
+                    "token new --scope ingest,read --file FILE`) so the API is not open to all\n",
+                    apis[i][0], apis[i][1]);
+            return -EPERM;
+        }
+    }
+    const char *bus[2][2] = {{"broker", cfg->broker}, {"ingest", cfg->ingest}};
+    for (int i = 0; i < 2; i++) {
+        if (*bus[i][1] && !*cfg->keys && !cfg->insecure && !nw_curve_endpoint_local(bus[i][1])) {
+            fprintf(stderr,
+                    "newswire up: --%s \"%s\" is not loopback: give --keys DIR (`newswire keygen "
+                    "--set DIR`) for CURVE with roles, or --insecure on a network you trust\n",
+                    bus[i][0], bus[i][1]);
+            return -EPERM;
+        }
+    }
+    return 0;
+}
+
 static void
 child_release(child_t *c)
 {
@@ -673,6 +758,10 @@ nw_cli_up(int argc, char **argv)
         fprintf(stderr, "newswire up: already running for \"%s\" (pid %d)\n", cfg.data_dir, other);
         goto done;
     }
+    if (check_security(&cfg, with_query) < 0) {
+        status = 2;
+        goto done;
+    }
     /* The metrics ports of broker, store, workers, fetch and query, as assigned below. */
     if (check_ports(&cfg, with_query,
                     3 + (size_t)with_query + (size_t)cfg.enrich + (size_t)cfg.parse) < 0)
@@ -701,31 +790,43 @@ nw_cli_up(int argc, char **argv)
     size_t k = 0;
     char http[64], name[32], num[24];
     metrics_addr(&cfg, k, http, sizeof http);
-    rc = child_init(&u, &u.kids[k++], "broker", exes[0], "--bind", cfg.broker, "--http", http,
+    rc = child_init(&u, &u.kids[k], "broker", exes[0], "--bind", cfg.broker, "--http", http,
                     (char *)NULL);
+    if (rc == 0)
+        rc = child_security(&cfg, &u.kids[k++], NULL, 0);
     metrics_addr(&cfg, k, http, sizeof http);
     if (rc == 0)
-        rc = child_init(&u, &u.kids[k++], "store", exes[1], "--broker", cfg.broker, "--data-dir",
+        rc = child_init(&u, &u.kids[k], "store", exes[1], "--broker", cfg.broker, "--data-dir",
                         cfg.data_dir, "--http", http, (char *)NULL);
+    if (rc == 0)
+        rc = child_security(&cfg, &u.kids[k++], "store", 0);
     for (int64_t i = 1; rc == 0 && i <= cfg.enrich; i++) {
         snprintf(name, sizeof name, "enrich-%lld", (long long)i);
         metrics_addr(&cfg, k, http, sizeof http);
-        rc = child_init(&u, &u.kids[k++], name, exes[2], "--broker", cfg.broker, "--http", http,
+        rc = child_init(&u, &u.kids[k], name, exes[2], "--broker", cfg.broker, "--http", http,
                         (char *)NULL);
+        if (rc == 0)
+            rc = child_security(&cfg, &u.kids[k++], "worker", 0);
     }
     for (int64_t i = 1; rc == 0 && i <= cfg.parse; i++) {
         snprintf(name, sizeof name, "parse-%lld", (long long)i);
         metrics_addr(&cfg, k, http, sizeof http);
-        rc = child_init(&u, &u.kids[k++], name, exes[3], "--broker", cfg.broker, "--http", http,
+        rc = child_init(&u, &u.kids[k], name, exes[3], "--broker", cfg.broker, "--http", http,
                         (char *)NULL);
+        if (rc == 0)
+            rc = child_security(&cfg, &u.kids[k++], "worker", 0);
     }
     if (rc == 0)
-        rc = child_init(&u, &u.kids[k++], "fetch", exes[4], "--broker", cfg.broker, "--http",
+        rc = child_init(&u, &u.kids[k], "fetch", exes[4], "--broker", cfg.broker, "--http",
                         cfg.http, "--inbox-dir", inbox, "--ingest", cfg.ingest, "--spool-dir",
                         spool, "--state-dir", state, (char *)NULL);
+    if (rc == 0)
+        rc = child_security(&cfg, &u.kids[k++], "fetch", 1);
     if (rc == 0 && with_query)
-        rc = child_init(&u, &u.kids[k++], "query", exes[5], "--broker", cfg.broker, "--data-dir",
+        rc = child_init(&u, &u.kids[k], "query", exes[5], "--broker", cfg.broker, "--data-dir",
                         cfg.data_dir, "--http", cfg.query, (char *)NULL);
+    if (rc == 0 && with_query)
+        rc = child_security(&cfg, &u.kids[k++], "subscriber", 1);
     if (rc < 0)
         goto done;
     u.broker = &u.kids[0];
@@ -756,6 +857,10 @@ nw_cli_up(int argc, char **argv)
     if (with_query)
         printf("  over HTTP:        http://%s/v1/search?q=WORDS, http://%s/v1/stream?topic=all\n",
                cfg.query, cfg.query);
+    if (*cfg.keys)
+        printf("  with CURVE roles: tail takes --curve-key %s/subscriber.key --curve-server "
+               "%s/broker.pub\n",
+               cfg.keys, cfg.keys);
     printf("Ctrl-C stops everything.\n");
     fflush(stdout);
 

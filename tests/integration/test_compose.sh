@@ -44,9 +44,29 @@ assert 'published: 8080' in '\n'.join(services['fetch']) or '8080:8080' in '\n'.
 fetch = '\n'.join(services['fetch'])
 assert 'NEWSWIRE_SPOOL_DIR: /var/lib/newswire/spool' in fetch, "fetch spool not configured"
 assert 'spool:/var/lib/newswire/spool' in fetch, "fetch spool is not on a volume"
+# CURVE with roles by default: each service's secret key is its role's, every client checks
+# the broker's public key, the broker reads the roles tree, and nothing runs --insecure.
+role = {'fetch': 'fetch', 'parse': 'worker', 'enrich': 'worker', 'store': 'store',
+        'query': 'subscriber', 'broker': 'broker'}
+for name, lines in services.items():
+    body = '\n'.join(lines)
+    key = f'curve_{role[name]}_key'
+    assert f'NEWSWIRE_CURVE_KEY: /run/secrets/{key}' in body, f"{name}: not the {role[name]} key"
+    assert re.search(rf'source: {key}\b|- {key}\b', body), f"{name}: secret {key} not given"
+    assert 'NEWSWIRE_INSECURE' not in body, f"{name}: runs insecure"
+    if name != 'broker':
+        assert 'NEWSWIRE_CURVE_SERVER: /run/secrets/curve_broker_pub' in body, f"{name}: no server key"
+        assert re.search(r'source: curve_broker_pub\b|- curve_broker_pub\b', body), f"{name}: broker.pub not given"
+broker = '\n'.join(services['broker'])
+assert 'NEWSWIRE_CURVE_ROLES: /etc/newswire/roles' in broker, "broker: no --curve-roles"
+assert re.search(r'deploy/keys/roles:/etc/newswire/roles:ro|target: /etc/newswire/roles', broker), "broker: roles not mounted"
+secrets = re.search(r'^secrets:\n((?:  .*\n)*)', text, re.M)
+assert secrets, "no top-level secrets"
+for r in ('broker', 'fetch', 'worker', 'store', 'subscriber'):
+    assert f'deploy/keys/{r}.key' in secrets.group(1), f"secret key of {r} not from deploy/keys"
 dockerfile = open(sys.argv[2]).read()
 assert 'FROM debian:12' in dockerfile
-print("docker-compose.yml: valid; services", sorted(services), "scale-safe")
+print("docker-compose.yml: valid; services", sorted(services), "scale-safe, CURVE roles")
 PY
 
 # The optional PostgreSQL override: valid on top of the main file, and it points the store and

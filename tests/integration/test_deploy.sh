@@ -21,7 +21,17 @@ if command -v systemd-analyze >/dev/null 2>&1; then
   for svc in broker store fetch query parse@ enrich@; do
     [ -f "$D/systemd/newswire-$svc.service" ] || fail "no systemd unit for $svc"
   done
-  ok "systemd units verify ($(wc -l <"$T/unit.list") units)"
+  # CURVE with roles by default: each unit's key is its role's; the broker reads the roles tree
+  for u in broker:broker fetch:fetch parse@:worker enrich@:worker store:store query:subscriber; do
+    grep -q "^Environment=NEWSWIRE_CURVE_KEY=/etc/newswire/keys/${u#*:}.key$" "$D/systemd/newswire-${u%%:*}.service" ||
+      fail "newswire-${u%%:*}.service does not use the ${u#*:} key"
+  done
+  grep -q '^Environment=NEWSWIRE_CURVE_ROLES=/etc/newswire/keys/roles$' "$D/systemd/newswire-broker.service" ||
+    fail "the broker unit has no --curve-roles"
+  grep -q '^NEWSWIRE_CURVE_SERVER=/etc/newswire/keys/broker.pub$' "$D/systemd/newswire.env" ||
+    fail "newswire.env does not name broker.pub"
+  ! grep -q 'INSECURE' "$D"/systemd/* || fail "a unit runs --insecure"
+  ok "systemd units verify ($(wc -l <"$T/unit.list") units), CURVE roles"
 else
   echo "note: systemd-analyze not installed; systemd units not verified"
 fi
@@ -68,6 +78,37 @@ for kind in ("Deployment", "StatefulSet"):
         claims = {v["metadata"]["name"] for v in spec.get("volumeClaimTemplates", [])}
         claims |= {v["name"] for v in tmpl["spec"].get("volumes", []) if "secret" in v}
         assert mounts <= claims, f"{name}: mounts {mounts} without claims {claims}"
+# CURVE with roles by default (README, Security): each container's secret key is its role's,
+# from a mounted Secret that holds it; clients check broker.pub; the broker reads the
+# roles tree of every role's public key; nothing runs --insecure.
+ROLE = {"newswire-fetch": "fetch", "newswire-parse": "worker", "newswire-enrich": "worker",
+        "newswire-store": "store", "newswire-query": "subscriber", "newswire-broker": "broker"}
+cm = kinds["ConfigMap"]["newswire-env"]["data"]
+for kind in ("Deployment", "StatefulSet"):
+    for name, d in kinds.get(kind, {}).items():
+        pod = d["spec"]["template"]["spec"]
+        secrets = {v["name"]: v["secret"] for v in pod.get("volumes", []) if "secret" in v}
+        for c in pod["containers"]:
+            env = dict(cm)
+            env.update({e["name"]: e.get("value") for e in c.get("env", [])})
+            role = ROLE[c["command"][0]]
+            assert "NEWSWIRE_INSECURE" not in env, f"{name}/{c['name']}: insecure"
+            def mounted(path):
+                for m in c.get("volumeMounts", []):
+                    if path.startswith(m["mountPath"] + "/") and m["name"] in secrets:
+                        rel = path[len(m["mountPath"]) + 1:]
+                        items = secrets[m["name"]].get("items")
+                        return [i["key"] for i in items if i["path"] == rel] if items else [rel]
+                return []
+            key = env.get("NEWSWIRE_CURVE_KEY", "")
+            assert mounted(key) == [f"{role}.key"], f"{name}/{c['name']}: key {key} is not {role}.key"
+            if role == "broker":
+                roles = env.get("NEWSWIRE_CURVE_ROLES", "")
+                for r in ("fetch", "worker", "store", "subscriber"):
+                    assert mounted(f"{roles}/{r}/{r}.pub") == [f"{r}.pub"], f"broker: role {r} not listed"
+            else:
+                assert mounted(env.get("NEWSWIRE_CURVE_SERVER", "")) == ["broker.pub"], \
+                    f"{name}/{c['name']}: no broker.pub"
 assert commands == {f"newswire-{s}" for s in ("broker", "fetch", "parse", "enrich", "store", "query")}, commands
 fetch = kinds["StatefulSet"]["newswire-fetch"]["spec"]["template"]["spec"]["containers"][0]
 assert any(e["name"] == "NEWSWIRE_SPOOL_DIR" and e["value"].startswith("/var/lib/newswire/spool")
@@ -78,7 +119,7 @@ for name, svc in kinds["Service"].items():
 print("k8s ok:", ", ".join(f"{k} {sorted(v)}" for k, v in sorted(kinds.items())))
 PY
 case $rc in
-0) ok "Kubernetes manifests: our executables, probes on served ports, state on volumes" ;;
+0) ok "Kubernetes manifests: our executables, probes on served ports, state on volumes, CURVE roles" ;;
 3) echo "note: python3-yaml not installed; Kubernetes manifests not checked" ;;
 *) fail "Kubernetes manifests" ;;
 esac

@@ -6,6 +6,7 @@
  * with backpressure, topic forwarding, failover of silent or departing workers, bad peers,
  * and workers surviving a broker restart. */
 #include "newswire/broker.h"
+#include "newswire/curve.h"
 #include "newswire/stage.h"
 #include "newswire/zsock.h"
 
@@ -797,10 +798,32 @@ test_long_job_keeps_worker(void **state)
     assert_int_equal(final.stage[0].requeued, 0);
 }
 
+/* The roles policy (broker.c): who may connect to which socket. */
+static void
+test_admits(void **state)
+{
+    (void)state;
+    assert_int_equal(nw_broker_admits("raw.in"), NW_ROLE_FETCH);
+    assert_int_equal(nw_broker_admits("raw.out"), NW_ROLE_WORKER);
+    assert_int_equal(nw_broker_admits("article.in"), NW_ROLE_WORKER);
+    assert_int_equal(nw_broker_admits("article.out"), NW_ROLE_WORKER);
+    assert_int_equal(nw_broker_admits("enriched.in"), NW_ROLE_WORKER | NW_ROLE_FETCH);
+    assert_int_equal(nw_broker_admits("enriched.out"), NW_ROLE_STORE);
+    assert_int_equal(nw_broker_admits("pub.in"), NW_ROLE_STORE);
+    assert_int_equal(nw_broker_admits("pub.out"), NW_ROLE_SUBSCRIBER | NW_ROLE_FETCH);
+    assert_int_equal(nw_broker_admits("newswire"), 0);
+    assert_int_equal(nw_broker_admits(""), 0);
+    /* a subscriber key may use nothing but pub.out */
+    for (int i = 0; i < NW_EP_COUNT; i++)
+        assert_int_equal((nw_broker_admits(nw_ep_name((nw_ep_t)i)) & NW_ROLE_SUBSCRIBER) != 0,
+                         i == NW_EP_PUB_OUT);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_admits),
         cmocka_unit_test(test_two_workers_share),
         cmocka_unit_test(test_credit_respected),
         cmocka_unit_test(test_idle_nothing_inflight),
