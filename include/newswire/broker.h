@@ -20,6 +20,9 @@
 
 typedef struct nw_broker nw_broker_t;
 
+/* Silence allowed to a busy worker, by default: longer than any job should take. */
+#define NW_BROKER_BUSY_SILENCE_MS 60000
+
 /* Payload bytes queued per stage before intake pauses, by default. */
 #define NW_BROKER_QUEUE_MAX_BYTES ((size_t)256 * 1024 * 1024)
 
@@ -27,8 +30,12 @@ typedef struct nw_broker_opts {
     size_t queue_max;       /* jobs queued per stage; 0 means 10000 */
     size_t queue_max_bytes; /* payload bytes queued per stage; 0 means NW_BROKER_QUEUE_MAX_BYTES */
     unsigned heartbeat_ms;  /* heartbeat interval; 0 means NW_STAGE_HEARTBEAT_MS */
-    int roles;              /* enforce roles per socket and message (needs nw_curve_zap_start with
-                             * nw_broker_admits as policy; see broker.c) */
+    /* How long a worker with jobs in flight may stay silent (one job can outlast a few
+     * heartbeats); 0 means NW_BROKER_BUSY_SILENCE_MS. A worker that holds no job is dropped
+     * after NW_STAGE_LIVENESS silent heartbeats; one whose connection dies, at once. */
+    unsigned busy_silence_ms;
+    int roles; /* enforce roles per socket and message (needs nw_curve_zap_start with
+                * nw_broker_admits as policy; see broker.c) */
 } nw_broker_opts_t;
 
 typedef struct nw_broker_stage_stats {

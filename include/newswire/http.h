@@ -84,9 +84,15 @@ struct nw_http_req {
     void *priv; /* owned by http.c */
 };
 
-/* Look up a query argument or a request header (borrowed until respond). NULL if absent. */
+/* Look up a query argument or a request header (borrowed until respond). NULL if absent; a
+ * repeated argument gives its first value. */
 const char *nw_http_query(const nw_http_req_t *req, const char *key);
 const char *nw_http_header(const nw_http_req_t *req, const char *name);
+/* Pass every query argument, repeated ones each time, in request order, to cb (key and value
+ * borrowed until respond; a value-less "?a" gives ""). Nonzero from cb stops. Returns 1 when
+ * cb stopped, else 0. */
+int nw_http_query_each(const nw_http_req_t *req,
+                       int (*cb)(const char *key, const char *value, void *arg), void *arg);
 
 typedef void (*nw_http_handler_cb)(nw_http_req_t *req, void *arg);
 
@@ -105,6 +111,14 @@ nw_http_t *nw_http_new_opts(uv_loop_t *loop, const char *listen, size_t max_body
                             const nw_http_opts_t *opts);
 /* The bound port. */
 int nw_http_port(const nw_http_t *h);
+/* CORS: every answer (errors and streams too) carries Access-Control-Allow-Origin: origin
+ * (NULL or "": none, the default), and an OPTIONS preflight on any routed path is answered 204
+ * with the path's methods, open like /healthz (a preflight carries no token). Without it OPTIONS
+ * still answers 204 with Allow. HEAD is answered on every GET route (the GET answer's head). */
+void nw_http_set_cors(nw_http_t *h, const char *origin);
+/* Answers from nw_http_respond of min_len bytes or more are gzipped (Content-Encoding: gzip)
+ * when the request's Accept-Encoding takes gzip; 0 (the default): never. Streams are not. */
+void nw_http_set_gzip(nw_http_t *h, size_t min_len);
 /* Change the body limit for requests that start after the call (the service's server is
  * created with a default; fetch raises or lowers it from its config). */
 void nw_http_set_max_body(nw_http_t *h, size_t max_body);

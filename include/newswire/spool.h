@@ -45,9 +45,10 @@ typedef struct nw_spool_sync {
 /* Open the spool in dir (created if missing), scanning every segment in order: each record's
  * magic, length and checksum is verified; a segment is truncated at its first bad record (a
  * torn tail after a crash; logged once with the file and byte offset); acks are applied; fully
- * acked segments are deleted. Every record left unacked is due for sending at once. The
- * directory is locked (flock) against a second process. max_bytes bounds the unacked bytes
- * (nw_spool_full). Returns the spool (caller closes it) or NULL with a message in err. */
+ * acked segments are deleted. Every record left unacked counts as sent at the first
+ * nw_spool_resend: it is re-sent resend_ms later if still unacked then. The directory is locked
+ * (flock) against a second process. max_bytes bounds the unacked bytes (nw_spool_full). Returns the
+ * spool (caller closes it) or NULL with a message in err. */
 nw_spool_t *nw_spool_open(const char *dir, uint64_t max_bytes, char *err, size_t errlen);
 /* Close every file and free. Unsynced appends may be lost (they were never acknowledged to
  * anyone). NULL-safe; nulls *s. */
@@ -89,8 +90,11 @@ uint64_t nw_spool_durable(const nw_spool_t *s);
  * (now_ms >= due), read its payload and call send(arg, seq, tag, payload, len). When send
  * returns 0 the record's next resend is scheduled (resend_ms doubled per attempt, at most
  * max_backoff_ms); any other return stops the scan (-EAGAIN: the queue is full, try again
- * later). At most `max` records per call. Returns the number sent or a negative errno (a
- * record could not be read back; logged). */
+ * later). At most `max` records per call. First sends always go; re-sends are paced: they
+ * spend a budget that grows by 100 a second, or by twice the acks received meanwhile when
+ * that is more, up to 1000, so a restart or a lost broker queue never sends the whole spool
+ * again in one burst. Returns the number sent or a negative errno (a record could not be read
+ * back; logged). */
 typedef int (*nw_spool_send_cb)(void *arg, uint64_t seq, uint8_t tag, const uint8_t *payload,
                                 size_t len);
 int nw_spool_resend(nw_spool_t *s, int64_t now_ms, nw_spool_send_cb send, void *arg, size_t max);

@@ -40,8 +40,11 @@
  *                                    the broker's interval.
  *
  * The broker registers a worker only on HELLO, ignores the others from unknown workers, and
- * drops a worker (requeueing its unfinished jobs at the front) after NW_STAGE_LIVENESS
- * silent intervals, on BYE, or when its connection is gone. Delivery is at least once. */
+ * drops a worker (requeueing its unfinished jobs at the front) on BYE, when its connection is
+ * gone (ZeroMQ's own heartbeat, answered by the worker's I/O thread, notices a vanished host),
+ * after NW_STAGE_LIVENESS silent intervals when it holds no job, and after the broker's
+ * busy_silence_ms (60 s) when it does: a worker cannot heartbeat while one long job runs on
+ * its loop. Delivery is at least once. */
 #ifndef NW_STAGE_H
 #define NW_STAGE_H
 

@@ -233,4 +233,116 @@ int nw_store_seq_at(nw_store_t *s, const char *time, uint64_t *after);
 /* Number of distinct article ids stored, or -EIO. */
 int64_t nw_store_count(nw_store_t *s);
 
+/* ---- The query API (store_query.c): filters, pages, facets ----
+ *
+ * Every current revision is indexed (schema v7) by its topics (lang.en, person.antony-blinken,
+ * country.eg, place.eg.cairo, theme.diplomacy, story.<id>, ...) with its time, and by the
+ * coordinates of its places. Its time ("at") is its published date when that parses as ISO
+ * 8601, else when it was stored; the rows say which. */
+
+#define NW_STORE_MAX_TERMS 32 /* topics (OR) and required topics (AND) of one filter, each */
+
+typedef enum nw_store_sort {
+    NW_STORE_SORT_SEQ,       /* publication order, oldest first (what sync and paging want) */
+    NW_STORE_SORT_PUBLISHED, /* by time, newest first */
+    NW_STORE_SORT_RELEVANCE, /* best full-text match first (needs q) */
+} nw_store_sort_t;
+
+typedef struct nw_store_filter {
+    const char *q; /* full-text words (NULL: none); read as plain words by both backends */
+    /* Time bounds, ISO 8601 UTC as nw_time_iso writes them: from <= at < to (NULL: open). */
+    const char *from, *to;
+    /* Any of these topic prefixes, matched as strings ("place.eg" takes "place.eg.cairo"). */
+    const char *topics[NW_STORE_MAX_TERMS];
+    size_t n_topics;
+    /* Every one of these topics, each exactly or as a parent ("place.eg" takes
+     * "place.eg.cairo", "person.joe" does not take "person.joe-biden"). */
+    const char *all_of[NW_STORE_MAX_TERMS];
+    size_t n_all_of;
+    int has_near; /* a place within km of (lat, lon) */
+    double lat, lon, km;
+    int has_bbox; /* a place inside the box */
+    double minlon, minlat, maxlon, maxlat;
+    uint64_t after_seq; /* seq above this only */
+} nw_store_filter_t;
+
+/* One article of a page: borrowed until the callback returns. */
+typedef struct nw_store_qrow {
+    uint64_t seq;
+    const char *id, *title, *published, *lang, *url;
+    const char *at;      /* the time the filters and sort use */
+    int at_published;    /* 1: at is the published date; 0: when it was stored */
+    double rank;         /* relevance (higher is better); 0 without q */
+    const char *snippet; /* with want_snippets: matched words bracketed, "...[Rafah]..." */
+    const uint8_t *doc;  /* the stored document (enriched MessagePack) */
+    size_t doc_len;
+} nw_store_qrow_t;
+typedef int (*nw_store_qrow_cb)(const nw_store_qrow_t *row, void *arg); /* nonzero stops */
+
+typedef struct nw_store_page {
+    nw_store_sort_t sort;
+    const char *cursor; /* a previous page's next (NULL: the first page) */
+    int limit;          /* 1..1000 */
+    int want_snippets;  /* fill snippet (with q) */
+    int64_t count_max;  /* count matches up to this (0: do not count) */
+    /* out */
+    char next[96];   /* the cursor of the next page, "" when this was the last */
+    int has_more;    /* another page follows */
+    int64_t total;   /* matches, when counted (-1: not counted) */
+    int total_exact; /* total is below count_max: exact */
+} nw_store_page_t;
+
+/* Articles matching f, one page in pg's sort after pg->cursor, to cb; fills pg's out fields.
+ * Pages never repeat or skip an article that stays stored (keyset cursors; relevance pages by
+ * offset). Under the handle's budget (nw_store_set_budget). Returns the rows passed, -EINVAL
+ * (a bad cursor, relevance without q, a q without words), -ETIMEDOUT, -EPROTO (schema before
+ * v7: the writer has not migrated), or -EIO. */
+int nw_store_query(nw_store_t *s, const nw_store_filter_t *f, nw_store_page_t *pg,
+                   nw_store_qrow_cb cb, void *arg);
+
+typedef enum nw_store_bucket {
+    NW_STORE_BUCKET_NONE,
+    NW_STORE_BUCKET_HOUR,
+    NW_STORE_BUCKET_DAY
+} nw_store_bucket_t;
+
+/* One facet value: the topic under the facet's prefix ("person.antony-blinken"), its count
+ * in the window, in the previous window of equal length (trending), and per bucket. */
+typedef struct nw_store_facet {
+    const char *topic;
+    int64_t count, previous;
+    const char *const *buckets; /* bucket starts (ISO 8601), n_buckets */
+    const int64_t *bucket_counts;
+    size_t n_buckets;
+} nw_store_facet_t;
+typedef int (*nw_store_facet_cb)(const nw_store_facet_t *facet, void *arg);
+
+/* Counts of the articles matching f (which must have from and to) per topic under prefix
+ * ("person.", "lang."), top n by count (trending: by count - previous), each with its count
+ * in [from - (to - from), from) and its buckets. Returns the facets passed, or the errors of
+ * nw_store_query. */
+int nw_store_facets(nw_store_t *s, const nw_store_filter_t *f, const char *prefix, int top,
+                    int trending, nw_store_bucket_t bucket, nw_store_facet_cb cb, void *arg);
+
+/* One revision of an article, oldest first. */
+typedef struct nw_store_rev {
+    uint32_t rev;
+    uint64_t seq;
+    uint64_t av; /* acceptance version (hlc.h); 0 before schema v6 */
+    int late;    /* kept as history, never current */
+    int current;
+    const char *stored_at, *content_hash;
+    const uint8_t *doc;
+    size_t doc_len;
+} nw_store_rev_t;
+typedef int (*nw_store_rev_cb)(const nw_store_rev_t *rev, void *arg);
+
+/* Every revision of id, by revision number. Returns the count (0: no such id) or -EIO. */
+int nw_store_revisions(nw_store_t *s, const char *id, nw_store_rev_cb cb, void *arg);
+
+/* Fill the query API's index for stored revisions that lack it (a database migrated to v7),
+ * in transactions of a few thousand articles. A writable handle does this at open. Returns
+ * the articles indexed or a negative errno. */
+int64_t nw_store_reindex(nw_store_t *s);
+
 #endif

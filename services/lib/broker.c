@@ -8,9 +8,20 @@
  *
  * Every job sent stays on its worker's in-flight list until a READY acknowledges it. READY n
  * means n jobs finished; workers finish in order in practice, so the n oldest are released.
- * When a worker leaves (BYE), goes silent for NW_STAGE_LIVENESS heartbeats, or its connection
- * is gone (ROUTER_MANDATORY send fails), its in-flight jobs go back to the front of the queue
- * in their original order. Delivery is therefore at least once; the store is idempotent.
+ * When a worker leaves (BYE), goes silent, or its connection is gone (ROUTER_MANDATORY send
+ * fails), its in-flight jobs go back to the front of the queue in their original order.
+ * Delivery is therefore at least once; the store is idempotent.
+ *
+ * Silence means different things. A worker runs its jobs on its one loop thread, so a single
+ * long job (enrich on a huge text, a store commit on a saturated machine) keeps it from
+ * sending heartbeats for as long as it runs; dropping it after NW_STAGE_LIVENESS intervals
+ * requeued that job to the next worker, which went silent on it too, and every copy was done
+ * again. So a worker with jobs in flight may stay silent for busy_silence_ms (60 s); an idle
+ * one is dropped after NW_STAGE_LIVENESS intervals as before. A worker that died is not
+ * waited for either way: its connection closes and the next send fails; for a host that
+ * vanished without closing it, the ZeroMQ heartbeat on every ROUTER (ZMQ_HEARTBEAT_*,
+ * answered by the worker's I/O thread even while its loop is busy) closes the connection
+ * after NW_STAGE_LIVENESS intervals without an answer.
  *
  * Roles (with --curve-roles, opts->roles): each socket's ZAP domain is its endpoint name, and
  * the ZAP handler (curve.c) admits a key only to the sockets its role may use (admits[] below):
@@ -63,6 +74,7 @@ struct worker {
     struct stage *st;
     unsigned credit;
     unsigned missed; /* heartbeat ticks without a message from it */
+    uint64_t heard;  /* when it last said anything (loop time, ms) */
     struct jobq inflight;
     size_t idlen;
     uint8_t id[ID_MAX];
@@ -89,7 +101,7 @@ struct nw_broker {
     int roles;       /* enforce roles (see the file comment) */
     uv_timer_t timer;
     size_t queue_max, queue_max_bytes;
-    unsigned hb_ms;
+    unsigned hb_ms, busy_silence_ms;
     nw_broker_stats_t stats;
     nw_metric_t *m_bad, *m_dropped, *m_published;
     int closing;
@@ -474,6 +486,7 @@ on_router(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
         return;
     }
     w->missed = 0;
+    w->heard = uv_now(b->loop);
     if (frame_is(&f[1], "BYE")) {
         worker_drop(w, "bye");
         b->stats.workers_left++;
@@ -583,8 +596,10 @@ on_timer(uv_timer_t *t)
         struct worker *w = st->workers, *next;
         for (; w; w = next) {
             next = w->next;
-            if (++w->missed > NW_STAGE_LIVENESS) {
-                worker_drop(w, "silent");
+            ++w->missed;
+            if (w->inflight.n > 0 ? uv_now(b->loop) - w->heard > b->busy_silence_ms
+                                  : w->missed > NW_STAGE_LIVENESS) {
+                worker_drop(w, w->inflight.n > 0 ? "silent-busy" : "silent");
                 b->stats.workers_dropped++;
                 nw_metrics_add(b->m_dropped, 1);
                 continue;
@@ -604,11 +619,12 @@ on_timer(uv_timer_t *t)
 /* ---- lifecycle --------------------------------------------------------------------------- */
 
 static void *
-bind_socket(void *zctx, const char *base, nw_ep_t which, int type, int roles)
+bind_socket(void *zctx, const char *base, nw_ep_t which, int type, int roles, unsigned hb_ms)
 {
     char ep[NW_EP_MAX];
     void *s = NULL;
     int one = 1, linger = 0, hwm = HUB_HWM;
+    int ivl = (int)hb_ms, timeout = (int)hb_ms * (NW_STAGE_LIVENESS + 1);
 
     if (nw_ep_derive(base, which, ep, sizeof ep) < 0) {
         NW_ERROR(NULL, "bad bind endpoint \"%s\"", base);
@@ -621,6 +637,11 @@ bind_socket(void *zctx, const char *base, nw_ep_t which, int type, int roles)
     if (zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) < 0)
         goto err;
     if (type == ZMQ_ROUTER && zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0)
+        goto err;
+    /* Connection liveness apart from the worker's loop (see the top of the file). */
+    if (type == ZMQ_ROUTER &&
+        (zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl) < 0 ||
+         zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout) < 0))
         goto err;
     if (type == ZMQ_XPUB && zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm) < 0)
         goto err;
@@ -675,9 +696,11 @@ nw_broker_new(uv_loop_t *loop, void *zctx, const char *bind_base, const nw_broke
     b->queue_max_bytes =
         opts && opts->queue_max_bytes ? opts->queue_max_bytes : NW_BROKER_QUEUE_MAX_BYTES;
     b->hb_ms = opts && opts->heartbeat_ms ? opts->heartbeat_ms : NW_STAGE_HEARTBEAT_MS;
+    b->busy_silence_ms =
+        opts && opts->busy_silence_ms ? opts->busy_silence_ms : NW_BROKER_BUSY_SILENCE_MS;
     b->roles = opts && opts->roles;
     for (int i = 0; i < NSOCK; i++)
-        if (!(socks[i] = bind_socket(zctx, bind_base, (nw_ep_t)i, types[i], b->roles)))
+        if (!(socks[i] = bind_socket(zctx, bind_base, (nw_ep_t)i, types[i], b->roles, b->hb_ms)))
             goto err;
     b->xpub_sock = socks[NW_EP_PUB_OUT];
     for (int i = 0; i < NW_BROKER_STAGES; i++) {

@@ -54,6 +54,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define CONNECTION_LIMIT 1000      /* below the usual 1024 descriptor limit */
 #define CONNECTION_TIMEOUT_S 60    /* idle keep-alive and stalled clients */
@@ -156,6 +157,8 @@ struct nw_http {
     int kicked; /* kick() asked for an MHD run on the next loop iteration */
     void (*close_cb)(void *arg);
     void *close_arg;
+    char *cors;      /* Access-Control-Allow-Origin of every answer; NULL: none */
+    size_t gzip_min; /* answers this long or longer are gzipped when asked; 0: never */
 };
 
 static void on_timer(uv_timer_t *t);
@@ -228,6 +231,7 @@ on_handle_closed(uv_handle_t *handle)
     }
     nw_tokens_destroy(&h->tokens);
     free(h->tls_cert);
+    free(h->cors);
     free(h->tls_key);
     void (*cb)(void *) = h->close_cb;
     void *arg = h->close_arg;
@@ -441,6 +445,19 @@ add_extra_headers(struct MHD_Response *resp, const char *extra)
     }
 }
 
+/* CORS: a page on the configured origin may read every answer, errors included (a browser
+ * hides an answer without the header, so the page could not show why it failed). */
+static void
+add_cors(const nw_http_t *h, struct MHD_Response *resp)
+{
+    if (h->cors == NULL)
+        return;
+    MHD_add_response_header(resp, "Access-Control-Allow-Origin", h->cors);
+    MHD_add_response_header(resp, "Access-Control-Expose-Headers", "Content-Encoding, Retry-After");
+    if (strcmp(h->cors, "*") != 0)
+        MHD_add_response_header(resp, "Vary", "Origin");
+}
+
 static struct MHD_Response *
 make_response(nw_http_t *h, const char *content_type, const void *body, size_t len,
               const char *extra_headers)
@@ -452,6 +469,7 @@ make_response(nw_http_t *h, const char *content_type, const void *body, size_t l
     if (content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     add_extra_headers(resp, extra_headers);
+    add_cors(h, resp);
     if (h->closing)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     return resp;
@@ -547,6 +565,8 @@ find_route(const nw_http_t *h, const char *method, const char *path, int *path_k
     const struct route *best = NULL;
     size_t best_rank = 0;
     *path_known = 0;
+    if (strcmp(method, "HEAD") == 0)
+        method = "GET"; /* MHD sends the head of the GET answer without its body */
     for (const struct route *r = h->routes; r; r = r->next) {
         size_t n = strlen(r->path);
         int prefix = n > 0 && r->path[n - 1] == '*';
@@ -580,6 +600,36 @@ count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *v
     return MHD_YES;
 }
 
+/* OPTIONS on a path that has routes: the methods it takes and, for a CORS preflight (which
+ * carries no token), what a page on the allowed origin may send. Open like /healthz: it says
+ * nothing a GET would not. */
+static enum MHD_Result
+answer_options(nw_http_t *h, struct req_ctx *c)
+{
+    char allow[128] = "OPTIONS";
+    const char *methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        int known = 0;
+        if (find_route(h, methods[i], c->req.path, &known) != NULL) {
+            strcat(allow, ", ");
+            strcat(allow, methods[i]);
+        }
+    }
+    struct MHD_Response *resp = make_response(h, NULL, "", 0, NULL);
+    if (resp == NULL) {
+        c->state = RS_FAILED;
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Allow", allow);
+    if (h->cors) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", allow);
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, Last-Event-ID");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    }
+    return queue_now(c, 204, resp);
+}
+
 /* Everything that can be decided from the head, before a body byte is read: framing that a
  * proxy could read differently (smuggling), route and method, a body where none belongs, the
  * token, the declared size, and room under the server's cap on buffered bodies. */
@@ -594,6 +644,8 @@ check_head(nw_http_t *h, struct req_ctx *c)
                            "one Content-Length, or Transfer-Encoding without Content-Length", NULL);
     int path_known = 0;
     const struct route *r = find_route(h, c->req.method, c->req.path, &path_known);
+    if (r == NULL && path_known && strcmp(c->req.method, "OPTIONS") == 0 && !fr.transfer_encoding)
+        return answer_options(h, c);
     if (r == NULL && path_known)
         return refuse_head(c, 405, "method-not-allowed", "method not allowed for this path", NULL);
     if (r == NULL)
@@ -990,6 +1042,7 @@ err:
         MHD_stop_daemon(h->d);
     nw_tokens_destroy(&h->tokens);
     free(h->tls_cert);
+    free(h->cors);
     free(h->tls_key);
     free(h);
     return NULL;
@@ -1084,12 +1137,108 @@ answer(struct req_ctx *c, int status, struct MHD_Response *resp)
     kick(c->h);
 }
 
+/* Whether the client takes gzip: "gzip" among Accept-Encoding's codings, without q=0. */
+static int
+takes_gzip(const struct req_ctx *c)
+{
+    const char *ae =
+        MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    for (const char *p = ae; p && *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",;");
+        const char *params = p + n, *end = p + strcspn(p, ",");
+        int named = (n == 4 && strncasecmp(p, "gzip", 4) == 0) || (n == 1 && *p == '*');
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (named) {
+            const char *q = *params == ';' ? strstr(params, "q=") : NULL;
+            return !(q && q < end && strtod(q + 2, NULL) <= 0);
+        }
+        p = end;
+    }
+    return 0;
+}
+
+/* body[0..len) as a gzip member in out (zlib's deflate with the gzip wrapper). */
+static int
+gzip_body(const void *body, size_t len, nw_buf_t *out)
+{
+    z_stream z = {0};
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -ENOMEM;
+    int rc = nw_buf_reserve(out, deflateBound(&z, (uLong)len));
+    if (rc == 0) {
+        z.next_in = (Bytef *)body;
+        z.avail_in = (uInt)len;
+        z.next_out = (Bytef *)out->data;
+        z.avail_out = (uInt)out->cap;
+        rc = deflate(&z, Z_FINISH) == Z_STREAM_END ? 0 : -EIO;
+        out->len = z.total_out;
+    }
+    deflateEnd(&z);
+    return rc;
+}
+
 void
 nw_http_respond(nw_http_req_t *req, int status, const char *content_type, const void *body,
                 size_t len, const char *extra_headers)
 {
     struct req_ctx *c = req->priv;
+    nw_buf_t z = {0};
+    if (c->h->gzip_min && len >= c->h->gzip_min && len < UINT32_MAX && takes_gzip(c) &&
+        gzip_body(body, len, &z) == 0) {
+        struct MHD_Response *resp = make_response(c->h, content_type, z.data, z.len, extra_headers);
+        if (resp) {
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+        }
+        nw_buf_release(&z);
+        answer(c, status, resp);
+        return;
+    }
+    nw_buf_release(&z);
     answer(c, status, make_response(c->h, content_type, body, len, extra_headers));
+}
+
+void
+nw_http_set_cors(nw_http_t *h, const char *origin)
+{
+    free(h->cors);
+    h->cors = origin && *origin ? strdup(origin) : NULL;
+}
+
+void
+nw_http_set_gzip(nw_http_t *h, size_t min_len)
+{
+    h->gzip_min = min_len;
+}
+
+struct query_each {
+    int (*cb)(const char *key, const char *value, void *arg);
+    void *arg;
+    int stopped;
+};
+
+static enum MHD_Result
+on_query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct query_each *qe = cls;
+    if (qe->cb(key, value ? value : "", qe->arg) != 0) {
+        qe->stopped = 1;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+int
+nw_http_query_each(const nw_http_req_t *req,
+                   int (*cb)(const char *key, const char *value, void *arg), void *arg)
+{
+    const struct req_ctx *c = req->priv;
+    struct query_each qe = {cb, arg, 0};
+    MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, on_query_arg, &qe);
+    return qe.stopped;
 }
 
 /* ---- streamed answers ---- */
@@ -1150,6 +1299,7 @@ nw_http_stream(nw_http_req_t *req, int status, const char *content_type, const c
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     add_extra_headers(resp, extra_headers);
+    add_cors(h, resp);
     s->c = c;
     s->moved = uv_now(h->loop);
     const union MHD_ConnectionInfo *ci =

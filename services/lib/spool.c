@@ -46,6 +46,10 @@
 #define KIND_ACK 2
 #define RESEND_MS_DEFAULT 10000
 #define BACKOFF_MAX_DEFAULT 300000
+/* Re-send pacing (see nw_spool_resend): the budget grows by at least FLOOR a second, or by
+ * twice the acks that came since it last grew, and holds at most BURST. */
+#define RESEND_FLOOR_PER_S 100
+#define RESEND_BURST 1000
 
 struct seg {
     uint64_t base; /* file name; every record in it has seq >= base */
@@ -60,8 +64,9 @@ struct entry {
     uint64_t off; /* of the record header */
     uint32_t len; /* payload */
     uint32_t tries;
-    int64_t due;     /* resend time (ms); only meaningful once durable */
-    int64_t sent_ms; /* when it was last sent (0: not since open) */
+    int64_t due;      /* resend time (ms); only meaningful once durable */
+    int64_t sent_ms;  /* when it was last sent (0: not since open) */
+    int64_t first_ms; /* when it was first sent since open (or counted as sent, at open) */
     uint8_t tag;
     uint8_t acked;
 };
@@ -83,10 +88,19 @@ struct nw_spool {
     int64_t resend_ms, max_backoff_ms;
     /* Acks tell re-sends apart from lost messages: see nw_spool_resend. */
     uint64_t max_acked;    /* highest seq acknowledged since open */
-    int64_t acked_sent_ms; /* latest send time of a record acknowledged since open */
+    int64_t acked_sent_ms; /* latest first-send time of a record acknowledged since open */
     int64_t last_ack_ms;   /* when an ack was last noticed (0: none since open) */
     int ack_seen;          /* an ack came since the last nw_spool_resend */
-    uint8_t *buf;          /* read buffer */
+    /* Records found unacked at open were sent by the process before us at a time we do not
+     * know; they count as sent at the first nw_spool_resend (the first time we see the
+     * clock). */
+    uint64_t loaded_upto; /* highest data seq found at open */
+    int armed;            /* the first nw_spool_resend has run */
+    /* Re-send pacing: how many re-sends may go out now, and what refills it. */
+    int64_t budget;
+    int64_t budget_ms;   /* when it was last refilled (0: never) */
+    uint64_t acks_since; /* acks since then */
+    uint8_t *buf;        /* read buffer */
     size_t buf_cap;
 };
 
@@ -467,6 +481,7 @@ load(nw_spool_t *s, char *err, size_t errlen)
     }
     drop_dead_segments(s);
     s->durable = s->last_data;
+    s->loaded_upto = s->last_data;
     if ((rc = fsync_dir(s->dir)) < 0)
         snprintf(err, errlen, "cannot sync \"%s\": %s", s->dir, strerror(-rc));
 out:
@@ -629,9 +644,14 @@ nw_spool_ack(nw_spool_t *s, uint64_t seq)
         return 0;
     if (seq > s->max_acked)
         s->max_acked = seq;
-    if (e->sent_ms > s->acked_sent_ms)
-        s->acked_sent_ms = e->sent_ms;
+    /* An ack does not say which copy it answers. For a record sent more than once, assume
+     * the first: taking the last re-send's time made every original copy acknowledged after a
+     * stall (acks stopped, the due records went out again) declare the whole backlog behind it
+     * lost, and the backlog was re-sent, a storm with nothing lost. */
+    if (e->first_ms > s->acked_sent_ms)
+        s->acked_sent_ms = e->first_ms;
     s->ack_seen = 1;
+    s->acks_since++;
     forget(s, e);
     int rc = write_record(s, KIND_ACK, 0, seq, NULL, 0, &off);
     drop_dead_segments(s);
@@ -767,6 +787,8 @@ schedule(nw_spool_t *s, struct entry *e, int64_t now_ms)
         delay = s->max_backoff_ms;
     e->due = now_ms + delay;
     e->sent_ms = now_ms;
+    if (e->tries == 0)
+        e->first_ms = now_ms;
     if (e->tries < 32)
         e->tries++;
 }
@@ -787,10 +809,53 @@ nw_spool_due_now(nw_spool_t *s, uint64_t seq)
         e->due = 0;
 }
 
+/* Records left unacked by the process before us: the store may have most of them queued or in
+ * hand (only fetch was restarted), so they get resend_ms to come back like anything just sent,
+ * instead of all going out again at once (every unacked record of a long backlog, each one
+ * parse and enrich work again). If the pipeline lost them too (the broker died as well), the
+ * usual rules find out: acks stop, or a later record is acknowledged first. */
+static void
+arm_loaded(nw_spool_t *s, int64_t now_ms)
+{
+    s->armed = 1;
+    for (size_t i = 0; i < s->n_ents && s->ents[i].seq <= s->loaded_upto; i++)
+        if (!s->ents[i].acked && s->ents[i].tries == 0)
+            schedule(s, &s->ents[i], now_ms);
+}
+
+/* Refill the re-send budget. Re-sending faster than the pipeline acknowledges only fills the
+ * broker's queue with copies (and pushes new items back with it): so the budget follows the
+ * acks (twice their rate, so a pipeline that recovers is fed at once), and a floor keeps
+ * re-sends going when nothing acks (a broker that lost everything, a store that is down). */
+static void
+refill_budget(nw_spool_t *s, int64_t now_ms)
+{
+    if (s->budget_ms == 0) {
+        s->budget = RESEND_FLOOR_PER_S;
+        s->budget_ms = now_ms;
+        s->acks_since = 0;
+        return;
+    }
+    int64_t elapsed = now_ms - s->budget_ms;
+    if (elapsed <= 0)
+        return;
+    int64_t by_time = elapsed * RESEND_FLOOR_PER_S / 1000;
+    int64_t by_acks = 2 * (int64_t)s->acks_since;
+    int64_t grow = by_acks > by_time ? by_acks : by_time;
+    if (grow == 0)
+        return; /* keep budget_ms, so the floor's fractions add up */
+    s->budget = s->budget + grow > RESEND_BURST ? RESEND_BURST : s->budget + grow;
+    s->budget_ms = now_ms;
+    s->acks_since = 0;
+}
+
 int
 nw_spool_resend(nw_spool_t *s, int64_t now_ms, nw_spool_send_cb send, void *arg, size_t max)
 {
     int sent = 0;
+    if (!s->armed)
+        arm_loaded(s, now_ms);
+    refill_budget(s, now_ms);
     /* While acks keep coming, a record sent before is most likely still queued in a backlog
      * longer than resend_ms, not lost: re-sending it would only deepen the backlog (and every
      * copy costs parse and enrich work again). It counts as lost once a record sent at least
@@ -798,7 +863,7 @@ nw_spool_resend(nw_spool_t *s, int64_t now_ms, nw_spool_send_cb send, void *arg,
      * copies by far less than that), or once acks stop for resend_ms (everything in flight was
      * lost, e.g. with a broker restart). Comparing seqs instead of send times re-sent every
      * record that a few parallel workers let a slightly newer one overtake: about a fifth of
-     * a long burst. */
+     * a long burst. Re-sends also spend the budget (refill_budget); first sends never wait. */
     if (s->ack_seen) {
         s->last_ack_ms = now_ms;
         s->ack_seen = 0;
@@ -812,6 +877,8 @@ nw_spool_resend(nw_spool_t *s, int64_t now_ms, nw_spool_send_cb send, void *arg,
             continue;
         if (e->tries > 0 && flowing && s->acked_sent_ms - e->sent_ms < s->resend_ms)
             continue;
+        if (e->tries > 0 && s->budget <= 0)
+            continue; /* a first send further on may still go */
         struct seg *g = find_seg(s, e->seg);
         int rc = g ? grow_buf(s, e->len) : -ENOENT;
         if (rc == 0)
@@ -821,9 +888,12 @@ nw_spool_resend(nw_spool_t *s, int64_t now_ms, nw_spool_send_cb send, void *arg,
             return rc;
         }
         uint64_t seq = e->seq;
+        int resend = e->tries > 0;
         rc = send(arg, seq, e->tag, s->buf, e->len);
         if (rc != 0)
             break;
+        if (resend)
+            s->budget--;
         /* send may have acked something (never from inside a push, but be safe): look the
          * entry up again rather than trusting the pointer. */
         if ((e = find_entry(s, seq)) != NULL && !e->acked)

@@ -766,6 +766,8 @@ put_once(nw_store_t *s, nw_enriched_t *e, const char *hash, nw_buf_t *doc, nw_st
     };
     if ((rc = s->ops->write(s, &row, has_fp ? &fr : NULL, exists)) < 0)
         goto err;
+    if ((rc = store_index_put(s, e, e->seq, exists ? cur.seq : 0, now)) < 0)
+        goto err;
 
     if (has_fp) {
         char *rid = strdup(a->id), *rstory = strdup(story);
@@ -1044,6 +1046,15 @@ nw_store_open(const char *db, int readonly, char *err, size_t errlen)
         snprintf(err, errlen, "cannot load fingerprints");
         goto err;
     }
+    /* Articles stored before schema v7 (or by a writer that failed between) get their query
+     * index now; one indexed probe per article when there is nothing to do. */
+    int64_t indexed = readonly ? 0 : nw_store_reindex(s);
+    if (indexed < 0) {
+        snprintf(err, errlen, "cannot index stored articles for queries");
+        goto err;
+    }
+    if (indexed > 0)
+        NW_INFO(NULL, "store: indexed %lld stored articles for queries", (long long)indexed);
     return s;
 
 err:

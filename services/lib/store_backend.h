@@ -19,7 +19,7 @@
 
 /* The schema version both backends migrate to (the SQLite one counts PRAGMA user_version,
  * the PostgreSQL one rows of schema_migrations; the steps are the same). */
-#define NW_STORE_SCHEMA_VERSION 6
+#define NW_STORE_SCHEMA_VERSION 7
 
 /* The current revision of an id, as put needs it, and what its history holds. story and
  * duplicate_of are malloc'd (the caller frees them; NULL when the column is NULL). */
@@ -60,6 +60,25 @@ typedef struct store_fp_row {
     const char *lang; /* since v5; NULL when absent */
 } store_fp_row_t;
 typedef int (*store_fp_cb)(const store_fp_row_t *row, void *arg); /* < 0 stops with that error */
+
+/* A row of a query store_query.c runs (store_ops.select): its columns as text, NULL for SQL
+ * NULL, blobs as bytes (lens[i] is each column's length). Nonzero stops (< 0: with that
+ * error). */
+typedef int (*store_sel_cb)(const char *const *cols, const size_t *lens, int n, void *arg);
+
+/* What the query API's SQL (store_query.c, the same for both backends) needs to know of a
+ * backend's dialect. The full-text match joins the topic row t of each candidate (t.seq is
+ * the article's seq) and takes the words as its one parameter. */
+typedef struct store_dialect {
+    const char *fts_join;  /* appended to "FROM article_topics t" */
+    const char *fts_where; /* the match condition, with one ? for the words */
+    const char *rank;      /* relevance of the match, higher is better */
+    /* One row, one column: the snippet of the article with seq ? (second) for the words ?
+     * (first), matches bracketed as "[word]". */
+    const char *snippet_sql;
+    /* The words as the dialect's match text in out; -EINVAL when no word is left. */
+    int (*fts_text)(const char *words, nw_buf_t *out);
+} store_dialect_t;
 
 /* Which dead letters store_ops.dlq reads. */
 enum { STORE_DLQ_LIST, STORE_DLQ_GET, STORE_DLQ_PENDING };
@@ -114,7 +133,20 @@ typedef struct store_ops {
     /* Cut every later search on this handle after ms of work (0: no limit); such a search
      * returns -ETIMEDOUT. */
     int (*set_budget)(nw_store_t *s, int64_t ms);
+    /* Run sql from store_query.c, written with ? placeholders (the backend numbers them as its
+     * library wants), params bound as text in order (NULL: SQL NULL); cb (may be NULL: a write)
+     * gets each row. Under the budget of set_budget. Returns the rows passed, cb's negative
+     * value, -ETIMEDOUT past the budget, or -EIO. */
+    int (*select)(nw_store_t *s, const char *sql, const char *const *params, int n_params,
+                  store_sel_cb cb, void *arg);
+    const store_dialect_t *dialect;
 } store_ops_t;
+
+/* Index a stored current revision for the query API (store_query.c): its topics with its time
+ * and its places, replacing old_seq's rows (the revision it replaces; 0 for a new id). Inside
+ * the open transaction. Returns 0 or a negative errno. */
+int store_index_put(nw_store_t *s, const nw_enriched_t *e, uint64_t seq, uint64_t old_seq,
+                    const char *stored_at);
 
 extern const store_ops_t nw_store_sqlite_ops;
 extern const store_ops_t nw_store_pg_ops;

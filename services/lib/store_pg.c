@@ -126,6 +126,23 @@ static const char *const migrations[] = {
     "ALTER TABLE articles ADD COLUMN av BIGINT NOT NULL DEFAULT 0;"
     "ALTER TABLE revisions ADD COLUMN av BIGINT NOT NULL DEFAULT 0;"
     "ALTER TABLE revisions ADD COLUMN late SMALLINT NOT NULL DEFAULT 0;",
+    /* v7: the query API's indexes (store_query.c). Topics and times compare bytewise
+     * (COLLATE "C"), as in SQLite, so a prefix is a range of the index whatever the locale. */
+    "CREATE TABLE article_topics ("
+    "  topic TEXT COLLATE \"C\" NOT NULL,"
+    "  at TEXT COLLATE \"C\" NOT NULL,"
+    "  seq BIGINT NOT NULL,"
+    "  published SMALLINT NOT NULL,"
+    "  PRIMARY KEY (topic, at, seq));"
+    "CREATE INDEX article_topics_seq ON article_topics(seq);"
+    "CREATE INDEX article_topics_topic_seq ON article_topics(topic, seq);"
+    "CREATE INDEX article_topics_at ON article_topics(at, topic);"
+    "CREATE TABLE article_places ("
+    "  seq BIGINT NOT NULL,"
+    "  lat DOUBLE PRECISION NOT NULL,"
+    "  lon DOUBLE PRECISION NOT NULL);"
+    "CREATE INDEX article_places_seq ON article_places(seq);"
+    "CREATE INDEX article_places_geo ON article_places(lat, lon);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(SCHEMA_VERSION == NW_STORE_SCHEMA_VERSION, "both backends migrate to one version");
@@ -1123,8 +1140,92 @@ pq_count(nw_store_t *h)
     return run_int(h->be, ST_COUNT, NULL, "count articles", &n) < 0 ? -EIO : n;
 }
 
+/* store_query.c's SQL with its ? placeholders numbered $1, $2, ... (it has no ? in literals). */
+static char *
+number_params(const char *sql)
+{
+    nw_buf_t out = {0};
+    int n = 0, rc = 0;
+    for (const char *p = sql; *p && rc == 0; p++)
+        rc = *p == '?' ? nw_buf_printf(&out, "$%d", ++n) : nw_buf_append(&out, p, 1);
+    if (rc < 0) {
+        nw_buf_release(&out);
+        return NULL;
+    }
+    return (char *)nw_buf_steal(&out, NULL);
+}
+
+#define BYTEA_OID 17
+
+static int
+pq_select(nw_store_t *h, const char *sql, const char *const *params, int n_params, store_sel_cb cb,
+          void *arg)
+{
+    pg_t *p = h->be;
+    if (ensure_connected(p) < 0)
+        return -EIO;
+    char *numbered = number_params(sql);
+    if (numbered == NULL)
+        return -ENOMEM;
+    p->last_err = 0;
+    PGresult *r = PQexecParams(p->conn, numbered, n_params, NULL, params, NULL, NULL, 0);
+    free(numbered);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        int rc = pg_error(p, r, "query");
+        PQclear(r);
+        return rc;
+    }
+    int rows = PQntuples(r), ncol = PQnfields(r), n = 0, rc = 0;
+    if (ncol > 16)
+        ncol = 16;
+    const char *cols[16];
+    size_t lens[16];
+    unsigned char *blobs[16] = {0};
+    for (int i = 0; i < rows && rc == 0; i++) {
+        for (int c = 0; c < ncol; c++) {
+            cols[c] = col_text(r, i, c);
+            lens[c] = cols[c] ? (size_t)PQgetlength(r, i, c) : 0;
+            if (cols[c] && PQftype(r, c) == BYTEA_OID) {
+                PQfreemem(blobs[c]);
+                blobs[c] = PQunescapeBytea((const unsigned char *)cols[c], &lens[c]);
+                if (blobs[c] == NULL)
+                    rc = -ENOMEM;
+                cols[c] = (const char *)blobs[c];
+            }
+        }
+        n++;
+        if (rc == 0 && cb)
+            rc = cb(cols, lens, ncol, arg);
+    }
+    for (int c = 0; c < ncol; c++)
+        PQfreemem(blobs[c]);
+    PQclear(r);
+    return rc < 0 ? rc : n;
+}
+
+/* websearch_to_tsquery reads anything people type; the words go in as they are. */
+static int
+pq_fts_text(const char *words, nw_buf_t *out)
+{
+    return words[strspn(words, " \t\r\n")] ? nw_buf_puts(out, words) : -EINVAL;
+}
+
+static const store_dialect_t pq_dialect = {
+    .fts_join = " JOIN articles fa ON fa.seq = t.seq, websearch_to_tsquery('simple', ?::text) fq",
+    .fts_where = "fa.fts @@ fq",
+    .rank = "ts_rank('{0, 0.1, 0.4, 1.0}', fa.fts, fq)",
+    .snippet_sql =
+        "SELECT ts_headline('simple', coalesce(text, ''), websearch_to_tsquery('simple', "
+        "?::text), 'StartSel=[, StopSel=], MaxWords=14, MinWords=6')"
+        " FROM articles WHERE seq = ?::bigint",
+    .fts_text = pq_fts_text,
+};
+
 const store_ops_t nw_store_pg_ops = {
     .name = "PostgreSQL",
+    .select = pq_select,
+    .dialect = &pq_dialect,
     .open = pq_open,
     .close = pq_close,
     .schema_version = pq_schema_version,

@@ -127,6 +127,24 @@ static const char *const migrations[] = {
     "ALTER TABLE articles ADD COLUMN av INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE revisions ADD COLUMN av INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE revisions ADD COLUMN late INTEGER NOT NULL DEFAULT 0;",
+    /* v7: the query API's indexes (store_query.c): one row per topic of every current
+     * revision with the article's time, and the coordinates of its places. Filled for rows
+     * stored before by the first writable open (nw_store_open). */
+    "CREATE TABLE article_topics ("
+    "  topic TEXT NOT NULL,"
+    "  at TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  published INTEGER NOT NULL,"
+    "  PRIMARY KEY (topic, at, seq)) WITHOUT ROWID;"
+    "CREATE INDEX article_topics_seq ON article_topics(seq);"
+    "CREATE INDEX article_topics_topic_seq ON article_topics(topic, seq);"
+    "CREATE INDEX article_topics_at ON article_topics(at, topic);"
+    "CREATE TABLE article_places ("
+    "  seq INTEGER NOT NULL,"
+    "  lat REAL NOT NULL,"
+    "  lon REAL NOT NULL);"
+    "CREATE INDEX article_places_seq ON article_places(seq);"
+    "CREATE INDEX article_places_geo ON article_places(lat, lon);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(SCHEMA_VERSION == NW_STORE_SCHEMA_VERSION, "both backends migrate to one version");
@@ -248,8 +266,17 @@ static const char *const stmt_sql[ST_N] = {
                    " FROM fingerprints WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2",
 };
 
+/* Statements store_query.c runs through sq_select, kept prepared by their text. */
+#define SQL_CACHE 32
+
 typedef struct sq {
     sqlite3 *db;
+    struct {
+        char *sql;
+        sqlite3_stmt *st;
+        uint64_t used;
+    } cache[SQL_CACHE];
+    uint64_t uses;
     uint64_t next_seq; /* seq the next stored revision gets; valid inside a transaction */
     sqlite3_stmt *st[ST_N];
     uint64_t budget_ns;   /* per search; 0: none */
@@ -591,6 +618,10 @@ sq_close(nw_store_t *h)
         return;
     for (int i = 0; i < ST_N; i++)
         sqlite3_finalize(s->st[i]);
+    for (int i = 0; i < SQL_CACHE; i++) {
+        sqlite3_finalize(s->cache[i].st);
+        free(s->cache[i].sql);
+    }
     if (h->in_tx)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
@@ -1115,8 +1146,103 @@ sq_count(nw_store_t *h)
     return n;
 }
 
+/* store_query.c's SQL: prepared once per text (the least recently used of SQL_CACHE goes),
+ * run under the search budget. */
+static sqlite3_stmt *
+cached_stmt(sq_t *s, const char *sql)
+{
+    size_t victim = 0;
+    for (size_t i = 0; i < SQL_CACHE; i++) {
+        if (s->cache[i].sql && strcmp(s->cache[i].sql, sql) == 0) {
+            s->cache[i].used = ++s->uses;
+            return s->cache[i].st;
+        }
+        if (s->cache[i].used < s->cache[victim].used)
+            victim = i;
+    }
+    sqlite3_stmt *st = NULL;
+    char *copy = strdup(sql);
+    if (copy == NULL ||
+        sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        if (copy)
+            db_error(s, "prepare query");
+        free(copy);
+        return NULL;
+    }
+    sqlite3_finalize(s->cache[victim].st);
+    free(s->cache[victim].sql);
+    s->cache[victim].sql = copy;
+    s->cache[victim].st = st;
+    s->cache[victim].used = ++s->uses;
+    return st;
+}
+
+static int
+sq_select(nw_store_t *h, const char *sql, const char *const *params, int n_params, store_sel_cb cb,
+          void *arg)
+{
+    sq_t *s = h->be;
+    sqlite3_stmt *st = cached_stmt(s, sql);
+    if (!st)
+        return -EIO;
+    for (int i = 0; i < n_params; i++)
+        bind_text(st, i + 1, params[i]);
+    s->deadline_ns = s->budget_ns ? nw_mono_ns() + s->budget_ns : 0;
+    int n = 0, rc, ncol = sqlite3_column_count(st);
+    const char *cols[16];
+    size_t lens[16];
+    if (ncol > 16)
+        ncol = 16;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int i = 0; i < ncol; i++) {
+            cols[i] = sqlite3_column_type(st, i) == SQLITE_BLOB
+                          ? (const char *)sqlite3_column_blob(st, i)
+                          : col_text(st, i);
+            lens[i] = (size_t)sqlite3_column_bytes(st, i);
+        }
+        n++;
+        if (cb && (rc = cb(cols, lens, ncol, arg)) != 0) {
+            done_stmt(st);
+            s->deadline_ns = 0;
+            return rc < 0 ? rc : n;
+        }
+    }
+    if (rc == SQLITE_INTERRUPT)
+        n = -ETIMEDOUT;
+    else if (rc != SQLITE_DONE)
+        n = db_error(s, "query");
+    done_stmt(st);
+    s->deadline_ns = 0;
+    return n;
+}
+
+/* FTS5's query syntax rejects much of what people type ("U.S.", a lone bracket): the query
+ * API's words are always taken as plain terms (plain_query), each once (dedupe_terms: repeats
+ * are what make snippet() slow). */
+static int
+sq_fts_text(const char *words, nw_buf_t *out)
+{
+    nw_buf_t unique = {0};
+    int d = dedupe_terms(words, &unique);
+    int rc = d < 0 ? d : plain_query(d > 0 ? (const char *)unique.data : words, out);
+    nw_buf_release(&unique);
+    return rc;
+}
+
+static const store_dialect_t sq_dialect = {
+    .fts_join = " JOIN articles_fts ON articles_fts.rowid = t.seq",
+    .fts_where = "articles_fts MATCH ?",
+    .rank = "-bm25(articles_fts, 10.0, 4.0, 1.0)",
+    .snippet_sql =
+        "SELECT replace(replace(snippet(articles_fts, -1, char(2), char(3), '\xe2\x80\xa6', 12),"
+        " char(2), '['), char(3), ']') FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
+    .fts_text = sq_fts_text,
+};
+
 const store_ops_t nw_store_sqlite_ops = {
     .name = "SQLite",
+    .select = sq_select,
+    .dialect = &sq_dialect,
     .open = sq_open,
     .close = sq_close,
     .schema_version = sq_schema_version,

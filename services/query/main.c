@@ -21,6 +21,8 @@
 #include "newswire/webroot.h"
 #include "query.h"
 
+#define GZIP_MIN 1024 /* answers shorter than this go out as they are */
+
 typedef struct cfg {
     nw_service_cfg_t svc;
     const char *data_dir;
@@ -29,6 +31,7 @@ typedef struct cfg {
     int64_t check_ms;
     int64_t query_budget_ms;
     const char *web_dir;
+    const char *cors_origin;
     nw_http_opts_t http_sec;
 } cfg_t;
 
@@ -49,6 +52,10 @@ static const nw_cfg_opt_t options[] = {
      "a search still working after this is cut (503)", 10, 600000},
     {"web-dir", NW_CFG_STR, "", offsetof(cfg_t, web_dir),
      "the web page's files, served at / (empty: web/ beside the reference data; off: none)", 0, 0},
+    {"cors-origin", NW_CFG_STR, "", offsetof(cfg_t, cors_origin),
+     "origin whose pages may read the API (Access-Control-Allow-Origin), e.g. "
+     "https://news.example.org or *; empty: none",
+     0, 0},
     NW_HTTP_OPTIONS(cfg_t, http_sec),
     NW_CFG_END,
 };
@@ -58,10 +65,9 @@ static const struct route {
     const char *method, *path;
     nw_http_handler_cb cb;
 } routes[] = {
-    {"GET", "/v1/articles/*", query_on_article},
-    {"GET", "/v1/articles", query_on_articles},
-    {"GET", "/v1/search", query_on_search},
-    {"GET", "/v1/stream", query_on_stream},
+    {"GET", "/v1/articles/*", query_on_article}, {"GET", "/v1/articles", query_on_articles},
+    {"GET", "/v1/search", query_on_search},      {"GET", "/v1/facets", query_on_facets},
+    {"GET", "/v1/stories/*", query_on_story},    {"GET", "/v1/stream", query_on_stream},
 };
 
 static cfg_t cfg;
@@ -174,6 +180,8 @@ main(int argc, char **argv)
     if (q.streams == NULL)
         goto fail;
     nw_http_t *h = nw_service_http(q.svc);
+    nw_http_set_cors(h, cfg.cors_origin);
+    nw_http_set_gzip(h, GZIP_MIN);
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (nw_http_route(h, routes[i].method, routes[i].path, routes[i].cb, &q) < 0)
             goto fail;

@@ -30,6 +30,7 @@
 #include "newswire/zsock.h"
 
 #define KEEPALIVE_MS 15000
+#define RETRY_MS 2000 /* the SSE retry: a client reconnects after this */
 #define SUB_RCVHWM 100000
 
 /* One /v1/stream client. */
@@ -146,6 +147,9 @@ query_on_stream(nw_http_req_t *req, void *arg)
 {
     query_svc_t *q = arg;
     query_stream_t *st = q->streams;
+    static const char *const params[] = {"topic", "since", NULL};
+    if (query_known_params(req, params) < 0)
+        return;
     client_t *c = calloc(1, sizeof *c);
     if (c == NULL) {
         nw_http_error(req, 500, "internal", "out of memory", NULL);
@@ -192,8 +196,10 @@ query_on_stream(nw_http_req_t *req, void *arg)
     /* The backfill goes out as the client reads: start "behind" and let the first drain (after
      * this comment line went out) read the first batch. */
     c->behind = 1;
-    char hello[64];
-    int len = snprintf(hello, sizeof hello, ": newswire stream after %" PRIu64 "\n\n", c->f.cursor);
+    /* retry: how long an EventSource waits before it reconnects (with Last-Event-ID). */
+    char hello[96];
+    int len = snprintf(hello, sizeof hello, "retry: %d\n: newswire stream after %" PRIu64 "\n\n",
+                       RETRY_MS, c->f.cursor);
     client_write(c, hello, (size_t)len);
 }
 

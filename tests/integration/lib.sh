@@ -91,6 +91,34 @@ wait_until() {
   done
 }
 
+# wait_progress STALL LIMIT PROGRESS CMD...: poll CMD until it succeeds, as long as the work
+# moves. PROGRESS is a shell command (a string, evaluated) printing where the work stands (a
+# count, or several counts on one line); the wait fails once that output has not changed for STALL
+# seconds, or after LIMIT seconds in all. A wall-clock deadline for "N articles stored" fails
+# whenever the machine is busier than the one it was tuned on; a stall is what is worth
+# failing on, and LIMIT keeps the test well inside ctest's timeout even if progress creeps.
+# On failure WAIT_WHY says which bound was hit.
+wait_progress() {
+  local stall=$1 limit=$2 probe=$3 start=$SECONDS last now moved=$SECONDS
+  shift 3
+  last=$(eval "$probe" 2>/dev/null || true)
+  until "$@" >/dev/null 2>&1; do
+    if [ $((SECONDS - start)) -ge "$limit" ]; then
+      WAIT_WHY="still not done after ${limit}s (progress: $last)"
+      return 1
+    fi
+    now=$(eval "$probe" 2>/dev/null || true)
+    if [ "$now" != "$last" ]; then
+      last=$now
+      moved=$SECONDS
+    elif [ $((SECONDS - moved)) -ge "$stall" ]; then
+      WAIT_WHY="no progress for ${stall}s (stuck at: $last)"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
 # db_count DB SQL: one integer from the SQLite database (read-only).
 db_query() {
   python3 - "$1" "$2" <<'PY'

@@ -83,8 +83,11 @@ ok "$TRANSPORT: $http_n articles through HTTP, $((N / 2)) through the inbox"
 
 DB=$DATA/newswire.db
 total=$((N + seeds + probes))
-wait_until 120 bash -c "[ \"\$(python3 -c \"import sqlite3; print(sqlite3.connect('file:$DB?mode=ro', uri=True).execute('select count(*) from articles').fetchone()[0])\" 2>/dev/null)\" = $total ]" \
-  || fail "store holds $(db_query "$DB" 'select count(*) from articles') articles, want $total"
+stored() { db_query "$DB" 'select count(*) from articles'; }
+all_stored() { [ "$(stored 2>/dev/null)" = "$total" ]; }
+# Fails only when the count stops moving for a minute (or after 6 minutes in all, inside
+# ctest's 10): a saturated machine is slow, not wrong.
+wait_progress 60 360 stored all_stored || fail "store holds $(stored) articles, want $total: $WAIT_WHY"
 ok "$TRANSPORT: $total articles stored"
 
 # Exactly once: every generated article is one row, none twice.
@@ -106,7 +109,9 @@ fi
 ok "$TRANSPORT: searchable"
 
 # Published: the subscribers saw every article once.
-wait_until 30 bash -c "[ \$(grep -c '\"id\"' '$T/tail_all.log') -ge $total ]" || true
+tailed() { grep -c '"id"' "$T/tail_all.log"; }
+all_tailed() { [ "$(tailed)" -ge "$total" ]; }
+wait_progress 30 120 tailed all_tailed || true
 for t in tail_all tail_en; do
   got=$(python3 - "$T/$t.log" <<'PY'
 import json, sys

@@ -69,10 +69,9 @@ client_done() { cat "$T/client-$1.done" 2>/dev/null | head -1 || echo 0; }
 client_finished() { grep -q finished "$T/client-$1.done" 2>/dev/null; }
 at_least() { [ "$(client_done "$1")" -ge "$2" ] 2>/dev/null; }
 
-# stored_is N: the store holds N test articles.
-stored_is() {
-  [ "$(db_query "$DB" "select count(*) from articles where title like 'Spool test article %'" 2>/dev/null)" = "$1" ]
-}
+# stored_n: how many test articles the store holds; stored_is N: exactly N.
+stored_n() { db_query "$DB" "select count(*) from articles where title like 'Spool test article %'"; }
+stored_is() { [ "$(stored_n 2>/dev/null)" = "$1" ]; }
 
 # exactly_once N: N articles, N distinct ids and titles, one revision each, no dead letters.
 exactly_once() {

@@ -82,17 +82,19 @@ python3 -c "import json,sys; h=json.load(open(sys.argv[1]))['hits']; assert len(
   "$T/s2.json" || fail "search sleeper limit 5: $(cat "$T/s2.json")"
 ok "GET /v1/search finds by word and honours limit"
 
-# topic paging: every stored article is on lang.en; pages of 15 with next
+# topic paging: every stored article is on lang.en; pages of 15 with the next cursor
 python3 - "http://$Q" <<'PY' || fail "topic paging"
 import json, sys, urllib.request
-base, seen, since = sys.argv[1], [], 0
+base, seen, cursor = sys.argv[1], [], ""
 while True:
-    page = json.load(urllib.request.urlopen(f"{base}/v1/articles?topic=lang.en&since={since}&limit=15"))
+    page = json.load(urllib.request.urlopen(
+        f"{base}/v1/articles?topic=lang.en&since=0&limit=15&cursor={cursor}"))
     seen += [a["seq"] for a in page["articles"]]
-    if not page["articles"]:
+    assert page["total"] == 40, page["total"]
+    if not page["has_more"]:
+        assert page["next"] is None, page["next"]
         break
-    assert page["next"] >= seen[-1], page["next"]
-    since = page["next"]
+    cursor = page["next"]
 assert len(seen) == 40 and seen == sorted(set(seen)), seen
 none = json.load(urllib.request.urlopen(f"{base}/v1/articles?topic=lang.xx&since=0"))
 assert none["articles"] == [], none

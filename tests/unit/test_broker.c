@@ -174,6 +174,9 @@ add_worker(harness_t *h, int i, unsigned window)
     return k;
 }
 
+/* busy_silence_ms for the next harness_init (0: the broker's default). */
+static unsigned harness_busy_ms;
+
 static void
 harness_init(harness_t *h, const char *base, unsigned n, size_t queue_max, unsigned hb_ms)
 {
@@ -184,6 +187,8 @@ harness_init(harness_t *h, const char *base, unsigned n, size_t queue_max, unsig
     snprintf(h->base, sizeof h->base, "%s", base);
     h->opts.queue_max = queue_max;
     h->opts.heartbeat_ms = hb_ms;
+    h->opts.busy_silence_ms = harness_busy_ms;
+    harness_busy_ms = 0;
     h->b = nw_broker_new(&h->loop, h->ctx, base, &h->opts);
     assert_non_null(h->b);
     h->n = h->limit = n;
@@ -385,6 +390,8 @@ test_silent_worker_failover(void **state)
 {
     (void)state;
     harness_t h;
+    /* It holds jobs, so it counts as busy: the broker waits busy_silence_ms for it. */
+    harness_busy_ms = 200;
     harness_init(&h, "inproc://failover", 200, 0, 20);
     memset(&fake, 0, sizeof fake);
     void *dealer = zmq_socket(h.ctx, ZMQ_DEALER);
@@ -398,8 +405,8 @@ test_silent_worker_failover(void **state)
     assert_int_equal(nw_zsock_sendv(fake.zs, bufs, lens, 2), 0);
 
     harness_run(&h);
-    /* The fake held jobs 0..2; the broker dropped it after three silent heartbeats and the
-     * real worker got them (and everything else) exactly once. */
+    /* The fake held jobs 0..2; the broker dropped it after busy_silence_ms and the real
+     * worker got them (and everything else) exactly once. */
     assert_int_equal(fake.got, 3);
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(fake.seqs[i], i);
@@ -661,6 +668,7 @@ typedef struct slow {
     nw_worker_t *w;
     atomic_int done;
     pthread_t thread;
+    unsigned jobs, job_ms;
 } slow_t;
 
 static void
@@ -670,9 +678,9 @@ slow_on_job(nw_worker_t *w, const char *type, const uint8_t *data, size_t len, v
     (void)type;
     (void)data;
     (void)len;
-    usleep(SLOW_JOB_MS * 1000); /* a long enrichment, a store commit on a busy machine */
+    usleep(sl->job_ms * 1000); /* a long enrichment, a store commit on a busy machine */
     nw_worker_done(w);
-    if (atomic_fetch_add(&sl->done, 1) + 1 == SLOW_JOBS)
+    if ((unsigned)atomic_fetch_add(&sl->done, 1) + 1 == sl->jobs)
         nw_worker_close(w, NULL, NULL);
 }
 
@@ -702,16 +710,52 @@ slow_tick(uv_timer_t *t)
     /* Give the worker time to adopt the broker's interval, then send every job at once: the
      * worker gets them in one batch and runs them back to back in one loop turn. */
     if (!m->pushed && m->ticks == 50) {
-        for (uint32_t i = 0; i < SLOW_JOBS; i++)
+        for (uint32_t i = 0; i < m->sl->jobs; i++)
             assert_int_equal(nw_push_send(m->push, "raw", &i, sizeof i), 0);
         m->pushed = 1;
     }
-    if (atomic_load(&m->sl->done) == SLOW_JOBS || m->ticks > 3000) {
+    if ((unsigned)atomic_load(&m->sl->done) == m->sl->jobs || m->ticks > 3000) {
         nw_broker_stats(m->b, &m->final);
         nw_push_close(m->push, NULL, NULL);
         nw_broker_close(m->b, NULL, NULL);
         uv_close((uv_handle_t *)&m->timer, NULL);
     }
+}
+
+/* Run `jobs` jobs of job_ms each through one worker on its own thread and loop, meeting at
+ * base; return the broker's final counters. */
+static void
+run_slow(const char *base, unsigned jobs, unsigned job_ms, nw_broker_stats_t *final)
+{
+    uv_loop_t loop;
+    slow_t sl = {.jobs = jobs, .job_ms = job_ms};
+    slow_main_t m = {0};
+    nw_broker_opts_t opts = {.heartbeat_ms = SLOW_HB_MS};
+    char ep[NW_EP_MAX];
+    void *ctx = zmq_ctx_new();
+    assert_non_null(ctx);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    m.b = nw_broker_new(&loop, ctx, base, &opts);
+    assert_non_null(m.b);
+    assert_int_equal(nw_ep_derive(base, NW_EP_RAW_IN, ep, sizeof ep), 0);
+    m.push = nw_push_new(&loop, ctx, ep, NULL, NULL);
+    assert_non_null(m.push);
+    m.sl = &sl;
+    /* Made here, run by the thread only (thread creation orders the two). */
+    assert_int_equal(uv_loop_init(&sl.loop), 0);
+    sl.w = nw_worker_new(&sl.loop, ctx, base, NW_EP_RAW_OUT, jobs, slow_on_job, &sl);
+    assert_non_null(sl.w);
+    assert_int_equal(pthread_create(&sl.thread, NULL, slow_thread, &sl), 0);
+    uv_timer_init(&loop, &m.timer);
+    m.timer.data = &m;
+    uv_timer_start(&m.timer, slow_tick, 10, 10);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(pthread_join(sl.thread, NULL), 0);
+    assert_int_equal(atomic_load(&sl.done), jobs);
+    *final = m.final;
+    assert_int_equal(uv_loop_close(&sl.loop), 0);
+    assert_int_equal(zmq_ctx_term(ctx), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
 }
 
 /* Jobs that each take longer than a heartbeat interval, arriving together, keep the worker's
@@ -722,38 +766,36 @@ static void
 test_slow_jobs_not_silent(void **state)
 {
     (void)state;
-    uv_loop_t loop;
-    slow_t sl = {0};
-    slow_main_t m = {0};
-    nw_broker_opts_t opts = {.heartbeat_ms = SLOW_HB_MS};
-    char ep[NW_EP_MAX];
-    void *ctx = zmq_ctx_new();
-    assert_non_null(ctx);
-    assert_int_equal(uv_loop_init(&loop), 0);
-    m.b = nw_broker_new(&loop, ctx, "inproc://slow", &opts);
-    assert_non_null(m.b);
-    assert_int_equal(nw_ep_derive("inproc://slow", NW_EP_RAW_IN, ep, sizeof ep), 0);
-    m.push = nw_push_new(&loop, ctx, ep, NULL, NULL);
-    assert_non_null(m.push);
-    m.sl = &sl;
-    /* Made here, run by the thread only (thread creation orders the two). */
-    assert_int_equal(uv_loop_init(&sl.loop), 0);
-    sl.w =
-        nw_worker_new(&sl.loop, ctx, "inproc://slow", NW_EP_RAW_OUT, SLOW_JOBS, slow_on_job, &sl);
-    assert_non_null(sl.w);
-    assert_int_equal(pthread_create(&sl.thread, NULL, slow_thread, &sl), 0);
-    uv_timer_init(&loop, &m.timer);
-    m.timer.data = &m;
-    uv_timer_start(&m.timer, slow_tick, 10, 10);
-    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
-    assert_int_equal(pthread_join(sl.thread, NULL), 0);
-    assert_int_equal(atomic_load(&sl.done), SLOW_JOBS);
-    assert_int_equal(m.final.stage[0].dispatched, SLOW_JOBS);
-    assert_int_equal(m.final.workers_dropped, 0);
-    assert_int_equal(m.final.stage[0].requeued, 0);
-    assert_int_equal(uv_loop_close(&sl.loop), 0);
-    assert_int_equal(zmq_ctx_term(ctx), 0);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    nw_broker_stats_t final;
+    run_slow("inproc://slow", SLOW_JOBS, SLOW_JOB_MS, &final);
+    assert_int_equal(final.stage[0].dispatched, SLOW_JOBS);
+    assert_int_equal(final.workers_dropped, 0);
+    assert_int_equal(final.stage[0].requeued, 0);
+}
+
+/* One job longer than the broker's liveness (1.5 s, about 7 heartbeat intervals): the worker
+ * cannot say anything until it ends, so the broker must not count a worker that holds a job
+ * as dead for that. (It did: the job was requeued, and with a second worker it would have run
+ * twice, or forever if every worker took as long.) Over ipc://, so the connection's own
+ * ZeroMQ heartbeat runs too, and must be answered while the worker's loop is blocked. */
+static void
+test_long_job_keeps_worker(void **state)
+{
+    (void)state;
+    nw_broker_stats_t final;
+    char dir[] = "/tmp/nw-broker-test-XXXXXX", base[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(base, sizeof base, "ipc://%s/b", dir);
+    run_slow(base, 1, 1500, &final);
+    for (int i = 0; i < NW_EP_COUNT; i++) {
+        char ep[NW_EP_MAX];
+        assert_int_equal(nw_ep_derive(base, (nw_ep_t)i, ep, sizeof ep), 0);
+        unlink(ep + strlen("ipc://"));
+    }
+    assert_int_equal(rmdir(dir), 0);
+    assert_int_equal(final.stage[0].dispatched, 1);
+    assert_int_equal(final.workers_dropped, 0);
+    assert_int_equal(final.stage[0].requeued, 0);
 }
 
 /* The roles policy (broker.c): who may connect to which socket. */
@@ -793,6 +835,7 @@ main(void)
         cmocka_unit_test(test_pub_forwarding),
         cmocka_unit_test(test_broker_restart),
         cmocka_unit_test(test_slow_jobs_not_silent),
+        cmocka_unit_test(test_long_job_keeps_worker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

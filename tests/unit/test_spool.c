@@ -107,6 +107,34 @@ resend_all(nw_spool_t *s, int64_t now, seen_t *seen)
     return (size_t)n;
 }
 
+/* After a reopen: nothing goes out at the first pass (the records count as sent then), all
+ * of them resend_ms (the default, 10 s) later. */
+static size_t
+resend_reopened(nw_spool_t *s, int64_t now, seen_t *seen)
+{
+    assert_int_equal(resend_all(s, now, seen), 0);
+    assert_int_equal(resend_all(s, now + 9999, seen), 0);
+    return resend_all(s, now + 10000, seen);
+}
+
+/* Counts what a pass sent, for passes bigger than seen_t holds. */
+static int
+count_sent(void *arg, uint64_t seq, uint8_t tag, const uint8_t *p, size_t len)
+{
+    (void)seq, (void)tag, (void)p, (void)len;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+static size_t
+resend_count(nw_spool_t *s, int64_t now)
+{
+    size_t n = 0;
+    int rc = nw_spool_resend(s, now, count_sent, &n, SIZE_MAX);
+    assert_int_equal(rc, (int)n);
+    return n;
+}
+
 static char *
 seg_file(const char *dir, uint64_t base)
 {
@@ -170,8 +198,8 @@ test_append_sync_recover(void **state)
     assert_int_equal(st.unacked, 3);
     assert_int_equal(st.next_seq, 4);
     assert_int_equal(st.truncated, 0);
-    /* Everything recovered is due at once, oldest first, with its tag. */
-    assert_int_equal(resend_all(s, 1000, &seen), 3);
+    /* Everything recovered is due resend_ms after the restart, oldest first, with its tag. */
+    assert_int_equal(resend_reopened(s, 1000, &seen), 3);
     for (int i = 0; i < 3; i++) {
         payload(i + 1, buf, sizeof buf);
         assert_int_equal(seen.seq[i], (uint64_t)i + 1);
@@ -221,7 +249,7 @@ test_torn_tail_every_offset(void **state)
     nw_spool_close(&s);
     s = open_ok(f->dir, 1 << 20);
     seen_t seen;
-    assert_int_equal(resend_all(s, 0, &seen), 2);
+    assert_int_equal(resend_reopened(s, 1000, &seen), 2);
     assert_string_equal(seen.text[1], "written after recovery");
     nw_spool_close(&s);
     free(copy);
@@ -252,7 +280,7 @@ test_corrupt_checksum(void **state)
     assert_int_equal(st.unacked, 1);
     assert_int_equal(file_size(seg_file(f->dir, 1)), second);
     seen_t seen;
-    assert_int_equal(resend_all(s, 0, &seen), 1);
+    assert_int_equal(resend_reopened(s, 1000, &seen), 1);
     assert_string_equal(seen.text[0], "record one");
     nw_spool_close(&s);
 }
@@ -308,7 +336,7 @@ test_unacked_after_reopen(void **state)
     nw_spool_close(&s);
     s = open_ok(f->dir, 1 << 20);
     seen_t seen;
-    assert_int_equal(resend_all(s, 0, &seen), 3);
+    assert_int_equal(resend_reopened(s, 1000, &seen), 3);
     assert_int_equal(seen.seq[0], 1);
     assert_int_equal(seen.seq[1], 3);
     assert_int_equal(seen.seq[2], 5);
@@ -409,6 +437,83 @@ test_resend_backlog_reordered(void **state)
     nw_spool_close(&s);
 }
 
+/* A restarted fetch with a long backlog unacked. The pipeline still holds most of it (only fetch
+ * died): nothing goes out again at the restart, and what the store acknowledges within
+ * resend_ms is never re-sent. What is left once acks stop goes out paced: at most the budget's
+ * 1000 at once, then 100 a second, or twice the acks meanwhile. New records never wait. (The
+ * spool used to make all 1,500 due at the restart: the whole backlog sent twice.) */
+static void
+test_restart_paced(void **state)
+{
+    fixture_t *f = *state;
+    nw_spool_t *s = open_ok(f->dir, 64 << 20);
+    for (int i = 0; i < 1500; i++)
+        append_str(s, 'r', "backlog record");
+    assert_int_equal(nw_spool_sync(s), 0);
+    nw_spool_close(&s);
+
+    s = open_ok(f->dir, 64 << 20);
+    assert_int_equal(resend_count(s, 1000), 0);
+    /* The pipeline drains what it held before the restart: acks for 1..300. */
+    for (uint64_t q = 1; q <= 300; q++)
+        assert_int_equal(nw_spool_ack(s, q), 1);
+    assert_int_equal(resend_count(s, 6000), 0);
+    /* Due now, but acks came lately and nothing newer was acknowledged: still on its way. */
+    assert_int_equal(resend_count(s, 11000), 0);
+    /* Acks stopped resend_ms ago: the rest counts as lost, re-sent a budget's worth at most. */
+    assert_int_equal(resend_count(s, 16001), 1000);
+    assert_int_equal(resend_count(s, 16001), 0);
+    assert_int_equal(resend_count(s, 16251), 25); /* 250 ms at 100 a second */
+    /* A new record is sent at once with the budget spent. */
+    append_str(s, 'r', "new while re-sending");
+    assert_int_equal(nw_spool_sync(s), 0);
+    assert_int_equal(resend_count(s, 16251), 1);
+    /* Acks of re-sent records prove nothing about the rest (the first copies may be what
+     * came back): nothing more goes. */
+    for (uint64_t q = 301; q <= 450; q++)
+        assert_int_equal(nw_spool_ack(s, q), 1);
+    assert_int_equal(resend_count(s, 16300), 0);
+    /* New records sent at 16300 come back: everything sent resend_ms before them is lost
+     * for sure, and their 150 acks allow 300 re-sends, so all the 175 left go (the clock
+     * alone would allow 25 more). */
+    uint64_t first_new = nw_spool_next_seq(s);
+    for (int i = 0; i < 150; i++)
+        append_str(s, 'r', "new record");
+    assert_int_equal(nw_spool_sync(s), 0);
+    assert_int_equal(resend_count(s, 16300), 150);
+    for (uint64_t q = first_new; q < first_new + 150; q++)
+        assert_int_equal(nw_spool_ack(s, q), 1);
+    assert_int_equal(resend_count(s, 16501), 175);
+    nw_spool_close(&s);
+}
+
+/* A stall with nothing lost (the store restarting): acks stop, the due records go out again
+ * (paced), then the pipeline resumes and acknowledges the first copies in order. Those acks
+ * must not make the rest of the backlog count as lost: they answered records sent long
+ * before the re-send. (Taking the re-send's time, every such ack declared everything sent
+ * resend_ms before it lost: the other 1,000 re-sent here as fast as acks came, and a storm in
+ * bench/chaos.) */
+static void
+test_resend_stall_no_cascade(void **state)
+{
+    fixture_t *f = *state;
+    nw_spool_t *s = open_ok(f->dir, 64 << 20);
+    for (int i = 0; i < 2000; i++)
+        append_str(s, 'r', "backlog record");
+    assert_int_equal(nw_spool_sync(s), 0);
+    assert_int_equal(resend_count(s, 1000), 2000); /* first sends */
+    assert_int_equal(nw_spool_ack(s, 1), 1);
+    assert_int_equal(resend_count(s, 1500), 0);
+    /* Acks stopped for resend_ms: the budget's worth (full: 1000) of the oldest go again. */
+    assert_int_equal(resend_count(s, 11500), 1000);
+    /* The pipeline resumes: the first copies of 2..51 come back. */
+    for (uint64_t q = 2; q <= 51; q++)
+        assert_int_equal(nw_spool_ack(s, q), 1);
+    assert_int_equal(resend_count(s, 11600), 0);
+    assert_int_equal(resend_count(s, 12000), 0);
+    nw_spool_close(&s);
+}
+
 static void
 test_bound(void **state)
 {
@@ -500,7 +605,7 @@ test_failed_sync(void **state)
     nw_spool_close(&s);
     s = open_ok(f->dir, 1 << 20);
     seen_t seen;
-    assert_int_equal(resend_all(s, 0, &seen), 2);
+    assert_int_equal(resend_reopened(s, 1000, &seen), 2);
     assert_string_equal(seen.text[0], "durable");
     assert_string_equal(seen.text[1], "after the failure");
     nw_spool_close(&s);
@@ -534,6 +639,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_resend_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resend_lost_while_flowing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resend_backlog_reordered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_paced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resend_stall_no_cascade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_efbig_cut_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sync, setup, teardown),

@@ -226,7 +226,7 @@ test_open_migrate_reopen(void **state)
 {
     fixture_t *f = *state;
     nw_store_t *s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 6);
+    assert_int_equal(nw_store_schema_version(s), 7);
     assert_int_equal(nw_store_count(s), 0);
     put_commit(s, "a1", "Title", "Some text.");
     nw_store_close(&s);
@@ -238,13 +238,13 @@ test_open_migrate_reopen(void **state)
     if (f->pg)
         db_expect(f,
                   "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations",
-                  "1,2,3,4,5,6");
+                  "1,2,3,4,5,6,7");
     else
         db_expect(f, "PRAGMA journal_mode", "wal");
 
     /* Reopening migrates nothing and keeps the data. */
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 6);
+    assert_int_equal(nw_store_schema_version(s), 7);
     assert_int_equal(nw_store_count(s), 1);
     nw_enriched_t e = get(s, "a1");
     assert_string_equal(e.art.text, "Some text.");
@@ -954,10 +954,11 @@ test_read_and_migrate_v1(void **state)
     put_dead_commit(s, "fetch", "empty-body", "");
     nw_store_close(&s);
 
-    /* Undo migrations 6 to 2 by hand: what a v1 program left behind. */
+    /* Undo migrations 7 to 2 by hand: what a v1 program left behind. */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE article_topics; DROP TABLE article_places;"
                                   "ALTER TABLE articles DROP COLUMN av;"
                                   "ALTER TABLE revisions DROP COLUMN av;"
                                   "ALTER TABLE revisions DROP COLUMN late;"
@@ -1000,7 +1001,7 @@ test_read_and_migrate_v1(void **state)
     nw_store_close(&r);
 
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 6);
+    assert_int_equal(nw_store_schema_version(s), 7);
     assert_int_equal(nw_store_dlq_pending(s, NULL, NULL, NULL), 1);
     assert_int_equal(nw_store_begin(s), 0);
     assert_int_equal(nw_store_dlq_claim(s, 1, 0), 0);
@@ -1064,7 +1065,7 @@ test_readonly_sees_writer(void **state)
     nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
     if (!r)
         fail_msg("open read-only: %s", err);
-    assert_int_equal(nw_store_schema_version(r), 6);
+    assert_int_equal(nw_store_schema_version(r), 7);
     assert_int_equal(nw_store_count(r), 1);
     assert_int_equal(nw_store_begin(r), -EROFS);
 
@@ -2244,10 +2245,11 @@ test_migrate_v5(void **state)
     nw_store_t *s = open_rw(f);
     put_commit(s, "old", "Title", "stored by v5");
     nw_store_close(&s);
-    /* Make it a v5 file: drop what v6 added. */
+    /* Make it a v5 file: drop what v6 and v7 added. */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE article_topics; DROP TABLE article_places;"
                                   "ALTER TABLE articles DROP COLUMN av;"
                                   "ALTER TABLE revisions DROP COLUMN av;"
                                   "ALTER TABLE revisions DROP COLUMN late;"
@@ -2256,11 +2258,68 @@ test_migrate_v5(void **state)
                      SQLITE_OK);
     sqlite3_close(db);
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 6);
+    assert_int_equal(nw_store_schema_version(s), 7);
     db_expect(f, "SELECT av FROM articles WHERE id = 'old'", "0");
     assert_string_equal(put_av(s, "old", "stored by v6", 10, NULL), "stored");
     assert_string_equal(put_av(s, "old", "stored by v5", 5, NULL), "unchanged");
     expect_current(s, "old", "stored by v6", 10);
+    nw_store_close(&s);
+}
+
+static int
+count_row(const nw_store_qrow_t *row, void *arg)
+{
+    (void)row;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* Articles of the given topic, by the query API (nw_store_query). */
+static int
+query_topic(nw_store_t *s, const char *topic)
+{
+    nw_store_filter_t q = {.n_all_of = 1};
+    nw_store_page_t pg = {.limit = 100};
+    int n = 0;
+    q.all_of[0] = topic;
+    assert_true(nw_store_query(s, &q, &pg, count_row, &n) >= 0);
+    return n;
+}
+
+/* A v6 file (articles stored before the query index existed) is migrated to v7 and its
+ * articles indexed at the first writable open: the query API finds them; a read-only handle
+ * on a v6 file answers -EPROTO rather than "nothing". */
+static void
+test_migrate_v6_query_index(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    put_commit(s, "old1", "Title one", "stored by v6");
+    put_commit(s, "old2", "Title two", "stored by v6 too");
+    assert_int_equal(query_topic(s, "lang.en"), 2);
+    nw_store_close(&s);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE article_topics; DROP TABLE article_places;"
+                                  "PRAGMA user_version = 6",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    char err[256] = "";
+    nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
+    assert_non_null(r);
+    nw_store_filter_t q = {0};
+    nw_store_page_t pg = {.limit = 10};
+    assert_int_equal(nw_store_query(r, &q, &pg, count_row, NULL), -EPROTO);
+    nw_store_close(&r);
+    s = open_rw(f);
+    assert_int_equal(nw_store_schema_version(s), 7);
+    assert_int_equal(query_topic(s, "lang.en"), 2);
+    assert_int_equal(query_topic(s, "lang.fr"), 0);
+    /* a new revision replaces its old index rows: still two, not three */
+    put_commit(s, "old1", "Title one", "changed text");
+    assert_int_equal(query_topic(s, "lang.en"), 2);
     nw_store_close(&s);
 }
 
@@ -2346,6 +2405,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_since, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dlq_replay_bookkeeping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_and_migrate_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v6_query_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seq_at_and_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_sees_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_transaction, setup, teardown),
