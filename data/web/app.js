@@ -1,15 +1,16 @@
 // app.js: newswire's web page. Reads newswire-query's API from the same origin:
 //   /v1/stream (Server-Sent Events named "article": the live list, backfilled a day back),
-//   /v1/search and /v1/articles (the selection the filters ask for), /v1/articles/ID (a search
-//   hit's whole document, for its places and topics), /v1/facets (counts, when the server has it).
-// A selection is a list of enriched documents; the list, the map of their geocoded places, the
-// timeline and the facet counts are all drawn from it. Filters that the server cannot apply (an
-// older newswire-query, or a live article arriving) are applied here on each document's topics,
-// which carry every entity, country, language and theme as a prefix-matched key (README "Topics").
+//   /v1/articles and /v1/search (the selection: the filters go to the server as its parameters,
+//   pages follow its "next" cursor), /v1/facets (the facet chips and the timeline, same filters).
+// The server does all the filtering and counting; the page filters only live arrivals, to decide
+// whether one joins the current selection, on its topics, which carry every entity, country,
+// language and theme as a prefix-matched key (README "Topics"). The map draws the geocoded
+// places of the loaded selection (or of the live list when no filter is set).
 /* global d3, topojson */
 
 const MAX_LIVE = 500; // documents kept from the stream; the oldest drop off
-const MAX_FETCH = 60; // search hits whose whole documents are fetched for the map
+const PAGE = Math.min(1000, Math.max(1, Number(new URLSearchParams(location.search).get('limit')) || 100));
+const FACET_TOP = 12; // chips per facet
 const FILTER_KEYS = ['q', 'topic', 'lang', 'person', 'org', 'place', 'country', 'theme', 'story',
   'near', 'bbox', 'from', 'to'];
 
@@ -20,7 +21,11 @@ const state = {
   docs: new Map(), // id -> document, every document seen (cache for search hits)
   filters: {},
   selection: null, // null: the live list; else the documents the filters selected
-  serverFilters: false, // newswire-query takes the filters itself (has /v1/facets)
+  geo: new Map(), // id -> document with its entities, for the map of a search's hits
+  next: null, // the cursor of the selection's next page, null on the last
+  total: null, // the server's count of the selection
+  gen: 0, // bumped by each apply(): late answers to older filters are dropped
+  since: '1d', // the stream's backfill, and the facets' window while no filter is set
   world: null,
 };
 
@@ -121,8 +126,8 @@ function topicConditions(f) {
   if (f.theme) c.push((t) => t.startsWith(`theme.${slug(f.theme)}`));
   if (f.story) c.push((t) => t === `story.${f.story}`);
   if (f.place) {
-    const p = slug(f.place);
-    c.push((t) => t.startsWith('place.') && (t.endsWith(`.${p}`) || t.startsWith(`place.${p}`)));
+    const p = f.place.split('.').map(slug).join('.'); // place=eg.cairo keeps its dot
+    c.push((t) => t === `place.${p}` || t.startsWith(`place.${p}.`) || t.endsWith(`.${p}`));
   }
   return c;
 }
@@ -149,10 +154,12 @@ function geoCondition(f) {
   return null;
 }
 
+// The server's "time" (published, else stored); stream documents carry their own dates.
 function docTime(d) {
-  return d.published || d.fetched || '';
+  return d.time || d.published || d.fetched || '';
 }
 
+// Whether a live arrival belongs to the selection the filters asked the server for.
 function matches(d, f) {
   const topics = d.topics || [];
   for (const cond of topicConditions(f)) if (!topics.some(cond)) return false;
@@ -189,74 +196,95 @@ function writeForm(f) {
 
 // ---- the selection ----
 
-async function fullDocs(ids) {
-  const out = [];
-  const missing = ids.filter((id) => !state.docs.has(id)).slice(0, MAX_FETCH);
-  await Promise.all(missing.map(async (id) => {
-    try { state.docs.set(id, await api(`/v1/articles/${encodeURIComponent(id)}`)); } catch (e) { /* gone */ }
-  }));
-  for (const id of ids) if (state.docs.has(id)) out.push(state.docs.get(id));
-  return out;
+// The filters as newswire-query's parameters (README "The query API"): the same on /v1/articles,
+// /v1/search and /v1/facets. The server's "to" is exclusive; the form's is the last day wanted.
+function serverParams(f) {
+  const p = {};
+  for (const k of FILTER_KEYS) if (f[k]) p[k] = f[k];
+  if (f.to) {
+    const t = Date.parse(f.to);
+    if (!Number.isNaN(t)) p.to = new Date(t + 864e5).toISOString().slice(0, 10);
+  }
+  return p;
 }
 
-// Ask the server for what the filters select. With a newswire-query that takes the filters
-// itself every one goes along; with one that does not, it is asked for the widest set it can
-// give (the search, or a topic's articles since the start date) and the rest is filtered here.
-async function select(f) {
-  const server = {};
-  if (state.serverFilters) {
-    for (const k of FILTER_KEYS) if (f[k]) server[k] = f[k];
-    // The server's "to" is exclusive; the form's is the last day wanted.
-    if (f.to) server.to = new Date(Date.parse(f.to) + 864e5).toISOString().slice(0, 10);
+// One page of the selection: /v1/search (best first) when there are words, else /v1/articles
+// (newest first). Search hits carry no entities, so the map's places of the same page come
+// from /v1/articles with the same filters, asking only for the fields the map draws.
+async function fetchPage(f, cursor) {
+  const p = { ...serverParams(f), limit: PAGE, cursor };
+  if (!f.q) {
+    const r = await api('/v1/articles', { ...p, sort: 'published' });
+    return { docs: r.articles || [], geo: r.articles || [], next: r.next, total: r.total, exact: r.total_exact };
   }
-  let docs = [];
-  if (f.q) {
-    const r = await api('/v1/search', { ...server, q: f.q, limit: 200 });
-    docs = await fullDocs((r.hits || r.articles || []).map((h) => h.id));
-  } else {
-    const params = state.serverFilters ? { ...server, limit: 500 }
-      : { topic: f.topic || 'all', since: f.from || '0', limit: 1000 };
-    let cursor;
-    for (let page = 0; page < 10 && docs.length < 1000; page++) {
-      const r = await api('/v1/articles', cursor !== undefined
-        ? { ...params, [state.serverFilters ? 'cursor' : 'since']: cursor } : params);
-      docs.push(...(r.articles || []));
-      if (r.next === undefined || r.next === null || r.next === cursor) break;
-      if (state.serverFilters ? !r.next : (r.articles || []).length === 0 && page > 3) break;
-      cursor = r.next;
-    }
-    for (const d of docs) state.docs.set(d.id, d);
+  const r = await api('/v1/search', p);
+  const hits = r.hits || [];
+  let geo = [];
+  if (hits.length) {
+    try {
+      const g = await api('/v1/articles', { ...serverParams(f), limit: 500, fields: 'id,entities' });
+      const ids = new Set(hits.map((h) => h.id));
+      geo = (g.articles || []).filter((d) => ids.has(d.id));
+    } catch (e) { /* the list still shows; the map has no places */ }
   }
-  // Live arrivals that match join the selection; the filters hold for every document.
-  const byId = new Map(docs.map((d) => [d.id, d]));
-  for (const d of state.live.values()) if (!byId.has(d.id) && matches(d, f)) byId.set(d.id, d);
-  return [...byId.values()].filter((d) => matches(d, { ...f, q: '' }))
-    .sort((a, b) => docTime(b).localeCompare(docTime(a)));
+  return { docs: hits, geo, next: r.next, total: r.total, exact: r.total_exact };
 }
 
 async function apply(f) {
   state.filters = f;
+  state.gen++;
   writeForm(f);
   drawChips();
+  refreshFacets();
   if (!active(f)) {
     state.selection = null;
+    state.next = null;
     render();
     return;
   }
+  const gen = state.gen;
   $('#status').dataset.busy = '1';
   try {
-    state.selection = await select(f);
+    const pg = await fetchPage(f);
+    if (gen !== state.gen) return; // the filters changed meanwhile
+    state.selection = pg.docs;
+    state.geo = new Map(pg.geo.map((d) => [d.id, d]));
+    state.next = pg.next || null;
+    state.total = pg.total === undefined ? null : `${pg.total}${pg.exact === false ? '+' : ''}`;
   } catch (e) {
+    if (gen !== state.gen) return;
     state.selection = [];
-    $('#count').textContent = `(error: ${e.message})`;
+    state.geo = new Map();
+    state.next = null;
+    state.total = `error: ${e.message}`;
   }
   delete $('#status').dataset.busy;
+  render();
+}
+
+// The next page, by the cursor the last one gave ("next"): keys, not offsets, so nothing
+// repeats or goes missing while articles arrive.
+async function more() {
+  if (!state.selection || !state.next) return;
+  const gen = state.gen;
+  const pg = await fetchPage(state.filters, state.next);
+  if (gen !== state.gen) return;
+  const have = new Set(state.selection.map((d) => d.id));
+  state.selection.push(...pg.docs.filter((d) => !have.has(d.id)));
+  for (const d of pg.geo) state.geo.set(d.id, d);
+  state.next = pg.next || null;
   render();
 }
 
 function current() {
   if (state.selection) return state.selection;
   return [...state.live.values()].reverse();
+}
+
+// The documents whose places the map draws: the listed ones, with their entities.
+function placed(docs) {
+  if (!state.selection) return docs;
+  return docs.map((d) => (d.entities ? d : state.geo.get(d.id))).filter(Boolean);
 }
 
 // ---- drawing ----
@@ -273,7 +301,7 @@ function el(tag, attrs = {}, text) {
 function drawList(docs, fresh) {
   const ol = $('#articles');
   ol.replaceChildren();
-  for (const d of docs.slice(0, 300)) {
+  for (const d of state.selection ? docs : docs.slice(0, 300)) {
     const li = el('li', { 'data-id': d.id });
     if (fresh && fresh.has(d.id)) li.classList.add('new');
     const title = el('div', { class: 'title' });
@@ -286,7 +314,9 @@ function drawList(docs, fresh) {
     ol.append(li);
   }
   $('#list-title').textContent = state.selection ? 'Selection' : 'Live';
-  $('#count').textContent = `(${docs.length})`;
+  $('#count').textContent = state.selection && state.total !== null
+    ? `(${docs.length} of ${state.total})` : `(${docs.length})`;
+  $('#more').hidden = !(state.selection && state.next);
 }
 
 function places(docs) {
@@ -334,26 +364,23 @@ function drawMap(docs) {
   $('#places-count').textContent = `(${pts.length})`;
 }
 
-function drawTimeline(docs) {
+// The timeline: articles per hour or day, the sum over languages of /v1/facets?facet=lang's
+// per-bucket counts (every enriched article has one language).
+function drawTimeline(ans) {
   const svg = $('#timeline');
   svg.replaceChildren();
-  const times = docs.map((d) => Date.parse(docTime(d))).filter((t) => !Number.isNaN(t));
-  if (!times.length) { $('#timeline-unit').textContent = ''; return; }
-  const lo = Math.min(...times);
-  const hi = Math.max(...times);
-  const hour = 3600e3;
-  const unit = hi - lo <= 3 * 24 * hour ? hour : 24 * hour;
-  const start = Math.floor(lo / unit) * unit;
-  const n = Math.min(400, Math.floor((hi - start) / unit) + 1);
-  const counts = new Array(n).fill(0);
-  for (const t of times) counts[Math.min(n - 1, Math.floor((t - start) / unit))]++;
+  const starts = (ans && ans.buckets) || [];
+  const counts = starts.map((_, i) => (ans.values || []).reduce((n, v) => n + ((v.counts || [])[i] || 0), 0));
+  if (!counts.some(Boolean)) { $('#timeline-unit').textContent = ans ? `(none ${ans.from} – ${ans.to})` : ''; return; }
+  const n = counts.length;
   const max = Math.max(...counts);
   const w = 920 / n;
+  const hourly = ans.bucket === 'hour';
   for (let i = 0; i < n; i++) {
     if (!counts[i]) continue;
     const h = (120 * counts[i]) / max;
-    const r = el('rect', { x: (20 + i * w).toFixed(1), y: (130 - h).toFixed(1), width: Math.max(1, w - 1).toFixed(1), height: h.toFixed(1) });
-    const day = new Date(start + i * unit).toISOString().slice(0, unit === hour ? 13 : 10);
+    const r = el('rect', { x: (20 + i * w).toFixed(1), y: (130 - h).toFixed(1), width: Math.max(1, w - 1).toFixed(1), height: h.toFixed(1), 'data-count': counts[i] });
+    const day = starts[i].slice(0, hourly ? 13 : 10);
     r.append(el('title', {}, `${day}: ${counts[i]}`));
     r.addEventListener('click', () => {
       const d = day.slice(0, 10);
@@ -361,38 +388,76 @@ function drawTimeline(docs) {
     });
     svg.append(r);
   }
-  svg.append(el('text', { x: 20, y: 150 }, new Date(start).toISOString().slice(0, 10)));
-  svg.append(el('text', { x: 940, y: 150, 'text-anchor': 'end' }, new Date(hi).toISOString().slice(0, 10)));
+  svg.append(el('text', { x: 20, y: 150 }, starts[0].slice(0, 10)));
+  svg.append(el('text', { x: 940, y: 150, 'text-anchor': 'end' }, starts[n - 1].slice(0, 10)));
   svg.append(el('text', { x: 20, y: 14 }, `max ${max}`));
-  $('#timeline-unit').textContent = `(per ${unit === hour ? 'hour' : 'day'})`;
+  $('#timeline-unit').textContent = `(per ${hourly ? 'hour' : 'day'}, ${counts.reduce((a, b) => a + b, 0)} articles)`;
 }
 
-const FACETS = [['person', 'person'], ['org', 'org'], ['country', 'country'], ['place', 'place'],
-  ['theme', 'theme'], ['lang', 'lang']];
+const FACETS = ['person', 'org', 'country', 'place', 'theme', 'lang'];
 
-function drawFacets(docs) {
+// The chips: /v1/facets per facet with the current filters, top FACET_TOP by count. A click
+// adds the value as a filter (place values keep their country: place=eg.cairo).
+function drawFacets(answers) {
   const box = $('#facets');
   box.replaceChildren();
-  for (const [prefix, key] of FACETS) {
-    const counts = new Map();
-    for (const d of docs) {
-      for (const t of d.topics || []) {
-        if (!t.startsWith(`${prefix}.`)) continue;
-        const v = prefix === 'place' ? t.split('.').pop() : t.slice(prefix.length + 1);
-        counts.set(v, (counts.get(v) || 0) + 1);
-      }
-    }
-    const top = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  for (const key of FACETS) {
+    const ans = answers[key];
+    const top = ((ans && ans.values) || []).filter((v) => v.count > 0).slice(0, FACET_TOP);
     if (!top.length) continue;
     const g = el('div', { class: 'group', 'data-facet': key });
     g.append(el('b', {}, key));
-    for (const [v, n] of top) {
-      const chip = el('span', { class: 'chip', 'data-facet': key, 'data-value': v }, `${v} ${n}`);
-      chip.addEventListener('click', () => apply({ ...state.filters, [key]: key === 'country' ? v.toUpperCase() : v }));
+    for (const v of top) {
+      const label = key === 'place' ? v.value.split('.').pop() : v.value;
+      const chip = el('span', { class: 'chip', 'data-facet': key, 'data-value': v.value, 'data-count': v.count }, `${label} ${v.count}`);
+      chip.addEventListener('click', () => apply({ ...state.filters, [key]: v.value }));
       g.append(chip);
     }
     box.append(g);
   }
+}
+
+// The facets' window: the filters' dates; with no filter, the stream's backfill (so the chips
+// count what the live list holds); else the server's default (the last 7 days). Hourly up to
+// three days, else daily; a range too long for buckets draws no timeline.
+function facetParams() {
+  const p = serverParams(state.filters);
+  if (!active(state.filters) && !/^\d+$/.test(state.since)) p.from = state.since; // not a seq
+  const lo = p.from ? Date.parse(p.from) : NaN;
+  const hi = p.to ? Date.parse(p.to) : Date.now();
+  const rel = /^(\d+)([mhd])$/.exec(p.from || '');
+  const span = rel ? Number(rel[1]) * { m: 60e3, h: 3600e3, d: 864e5 }[rel[2]]
+    : Number.isNaN(lo) ? 7 * 864e5 : hi - lo;
+  return { ...p, bucket: span <= 3 * 864e5 ? 'hour' : 'day' };
+}
+
+let facetTimer = null;
+let facetGen = 0;
+async function refreshFacets() {
+  clearTimeout(facetTimer);
+  facetTimer = null;
+  const gen = ++facetGen;
+  const p = facetParams();
+  const answers = {};
+  await Promise.all(FACETS.map(async (key) => {
+    const q = key === 'lang' ? { ...p, facet: key, top: 1000 } : { ...p, facet: key, top: FACET_TOP, bucket: 'none' };
+    try {
+      answers[key] = await api('/v1/facets', q);
+    } catch (e) {
+      if (key === 'lang' && e.status === 400) { // too many buckets: the chips without a timeline
+        try { answers[key] = await api('/v1/facets', { ...q, bucket: 'none' }); } catch (e2) { /* none */ }
+      }
+    }
+  }));
+  if (gen !== facetGen) return; // a newer refresh is on its way
+  drawFacets(answers);
+  drawTimeline(answers.lang);
+  $('#facets').dataset.src = new URLSearchParams(Object.entries(p).filter(([, v]) => v)).toString();
+}
+
+// Live arrivals change the counts: ask again, at most every two seconds.
+function facetsSoon() {
+  if (!facetTimer) facetTimer = setTimeout(refreshFacets, 2000);
 }
 
 function drawChips() {
@@ -420,9 +485,7 @@ function render(fresh) {
     pending = null;
     const docs = current();
     drawList(docs, f);
-    drawMap(docs);
-    drawTimeline(docs);
-    drawFacets(docs);
+    drawMap(placed(docs));
   });
 }
 
@@ -437,6 +500,7 @@ function onArticle(d) {
     if (!matches(d, state.filters)) return;
     state.selection = [d, ...state.selection.filter((x) => x.id !== d.id)];
   }
+  facetsSoon();
   render([d.id]);
 }
 
@@ -451,18 +515,7 @@ let closeStream = null;
 async function connect() {
   if (closeStream) closeStream();
   state.live.clear();
-  // A newswire-query with the filters has /v1/facets (its facet is named facet= or by=).
-  state.serverFilters = false; // an older newswire-query: filters apply here
-  for (const key of ['facet', 'by']) {
-    try {
-      await api('/v1/facets', { [key]: 'lang', top: 1 });
-      state.serverFilters = true;
-      break;
-    } catch (e) {
-      if (e.status !== 400) break;
-    }
-  }
-  closeStream = openStream(new URLSearchParams(location.search).get('since') || '1d', onArticle, setStatus);
+  closeStream = openStream(state.since, onArticle, setStatus);
 }
 
 async function main() {
@@ -473,9 +526,12 @@ async function main() {
     state.token = e.target.value.trim();
     localStorage.setItem('newswire.token', state.token);
     connect();
+    apply(state.filters);
   });
   $('#filters').addEventListener('submit', (e) => { e.preventDefault(); apply(readForm()); });
   $('#clear').addEventListener('click', () => apply({}));
+  $('#more').addEventListener('click', () => more().catch((e) => { $('#count').textContent = `(error: ${e.message})`; }));
+  state.since = params.get('since') || '1d';
   try {
     const topo = await (await fetch('vendor/countries-110m.json')).json();
     state.world = topojson.feature(topo, topo.objects.countries);
@@ -485,7 +541,7 @@ async function main() {
   const f = {};
   for (const k of FILTER_KEYS) if (params.get(k)) f[k] = params.get(k);
   await connect();
-  apply(f);
+  await apply(f);
   document.body.dataset.ready = '1';
 }
 

@@ -868,7 +868,8 @@ nw_store_facets(nw_store_t *s, const nw_store_filter_t *f, const char *prefix, i
     fc.previous = 1;
     if (fc.n > 0 && (rc = facet_counts(s, f, prefix, prev_from, f->from, 0, &fc)) < 0)
         goto out;
-    qsort(fc.v, fc.n, sizeof *fc.v, trending ? by_change : by_count);
+    if (fc.n > 1) /* fc.v is NULL when nothing matched: qsort(NULL, 0) is undefined */
+        qsort(fc.v, fc.n, sizeof *fc.v, trending ? by_change : by_count);
     shown = fc.n > (size_t)top ? (size_t)top : fc.n;
     if (bucket != NW_STORE_BUCKET_NONE && shown > 0) {
         int64_t step = bucket == NW_STORE_BUCKET_HOUR ? 3600000LL : 86400000LL;

@@ -4,7 +4,11 @@
 // Exit 0: every check passed; 1: a check failed (message on stderr); 77: chromium cannot start.
 // Checks: an article ingested through the fetch API after the page opened appears in the live
 // list; a search narrows the list to it; a facet (country) and near= narrow the list; the map has a
-// marker for its dateline city; no error reached the page's console. A screenshot is written.
+// marker for its dateline city; no error reached the page's console. That the server filters,
+// counts and pages: the filters reach /v1/articles and /v1/facets as parameters, the chips and
+// the timeline show what /v1/facets answers this script itself, and with one article per page
+// (?limit=1) the chips still count both articles and "More" follows the "next" cursor.
+// A screenshot is written.
 // With QUERY_TOKEN and TOKEN (a newswire-query with a token file): the page given the token
 // (?token=) streams and lists; without it, it says so instead of listing.
 import puppeteer from 'puppeteer-core';
@@ -19,6 +23,12 @@ function fail(msg) {
 }
 function ok(msg) {
   console.log(`ok - ${msg}`);
+}
+
+async function api(path) {
+  const r = await fetch(`${QUERY}${path}`);
+  if (r.status !== 200) fail(`GET ${path}: HTTP ${r.status} ${await r.text()}`);
+  return r.json();
 }
 
 async function ingest(name, text) {
@@ -61,14 +71,15 @@ try {
   await page.setViewport({ width: 1400, height: 1000 });
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  // The page probes /v1/facets to learn whether the server takes the filters itself: a 404
-  // there is expected from an older newswire-query, and chromium logs it as a console error.
+  // Chromium logs every 4xx as "Failed to load resource"; the response handler names them.
   page.on('console', (m) => {
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`);
   });
   page.on('response', (r) => {
-    if (r.status() >= 400 && !r.url().includes('/v1/facets')) errors.push(`HTTP ${r.status()}: ${r.url()}`);
+    if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`);
   });
+  const asked = []; // the API requests the page made, as URLs
+  page.on('request', (r) => { if (r.url().includes('/v1/')) asked.push(new URL(r.url())); });
   page.on('requestfailed', (r) => {
     if (!r.url().includes('/v1/stream')) errors.push(`requestfailed: ${r.url()}`);
   });
@@ -109,6 +120,18 @@ try {
   const onMap = await page.$$eval('#map circle.marker', (cs) => cs.map((c) => c.dataset.name));
   if (onMap.includes('Cairo') || !onMap.includes('Oslo')) fail(`the map after the facet shows ${JSON.stringify(onMap)}`);
   ok('a facet filter (country) narrowed the list and the map');
+  for (const path of ['/v1/articles', '/v1/facets']) {
+    if (!asked.some((u) => u.pathname === path && u.searchParams.get('country') === 'no')) {
+      fail(`the page never asked ${path} with country=no: ${asked.map(String).join(' ')}`);
+    }
+  }
+  if (asked.some((u) => u.searchParams.has('by'))) fail('the page still sends by= (the parameter is facet=)');
+  // The language chip under the filter shows the server's count for it.
+  const langAns = await api('/v1/facets?facet=lang&country=no&top=1000');
+  const en = langAns.values.find((v) => v.value === 'en');
+  if (!en) fail(`/v1/facets?facet=lang&country=no has no "en": ${JSON.stringify(langAns)}`);
+  await page.waitForSelector(`#facets .chip[data-facet="lang"][data-value="en"][data-count="${en.count}"]`, { timeout: T });
+  ok(`the filter went to /v1/articles and /v1/facets; the lang chip shows /v1/facets' count (en ${en.count})`);
 
   await page.click('#clear');
   await waitList(page, 'the list after clearing the facet', (ids) => ids.includes(cairo) && ids.includes(oslo));
@@ -120,6 +143,32 @@ try {
   ok('a near= filter narrowed the list to the article placed within 50 km of Cairo');
   await page.click('#clear');
   await waitList(page, 'the list after clearing near', (ids) => ids.includes(cairo) && ids.includes(oslo));
+  // Pages of one article from yesterday on: the list holds one, with "More" and the server's
+  // total; the chips and the timeline count both (the page could not count what it has not
+  // loaded); "More" fetches the next page by the cursor.
+  const from = new Date(Date.now() - 864e5).toISOString().slice(0, 10);
+  await page.goto(`${QUERY}/?limit=1&from=${from}`, { waitUntil: 'load', timeout: T });
+  await page.waitForSelector('body[data-ready="1"]', { timeout: T });
+  const total = (await api(`/v1/articles?from=${from}&limit=1`)).total;
+  if (total !== 2) fail(`/v1/articles?from=${from} counts ${total} articles, expected 2`);
+  const one = await waitList(page, 'a page of one article', (ids) => ids.length === 1);
+  const countText = await page.$eval('#count', (e) => e.textContent);
+  if (countText !== `(1 of ${total})`) fail(`the count says ${countText}, expected (1 of ${total})`);
+  const countries = await api(`/v1/facets?facet=country&from=${from}&top=12&bucket=none`);
+  for (const c of ['eg', 'no']) {
+    const v = countries.values.find((x) => x.value === c);
+    if (!v) fail(`/v1/facets?facet=country has no ${c}: ${JSON.stringify(countries)}`);
+    await page.waitForSelector(`#facets .chip[data-facet="country"][data-value="${c}"][data-count="${v.count}"]`, { timeout: T });
+  }
+  const bars = await page.$$eval('#timeline rect', (rs) => rs.reduce((n, r) => n + Number(r.dataset.count), 0));
+  if (bars !== total) fail(`the timeline counts ${bars} articles, /v1/articles ${total}`);
+  ok(`with one article loaded, the chips (eg, no) and the timeline (${bars}) show /v1/facets' counts`);
+  await page.click('#more');
+  const two = await waitList(page, 'the second page', (ids) => ids.length === 2);
+  if (two[0] !== one[0] || !two.includes(cairo) || !two.includes(oslo)) fail(`pages: ${JSON.stringify(two)}`);
+  if (!asked.some((u) => u.pathname === '/v1/articles' && u.searchParams.get('cursor'))) fail('"More" sent no cursor');
+  ok('"More" loaded the next page with the "next" cursor');
+
   if (SHOT) {
     await page.screenshot({ path: SHOT, fullPage: true });
     ok(`screenshot: ${SHOT}`);
