@@ -128,24 +128,18 @@ on_metrics(nw_http_req_t *req, void *arg)
     nw_buf_release(&b);
 }
 
-/* 200 {"status":"ok"}; 200 {"status":"degraded","problems":{"<part>":"<reason>"}} while the
- * service runs with some part down (it still does the rest of its work, so an orchestrator
- * must not restart it for that); 503 {"status":"draining"}. */
+/* Answer {"status": STATUS, "service": NAME[, "insecure": true][, "problems": {part: reason}]}
+ * with CODE: the one shape /healthz and /readyz share. */
 static void
-on_healthz(nw_http_req_t *req, void *arg)
+respond_status(nw_http_req_t *req, const nw_service_t *svc, int code, const char *status,
+               const nw_service_problem_t *problems, size_t n)
 {
-    nw_service_t *svc = arg;
-    nw_service_problem_t problems[NW_SERVICE_PROBLEMS_MAX];
-    size_t n = svc->health && !svc->draining
-                   ? svc->health(svc->health_arg, problems, NW_SERVICE_PROBLEMS_MAX)
-                   : 0;
-    const char *status = svc->draining ? "draining" : n > 0 ? "degraded" : "ok";
     json_t *j = json_pack("{s:s, s:s}", "status", status, "service", svc->name);
     /* --insecure: plain ZeroMQ off loopback; say so wherever someone looks */
     if (j && nw_curve_insecure())
         json_object_set_new(j, "insecure", json_true());
     json_t *pj = n > 0 ? json_object() : NULL;
-    for (size_t i = 0; pj && i < n && i < NW_SERVICE_PROBLEMS_MAX; i++)
+    for (size_t i = 0; pj && i < n; i++)
         json_object_set_new(pj, problems[i].what, json_string(problems[i].reason));
     if (j && pj)
         json_object_set_new(j, "problems", pj);
@@ -157,9 +151,28 @@ on_healthz(nw_http_req_t *req, void *arg)
         nw_http_error(req, 500, "internal", "out of memory", NULL);
         return;
     }
-    nw_http_respond(req, svc->draining ? 503 : 200, "application/json", s, strlen(s),
-                    "Cache-Control: no-store\r\n");
+    nw_http_respond(req, code, "application/json", s, strlen(s), "Cache-Control: no-store\r\n");
     free(s);
+}
+
+/* 200 {"status":"ok"}; 200 {"status":"degraded","problems":{"<part>":"<reason>"}} while the
+ * service runs with some part down (it still does the rest of its work, so an orchestrator
+ * must not restart it for that); 503 {"status":"draining"}. */
+static void
+on_healthz(nw_http_req_t *req, void *arg)
+{
+    nw_service_t *svc = arg;
+    nw_service_problem_t problems[NW_SERVICE_PROBLEMS_MAX];
+    size_t n = svc->health && !svc->draining
+                   ? svc->health(svc->health_arg, problems, NW_SERVICE_PROBLEMS_MAX)
+                   : 0;
+    if (n > NW_SERVICE_PROBLEMS_MAX)
+        n = NW_SERVICE_PROBLEMS_MAX;
+    respond_status(req, svc, svc->draining ? 503 : 200,
+                   svc->draining ? "draining"
+                   : n > 0       ? "degraded"
+                                 : "ok",
+                   problems, n);
 }
 
 /* Readiness is the conjunction of the service's conditions and its health: a service that
@@ -179,23 +192,7 @@ on_readyz(nw_http_req_t *req, void *arg)
     }
     if (svc->health && !svc->draining)
         n += svc->health(svc->health_arg, problems + n, NW_SERVICE_PROBLEMS_MAX);
-    json_t *j = json_pack("{s:s, s:s}", "status", n ? "not ready" : "ready", "service", svc->name);
-    json_t *pj = n > 0 ? json_object() : NULL;
-    for (size_t i = 0; pj && i < n; i++)
-        json_object_set_new(pj, problems[i].what, json_string(problems[i].reason));
-    if (j && pj)
-        json_object_set_new(j, "problems", pj);
-    else
-        json_decref(pj);
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (s == NULL) {
-        nw_http_error(req, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    nw_http_respond(req, n ? 503 : 200, "application/json", s, strlen(s),
-                    "Cache-Control: no-store\r\n");
-    free(s);
+    respond_status(req, svc, n ? 503 : 200, n ? "not ready" : "ready", problems, n);
 }
 
 int

@@ -147,12 +147,13 @@ main(int argc, char **argv)
     char path[4096], err[512] = "";
     int rc = nw_config_load(
         options, &cfg, argc, argv, "newswire-query [options]",
-        "Query API over HTTP: GET /v1/articles/ID, /v1/articles?topic=T&since=S&limit=N,\n"
-        "/v1/search?q=WORDS&limit=N, and /v1/stream?topic=T&since=S, a Server-Sent Events\n"
-        "stream of matching articles without gap or duplicate (reconnect with Last-Event-ID).\n"
-        "Topics match by prefix and may be comma-separated (default all); since is a seq, now\n"
-        "(the default for streams), a time ago (10m, 2h, 7d) or an ISO 8601 time. Reads the\n"
-        "database read-only.",
+        "Query API over HTTP (docs/openapi.yaml): GET /v1/articles and /v1/search with filters\n"
+        "(q, from, to, lang, topic, person, org, place, country, theme, story, near, bbox),\n"
+        "sort, cursor paging and fields; /v1/facets; /v1/stories/ID; /v1/articles/ID and its\n"
+        "/revisions; /v1/stream?topic=T&since=S, a Server-Sent Events stream of matching\n"
+        "articles without gap or duplicate (reconnect with Last-Event-ID); the web page at /.\n"
+        "Topics match by prefix; since is a seq, now (the default for streams), a time ago\n"
+        "(10m, 2h, 7d) or an ISO 8601 time. Reads the database read-only.",
         NULL, NULL);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
