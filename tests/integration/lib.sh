@@ -37,7 +37,18 @@ nw_cleanup_current() {
 }
 
 skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# On failure, the last lines of every service log of the test go with the message, so a
+# failure in CI (where $T is gone afterwards) can be read from ctest's output alone.
+fail() {
+  echo "FAIL: $*" >&2
+  local f
+  for f in "${T:-/nonexistent}"/*.log; do
+    [ -f "$f" ] || continue
+    echo "--- last lines of $f" >&2
+    tail -n 20 "$f" >&2
+  done
+  exit 1
+}
 ok() { echo "ok - $*"; }
 
 require_bins() {

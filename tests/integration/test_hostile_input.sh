@@ -35,7 +35,7 @@ wait_until 20 curl -fsS "http://127.0.0.1:$WP/robots.txt" || fail "the hostile w
 
 start broker "$(svc_bin broker)" --bind "$BROKER" --http "127.0.0.1:$((P + 8))" \
   --queue-max-bytes 1m --max-msg 64m
-wait_until 20 curl -fsS "$BROKER_HTTP/healthz" || fail "broker did not come up"
+wait_until 60 curl -fsS "$BROKER_HTTP/healthz" || fail "broker did not come up"
 
 # ---- the inbox takes regular files only --------------------------------------------------
 printf 'Oslo, Norway - A plain file beside the hostile ones.\n' >"$T/stage/plain.txt"
