@@ -14,6 +14,8 @@
 #include <utf8proc.h>
 #include <xxhash.h>
 
+#include "ucs.h"
+
 typedef struct term {
     uint32_t h;
     double w;
@@ -135,10 +137,9 @@ next_word(scan_t *sc, word_t *w)
             continue;
         }
         utf8proc_category_t cat = utf8proc_category(cp);
-        int letter = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL ||
-                     cat == UTF8PROC_CATEGORY_LT || cat == UTF8PROC_CATEGORY_LO ||
-                     cat == UTF8PROC_CATEGORY_LM || cat == UTF8PROC_CATEGORY_MN ||
-                     cat == UTF8PROC_CATEGORY_MC;
+        /* marks (Mn, Mc) count as letters here too: a combining accent belongs to its word */
+        int letter =
+            nw_ucs_is_letter(cat) || cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC;
         int digit = cat == UTF8PROC_CATEGORY_ND;
         if (!letter && !digit) {
             if (started)
