@@ -142,13 +142,9 @@ main(int argc, char **argv)
         return 0;
     }
 
-    uint8_t *buf = NULL;
-    size_t len = 0;
     nw_ner_t *m = NULL;
-    nw_ner_conll_t c = {0};
-    uint8_t *gold = NULL, *pred = NULL;
-    nw_ner_word_t *words = NULL;
-    size_t *sent_off = NULL;
+    nw_ner_corpus_t corp = {0};
+    uint8_t *pred = NULL;
     chunk *cg = NULL, *cpr = NULL;
     char *text = NULL;
     nw_ner_spans_t spans = {0};
@@ -157,51 +153,18 @@ main(int argc, char **argv)
         fprintf(stderr, "bench_enrich: cannot load model \"%s\": %s\n", model_path, strerror(-rc));
         return 1;
     }
-    rc = nw_read_file(valid, (size_t)1 << 30, &buf, &len);
+    /* Read every sentence once: words borrow the file, labels and sentence offsets are copied. */
+    rc = nw_ner_corpus_load(valid, (size_t)1 << 30, 1, &corp);
     if (rc < 0) {
         fprintf(stderr, "bench_enrich: cannot read \"%s\": %s\n", valid, strerror(-rc));
         goto out;
     }
-
-    /* Read every sentence once: words borrow buf, labels and sentence offsets are copied. */
-    size_t ntok = 0, nsent = 0, cap = 0, scap = 0, tbytes = 0;
-    c.buf = (const char *)buf;
-    c.len = len;
-    while ((rc = nw_ner_conll_next(&c)) == 1) {
-        if (ntok + c.n > cap) {
-            cap = (ntok + c.n) * 2;
-            nw_ner_word_t *w = realloc(words, cap * sizeof *w);
-            uint8_t *g = w ? realloc(gold, cap) : NULL;
-            if (w)
-                words = w;
-            if (g == NULL) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            gold = g;
-        }
-        if (nsent + 2 > scap) {
-            scap = (nsent + 2) * 2;
-            size_t *so = realloc(sent_off, scap * sizeof *so);
-            if (so == NULL) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            sent_off = so;
-        }
-        sent_off[nsent++] = ntok;
-        for (size_t i = 0; i < c.n; i++) {
-            words[ntok + i] = c.words[i];
-            gold[ntok + i] = c.labels[i];
-            tbytes += c.words[i].len + 1;
-        }
-        ntok += c.n;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "bench_enrich: bad line in \"%s\"\n", valid);
-        goto out;
-    }
-    sent_off[nsent] = ntok;
+    const nw_ner_word_t *words = corp.words;
+    const uint8_t *gold = corp.labels;
+    const size_t *sent_off = corp.sent;
+    size_t ntok = corp.ntok, nsent = corp.nsent, tbytes = 0;
+    for (size_t i = 0; i < ntok; i++)
+        tbytes += words[i].len + 1;
     pred = malloc(ntok ? ntok : 1);
     cg = malloc((ntok ? ntok : 1) * sizeof *cg);
     cpr = malloc((ntok ? ntok : 1) * sizeof *cpr);
@@ -286,12 +249,8 @@ main(int argc, char **argv)
 out:
     nw_ner_spans_release(&spans);
     nw_ner_destroy(&m);
-    nw_ner_conll_release(&c);
-    free(buf);
-    free(gold);
+    nw_ner_corpus_release(&corp);
     free(pred);
-    free(words);
-    free(sent_off);
     free(cg);
     free(cpr);
     free(text);
@@ -434,13 +393,8 @@ print_f1(const char *what, const double *sim, const double *y, size_t n, double 
 static void
 product_f1(const char *valid, const char *data_dir)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0, ntok = 0, cap = 0, nsent = 0, scap = 0;
-    nw_ner_conll_t c = {0};
-    nw_ner_word_t *words = NULL;
-    uint8_t *gold = NULL, *pred = NULL;
-    uint32_t *doc = NULL;
-    size_t *sent_off = NULL;
+    nw_ner_corpus_t corp = {0};
+    uint8_t *pred = NULL;
     chunk *cg = NULL, *cpr = NULL;
     nw_enricher_t *e = NULL;
     size_t *tstart = NULL;
@@ -450,32 +404,13 @@ product_f1(const char *valid, const char *data_dir)
         printf("product F1: skip, %s\n", nw_enrich_error());
         return;
     }
-    if (nw_read_file(valid, (size_t)1 << 30, &buf, &len) < 0)
+    if (nw_ner_corpus_load(valid, (size_t)1 << 30, 1, &corp) < 0)
         goto out;
-    c.buf = (const char *)buf;
-    c.len = len;
-    while (nw_ner_conll_next(&c) == 1) {
-        if (ntok + c.n + 1 > cap) {
-            cap = (ntok + c.n + 1) * 2;
-            words = realloc(words, cap * sizeof(*words));
-            gold = realloc(gold, cap);
-            if (!words || !gold)
-                goto out;
-        }
-        if (nsent + 2 > scap) {
-            scap = (nsent + 2) * 2;
-            sent_off = realloc(sent_off, scap * sizeof(*sent_off));
-            doc = realloc(doc, scap * sizeof(*doc));
-            if (!sent_off || !doc)
-                goto out;
-        }
-        doc[nsent] = c.doc;
-        sent_off[nsent++] = ntok;
-        memcpy(words + ntok, c.words, c.n * sizeof(*words));
-        memcpy(gold + ntok, c.labels, c.n);
-        ntok += c.n;
-    }
-    sent_off[nsent] = ntok;
+    const nw_ner_word_t *words = corp.words;
+    const uint8_t *gold = corp.labels;
+    const uint32_t *doc = corp.doc;
+    const size_t *sent_off = corp.sent;
+    size_t ntok = corp.ntok, nsent = corp.nsent;
     pred = calloc(ntok + 1, 1);
     cg = malloc((ntok + 1) * sizeof(*cg));
     cpr = malloc((ntok + 1) * sizeof(*cpr));
@@ -583,13 +518,8 @@ product_f1(const char *valid, const char *data_dir)
     print_prf("PER+LOC+ORG", g3, p3, h3);
 out:
     nw_enricher_destroy(&e);
-    nw_ner_conll_release(&c);
-    free(buf);
-    free(words);
-    free(gold);
+    nw_ner_corpus_release(&corp);
     free(pred);
-    free(doc);
-    free(sent_off);
     free(cg);
     free(cpr);
     free(tstart);

@@ -277,15 +277,6 @@ by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -348,10 +339,10 @@ main(int argc, char **argv)
     size_t size = 24 + nl * 16 + ng * 4 + (ng + 1) * 4 + ne * 2 + 4;
     uint8_t *b = calloc(1, size), *p = b;
     memcpy(p, "NWLANGID", 8);
-    put32(p + 8, 1);
-    put32(p + 12, (uint32_t)nl);
-    put32(p + 16, (uint32_t)ng);
-    put32(p + 20, (uint32_t)ne);
+    nw_put_le32(p + 8, 1);
+    nw_put_le32(p + 12, (uint32_t)nl);
+    nw_put_le32(p + 16, (uint32_t)ng);
+    nw_put_le32(p + 20, (uint32_t)ne);
     p += 24;
     for (size_t i = 0; i < nl; i++, p += 16) {
         memcpy(p, langs[i].code, strlen(langs[i].code));
@@ -362,20 +353,20 @@ main(int argc, char **argv)
     size_t g = 0;
     for (size_t i = 0; i < ne; i++) {
         if (i == 0 || e[i].hash != e[i - 1].hash) {
-            put32(hashes + 4 * g, e[i].hash);
-            put32(offsets + 4 * g, (uint32_t)i);
+            nw_put_le32(hashes + 4 * g, e[i].hash);
+            nw_put_le32(offsets + 4 * g, (uint32_t)i);
             g++;
         }
         entries[2 * i] = e[i].cost;
         entries[2 * i + 1] = e[i].lang;
     }
-    put32(offsets + 4 * ng, (uint32_t)ne);
+    nw_put_le32(offsets + 4 * ng, (uint32_t)ne);
     uint32_t h = 2166136261u;
     for (size_t i = 0; i + 4 < size; i++) {
         h ^= b[i];
         h *= 16777619u;
     }
-    put32(b + size - 4, h);
+    nw_put_le32(b + size - 4, h);
     FILE *f = fopen(out, "wb");
     if (!f || fwrite(b, 1, size, f) != size || fclose(f) != 0) {
         perror(out);

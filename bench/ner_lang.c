@@ -65,74 +65,31 @@ measure(const char *lang, const nw_ner_t *m, const char *shared, const char *set
         int passes)
 {
     char path[4200];
-    uint8_t *buf = NULL, *gold = NULL, *pred = NULL;
-    size_t len = 0, ntok = 0, nsent = 0, cap = 0, scap = 0, k = 0, ndoc = 0, dcap = 0;
+    uint8_t *pred = NULL;
+    size_t ndoc = 0;
     size_t *doff = NULL; /* first token of each document (-DOCSTART-; files without: one) */
-    uint32_t last_doc = 0;
-    nw_ner_word_t *words = NULL;
-    size_t *off = NULL;
     chunk *cg = NULL, *cpr = NULL;
-    nw_ner_conll_t c = {0};
+    nw_ner_corpus_t corp = {0};
     if (strcmp(lang, "en") == 0 && strcmp(set, "conll") == 0)
         snprintf(path, sizeof path, "%s/ner/conll2003/valid.txt", shared);
     else
         snprintf(path, sizeof path, "%s/ner/multilingual/%s-%s-val.txt.gz", shared, set, lang);
-    int rc = nw_ner_conll_read(path, (size_t)1 << 30, &buf, &len);
+    int rc = nw_ner_corpus_load(path, (size_t)1 << 30, fifth ? 5 : 1, &corp);
     if (rc < 0)
         return rc;
-    c.buf = (const char *)buf;
-    c.len = len;
-    while ((rc = nw_ner_conll_next(&c)) == 1) {
-        if (fifth && k++ % 5 != 0)
-            continue;
-        /* without -DOCSTART- lines the sentences are unrelated: each is a document */
-        if (ndoc == 0 || c.doc != last_doc || c.doc == 0) {
-            if (ndoc + 2 > dcap) {
-                dcap = (ndoc + 2) * 2;
-                size_t *d = realloc(doff, dcap * sizeof *d);
-                if (d == NULL) {
-                    rc = -ENOMEM;
-                    goto out;
-                }
-                doff = d;
-            }
-            doff[ndoc++] = ntok;
-            last_doc = c.doc;
-        }
-        if (ntok + c.n > cap) {
-            cap = (ntok + c.n) * 2;
-            nw_ner_word_t *w = realloc(words, cap * sizeof *w);
-            if (w == NULL) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            words = w;
-            uint8_t *g = realloc(gold, cap);
-            if (g == NULL) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            gold = g;
-        }
-        if (nsent + 2 > scap) {
-            scap = (nsent + 2) * 2;
-            size_t *so = realloc(off, scap * sizeof *so);
-            if (so == NULL) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            off = so;
-        }
-        off[nsent++] = ntok;
-        memcpy(words + ntok, c.words, c.n * sizeof *words);
-        memcpy(gold + ntok, c.labels, c.n);
-        ntok += c.n;
-    }
-    if (rc < 0 || nsent == 0) {
-        rc = rc < 0 ? rc : -EPROTO;
+    const nw_ner_word_t *words = corp.words;
+    const uint8_t *gold = corp.labels;
+    const size_t *off = corp.sent;
+    size_t ntok = corp.ntok, nsent = corp.nsent;
+    doff = malloc((nsent + 1) * sizeof *doff);
+    if (doff == NULL) {
+        rc = -ENOMEM;
         goto out;
     }
-    off[nsent] = ntok;
+    for (size_t s = 0; s < nsent; s++)
+        /* without -DOCSTART- lines the sentences are unrelated: each is a document */
+        if (s == 0 || corp.doc[s] != corp.doc[s - 1] || corp.doc[s] == 0)
+            doff[ndoc++] = off[s];
     doff[ndoc] = ntok;
     pred = malloc(ntok);
     cg = malloc(ntok * sizeof *cg);
@@ -174,12 +131,8 @@ measure(const char *lang, const nw_ner_t *m, const char *shared, const char *set
     printf(")  %.0f tok/s\n", (double)ntok / ((double)best / 1e9));
     rc = 0;
 out:
-    nw_ner_conll_release(&c);
-    free(buf);
-    free(gold);
+    nw_ner_corpus_release(&corp);
     free(pred);
-    free(words);
-    free(off);
     free(doff);
     free(cg);
     free(cpr);

@@ -19,23 +19,14 @@ typedef struct chunk {
     size_t start, end;
 } chunk;
 
-/* Chunks as conlleval reads IOB tags: an I-t that does not continue a t chunk starts one. */
+/* The chunks of lab[0..n) into out (room for n), as the tagger reads them. */
 static inline size_t
 chunks(const uint8_t *lab, size_t n, chunk *out)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < n;) {
-        if (lab[i] == 0) {
-            i++;
-            continue;
-        }
-        int type = (lab[i] - 1) / 2;
-        size_t j = i + 1;
-        while (j < n && lab[j] == NW_NER_LABEL_I(type))
-            j++;
+    size_t k = 0, pos = 0, i, j;
+    int type;
+    while ((type = nw_ner_chunk_next(lab, n, &pos, &i, &j)) >= 0)
         out[k++] = (chunk){.type = type, .start = i, .end = j};
-        i = j;
-    }
     return k;
 }
 

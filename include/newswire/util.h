@@ -25,5 +25,14 @@ int nw_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 int nw_read_fd(int fd, size_t max, uint8_t **out, size_t *len);
 /* mkdir -p. Returns 0 or -errno. */
 int nw_mkdirs(const char *path, int mode);
+/* Store v at p[0..4) little-endian, as the model and sketch files are written on any host. */
+static inline void
+nw_put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
 
 #endif

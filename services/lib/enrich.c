@@ -24,6 +24,7 @@
 #include "newswire/util.h"
 
 #include "enrich_internal.h"
+#include "ucs.h"
 
 /* Silent-reading speed used for reading_s: 230 words per minute, the commonly cited average
  * for adult readers of English prose (Brysbaert 2019 puts non-fiction at 238). */
@@ -48,25 +49,11 @@ count_words(const char *s)
         if (k < 1) {
             k = 1;
         } else {
-            switch (utf8proc_category(cp)) {
-            case UTF8PROC_CATEGORY_LU:
-            case UTF8PROC_CATEGORY_LL:
-            case UTF8PROC_CATEGORY_LT:
-            case UTF8PROC_CATEGORY_LM:
-            case UTF8PROC_CATEGORY_LO:
-            case UTF8PROC_CATEGORY_ND:
-            case UTF8PROC_CATEGORY_NL:
-            case UTF8PROC_CATEGORY_NO:
-                word_char = 1;
-                break;
-            case UTF8PROC_CATEGORY_MN:
-            case UTF8PROC_CATEGORY_MC:
-            case UTF8PROC_CATEGORY_ME:
-                mark = 1;
-                break;
-            default:
-                break;
-            }
+            utf8proc_category_t cat = utf8proc_category(cp);
+            word_char = nw_ucs_is_letter(cat) || cat == UTF8PROC_CATEGORY_ND ||
+                        cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO;
+            mark = cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
+                   cat == UTF8PROC_CATEGORY_ME;
         }
         if (word_char && !in_word)
             words++;

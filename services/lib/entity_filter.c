@@ -14,6 +14,8 @@
 
 #include "newswire/util.h"
 
+#include "ucs.h"
+
 /* Where each language's list lives and how to read it. The hunspell .dic files list stems with
  * affix flags after a '/', a count on their first line, and declare their charset in the .aff
  * (ISO 8859-2 for Polish). */
@@ -125,8 +127,7 @@ capitalised(const char *w, size_t n)
     utf8proc_int32_t c;
     if (n == 0 || utf8proc_iterate((const utf8proc_uint8_t *)w, (utf8proc_ssize_t)n, &c) < 0)
         return 0;
-    utf8proc_category_t cat = utf8proc_category(c);
-    return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
+    return nw_ucs_is_upper(utf8proc_category(c));
 }
 
 /* 32 bits of XXH3: with at most half a million words a language, a word outside the list
@@ -533,9 +534,9 @@ nw_efilter_prose(const char *text)
             utf8proc_int32_t c;
             if (utf8proc_iterate((const utf8proc_uint8_t *)p, e - p, &c) > 0) {
                 utf8proc_category_t cat = utf8proc_category(c);
-                if (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) {
+                if (nw_ucs_is_letter(cat)) {
                     words++;
-                    caps += cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
+                    caps += nw_ucs_is_upper(cat);
                 }
             }
         }

@@ -14,6 +14,10 @@
 #include <utf8proc.h>
 #include <xxhash.h>
 
+#include "newswire/util.h"
+
+#include "ucs.h"
+
 typedef struct term {
     uint32_t h;
     double w;
@@ -135,10 +139,9 @@ next_word(scan_t *sc, word_t *w)
             continue;
         }
         utf8proc_category_t cat = utf8proc_category(cp);
-        int letter = cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL ||
-                     cat == UTF8PROC_CATEGORY_LT || cat == UTF8PROC_CATEGORY_LO ||
-                     cat == UTF8PROC_CATEGORY_LM || cat == UTF8PROC_CATEGORY_MN ||
-                     cat == UTF8PROC_CATEGORY_MC;
+        /* marks (Mn, Mc) count as letters here too: a combining accent belongs to its word */
+        int letter =
+            nw_ucs_is_letter(cat) || cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC;
         int digit = cat == UTF8PROC_CATEGORY_ND;
         if (!letter && !digit) {
             if (started)
@@ -1441,15 +1444,6 @@ nw_fp_compare(const nw_fp_t *a, const nw_fp_t *b)
     return s;
 }
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 static uint32_t
 get32(const uint8_t *p)
 {
@@ -1468,8 +1462,8 @@ pack_pairs(const uint32_t *h, const uint32_t *w, size_t n, int *err)
         return NULL;
     }
     for (size_t k = 0; k < n; k++) {
-        put32(p + 8 * k, h[k]);
-        put32(p + 8 * k + 4, w[k]);
+        nw_put_le32(p + 8 * k, h[k]);
+        nw_put_le32(p + 8 * k + 4, w[k]);
     }
     return p;
 }
@@ -1484,7 +1478,7 @@ nw_fp_store(const nw_fp_t *fp, nw_enriched_t *e)
         if (!mh)
             return -ENOMEM;
         for (int k = 0; k < NW_FP_MINHASH; k++)
-            put32(mh + 4 * k, fp->minhash[k]);
+            nw_put_le32(mh + 4 * k, fp->minhash[k]);
     }
     tm = pack_pairs(fp->term, fp->weight, fp->n_terms, &err);
     gr = pack_pairs(fp->gram, fp->gweight, fp->n_grams, &err);

@@ -21,6 +21,8 @@
 
 #include "newswire/util.h"
 
+#include "ucs.h"
+
 #define COST_SCALE 10.0
 #define HEADER 24
 #define LANG_REC 16
@@ -187,16 +189,8 @@ nw_langid_code(const nw_langid_t *m, size_t i)
 int
 nw_langid_script(int32_t cp)
 {
-    switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU:
-    case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO:
-        break;
-    default:
+    if (!nw_ucs_is_letter(utf8proc_category(cp)))
         return NW_SCRIPT_NONE;
-    }
     static const struct {
         int32_t lo, hi;
         int script;
@@ -279,21 +273,11 @@ nw_langid_grams(const char *text, size_t len, void (*fn)(uint32_t, int, void *),
             }
             p += k;
             len -= (size_t)k;
-            switch (utf8proc_category(cp)) {
-            case UTF8PROC_CATEGORY_LU:
-            case UTF8PROC_CATEGORY_LL:
-            case UTF8PROC_CATEGORY_LT:
-            case UTF8PROC_CATEGORY_LM:
-            case UTF8PROC_CATEGORY_LO:
+            utf8proc_category_t cat = utf8proc_category(cp);
+            if (nw_ucs_is_letter(cat))
                 word_char = 1;
-                break;
-            case UTF8PROC_CATEGORY_MN:
-            case UTF8PROC_CATEGORY_MC:
+            else if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC)
                 word_char = in_word; /* a mark continues a word, never starts one */
-                break;
-            default:
-                break;
-            }
         }
         if (word_char) {
             if (w == NW_LANGID_ORDER) {

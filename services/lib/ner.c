@@ -976,19 +976,12 @@ static int
 emit_spans(const char *text, const nw_ner_token_t *tk, const uint8_t *lab, size_t n,
            nw_ner_spans_t *out)
 {
-    for (size_t i = 0; i < n;) {
-        if (lab[i] == 0) {
-            i++;
-            continue;
-        }
-        int type = (lab[i] - 1) / 2;
-        size_t j = i + 1;
-        while (j < n && lab[j] == NW_NER_LABEL_I(type))
-            j++;
+    size_t pos = 0, i, j;
+    int type;
+    while ((type = nw_ner_chunk_next(lab, n, &pos, &i, &j)) >= 0) {
         int rc = span_push(out, (nw_ner_type_t)type, text, tk[i].start, tk[j - 1].end);
         if (rc < 0)
             return rc;
-        i = j;
     }
     return 0;
 }

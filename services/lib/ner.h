@@ -27,6 +27,29 @@ typedef enum nw_ner_type {
 #define NW_NER_LABEL_B(t) (1 + 2 * (t))
 #define NW_NER_LABEL_I(t) (2 + 2 * (t))
 
+/* The next chunk of labels lab[*pos..n) as conlleval reads IOB tags: a B-t, or an I-t that does
+ * not continue a t chunk, starts one; the I-t labels after it continue it. Sets [*start, *end)
+ * to its tokens and *pos to *end, and returns its type; returns -1 when no chunk is left. The
+ * tagger's spans and the benches' scoring read chunks through this one walk, so they agree. */
+static inline int
+nw_ner_chunk_next(const uint8_t *lab, size_t n, size_t *pos, size_t *start, size_t *end)
+{
+    size_t i = *pos;
+    while (i < n && lab[i] == NW_NER_LABEL_O)
+        i++;
+    if (i >= n) {
+        *pos = n;
+        return -1;
+    }
+    int type = (lab[i] - 1) / 2;
+    size_t j = i + 1;
+    while (j < n && lab[j] == NW_NER_LABEL_I(type))
+        j++;
+    *start = i;
+    *end = *pos = j;
+    return type;
+}
+
 /* A borrowed word: bytes s[0..len), UTF-8, not necessarily NUL-terminated. */
 typedef struct nw_ner_word {
     const char *s;

@@ -128,6 +128,85 @@ nw_ner_conll_release(nw_ner_conll_t *c)
     c->n = c->cap = 0;
 }
 
+int
+nw_ner_corpus_load(const char *path, size_t max, size_t every, nw_ner_corpus_t *out)
+{
+    nw_ner_corpus_t k = {0};
+    nw_ner_conll_t c = {0};
+    size_t len = 0, cap = 0, scap = 0, seen = 0;
+    memset(out, 0, sizeof *out);
+    if (every == 0)
+        every = 1;
+    int rc = nw_ner_conll_read(path, max, &k.buf, &len);
+    if (rc < 0)
+        goto out;
+    c.buf = (const char *)k.buf;
+    c.len = len;
+    while ((rc = nw_ner_conll_next(&c)) == 1) {
+        if (seen++ % every != 0)
+            continue;
+        if (k.ntok + c.n + 1 > cap) {
+            cap = (k.ntok + c.n + 1) * 2;
+            nw_ner_word_t *w = realloc(k.words, cap * sizeof *w);
+            if (w == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            k.words = w;
+            uint8_t *l = realloc(k.labels, cap);
+            if (l == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            k.labels = l;
+        }
+        if (k.nsent + 2 > scap) {
+            scap = (k.nsent + 2) * 2;
+            size_t *s = realloc(k.sent, scap * sizeof *s);
+            if (s == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            k.sent = s;
+            uint32_t *d = realloc(k.doc, scap * sizeof *d);
+            if (d == NULL) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            k.doc = d;
+        }
+        k.doc[k.nsent] = c.doc;
+        k.sent[k.nsent++] = k.ntok;
+        memcpy(k.words + k.ntok, c.words, c.n * sizeof *k.words);
+        memcpy(k.labels + k.ntok, c.labels, c.n);
+        k.ntok += c.n;
+    }
+    if (rc == 0 && k.nsent == 0)
+        rc = -EPROTO;
+    if (rc < 0)
+        goto out;
+    k.sent[k.nsent] = k.ntok;
+    *out = k;
+    k = (nw_ner_corpus_t){0};
+out:
+    nw_ner_conll_release(&c);
+    nw_ner_corpus_release(&k);
+    return rc;
+}
+
+void
+nw_ner_corpus_release(nw_ner_corpus_t *c)
+{
+    if (c == NULL)
+        return;
+    free(c->buf);
+    free(c->words);
+    free(c->labels);
+    free(c->sent);
+    free(c->doc);
+    *c = (nw_ner_corpus_t){0};
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Trainer */
 

@@ -47,6 +47,27 @@ int nw_ner_conll_read(const char *path, size_t max, uint8_t **out, size_t *len);
 /* Free the reader's arrays (not buf); NULL-safe. */
 void nw_ner_conll_release(nw_ner_conll_t *c);
 
+/* A CoNLL file read whole, for the benches that tag and score every sentence: the words and
+ * labels of all kept sentences end to end. */
+typedef struct nw_ner_corpus {
+    uint8_t *buf;         /* the file; words borrow it */
+    nw_ner_word_t *words; /* ntok words (room for ntok + 1) */
+    uint8_t *labels;      /* their gold labels */
+    size_t ntok;
+    size_t *sent;  /* nsent + 1 offsets: sentence s is tokens [sent[s], sent[s + 1]) */
+    uint32_t *doc; /* per sentence, the reader's document index (0 before any -DOCSTART-) */
+    size_t nsent;
+} nw_ner_corpus_t;
+
+/* Read the CoNLL file at path (plain or gzip, at most max bytes) into *out, keeping sentence k
+ * when k % every == 0 (every 1: all; 5: the fifth a jackknife holds back; 0 counts as 1).
+ * Returns 0, the errors of nw_ner_conll_read and nw_ner_conll_next, or -EPROTO when no sentence
+ * is kept; on error *out is zeroed. Release with nw_ner_corpus_release. */
+int nw_ner_corpus_load(const char *path, size_t max, size_t every, nw_ner_corpus_t *out);
+
+/* Free what *c holds and zero it; NULL-safe. */
+void nw_ner_corpus_release(nw_ner_corpus_t *c);
+
 /* A trainer collects labelled sentences and turns them into a model. Returns NULL on ENOMEM. */
 nw_ner_trainer_t *nw_ner_trainer_new(void);
 

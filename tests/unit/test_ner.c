@@ -162,6 +162,93 @@ test_labels_and_conll(void **state)
     nw_ner_conll_release(&d);
 }
 
+/* Chunks are read as conlleval reads IOB tags: a stray I-t starts a chunk, B-t after I-t ends one.
+ */
+static void
+test_chunk_walk(void **state)
+{
+    (void)state;
+    const uint8_t lab[] = {0,
+                           NW_NER_LABEL_I(NW_NER_ORG),
+                           NW_NER_LABEL_I(NW_NER_ORG),
+                           NW_NER_LABEL_B(NW_NER_PER),
+                           NW_NER_LABEL_I(NW_NER_PER),
+                           NW_NER_LABEL_B(NW_NER_PER),
+                           NW_NER_LABEL_I(NW_NER_LOC),
+                           0};
+    size_t pos = 0, s = 99, e = 99;
+    assert_int_equal(nw_ner_chunk_next(lab, sizeof lab, &pos, &s, &e), NW_NER_ORG);
+    assert_int_equal(s, 1);
+    assert_int_equal(e, 3);
+    assert_int_equal(nw_ner_chunk_next(lab, sizeof lab, &pos, &s, &e), NW_NER_PER);
+    assert_int_equal(s, 3);
+    assert_int_equal(e, 5);
+    assert_int_equal(nw_ner_chunk_next(lab, sizeof lab, &pos, &s, &e), NW_NER_PER);
+    assert_int_equal(s, 5);
+    assert_int_equal(e, 6);
+    assert_int_equal(nw_ner_chunk_next(lab, sizeof lab, &pos, &s, &e), NW_NER_LOC);
+    assert_int_equal(s, 6);
+    assert_int_equal(e, 7);
+    assert_int_equal(nw_ner_chunk_next(lab, sizeof lab, &pos, &s, &e), -1);
+    assert_int_equal(pos, sizeof lab);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+}
+
+/* nw_ner_corpus_load lays every kept sentence end to end with its offsets and document. */
+static void
+test_corpus_load(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_ner_corpus_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path, "-DOCSTART- -X- -X- O\n\nAnn NNP B-NP B-PER\nRoe NNP I-NP I-PER\n"
+                     "ran VBD B-VP O\n\nIt PRP B-NP O\n\n-DOCSTART- -X- -X- O\n\n"
+                     "Oslo NNP B-NP B-LOC\n\nSo RB O O\nit PRP O O\n");
+    nw_ner_corpus_t k;
+    assert_int_equal(nw_ner_corpus_load(path, 1 << 20, 1, &k), 0);
+    assert_int_equal(k.nsent, 4);
+    assert_int_equal(k.ntok, 7);
+    const size_t sent[] = {0, 3, 4, 5, 7};
+    const uint32_t doc[] = {1, 1, 2, 2};
+    for (size_t s = 0; s <= 4; s++)
+        assert_int_equal(k.sent[s], sent[s]);
+    for (size_t s = 0; s < 4; s++)
+        assert_int_equal(k.doc[s], doc[s]);
+    assert_memory_equal(k.words[4].s, "Oslo", 4);
+    assert_int_equal(k.labels[1], NW_NER_LABEL_I(NW_NER_PER));
+    assert_int_equal(k.labels[4], NW_NER_LABEL_B(NW_NER_LOC));
+    nw_ner_corpus_release(&k);
+    nw_ner_corpus_release(&k); /* safe twice */
+
+    /* every 2: sentences 0 and 2 */
+    assert_int_equal(nw_ner_corpus_load(path, 1 << 20, 2, &k), 0);
+    assert_int_equal(k.nsent, 2);
+    assert_int_equal(k.ntok, 4);
+    assert_int_equal(k.sent[1], 3);
+    assert_memory_equal(k.words[3].s, "Oslo", 4);
+    assert_int_equal(k.doc[1], 2);
+    nw_ner_corpus_release(&k);
+
+    write_file(path, "Ann NNP B-NP B-PERSON\n");
+    assert_int_equal(nw_ner_corpus_load(path, 1 << 20, 1, &k), -EPROTO);
+    assert_null(k.words);
+    write_file(path, "");
+    assert_int_equal(nw_ner_corpus_load(path, 1 << 20, 1, &k), -EPROTO);
+    unlink(path);
+    assert_int_equal(nw_ner_corpus_load(path, 1 << 20, 1, &k), -ENOENT);
+    assert_null(k.buf);
+}
+
 /* Hand-written training sentences: "word/LABEL" with labels O, P (person), G (organisation),
  * L (location), M (misc); a lowercase letter continues the entity before it. */
 static const char *const tiny[] = {
@@ -404,6 +491,8 @@ main(void)
         cmocka_unit_test(test_tokenize_sentences),
         cmocka_unit_test(test_tokenize_odd_input),
         cmocka_unit_test(test_labels_and_conll),
+        cmocka_unit_test(test_chunk_walk),
+        cmocka_unit_test(test_corpus_load),
         cmocka_unit_test(test_tiny_model_round_trip),
         cmocka_unit_test(test_shipped_model),
     };
