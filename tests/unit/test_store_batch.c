@@ -293,7 +293,8 @@ static void
 test_commit_failure_rolls_back_and_retries(void **state)
 {
     fixture_t *f = *state;
-    open_batch(f, 2, 60000);
+    /* batches of 2 by size; the third job goes by time, after 50 ms, not a minute */
+    open_batch(f, 2, 50);
     f->fail_op = "commit";
     f->fail_times = 2;
     f->fail_rc = -EIO;
