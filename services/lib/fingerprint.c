@@ -1444,12 +1444,6 @@ nw_fp_compare(const nw_fp_t *a, const nw_fp_t *b)
     return s;
 }
 
-static uint32_t
-get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* A sketch as little-endian (hash, weight) pairs; NULL when empty. */
 static uint8_t *
 pack_pairs(const uint32_t *h, const uint32_t *w, size_t n, int *err)
@@ -1514,8 +1508,8 @@ unpack_pairs(const uint8_t *p, size_t len, size_t max, uint32_t *h, uint32_t *w,
     if (len % 8 != 0 || len > 8 * max || (len && !p))
         return -EINVAL;
     for (size_t k = 0; k < len / 8; k++) {
-        h[k] = get32(p + 8 * k);
-        w[k] = get32(p + 8 * k + 4);
+        h[k] = nw_get_le32(p + 8 * k);
+        w[k] = nw_get_le32(p + 8 * k + 4);
         if (k && h[k] <= h[k - 1])
             return -EINVAL; /* the merges in nw_fp_compare need ascending hashes */
     }
@@ -1532,7 +1526,7 @@ nw_fp_load(const nw_enriched_t *e, nw_fp_t *fp)
         return -EINVAL;
     fp->simhash = e->simhash;
     for (int k = 0; k < NW_FP_MINHASH; k++)
-        fp->minhash[k] = e->minhash_len ? get32(e->minhash + 4 * k) : UINT32_MAX;
+        fp->minhash[k] = e->minhash_len ? nw_get_le32(e->minhash + 4 * k) : UINT32_MAX;
     fp->n_shingles = e->minhash_len ? 1 : 0;
     if (unpack_pairs(e->terms, e->terms_len, NW_FP_TERMS, fp->term, fp->weight, &fp->n_terms) < 0 ||
         unpack_pairs(e->grams, e->grams_len, NW_FP_GRAMS, fp->gram, fp->gweight, &fp->n_grams) <

@@ -52,12 +52,6 @@ struct nw_langid {
 };
 
 static uint32_t
-rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint32_t
 fnv1a(const uint8_t *p, size_t n)
 {
     uint32_t h = 2166136261u;
@@ -83,13 +77,13 @@ nw_langid_destroy(nw_langid_t **pm)
 static int
 parse(nw_langid_t *m, const uint8_t *b, size_t len)
 {
-    if (len < HEADER + 4 || memcmp(b, "NWLANGID", 8) != 0 || rd32(b + 8) != 1)
+    if (len < HEADER + 4 || memcmp(b, "NWLANGID", 8) != 0 || nw_get_le32(b + 8) != 1)
         return -EPROTO;
-    uint64_t nl = rd32(b + 12), ng = rd32(b + 16), ne = rd32(b + 20);
+    uint64_t nl = nw_get_le32(b + 12), ng = nw_get_le32(b + 16), ne = nw_get_le32(b + 20);
     if (nl < 1 || nl > 255)
         return -EPROTO;
     uint64_t need = HEADER + nl * LANG_REC + ng * 4 + (ng + 1) * 4 + ne * 2 + 4;
-    if (need != len || rd32(b + len - 4) != fnv1a(b, len - 4))
+    if (need != len || nw_get_le32(b + len - 4) != fnv1a(b, len - 4))
         return -EPROTO;
     const uint8_t *p = b + HEADER;
     for (size_t i = 0; i < nl; i++, p += LANG_REC) {
@@ -103,12 +97,12 @@ parse(nw_langid_t *m, const uint8_t *b, size_t len)
     m->offsets = p + ng * 4;
     m->entries = m->offsets + (ng + 1) * 4;
     for (size_t i = 1; i < ng; i++)
-        if (rd32(m->hashes + 4 * i) <= rd32(m->hashes + 4 * (i - 1)))
+        if (nw_get_le32(m->hashes + 4 * i) <= nw_get_le32(m->hashes + 4 * (i - 1)))
             return -EPROTO;
-    if (rd32(m->offsets) != 0 || rd32(m->offsets + 4 * ng) != ne)
+    if (nw_get_le32(m->offsets) != 0 || nw_get_le32(m->offsets + 4 * ng) != ne)
         return -EPROTO;
     for (size_t i = 0; i < ng; i++)
-        if (rd32(m->offsets + 4 * (i + 1)) < rd32(m->offsets + 4 * i))
+        if (nw_get_le32(m->offsets + 4 * (i + 1)) < nw_get_le32(m->offsets + 4 * i))
             return -EPROTO;
     for (size_t i = 0; i < ne; i++)
         if (m->entries[2 * i + 1] >= nl)
@@ -138,8 +132,8 @@ build_index(nw_langid_t *m)
         return -ENOMEM;
     m->mask = cap - 1;
     for (size_t i = 0; i < m->n_grams; i++) {
-        uint32_t h = rd32(m->hashes + 4 * i);
-        uint32_t a = rd32(m->offsets + 4 * i), b = rd32(m->offsets + 4 * (i + 1));
+        uint32_t h = nw_get_le32(m->hashes + 4 * i);
+        uint32_t a = nw_get_le32(m->offsets + 4 * i), b = nw_get_le32(m->offsets + 4 * (i + 1));
         if (a == b)
             continue;
         uint32_t k = slot_of(h, m->mask);

@@ -105,26 +105,10 @@ struct nw_spool {
 };
 
 static void
-put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
 put64(uint8_t *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 static uint64_t
@@ -151,7 +135,7 @@ make_header(uint8_t *hdr, uint8_t kind, uint8_t tag, uint64_t seq, const void *p
 {
     memset(hdr, 0, NW_SPOOL_HEADER);
     memcpy(hdr, MAGIC, 4);
-    put32(hdr + 4, (uint32_t)len);
+    nw_put_le32(hdr + 4, (uint32_t)len);
     put64(hdr + 16, seq);
     hdr[24] = kind;
     hdr[25] = tag;
@@ -324,7 +308,7 @@ scan_segment(nw_spool_t *s, struct seg *g, const char *path)
         int rc = read_full(g->fd, hdr, sizeof hdr, off);
         if (rc < 0)
             return rc;
-        uint32_t len = get32(hdr + 4);
+        uint32_t len = nw_get_le32(hdr + 4);
         uint8_t kind = hdr[24];
         if (memcmp(hdr, MAGIC, 4) != 0) {
             why = "bad magic";
