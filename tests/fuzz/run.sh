@@ -2,7 +2,7 @@
 # run.sh: build the libFuzzer harnesses (tests/fuzz/fuzz_*.c) with clang, ASan and UBSan, then
 # run each over its committed seed corpus (tests/fuzz/corpus/<target>/) for a few seconds.
 # The suite runs it as ctest's fuzz.short; bench/fuzz.sh runs it for minutes per target.
-#   NW_FUZZ_SECONDS  seconds per target (default 3)
+#   NW_FUZZ_SECONDS  seconds per target (default 2)
 #   NW_FUZZ_BUILD    build directory (default build-fuzz/ in the source tree; kept, so later
 #                    runs build incrementally)
 #   NW_FUZZ_WORK     where the grown corpus goes (default a temp dir removed at exit; the
@@ -13,7 +13,7 @@
 # no libFuzzer runtime).
 set -euo pipefail
 SRC=${NW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-SECONDS_EACH=${NW_FUZZ_SECONDS:-3}
+SECONDS_EACH=${NW_FUZZ_SECONDS:-2}
 BUILD=${NW_FUZZ_BUILD:-$SRC/build-fuzz}
 
 command -v clang >/dev/null && command -v clang++ >/dev/null ||
