@@ -212,7 +212,9 @@ to_json(const msgpack_object *o, json_t **out)
             rc = to_json(&kv->val, &e);
             if (rc < 0)
                 goto fail;
-            if (json_object_setn_new(j, kv->key.via.str.ptr, kv->key.via.str.size, e) < 0) {
+            /* an empty key may come with a NULL pointer, which jansson refuses */
+            const char *key = kv->key.via.str.size ? kv->key.via.str.ptr : "";
+            if (json_object_setn_new(j, key, kv->key.via.str.size, e) < 0) {
                 rc = -ENOMEM;
                 goto fail;
             }

@@ -367,6 +367,22 @@ test_raw_via_json(void **state)
     raw_via_json((const uint8_t *)"", 0, false);
 }
 
+/* An empty key survives JSON -> MessagePack -> JSON (fuzz.short found it failing with
+ * -ENOMEM: msgpack gives an empty key a NULL pointer, which jansson refused). */
+static void
+test_empty_key_round_trip(void **state)
+{
+    (void)state;
+    const char *json = "{\"\":1,\"n\":[1]}";
+    nw_buf_t mp = {0}, back = {0};
+    char err[128];
+    assert_int_equal(nw_json_to_msgpack(json, strlen(json), &mp, err, sizeof err), 0);
+    assert_int_equal(nw_json_from_msgpack(mp.data, mp.len, &back), 0);
+    assert_non_null(memmem(back.data, back.len, "\"\":1", 4));
+    nw_buf_release(&mp);
+    nw_buf_release(&back);
+}
+
 static void
 test_seed_articles_via_json(void **state)
 {
@@ -410,7 +426,7 @@ main(void)
         cmocka_unit_test(test_from_msgpack_types),     cmocka_unit_test(test_from_msgpack_errors),
         cmocka_unit_test(test_to_msgpack_types),       cmocka_unit_test(test_to_msgpack_errors),
         cmocka_unit_test(test_article_via_json),       cmocka_unit_test(test_raw_via_json),
-        cmocka_unit_test(test_seed_articles_via_json),
+        cmocka_unit_test(test_seed_articles_via_json), cmocka_unit_test(test_empty_key_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
