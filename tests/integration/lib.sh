@@ -51,6 +51,15 @@ fail() {
 }
 ok() { echo "ok - $*"; }
 
+# contains GREP-ARGS...: true when stdin has a matching line. Use it instead of
+# `| grep -q` in these pipefail scripts: grep -q quits at the first match, and
+# a writer still printing then dies of SIGPIPE and fails the pipeline.
+contains() {
+  local s
+  s=$(cat)
+  grep -q "$@" <<<"$s"
+}
+
 require_bins() {
   local b
   for b in "$@"; do [ -x "$b" ] || skip "$b is not built"; done

@@ -71,7 +71,7 @@ rc=0
 IHTTP="127.0.0.1:$((P + 8))"
 start insecure "$(svc_bin broker)" --bind "tcp://0.0.0.0:$P" --http "$IHTTP" --insecure
 wait_until 20 curl -fsS "http://$IHTTP/healthz" || fail "broker --insecure did not start: $(tail -5 "$T/insecure.log")"
-curl -fsS "http://$IHTTP/healthz" | grep -q '"insecure":true' || fail "/healthz does not say insecure"
+curl -fsS "http://$IHTTP/healthz" | contains '"insecure":true' || fail "/healthz does not say insecure"
 [ "$(metric "http://$IHTTP" nw_insecure)" = 1 ] || fail "nw_insecure is not 1"
 grep -q 'level=warn.*INSECURE' "$T/insecure.log" || fail "no loud warning: $(cat "$T/insecure.log")"
 kill -TERM "$PID_insecure" && wait "$PID_insecure" 2>/dev/null || true

@@ -102,7 +102,7 @@ grep -q "document in the raw message (.* bytes, text):" "$T/show.parse" || fail 
 grep -qF '<title>An article with a title and nothing else</title>' "$T/show.parse" || fail "show: raw body"
 grep -q "replay sends .* as text/html (the document inside the raw message)" \
   "$T/show.parse" || fail "show: replay plan for a raw message"
-DLQ show "$L_EMPTY" | grep -q "cannot be replayed: it holds no bytes" || fail "show: empty letter"
+DLQ show "$L_EMPTY" | contains "cannot be replayed: it holds no bytes" || fail "show: empty letter"
 DLQ show --json "$L_UTF8" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["reason"]=="invalid-utf8" and d["size"]==int(sys.argv[1]), d' \
   "$(wc -c <"$T/latin1.txt")" || fail "show --json"
 set +e
@@ -161,7 +161,7 @@ import json, sys
 d = json.load(sys.stdin)
 assert d["replay_status"] == "refused" and d["replayed_at"], d
 assert d["replay_detail"].startswith("HTTP 400 invalid-utf8"), d' || fail "refusal not recorded"
-DLQ show "$L_UTF8" | grep -q "replayed .*refused again (HTTP 400 invalid-utf8" || fail "show: refusal"
+DLQ show "$L_UTF8" | contains "replayed .*refused again (HTTP 400 invalid-utf8" || fail "show: refusal"
 set +e
 DLQ replay --api "http://$API" "$L_UTF8" >"$T/out" 2>"$T/err"
 rc=$?
@@ -190,7 +190,7 @@ ok "a replay fetch accepts is recorded with the new id $id"
 DLQ replay --api "http://$API" --content-type text/plain "$L_MD" >"$T/out" || fail "markdown replay"
 id=$(awk -F'\t' '$2 == "accepted" { print $3 }' "$T/out")
 wait_until 30 "$NW" get --data-dir "$DATA" "$id" || fail "replayed article $id never stored"
-"$NW" get --data-dir "$DATA" "$id" | grep -q dlqmark1 || fail "stored article is not the letter's"
+"$NW" get --data-dir "$DATA" "$id" | contains dlqmark1 || fail "stored article is not the letter's"
 ok "a letter replayed with a corrected media type is stored as $id"
 
 # --all replays every pending letter once, skipping those that cannot be replayed. The refusals

@@ -66,7 +66,7 @@ kill -KILL "$HOLDER"
 wait "$HOLDER" 2>/dev/null || true
 rm -f "$T/inbox"
 printf '# no feeds yet\n' >"$T/feeds.txt"
-healthy() { curl -fsS "$API/healthz" | grep -q '"status":"ok"'; }
+healthy() { curl -fsS "$API/healthz" | contains '"status":"ok"'; }
 wait_until 30 healthy || fail "sources never came back: $(curl -sS "$API/healthz")"
 [ "$(up_of ingest)" = 1 ] && [ "$(up_of inbox)" = 1 ] && [ "$(up_of web)" = 1 ] ||
   fail "nw_fetch_source_up after repair: $(curl -fsS "$API/metrics" | grep nw_fetch_source)"

@@ -65,7 +65,7 @@ unset NEWSWIRE_REF_DIR
   --query "" --parse 1 --enrich 1 --samples "$NW_SRC/samples" >"$T/up.log" 2>&1 &
 UP=$!
 NW_PIDS+=("$UP")
-found() { "$R/usr/bin/newswire" search --data-dir "$DATA" "$1" | grep -q "$2"; }
+found() { "$R/usr/bin/newswire" search --data-dir "$DATA" "$1" | contains "$2"; }
 wait_until 120 found Delorme "Marc .Delorme." ||
   fail "the sample never reached the store: $("$R/usr/bin/newswire" search --data-dir "$DATA" Delorme 2>&1) $(tail -30 "$T/up.log")"
 grep -q 'svc=enrich' "$T/up.log" && ! grep -q "no reference data" "$T/up.log" ||

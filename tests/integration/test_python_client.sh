@@ -45,7 +45,7 @@ NEWSWIRE_FETCH=http://127.0.0.1:$((P + 8)) sh "$EX/ingest_dir.sh" "$T/exdir" >"$
 export NEWSWIRE_QUERY=http://127.0.0.1:$((P + 17))
 wait_until 60 sh -c "sh '$EX/search.sh' narwhal | grep -q '$(cut -d' ' -f1 "$T/ex.ids")'" ||
   fail "examples/search.sh does not find the example: $(sh "$EX/search.sh" narwhal)"
-PYTHONPATH=$NW_SRC/clients/python "$PY" "$EX/search.py" narwhal | grep -q "Examples check" ||
+PYTHONPATH=$NW_SRC/clients/python "$PY" "$EX/search.py" narwhal | contains "Examples check" ||
   fail "examples/search.py"
 timeout 5 sh "$EX/follow.sh" place.no 0 >"$T/follow.out" 2>&1 || true
 grep -q '^event: article' "$T/follow.out" && grep -q narwhal "$T/follow.out" ||

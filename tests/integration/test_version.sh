@@ -17,6 +17,6 @@ for args in "--version" "up --version" "ingest --version" "tail --version" "dlq 
   out=$("$NW" $args) || fail "newswire $args: exit $?"
   [ "$out" = "newswire $want" ] || fail "newswire $args printed '$out'"
 done
-"$NW" --help | grep -q -- "--version" || fail "newswire --help does not mention --version"
-"$(svc_bin query)" --help | grep -q -- "--version" || fail "newswire-query --help does not list --version"
+"$NW" --help | contains -- "--version" || fail "newswire --help does not mention --version"
+"$(svc_bin query)" --help | contains -- "--version" || fail "newswire-query --help does not list --version"
 ok "--version: every executable prints '<name> $want'"

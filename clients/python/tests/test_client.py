@@ -11,6 +11,7 @@ import threading
 import time
 import unittest
 
+
 import newswire
 from newswire import Client, NewswireError
 
@@ -19,6 +20,11 @@ FETCH = os.environ.get("NW_FETCH", "http://127.0.0.1:8080")
 BROKER = os.environ.get("NW_BROKER", "tcp://127.0.0.1:5550")
 RUN = os.environ.get("NW_RUN", "")
 TMP = os.environ.get("NW_TMP", "/tmp")
+
+
+def read_pid(run):
+    with open(os.path.join(run, "query.pid")) as f:
+        return int(f.read())
 
 
 def story(tag, city="Oslo, Norway"):
@@ -103,7 +109,7 @@ class Live(unittest.TestCase):
         self.assertEqual(seqs, sorted(seqs))
         if RUN and os.path.exists(os.path.join(RUN, "query.pid")):
             # Kill newswire-query; `up` restarts it and follow() reconnects with Last-Event-ID.
-            pid = int(open(os.path.join(RUN, "query.pid")).read())
+            pid = read_pid(RUN)
             os.kill(pid, signal.SIGKILL)
             wait_for(lambda: _pid_changed(RUN, pid), what="query restarted by up")
         second = self.nw.ingest_text(story("follow-two-heron"), url="https://example.org/py/f2")
@@ -153,7 +159,7 @@ def wait_for_quiet(pred, seconds):
 
 def _pid_changed(run, old):
     try:
-        new = int(open(os.path.join(run, "query.pid")).read())
+        new = read_pid(run)
     except (OSError, ValueError):
         return False
     return new != old
