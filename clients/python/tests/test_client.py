@@ -11,7 +11,6 @@ import threading
 import time
 import unittest
 
-
 import newswire
 from newswire import Client, NewswireError
 
