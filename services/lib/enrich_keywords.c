@@ -169,6 +169,16 @@ nw_enrich_keywords(const nw_article_t *art, nw_enriched_t *out)
     k.weight = 1;
     nw_enrich_each_word(art->text, kw_word, &k);
     int rc = k.oom ? -ENOMEM : 0;
+    /* Only phrases that occur more than once (score > 2) can be kept: sort those alone. Most
+     * candidates occur once, and sorting all of them (120-byte records) was ~5% of enrich. */
+    size_t kept = 0;
+    for (size_t i = 0; i < k.n; i++)
+        if (k.v[i].score > 2) {
+            if (kept != i)
+                k.v[kept] = k.v[i];
+            kept++;
+        }
+    k.n = kept;
     if (k.n)
         qsort(k.v, k.n, sizeof(kw_t), kw_cmp);
     /* Keep the ten best that occur more than once (score > 2), skipping a phrase contained in
