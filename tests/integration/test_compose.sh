@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates docker-compose.yml with Debian's docker-compose (no Docker engine needed) and checks
 # that the worker services can be scaled: no fixed container names or host ports on them, and
-# every service runs one of our executables.
+# every service runs one of our executables, whose --config-check accepts its environment.
 set -euo pipefail
 src=${NW_SRC:?}
 if ! command -v docker-compose >/dev/null 2>&1; then
@@ -9,8 +9,9 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   exit 77
 fi
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$out.main"' EXIT
 docker-compose -f "$src/docker-compose.yml" config >"$out"
+cp "$out" "$out.main" # for the --config-check below
 python3 - "$out" "$src/deploy/Dockerfile" <<'PY'
 import sys, re
 text = open(sys.argv[1]).read()
@@ -101,4 +102,39 @@ for name, m in (("store", store), ("query", query)):
     assert re.search(r'postgres:\n\s+condition: service_healthy', m.group(1)), \
         f"{name} does not wait for a healthy database"
 print("docker-compose.postgres.yml: valid; store and query on the postgres service")
+PY
+
+# Every service's environment in both files, as compose resolves it, is one its executable
+# accepts: `newswire-<svc> --config-check` with exactly that environment names no bad value and
+# no variable it does not know (a misspelt or removed option would otherwise be ignored with a
+# warning at start, in a container nobody reads the log of).
+bin=${NW_BIN:-}
+if [ -z "$bin" ] || [ ! -x "$bin/services/broker/newswire-broker" ] || ! python3 -c 'import yaml' 2>/dev/null; then
+  echo "note: no built executables or no python3-yaml: compose environments not checked against --config-check"
+  exit 0
+fi
+# $out holds the configuration with the postgres override, $out.main without it.
+python3 - "$bin" "$out.main" "$out" <<'PY'
+import concurrent.futures, os, subprocess, sys, yaml
+runs = {}  # one run per distinct executable and environment (the override changes two)
+for f in sys.argv[2:]:
+    for name, svc in yaml.safe_load(open(f))["services"].items():
+        cmd = [str(a) for a in svc.get("command") or []]
+        if not cmd or not cmd[0].startswith("newswire-"):
+            continue  # postgres
+        env = {k: str(v) for k, v in (svc.get("environment") or {}).items()}
+        runs.setdefault((tuple(cmd), tuple(sorted(env.items()))), name)
+def check(item):
+    (cmd, env), name = item
+    exe = os.path.join(sys.argv[1], "services", cmd[0].split("-", 1)[1], cmd[0])
+    assert os.access(exe, os.X_OK), f"{name}: {exe} is not built"
+    r = subprocess.run([exe, "--config-check"] + list(cmd[1:]), capture_output=True, text=True,
+                       env=dict(env, PATH=os.environ.get("PATH", "/usr/bin:/bin")))
+    assert r.returncode == 0 and "warning" not in r.stderr, \
+        f"{name}: {cmd[0]} --config-check with its compose environment: rc={r.returncode} {r.stderr.strip()}"
+    return name
+with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    names = list(pool.map(check, runs.items()))
+print(f"compose (with and without the postgres override): {len(names)} environments "
+      f"({', '.join(sorted(names))}) pass --config-check")
 PY

@@ -126,6 +126,25 @@ for kind in ("Deployment", "StatefulSet"):
                 assert mounted(env.get("NEWSWIRE_CURVE_SERVER", "")) == ["broker.pub"], \
                     f"{name}/{c['name']}: no broker.pub"
 assert commands == {f"newswire-{s}" for s in ("broker", "fetch", "parse", "enrich", "store", "query")}, commands
+# Each container's environment (the ConfigMap, then its own env; a valueFrom stands in as a
+# name) passes its executable's --config-check: no bad value, no variable it does not know.
+import concurrent.futures, subprocess
+def config_check(job):
+    where, cmd, env = job
+    exe = os.path.join(sys.argv[2], "services", cmd[0].split("-", 1)[1], cmd[0])
+    r = subprocess.run([exe, "--config-check"] + cmd[1:], env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and "warning" not in r.stderr, \
+        f"{where}: --config-check with its environment: rc={r.returncode} {r.stderr.strip()}"
+jobs = []
+for kind in ("Deployment", "StatefulSet"):
+    for name, d in kinds.get(kind, {}).items():
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+            env.update({k: str(v) for k, v in cm.items()})
+            env.update({e["name"]: str(e.get("value", "x-from-field")) for e in c.get("env", [])})
+            jobs.append((f"{name}/{c['name']}", c["command"] + c.get("args", []), env))
+with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    list(pool.map(config_check, jobs))
 fetch = kinds["StatefulSet"]["newswire-fetch"]["spec"]["template"]["spec"]["containers"][0]
 assert any(e["name"] == "NEWSWIRE_SPOOL_DIR" and e["value"].startswith("/var/lib/newswire/spool")
            for e in fetch["env"]), "fetch spool not on its volume"
@@ -135,7 +154,7 @@ for name, svc in kinds["Service"].items():
 print("k8s ok:", ", ".join(f"{k} {sorted(v)}" for k, v in sorted(kinds.items())))
 PY
 case $rc in
-0) ok "Kubernetes manifests: our executables, probes on served ports, state on volumes, CURVE roles" ;;
+0) ok "Kubernetes manifests: our executables, probes on served ports, state on volumes, CURVE roles, environments pass --config-check" ;;
 3) echo "note: python3-yaml not installed; Kubernetes manifests not checked" ;;
 *) fail "Kubernetes manifests" ;;
 esac
