@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# test_hosts.sh: the pipeline across three hosts, for real (issue 15, item 2). The hosts are
+# test_hosts.sh: the pipeline across several hosts, for real (issue 15, item 2). The hosts are
 # network namespaces on one bridge (netns_lib.sh), each with its own address, ports and loopback:
-#   a  10.77.0.1  broker (CURVE, roles) and a spooling fetch
+#   a  10.77.0.1  broker (CURVE, roles; the primary of a pair) and a spooling fetch
 #   b  10.77.0.2  parse and enrich workers
 #   c  10.77.0.3  a store on PostgreSQL (a throwaway server, pg_lib.sh, in the same host)
+#   d  10.77.0.4  the backup broker, when the broker has --peer (ha.h); every client then names
+#                 both brokers, --broker A,D
 # Every ZeroMQ connection crosses the bridge over TCP with CURVE and the roles of `newswire keygen
 # --set`. A client on host a posts numbered articles to fetch while the test unplugs host c's
 # cable (no FIN, no RST: its packets vanish), then host b's for longer than the broker's
-# liveness, and plugs each back in. Then every accepted article is in the store's database exactly once
-# (one row, one revision, no dead letter) and fetch has no unacked item left. On host b, a
+# liveness, and plugs each back in; with a pair, it then kills the primary broker (SIGKILL) while
+# articles are still in flight, and the backup takes over. Then every accepted article is in the
+# store's database exactly once (one row, one revision, no dead letter) and fetch has no unacked
+# item left. On host b, a
 # parse with a key in no role and a store with the worker's key are refused by the broker,
 # counted by reason, and never get a job. tc netem (loss and delay on host b's link for the
 # whole run) is added where the kernel has sch_netem; without it the test says so and relies on
@@ -21,16 +25,28 @@ require_bins "$NW" "$(svc_bin broker)" "$(svc_bin fetch)" "$(svc_bin parse)" \
 command -v curl >/dev/null || skip "curl not installed"
 N=${NW_HOSTS_N:-120}
 
-hosts_up a b c
+# A broker pair where the broker has one (ha.h), else the one broker.
+PAIR=0
+"$(svc_bin broker)" --help 2>/dev/null | grep -q -- '--peer' && PAIR=1
+if [ $PAIR = 1 ]; then hosts_up a b c d; else hosts_up a b c; fi
 A=$(host_ip a)
 B=$(host_ip b)
 BROKER="tcp://$A:5550"
+BROKERS=$BROKER
+PEER=()
+if [ $PAIR = 1 ]; then
+  D=$(host_ip d)
+  BACKUP="tcp://$D:5550"
+  BROKERS="$BROKER,$BACKUP"
+  PEER=(--peer "$BACKUP")
+  IN_D=(ip netns exec "$(host_ns d)")
+fi
 # Services start through `ip netns exec` itself (not the `on` function), so the pid lib.sh's
 # start remembers is the service's, and SIGTERM at the end reaches it.
 IN_A=(ip netns exec "$(host_ns a)")
 IN_B=(ip netns exec "$(host_ns b)")
 IN_C=(ip netns exec "$(host_ns c)")
-ok "hosts a ($A), b ($B), c ($(host_ip c)) on one bridge"
+ok "hosts a ($A), b ($B), c ($(host_ip c))${D:+, d ($D)} on one bridge"
 
 K=$T/keys
 "$NW" keygen --set "$K" >/dev/null || fail "keygen --set"
@@ -42,12 +58,15 @@ C=(--curve-server "$K/broker.pub")
 BROKER_M="http://$A:9000"
 FETCH_API="http://127.0.0.1:8080" # fetch's API, from inside host a
 start broker "${IN_A[@]}" "$(svc_bin broker)" --bind "$BROKER" --http "$A:9000" \
-  --curve-key "$K/broker.key" --curve-roles "$K/roles"
-start fetch "${IN_A[@]}" "$(svc_bin fetch)" --broker "$BROKER" --http 127.0.0.1:8080 --inbox-dir "" \
+  --curve-key "$K/broker.key" --curve-roles "$K/roles" "${PEER[@]}"
+# The backup holds the same key pair as the primary: clients trust one server key (ha.h).
+[ $PAIR = 1 ] && start backup "${IN_D[@]}" "$(svc_bin broker)" --bind "$BACKUP" --http "$D:9000" \
+  --curve-key "$K/broker.key" --curve-roles "$K/roles" --peer "$BROKER" --backup
+start fetch "${IN_A[@]}" "$(svc_bin fetch)" --broker "$BROKERS" --http 127.0.0.1:8080 --inbox-dir "" \
   --ingest "" --name fetch-hosts --spool-dir "$T/spool" --resend-after 5s \
   --curve-key "$K/fetch.key" "${C[@]}"
-start parse "${IN_B[@]}" "$(svc_bin parse)" --broker "$BROKER" --http "$B:9001" --curve-key "$K/worker.key" "${C[@]}"
-start enrich "${IN_B[@]}" "$(svc_bin enrich)" --broker "$BROKER" --http "$B:9002" --curve-key "$K/worker.key" "${C[@]}"
+start parse "${IN_B[@]}" "$(svc_bin parse)" --broker "$BROKERS" --http "$B:9001" --curve-key "$K/worker.key" "${C[@]}"
+start enrich "${IN_B[@]}" "$(svc_bin enrich)" --broker "$BROKERS" --http "$B:9002" --curve-key "$K/worker.key" "${C[@]}"
 # Intruders on host b: a key in no role, and the worker's key where only stores may go.
 start intruder "${IN_B[@]}" "$(svc_bin parse)" --broker "$BROKER" --http "$B:9004" --curve-key "$T/intruder.key" "${C[@]}"
 start badstore "${IN_B[@]}" "$(svc_bin store)" --broker "$BROKER" --data-dir "$T/badstore" --http "$B:9005" \
@@ -56,7 +75,7 @@ start badstore "${IN_B[@]}" "$(svc_bin store)" --broker "$BROKER" --data-dir "$T
 # while the services above come up.
 pg_as() { on c runuser -u postgres -- "$@"; }
 pg_start
-start store "${IN_C[@]}" "$(svc_bin store)" --broker "$BROKER" --db "$NW_PG" --batch-ms 5 \
+start store "${IN_C[@]}" "$(svc_bin store)" --broker "$BROKERS" --db "$NW_PG" --batch-ms 5 \
   --http "$(host_ip c):9003" --curve-key "$K/store.key" "${C[@]}"
 
 m() { on a curl -fsS --max-time 2 "$1/metrics" | awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2 } END { print s + 0 }'; }
@@ -68,6 +87,19 @@ for u in "http://$B:9001" "http://$B:9002" "http://$(host_ip c):9003"; do
 done
 grep -q 'roles on" fetch=1 worker=1 store=1 subscriber=1' "$T/broker.log" || fail "broker roles: $(grep -m3 curve "$T/broker.log")"
 ok "broker and fetch on a, parse and enrich on b, store on c: connected over CURVE with roles"
+refused() { [ "$(mval "$BROKER_M" "nw_curve_refused_total{$1}")" -ge 1 ]; }
+wait_until 20 refused 'socket="raw.out",reason="unknown-key"' ||
+  fail "the unknown key was not refused: $(on a curl -fsS "$BROKER_M/metrics" | grep nw_curve_refused)"
+wait_until 20 refused 'socket="enriched.out",reason="role"' ||
+  fail "the worker key was not refused as a store: $(on a curl -fsS "$BROKER_M/metrics" | grep nw_curve_refused)"
+unknown=$(mval "$BROKER_M" 'nw_curve_refused_total{socket="raw.out",reason="unknown-key"}')
+role=$(mval "$BROKER_M" 'nw_curve_refused_total{socket="enriched.out",reason="role"}')
+if [ $PAIR = 1 ]; then
+  BACKUP_M="http://$D:9000"
+  [ "$(mval "$BROKER_M" nw_broker_active)" = 1 ] && [ "$(mval "$BACKUP_M" nw_broker_active)" = 0 ] ||
+    fail "not primary active, backup passive: $(mval "$BROKER_M" nw_broker_active) $(mval "$BACKUP_M" nw_broker_active)"
+  ok "broker pair: the primary on a active, the backup on d passive; every client names both"
+fi
 
 NETEM=0
 if netem b delay 20ms 10ms loss 2%; then
@@ -140,6 +172,20 @@ link_up b
 [ "$dropped" -gt "$dropped0" ] || fail "the broker did not notice host b's workers gone (dropped $dropped0 -> $dropped)"
 ok "host b cut for 5 s at $at stored ($(accepted) accepted): the broker dropped its workers ($dropped0 -> $dropped), $((during - at)) stored meanwhile"
 
+if [ $PAIR = 1 ]; then
+  # The primary broker killed while the pipeline still holds articles (nothing was stored while
+  # host b was out): the backup must take over once a client lost the primary too, and fetch
+  # re-sends what the dead broker held.
+  at=$(stored)
+  kill -KILL "$PID_broker"
+  t0=$(date +%s%N)
+  active() { [ "$(mval "$BACKUP_M" nw_broker_active)" = 1 ]; }
+  wait_until 30 active || fail "the backup did not take over: $(tail -5 "$T/backup.log")"
+  gap=$((($(date +%s%N) - t0) / 1000000))
+  ok "primary broker on a killed (SIGKILL) at $at stored of $(accepted) accepted: the backup on d active after $gap ms"
+  BROKER_M=$BACKUP_M
+fi
+
 grep -q finished "$T/client.done" 2>/dev/null ||
   wait_progress 30 60 accepted grep -q finished "$T/client.done" || fail "the client did not finish ($WAIT_WHY)"
 posted=$SECONDS
@@ -156,20 +202,18 @@ wait_progress 30 60 'm http://127.0.0.1:8080 nw_fetch_spool_unacked' unacked_zer
   fail "fetch still has $(m http://127.0.0.1:8080 nw_fetch_spool_unacked) unacked ($WAIT_WHY)"
 requeued=$(m "$BROKER_M" nw_broker_requeued_total)
 resent=$(m http://127.0.0.1:8080 nw_fetch_resent_total)
-ok "all $N accepted articles stored exactly once, none dead, all acked $((SECONDS - posted)) s after the last was accepted (broker requeued $requeued jobs, fetch re-sent $resent)"
+ok "all $N accepted articles stored exactly once, none dead, all acked $((SECONDS - posted)) s after the last was accepted ($([ $PAIR = 1 ] && echo "backup" || echo "broker") requeued $requeued jobs, fetch re-sent $resent)"
 
-# The refused peers: counted by reason, no job ever reached them.
-unknown=$(mval "$BROKER_M" 'nw_curve_refused_total{socket="raw.out",reason="unknown-key"}')
-role=$(mval "$BROKER_M" 'nw_curve_refused_total{socket="enriched.out",reason="role"}')
-[ "$unknown" -ge 1 ] || fail "the unknown key was not refused: $(on a curl -fsS "$BROKER_M/metrics" | grep nw_curve_refused)"
-[ "$role" -ge 1 ] || fail "the worker key was not refused as a store: $(on a curl -fsS "$BROKER_M/metrics" | grep nw_curve_refused)"
+# The refused peers never got a job.
 [ "$(m "http://$B:9004" nw_worker_jobs_total)" = 0 ] || fail "the intruder parse got jobs"
 [ "$(m "http://$B:9005" nw_store_articles_total)" = 0 ] || fail "the store with a worker key stored articles"
 ! ready "http://$B:9004" 2>/dev/null || fail "the intruder parse says it is ready"
 ok "a key in no role refused ($unknown), the worker key as a store refused ($role); neither got a job"
 
-for s in broker fetch parse enrich store; do
+survivors=(fetch parse enrich store)
+if [ $PAIR = 1 ]; then survivors+=(backup); else survivors+=(broker); fi
+for s in "${survivors[@]}"; do
   eval "p=\$PID_$s"
   kill -0 "$p" 2>/dev/null || fail "$s exited during the test"
 done
-ok "three hosts: ${SECONDS} s"
+ok "$([ $PAIR = 1 ] && echo four || echo three) hosts: ${SECONDS} s"
