@@ -101,9 +101,7 @@ if [ $PAIR = 1 ]; then
   ok "broker pair: the primary on a active, the backup on d passive; every client names both"
 fi
 
-NETEM=0
 if netem b delay 20ms 10ms loss 2%; then
-  NETEM=1
   ok "host b's link: netem delay 20ms +-10ms, loss 2% for the whole run"
 else
   echo "note: no sch_netem in this kernel: no loss or delay, only the cable cuts"
