@@ -28,11 +28,11 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "newswire/curve.h"
 #include "newswire/log.h"
 #include "newswire/metrics.h"
 #include "newswire/proto.h"
 #include "newswire/spool.h"
+#include "newswire/sub.h"
 #include "newswire/util.h"
 #include "newswire/zsock.h"
 
@@ -310,6 +310,22 @@ fetch_deliver_writable(fetch_deliver_t *d)
     pump(d, SIZE_MAX);
 }
 
+void
+fetch_deliver_switch(fetch_deliver_t *d, const char *base)
+{
+    char ep[NW_EP_MAX];
+    if (nw_ep_derive(base, NW_EP_RAW_IN, ep, sizeof ep) == 0)
+        nw_push_reconnect(d->raw, ep);
+    if (nw_ep_derive(base, (nw_ep_t)nw_ep_for_type("dead"), ep, sizeof ep) == 0)
+        nw_push_reconnect(d->dead, ep);
+    if (d->spool == NULL)
+        return;
+    uv_update_time(d->loop);
+    nw_spool_resend_lost(d->spool, nw_now_ms());
+    d->blocked = 0; /* the old pipe was full, the new one is empty */
+    pump(d, RESEND_BATCH);
+}
+
 static void
 on_ack(nw_zsock_t *zs, zmq_msg_t *frames, size_t n, void *arg)
 {
@@ -348,7 +364,7 @@ fetch_deliver_t *
 fetch_deliver_new(uv_loop_t *loop, void *zctx, const fetch_deliver_opts_t *o)
 {
     fetch_deliver_t *d = calloc(1, sizeof *d);
-    char err[512], ep[NW_EP_MAX];
+    char err[512];
     void *s = NULL;
     if (d == NULL || (d->origin = strdup(o->origin)) == NULL)
         goto err;
@@ -384,15 +400,11 @@ fetch_deliver_new(uv_loop_t *loop, void *zctx, const fetch_deliver_opts_t *o)
     nw_spool_stats(d->spool, &st);
     d->sent_upto = nw_spool_durable(d->spool); /* what was spooled before counts as re-sent */
     snprintf(d->topic, sizeof d->topic, "ack.%s", o->origin);
-    if (nw_ep_derive(o->broker, NW_EP_PUB_OUT, ep, sizeof ep) < 0)
-        goto err_handles;
-    int hwm = SUB_RCVHWM, linger = 0;
-    s = zmq_socket(zctx, ZMQ_SUB);
-    if (s == NULL || zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
-        zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_setsockopt(s, ZMQ_SUBSCRIBE, d->topic, strlen(d->topic)) < 0 || nw_zsock_limit(s) < 0 ||
-        nw_curve_client(s) < 0 || zmq_connect(s, ep) < 0) {
-        NW_ERROR(NULL, "cannot subscribe to acks at \"%s\": %s", ep, zmq_strerror(zmq_errno()));
+    /* the same subscriber as every other (with a broker pair: both hubs) */
+    const char *topic = d->topic;
+    s = nw_sub_open(zctx, o->broker, &topic, 1, SUB_RCVHWM, err, sizeof err);
+    if (s == NULL) {
+        NW_ERROR(NULL, "cannot subscribe to acks: %s", err);
         goto err_handles;
     }
     d->sub = nw_zsock_new(loop, s, on_ack, d);

@@ -51,6 +51,10 @@ int fetch_deliver_send(fetch_deliver_t *d, char tag, const uint8_t *msg, size_t 
                        fetch_deliver_cb cb, void *arg);
 /* A push became writable: send what waits. NULL-safe. */
 void fetch_deliver_writable(fetch_deliver_t *d);
+/* The broker pair failed over to base (brokers.h): move the raw and dead pushes there and
+ * re-send at once everything unacked, since what the old broker held is lost (without this
+ * the re-sends would wait for resend-after and its backoff). */
+void fetch_deliver_switch(fetch_deliver_t *d, const char *base);
 /* True while a broker queue pushes back (spooled mode). */
 int fetch_deliver_blocked(const fetch_deliver_t *d);
 /* cb runs (from the loop) once no send waits for an fsync. */
