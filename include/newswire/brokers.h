@@ -20,7 +20,8 @@
 typedef struct nw_brokers nw_brokers_t;
 
 /* The broker in use changed to base (a base endpoint of the list; valid until the next
- * switch or the close). */
+ * switch or the close), or it is the same one serving again after two heartbeats without
+ * (it restarted before the other took over): either way what it held is lost. */
 typedef void (*nw_brokers_switch_cb)(nw_brokers_t *bs, const char *base, void *arg);
 
 /* Watch the brokers of list (a comma-separated list of base endpoints, at least two; copied)

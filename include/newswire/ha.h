@@ -20,10 +20,13 @@
  *      becomes passive. So two brokers that see each other always end with the primary
  *      active, unless the backup is already active (then the primary comes back passive).
  *   3. A client that needs a broker ("PING" "1") makes a broker active only if its peer is
- *      gone (not heard for two heartbeats, or never since start). This is Binary Star's rule
- *      against split brain: a backup that merely lost sight of the primary stays passive
- *      until a client has lost it too, and a client that alone lost the primary finds the
- *      backup passive (it sees the primary) and keeps looking.
+ *      gone (not heard for two heartbeats, or, for the primary, never since start). This is
+ *      Binary Star's rule against split brain: a backup that merely lost sight of the primary
+ *      stays passive until a client has lost it too, and a client that alone lost the primary
+ *      finds the backup passive (it sees the primary) and keeps looking. A backup that has
+ *      never heard the primary since it started never serves (as Binary Star's): it cannot
+ *      tell a primary that is down from a link that is, and clients asking both would make
+ *      two actives; so start the primary first, or a backup waits for it.
  *   A broker never changes state because time passed: only by what it hears.
  *
  * Both brokers must run with the same --heartbeat. With CURVE both hold the same broker key

@@ -31,6 +31,7 @@ struct nw_brokers {
     size_t n, cur;
     unsigned hb_ms;
     uint64_t last_ok_ms; /* when we last had an active broker (or started) */
+    int lost;            /* the broker in use stopped serving (it may come back restarted) */
     uv_timer_t timer;
     nw_brokers_switch_cb cb;
     void *arg;
@@ -53,8 +54,17 @@ choose(nw_brokers_t *bs)
     uint64_t now = uv_now(bs->loop);
     if (serving(bs, &bs->probes[bs->cur], now)) {
         bs->last_ok_ms = now;
+        if (bs->lost) {
+            /* it came back before the other took over (a quick restart): what it held is
+             * gone all the same, so the owner hears of it as of a move */
+            bs->lost = 0;
+            NW_WARN(NULL, "broker pair: \"%s\" serves again", bs->probes[bs->cur].base);
+            bs->cb(bs, bs->probes[bs->cur].base, bs->arg);
+        }
         return;
     }
+    if (now - bs->last_ok_ms >= 2 * (uint64_t)bs->hb_ms)
+        bs->lost = 1;
     for (size_t i = 0; i < bs->n; i++) {
         if (i == bs->cur || !serving(bs, &bs->probes[i], now))
             continue;
@@ -62,6 +72,7 @@ choose(nw_brokers_t *bs)
                 bs->probes[bs->cur].base, bs->probes[i].base);
         bs->cur = i;
         bs->last_ok_ms = now;
+        bs->lost = 0;
         nw_metrics_add(bs->m_switches, 1);
         nw_metrics_set(bs->m_current, (int64_t)i);
         bs->cb(bs, bs->probes[i].base, bs->arg);

@@ -77,8 +77,9 @@ nw_ha_fsm_peer(nw_ha_fsm_t *f, nw_ha_state_t peer, uint64_t now)
 nw_ha_state_t
 nw_ha_fsm_client(nw_ha_fsm_t *f, uint64_t now)
 {
-    /* rule 3: a client lost its broker, and so did we */
-    if (f->state != NW_HA_ACTIVE && nw_ha_fsm_peer_gone(f, now))
+    /* rule 3: a client lost its broker, and so did we; a backup that never heard its
+     * primary cannot tell a dead one from a broken link, so it keeps out */
+    if (f->state != NW_HA_ACTIVE && nw_ha_fsm_peer_gone(f, now) && (f->peer_heard || !f->backup))
         f->state = NW_HA_ACTIVE;
     return f->state;
 }

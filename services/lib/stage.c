@@ -485,7 +485,12 @@ on_timer(uv_timer_t *t)
         }
         return;
     }
-    send_cmd(w, "HB", NULL);
+    /* A broker of a pair ignores a HELLO while it is not yet active (it may be the one that
+     * is taking over): until one answers, say HELLO again every interval, not just HB. */
+    if (w->pair && !w->heard)
+        announce(w);
+    else
+        send_cmd(w, "HB", NULL);
     if (++w->missed > NW_STAGE_LIVENESS) {
         /* The broker restarted or dropped us: whatever credit it had for us is gone. */
         NW_INFO(NULL, "broker silent, announcing credit again inflight=%u", w->inflight);
@@ -519,12 +524,13 @@ on_switch(nw_brokers_t *bs, const char *base, void *arg)
     char ep[NW_EP_MAX];
     if (w->closing || nw_ep_derive(base, w->stage_out, ep, sizeof ep) < 0)
         return;
-    if (zmq_connect(w->dealer_sock, ep) < 0) {
+    if (strcmp(ep, w->dealer_ep) != 0 && zmq_connect(w->dealer_sock, ep) < 0) {
         NW_ERROR(NULL, "worker connect failed endpoint=\"%s\" err=\"%s\"", ep,
                  zmq_strerror(zmq_errno()));
         return;
     }
-    zmq_disconnect(w->dealer_sock, w->dealer_ep);
+    if (strcmp(ep, w->dealer_ep) != 0)
+        zmq_disconnect(w->dealer_sock, w->dealer_ep);
     strcpy(w->dealer_ep, ep);
     strcpy(w->broker, base);
     for (int i = 0; i < NW_EP_COUNT; i++)

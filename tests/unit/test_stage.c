@@ -64,12 +64,46 @@ test_ep_derive(void **state)
     expect_bad("udp://host:5550", NW_EP_RAW_IN);
     expect_bad("ipc://", NW_EP_RAW_IN);
     expect_bad("inproc://", NW_EP_RAW_IN);
-    expect_bad("inproc://b", NW_EP_COUNT);
+    expect_bad("inproc://b", NW_EP_HA + 1);
     expect_bad("inproc://b", (nw_ep_t)-1);
+    /* a broker pair's state endpoint: base + 8 */
+    expect_ep("tcp://127.0.0.1:5550", NW_EP_HA, "tcp://127.0.0.1:5558");
+    expect_ep("inproc://b", NW_EP_HA, "inproc://b-ha");
+    expect_bad("tcp://h:65528", NW_EP_HA);
 
     char small[12];
     assert_int_equal(nw_ep_derive("inproc://b", NW_EP_RAW_IN, small, sizeof small), -EINVAL);
     assert_int_equal(nw_ep_derive("inproc://b", NW_EP_RAW_IN, small, 0), -EINVAL);
+}
+
+/* --broker PRIMARY,BACKUP: one entry is a plain endpoint, as before */
+static void
+test_ep_list(void **state)
+{
+    (void)state;
+    char out[NW_EP_MAX];
+    assert_int_equal(nw_ep_list_count(NULL), 0);
+    assert_int_equal(nw_ep_list_count(""), 0);
+    assert_int_equal(nw_ep_list_count("tcp://a:5550"), 1);
+    assert_int_equal(nw_ep_list_count("tcp://a:5550,tcp://b:5560"), 2);
+    assert_int_equal(nw_ep_list_entry("tcp://a:5550", 0, out, sizeof out), 0);
+    assert_string_equal(out, "tcp://a:5550");
+    assert_int_equal(nw_ep_list_entry("tcp://a:5550,tcp://b:5560", 1, out, sizeof out), 0);
+    assert_string_equal(out, "tcp://b:5560");
+    assert_int_equal(nw_ep_list_entry("tcp://a:5550,tcp://b:5560", 2, out, sizeof out), -EINVAL);
+    assert_int_equal(nw_ep_list_entry("tcp://a:5550,,x", 1, out, sizeof out), -EINVAL);
+    assert_int_equal(nw_ep_list_entry("tcp://a:5550", 0, out, 5), -EINVAL);
+
+    assert_int_equal(nw_ep_list_check("tcp://a:5550", NW_EP_PUB_OUT), 0);
+    assert_int_equal(nw_ep_list_check("tcp://a:5550,ipc:///run/b", NW_EP_HA), 0);
+    assert_int_equal(nw_ep_list_check("tcp://a:5550,", NW_EP_PUB_OUT), -EINVAL);
+    assert_int_equal(nw_ep_list_check(",tcp://a:5550", NW_EP_PUB_OUT), -EINVAL);
+    assert_int_equal(nw_ep_list_check("tcp://a:5550,bogus", NW_EP_PUB_OUT), -EINVAL);
+    assert_int_equal(nw_ep_list_check("tcp://a:65528,tcp://b:5550", NW_EP_HA), -EINVAL);
+    assert_int_equal(
+        nw_ep_list_check("inproc://a,inproc://b,inproc://c,inproc://d,inproc://e", NW_EP_PUB_OUT),
+        -EINVAL); /* more than NW_EP_MAX_BROKERS */
+    assert_int_equal(nw_ep_list_check(NULL, NW_EP_PUB_OUT), -EINVAL);
 }
 
 static void
@@ -358,9 +392,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ep_derive),
-        cmocka_unit_test(test_ep_names_and_types),
-        cmocka_unit_test(test_worker_protocol),
+        cmocka_unit_test(test_ep_derive),          cmocka_unit_test(test_ep_list),
+        cmocka_unit_test(test_ep_names_and_types), cmocka_unit_test(test_worker_protocol),
         cmocka_unit_test(test_push_and_pub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
