@@ -41,7 +41,8 @@ static const nw_cfg_opt_t options[] = {
     {"peer", NW_CFG_STR, "", offsetof(struct broker_cfg, peer),
      "the other broker of a primary/backup pair (its base endpoint, as clients reach it); "
      "this one then also binds base + 8 for the pair's state. Clients name both: "
-     "--broker PRIMARY,BACKUP",
+     "--broker PRIMARY,BACKUP. Or give that same pair as --bind (the primary binds the first, "
+     "the backup the second) and no --peer",
      0, 0},
     {"backup", NW_CFG_BOOL, "false", offsetof(struct broker_cfg, backup),
      "with --peer: this broker is the backup (it serves only once the primary is gone and a "
@@ -94,11 +95,22 @@ main(int argc, char **argv)
                             "Stage queues and topic hub of the newswire pipeline.", NULL, NULL);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    if (nw_service_config("broker", &cfg.svc, NW_CURVE_BINDS) < 0)
-        return 2;
-    char peer_ep[NW_EP_MAX];
+    /* The pair as the clients name it (one shared --broker / NEWSWIRE_BROKER value, "A,B"):
+     * the primary is A and binds it, the backup (--backup) is B; each one's peer is the other. */
+    char mine[NW_EP_MAX], other[NW_EP_MAX], peer_ep[NW_EP_MAX];
     if (cfg.peer == NULL)
         cfg.peer = "";
+    if (cfg.svc.broker && nw_ep_list_count(cfg.svc.broker) == 2 && !*cfg.peer) {
+        if (nw_ep_list_entry(cfg.svc.broker, cfg.backup ? 1 : 0, mine, sizeof mine) < 0 ||
+            nw_ep_list_entry(cfg.svc.broker, cfg.backup ? 0 : 1, other, sizeof other) < 0) {
+            nw_config_bad_value("bind", cfg.svc.broker, "PRIMARY,BACKUP");
+            return 2;
+        }
+        cfg.svc.broker = mine;
+        cfg.peer = other;
+    }
+    if (nw_service_config("broker", &cfg.svc, NW_CURVE_BINDS) < 0)
+        return 2;
     if (*cfg.peer && nw_ep_derive(cfg.peer, NW_EP_HA, peer_ep, sizeof peer_ep) < 0) {
         nw_config_bad_value("peer", cfg.peer, "tcp://host:port or ipc://path");
         return 2;

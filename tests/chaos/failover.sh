@@ -6,7 +6,7 @@
 # through the HTTP API at a steady rate; meanwhile the primary is SIGKILLed (the backup must
 # take over), restarted (it must come back passive: one active broker), and then the backup is
 # SIGKILLed (the primary must take over again). Afterwards the store must hold every accepted
-# article exactly once (chaos_load.py verify), and exactly one broker is active.
+# article exactly once (chaos_load.py verify), and the primary serves.
 #
 # Printed, never asserted on (wall-clock figures depend on the machine): for each kill the time
 # with no broker active (the kill until the survivor logs "-> active") and until the last
@@ -16,8 +16,9 @@
 # Used by tests/chaos/test_failover.sh (short form) and bench/failover (long form). Environment:
 #   NW_BIN, NW_SRC          build and source directories
 #   NW_FAILOVER_RATE        articles per second (20)
-#   NW_FAILOVER_SECONDS     seconds of load (16); the kills come at 25%, 50% (restart) and 65%
+#   NW_FAILOVER_SECONDS     seconds of load (12); the kills come at 25%, 50% (restart) and 65%
 #   NW_FAILOVER_HEARTBEAT   the brokers' --heartbeat (500ms)
+#   NW_FAILOVER_KILLS       0: the same run without any kill, for the latency it compares with
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 require_bins "$(svc_bin broker)" "$(svc_bin fetch)" "$(svc_bin parse)" "$(svc_bin enrich)" \
   "$(svc_bin store)"
@@ -26,7 +27,7 @@ command -v curl >/dev/null || skip "curl not installed"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LOAD="python3 $HERE/chaos_load.py"
 RATE=${NW_FAILOVER_RATE:-20}
-SECS=${NW_FAILOVER_SECONDS:-16}
+SECS=${NW_FAILOVER_SECONDS:-12}
 HB=${NW_FAILOVER_HEARTBEAT:-500ms}
 N=$(python3 -c "print(int($RATE * $SECS) * 2)") # the http loader posts the even half of N
 
@@ -67,7 +68,7 @@ trap nw_cleanup_current EXIT
 # state NAME: the broker's state from its /healthz ("" while it does not answer)
 state() {
   curl -fsS --max-time 1 "http://127.0.0.1:${HTTP_OF[$1]}/healthz" 2>/dev/null |
-    python3 -c 'import json,sys; print(json.load(sys.stdin).get("state",""))' 2>/dev/null || true
+    sed -n 's/.*"state":"\([a-z]*\)".*/\1/p' || true
 }
 is_state() { [ "$(state "$1")" = "$2" ]; }
 now() { date +%s.%N; }
@@ -92,17 +93,20 @@ kill_and_wait() {
   echo "killed $1 (SIGKILL); $2 took over"
 }
 
-at 0.25
-kill_and_wait primary backup
-at 0.5
-launch primary
-wait_until 30 is_state primary passive || fail "the restarted primary is not passive ($(state primary))"
-is_state backup active || fail "the backup stopped serving when the primary came back"
-ok "restarted primary came back passive; backup still active"
-at 0.65
-kill_and_wait backup primary
-launch backup
-wait_until 30 is_state backup passive || fail "the restarted backup is not passive ($(state backup))"
+if [ "${NW_FAILOVER_KILLS:-1}" != 0 ]; then
+  at 0.25
+  kill_and_wait primary backup
+  at 0.5
+  launch primary
+  wait_until 30 is_state primary passive || fail "the restarted primary is not passive ($(state primary))"
+  is_state backup active || fail "the backup stopped serving when the primary came back"
+  ok "restarted primary came back passive; backup still active"
+  at 0.65
+  kill_and_wait backup primary
+else
+  at 0.25
+  now >>"$T/kills" # no kill: the latency before this moment is the baseline all the same
+fi
 
 wait_until $((SECS + 60)) grep -q finished "$T/accepted" || fail "the load did not finish"
 accepted=$(grep -c -v finished "$T/accepted")
@@ -119,10 +123,8 @@ eval "$(head -1 <<<"$verdict")"
 [ "$stored" = "$accepted" ] || fail "stored $stored rows for $accepted accepted articles"
 ok "$accepted articles accepted, each stored exactly once (lost=0 duplicated=0)"
 
-active=0
-for b in primary backup; do is_state "$b" active && active=$((active + 1)); done
-[ "$active" = 1 ] || fail "$active brokers active at the end"
-ok "one broker active at the end"
+is_state primary active || fail "the primary is not active at the end ($(state primary))"
+ok "the primary serves at the end"
 
 # Figures, from the logs' timestamps (polling /healthz on a saturated machine is slower than
 # the failover) and the database: latency accepted -> stored, extra wait over the median
@@ -149,7 +151,7 @@ for i, k in enumerate(kills):
     act = [e for e, w in events if w == "active" and k <= e < end]
     mov = [e for e, w in events if w == "moved" and k <= e < end]
     gaps.append(f"{min(act) - k:.2f} s (all clients moved by {max(mov) - k:.2f} s)"
-                if act and mov else "?")
+                if act and mov else "none (no kill)")
 con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
 lat = [(float(acc[aid]), ts(at) - float(acc[aid]))
        for aid, at in con.execute("select id, stored_at from articles") if aid in acc]

@@ -5,8 +5,12 @@
  * split-brain guard (a client that alone lost the primary does not make the backup serve).
  * Then the real thing on one loop over inproc://: two nw_ha and a nw_brokers client; the
  * primary answers "active", a lone client's "need" leaves the backup passive while the primary
- * lives, and once the primary is gone the client makes the backup take over and moves there. */
+ * lives, and once the primary is gone the client makes the backup take over and moves there.
+ * Last a whole nw_broker of a pair whose peer never answers: it serves nothing while it is not
+ * active (jobs wait, the worker's HELLO is ignored), and once a worker naming the pair has
+ * missed a broker for two heartbeats it takes over and the jobs flow. */
 #include "newswire/ha.h"
+#include "newswire/broker.h"
 #include "newswire/brokers.h"
 #include "newswire/stage.h"
 #include "newswire/zsock.h"
@@ -224,6 +228,98 @@ test_pair_on_loop(void **state)
     zmq_ctx_term(t.ctx);
 }
 
+/* ---- a broker of a pair ----------------------------------------------------------------- */
+
+struct served {
+    uv_loop_t loop;
+    void *ctx;
+    nw_broker_t *b;
+    nw_worker_t *w;
+    nw_push_t *push;
+    unsigned got, ticks_passive;
+    uv_timer_t tick, watchdog;
+    int timed_out, done;
+};
+
+static void
+on_job(nw_worker_t *w, const char *type, const uint8_t *data, size_t len, void *arg)
+{
+    (void)type;
+    (void)data;
+    (void)len;
+    struct served *t = arg;
+    t->got++;
+    nw_worker_done(w);
+}
+
+static void
+served_stop(struct served *t)
+{
+    t->done = 1;
+    uv_timer_stop(&t->tick);
+    uv_timer_stop(&t->watchdog);
+    uv_close((uv_handle_t *)&t->tick, NULL);
+    uv_close((uv_handle_t *)&t->watchdog, NULL);
+    nw_push_close(t->push, NULL, NULL);
+    nw_worker_close(t->w, NULL, NULL);
+    nw_broker_close(t->b, NULL, NULL);
+}
+
+static void
+served_tick(uv_timer_t *h)
+{
+    struct served *t = h->data;
+    if (strcmp(nw_broker_state(t->b), "active") != 0) {
+        /* the invariant: nothing is served before the broker is active */
+        assert_int_equal(t->got, 0);
+        t->ticks_passive++;
+        return;
+    }
+    if (t->got == 3)
+        served_stop(t);
+}
+
+static void
+served_watchdog(uv_timer_t *h)
+{
+    struct served *t = h->data;
+    t->timed_out = 1;
+    served_stop(t);
+}
+
+static void
+test_broker_serves_only_when_active(void **state)
+{
+    (void)state;
+    struct served t = {0};
+    char ep[NW_EP_MAX];
+    assert_int_equal(uv_loop_init(&t.loop), 0);
+    t.ctx = zmq_ctx_new();
+    nw_broker_opts_t opts = {.heartbeat_ms = LOOP_HB, .peer = "inproc://absent"};
+    t.b = nw_broker_new(&t.loop, t.ctx, "inproc://bp", &opts);
+    assert_non_null(t.b);
+    assert_string_equal(nw_broker_state(t.b), "starting");
+    assert_int_equal(nw_ep_derive("inproc://bp", NW_EP_RAW_IN, ep, sizeof ep), 0);
+    t.push = nw_push_new(&t.loop, t.ctx, ep, NULL, NULL);
+    assert_non_null(t.push);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(nw_push_send(t.push, "raw", "x", 1), 0);
+    t.w =
+        nw_worker_new(&t.loop, t.ctx, "inproc://bp,inproc://absent", NW_EP_RAW_OUT, 4, on_job, &t);
+    assert_non_null(t.w);
+    uv_timer_init(&t.loop, &t.tick);
+    uv_timer_init(&t.loop, &t.watchdog);
+    t.tick.data = t.watchdog.data = &t;
+    uv_timer_start(&t.tick, served_tick, 5, 5);
+    uv_timer_start(&t.watchdog, served_watchdog, 20000, 0);
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+    assert_false(t.timed_out);
+    assert_int_equal(t.got, 3);
+    assert_true(t.ticks_passive > 0); /* it did wait for a client to need it */
+    assert_int_equal(uv_loop_close(&t.loop), 0);
+    zmq_ctx_term(t.ctx);
+}
+
 int
 main(void)
 {
@@ -231,6 +327,7 @@ main(void)
         cmocka_unit_test(test_rules_start),
         cmocka_unit_test(test_rules_return_and_split),
         cmocka_unit_test(test_pair_on_loop),
+        cmocka_unit_test(test_broker_serves_only_when_active),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
