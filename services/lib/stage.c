@@ -10,7 +10,10 @@
  * jobs of that turn, e.g. a store's whole commit), not once half the window is free: the
  * broker keeps every job it has not heard READY for in its in-flight set and requeues them
  * all when the worker dies, so a late READY turned every committed job of a killed store
- * into a redelivery, and an idle pipeline showed jobs in flight that were long finished. */
+ * into a redelivery, and an idle pipeline showed jobs in flight that were long finished.
+ *
+ * A worker given a broker pair ("A,B") follows the active broker (brokers.h, on_switch): its
+ * DEALER and PUSH sockets move, and it says HELLO every interval until the new one answers. */
 #include "newswire/stage.h"
 
 #include "newswire/brokers.h"

@@ -388,13 +388,49 @@ test_push_and_pub(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* A failover moves a PUSH (brokers.h): everything after the move goes to the new endpoint
+ * and nothing to the old one (a PUSH connected to both would round-robin between them). */
+static void
+test_push_reconnect(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    char buf[16];
+    int timeout = 200;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    void *ctx = zmq_ctx_new();
+    void *a = zmq_socket(ctx, ZMQ_PULL), *b = zmq_socket(ctx, ZMQ_PULL);
+    assert_int_equal(zmq_bind(a, "inproc://ra"), 0);
+    assert_int_equal(zmq_bind(b, "inproc://rb"), 0);
+    zmq_setsockopt(a, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt(b, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    nw_push_t *push = nw_push_new(&loop, ctx, "inproc://ra", NULL, NULL);
+    assert_non_null(push);
+    assert_int_equal(nw_push_send(push, "raw", "0", 1), 0);
+    assert_int_equal(zmq_recv(a, buf, sizeof buf, 0), 3);
+    assert_int_equal(zmq_recv(a, buf, sizeof buf, 0), 1);
+    assert_int_equal(nw_push_reconnect(push, "inproc://rb"), 0);
+    assert_int_equal(nw_push_reconnect(push, "inproc://rb"), 0); /* already there */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(nw_push_send(push, "raw", "1", 1), 0);
+    for (int i = 0; i < 20; i++)
+        assert_true(zmq_recv(b, buf, sizeof buf, 0) > 0);
+    assert_int_equal(zmq_recv(a, buf, sizeof buf, 0), -1); /* nothing went to the old one */
+    nw_push_close(push, NULL, NULL);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    zmq_close(a);
+    zmq_close(b);
+    assert_int_equal(zmq_ctx_term(ctx), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ep_derive),          cmocka_unit_test(test_ep_list),
         cmocka_unit_test(test_ep_names_and_types), cmocka_unit_test(test_worker_protocol),
-        cmocka_unit_test(test_push_and_pub),
+        cmocka_unit_test(test_push_and_pub),       cmocka_unit_test(test_push_reconnect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
