@@ -88,7 +88,7 @@ on_drain(nw_service_t *svc, void *arg)
 int
 main(int argc, char **argv)
 {
-    struct broker_cfg cfg;
+    struct broker_cfg cfg = {0}; /* options outside the table (curve.server) stay NULL */
     struct broker_app app = {0};
 
     int rc = nw_config_load(options, &cfg, argc, argv, "newswire-broker [options]",

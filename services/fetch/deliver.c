@@ -323,7 +323,11 @@ fetch_deliver_switch(fetch_deliver_t *d, const char *base)
     uv_update_time(d->loop);
     nw_spool_resend_lost(d->spool, nw_now_ms());
     d->blocked = 0; /* the old pipe was full, the new one is empty */
-    pump(d, RESEND_BATCH);
+    nw_spool_stats_t st;
+    nw_spool_stats(d->spool, &st);
+    int sent = nw_spool_resend(d->spool, nw_now_ms(), send_one, d, RESEND_BATCH);
+    NW_WARN(NULL, "broker \"%s\" serves now: re-sent %d of %" PRIu64 " unacked records at once",
+            base, sent, st.unacked);
 }
 
 static void
