@@ -167,8 +167,10 @@ make_socket(void *zctx, int type, int sndhwm)
 /* ---- nw_push ---------------------------------------------------------------------------- */
 
 struct nw_push {
+    uv_loop_t *loop;
+    void *zctx;
     nw_zsock_t *zs;
-    void *sock; /* the PUSH inside zs, for zmq_connect / zmq_disconnect */
+    void *sock; /* the PUSH inside zs */
     char endpoint[NW_EP_MAX];
     nw_push_writable_cb on_writable;
     void *arg;
@@ -203,6 +205,8 @@ nw_push_new(uv_loop_t *loop, void *zctx, const char *endpoint, nw_push_writable_
     }
     strcpy(p->endpoint, endpoint);
     p->sock = s;
+    p->loop = loop;
+    p->zctx = zctx;
     p->on_writable = on_writable;
     p->arg = arg;
     p->zs = nw_zsock_new(loop, s, NULL, p);
@@ -234,15 +238,26 @@ nw_push_reconnect(nw_push_t *p, const char *endpoint)
         return 0;
     if (strlen(endpoint) >= sizeof p->endpoint)
         return -EINVAL;
-    if (zmq_connect(p->sock, endpoint) < 0) {
+    /* A new socket, not zmq_disconnect + zmq_connect on this one: a PUSH round-robins over
+     * its pipes, and the old pipe leaves only once the socket has processed its termination,
+     * so messages sent right after the move (fetch's re-sends) went half into the pipe of the
+     * broker that is gone, and were lost again. */
+    void *s = make_socket(p->zctx, ZMQ_PUSH, PUSH_SNDHWM);
+    nw_zsock_t *zs = NULL;
+    int zero = 0;
+    if (!s || zmq_connect(s, endpoint) < 0 || !(zs = nw_zsock_new(p->loop, s, NULL, p))) {
         int rc = -zmq_errno();
         NW_ERROR(NULL, "push connect failed endpoint=\"%s\" err=\"%s\"", endpoint,
                  zmq_strerror(-rc));
-        return rc;
+        if (s)
+            zmq_close(s);
+        return rc < 0 ? rc : -ENOMEM;
     }
-    /* A PUSH round-robins over its peers: the old one must go, or half the messages would
-     * wait for a broker that is gone (or passive). */
-    zmq_disconnect(p->sock, p->endpoint);
+    /* what it still holds was for the broker that is gone: drop it (fetch re-sends) */
+    zmq_setsockopt(p->sock, ZMQ_LINGER, &zero, sizeof zero);
+    nw_zsock_close(p->zs, NULL, NULL);
+    p->zs = zs;
+    p->sock = s;
     strcpy(p->endpoint, endpoint);
     /* the new pipe can take sends: a sender waiting for that must hear it */
     if (p->on_writable)
@@ -527,13 +542,24 @@ on_switch(nw_brokers_t *bs, const char *base, void *arg)
     char ep[NW_EP_MAX];
     if (w->closing || nw_ep_derive(base, w->stage_out, ep, sizeof ep) < 0)
         return;
-    if (strcmp(ep, w->dealer_ep) != 0 && zmq_connect(w->dealer_sock, ep) < 0) {
-        NW_ERROR(NULL, "worker connect failed endpoint=\"%s\" err=\"%s\"", ep,
-                 zmq_strerror(zmq_errno()));
-        return;
+    if (strcmp(ep, w->dealer_ep) != 0) {
+        /* a new DEALER, for the reason nw_push_reconnect gives: the old pipe would take a
+         * share of what we send next (the HELLO) */
+        void *s = make_socket(w->zctx, ZMQ_DEALER, 0);
+        nw_zsock_t *zs = NULL;
+        int zero = 0;
+        if (!s || zmq_connect(s, ep) < 0 || !(zs = nw_zsock_new(w->loop, s, on_dealer, w))) {
+            NW_ERROR(NULL, "worker connect failed endpoint=\"%s\" err=\"%s\"", ep,
+                     zmq_strerror(zmq_errno()));
+            if (s)
+                zmq_close(s);
+            return;
+        }
+        zmq_setsockopt(w->dealer_sock, ZMQ_LINGER, &zero, sizeof zero);
+        nw_zsock_close(w->dealer, NULL, NULL);
+        w->dealer = zs;
+        w->dealer_sock = s;
     }
-    if (strcmp(ep, w->dealer_ep) != 0)
-        zmq_disconnect(w->dealer_sock, w->dealer_ep);
     strcpy(w->dealer_ep, ep);
     strcpy(w->broker, base);
     for (int i = 0; i < NW_EP_COUNT; i++)
