@@ -1,8 +1,8 @@
 /* brokers.h: a client's view of a broker pair (ha.h): which of the brokers its --broker list
  * names ("tcp://a:5550,tcp://b:5550") is active, so its stage sockets can follow it.
  *
- * Every heartbeat it asks each broker's ha endpoint ["PING", need] and reads ["STATE", state,
- * heartbeat_ms]; it adopts the brokers' heartbeat. The broker in use stays in use while it
+ * Twice every heartbeat it asks each broker's ha endpoint ["PING", need] and reads ["STATE",
+ * state, heartbeat_ms]; it adopts the brokers' heartbeat. The broker in use stays in use while it
  * answers "active"; when it has not for two heartbeats (or answers anything else) and another
  * one answers "active", the client moves there at once (the switch callback). Once it has had
  * no active broker for two heartbeats its pings carry need = "1": that is the "client came"

@@ -30,8 +30,8 @@ struct nw_brokers {
     struct probe probes[NW_EP_MAX_BROKERS];
     size_t n, cur;
     unsigned hb_ms;
-    uint64_t last_ok_ms; /* when we last had an active broker (or started) */
-    int lost;            /* the broker in use stopped serving (it may come back restarted) */
+    int ok_once; /* the broker in use served at least once */
+    int lost;    /* the broker in use stopped serving (it may come back restarted) */
     uv_timer_t timer;
     nw_brokers_switch_cb cb;
     void *arg;
@@ -53,7 +53,7 @@ choose(nw_brokers_t *bs)
 {
     uint64_t now = uv_now(bs->loop);
     if (serving(bs, &bs->probes[bs->cur], now)) {
-        bs->last_ok_ms = now;
+        bs->ok_once = 1;
         if (bs->lost) {
             /* it came back before the other took over (a quick restart): what it held is
              * gone all the same, so the owner hears of it as of a move */
@@ -63,15 +63,13 @@ choose(nw_brokers_t *bs)
         }
         return;
     }
-    if (now - bs->last_ok_ms >= 2 * (uint64_t)bs->hb_ms)
-        bs->lost = 1;
+    bs->lost = bs->ok_once;
     for (size_t i = 0; i < bs->n; i++) {
         if (i == bs->cur || !serving(bs, &bs->probes[i], now))
             continue;
         NW_WARN(NULL, "broker pair: moving from \"%s\" to the active broker \"%s\"",
                 bs->probes[bs->cur].base, bs->probes[i].base);
         bs->cur = i;
-        bs->last_ok_ms = now;
         bs->lost = 0;
         nw_metrics_add(bs->m_switches, 1);
         nw_metrics_set(bs->m_current, (int64_t)i);
@@ -81,6 +79,14 @@ choose(nw_brokers_t *bs)
 }
 
 static void on_timer(uv_timer_t *t);
+
+/* Ask twice a heartbeat: the answers then tell a dead broker from a live one within two
+ * heartbeats plus half of one, not three. */
+static uint64_t
+ask_ms(const nw_brokers_t *bs)
+{
+    return bs->hb_ms / 2 ? bs->hb_ms / 2 : 1;
+}
 
 static void
 on_answer(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
@@ -103,7 +109,7 @@ on_answer(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
     /* ask as often as the brokers heartbeat each other */
     if (ms >= 10 && ms <= 60000 && (unsigned)ms != bs->hb_ms) {
         bs->hb_ms = (unsigned)ms;
-        uv_timer_start(&bs->timer, on_timer, bs->hb_ms, bs->hb_ms);
+        uv_timer_start(&bs->timer, on_timer, ask_ms(bs), ask_ms(bs));
     }
     choose(bs);
 }
@@ -114,7 +120,11 @@ on_timer(uv_timer_t *t)
     nw_brokers_t *bs = t->data;
     uint64_t now = uv_now(bs->loop);
     choose(bs);
-    const char *need = now - bs->last_ok_ms >= 2 * (uint64_t)bs->hb_ms ? "1" : "0";
+    /* no broker answered "active" for two heartbeats: say we need one (rule 3 of ha.h) */
+    const char *need = "1";
+    for (size_t i = 0; i < bs->n; i++)
+        if (serving(bs, &bs->probes[i], now))
+            need = "0";
     for (size_t i = 0; i < bs->n; i++) {
         const void *bufs[2] = {"PING", need};
         size_t lens[2] = {4, 1};
@@ -180,8 +190,7 @@ nw_brokers_new(uv_loop_t *loop, void *zctx, const char *list, nw_brokers_switch_
         nw_metrics_gauge("nw_brokers_current", NULL, "index in --broker of the broker in use");
     uv_timer_init(loop, &bs->timer);
     bs->timer.data = bs;
-    bs->last_ok_ms = uv_now(loop);
-    uv_timer_start(&bs->timer, on_timer, 0, bs->hb_ms);
+    uv_timer_start(&bs->timer, on_timer, 0, ask_ms(bs));
     return bs;
 err:
     for (size_t i = 0; i < n; i++)
