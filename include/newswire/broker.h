@@ -8,7 +8,10 @@
  * stage's .in, so ZeroMQ's high-water marks push back on the producers; it reads again below half.
  *
  * A full queue can still grow past queue_max by the jobs requeued from workers that left
- * (at most the sum of their windows), because requeued work must not be lost. */
+ * (at most the sum of their windows), because requeued work must not be lost.
+ *
+ * With opts->peer the broker is one of a primary/backup pair (ha.h) and serves only while it
+ * is the active one; a single broker always is. */
 #ifndef NW_BROKER_H
 #define NW_BROKER_H
 
