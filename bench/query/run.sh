@@ -28,4 +28,5 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 QPID=$!
 trap 'kill $QPID 2>/dev/null; wait $QPID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-python3 "$ROOT/bench/query/measure.py" "http://127.0.0.1:$PORT" "$N"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared: wall times are upper bounds; cpu/req is the server's)"
+NW_QUERY_PID=$QPID python3 "$ROOT/bench/query/measure.py" "http://127.0.0.1:$PORT" "$N"
