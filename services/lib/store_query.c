@@ -1,21 +1,27 @@
 /* store_query.c: the query API of the store (store.h, "The query API"): the index of topics
- * and places that every current revision gets (schema v7), pages of articles under filters,
- * facets, and revision history. The SQL is written once, here, for both backends; what
- * differs (full-text matching, parameter numbering) is the backend's dialect table
- * (store_backend.h).
+ * and places that every current revision gets (schema v7), the facet counts kept at commit
+ * (v8), pages of articles under filters, facets, and revision history. The SQL is written
+ * once, here, for both backends; what differs (full-text matching, parameter numbering) is
+ * the backend's dialect table (store_backend.h).
  *
  *   article_topics (topic, at, seq)  one row per topic of every current revision, with its
  *                                    time at (published, else stored: ISO 8601 UTC) and
  *                                    whether that was published; "all" is every article's,
  *                                    so its rows are the articles by time and by seq
  *   article_places (seq, lat, lon)   the coordinates of its geocoded places
+ *   place_points (lat, lon)          each coordinate once (v8): an area is its points
+ *   facet_hours, facet_days          articles per topic per hour and day (v8, below)
  *
- * A page is driven from the most selective term: each topic or place condition is counted
- * up to DRIVE_MAX rows first (an index range); when one is under it, the page is read from
- * its rows (a topic nothing matches costs one empty index range, not a scan), else from the
- * "all" rows in the page's order, testing the conditions per row until the page is full.
- * Topic conditions are index ranges: a prefix p is p <= topic < p with its last byte plus
- * one (topics are ASCII), "p or a parent of p's children" is topic = p or p. <= topic < p/. */
+ * A page's cost is bounded by design (plan_terms): every condition (a topic, the places, the
+ * words) is sized in the window first, counting only as far as the plan needs. A topic with
+ * nothing under it is "walkable": one equality, its rows read in (topic, at, seq) or
+ * (topic, seq) order, the other conditions probed per row, until the page is full. A
+ * condition under SMALL_MAX articles that is not walkable has its articles read whole and
+ * sorted. The words are intersected with a small condition's articles inside one walk of
+ * their match list; a relevance page ranks, in one statement, a bounded set (the small
+ * condition's matches, or the RANK_MAX newest matches). A topic nothing matches costs one
+ * empty index range. Topic prefixes are index ranges: p <= topic < p with its last byte plus
+ * one (topics are ASCII); "p or a parent of p's children" is topic = p or p. <= topic < p/. */
 #include "newswire/store.h"
 #include "store_backend.h"
 
@@ -31,14 +37,14 @@
 #include "newswire/proto.h"
 #include "newswire/util.h"
 
-#define SMALL_MAX 2000      /* a term with fewer rows: its articles are read whole */
-#define PLACE_SMALL_MAX 500 /* the same for an area (each row a join of point and article) */
-#define SIZE_CAP 20000      /* rows counted per term to pick the one to walk */
-#define WORDS_LIST_MAX 5000 /* matches of the words read once as a list, more: probed */
-#define RANK_MAX 1000       /* matches a relevance page ranks (the newest that pass) */
-#define INSERT_ROWS 64      /* rows per INSERT statement of the index */
-#define COUNT_ROWS 50       /* rows per upsert of the facet counts (3 parameters each) */
-#define REINDEX_BATCH 500   /* articles per transaction of nw_store_reindex */
+#define SMALL_MAX 2000       /* a term with fewer rows: its articles are read whole */
+#define PLACE_SMALL_MAX 1000 /* the same for an area (each row a join of point and article) */
+#define SIZE_CAP 20000       /* rows counted per term to pick the one to walk */
+#define WORDS_LIST_MAX 5000  /* matches of the words read once as a list, more: probed */
+#define RANK_MAX 1000        /* matches a relevance page ranks (the newest that pass) */
+#define INSERT_ROWS 64       /* rows per INSERT statement of the index */
+#define COUNT_ROWS 50        /* rows per upsert of the facet counts (3 parameters each) */
+#define REINDEX_BATCH 500    /* articles per transaction of nw_store_reindex */
 #define MAX_PARAMS 160
 #define KM_PER_DEGREE 111.195
 

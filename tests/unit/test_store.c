@@ -2162,6 +2162,9 @@ test_facet_counts_kept(void **state)
     assert_int_equal(nw_store_begin(s), 0);
     put_topics(s, "f6", "six", "2026-11-02T10:20:00Z", 10, 0, 0, "person.ada", NULL);
     assert_int_equal(nw_store_rollback(s), 0);
+    assert_int_equal(nw_store_begin(s), 0); /* the next commit writes nothing of f6 */
+    put_topics(s, "f7", "seven", "2026-10-01T00:00:00Z", 10, 0, 0, "person.dee", NULL);
+    assert_int_equal(nw_store_commit(s), 0);
     expect_counts_true(f);
     db_expect(f, "SELECT n FROM facet_days WHERE day = '2026-11-02' AND topic = 'person.ada'", "1");
     db_expect(f, "SELECT count(*) FROM facet_hours WHERE topic = 'person.zed'", "0");
