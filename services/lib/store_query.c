@@ -986,7 +986,7 @@ nw_store_query(nw_store_t *s, const nw_store_filter_t *f, nw_store_page_t *pg, n
     pg->has_more = 0;
     pg->total = -1;
     pg->total_exact = 0;
-    if (s->version < 7)
+    if (s->version < 8)
         return -EPROTO;
     if (pg->limit < 1 || pg->limit > 1000 || f->n_topics > NW_STORE_MAX_TERMS ||
         f->n_all_of > NW_STORE_MAX_TERMS || (pg->sort == NW_STORE_SORT_RELEVANCE && !f->q))
