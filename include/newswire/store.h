@@ -297,9 +297,9 @@ typedef struct nw_store_page {
 /* Articles matching f, one page in pg's sort after pg->cursor, to cb; fills pg's out fields.
  * Pages never repeat or skip an article that stays stored (keyset cursors; relevance pages by
  * offset; relevance ranks a bounded set: every match when another condition has under 2,000
- * articles or the words match under 2,000, else the 1,000 newest matches that pass). total is
- * counted where that is bounded (no condition, one topic, the words alone, a condition under
- * 2,000 articles), else left -1 (has_more still set). Under the handle's budget
+ * articles (an area: 1,000) or the words match under 2,000, else the 1,000 newest matches that
+ * pass). total is counted where that is bounded (no condition, one topic, the words alone, a
+ * condition under 2,000 articles), else left -1 (has_more still set). Under the handle's budget
  * (nw_store_set_budget). Returns the rows passed, -EINVAL (a bad cursor, relevance without q,
  * a q without words), -ETIMEDOUT, -EPROTO (schema before v8: the writer has not migrated), or
  * -EIO. */
