@@ -95,6 +95,10 @@ nw_push_t *nw_push_new(uv_loop_t *loop, void *zctx, const char *endpoint,
 /* Send [type][payload]. Returns 0, -EAGAIN (then on_writable fires once later, if given), or
  * another negative errno. Borrows payload. */
 int nw_push_send(nw_push_t *p, const char *type, const void *payload, size_t len);
+/* nw_push_send without copying the payload: takes ownership of *payload (malloc'd, len bytes)
+ * in every case and sets *payload to NULL. ZeroMQ sends from the buffer itself and frees it once
+ * written, perhaps on its I/O thread; on an error it is freed at once. Same returns. */
+int nw_push_send_take(nw_push_t *p, const char *type, uint8_t **payload, size_t len);
 /* Close (unsent messages linger at most 1 s); cb (may be NULL) runs from the loop once the
  * socket is released. NULL-safe. */
 void nw_push_close(nw_push_t *p, void (*cb)(void *arg), void *arg);
