@@ -162,7 +162,7 @@ static bool
 is_removed(const nw_dom_node_t *n, int strip, uint32_t page_len)
 {
     const char *name = ename(n);
-    if (is_void_of_text(name) || is_hidden(n))
+    if (is_void_of_text(n) || is_hidden(n))
         return true;
     /* <noscript> holds fallback markup, as raw text in the head; parsed into
      * elements it may hold the article itself after tag-soup recovery */
@@ -235,13 +235,12 @@ leave(nw_dom_node_t *n)
     ninfo_t *i = info(n);
     if (i == NULL || i->removed)
         return;
-    const char *name = ename(n);
     p->tlen += i->tlen;
     p->llen += n->tag == NW_TAG_A ? i->tlen : i->llen;
     p->commas += i->commas;
     p->np += i->np + (n->tag == NW_TAG_P);
     p->nli += i->nli + (n->tag == NW_TAG_LI);
-    if (!is_block(name) && n->tag != NW_TAG_BR)
+    if (!is_block(n) && n->tag != NW_TAG_BR)
         p->dlen += i->tlen;
 }
 
@@ -609,7 +608,7 @@ emit_leave(emit_t *e, nw_dom_node_t *n)
     const char *name = ename(n);
     if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0)
         return nw_buf_puts(&e->cur, " ");
-    if (is_block(name))
+    if (is_block(n))
         return flush(e);
     return 0;
 }
@@ -685,7 +684,7 @@ emit_tree(emit_t *e, nw_dom_node_t *top)
             } else if (n != top && i->tlen < 100 && nw_extract_is_byline(n)) {
                 /* the byline went to the authors */
             } else if (strcmp(name, "time") == 0 && n != top && n->parent != NULL &&
-                       is_block(ename(n->parent)) && !is_heading(ename(n->parent)) &&
+                       is_block(n->parent) && !is_heading(ename(n->parent)) &&
                        strcmp(ename(n->parent), "p") != 0 && strcmp(ename(n->parent), "li") != 0) {
                 /* a <time> standing alone is the page's date line, metadata not text */
             } else if ((strcmp(name, "h1") == 0 || strcmp(name, "h2") == 0) && e->title != NULL &&
@@ -696,7 +695,7 @@ emit_tree(emit_t *e, nw_dom_node_t *top)
                 rc = e->last_br ? flush(e) : nw_buf_puts(&e->cur, " ");
                 e->last_br = !e->last_br;
             } else {
-                if (is_block(name))
+                if (is_block(n))
                     rc = flush(e);
                 /* a short heading, or a paragraph standing in for one, may introduce a box
                  * that is dropped: see above and extract_text */
