@@ -119,6 +119,10 @@ int nw_push_send(nw_push_t *p, const char *type, const void *payload, size_t len
  * pending on_writable request fires once the new connection takes sends. Returns 0 or
  * -errno (then it stays where it was). */
 int nw_push_reconnect(nw_push_t *p, const char *endpoint);
+/* nw_push_send without copying the payload: takes ownership of *payload (malloc'd, len bytes)
+ * in every case and sets *payload to NULL. ZeroMQ sends from the buffer itself and frees it once
+ * written, perhaps on its I/O thread; on an error it is freed at once. Same returns. */
+int nw_push_send_take(nw_push_t *p, const char *type, uint8_t **payload, size_t len);
 /* Close (unsent messages linger at most 1 s); cb (may be NULL) runs from the loop once the
  * socket is released. NULL-safe. */
 void nw_push_close(nw_push_t *p, void (*cb)(void *arg), void *arg);

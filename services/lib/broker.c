@@ -60,11 +60,14 @@
 #define CREDIT_MAX 1000000u
 #define HUB_HWM 10000
 
+/* A job keeps the payload frame as ZeroMQ received it: the queue, the in-flight list and the
+ * frame sent to the worker all share its buffer (zmq_msg_copy counts references), so a 150 KB
+ * page crosses the broker without a copy in user space. */
 struct job {
     struct job *next;
-    size_t len;
+    size_t len; /* zmq_msg_size(&body), what the byte bound counts */
+    zmq_msg_t body;
     char type[NW_STAGE_TYPE_MAX];
-    uint8_t data[];
 };
 
 struct jobq {
@@ -235,11 +238,20 @@ jobq_splice_front(struct jobq *to, struct jobq *from)
 }
 
 static void
+job_free(struct job *j)
+{
+    if (!j)
+        return;
+    zmq_msg_close(&j->body);
+    free(j);
+}
+
+static void
 jobq_clear(struct jobq *q)
 {
     struct job *j;
     while ((j = jobq_pop(q)))
-        free(j);
+        job_free(j);
 }
 
 /* ---- workers ----------------------------------------------------------------------------- */
@@ -338,9 +350,15 @@ dispatch(struct stage *st)
     while (st->queue.head && st->ready_head) {
         struct worker *w = st->ready_head;
         struct job *j = jobq_pop(&st->queue);
-        const void *bufs[4] = {w->id, "JOB", j->type, j->data};
-        size_t lens[4] = {w->idlen, 3, strlen(j->type), j->len};
-        int rc = nw_zsock_sendv(st->router, bufs, lens, 4);
+        const void *bufs[3] = {w->id, "JOB", j->type};
+        size_t lens[3] = {w->idlen, 3, strlen(j->type)};
+        /* The job stays in flight until acknowledged: send a reference to its body. */
+        zmq_msg_t body;
+        zmq_msg_init(&body);
+        int rc = zmq_msg_copy(&body, &j->body) < 0 ? -zmq_errno() : 0;
+        if (rc == 0)
+            rc = nw_zsock_sendv_msg(st->router, bufs, lens, 3, &body);
+        zmq_msg_close(&body);
         if (rc < 0) {
             jobq_push_front(&st->queue, j);
             if (rc == -EHOSTUNREACH) {
@@ -436,7 +454,7 @@ on_pull(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
         return;
     }
     size_t len = zmq_msg_size(&f[1]);
-    struct job *j = malloc(sizeof *j + len);
+    struct job *j = malloc(sizeof *j);
     if (!j) {
         /* Not acknowledged to anyone: the producer's at-least-once resend covers it. */
         NW_ERROR(NULL, "out of memory queueing job stage=%s", st->name);
@@ -444,8 +462,8 @@ on_pull(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
     }
     memcpy(j->type, type, tlen + 1);
     j->len = len;
-    if (len)
-        memcpy(j->data, zmq_msg_data(&f[1]), len);
+    zmq_msg_init(&j->body);
+    zmq_msg_move(&j->body, &f[1]); /* the frame is ours now; the bridge closes an empty one */
     jobq_push(&st->queue, j);
     st->stats.received++;
     nw_metrics_add(st->m_received, 1);
@@ -516,7 +534,7 @@ on_router(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
     } else if (ready) {
         w->credit = credit > CREDIT_MAX - w->credit ? CREDIT_MAX : w->credit + credit;
         for (unsigned i = 0; i < credit && w->inflight.head; i++) {
-            free(jobq_pop(&w->inflight));
+            job_free(jobq_pop(&w->inflight));
             st->stats.inflight--;
         }
     }
@@ -530,19 +548,21 @@ bad:
     bad_message(b, nw_ep_name(st->in + 1), &f[1], n);
 }
 
-/* Forward a whole message between the hub's sockets (publications down, subscriptions up). */
+/* Forward a whole message between the hub's sockets (publications down, subscriptions up). The
+ * last frame, the payload, is handed on as received, not copied: the store publishes an
+ * article once per topic it matches. */
 static void
 forward(nw_zsock_t *to, zmq_msg_t *f, size_t n)
 {
     const void *bufs[NW_ZSOCK_MAX_FRAMES];
     size_t lens[NW_ZSOCK_MAX_FRAMES];
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i + 1 < n; i++) {
         bufs[i] = zmq_msg_data(&f[i]);
         lens[i] = zmq_msg_size(&f[i]);
     }
     /* XPUB drops for slow subscribers and XSUB never blocks, so an error here is not
      * backpressure; the counters of the zsock record it. */
-    nw_zsock_sendv(to, bufs, lens, n);
+    nw_zsock_sendv_msg(to, bufs, lens, n - 1, &f[n - 1]);
 }
 
 static void

@@ -266,6 +266,33 @@ nw_push_reconnect(nw_push_t *p, const char *endpoint)
 }
 
 static void
+free_payload(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+int
+nw_push_send_take(nw_push_t *p, const char *type, uint8_t **payload, size_t len)
+{
+    const void *bufs[1] = {type};
+    size_t lens[1] = {strlen(type)};
+    zmq_msg_t m;
+    int rc = zmq_msg_init_data(&m, *payload, len, free_payload, NULL);
+    if (rc < 0) { /* cannot happen: libzmq allocates nothing for a message given its buffer */
+        free(*payload);
+        *payload = NULL;
+        return -zmq_errno();
+    }
+    *payload = NULL;
+    rc = nw_zsock_sendv_msg(p->zs, bufs, lens, 1, &m);
+    zmq_msg_close(&m); /* frees the buffer only when the send failed */
+    if (rc == -EAGAIN && p->on_writable)
+        nw_zsock_notify_writable(p->zs, push_writable);
+    return rc;
+}
+
+static void
 push_closed(nw_zsock_t *zs, void *arg)
 {
     (void)zs;
