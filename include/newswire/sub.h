@@ -8,7 +8,8 @@
 #include <stddef.h>
 
 /* Open a SUB socket in zctx subscribed to topics[0..n) and connected to the pub.out endpoint
- * derived from the broker base endpoint. rcvhwm > 0 sets ZMQ_RCVHWM (0: ZeroMQ's default).
+ * derived from the broker base endpoint (from each of them, for a list naming a broker pair:
+ * only the active hub forwards). rcvhwm > 0 sets ZMQ_RCVHWM (0: ZeroMQ's default).
  * Returns the socket (caller zmq_close()s it, or hands it to nw_zsock_new) or NULL with a
  * message for people in err: "bad broker endpoint \"x\"", "cannot subscribe to \"t\": ...",
  * "cannot connect to \"ep\": ...". Borrows everything until return. */

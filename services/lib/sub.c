@@ -14,10 +14,10 @@ void *
 nw_sub_open(void *zctx, const char *broker, const char *const *topics, size_t n, int rcvhwm,
             char *err, size_t errlen)
 {
-    char ep[NW_EP_MAX];
+    char ep[NW_EP_MAX] = "", base[NW_EP_MAX];
     void *s = NULL;
     int linger = 0;
-    if (nw_ep_derive(broker, NW_EP_PUB_OUT, ep, sizeof ep) < 0) {
+    if (nw_ep_list_check(broker, NW_EP_PUB_OUT) < 0) {
         snprintf(err, errlen, "bad broker endpoint \"%s\"", broker);
         return NULL;
     }
@@ -35,11 +35,18 @@ nw_sub_open(void *zctx, const char *broker, const char *const *topics, size_t n,
             goto fail;
         }
     }
-    if (nw_zsock_limit(s) < 0 || nw_curve_client(s) < 0 || zmq_connect(s, ep) < 0) {
-        snprintf(err, errlen, "cannot connect to \"%s\": %s", ep, zmq_strerror(zmq_errno()));
-        goto fail;
+    if (nw_zsock_limit(s) < 0 || nw_curve_client(s) < 0)
+        goto connect_failed;
+    /* A broker pair: both hubs, since only the active one forwards (stage.h). */
+    for (size_t i = 0; i < nw_ep_list_count(broker); i++) {
+        nw_ep_list_entry(broker, i, base, sizeof base);
+        nw_ep_derive(base, NW_EP_PUB_OUT, ep, sizeof ep);
+        if (zmq_connect(s, ep) < 0)
+            goto connect_failed;
     }
     return s;
+connect_failed:
+    snprintf(err, errlen, "cannot connect to \"%s\": %s", ep, zmq_strerror(zmq_errno()));
 fail:
     if (s)
         zmq_close(s);
