@@ -26,4 +26,4 @@ export NEWSWIRE_ENRICH_PRELOAD_LISTS=${NEWSWIRE_ENRICH_PRELOAD_LISTS:-0}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 cd "$NW_ROOT/build-test"
-ctest --output-on-failure -j"$(nproc 2>/dev/null || echo 2)" "$@"
+ctest --output-on-failure -j"$(( $(nproc 2>/dev/null || echo 2) * 2 ))" "$@"
