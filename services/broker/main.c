@@ -10,8 +10,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* The shared service options, with --bind in svc.broker: the endpoints the others connect to. */
+/* The shared service options, with --bind in svc.broker: the endpoints the others connect to.
+ * --broker is the same setting under the name every other program gives it, so one config file
+ * or environment (`broker = tcp://news1:5550`, NEWSWIRE_BROKER) serves the broker too. */
 struct broker_cfg {
     nw_service_cfg_t svc;
     int64_t queue_max;
@@ -20,7 +23,12 @@ struct broker_cfg {
     int64_t heartbeat;
 };
 
+/* Both keys fill svc.broker. The loader applies defaults, file, environment and flags in that
+ * order and, within one of them, the table in order: --bind comes after --broker, so when one
+ * place gives both, --bind (the broker's own name) wins. */
 static const nw_cfg_opt_t options[] = {
+    {"broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(struct broker_cfg, svc.broker),
+     "the same as --bind: the name the other programs use, so one config file serves all", 0, 0},
     {"bind", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(struct broker_cfg, svc.broker),
      "base endpoint; the eight stage endpoints are derived from it (tcp port +0..+7)", 0, 0},
     NW_SERVICE_HTTP_OPTION(struct broker_cfg, svc, "", NW_SERVICE_HTTP_HELP),
@@ -72,6 +80,14 @@ main(int argc, char **argv)
                             "Stage queues and topic hub of the newswire pipeline.", NULL, NULL);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
+    /* A client's broker option may list several brokers (primary, backup); a broker binds one.
+     * Say so rather than "bad endpoint", which would send the reader looking for a typo. */
+    if (strchr(cfg.svc.broker, ',')) {
+        nw_config_bad_value("bind", cfg.svc.broker,
+                            "one endpoint: a broker binds one; when a shared 'broker' setting "
+                            "lists several, give each broker its own --bind");
+        return 2;
+    }
     if (nw_service_config("broker", &cfg.svc, NW_CURVE_BINDS) < 0)
         return 2;
     /* CURVE without roles would let any key that knows ours publish acks and take jobs */

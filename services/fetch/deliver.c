@@ -29,10 +29,12 @@
 #include <zmq.h>
 
 #include "newswire/curve.h"
+#include "newswire/link.h"
 #include "newswire/log.h"
 #include "newswire/metrics.h"
 #include "newswire/proto.h"
 #include "newswire/spool.h"
+#include "newswire/stage.h"
 #include "newswire/util.h"
 #include "newswire/zsock.h"
 
@@ -56,6 +58,7 @@ struct fetch_deliver {
     char *origin;
     char topic[300]; /* "ack.<origin>" */
     nw_zsock_t *sub;
+    nw_link_t *link;  /* is sub connected to the broker? (readiness) */
     uv_check_t check; /* starts the group's fsync at the end of the loop turn */
     uv_timer_t timer;
     uv_work_t work;
@@ -339,9 +342,17 @@ static void
 on_tick(uv_timer_t *t)
 {
     fetch_deliver_t *d = t->data;
+    nw_link_update(d->link); /* keeps the monitor's queue short */
     pump(d, RESEND_BATCH);
     update_gauges(d);
     check_resume(d);
+}
+
+const char *
+fetch_deliver_ready(void *arg)
+{
+    fetch_deliver_t *d = arg;
+    return d && d->link ? nw_link_ready(d->link) : NULL;
 }
 
 fetch_deliver_t *
@@ -391,7 +402,12 @@ fetch_deliver_new(uv_loop_t *loop, void *zctx, const fetch_deliver_opts_t *o)
     if (s == NULL || zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
         zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         zmq_setsockopt(s, ZMQ_SUBSCRIBE, d->topic, strlen(d->topic)) < 0 || nw_zsock_limit(s) < 0 ||
-        nw_curve_client(s) < 0 || zmq_connect(s, ep) < 0) {
+        nw_curve_client(s) < 0 ||
+        /* Acks come only from the broker, so this link is fetch's word from it: watched from
+         * before the connect, with the workers' heartbeat so a vanished host shows. */
+        (d->link = nw_link_new(zctx, s, "broker", NW_STAGE_HEARTBEAT_MS,
+                               NW_STAGE_HEARTBEAT_MS * NW_STAGE_LIVENESS)) == NULL ||
+        zmq_connect(s, ep) < 0) {
         NW_ERROR(NULL, "cannot subscribe to acks at \"%s\": %s", ep, zmq_strerror(zmq_errno()));
         goto err_handles;
     }
@@ -406,6 +422,7 @@ fetch_deliver_new(uv_loop_t *loop, void *zctx, const fetch_deliver_opts_t *o)
     update_gauges(d);
     return d;
 err_handles:
+    nw_link_destroy(&d->link);
     if (s && d->sub == NULL)
         zmq_close(s);
     d->flush_cb = NULL;
@@ -482,6 +499,7 @@ fetch_deliver_close(fetch_deliver_t *d, void (*cb)(void *arg), void *arg)
     d->close_arg = arg;
     uv_check_stop(&d->check);
     uv_timer_stop(&d->timer);
+    nw_link_destroy(&d->link); /* while the socket is open */
     if (d->sub) {
         d->handles++;
         nw_zsock_close(d->sub, on_sub_closed, d);
