@@ -4,6 +4,7 @@
 #include "newswire/config.h"
 #include "newswire/curve.h"
 #include "newswire/service.h"
+#include "newswire/stage.h"
 #include "newswire/zsock.h"
 
 #include <stddef.h>
@@ -88,6 +89,14 @@ main(int argc, char **argv)
                             "lists several, give each broker its own --bind");
         return 2;
     }
+    /* `broker = tcp://news1.internal:5550` in a shared file: bind the address clients reach */
+    static char bind_ep[NW_EP_MAX];
+    char err[300];
+    if (nw_ep_bindable(cfg.svc.broker, bind_ep, sizeof bind_ep, err, sizeof err) < 0) {
+        nw_config_bad_value("bind", cfg.svc.broker, err);
+        return 2;
+    }
+    cfg.svc.broker = bind_ep;
     if (nw_service_config("broker", &cfg.svc, NW_CURVE_BINDS) < 0)
         return 2;
     /* CURVE without roles would let any key that knows ours publish acks and take jobs */

@@ -22,8 +22,9 @@ H() { printf 'http://127.0.0.1:%d' $((P + 8 + $1)); } # http of slot $1
 status() { curl -s -o "$T/body" -w '%{http_code}' "$1"; }
 ready() { [ "$(status "$1")" = 200 ]; }
 
-# One config file for every program, the broker included (`broker =` is its --bind).
-printf '# shared by every program\nbroker = %s\n' "$BROKER" >"$T/shared.conf"
+# One config file for every program, the broker included (`broker =` is its --bind), naming
+# the broker's host as clients do: the broker resolves the name to the address it binds.
+printf '# shared by every program\nbroker = tcp://localhost:%s\n' "$P" >"$T/shared.conf"
 
 # systemd's side of sd_notify: a Unix datagram socket; every assignment on a line of its own.
 python3 - "$T/notify.sock" "$T/notify.log" <<'PY' &
