@@ -18,6 +18,10 @@ files=$(git ls-files '*.c' '*.h' '*.cc' 2>/dev/null || find . -path ./build\* -p
 clang-format --dry-run --Werror $files
 
 echo "== ctest"
+# The tests' python3 is Debian's, the one setup.sh installs python3-zmq, -yaml, -jsonschema...
+# for: a python3 earlier on PATH (a pyenv shim, say) may lack them, and a shim costs a few
+# hundred ms of CPU per start, which the tests pay hundreds of times.
+PATH=/usr/bin:/bin:$PATH
 # Sanitizer builds read the common-word lists of every language slowly (enrich start-up 7.6 s
 # becomes 16.5 s); the tests start enrich many times and never need the lists up front.
 export NEWSWIRE_ENRICH_PRELOAD_LISTS=${NEWSWIRE_ENRICH_PRELOAD_LISTS:-0}

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # run.sh: build the libFuzzer harnesses (tests/fuzz/fuzz_*.c) with clang, ASan and UBSan, then
-# run each over its committed seed corpus (tests/fuzz/corpus/<target>/) for a few seconds.
-# The suite runs it as ctest's fuzz.short; bench/fuzz.sh runs it for minutes per target.
-#   NW_FUZZ_SECONDS  seconds per target (default 2)
+# run each over its committed seed corpus (tests/fuzz/corpus/<target>/).
+# The suite runs it as ctest's fuzz.short: a fixed number of inputs from a fixed seed, so a run
+# is the same on every machine and a failure reproduces (a timed run tried more inputs on a fast
+# machine than on a loaded one, and found a bug on one CI run but not the next). bench/fuzz.sh
+# explores for minutes per target from a random seed.
+#   NW_FUZZ_RUNS     inputs per target (default 600: about 1 s for the slowest harness, enrich)
+#   NW_FUZZ_SEED     libFuzzer's seed (default 1)
+#   NW_FUZZ_SECONDS  run each target this long instead, from a random seed (bench/fuzz.sh)
 #   NW_FUZZ_BUILD    build directory (default build-fuzz/ in the source tree; kept, so later
 #                    runs build incrementally)
 #   NW_FUZZ_WORK     where the grown corpus goes (default a temp dir removed at exit; the
@@ -13,7 +18,14 @@
 # no libFuzzer runtime).
 set -euo pipefail
 SRC=${NW_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-SECONDS_EACH=${NW_FUZZ_SECONDS:-2}
+SECONDS_EACH=${NW_FUZZ_SECONDS:-}
+if [ -n "$SECONDS_EACH" ]; then
+  budget=(-max_total_time="$SECONDS_EACH")
+  what="in ${SECONDS_EACH}s"
+else
+  budget=(-runs="${NW_FUZZ_RUNS:-600}" -seed="${NW_FUZZ_SEED:-1}")
+  what="from seed ${NW_FUZZ_SEED:-1}"
+fi
 BUILD=${NW_FUZZ_BUILD:-$SRC/build-fuzz}
 
 command -v clang >/dev/null && command -v clang++ >/dev/null ||
@@ -50,12 +62,12 @@ for exe in "$BUILD"/tests/fuzz/fuzz_*; do
   mkdir -p "$WORK/$target"
   log=$BUILD/artifacts/$target.log
   # The grown corpus first (libFuzzer writes new inputs there), the committed seeds second.
-  if (cd "$BUILD/artifacts" && nice "$exe" -max_total_time="$SECONDS_EACH" -timeout=10 \
+  if (cd "$BUILD/artifacts" && nice "$exe" "${budget[@]}" -timeout=10 \
     -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$target-" \
     "$WORK/$target" "$seeds") >"$log" 2>&1; then
     runs=$(awk '/stat::number_of_executed_units/ { print $2 }' "$log")
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
-    echo "ok - $target: ${runs:-?} runs in ${SECONDS_EACH}s, ${cov:-cov: ?}, $(ls "$seeds" | wc -l) seeds"
+    echo "ok - $target: ${runs:-?} runs $what, ${cov:-cov: ?}, $(ls "$seeds" | wc -l) seeds"
   else
     echo "FAIL: $target (log $log):"
     grep -E 'ERROR|SUMMARY|fuzz property|Test unit written|==[0-9]+==' "$log" | head -20

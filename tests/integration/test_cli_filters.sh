@@ -225,7 +225,7 @@ PY
 echo "a refused document please-refuse" | "$NW" ingest --api "$API" --url 'https://example.com/x?a=1' - >"$T/out" 2>"$T/err"
 [ $? -eq 1 ] && grep -q "HTTP 415 unsupported-content-type: no thanks" "$T/err" && [ ! -s "$T/out" ] \
   && ok "ingest: server error reported with its message, exit 1" || bad "ingest refused: $(cat "$T/err")"
-tail -1 "$T/requests.log" | contains '"path": "/v1/articles?url=https%3A%2F%2Fexample.com%2Fx%3Fa%3D1"' \
+tail -1 "$T/requests.log" | grep -q '"path": "/v1/articles?url=https%3A%2F%2Fexample.com%2Fx%3Fa%3D1"' \
   && ok "ingest: --url passed as the url query parameter" || bad "ingest --url: $(tail -1 "$T/requests.log")"
 kill "$SRV"
 wait "$SRV" 2>/dev/null

@@ -323,7 +323,7 @@ ok "queue full: inbox paused with $left files left in place, HTTP 503 busy with 
 (cd "$T" && exec "$BROKER_BIN" --bind "$BROKER" --http "127.0.0.1:$((P + 10))") \
   >"$T/broker2.log" 2>&1 &
 PIDS+=($!)
-inbox_empty() { ! ls "$INBOX" | contains '^q'; }
+inbox_empty() { ! ls "$INBOX" | grep -q '^q'; }
 wait_until 60 inbox_empty || fail "inbox did not drain: $(ls "$INBOX" | grep -c '^q') files left"
 [ "$(ls "$INBOX/done" | grep -c '^q')" -eq $N ] || fail "not all queued files are in done/"
 wait_until 10 raw_is $N || fail "new broker received $(bm 'nw_broker_received_total{stage="raw"}') raw, want $N"

@@ -105,10 +105,10 @@ ok "up: a second supervisor on the same data dir refuses to start"
 wait_until 10 curl -fsS "http://127.0.0.1:$((P + 11))/metrics" || fail "store metrics not served on port base+1"
 ok "up: children serve /metrics on consecutive ports"
 
-found() { "$NW" search --data-dir "$DATA" "$1" | contains "$2"; }
+found() { "$NW" search --data-dir "$DATA" "$1" | grep -q "$2"; }
 wait_until 30 found mackerel "Sample day at the Bergen fish market" || fail "sample from --samples never searchable"
 ok "up: --samples copied into the inbox and stored"
-curl -fsS "http://127.0.0.1:$((P + 17))/v1/search?q=mackerel" | contains "Bergen fish market" ||
+curl -fsS "http://127.0.0.1:$((P + 17))/v1/search?q=mackerel" | grep -q "Bergen fish market" ||
   fail "the query service started by up does not find the sample"
 ok "up: the query service answers over HTTP"
 
@@ -175,7 +175,7 @@ import json, sys
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
 sys.exit(0 if any(r["stage"] and r["reason"] and r["size"] > 0 for r in rows) else 1)'; }
 wait_until 30 dlq_has || fail "no dead letter for invalid UTF-8: $("$NW" dlq list --data-dir "$DATA" 2>&1)"
-"$NW" dlq list --data-dir "$DATA" | contains "bytes" || fail "dlq list text view"
+"$NW" dlq list --data-dir "$DATA" | grep -q "bytes" || fail "dlq list text view"
 ok "dlq list: the refused document is a dead letter with stage, reason and bytes"
 
 # Kill a worker hard: up restarts it, and the pipeline keeps storing.
