@@ -104,7 +104,7 @@ for d in "$SRC" "$BIN"; do
   [ -d "$M$d" ] && mount -t tmpfs -o ro,size=4k nw-hidden "$M$d"
 done
 mkdir -p "$M/tmp/in" && cp -a "$IN/." "$M/tmp/in/"
-ip link set lo up
+ip link set lo up || exit 77
 exec chroot "$M" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
   UNITS_WATCHDOG_SEC=1 /bin/bash /tmp/in/inside.sh
 EOF
@@ -168,6 +168,8 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "note: not root: the package is not installed, only unpacked (dpkg-deb -x)"
 elif ! command -v unshare >/dev/null || ! command -v chroot >/dev/null; then
   echo "note: no unshare or chroot: the package is not installed, only unpacked (dpkg-deb -x)"
+elif ! unshare --mount --pid --net --fork true 2>"$T/unshare.err"; then
+  echo "note: no private namespaces here ($(cat "$T/unshare.err")): the package is only unpacked"
 else
   rc=0
   unshare --mount --pid --net --fork --propagation private \
