@@ -442,12 +442,14 @@ nw_service_run(nw_service_t *svc)
      * when the loop does; half the interval, as sd_watchdog_enabled(3) advises. The timer does
      * not keep the loop alive. */
     uint64_t usec = 0;
-    if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
+    /* A service whose set-up failed stops before it runs: it was never ready. */
+    if (!svc->stopping && sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
         uv_timer_start(&svc->watchdog, on_watchdog, usec / 2000, usec / 2000);
         uv_unref((uv_handle_t *)&svc->watchdog);
         NW_INFO(NULL, "systemd watchdog every %llu ms", (unsigned long long)(usec / 2000));
     }
-    notify_systemd("READY=1");
+    if (!svc->stopping)
+        notify_systemd("READY=1");
     uv_run(&svc->loop, UV_RUN_DEFAULT);
     /* The loop also ends when nothing is left to do or someone called uv_stop directly. */
     if (!svc->stopping)
