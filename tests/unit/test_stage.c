@@ -81,7 +81,7 @@ test_ep_bindable(void **state)
     char out[NW_EP_MAX], err[256] = "";
     assert_int_equal(nw_ep_bindable("tcp://localhost:5550", out, sizeof out, err, sizeof err), 0);
     assert_string_equal(out, "tcp://127.0.0.1:5550");
-    const char *kept[] = {"tcp://*:5550", "tcp://127.0.0.1:5550", "tcp://lo:5550",
+    const char *kept[] = {"tcp://*:5550",     "tcp://127.0.0.1:5550", "tcp://lo:5550",
                           "tcp://[::1]:5550", "ipc:///run/nw/broker", "inproc://b"};
     for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
         assert_int_equal(nw_ep_bindable(kept[i], out, sizeof out, err, sizeof err), 0);
@@ -376,10 +376,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ep_derive),
-        cmocka_unit_test(test_ep_bindable),
-        cmocka_unit_test(test_ep_names_and_types),
-        cmocka_unit_test(test_worker_protocol),
+        cmocka_unit_test(test_ep_derive),          cmocka_unit_test(test_ep_bindable),
+        cmocka_unit_test(test_ep_names_and_types), cmocka_unit_test(test_worker_protocol),
         cmocka_unit_test(test_push_and_pub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
