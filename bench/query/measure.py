@@ -2,9 +2,14 @@
 """measure.py BASE N: time each kind of query of the query API against a running
 newswire-query (bench/query/run.sh starts it); prints p50/p95 in ms per kind. Each kind runs
 REPEAT times, cycling through a few values (a common and a rarer person, several countries),
-after one warm-up round. Sequential requests on one connection at a time, as one user."""
+after one warm-up round. Sequential requests on one connection at a time, as one user.
+
+With NW_QUERY_PID set (run.sh sets it), also the server's CPU time per request of each kind
+(user + system, from /proc): on a shared machine the wall times include waiting for a core,
+the CPU time does not."""
 import http.client
 import json
+import os
 import sys
 import time
 import urllib.parse
@@ -24,6 +29,17 @@ def get(path, strict=True):
             raise SystemExit(f"{path}: {r.status} {body[:200]!r}")
         return None
     return json.loads(body)
+
+
+PID = os.environ.get("NW_QUERY_PID")
+
+
+def cpu_ms():
+    if not PID:
+        return 0.0
+    with open(f"/proc/{PID}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
 def word(i):
@@ -65,18 +81,20 @@ kinds = [
 total = get("/v1/articles?limit=1")
 print(f"newswire-query over {total['total']}{'' if total['total_exact'] else '+'} stored articles "
       f"(asked for {N}); {REPEAT} requests per kind, ms")
-print(f"{'kind':45} {'p50':>7} {'p95':>7} {'max':>7}  refused (503: over the query budget)")
+print(f"{'kind':45} {'p50':>7} {'p95':>7} {'max':>7} {'cpu/req':>7}  refused (503: over the query budget)")
 worst = 0
 for name, path in kinds:
     for i in range(5):
         get(path(i), strict=False)
     ms, refused = [], 0
+    cpu0 = cpu_ms()
     for i in range(REPEAT):
         t = time.perf_counter()
         refused += get(path(i), strict=False) is None
         ms.append((time.perf_counter() - t) * 1000)
+    cpu = (cpu_ms() - cpu0) / REPEAT
     ms.sort()
     p50, p95 = ms[len(ms) // 2], ms[int(len(ms) * 0.95) - 1]
     worst = max(worst, p95)
-    print(f"{name:45} {p50:7.1f} {p95:7.1f} {ms[-1]:7.1f}  {refused or ''}")
+    print(f"{name:45} {p50:7.1f} {p95:7.1f} {ms[-1]:7.1f} {cpu if PID else float('nan'):7.1f}  {refused or ''}")
 print(f"worst p95 {worst:.1f} ms")

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/query/run.sh: latency of every kind of query of the query API with N stored articles
 # (default 100,000), measured as a client gets it: HTTP answers from a release-built
-# newswire-query, each kind repeated, p50 and p95 printed per kind. The database is built by
+# newswire-query, each kind repeated, p50 and p95 printed per kind with the server's CPU time
+# per request (the machine is shared: the CPU time does not count waiting for a core) and the
+# load average. The database is built by
 # bench_query_load (generated articles put through the store, so the query index is the
 # store's) and kept in $NW_BENCH_DIR (default /tmp/nw-bench-query) for the next run.
 #
@@ -21,6 +23,8 @@ done
 if [[ $DB == postgres* ]] || [ ! -s "$DB" ]; then
   echo "loading $N articles into $DB"
   "$B/bench/bench_query_load" "$DB" "$N"
+else # a file kept from an older build: a writer's open migrates it (the server only reads)
+  "$B/bench/bench_query_load" "$DB" 0 >/dev/null
 fi
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$B/services/query/newswire-query" --db "$DB" --http "127.0.0.1:$PORT" \
@@ -28,4 +32,5 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 QPID=$!
 trap 'kill $QPID 2>/dev/null; wait $QPID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-python3 "$ROOT/bench/query/measure.py" "http://127.0.0.1:$PORT" "$N"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared: wall times are upper bounds; cpu/req is the server's)"
+NW_QUERY_PID=$QPID python3 "$ROOT/bench/query/measure.py" "http://127.0.0.1:$PORT" "$N"

@@ -238,7 +238,9 @@ int64_t nw_store_count(nw_store_t *s);
  * Every current revision is indexed (schema v7) by its topics (lang.en, person.antony-blinken,
  * country.eg, place.eg.cairo, theme.diplomacy, story.<id>, ...) with its time, and by the
  * coordinates of its places. Its time ("at") is its published date when that parses as ISO
- * 8601, else when it was stored; the rows say which. */
+ * 8601, else when it was stored; the rows say which. Schema v8 adds the number of articles
+ * per topic per hour and per day, kept by every commit, and each place coordinate once.
+ * Every query's cost is bounded by design (store_query.c says how). */
 
 #define NW_STORE_MAX_TERMS 32 /* topics (OR) and required topics (AND) of one filter, each */
 
@@ -294,9 +296,13 @@ typedef struct nw_store_page {
 
 /* Articles matching f, one page in pg's sort after pg->cursor, to cb; fills pg's out fields.
  * Pages never repeat or skip an article that stays stored (keyset cursors; relevance pages by
- * offset). Under the handle's budget (nw_store_set_budget). Returns the rows passed, -EINVAL
- * (a bad cursor, relevance without q, a q without words), -ETIMEDOUT, -EPROTO (schema before
- * v7: the writer has not migrated), or -EIO. */
+ * offset; relevance ranks a bounded set: every match when another condition has under 2,000
+ * articles (an area: 1,000) or the words match under 2,000, else the 1,000 newest matches that
+ * pass). total is counted where that is bounded (no condition, one topic, the words alone, a
+ * condition under 2,000 articles), else left -1 (has_more still set). Under the handle's budget
+ * (nw_store_set_budget). Returns the rows passed, -EINVAL (a bad cursor, relevance without q,
+ * a q without words), -ETIMEDOUT, -EPROTO (schema before v8: the writer has not migrated), or
+ * -EIO. */
 int nw_store_query(nw_store_t *s, const nw_store_filter_t *f, nw_store_page_t *pg,
                    nw_store_qrow_cb cb, void *arg);
 
@@ -319,8 +325,9 @@ typedef int (*nw_store_facet_cb)(const nw_store_facet_t *facet, void *arg);
 
 /* Counts of the articles matching f (which must have from and to) per topic under prefix
  * ("person.", "lang."), top n by count (trending: by count - previous), each with its count
- * in [from - (to - from), from) and its buckets. Returns the facets passed, or the errors of
- * nw_store_query. */
+ * in [from - (to - from), from) and its buckets. Without conditions in f, read from the counts
+ * kept per day and hour (and the rows of the minutes at the window's ends); with them, from
+ * the matching articles' topics. Returns the facets passed, or the errors of nw_store_query. */
 int nw_store_facets(nw_store_t *s, const nw_store_filter_t *f, const char *prefix, int top,
                     int trending, nw_store_bucket_t bucket, nw_store_facet_cb cb, void *arg);
 

@@ -1069,6 +1069,7 @@ nw_store_close(nw_store_t **sp)
     if (!s)
         return;
     s->ops->close(s);
+    store_facets_clear(s);
     nw_buf_release(&s->scratch);
     if (s->ring)
         ring_clear(s);
@@ -1116,6 +1117,8 @@ nw_store_commit(nw_store_t *s)
      * per put (PostgreSQL scans the dead rows of earlier deletes until vacuum). */
     int rc = s->prune_upto ? s->ops->fp_prune(s, s->prune_upto) : 0;
     if (rc == 0)
+        rc = store_facets_flush(s);
+    if (rc == 0)
         rc = s->ops->commit(s);
     if (rc < 0)
         return rc; /* still in the transaction: the caller rolls back */
@@ -1133,6 +1136,7 @@ nw_store_rollback(nw_store_t *s)
     s->in_tx = 0;
     s->pending_seq = 0;
     s->prune_upto = 0;
+    store_facets_clear(s);
     int rc = s->ops->rollback(s);
     /* The ring took the revisions just dropped and lost those it evicted: reload. */
     if (ring_load(s) < 0)

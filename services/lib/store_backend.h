@@ -19,7 +19,7 @@
 
 /* The schema version both backends migrate to (the SQLite one counts PRAGMA user_version,
  * the PostgreSQL one rows of schema_migrations; the steps are the same). */
-#define NW_STORE_SCHEMA_VERSION 7
+#define NW_STORE_SCHEMA_VERSION 8
 
 /* The current revision of an id, as put needs it, and what its history holds. story and
  * duplicate_of are malloc'd (the caller frees them; NULL when the column is NULL). */
@@ -67,12 +67,24 @@ typedef int (*store_fp_cb)(const store_fp_row_t *row, void *arg); /* < 0 stops w
 typedef int (*store_sel_cb)(const char *const *cols, const size_t *lens, int n, void *arg);
 
 /* What the query API's SQL (store_query.c, the same for both backends) needs to know of a
- * backend's dialect. The full-text match joins the topic row t of each candidate (t.seq is
- * the article's seq) and takes the words as its one parameter. */
+ * backend's dialect. Each ? in these takes the words (fts_text's output). */
 typedef struct store_dialect {
-    const char *fts_join;  /* appended to "FROM article_topics t" */
-    const char *fts_where; /* the match condition, with one ? for the words */
-    const char *rank;      /* relevance of the match, higher is better */
+    /* "SELECT <alias>.seq|rowid AS seq FROM ... WHERE <match>": the matching articles' seqs;
+     * a caller may append " AND ...". */
+    const char *fts_seqs;
+    /* A condition: the article of topic row t (t.seq) matches. */
+    const char *fts_probe;
+    /* "SELECT seq, at, published, rank FROM <matches> CROSS JOIN article_topics t WHERE
+     * <match> AND t.topic = 'all' AND t.seq = <seq>": the matches with their "all" rows and
+     * relevance (higher is better), computed in the one statement; a caller appends
+     * conditions on t, then fts_newest_order (newest match first, in the index's order). */
+    const char *fts_newest;
+    const char *fts_newest_order;
+    /* "SELECT seq, rank FROM <matches> WHERE <match>" (rank as in fts_newest). */
+    const char *fts_ranked;
+    /* The seq column of fts_seqs and fts_ranked to append " IN (...)" to, written so that the
+     * list is checked per match rather than each of its seqs looked up as a match of its own. */
+    const char *fts_seq_col;
     /* One row, one column: the snippet of the article with seq ? (second) for the words ?
      * (first), matches bracketed as "[word]". */
     const char *snippet_sql;
@@ -147,6 +159,11 @@ typedef struct store_ops {
  * the open transaction. Returns 0 or a negative errno. */
 int store_index_put(nw_store_t *s, const nw_enriched_t *e, uint64_t seq, uint64_t old_seq,
                     const char *stored_at);
+/* The facet counts the open transaction's puts changed (store_index_put collects them), written
+ * in one sorted pass before commit, so concurrent writers take the counters' row locks in the
+ * same order (no deadlock). store_facets_clear drops them (rollback, close). */
+int store_facets_flush(nw_store_t *s);
+void store_facets_clear(nw_store_t *s);
 
 extern const store_ops_t nw_store_sqlite_ops;
 extern const store_ops_t nw_store_pg_ops;
@@ -160,12 +177,13 @@ struct nw_store {
     int readonly;
     int version; /* schema version at open (after migrating, for a writable handle) */
     int in_tx;
-    uint64_t pending_seq;       /* handed out by lookup, not used yet (0: none) */
-    uint64_t prune_upto;        /* fingerprints the ring evicted, deleted before commit */
-    nw_buf_t scratch;           /* encoded document of the put in progress */
-    struct store_ring *ring;    /* story ring (writable handles) */
-    struct nw_names *names;     /* full names by surname (names.h; writable handles) */
-    char *story, *duplicate_of; /* of the last put, for nw_store_result_t */
+    uint64_t pending_seq;        /* handed out by lookup, not used yet (0: none) */
+    uint64_t prune_upto;         /* fingerprints the ring evicted, deleted before commit */
+    nw_buf_t scratch;            /* encoded document of the put in progress */
+    struct store_ring *ring;     /* story ring (writable handles) */
+    struct nw_names *names;      /* full names by surname (names.h; writable handles) */
+    char *story, *duplicate_of;  /* of the last put, for nw_store_result_t */
+    struct store_deltas *deltas; /* facet count changes of the open transaction */
 };
 
 #endif

@@ -143,6 +143,28 @@ static const char *const migrations[] = {
     "  lon DOUBLE PRECISION NOT NULL);"
     "CREATE INDEX article_places_seq ON article_places(seq);"
     "CREATE INDEX article_places_geo ON article_places(lat, lon);",
+    /* v8: facet counts kept by the store and the distinct place coordinates (store_query.c),
+     * filled from the index; the (at, topic) index served only the old facets. */
+    "CREATE TABLE facet_hours ("
+    "  hour TEXT COLLATE \"C\" NOT NULL,"
+    "  topic TEXT COLLATE \"C\" NOT NULL,"
+    "  n BIGINT NOT NULL,"
+    "  PRIMARY KEY (hour, topic));"
+    "CREATE TABLE facet_days ("
+    "  day TEXT COLLATE \"C\" NOT NULL,"
+    "  topic TEXT COLLATE \"C\" NOT NULL,"
+    "  n BIGINT NOT NULL,"
+    "  PRIMARY KEY (day, topic));"
+    "CREATE TABLE place_points ("
+    "  lat DOUBLE PRECISION NOT NULL,"
+    "  lon DOUBLE PRECISION NOT NULL,"
+    "  PRIMARY KEY (lat, lon));"
+    "INSERT INTO place_points (lat, lon) SELECT DISTINCT lat, lon FROM article_places;"
+    "DROP INDEX article_topics_at;"
+    "INSERT INTO facet_hours (hour, topic, n)"
+    "  SELECT substr(at, 1, 13), topic, count(*) FROM article_topics GROUP BY 1, 2;"
+    "INSERT INTO facet_days (day, topic, n)"
+    "  SELECT substr(hour, 1, 10), topic, sum(n) FROM facet_hours GROUP BY 1, 2;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(SCHEMA_VERSION == NW_STORE_SCHEMA_VERSION, "both backends migrate to one version");
@@ -1212,9 +1234,20 @@ pq_fts_text(const char *words, nw_buf_t *out)
 }
 
 static const store_dialect_t pq_dialect = {
-    .fts_join = " JOIN articles fa ON fa.seq = t.seq, websearch_to_tsquery('simple', ?::text) fq",
-    .fts_where = "fa.fts @@ fq",
-    .rank = "ts_rank('{0, 0.1, 0.4, 1.0}', fa.fts, fq)",
+    .fts_seqs =
+        "SELECT fa.seq FROM articles fa WHERE fa.fts @@ websearch_to_tsquery('simple', ?::text)",
+    .fts_probe = "EXISTS (SELECT 1 FROM articles fa WHERE fa.seq = t.seq"
+                 " AND fa.fts @@ websearch_to_tsquery('simple', ?::text))",
+    .fts_newest = "SELECT t.seq AS seq, t.at AS at, t.published AS published,"
+                  " ts_rank('{0, 0.1, 0.4, 1.0}', fa.fts, fq) AS rank"
+                  " FROM articles fa CROSS JOIN websearch_to_tsquery('simple', ?::text) fq"
+                  " CROSS JOIN article_topics t"
+                  " WHERE fa.fts @@ fq AND t.topic = 'all' AND t.seq = fa.seq",
+    .fts_newest_order = "ORDER BY fa.seq DESC",
+    .fts_ranked = "SELECT fa.seq AS seq, ts_rank('{0, 0.1, 0.4, 1.0}', fa.fts, fq) AS rank"
+                  " FROM articles fa CROSS JOIN websearch_to_tsquery('simple', ?::text) fq"
+                  " WHERE fa.fts @@ fq",
+    .fts_seq_col = "fa.seq",
     .snippet_sql =
         "SELECT ts_headline('simple', coalesce(text, ''), websearch_to_tsquery('simple', "
         "?::text), 'StartSel=[, StopSel=], MaxWords=14, MinWords=6')"

@@ -226,7 +226,7 @@ test_open_migrate_reopen(void **state)
 {
     fixture_t *f = *state;
     nw_store_t *s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 7);
+    assert_int_equal(nw_store_schema_version(s), 8);
     assert_int_equal(nw_store_count(s), 0);
     put_commit(s, "a1", "Title", "Some text.");
     nw_store_close(&s);
@@ -238,13 +238,13 @@ test_open_migrate_reopen(void **state)
     if (f->pg)
         db_expect(f,
                   "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations",
-                  "1,2,3,4,5,6,7");
+                  "1,2,3,4,5,6,7,8");
     else
         db_expect(f, "PRAGMA journal_mode", "wal");
 
     /* Reopening migrates nothing and keeps the data. */
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 7);
+    assert_int_equal(nw_store_schema_version(s), 8);
     assert_int_equal(nw_store_count(s), 1);
     nw_enriched_t e = get(s, "a1");
     assert_string_equal(e.art.text, "Some text.");
@@ -957,24 +957,26 @@ test_read_and_migrate_v1(void **state)
     /* Undo migrations 7 to 2 by hand: what a v1 program left behind. */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "DROP TABLE article_topics; DROP TABLE article_places;"
-                                  "ALTER TABLE articles DROP COLUMN av;"
-                                  "ALTER TABLE revisions DROP COLUMN av;"
-                                  "ALTER TABLE revisions DROP COLUMN late;"
-                                  "DROP TABLE fingerprints; DROP INDEX articles_story;"
-                                  "ALTER TABLE articles DROP COLUMN story;"
-                                  "ALTER TABLE articles DROP COLUMN duplicate_of;"
-                                  "DROP INDEX dead_letters_item;"
-                                  "ALTER TABLE dead_letters DROP COLUMN item_key;"
-                                  "DROP INDEX dead_letters_reason; DROP INDEX revisions_stored_at;"
-                                  "ALTER TABLE dead_letters DROP COLUMN replayed_at;"
-                                  "ALTER TABLE dead_letters DROP COLUMN replay_status;"
-                                  "ALTER TABLE dead_letters DROP COLUMN replay_id;"
-                                  "ALTER TABLE dead_letters DROP COLUMN replay_detail;"
-                                  "PRAGMA user_version = 1",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "DROP TABLE facet_hours; DROP TABLE facet_days; DROP TABLE place_points;"
+                     "DROP TABLE article_topics; DROP TABLE article_places;"
+                     "ALTER TABLE articles DROP COLUMN av;"
+                     "ALTER TABLE revisions DROP COLUMN av;"
+                     "ALTER TABLE revisions DROP COLUMN late;"
+                     "DROP TABLE fingerprints; DROP INDEX articles_story;"
+                     "ALTER TABLE articles DROP COLUMN story;"
+                     "ALTER TABLE articles DROP COLUMN duplicate_of;"
+                     "DROP INDEX dead_letters_item;"
+                     "ALTER TABLE dead_letters DROP COLUMN item_key;"
+                     "DROP INDEX dead_letters_reason; DROP INDEX revisions_stored_at;"
+                     "ALTER TABLE dead_letters DROP COLUMN replayed_at;"
+                     "ALTER TABLE dead_letters DROP COLUMN replay_status;"
+                     "ALTER TABLE dead_letters DROP COLUMN replay_id;"
+                     "ALTER TABLE dead_letters DROP COLUMN replay_detail;"
+                     "PRAGMA user_version = 1",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
 
     char err[256] = "";
@@ -1001,7 +1003,7 @@ test_read_and_migrate_v1(void **state)
     nw_store_close(&r);
 
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 7);
+    assert_int_equal(nw_store_schema_version(s), 8);
     assert_int_equal(nw_store_dlq_pending(s, NULL, NULL, NULL), 1);
     assert_int_equal(nw_store_begin(s), 0);
     assert_int_equal(nw_store_dlq_claim(s, 1, 0), 0);
@@ -1065,7 +1067,7 @@ test_readonly_sees_writer(void **state)
     nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
     if (!r)
         fail_msg("open read-only: %s", err);
-    assert_int_equal(nw_store_schema_version(r), 7);
+    assert_int_equal(nw_store_schema_version(r), 8);
     assert_int_equal(nw_store_count(r), 1);
     assert_int_equal(nw_store_begin(r), -EROFS);
 
@@ -2049,6 +2051,211 @@ test_hit_json(void **state)
     json_decref(o);
 }
 
+/* ---- facet counts kept at commit (schema v8) ------------------------------------------- */
+
+/* Put id with text, published (NULL: none, so its time is when it was stored), acceptance
+ * version av and the topics listed after "all" (NULL-terminated), plus a place at lat, lon
+ * when lat is not 0. Returns the status. */
+static const char *
+put_topics(nw_store_t *s, const char *id, const char *text, const char *published, uint64_t av,
+           double lat, double lon, ...)
+{
+    nw_enriched_t e = make(id, "Title", text);
+    nw_store_result_t res = {0};
+    va_list ap;
+    free(e.art.published);
+    e.art.published = published ? strdup(published) : NULL;
+    e.art.av = av;
+    va_start(ap, lon);
+    for (const char *t; (t = va_arg(ap, const char *)) != NULL;) {
+        char **v = realloc(e.topics, (e.n_topics + 1) * sizeof(*v));
+        assert_non_null(v);
+        e.topics = v;
+        e.topics[e.n_topics++] = strdup(t);
+    }
+    va_end(ap);
+    if (lat != 0) {
+        e.entities = calloc(1, sizeof(*e.entities));
+        e.entities[0].type = strdup("place");
+        e.entities[0].name = strdup("Cairo");
+        e.entities[0].lat = lat;
+        e.entities[0].lon = lon;
+        e.n_entities = 1;
+    }
+    assert_int_equal(nw_store_put(s, &e, NULL, &res), 0);
+    nw_enriched_release(&e);
+    return res.status;
+}
+
+/* The kept counts against a recount of the index: rows that differ, per table ("0": none). */
+static void
+expect_counts_true(fixture_t *f)
+{
+    db_expect(f,
+              "SELECT count(*) FROM (SELECT substr(at, 1, 13) AS k, topic, count(*) AS n"
+              " FROM article_topics GROUP BY 1, 2) r FULL OUTER JOIN"
+              " (SELECT hour AS k, topic, n FROM facet_hours WHERE n <> 0) c"
+              " ON c.k = r.k AND c.topic = r.topic"
+              " WHERE r.n IS NULL OR c.n IS NULL OR r.n <> c.n",
+              "0");
+    db_expect(f,
+              "SELECT count(*) FROM (SELECT substr(at, 1, 10) AS k, topic, count(*) AS n"
+              " FROM article_topics GROUP BY 1, 2) r FULL OUTER JOIN"
+              " (SELECT day AS k, topic, n FROM facet_days WHERE n <> 0) c"
+              " ON c.k = r.k AND c.topic = r.topic"
+              " WHERE r.n IS NULL OR c.n IS NULL OR r.n <> c.n",
+              "0");
+}
+
+struct facet_seen {
+    char topic[64];
+    int64_t count, previous, buckets[8];
+    size_t n_buckets, n;
+};
+
+static int
+on_facet_seen(const nw_store_facet_t *fa, void *arg)
+{
+    struct facet_seen *fs = arg;
+    if (fs->n++ == 0) {
+        snprintf(fs->topic, sizeof fs->topic, "%s", fa->topic);
+        fs->count = fa->count;
+        fs->previous = fa->previous;
+        fs->n_buckets = fa->n_buckets;
+        for (size_t i = 0; i < fa->n_buckets && i < 8; i++)
+            fs->buckets[i] = fa->bucket_counts[i];
+    }
+    return 0;
+}
+
+/* The counts per hour and day that facets read are changed by every commit as the index is:
+ * new articles, a revision that moves an article to another day and other topics, a late
+ * older copy (history only), a rolled back batch and an article without a published date.
+ * After each, they equal a recount of article_topics, and a facet over a window that starts
+ * and ends inside hours (so it reads days, hours and single rows) counts what a count by
+ * hand does. */
+static void
+test_facet_counts_kept(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    assert_int_equal(nw_store_begin(s), 0);
+    put_topics(s, "f1", "one", "2026-11-02T10:15:00Z", 10, 0, 0, "person.ada", "theme.x", NULL);
+    put_topics(s, "f2", "two", "2026-11-02T10:45:00Z", 10, 0, 0, "person.ada", NULL);
+    put_topics(s, "f3", "three", "2026-11-03T23:59:00Z", 10, 0, 0, "person.ada", "person.bo", NULL);
+    put_topics(s, "f4", "four", "2026-11-05T00:30:00Z", 10, 0, 0, "person.bo", NULL);
+    put_topics(s, "f5", "five", NULL, 10, 0, 0, "person.cy", NULL);
+    assert_int_equal(nw_store_commit(s), 0);
+    expect_counts_true(f);
+    db_expect(f, "SELECT n FROM facet_days WHERE day = '2026-11-02' AND topic = 'person.ada'", "2");
+
+    /* A revision moves f2 to another day and from ada to bo; a late older copy of f1 changes
+     * nothing; a batch rolled back leaves no count behind. */
+    assert_int_equal(nw_store_begin(s), 0);
+    assert_string_equal(
+        put_topics(s, "f2", "two, revised", "2026-11-04T08:00:00Z", 20, 0, 0, "person.bo", NULL),
+        "stored");
+    assert_string_equal(
+        put_topics(s, "f1", "one, older", "2026-11-09T08:00:00Z", 5, 0, 0, "person.zed", NULL),
+        "history");
+    assert_int_equal(nw_store_commit(s), 0);
+    assert_int_equal(nw_store_begin(s), 0);
+    put_topics(s, "f6", "six", "2026-11-02T10:20:00Z", 10, 0, 0, "person.ada", NULL);
+    assert_int_equal(nw_store_rollback(s), 0);
+    assert_int_equal(nw_store_begin(s), 0); /* the next commit writes nothing of f6 */
+    put_topics(s, "f7", "seven", "2026-10-01T00:00:00Z", 10, 0, 0, "person.dee", NULL);
+    assert_int_equal(nw_store_commit(s), 0);
+    expect_counts_true(f);
+    db_expect(f, "SELECT n FROM facet_days WHERE day = '2026-11-02' AND topic = 'person.ada'", "1");
+    db_expect(f, "SELECT count(*) FROM facet_hours WHERE topic = 'person.zed'", "0");
+
+    /* [2026-11-02T10:30, 2026-11-05T00:45): minutes of 10:xx, hours to midnight, whole days
+     * 3 and 4, then the minutes of 00:xx on the 5th. ada: f3 only (f1 at 10:15 is before). */
+    nw_store_filter_t q = {.from = "2026-11-02T10:30:00.000Z", .to = "2026-11-05T00:45:00.000Z"};
+    struct facet_seen fs = {0};
+    assert_int_equal(
+        nw_store_facets(s, &q, "person.", 10, 0, NW_STORE_BUCKET_DAY, on_facet_seen, &fs), 2);
+    assert_string_equal(fs.topic, "person.bo"); /* f2 (4th), f3 (3rd), f4 (5th 00:30) */
+    assert_int_equal(fs.count, 3);
+    assert_int_equal(fs.n_buckets, 4); /* the 2nd to the 5th */
+    assert_int_equal(fs.buckets[0], 0);
+    assert_int_equal(fs.buckets[1], 1);
+    assert_int_equal(fs.buckets[2], 1);
+    assert_int_equal(fs.buckets[3], 1);
+    db_expect(f,
+              "SELECT count(*) FROM article_topics WHERE topic = 'person.bo'"
+              " AND at >= '2026-11-02T10:30:00.000Z' AND at < '2026-11-05T00:45:00.000Z'",
+              "3");
+    /* The same window by hour, and with a filter (counted from the matching articles). */
+    memset(&fs, 0, sizeof fs);
+    q.to = "2026-11-02T12:00:00.000Z";
+    q.from = "2026-11-02T10:00:00.000Z";
+    assert_int_equal(
+        nw_store_facets(s, &q, "person.", 10, 0, NW_STORE_BUCKET_HOUR, on_facet_seen, &fs), 1);
+    assert_string_equal(fs.topic, "person.ada");
+    assert_int_equal(fs.count, 1);
+    assert_int_equal(fs.n_buckets, 2);
+    assert_int_equal(fs.buckets[0], 1);
+    memset(&fs, 0, sizeof fs);
+    nw_store_filter_t g = {.from = "2026-11-01T00:00:00.000Z",
+                           .to = "2026-11-06T00:00:00.000Z",
+                           .n_all_of = 1,
+                           .all_of = {"person.ada"}};
+    assert_int_equal(
+        nw_store_facets(s, &g, "person.", 10, 0, NW_STORE_BUCKET_NONE, on_facet_seen, &fs), 2);
+    assert_string_equal(fs.topic, "person.ada"); /* f1, f3; then bo (f3) */
+    assert_int_equal(fs.count, 2);
+    nw_store_close(&s);
+}
+
+static int
+count_rows(const nw_store_qrow_t *r, void *arg)
+{
+    (void)r;
+    ++*(int *)arg;
+    return 0;
+}
+
+/* A v7 file gets the kept counts and the place points when a writer opens it (schema v8):
+ * they equal a recount, and an area query finds its articles through the points. */
+static void
+test_migrate_v7_facets(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    assert_int_equal(nw_store_begin(s), 0);
+    put_topics(s, "m1", "one", "2026-11-02T10:15:00Z", 10, 30.04, 31.24, "person.ada", NULL);
+    put_topics(s, "m2", "two", "2026-11-03T10:15:00Z", 10, 48.85, 2.35, "person.ada", NULL);
+    assert_int_equal(nw_store_commit(s), 0);
+    nw_store_close(&s);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "DROP TABLE facet_hours; DROP TABLE facet_days; DROP TABLE place_points;"
+                     "CREATE INDEX article_topics_at ON article_topics(at, topic);"
+                     "PRAGMA user_version = 7",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    s = open_rw(f);
+    assert_int_equal(nw_store_schema_version(s), 8);
+    expect_counts_true(f);
+    db_expect(f, "SELECT count(*) FROM place_points", "2");
+    nw_store_filter_t q = {.has_near = 1, .lat = 30.0, .lon = 31.2, .km = 50};
+    nw_store_page_t pg = {.limit = 10, .count_max = 100};
+    int n = 0;
+    assert_int_equal(nw_store_query(s, &q, &pg, count_rows, &n), 1);
+    assert_int_equal(pg.total, 1);
+    /* Later puts keep them true, and new points are added. */
+    assert_int_equal(nw_store_begin(s), 0);
+    put_topics(s, "m3", "three", "2026-11-03T11:00:00Z", 10, 51.5, -0.12, "person.ada", NULL);
+    assert_int_equal(nw_store_commit(s), 0);
+    expect_counts_true(f);
+    db_expect(f, "SELECT count(*) FROM place_points", "3");
+    nw_store_close(&s);
+}
+
 /* ---- acceptance order (issue 9) --------------------------------------------------------- */
 
 /* Put a version of id: text with acceptance version av, in a transaction of its own. Returns
@@ -2248,17 +2455,19 @@ test_migrate_v5(void **state)
     /* Make it a v5 file: drop what v6 and v7 added. */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "DROP TABLE article_topics; DROP TABLE article_places;"
-                                  "ALTER TABLE articles DROP COLUMN av;"
-                                  "ALTER TABLE revisions DROP COLUMN av;"
-                                  "ALTER TABLE revisions DROP COLUMN late;"
-                                  "PRAGMA user_version = 5",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "DROP TABLE facet_hours; DROP TABLE facet_days; DROP TABLE place_points;"
+                     "DROP TABLE article_topics; DROP TABLE article_places;"
+                     "ALTER TABLE articles DROP COLUMN av;"
+                     "ALTER TABLE revisions DROP COLUMN av;"
+                     "ALTER TABLE revisions DROP COLUMN late;"
+                     "PRAGMA user_version = 5",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 7);
+    assert_int_equal(nw_store_schema_version(s), 8);
     db_expect(f, "SELECT av FROM articles WHERE id = 'old'", "0");
     assert_string_equal(put_av(s, "old", "stored by v6", 10, NULL), "stored");
     assert_string_equal(put_av(s, "old", "stored by v5", 5, NULL), "unchanged");
@@ -2300,11 +2509,13 @@ test_migrate_v6_query_index(void **state)
     nw_store_close(&s);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "DROP TABLE article_topics; DROP TABLE article_places;"
-                                  "PRAGMA user_version = 6",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "DROP TABLE facet_hours; DROP TABLE facet_days; DROP TABLE place_points;"
+                     "DROP TABLE article_topics; DROP TABLE article_places;"
+                     "PRAGMA user_version = 6",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     char err[256] = "";
     nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
@@ -2314,13 +2525,14 @@ test_migrate_v6_query_index(void **state)
     assert_int_equal(nw_store_query(r, &q, &pg, count_row, NULL), -EPROTO);
     nw_store_close(&r);
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 7);
+    assert_int_equal(nw_store_schema_version(s), 8);
     assert_int_equal(query_topic(s, "lang.en"), 2);
     assert_int_equal(query_topic(s, "lang.fr"), 0);
     /* a new revision replaces its old index rows: still two, not three */
     put_commit(s, "old1", "Title one", "changed text");
     assert_int_equal(query_topic(s, "lang.en"), 2);
     nw_store_close(&s);
+    expect_counts_true(f); /* the index built at open counted as the store counts */
 }
 
 typedef struct racer {
@@ -2424,6 +2636,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_any_arrival_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tie_and_unversioned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_facet_counts_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v7_facets, setup, teardown),
     };
     /* The same tests on PostgreSQL, except those about SQLite itself (WAL, its files, its
      * locking, FTS5 syntax), and those about several writers on one PostgreSQL database. */
@@ -2460,6 +2674,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_any_arrival_order, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_tie_and_unversioned, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_pg_two_stores_race_versions, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_facet_counts_kept, setup_pg, teardown_pg),
     };
     /* With NW_TEST_PG only the PostgreSQL run (the SQLite one is unit.test_store's). */
     pg_base = getenv("NW_TEST_PG");
