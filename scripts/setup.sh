@@ -30,10 +30,11 @@ NW_PACKAGES_RUNTIME=(
 # sources did not change: nw_build_package), chromium (the web page's browser test, driven by
 # puppeteer-core from npm: nw_browser_setup), python3-venv (the Python client's tests install
 # it with pip into a venv), python3-jsonschema (the query API test validates real answers
-# against docs/openapi.yaml).
+# against docs/openapi.yaml), iproute2 (ip and tc: test_hosts.sh builds its hosts as network
+# namespaces on a bridge and cuts their links).
 NW_PACKAGES_TEST=(python3 python3-yaml python3-zmq python3-msgpack clang-format docker-compose
   postgresql clang libclang-rt-14-dev lintian dpkg-dev ccache chromium python3-venv
-  python3-jsonschema)
+  python3-jsonschema iproute2)
 # node and npm for puppeteer-core: Debian's, unless a node is installed already (NodeSource's
 # nodejs ships its own npm and conflicts with Debian's npm package).
 if ! command -v npm >/dev/null 2>&1; then

@@ -8,7 +8,10 @@
  * stage's .in, so ZeroMQ's high-water marks push back on the producers; it reads again below half.
  *
  * A full queue can still grow past queue_max by the jobs requeued from workers that left
- * (at most the sum of their windows), because requeued work must not be lost. */
+ * (at most the sum of their windows), because requeued work must not be lost.
+ *
+ * With opts->peer the broker is one of a primary/backup pair (ha.h) and serves only while it
+ * is the active one; a single broker always is. */
 #ifndef NW_BROKER_H
 #define NW_BROKER_H
 
@@ -36,6 +39,10 @@ typedef struct nw_broker_opts {
     unsigned busy_silence_ms;
     int roles; /* enforce roles per socket and message (needs nw_curve_zap_start with
                 * nw_broker_admits as policy; see broker.c) */
+    /* A broker pair (ha.h): the other broker's base endpoint, or NULL for a single broker
+     * (always active). backup: this one is the backup, the peer the primary. */
+    const char *peer;
+    int backup;
 } nw_broker_opts_t;
 
 typedef struct nw_broker_stage_stats {
@@ -72,6 +79,10 @@ void nw_broker_close(nw_broker_t *b, void (*cb)(void *arg), void *arg);
 /* The roles (NW_ROLE_* of curve.h) that may connect to the broker socket named socket
  * ("raw.in", ..., "pub.out"); 0 for any other name. The policy for nw_curve_zap_start. */
 unsigned nw_broker_admits(const char *socket);
+
+/* "active" (a single broker always is), "passive" or "starting" (a broker pair, ha.h; only
+ * the active one serves). Also the gauge nw_broker_active. */
+const char *nw_broker_state(const nw_broker_t *b);
 
 /* Snapshot of the counters (also exported as nw_broker_* metrics). */
 void nw_broker_stats(const nw_broker_t *b, nw_broker_stats_t *out);

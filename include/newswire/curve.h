@@ -43,7 +43,10 @@ typedef struct nw_curve_cfg {
 #define NW_ROLE_WORKER 2u
 #define NW_ROLE_STORE 4u
 #define NW_ROLE_SUBSCRIBER 8u
-#define NW_ROLE_COUNT 4
+#define NW_ROLE_COUNT 4 /* the roles above, one directory each under --curve-roles */
+/* The other broker of a pair (ha.h): a peer presenting the broker's own public key. It is in
+ * no directory; the ZAP handler gives it to our own key when roles are on. */
+#define NW_ROLE_BROKER 16u
 /* "fetch", "worker", "store", "subscriber" for one bit; NULL for anything else. */
 const char *nw_curve_role_name(unsigned role);
 /* The role bit named by name[0..n), or 0. */
@@ -96,7 +99,8 @@ int nw_curve_on(void);
 int nw_curve_roles_on(void);
 
 /* Is endpoint (tcp://host:port, ipc://, inproc://) safe without CURVE: ipc://, inproc:// and
- * TCP on 127.0.0.0/8, ::1 or localhost. A bind on "*" or 0.0.0.0 is not. */
+ * TCP on 127.0.0.0/8, ::1 or localhost. A bind on "*" or 0.0.0.0 is not. A comma-separated
+ * list (a broker pair) is local when every entry is. */
 int nw_curve_endpoint_local(const char *endpoint);
 /* The start-up rule for an endpoint named by option (e.g. "broker"): 0 when it is local, CURVE
  * is on, or insecure is set (then a loud warning is logged once and the gauge nw_insecure is
@@ -110,6 +114,9 @@ int nw_curve_insecure(void);
  * nw_curve_server_as names the socket for the ZAP handler (its ZAP domain, e.g. "raw.in"),
  * which is what the roles policy decides on. Return 0 or -errno. */
 int nw_curve_client(void *socket);
+/* The same for a broker connecting to the other broker of its pair, which holds the same key
+ * pair: the server key is our own public key. */
+int nw_curve_client_self(void *socket);
 int nw_curve_server(void *socket);
 int nw_curve_server_as(void *socket, const char *domain);
 

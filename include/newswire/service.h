@@ -48,7 +48,8 @@ typedef struct nw_service_cfg {
 #define NW_SERVICE_BROKER_OPTION(type, m)                                                          \
     {                                                                                              \
         "broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(type, m.broker),                    \
-            "broker base endpoint (tcp://host:port, ipc://path)", 0, 0                             \
+            "broker base endpoint (tcp://host:port, ipc://path); a broker pair as PRIMARY,BACKUP", \
+            0, 0                                                                                   \
     }
 #define NW_SERVICE_HTTP_OPTION(type, m, http_def, http_help)                                       \
     {                                                                                              \
@@ -128,6 +129,12 @@ typedef size_t (*nw_service_health_cb)(void *arg, nw_service_problem_t *out, siz
 /* /healthz answers 200 {"status":"degraded","problems":{what: reason, ...}} while cb reports
  * problems, {"status":"ok"} otherwise (503 "draining" during a drain). cb may be NULL. */
 void nw_service_set_health(nw_service_t *svc, nw_service_health_cb cb, void *arg);
+
+/* What the service is doing apart from its health, as one word (a broker of a pair: "active",
+ * "passive" or "starting"); the string lives at least until the next call. */
+typedef const char *(*nw_service_state_cb)(void *arg);
+/* Add "state": cb(arg) to the /healthz and /readyz answers. cb may be NULL (no field). */
+void nw_service_set_state(nw_service_t *svc, nw_service_state_cb cb, void *arg);
 
 /* One readiness condition: NULL when met, else why not (a string that lives at least until
  * the next call). */

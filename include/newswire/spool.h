@@ -103,6 +103,12 @@ int nw_spool_resend(nw_spool_t *s, int64_t now_ms, nw_spool_send_cb send, void *
 void nw_spool_sent(nw_spool_t *s, uint64_t seq, int64_t now_ms);
 /* A durable record could not be sent now: make it due at once for nw_spool_resend. */
 void nw_spool_due_now(nw_spool_t *s, uint64_t seq);
+/* Everything sent up to now_ms is lost (the broker that held it is gone: a failover to the
+ * other broker of a pair): every durable unacked record is due at once, as lost even while
+ * acks flow (the pipeline after the new broker still acks what it had), and the re-send
+ * budget is refilled to a full burst. Copies of records still in the pipeline are harmless
+ * (the store is idempotent). */
+void nw_spool_resend_lost(nw_spool_t *s, int64_t now_ms);
 /* The resend policy: first resend resend_ms after a send, then doubling up to max_ms. */
 void nw_spool_set_resend(nw_spool_t *s, int64_t resend_ms, int64_t max_ms);
 /* Earliest resend time among durable unacked records, or INT64_MAX when none. */

@@ -12,9 +12,16 @@
  *   enriched.out  +5      ROUTER         store workers take enriched and dead
  *   pub.in        +6      XSUB           store PUBlishes committed articles (and acks)
  *   pub.out       +7      XPUB           subscribers (newswire tail, fetch for acks)
+ *   ha            +8      ROUTER         only brokers run as a pair (--peer): the peer's
+ *                                        state and the clients' probes (ha.h)
  *
- * tcp://host:5550 gives tcp://host:5550..5557; ipc:///run/nw/broker gives
- * ipc:///run/nw/broker-raw.in and so on; inproc:// likewise (for tests).
+ * tcp://host:5550 gives tcp://host:5550..5557 (and 5558 for a broker pair); ipc:///run/nw/broker
+ * gives ipc:///run/nw/broker-raw.in and so on; inproc:// likewise (for tests).
+ *
+ * A client may name several brokers, a primary and its backup, as a comma-separated list of
+ * base endpoints ("tcp://a:5550,tcp://b:5550"); one entry means one broker, as before. Then
+ * its stage sockets follow whichever broker is active (nw_brokers of brokers.h), and its
+ * subscribers and publishers connect to every hub at once: only the active one forwards.
  *
  * Work is pulled with credit: a worker tells the broker how many more jobs it can take
  * ("READY" n), the broker never sends a worker more than that, and idle workers get jobs in
@@ -69,15 +76,16 @@ typedef enum {
     NW_EP_ENRICHED_OUT,
     NW_EP_PUB_IN,
     NW_EP_PUB_OUT,
-    NW_EP_COUNT
+    NW_EP_COUNT,           /* the stage and hub endpoints every broker binds */
+    NW_EP_HA = NW_EP_COUNT /* the pair's state endpoint, bound only with --peer */
 } nw_ep_t;
 
-/* Name of an endpoint slot, e.g. "raw.in". */
+/* Name of an endpoint slot, e.g. "raw.in" ("ha" for NW_EP_HA). */
 const char *nw_ep_name(nw_ep_t which);
-/* Derive the endpoint for `which` from the base endpoint. For binding, a tcp host of "*" is
- * kept; callers that connect pass a real host. The base is tcp://host:port (port 1..65535,
- * IPv6 hosts in brackets), ipc://path or inproc://name. Returns 0 or -EINVAL (bad base, port
- * overflow, or out too small). */
+/* Derive the endpoint for `which` (up to NW_EP_HA) from the base endpoint. For binding, a tcp
+ * host of "*" is kept; callers that connect pass a real host. The base is tcp://host:port
+ * (port 1..65535, IPv6 hosts in brackets), ipc://path or inproc://name. Returns 0 or -EINVAL
+ * (bad base, port overflow, or out too small). */
 int nw_ep_derive(const char *base, nw_ep_t which, char *out, size_t n);
 /* The base endpoint a broker binds for the one its clients connect to: tcp://NAME:PORT with a
  * host name (not an address, "*" or an interface) becomes tcp://ADDRESS:PORT, NAME resolved
@@ -85,6 +93,17 @@ int nw_ep_derive(const char *base, nw_ep_t which, char *out, size_t n);
  * -EINVAL with a message for people in err when the name does not resolve or out is too
  * small. */
 int nw_ep_bindable(const char *ep, char *out, size_t n, char *err, size_t errlen);
+/* Brokers named by a comma-separated list of base endpoints (1 for a plain endpoint, 0 for
+ * NULL or ""). */
+size_t nw_ep_list_count(const char *list);
+/* Copy entry i of the list into out. Returns 0 or -EINVAL (no such entry, empty entry, or out
+ * too small). */
+int nw_ep_list_entry(const char *list, size_t i, char *out, size_t n);
+/* Check every entry of a broker list derives up to `last` (at most NW_EP_MAX_BROKERS entries,
+ * none empty). Returns 0 or -EINVAL. */
+int nw_ep_list_check(const char *list, nw_ep_t last);
+/* The most brokers a list may name: a primary and a backup (room for a spare). */
+#define NW_EP_MAX_BROKERS 4
 /* The stage queue a message type goes to: "raw" -> NW_EP_RAW_IN, "article" -> NW_EP_ARTICLE_IN,
  * "enriched" and "dead" -> NW_EP_ENRICHED_IN. Returns -1 for other types. */
 int nw_ep_for_type(const char *type);
@@ -101,6 +120,15 @@ nw_push_t *nw_push_new(uv_loop_t *loop, void *zctx, const char *endpoint,
 /* Send [type][payload]. Returns 0, -EAGAIN (then on_writable fires once later, if given), or
  * another negative errno. Borrows payload. */
 int nw_push_send(nw_push_t *p, const char *type, const void *payload, size_t len);
+/* Move the socket to another endpoint (the broker pair failed over): disconnect from the old
+ * one, dropping what its pipe still held (fetch re-sends it), and connect to endpoint. A
+ * pending on_writable request fires once the new connection takes sends. Returns 0 or
+ * -errno (then it stays where it was). */
+int nw_push_reconnect(nw_push_t *p, const char *endpoint);
+/* nw_push_send without copying the payload: takes ownership of *payload (malloc'd, len bytes)
+ * in every case and sets *payload to NULL. ZeroMQ sends from the buffer itself and frees it once
+ * written, perhaps on its I/O thread; on an error it is freed at once. Same returns. */
+int nw_push_send_take(nw_push_t *p, const char *type, uint8_t **payload, size_t len);
 /* Close (unsent messages linger at most 1 s); cb (may be NULL) runs from the loop once the
  * socket is released. NULL-safe. */
 void nw_push_close(nw_push_t *p, void (*cb)(void *arg), void *arg);
@@ -112,10 +140,13 @@ typedef struct nw_worker nw_worker_t;
  * exactly once, now or later (store calls it after its commit). */
 typedef void (*nw_worker_job_cb)(nw_worker_t *w, const char *type, const uint8_t *data, size_t len,
                                  void *arg);
-/* broker: the base endpoint (copied). stage_out: NW_EP_RAW_OUT (parse), NW_EP_ARTICLE_OUT
- * (enrich) or NW_EP_ENRICHED_OUT (store). window: most jobs in flight at once (credit). Says
- * HELLO at once (queued until connected); reconnects by itself. Returns NULL on a bad endpoint
- * or stage (logged) or ENOMEM. */
+/* broker: the base endpoint, or a list of them (a broker pair; copied). stage_out:
+ * NW_EP_RAW_OUT (parse), NW_EP_ARTICLE_OUT (enrich) or NW_EP_ENRICHED_OUT (store). window: most
+ * jobs in flight at once (credit). Says HELLO at once (queued until connected); reconnects by
+ * itself. With several brokers it follows the active one (brokers.h): on a failover its
+ * DEALER and PUSH sockets move there and it says HELLO with its free credit; jobs it still
+ * holds from the old broker finish and their output goes to the new one. Returns NULL on a
+ * bad endpoint or stage (logged) or ENOMEM. */
 nw_worker_t *nw_worker_new(uv_loop_t *loop, void *zctx, const char *broker, nw_ep_t stage_out,
                            unsigned window, nw_worker_job_cb cb, void *arg);
 /* Emit a message of `type` to the stage queue nw_ep_for_type(type). Never blocks and never
@@ -141,8 +172,9 @@ const char *nw_worker_ready(void *w);
 /* A publisher: PUB connected to the broker's pub.in. Publishing never blocks; ZeroMQ drops
  * for subscribers past their high-water mark (they detect gaps from sequence numbers). */
 typedef struct nw_pub nw_pub_t;
-/* broker: the base endpoint. Not on a loop: a PUB never needs to read. Returns NULL on a bad
- * endpoint (logged) or ENOMEM. */
+/* broker: the base endpoint, or a list of them: the PUB connects to every hub of a broker
+ * pair, and only the active one forwards. Not on a loop: a PUB never needs to read. Returns
+ * NULL on a bad endpoint (logged) or ENOMEM. */
 nw_pub_t *nw_pub_new(void *zctx, const char *broker);
 /* Send [topic][payload]. Returns 0 or negative errno. */
 int nw_pub_send(nw_pub_t *p, const char *topic, const void *payload, size_t len);

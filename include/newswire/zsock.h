@@ -23,7 +23,9 @@
 
 typedef struct nw_zsock nw_zsock_t;
 
-/* A received multipart message: frames[0..n) are valid only until the callback returns. */
+/* A received multipart message: frames[0..n) are valid only until the callback returns. The
+ * callback may keep a frame by moving it out (zmq_msg_init + zmq_msg_move): the bridge closes
+ * what is left, and an emptied frame closes as a no-op. */
 typedef void (*nw_zsock_recv_cb)(nw_zsock_t *zs, zmq_msg_t *frames, size_t n, void *arg);
 /* Called (once per request) when the socket can take a send again after -EAGAIN. */
 typedef void (*nw_zsock_writable_cb)(nw_zsock_t *zs, void *arg);
@@ -52,6 +54,14 @@ nw_zsock_t *nw_zsock_new(uv_loop_t *loop, void *socket, nw_zsock_recv_cb recv_cb
  * negative errno (e.g. -EHOSTUNREACH from a ROUTER_MANDATORY socket). Never blocks. Borrows
  * the buffers. */
 int nw_zsock_sendv(nw_zsock_t *zs, const void *const *bufs, const size_t *lens, size_t n);
+
+/* nw_zsock_sendv with one more frame at the end, *last, sent as ZeroMQ's own message so that its
+ * bytes are not copied (n may be 0; last may be NULL). On success *last is consumed (left empty,
+ * close it as usual); on failure it is unchanged and still the caller's. Returns as
+ * nw_zsock_sendv. To send a message that must also be kept (a job the broker may requeue), send
+ * a zmq_msg_copy of it: that shares the buffer by reference count. */
+int nw_zsock_sendv_msg(nw_zsock_t *zs, const void *const *bufs, const size_t *lens, size_t n,
+                       zmq_msg_t *last);
 
 /* Ask for one writable callback when the socket can send again (replaces an earlier request;
  * fires from the loop, never inside this call). */

@@ -43,7 +43,7 @@ static const nw_cfg_opt_t options[] = {
 int
 main(int argc, char **argv)
 {
-    cfg_t cfg;
+    cfg_t cfg = {0}; /* options outside the table (curve.allow, curve.roles) stay NULL */
     nw_enricher_t *ref = NULL;
     int rc = nw_config_load(options, &cfg, argc, argv, "newswire-enrich [options]",
                             "Enrich stage: language, entities, geocoded places, quotes, keywords, "

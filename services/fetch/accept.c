@@ -166,7 +166,7 @@ on_delivered(int status, void *arg)
 /* Hand an encoded message on. *res holds the outcome it gets once handed on. Returns 0 with
  * *res final, or FETCH_PENDING (done is called later). */
 static int
-deliver(fetch_accept_t *a, char tag, const nw_buf_t *msg, uint64_t seq, fetch_result_t *res,
+deliver(fetch_accept_t *a, char tag, nw_buf_t *msg, uint64_t seq, fetch_result_t *res,
         const char *source, size_t len, const char *detail, fetch_done_cb done, void *arg)
 {
     struct waiting *w = malloc(sizeof *w);
@@ -176,7 +176,7 @@ deliver(fetch_accept_t *a, char tag, const nw_buf_t *msg, uint64_t seq, fetch_re
     }
     *w = (struct waiting){.res = *res, .done = done, .arg = arg, .source = source, .len = len};
     snprintf(w->detail, sizeof w->detail, "%s", detail ? detail : "");
-    int rc = fetch_deliver_send(a->deliver, tag, msg->data, msg->len, seq, on_delivered, w);
+    int rc = fetch_deliver_send(a->deliver, tag, msg, seq, on_delivered, w);
     if (rc == FETCH_PENDING)
         return FETCH_PENDING;
     free(w);
@@ -437,7 +437,10 @@ fetch_accept_submit(fetch_accept_t *a, const fetch_item_t *it, fetch_result_t *r
         .spool = fetch_deliver_reserve(a->deliver),
         .name = (char *)it->name,
     };
-    rc = nw_raw_encode(&raw, &out);
+    /* room for the body and the headers at once: growing by doubling copied the body twice */
+    rc = nw_buf_reserve(&out, it->len + 4096);
+    if (rc == 0)
+        rc = nw_raw_encode(&raw, &out);
     if (rc < 0) {
         NW_ERROR(res->id, "cannot encode raw message: %s", strerror(-rc));
         set_result(res, FETCH_FAILED, 500, "internal", "cannot hand the article on");

@@ -5,7 +5,9 @@
  *   2. at the end of the loop turn starts one fdatasync on the threadpool for every append of
  *      that turn (group commit; while one runs, the next group gathers behind it);
  *   3. when the fsync completed, pushes the group to the broker and only then tells each
- *      source its item was accepted (the caller's callback);
+ *      source its item was accepted (the caller's callback); the group's messages are kept
+ *      in memory until then (up to HOLD_MAX_BYTES), so ZeroMQ sends them from that buffer
+ *      without a copy, and only re-sends read the spool back;
  *   4. marks a record done when the store's ack for its seq arrives on the broker's pub.out
  *      (topic "ack.<origin>"), and re-sends what stays unacked for resend-after, backing off
  *      per record up to RESEND_MAX_MS. The store is idempotent by article id, so a re-send of
@@ -28,13 +30,13 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "newswire/curve.h"
 #include "newswire/link.h"
 #include "newswire/log.h"
 #include "newswire/metrics.h"
 #include "newswire/proto.h"
 #include "newswire/spool.h"
 #include "newswire/stage.h"
+#include "newswire/sub.h"
 #include "newswire/util.h"
 #include "newswire/zsock.h"
 
@@ -42,6 +44,11 @@
 #define TICK_MS 250       /* resend check and gauges */
 #define RESEND_BATCH 1000 /* most records re-sent per tick, so one tick stays short */
 #define SUB_RCVHWM 100000 /* acks are small; a deep queue loses fewer of them */
+/* Encoded messages kept in memory while their group's fsync runs, so that their first send
+ * needs no read back from the spool and no copy (nw_push_send_take). Past this many bytes the
+ * rest are sent from the spool as before: a group of 64 inbox files of max-body each must not
+ * be held twice. */
+#define HOLD_MAX_BYTES ((size_t)32 * 1024 * 1024)
 
 /* An append whose fsync has not completed: its sender waits for the callback. */
 struct pending {
@@ -49,6 +56,9 @@ struct pending {
     uint64_t seq;
     fetch_deliver_cb cb;
     void *arg;
+    uint8_t *msg; /* the encoded message, for its first send; NULL: sent from the spool */
+    size_t len;
+    char tag;
 };
 
 struct fetch_deliver {
@@ -69,6 +79,7 @@ struct fetch_deliver {
     int failing;        /* inside a disk-trouble episode (logged once) */
     uint64_t sent_upto; /* every seq up to here was sent at least once */
     struct pending *head, *tail;
+    size_t held; /* bytes of pending->msg */
     void (*on_resume)(void *arg);
     void *resume_arg;
     void (*flush_cb)(void *arg);
@@ -182,7 +193,40 @@ complete(fetch_deliver_t *d, uint64_t upto, int rc)
             d->tail = NULL;
         if (p->cb)
             p->cb(rc, p->arg);
+        d->held -= p->len;
+        free(p->msg);
         free(p);
+    }
+}
+
+/* The first send of the records that just became durable, from the encoded messages kept for
+ * it: ZeroMQ takes each buffer as it is, where a send from the spool reads the record back
+ * and copies it into a message (142 KB per page). What cannot go now (a queue pushes back, the
+ * buffer was not kept) stays due in the spool, and pump() sends it from there. */
+static void
+send_held(fetch_deliver_t *d, uint64_t upto)
+{
+    int64_t now = nw_now_ms();
+    for (struct pending *p = d->head; p && p->seq <= upto; p = p->next) {
+        if (p->msg == NULL)
+            continue;
+        size_t len = p->len;
+        d->held -= len;
+        p->len = 0;
+        nw_push_t *push = p->tag == 'd' ? d->dead : d->raw;
+        if (d->blocked || push == NULL || p->seq <= d->sent_upto) {
+            free(p->msg); /* pump() sends it from the spool when it can */
+            p->msg = NULL;
+            continue;
+        }
+        int rc = nw_push_send_take(push, p->tag == 'd' ? "dead" : "raw", &p->msg, len);
+        if (rc == -EAGAIN)
+            d->blocked = 1;
+        if (rc < 0) /* still due in the spool: sent from there once the push takes it */
+            continue;
+        nw_spool_sent(d->spool, p->seq, now);
+        if (p->seq > d->sent_upto)
+            d->sent_upto = p->seq;
     }
 }
 
@@ -209,6 +253,7 @@ after_work_cb(uv_work_t *w, int status)
     } else {
         disk_ok(d);
         /* Handed to the broker first, then the sources hear "accepted". */
+        send_held(d, upto);
         pump(d, SIZE_MAX);
         complete(d, upto, 0);
     }
@@ -258,13 +303,16 @@ fetch_deliver_reserve(const fetch_deliver_t *d)
 }
 
 int
-fetch_deliver_send(fetch_deliver_t *d, char tag, const uint8_t *msg, size_t len, uint64_t seq,
-                   fetch_deliver_cb cb, void *arg)
+fetch_deliver_send(fetch_deliver_t *d, char tag, nw_buf_t *msg, uint64_t seq, fetch_deliver_cb cb,
+                   void *arg)
 {
     const char *type = tag == 'd' ? "dead" : "raw";
     nw_push_t *push = tag == 'd' ? d->dead : d->raw;
-    if (d->spool == NULL)
-        return nw_push_send(push, type, msg, len);
+    size_t len = msg->len;
+    if (d->spool == NULL) {
+        uint8_t *data = nw_buf_steal(msg, NULL);
+        return nw_push_send_take(push, type, &data, len);
+    }
     if (d->blocked)
         return -EAGAIN;
     if (nw_spool_full(d->spool)) {
@@ -277,7 +325,7 @@ fetch_deliver_send(fetch_deliver_t *d, char tag, const uint8_t *msg, size_t len,
     if (p == NULL)
         return -ENOMEM;
     uint64_t got;
-    int rc = nw_spool_append(d->spool, (uint8_t)tag, msg, len, &got);
+    int rc = nw_spool_append(d->spool, (uint8_t)tag, msg->data, len, &got);
     if (rc < 0) {
         free(p);
         if (rc != -ENOMEM && rc != -EINVAL)
@@ -287,7 +335,12 @@ fetch_deliver_send(fetch_deliver_t *d, char tag, const uint8_t *msg, size_t len,
     /* The seq was reserved and written into msg by the caller; single-threaded, so it holds. */
     if (got != seq)
         NW_ERROR(NULL, "spool seq %" PRIu64 " differs from the reserved %" PRIu64, got, seq);
-    *p = (struct pending){.seq = got, .cb = cb, .arg = arg};
+    *p = (struct pending){.seq = got, .cb = cb, .arg = arg, .tag = tag};
+    if (d->held + len <= HOLD_MAX_BYTES) {
+        p->msg = nw_buf_steal(msg, NULL);
+        p->len = len;
+        d->held += len;
+    }
     if (d->tail)
         d->tail->next = p;
     else
@@ -311,6 +364,26 @@ fetch_deliver_writable(fetch_deliver_t *d)
         return;
     d->blocked = 0;
     pump(d, SIZE_MAX);
+}
+
+void
+fetch_deliver_switch(fetch_deliver_t *d, const char *base)
+{
+    char ep[NW_EP_MAX];
+    if (nw_ep_derive(base, NW_EP_RAW_IN, ep, sizeof ep) == 0)
+        nw_push_reconnect(d->raw, ep);
+    if (nw_ep_derive(base, (nw_ep_t)nw_ep_for_type("dead"), ep, sizeof ep) == 0)
+        nw_push_reconnect(d->dead, ep);
+    if (d->spool == NULL)
+        return;
+    uv_update_time(d->loop);
+    nw_spool_resend_lost(d->spool, nw_now_ms());
+    d->blocked = 0; /* the old pipe was full, the new one is empty */
+    nw_spool_stats_t st;
+    nw_spool_stats(d->spool, &st);
+    int sent = nw_spool_resend(d->spool, nw_now_ms(), send_one, d, RESEND_BATCH);
+    NW_WARN(NULL, "broker \"%s\" serves now: re-sent %d of %" PRIu64 " unacked records at once",
+            base, sent, st.unacked);
 }
 
 static void
@@ -359,7 +432,7 @@ fetch_deliver_t *
 fetch_deliver_new(uv_loop_t *loop, void *zctx, const fetch_deliver_opts_t *o)
 {
     fetch_deliver_t *d = calloc(1, sizeof *d);
-    char err[512], ep[NW_EP_MAX];
+    char err[512];
     void *s = NULL;
     if (d == NULL || (d->origin = strdup(o->origin)) == NULL)
         goto err;
@@ -395,20 +468,16 @@ fetch_deliver_new(uv_loop_t *loop, void *zctx, const fetch_deliver_opts_t *o)
     nw_spool_stats(d->spool, &st);
     d->sent_upto = nw_spool_durable(d->spool); /* what was spooled before counts as re-sent */
     snprintf(d->topic, sizeof d->topic, "ack.%s", o->origin);
-    if (nw_ep_derive(o->broker, NW_EP_PUB_OUT, ep, sizeof ep) < 0)
-        goto err_handles;
-    int hwm = SUB_RCVHWM, linger = 0;
-    s = zmq_socket(zctx, ZMQ_SUB);
-    if (s == NULL || zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
-        zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_setsockopt(s, ZMQ_SUBSCRIBE, d->topic, strlen(d->topic)) < 0 || nw_zsock_limit(s) < 0 ||
-        nw_curve_client(s) < 0 ||
-        /* Acks come only from the broker, so this link is fetch's word from it: watched from
-         * before the connect, with the workers' heartbeat so a vanished host shows. */
-        (d->link = nw_link_new(zctx, s, "broker", NW_STAGE_HEARTBEAT_MS,
-                               NW_STAGE_HEARTBEAT_MS * NW_STAGE_LIVENESS)) == NULL ||
-        zmq_connect(s, ep) < 0) {
-        NW_ERROR(NULL, "cannot subscribe to acks at \"%s\": %s", ep, zmq_strerror(zmq_errno()));
+    /* the same subscriber as every other (with a broker pair: both hubs). Acks come only
+     * from the broker, so this link is fetch's word from it: watched from before the
+     * connect, with the workers' heartbeat so a vanished host shows. */
+    const char *topic = d->topic;
+    s = nw_sub_socket(zctx, o->broker, &topic, 1, SUB_RCVHWM, err, sizeof err);
+    if (s != NULL && (d->link = nw_link_new(zctx, s, "broker", NW_STAGE_HEARTBEAT_MS,
+                                            NW_STAGE_HEARTBEAT_MS * NW_STAGE_LIVENESS)) == NULL)
+        snprintf(err, sizeof err, "cannot watch the socket: %s", zmq_strerror(zmq_errno()));
+    if (s == NULL || d->link == NULL || nw_sub_connect(s, o->broker, err, sizeof err) < 0) {
+        NW_ERROR(NULL, "cannot subscribe to acks: %s", err);
         goto err_handles;
     }
     d->sub = nw_zsock_new(loop, s, on_ack, d);

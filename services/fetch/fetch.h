@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "newswire/buf.h"
 #include "newswire/hlc.h"
 #include "newswire/http.h"
 #include "newswire/proto.h"
@@ -46,11 +47,16 @@ uint64_t fetch_deliver_reserve(const fetch_deliver_t *d);
  * Returns 1 when spooled: cb(status, arg) runs once the fsync decided (never inside this call);
  * 0 when pushed at once (no spool; cb is not called); -EAGAIN (a broker queue is full),
  * -ENOBUFS (the spool is over spool-max) or another negative errno (the append failed, e.g.
- * -ENOSPC, -EFBIG, -EIO): nothing was kept and cb is not called. Borrows msg. */
-int fetch_deliver_send(fetch_deliver_t *d, char tag, const uint8_t *msg, size_t len, uint64_t seq,
+ * -ENOSPC, -EFBIG, -EIO): nothing was kept and cb is not called. May take msg's buffer to send
+ * it without a copy (msg is then left empty); the caller releases msg in every case. */
+int fetch_deliver_send(fetch_deliver_t *d, char tag, nw_buf_t *msg, uint64_t seq,
                        fetch_deliver_cb cb, void *arg);
 /* A push became writable: send what waits. NULL-safe. */
 void fetch_deliver_writable(fetch_deliver_t *d);
+/* The broker pair failed over to base (brokers.h): move the raw and dead pushes there and
+ * re-send at once everything unacked, since what the old broker held is lost (without this
+ * the re-sends would wait for resend-after and its backoff). */
+void fetch_deliver_switch(fetch_deliver_t *d, const char *base);
 /* True while a broker queue pushes back (spooled mode). */
 int fetch_deliver_blocked(const fetch_deliver_t *d);
 /* cb runs (from the loop) once no send waits for an fsync. */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "newswire/brokers.h"
 #include "newswire/config.h"
 #include "newswire/curve.h"
 #include "newswire/hlc.h"
@@ -91,6 +92,7 @@ struct fetch_app {
     struct fetch_cfg *cfg;
     fetch_accept_t accept;
     nw_push_t *raw, *dead;
+    nw_brokers_t *pair;       /* --broker A,B: which broker of the pair is active; else NULL */
     fetch_sources_t *sources; /* inbox, ingest, web: each started, failing and retried alone */
     nw_zsock_t *zap;          /* the --curve-allow check of the ingest socket, when configured */
     fetch_web_opts_t wopts;
@@ -177,6 +179,15 @@ on_push_closed(void *arg)
         nw_service_stop(app->svc);
 }
 
+static void
+on_broker_switch(nw_brokers_t *bs, const char *base, void *arg)
+{
+    (void)bs;
+    struct fetch_app *app = arg;
+    if (app->accept.deliver)
+        fetch_deliver_switch(app->accept.deliver, base);
+}
+
 /* Last the pushes, whose linger lets what is queued reach the broker. */
 static void
 on_deliver_closed(void *arg)
@@ -185,6 +196,11 @@ on_deliver_closed(void *arg)
     nw_push_t *pushes[2] = {app->raw, app->dead};
     app->raw = app->dead = NULL;
     app->closing = 1; /* held until every push was asked to close */
+    if (app->pair) {
+        app->closing++;
+        nw_brokers_close(app->pair, on_push_closed, app);
+        app->pair = NULL;
+    }
     for (int i = 0; i < 2; i++) {
         if (pushes[i]) {
             app->closing++;
@@ -243,7 +259,7 @@ main(int argc, char **argv)
 {
     struct fetch_cfg cfg = {0};
     struct fetch_app app = {.cfg = &cfg};
-    char name[300], ep_raw[512], ep_dead[512];
+    char name[300], ep_raw[512], ep_dead[512], first[NW_EP_MAX];
 
     int rc = nw_config_load(options, &cfg, argc, argv, "newswire-fetch [OPTIONS]",
                             "Take articles from the HTTP API, an inbox directory, a ZeroMQ "
@@ -266,8 +282,10 @@ main(int argc, char **argv)
         cfg.name = name;
     }
     int edead = nw_ep_for_type("dead");
-    if (nw_ep_derive(cfg.svc.broker, NW_EP_RAW_IN, ep_raw, sizeof ep_raw) < 0 || edead < 0 ||
-        nw_ep_derive(cfg.svc.broker, (nw_ep_t)edead, ep_dead, sizeof ep_dead) < 0) {
+    /* a broker pair starts on its first entry (brokers.h) */
+    if (nw_ep_list_entry(cfg.svc.broker, 0, first, sizeof first) < 0 ||
+        nw_ep_derive(first, NW_EP_RAW_IN, ep_raw, sizeof ep_raw) < 0 || edead < 0 ||
+        nw_ep_derive(first, (nw_ep_t)edead, ep_dead, sizeof ep_dead) < 0) {
         nw_config_bad_value("broker", cfg.svc.broker, NULL); /* checked by nw_service_config */
         return 2;
     }
@@ -301,6 +319,9 @@ main(int argc, char **argv)
     };
     app.accept.deliver = fetch_deliver_new(loop, zctx, &dopts);
     if (app.accept.deliver == NULL)
+        goto fail;
+    if (nw_ep_list_count(cfg.svc.broker) > 1 &&
+        (app.pair = nw_brokers_new(loop, zctx, cfg.svc.broker, on_broker_switch, &app)) == NULL)
         goto fail;
     /* The acceptance clock lives beside the spool, which this process has locked. */
     if (cfg.spool_dir && *cfg.spool_dir) {

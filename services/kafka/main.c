@@ -138,7 +138,7 @@ on_drain(nw_service_t *svc, void *arg)
 int
 main(int argc, char **argv)
 {
-    cfg_t cfg;
+    cfg_t cfg = {0}; /* options outside the table (curve.allow, curve.roles) stay NULL */
     bridge_t b;
     char err[512], db[4096], state[4096];
     memset(&b, 0, sizeof b);

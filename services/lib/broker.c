@@ -33,9 +33,17 @@
  *     subscriber asking for "" or "a" would get acks too; the XPUB runs in ZMQ_XPUB_MANUAL
  *     mode, the broker decides each subscription itself (fetch: "ack." topics only;
  *     subscribers: anything that cannot match "ack.") and the XSUB subscribes to everything
- *     once, since which peer a departing subscription belonged to is not known upstream. */
+ *     once, since which peer a departing subscription belonged to is not known upstream.
+ *
+ * A broker pair (opts->peer, ha.h): only the active broker serves. While passive or starting
+ * it reads none of its .in sockets (producers do not send to it; what a confused one sends
+ * waits in ZeroMQ), registers no worker (a HELLO is ignored, so the worker, hearing no
+ * heartbeat, keeps looking), and drops publications (subscribers connect to both hubs). An
+ * active broker that steps down (two actives after a split) forgets its workers and queues:
+ * fetch re-sends what they held, as after a crash. */
 #include "newswire/broker.h"
 #include "newswire/curve.h"
+#include "newswire/ha.h"
 #include "newswire/log.h"
 #include "newswire/metrics.h"
 #include "newswire/stage.h"
@@ -52,11 +60,14 @@
 #define CREDIT_MAX 1000000u
 #define HUB_HWM 10000
 
+/* A job keeps the payload frame as ZeroMQ received it: the queue, the in-flight list and the
+ * frame sent to the worker all share its buffer (zmq_msg_copy counts references), so a 150 KB
+ * page crosses the broker without a copy in user space. */
 struct job {
     struct job *next;
-    size_t len;
+    size_t len; /* zmq_msg_size(&body), what the byte bound counts */
+    zmq_msg_t body;
     char type[NW_STAGE_TYPE_MAX];
-    uint8_t data[];
 };
 
 struct jobq {
@@ -95,6 +106,8 @@ struct stage {
 
 struct nw_broker {
     uv_loop_t *loop;
+    nw_ha_t *ha; /* NULL: a single broker, always active */
+    int active;
     struct stage st[NW_BROKER_STAGES];
     nw_zsock_t *xsub, *xpub;
     void *xpub_sock; /* the XPUB's zmq socket, for ZMQ_SUBSCRIBE in manual mode */
@@ -103,7 +116,7 @@ struct nw_broker {
     size_t queue_max, queue_max_bytes;
     unsigned hb_ms, busy_silence_ms;
     nw_broker_stats_t stats;
-    nw_metric_t *m_bad, *m_dropped, *m_published;
+    nw_metric_t *m_bad, *m_dropped, *m_published, *m_active, *m_takeovers, *m_passive_refused;
     int closing;
     int pending;
     void (*close_cb)(void *arg);
@@ -118,7 +131,7 @@ static const char *const stage_names[NW_BROKER_STAGES] = {"raw", "article", "enr
  * publishes and who listens. parse and enrich share the worker role: both are stateless
  * transformers, and a parse key can already make any article enrich will turn into
  * "enriched", so telling them apart would protect nothing. */
-static const unsigned admits[NW_EP_COUNT] = {
+static const unsigned admits[NW_EP_HA + 1] = {
     [NW_EP_RAW_IN] = NW_ROLE_FETCH,
     [NW_EP_RAW_OUT] = NW_ROLE_WORKER,
     [NW_EP_ARTICLE_IN] = NW_ROLE_WORKER,
@@ -127,12 +140,15 @@ static const unsigned admits[NW_EP_COUNT] = {
     [NW_EP_ENRICHED_OUT] = NW_ROLE_STORE,
     [NW_EP_PUB_IN] = NW_ROLE_STORE,
     [NW_EP_PUB_OUT] = NW_ROLE_SUBSCRIBER | NW_ROLE_FETCH,
+    /* every client asks which broker of a pair is active; the other broker says its state */
+    [NW_EP_HA] =
+        NW_ROLE_FETCH | NW_ROLE_WORKER | NW_ROLE_STORE | NW_ROLE_SUBSCRIBER | NW_ROLE_BROKER,
 };
 
 unsigned
 nw_broker_admits(const char *socket)
 {
-    for (int i = 0; i < NW_EP_COUNT; i++)
+    for (int i = 0; i <= NW_EP_HA; i++)
         if (strcmp(nw_ep_name((nw_ep_t)i), socket) == 0)
             return admits[i];
     return 0;
@@ -222,11 +238,20 @@ jobq_splice_front(struct jobq *to, struct jobq *from)
 }
 
 static void
+job_free(struct job *j)
+{
+    if (!j)
+        return;
+    zmq_msg_close(&j->body);
+    free(j);
+}
+
+static void
 jobq_clear(struct jobq *q)
 {
     struct job *j;
     while ((j = jobq_pop(q)))
-        free(j);
+        job_free(j);
 }
 
 /* ---- workers ----------------------------------------------------------------------------- */
@@ -312,7 +337,7 @@ worker_drop(struct worker *w, const char *reason)
 static void
 maybe_resume(struct stage *st)
 {
-    if (st->stats.paused && st->queue.n <= st->b->queue_max / 2 &&
+    if (st->b->active && st->stats.paused && st->queue.n <= st->b->queue_max / 2 &&
         st->queue.bytes <= st->b->queue_max_bytes / 2) {
         st->stats.paused = 0;
         nw_zsock_resume(st->pull);
@@ -325,9 +350,15 @@ dispatch(struct stage *st)
     while (st->queue.head && st->ready_head) {
         struct worker *w = st->ready_head;
         struct job *j = jobq_pop(&st->queue);
-        const void *bufs[4] = {w->id, "JOB", j->type, j->data};
-        size_t lens[4] = {w->idlen, 3, strlen(j->type), j->len};
-        int rc = nw_zsock_sendv(st->router, bufs, lens, 4);
+        const void *bufs[3] = {w->id, "JOB", j->type};
+        size_t lens[3] = {w->idlen, 3, strlen(j->type)};
+        /* The job stays in flight until acknowledged: send a reference to its body. */
+        zmq_msg_t body;
+        zmq_msg_init(&body);
+        int rc = zmq_msg_copy(&body, &j->body) < 0 ? -zmq_errno() : 0;
+        if (rc == 0)
+            rc = nw_zsock_sendv_msg(st->router, bufs, lens, 3, &body);
+        zmq_msg_close(&body);
         if (rc < 0) {
             jobq_push_front(&st->queue, j);
             if (rc == -EHOSTUNREACH) {
@@ -423,7 +454,7 @@ on_pull(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
         return;
     }
     size_t len = zmq_msg_size(&f[1]);
-    struct job *j = malloc(sizeof *j + len);
+    struct job *j = malloc(sizeof *j);
     if (!j) {
         /* Not acknowledged to anyone: the producer's at-least-once resend covers it. */
         NW_ERROR(NULL, "out of memory queueing job stage=%s", st->name);
@@ -431,8 +462,8 @@ on_pull(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
     }
     memcpy(j->type, type, tlen + 1);
     j->len = len;
-    if (len)
-        memcpy(j->data, zmq_msg_data(&f[1]), len);
+    zmq_msg_init(&j->body);
+    zmq_msg_move(&j->body, &f[1]); /* the frame is ours now; the bridge closes an empty one */
     jobq_push(&st->queue, j);
     st->stats.received++;
     nw_metrics_add(st->m_received, 1);
@@ -455,6 +486,11 @@ on_router(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
 
     if (n < 2 || zmq_msg_size(&f[0]) > ID_MAX) {
         bad_message(b, nw_ep_name(st->in + 1), &f[n > 1 ? 1 : 0], n);
+        return;
+    }
+    if (!b->active) {
+        /* silence makes the worker look for the active broker (brokers.h) */
+        nw_metrics_add(b->m_passive_refused, 1);
         return;
     }
     struct worker *w = worker_find(st, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]));
@@ -498,7 +534,7 @@ on_router(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
     } else if (ready) {
         w->credit = credit > CREDIT_MAX - w->credit ? CREDIT_MAX : w->credit + credit;
         for (unsigned i = 0; i < credit && w->inflight.head; i++) {
-            free(jobq_pop(&w->inflight));
+            job_free(jobq_pop(&w->inflight));
             st->stats.inflight--;
         }
     }
@@ -512,19 +548,21 @@ bad:
     bad_message(b, nw_ep_name(st->in + 1), &f[1], n);
 }
 
-/* Forward a whole message between the hub's sockets (publications down, subscriptions up). */
+/* Forward a whole message between the hub's sockets (publications down, subscriptions up). The
+ * last frame, the payload, is handed on as received, not copied: the store publishes an
+ * article once per topic it matches. */
 static void
 forward(nw_zsock_t *to, zmq_msg_t *f, size_t n)
 {
     const void *bufs[NW_ZSOCK_MAX_FRAMES];
     size_t lens[NW_ZSOCK_MAX_FRAMES];
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i + 1 < n; i++) {
         bufs[i] = zmq_msg_data(&f[i]);
         lens[i] = zmq_msg_size(&f[i]);
     }
     /* XPUB drops for slow subscribers and XSUB never blocks, so an error here is not
      * backpressure; the counters of the zsock record it. */
-    nw_zsock_sendv(to, bufs, lens, n);
+    nw_zsock_sendv_msg(to, bufs, lens, n - 1, &f[n - 1]);
 }
 
 static void
@@ -532,6 +570,8 @@ on_xsub(nw_zsock_t *zs, zmq_msg_t *f, size_t n, void *arg)
 {
     (void)zs;
     nw_broker_t *b = arg;
+    if (!b->active)
+        return; /* subscribers hear the active hub; this one would double it */
     b->stats.published++;
     nw_metrics_add(b->m_published, 1);
     forward(b->xpub, f, n);
@@ -614,6 +654,57 @@ on_timer(uv_timer_t *t)
         }
         dispatch(st);
     }
+}
+
+/* ---- the pair ---------------------------------------------------------------------------- */
+
+/* Start serving: read the stage queues (unless full). */
+static void
+activate(nw_broker_t *b)
+{
+    b->active = 1;
+    nw_metrics_set(b->m_active, 1);
+    nw_metrics_add(b->m_takeovers, 1);
+    for (int i = 0; i < NW_BROKER_STAGES; i++)
+        if (!b->st[i].stats.paused)
+            nw_zsock_resume(b->st[i].pull);
+}
+
+/* Stop serving: what we hold is forgotten, as if we had died (fetch re-sends it), because the
+ * other broker serves now and the workers are moving there. */
+static void
+deactivate(nw_broker_t *b)
+{
+    b->active = 0;
+    nw_metrics_set(b->m_active, 0);
+    for (int i = 0; i < NW_BROKER_STAGES; i++) {
+        struct stage *st = &b->st[i];
+        nw_zsock_pause(st->pull);
+        while (st->workers) {
+            jobq_clear(&st->workers->inflight);
+            worker_drop(st->workers, "passive");
+        }
+        jobq_clear(&st->queue);
+        st->stats.inflight = 0;
+        update_gauges(st);
+    }
+}
+
+static void
+on_ha_change(nw_ha_t *ha, nw_ha_state_t from, nw_ha_state_t to, void *arg)
+{
+    (void)ha;
+    nw_broker_t *b = arg;
+    if (to == NW_HA_ACTIVE)
+        activate(b);
+    else if (from == NW_HA_ACTIVE)
+        deactivate(b);
+}
+
+const char *
+nw_broker_state(const nw_broker_t *b)
+{
+    return b->ha ? nw_ha_state_name(nw_ha_state(b->ha)) : "active";
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
@@ -741,15 +832,41 @@ nw_broker_new(uv_loop_t *loop, void *zctx, const char *bind_base, const nw_broke
                                       "workers dropped for silence or a lost connection");
     b->m_published =
         nw_metrics_counter("nw_broker_published_total", NULL, "messages forwarded to pub.out");
+    b->m_active = nw_metrics_gauge("nw_broker_active", NULL,
+                                   "1 while this broker serves (a pair has one active broker)");
+    b->m_takeovers = nw_metrics_counter("nw_broker_activations_total", NULL,
+                                        "times this broker became the active one of its pair");
+    b->m_passive_refused = nw_metrics_counter(
+        "nw_broker_passive_ignored_total", NULL,
+        "worker messages ignored while passive (the worker then looks for the active broker)");
     uv_timer_init(loop, &b->timer);
     b->timer.data = b;
     uv_timer_start(&b->timer, on_timer, b->hb_ms, b->hb_ms);
+    if (opts && opts->peer && *opts->peer) {
+        /* nothing is read until the pair decides who serves */
+        for (int i = 0; i < NW_BROKER_STAGES; i++)
+            nw_zsock_pause(b->st[i].pull);
+        b->ha = nw_ha_new(loop, zctx, bind_base, opts->peer, opts->backup, b->hb_ms, b->roles,
+                          on_ha_change, b);
+        if (!b->ha)
+            goto err_metrics;
+    } else {
+        b->active = 1;
+        nw_metrics_set(b->m_active, 1);
+    }
     NW_INFO(NULL,
             "broker bound base=\"%s\" queue_max=%zu queue_max_bytes=%zu max_msg=%lld "
-            "heartbeat_ms=%u roles=%s",
+            "heartbeat_ms=%u roles=%s pair=%s",
             bind_base, b->queue_max, b->queue_max_bytes, (long long)nw_zsock_max_msg(), b->hb_ms,
-            b->roles ? "on" : "off");
+            b->roles ? "on" : "off",
+            !b->ha         ? "off"
+            : opts->backup ? "backup"
+                           : "primary");
     return b;
+err_metrics:
+    /* every socket is wrapped by now: close them from the loop, then free */
+    nw_broker_close(b, NULL, NULL);
+    return NULL;
 err:
     /* Wrapped sockets close from the loop; they hold no pointer back into b once closing. */
     for (int i = 0; i < NSOCK; i++) {
@@ -794,6 +911,12 @@ timer_closed(uv_handle_t *h)
     release_one(h->data);
 }
 
+static void
+ha_closed(void *arg)
+{
+    release_one(arg);
+}
+
 void
 nw_broker_close(nw_broker_t *b, void (*cb)(void *arg), void *arg)
 {
@@ -803,7 +926,10 @@ nw_broker_close(nw_broker_t *b, void (*cb)(void *arg), void *arg)
     b->closing = 1;
     b->close_cb = cb;
     b->close_arg = arg;
-    b->pending = 1 + 2 * NW_BROKER_STAGES + 2;
+    b->pending = 1 + 2 * NW_BROKER_STAGES + 2 + (b->ha != NULL);
+    if (b->ha)
+        nw_ha_close(b->ha, ha_closed, b);
+    b->ha = NULL;
     uv_close((uv_handle_t *)&b->timer, timer_closed);
     for (int i = 0; i < NW_BROKER_STAGES; i++) {
         nw_zsock_close(b->st[i].pull, zsock_closed, b);

@@ -22,6 +22,7 @@
 
 #include "newswire/log.h"
 #include "newswire/metrics.h"
+#include "newswire/stage.h"
 #include "newswire/util.h"
 
 #define Z85_KEY 40 /* a 32-byte key in Z85 text */
@@ -49,7 +50,10 @@ static struct {
     nw_curve_policy_fn policy;
 } curve;
 
-static const char *const role_names[NW_ROLE_COUNT] = {"fetch", "worker", "store", "subscriber"};
+/* The last, "broker", is no directory of --curve-roles: it is the key pair the broker holds
+ * itself, which the other broker of a pair presents on the ha socket (ha.h). */
+static const char *const role_names[NW_ROLE_COUNT + 1] = {"fetch", "worker", "store", "subscriber",
+                                                          "broker"};
 
 const char *
 nw_curve_role_name(unsigned role)
@@ -321,6 +325,14 @@ nw_curve_roles_on(void)
 int
 nw_curve_endpoint_local(const char *ep)
 {
+    /* a broker pair (stage.h): local only if both are */
+    if (ep != NULL && strchr(ep, ',') != NULL) {
+        char one[NW_EP_MAX];
+        for (size_t i = 0; i < nw_ep_list_count(ep); i++)
+            if (nw_ep_list_entry(ep, i, one, sizeof one) < 0 || !nw_curve_endpoint_local(one))
+                return 0;
+        return 1;
+    }
     if (ep == NULL || strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0)
         return 1;
     if (strncmp(ep, "tcp://", 6) != 0)
@@ -401,6 +413,19 @@ nw_curve_client(void *s)
 }
 
 int
+nw_curve_client_self(void *s)
+{
+    if (!curve.on)
+        return 0;
+    int rc;
+    if ((rc = set(s, ZMQ_CURVE_SERVERKEY, curve.pub, Z85_KEY)) < 0 ||
+        (rc = set(s, ZMQ_CURVE_PUBLICKEY, curve.pub, Z85_KEY)) < 0 ||
+        (rc = set(s, ZMQ_CURVE_SECRETKEY, curve.sec, Z85_KEY)) < 0)
+        return rc;
+    return 0;
+}
+
+int
 nw_curve_server_as(void *s, const char *domain)
 {
     if (!curve.on)
@@ -472,7 +497,7 @@ role_list(unsigned roles, char *out, size_t n)
 {
     size_t len = 0;
     out[0] = 0;
-    for (int i = 0; i < NW_ROLE_COUNT && len < n; i++)
+    for (int i = 0; i <= NW_ROLE_COUNT && len < n; i++)
         if (roles & (1u << i))
             len += (size_t)snprintf(out + len, n - len, "%s%s", len ? "," : "", role_names[i]);
     if (len == 0)
@@ -486,7 +511,8 @@ nw_curve_peer_role(zmq_msg_t *msg)
     unsigned roles = 0;
     while (id && *id) {
         size_t n = strcspn(id, ",");
-        roles |= nw_curve_role_parse(id, n);
+        roles |=
+            n == 6 && memcmp(id, "broker", 6) == 0 ? NW_ROLE_BROKER : nw_curve_role_parse(id, n);
         id += n + (id[n] == ',');
     }
     return roles;
@@ -512,11 +538,15 @@ nw_curve_refuse_msg(const char *socket, zmq_msg_t *msg, const char *what)
 static long
 key_roles(const void *key, size_t n)
 {
+    uint8_t own[32];
     if (n != 32)
         return -1;
     for (size_t i = 0; i < curve.n_allowed; i++)
         if (memcmp(curve.allowed[i].key, key, 32) == 0)
             return curve.allowed[i].roles;
+    /* our own public key: the other broker of a pair, which holds the same pair */
+    if (curve.have_roles && zmq_z85_decode(own, curve.pub) && memcmp(own, key, 32) == 0)
+        return NW_ROLE_BROKER;
     return -1;
 }
 

@@ -1345,8 +1345,9 @@ nw_dom_attr(const nw_dom_node_t *n, const char *name)
 {
     if (n == NULL || n->type != NW_DOM_ELEMENT)
         return NULL;
+    /* first byte before strcmp: the extractor asks every element for several names */
     for (size_t k = 0; k < n->n_attrs; k++)
-        if (strcmp(n->attrs[k].name, name) == 0)
+        if (n->attrs[k].name[0] == name[0] && strcmp(n->attrs[k].name, name) == 0)
             return n->attrs[k].value;
     return NULL;
 }

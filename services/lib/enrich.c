@@ -230,8 +230,10 @@ nw_enricher_destroy(nw_enricher_t **pe)
     nw_efilter_destroy(&e->words);
     free(e->tone.buf);
     free(e->tone.v);
+    free(e->tone.idx);
     free(e->cues.buf);
     free(e->cues.v);
+    free(e->cues.idx);
     free(e->themes);
     for (size_t i = 0; i < e->n_tops; i++)
         free(e->theme_tops[i]);

@@ -163,6 +163,10 @@ static size_t
 date_at(const char *t, size_t i, int have_pub, long pub, char *iso)
 {
     size_t ends[3], k = 0, j = i;
+    /* Every form starts with a day number or a capitalised month or weekday name: the other
+     * words of the text (most of them) need no look at all. */
+    if (!(t[i] >= '0' && t[i] <= '9') && !(t[i] >= 'A' && t[i] <= 'Z'))
+        return 0;
     for (; k < 3; k++) {
         while (j < i + 40 && (t[j] == ' ' || t[j] == ',') && k > 0)
             j++;

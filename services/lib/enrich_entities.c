@@ -317,6 +317,7 @@ propagate_mentions(work_t *w)
     size_t nev = w->nev;
     if (!t)
         return;
+    size_t tlen = strlen(t);
     for (size_t i = 0; i < nev && w->rc == 0; i++) {
         const ent_t *x = &w->ev[i];
         if (x->type < 0 || x->country)
@@ -331,7 +332,7 @@ propagate_mentions(work_t *w)
         }
         for (int f = 0; f < 2 && forms[f]; f++) {
             for (const char *p = t; *p;) {
-                const char *hit = memmem(p, strlen(p), forms[f], flen[f]);
+                const char *hit = memmem(p, tlen - (size_t)(p - t), forms[f], flen[f]);
                 if (!hit)
                     break;
                 size_t s = (size_t)(hit - t), e = s + flen[f];

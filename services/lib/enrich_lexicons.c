@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "newswire/util.h"
 
 static int
@@ -37,21 +39,60 @@ lex_add(lexicon_t *lx, const char *w, int val)
     return 0;
 }
 
+static uint32_t
+lex_hash(const char *w, size_t n)
+{
+    return (uint32_t)XXH3_64bits(w, n);
+}
+
+/* Builds lx->idx over the sorted entries; 0 or -ENOMEM. */
+static int
+lex_index(lexicon_t *lx)
+{
+    uint32_t cap = 16;
+    while (cap < 2 * lx->n + 1)
+        cap <<= 1;
+    if ((lx->idx = calloc(cap, sizeof(*lx->idx))) == NULL)
+        return -ENOMEM;
+    lx->mask = cap - 1;
+    for (size_t i = 0; i < lx->n; i++) {
+        const lex_t *x = &lx->v[i];
+        if (x->prefix && x->n < 64)
+            lx->prefix_lens |= (uint64_t)1 << x->n;
+        if (i > 0 && lx->v[i - 1].n == x->n && !memcmp(lx->v[i - 1].w, x->w, x->n))
+            continue; /* the key's first entry is indexed already */
+        uint32_t k = lex_hash(x->w, x->n) & lx->mask;
+        while (lx->idx[k])
+            k = (k + 1) & lx->mask;
+        lx->idx[k] = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+/* Index of the first entry of w[0..n), or lx->n when there is none. */
+static size_t
+lex_find(const lexicon_t *lx, const char *w, size_t n)
+{
+    if (!lx->idx)
+        return lx->n;
+    for (uint32_t k = lex_hash(w, n) & lx->mask; lx->idx[k]; k = (k + 1) & lx->mask) {
+        const lex_t *x = &lx->v[lx->idx[k] - 1];
+        if (x->n == n && !memcmp(x->w, w, n))
+            return lx->idx[k] - 1;
+    }
+    return lx->n;
+}
+
 void
 nw_enrich_lex_match(const lexicon_t *lx, const char *w, size_t n, void (*fn)(int, void *),
                     void *arg)
 {
     for (size_t len = n; len >= 3 && len > 0; len--) {
-        lex_t key = {w, len, 0, INT32_MIN};
-        size_t lo = 0, hi = lx->n;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (lex_cmp(&lx->v[mid], &key) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (size_t i = lo; i < lx->n && lx->v[i].n == len && !memcmp(lx->v[i].w, w, len); i++)
+        /* shorter than the word, only a prefix entry can match */
+        if (len < n && (len >= 64 || !(lx->prefix_lens >> len & 1)))
+            continue;
+        for (size_t i = lex_find(lx, w, len);
+             i < lx->n && lx->v[i].n == len && !memcmp(lx->v[i].w, w, len); i++)
             if (len == n || lx->v[i].prefix)
                 fn(lx->v[i].val, arg);
     }
@@ -93,7 +134,7 @@ load_tone(nw_enricher_t *e, const char *dir)
             return rc;
     }
     qsort(e->tone.v, e->tone.n, sizeof(lex_t), lex_cmp);
-    return 0;
+    return lex_index(&e->tone);
 }
 
 static int
@@ -136,7 +177,7 @@ load_themes(nw_enricher_t *e, const char *dir)
                 return rc;
     }
     qsort(e->cues.v, e->cues.n, sizeof(lex_t), lex_cmp);
-    return 0;
+    return lex_index(&e->cues);
 }
 
 void

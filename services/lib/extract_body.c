@@ -75,17 +75,55 @@ static const char *const AUTHOR_BOX[] = {
     "about-author", "author-description", "author-card", "author-info", NULL};
 static const char *const MAYBE[] = {"and",     "article", "body",   "column",
                                     "content", "main",    "shadow", NULL};
+/* What an element's class and id say, found once per element and kept in its ninfo_t: every
+ * measure pass and every score asked again, each time building the lowercase class string and
+ * running strstr for dozens of words (a fifth of parse's time). The two questions are answered
+ * apart, each when first asked, because most elements are only ever asked the first. */
+enum {
+    CLS_REMOVE_KNOWN = 1, /* CLS_AD and CLS_UNLIKELY are set */
+    CLS_AD = 2,           /* "ad", "ads", "advert..." as a token */
+    CLS_UNLIKELY = 4,     /* an UNLIKELY or AUTHOR_BOX word, and no MAYBE word (unset with AD) */
+    CLS_WEIGHT_KNOWN = 8, /* CLS_NEGATIVE and CLS_POSITIVE are set */
+    CLS_NEGATIVE = 16,    /* a NEGATIVE word or an ad token */
+    CLS_POSITIVE = 32     /* a POSITIVE word */
+};
+
+static unsigned
+class_flags(const nw_dom_node_t *n, unsigned want)
+{
+    ninfo_t *i = info(n);
+    unsigned f = i != NULL ? i->cls : 0;
+    if (f & want)
+        return f;
+    char ci[512];
+    nw_extract_class_id(n, ci, sizeof(ci));
+    f |= want;
+    if (ci[0] != 0 && want == CLS_REMOVE_KNOWN) {
+        if (has_ad_token(ci))
+            f |= CLS_AD;
+        else if ((nw_extract_has_any(ci, UNLIKELY) || nw_extract_has_any(ci, AUTHOR_BOX)) &&
+                 !nw_extract_has_any(ci, MAYBE))
+            f |= CLS_UNLIKELY;
+    }
+    if (ci[0] != 0 && want == CLS_WEIGHT_KNOWN) {
+        if (nw_extract_has_any(ci, NEGATIVE) || has_ad_token(ci))
+            f |= CLS_NEGATIVE;
+        if (nw_extract_has_any(ci, POSITIVE))
+            f |= CLS_POSITIVE;
+    }
+    if (i != NULL)
+        i->cls = (uint8_t)f;
+    return f;
+}
+
 static int
 class_weight(const nw_dom_node_t *n)
 {
-    char ci[512];
-    nw_extract_class_id(n, ci, sizeof(ci));
-    if (ci[0] == 0)
-        return 0;
+    unsigned f = class_flags(n, CLS_WEIGHT_KNOWN);
     int w = 0;
-    if (nw_extract_has_any(ci, NEGATIVE) || has_ad_token(ci))
+    if (f & CLS_NEGATIVE)
         w -= 25;
-    if (nw_extract_has_any(ci, POSITIVE))
+    if (f & CLS_POSITIVE)
         w += 25;
     return w;
 }
@@ -124,11 +162,11 @@ static bool
 is_removed(const nw_dom_node_t *n, int strip, uint32_t page_len)
 {
     const char *name = ename(n);
-    if (is_void_of_text(name) || is_hidden(n))
+    if (is_void_of_text(n) || is_hidden(n))
         return true;
     /* <noscript> holds fallback markup, as raw text in the head; parsed into
      * elements it may hold the article itself after tag-soup recovery */
-    if (strcmp(name, "noscript") == 0) {
+    if (n->tag == NW_TAG_NOSCRIPT) {
         for (const nw_dom_node_t *c = n->children; c != NULL; c = c->next)
             if (c->type == NW_DOM_TEXT && c->content != NULL && strchr((char *)c->content, '<'))
                 return true;
@@ -149,17 +187,10 @@ is_removed(const nw_dom_node_t *n, int strip, uint32_t page_len)
         "alertdialog", "dialog",        "banner", "contentinfo", NULL};
     if (role != NULL && name_in(role, roles))
         return true;
-    if (strip < STRIP_CLASSES || strcmp(name, "body") == 0 || strcmp(name, "a") == 0 ||
-        strcmp(name, "html") == 0 || strcmp(name, "article") == 0 || strcmp(name, "main") == 0)
+    if (strip < STRIP_CLASSES || n->tag == NW_TAG_BODY || n->tag == NW_TAG_A ||
+        n->tag == NW_TAG_HTML || n->tag == NW_TAG_ARTICLE || n->tag == NW_TAG_MAIN)
         return false;
-    char ci[512];
-    nw_extract_class_id(n, ci, sizeof(ci));
-    if (ci[0] == 0)
-        return false;
-    if (has_ad_token(ci))
-        return true;
-    return (nw_extract_has_any(ci, UNLIKELY) || nw_extract_has_any(ci, AUTHOR_BOX)) &&
-           !nw_extract_has_any(ci, MAYBE);
+    return (class_flags(n, CLS_REMOVE_KNOWN) & (CLS_AD | CLS_UNLIKELY)) != 0;
 }
 
 /* Text bytes of s with whitespace runs counted once, and its commas. */
@@ -204,13 +235,12 @@ leave(nw_dom_node_t *n)
     ninfo_t *i = info(n);
     if (i == NULL || i->removed)
         return;
-    const char *name = ename(n);
     p->tlen += i->tlen;
-    p->llen += strcmp(name, "a") == 0 ? i->tlen : i->llen;
+    p->llen += n->tag == NW_TAG_A ? i->tlen : i->llen;
     p->commas += i->commas;
-    p->np += i->np + (strcmp(name, "p") == 0);
-    p->nli += i->nli + (strcmp(name, "li") == 0);
-    if (!is_block(name) && strcmp(name, "br") != 0)
+    p->np += i->np + (n->tag == NW_TAG_P);
+    p->nli += i->nli + (n->tag == NW_TAG_LI);
+    if (!is_block(n) && n->tag != NW_TAG_BR)
         p->dlen += i->tlen;
 }
 
@@ -225,9 +255,11 @@ measure(nw_dom_node_t *root, int strip)
         ninfo_t *i = info(n);
         if (i != NULL) {
             uint32_t ftlen = i->ftlen;
+            uint8_t cls = i->cls;
             memset(i, 0, sizeof(*i));
             i->node = n;
             i->ftlen = ftlen;
+            i->cls = cls;
             i->removed = is_removed(n, strip, page_len);
             descend = !i->removed;
         }
@@ -576,7 +608,7 @@ emit_leave(emit_t *e, nw_dom_node_t *n)
     const char *name = ename(n);
     if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0)
         return nw_buf_puts(&e->cur, " ");
-    if (is_block(name))
+    if (is_block(n))
         return flush(e);
     return 0;
 }
@@ -652,7 +684,7 @@ emit_tree(emit_t *e, nw_dom_node_t *top)
             } else if (n != top && i->tlen < 100 && nw_extract_is_byline(n)) {
                 /* the byline went to the authors */
             } else if (strcmp(name, "time") == 0 && n != top && n->parent != NULL &&
-                       is_block(ename(n->parent)) && !is_heading(ename(n->parent)) &&
+                       is_block(n->parent) && !is_heading(ename(n->parent)) &&
                        strcmp(ename(n->parent), "p") != 0 && strcmp(ename(n->parent), "li") != 0) {
                 /* a <time> standing alone is the page's date line, metadata not text */
             } else if ((strcmp(name, "h1") == 0 || strcmp(name, "h2") == 0) && e->title != NULL &&
@@ -663,7 +695,7 @@ emit_tree(emit_t *e, nw_dom_node_t *top)
                 rc = e->last_br ? flush(e) : nw_buf_puts(&e->cur, " ");
                 e->last_br = !e->last_br;
             } else {
-                if (is_block(name))
+                if (is_block(n))
                     rc = flush(e);
                 /* a short heading, or a paragraph standing in for one, may introduce a box
                  * that is dropped: see above and extract_text */
@@ -795,11 +827,12 @@ nw_extract_body_text(nw_dom_node_t *body, ninfo_t *infos, size_t n_infos, int st
     e->title = title;
     e->trail = SIZE_MAX;
     for (size_t k = 0; k < n_infos; k++)
-        infos[k] = (ninfo_t){.node = infos[k].node, .ftlen = infos[k].ftlen};
+        infos[k] = (ninfo_t){.node = infos[k].node, .ftlen = infos[k].ftlen, .cls = infos[k].cls};
     if (info(body) != NULL && info(body)->ftlen == 0) {
         measure(body, STRIP_NONE);
         for (size_t k = 0; k < n_infos; k++)
-            infos[k] = (ninfo_t){.node = infos[k].node, .ftlen = infos[k].tlen};
+            infos[k] =
+                (ninfo_t){.node = infos[k].node, .ftlen = infos[k].tlen, .cls = infos[k].cls};
     }
     measure(body, strip);
     score(body);

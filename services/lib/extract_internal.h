@@ -45,6 +45,8 @@ typedef struct ninfo {
     uint32_t np;     /* <p> descendants */
     uint32_t nli;    /* <li> descendants */
     uint32_t ftlen;  /* tlen with nothing left out by class/id (kept across measures) */
+    uint8_t cls;     /* what its class and id say, CLS_* of extract_body.c (kept across
+                        measures: 0 until first asked) */
     bool removed;    /* left out with its subtree */
     bool candidate;  /* has been given a score */
 } ninfo_t;
@@ -92,11 +94,13 @@ ename(const nw_dom_node_t *n)
     return n->type == NW_DOM_ELEMENT && n->name ? (const char *)n->name : "";
 }
 
+/* The first byte is compared before calling strcmp: most names differ there, and these lists
+ * are asked about every element of the page several times (strcmp was a fifth of parse). */
 static inline bool
 name_in(const char *name, const char *const *names)
 {
     for (size_t i = 0; names[i] != NULL; i++)
-        if (strcmp(name, names[i]) == 0)
+        if (name[0] == names[i][0] && strcmp(name, names[i]) == 0)
             return true;
     return false;
 }
@@ -120,25 +124,83 @@ next_node(nw_dom_node_t *n, const nw_dom_node_t *top, bool descend)
     return nw_dom_next(n, top, descend);
 }
 
+/* Elements whose content is never text. By tag id: every name here is a known tag (dom.h), so
+ * an element has the name exactly when it has the id, and a switch costs no strcmp. */
 static inline bool
-is_void_of_text(const char *name)
+is_void_of_text(const nw_dom_node_t *n)
 {
-    static const char *const names[] = {"script", "style",  "template", "iframe", "svg",
-                                        "object", "select", "option",   "button", "textarea",
-                                        "input",  "canvas", "title",    "math",   NULL};
-    return name_in(name, names);
+    if (n->type != NW_DOM_ELEMENT)
+        return false;
+    switch (n->tag) {
+    case NW_TAG_SCRIPT:
+    case NW_TAG_STYLE:
+    case NW_TAG_TEMPLATE:
+    case NW_TAG_IFRAME:
+    case NW_TAG_SVG:
+    case NW_TAG_OBJECT:
+    case NW_TAG_SELECT:
+    case NW_TAG_OPTION:
+    case NW_TAG_BUTTON:
+    case NW_TAG_TEXTAREA:
+    case NW_TAG_INPUT:
+    case NW_TAG_CANVAS:
+    case NW_TAG_TITLE:
+    case NW_TAG_MATH:
+        return true;
+    default:
+        return false;
+    }
 }
 
+/* Block elements: their start and end break the text. By tag id, as is_void_of_text. */
 static inline bool
-is_block(const char *name)
+is_block(const nw_dom_node_t *n)
 {
-    static const char *const names[] = {
-        "p",     "div",     "section", "article", "main",   "blockquote", "pre",  "ul",
-        "ol",    "li",      "dl",      "dt",      "dd",     "table",      "tr",   "thead",
-        "tbody", "tfoot",   "h1",      "h2",      "h3",     "h4",         "h5",   "h6",
-        "hr",    "figure",  "header",  "footer",  "nav",    "aside",      "form", "fieldset",
-        "body",  "address", "details", "summary", "center", "caption",    NULL};
-    return name_in(name, names);
+    if (n->type != NW_DOM_ELEMENT)
+        return false;
+    switch (n->tag) {
+    case NW_TAG_P:
+    case NW_TAG_DIV:
+    case NW_TAG_SECTION:
+    case NW_TAG_ARTICLE:
+    case NW_TAG_MAIN:
+    case NW_TAG_BLOCKQUOTE:
+    case NW_TAG_PRE:
+    case NW_TAG_UL:
+    case NW_TAG_OL:
+    case NW_TAG_LI:
+    case NW_TAG_DL:
+    case NW_TAG_DT:
+    case NW_TAG_DD:
+    case NW_TAG_TABLE:
+    case NW_TAG_TR:
+    case NW_TAG_THEAD:
+    case NW_TAG_TBODY:
+    case NW_TAG_TFOOT:
+    case NW_TAG_H1:
+    case NW_TAG_H2:
+    case NW_TAG_H3:
+    case NW_TAG_H4:
+    case NW_TAG_H5:
+    case NW_TAG_H6:
+    case NW_TAG_HR:
+    case NW_TAG_FIGURE:
+    case NW_TAG_HEADER:
+    case NW_TAG_FOOTER:
+    case NW_TAG_NAV:
+    case NW_TAG_ASIDE:
+    case NW_TAG_FORM:
+    case NW_TAG_FIELDSET:
+    case NW_TAG_BODY:
+    case NW_TAG_ADDRESS:
+    case NW_TAG_DETAILS:
+    case NW_TAG_SUMMARY:
+    case NW_TAG_CENTER:
+    case NW_TAG_CAPTION:
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* ---- extract_tree.c ---- */

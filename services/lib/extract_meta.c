@@ -336,7 +336,7 @@ nw_extract_collect_meta(meta_t *m, nw_dom_node_t *root)
             if (title == NULL)
                 title = n;
             descend = false;
-        } else if (is_void_of_text(name)) {
+        } else if (is_void_of_text(n)) {
             descend = false;
         } else if (strcmp(name, "meta") == 0) {
             rc = on_meta(m, n);

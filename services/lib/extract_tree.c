@@ -102,10 +102,9 @@ nw_extract_node_text(nw_dom_node_t *top)
             if (n->content != NULL && nw_buf_puts(&b, (const char *)n->content) < 0)
                 goto out;
         } else if (n->type == NW_DOM_ELEMENT) {
-            const char *name = ename(n);
-            if (is_void_of_text(name))
+            if (is_void_of_text(n))
                 descend = false;
-            else if ((strcmp(name, "br") == 0 || is_block(name)) && nw_buf_puts(&b, " ") < 0)
+            else if ((n->tag == NW_TAG_BR || is_block(n)) && nw_buf_puts(&b, " ") < 0)
                 goto out;
         }
         n = next_node(n, top, descend);

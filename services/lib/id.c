@@ -310,6 +310,12 @@ is_space(utf8proc_int32_t cp)
            cat == UTF8PROC_CATEGORY_ZP;
 }
 
+static inline int
+is_ascii_space(uint8_t c)
+{
+    return c == ' ' || (c >= 0x09 && c <= 0x0d);
+}
+
 static void
 th_flush(text_hash_t *h)
 {
@@ -393,17 +399,35 @@ text_hash(const char *prefix, const uint8_t *text, size_t len, utf8proc_option_t
         while (j < len && text[j] < 0x80)
             j++;
         size_t fast = j < len && j > i ? j - 1 : j;
-        for (; i < fast; i++) {
-            uint8_t c = text[i];
-            if (c == ' ' || (c >= 0x09 && c <= 0x0d)) {
+        while (i < fast) {
+            if (is_ascii_space(text[i])) {
                 h->pending = h->any;
+                i++;
                 continue;
             }
-            if (h->n + 2 > sizeof h->buf)
+            /* A word: copied (and case-folded) a run at a time, not a byte at a time. The
+             * digest does not depend on where the buffer is flushed. */
+            size_t w = i + 1;
+            while (w < fast && !is_ascii_space(text[w]))
+                w++;
+            if (h->n + 1 > sizeof h->buf)
                 th_flush(h);
             if (h->pending)
                 h->buf[h->n++] = ' ';
-            h->buf[h->n++] = h->casefold && c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+            while (i < w) {
+                if (h->n == sizeof h->buf)
+                    th_flush(h);
+                size_t k = w - i < sizeof h->buf - h->n ? w - i : sizeof h->buf - h->n;
+                uint8_t *o = h->buf + h->n;
+                if (h->casefold)
+                    for (size_t q = 0; q < k; q++)
+                        o[q] =
+                            (uint8_t)(text[i + q] + ((uint8_t)(text[i + q] - 'A') < 26 ? 32 : 0));
+                else
+                    memcpy(o, text + i, k);
+                h->n += k;
+                i += k;
+            }
             h->pending = 0;
             h->any = 1;
         }

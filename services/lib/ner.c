@@ -715,8 +715,9 @@ static const slot *
 model_find(const nw_ner_t *m, uint32_t key)
 {
     uint32_t i = mix32(key) & m->mask;
-    while (m->slots[i].key != 0) {
-        if (m->slots[i].key == key)
+    uint16_t t = ner_tag(key);
+    while (m->tags[i] != 0) {
+        if (m->tags[i] == t && m->slots[i].key == key)
             return &m->slots[i];
         i = (i + 1) & m->mask;
     }
@@ -731,6 +732,7 @@ nw_ner_model_insert(nw_ner_t *m, uint32_t key)
         i = (i + 1) & m->mask;
     if (m->slots[i].key == 0) {
         m->slots[i].key = key;
+        m->tags[i] = ner_tag(key);
         m->nfeat++;
     }
     return &m->slots[i];
@@ -744,7 +746,8 @@ nw_ner_model_new(uint32_t nfeat, uint32_t ngaz)
         return NULL;
     uint32_t cap = pow2_at_least((uint64_t)nfeat * 2 + 1);
     m->slots = calloc(cap, sizeof *m->slots);
-    if (m->slots == NULL || nw_ner_gaz_init(&m->gaz, ngaz) < 0) {
+    m->tags = calloc(cap, sizeof *m->tags);
+    if (m->slots == NULL || m->tags == NULL || nw_ner_gaz_init(&m->gaz, ngaz) < 0) {
         nw_ner_destroy(&m);
         return NULL;
     }
@@ -758,6 +761,7 @@ nw_ner_destroy(nw_ner_t **pm)
     if (pm == NULL || *pm == NULL)
         return;
     free((*pm)->slots);
+    free((*pm)->tags);
     free((*pm)->gaz.v);
     free(*pm);
     *pm = NULL;
@@ -839,8 +843,11 @@ nw_ner_viterbi(const double *em, const double *tr, size_t n, uint8_t *bp, uint8_
 static void
 prefetch_word(const nw_ner_t *m, const uint32_t *keys, uint32_t n)
 {
-    for (uint32_t j = 0; j < n; j++)
-        __builtin_prefetch(&m->slots[mix32(keys[j]) & m->mask]);
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t i = mix32(keys[j]) & m->mask;
+        __builtin_prefetch(&m->tags[i]);
+        __builtin_prefetch(&m->slots[i]);
+    }
 }
 
 int

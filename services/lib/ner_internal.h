@@ -47,12 +47,23 @@ typedef struct gaztab {
 
 struct nw_ner {
     slot *slots;
+    /* A 16-bit tag per slot (0: empty), from other bits of the key than the slot index: a
+     * probe reads these 2-byte tags, a cache line or two of L2, and touches the 24-byte slot
+     * only when its tag matches, so the many keys the model does not know cost no miss in the
+     * megabytes of slots. */
+    uint16_t *tags;
     uint32_t mask;
     uint32_t nfeat;
     gaztab gaz;
     int16_t trans[(NL + 1) * NL];
     float scale;
 };
+
+static inline uint16_t
+ner_tag(uint32_t k)
+{
+    return (uint16_t)((k * 0x85EBCA77u) >> 16 | 1u);
+}
 
 static inline uint32_t
 mix32(uint32_t k)

@@ -57,6 +57,8 @@ struct nw_service {
     int said_stopping;
     nw_service_health_cb health;
     void *health_arg;
+    nw_service_state_cb state; /* "state" in /healthz and /readyz (a broker pair's role) */
+    void *state_arg;
     struct {
         const char *what;
         nw_service_ready_cb cb;
@@ -169,7 +171,8 @@ on_metrics(nw_http_req_t *req, void *arg)
     nw_buf_release(&b);
 }
 
-/* Answer {"status": STATUS, "service": NAME[, "insecure": true][, "problems": {part: reason}]}
+/* Answer {"status": STATUS, "service": NAME[, "insecure": true][, "state": STATE]
+ * [, "problems": {part: reason}]}
  * with CODE: the one shape /healthz and /readyz share. */
 static void
 respond_status(nw_http_req_t *req, const nw_service_t *svc, int code, const char *status,
@@ -179,6 +182,8 @@ respond_status(nw_http_req_t *req, const nw_service_t *svc, int code, const char
     /* --insecure: plain ZeroMQ off loopback; say so wherever someone looks */
     if (j && nw_curve_insecure())
         json_object_set_new(j, "insecure", json_true());
+    if (j && svc->state)
+        json_object_set_new(j, "state", json_string(svc->state(svc->state_arg)));
     json_t *pj = n > 0 ? json_object() : NULL;
     for (size_t i = 0; pj && i < n; i++)
         json_object_set_new(pj, problems[i].what, json_string(problems[i].reason));
@@ -257,6 +262,13 @@ nw_service_set_health(nw_service_t *svc, nw_service_health_cb cb, void *arg)
     svc->health_arg = arg;
 }
 
+void
+nw_service_set_state(nw_service_t *svc, nw_service_state_cb cb, void *arg)
+{
+    svc->state = cb;
+    svc->state_arg = arg;
+}
+
 static void
 close_forgotten(uv_handle_t *h, void *arg)
 {
@@ -319,11 +331,16 @@ nw_service_config(const char *name, const nw_service_cfg_t *cfg, int curve_roles
     }
     char ep[512], err[256];
     /* The last endpoint has the highest port: if it derives, they all do. Only the broker
-     * binds without connecting; its base endpoint is its --bind. */
-    if (cfg->broker && nw_ep_derive(cfg->broker, NW_EP_COUNT - 1, ep, sizeof ep) < 0) {
-        nw_config_bad_value(
-            curve_roles & NW_CURVE_BINDS && !(curve_roles & NW_CURVE_CONNECTS) ? "bind" : "broker",
-            cfg->broker, "tcp://host:port or ipc://path");
+     * binds without connecting; its base endpoint is its --bind. A client may name a broker
+     * pair, a comma-separated list (stage.h), whose ha endpoint it probes. */
+    int binds = curve_roles & NW_CURVE_BINDS && !(curve_roles & NW_CURVE_CONNECTS);
+    if (cfg->broker && (binds ? nw_ep_derive(cfg->broker, NW_EP_COUNT - 1, ep, sizeof ep)
+                              : nw_ep_list_check(cfg->broker, nw_ep_list_count(cfg->broker) > 1
+                                                                  ? NW_EP_HA
+                                                                  : NW_EP_COUNT - 1)) < 0) {
+        nw_config_bad_value(binds ? "bind" : "broker", cfg->broker,
+                            binds ? "tcp://host:port or ipc://path"
+                                  : "tcp://host:port or ipc://path, or two of them: A,B");
         return -EINVAL;
     }
     if (nw_curve_init(&cfg->curve, curve_roles, err, sizeof err) < 0 ||

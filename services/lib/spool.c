@@ -98,9 +98,10 @@ struct nw_spool {
     int armed;            /* the first nw_spool_resend has run */
     /* Re-send pacing: how many re-sends may go out now, and what refills it. */
     int64_t budget;
-    int64_t budget_ms;   /* when it was last refilled (0: never) */
-    uint64_t acks_since; /* acks since then */
-    uint8_t *buf;        /* read buffer */
+    int64_t budget_ms;    /* when it was last refilled (0: never) */
+    uint64_t acks_since;  /* acks since then */
+    int64_t lost_upto_ms; /* records last sent up to then are lost (nw_spool_resend_lost) */
+    uint8_t *buf;         /* read buffer */
     size_t buf_cap;
 };
 
@@ -859,7 +860,8 @@ nw_spool_resend(nw_spool_t *s, int64_t now_ms, nw_spool_send_cb send, void *arg,
             continue;
         if (e->due > now_ms)
             continue;
-        if (e->tries > 0 && flowing && s->acked_sent_ms - e->sent_ms < s->resend_ms)
+        if (e->tries > 0 && flowing && e->sent_ms > s->lost_upto_ms &&
+            s->acked_sent_ms - e->sent_ms < s->resend_ms)
             continue;
         if (e->tries > 0 && s->budget <= 0)
             continue; /* a first send further on may still go */
@@ -885,6 +887,18 @@ nw_spool_resend(nw_spool_t *s, int64_t now_ms, nw_spool_send_cb send, void *arg,
         sent++;
     }
     return sent;
+}
+
+void
+nw_spool_resend_lost(nw_spool_t *s, int64_t now_ms)
+{
+    s->lost_upto_ms = now_ms;
+    for (size_t i = 0; i < s->n_ents; i++)
+        if (!s->ents[i].acked && s->ents[i].seq <= s->durable)
+            s->ents[i].due = 0;
+    /* the new broker's queue is empty: one full burst at once, then the usual pacing */
+    if (s->budget < RESEND_BURST)
+        s->budget = RESEND_BURST;
 }
 
 int64_t

@@ -10,9 +10,13 @@
  * jobs of that turn, e.g. a store's whole commit), not once half the window is free: the
  * broker keeps every job it has not heard READY for in its in-flight set and requeues them
  * all when the worker dies, so a late READY turned every committed job of a killed store
- * into a redelivery, and an idle pipeline showed jobs in flight that were long finished. */
+ * into a redelivery, and an idle pipeline showed jobs in flight that were long finished.
+ *
+ * A worker given a broker pair ("A,B") follows the active broker (brokers.h, on_switch): its
+ * DEALER and PUSH sockets move, and it says HELLO every interval until the new one answers. */
 #include "newswire/stage.h"
 
+#include "newswire/brokers.h"
 #include "newswire/metrics.h"
 #include "newswire/curve.h"
 #include "newswire/log.h"
@@ -28,15 +32,15 @@
 #define PUB_SNDHWM 10000
 #define LINGER_MS 1000
 
-static const char *const ep_names[NW_EP_COUNT] = {
-    "raw.in",      "raw.out",      "article.in", "article.out",
-    "enriched.in", "enriched.out", "pub.in",     "pub.out",
+static const char *const ep_names[NW_EP_HA + 1] = {
+    "raw.in",       "raw.out", "article.in", "article.out", "enriched.in",
+    "enriched.out", "pub.in",  "pub.out",    "ha",
 };
 
 const char *
 nw_ep_name(nw_ep_t which)
 {
-    return (unsigned)which < NW_EP_COUNT ? ep_names[which] : "?";
+    return (unsigned)which <= NW_EP_HA ? ep_names[which] : "?";
 }
 
 static int
@@ -70,7 +74,7 @@ derive_tcp(const char *base, nw_ep_t which, char *out, size_t n)
 int
 nw_ep_derive(const char *base, nw_ep_t which, char *out, size_t n)
 {
-    if (!base || !out || n == 0 || (unsigned)which >= NW_EP_COUNT)
+    if (!base || !out || n == 0 || (unsigned)which > NW_EP_HA)
         return -EINVAL;
     if (strncmp(base, "tcp://", 6) == 0)
         return derive_tcp(base, which, out, n);
@@ -81,6 +85,51 @@ nw_ep_derive(const char *base, nw_ep_t which, char *out, size_t n)
         return -EINVAL;
     int k = snprintf(out, n, "%s-%s", base, ep_names[which]);
     return k < 0 || (size_t)k >= n ? -EINVAL : 0;
+}
+
+size_t
+nw_ep_list_count(const char *list)
+{
+    if (!list || !*list)
+        return 0;
+    size_t k = 1;
+    for (const char *p = list; (p = strchr(p, ',')) != NULL; p++)
+        k++;
+    return k;
+}
+
+int
+nw_ep_list_entry(const char *list, size_t i, char *out, size_t n)
+{
+    const char *p = list;
+    if (!list || !out || n == 0)
+        return -EINVAL;
+    for (; i > 0; i--) {
+        p = strchr(p, ',');
+        if (!p)
+            return -EINVAL;
+        p++;
+    }
+    size_t len = strcspn(p, ",");
+    if (len == 0 || len >= n)
+        return -EINVAL;
+    memcpy(out, p, len);
+    out[len] = 0;
+    return 0;
+}
+
+int
+nw_ep_list_check(const char *list, nw_ep_t last)
+{
+    char base[NW_EP_MAX], ep[NW_EP_MAX];
+    size_t k = nw_ep_list_count(list);
+    if (k == 0 || k > NW_EP_MAX_BROKERS)
+        return -EINVAL;
+    for (size_t i = 0; i < k; i++)
+        if (nw_ep_list_entry(list, i, base, sizeof base) < 0 ||
+            nw_ep_derive(base, last, ep, sizeof ep) < 0)
+            return -EINVAL;
+    return 0;
 }
 
 int
@@ -118,7 +167,11 @@ make_socket(void *zctx, int type, int sndhwm)
 /* ---- nw_push ---------------------------------------------------------------------------- */
 
 struct nw_push {
+    uv_loop_t *loop;
+    void *zctx;
     nw_zsock_t *zs;
+    void *sock; /* the PUSH inside zs */
+    char endpoint[NW_EP_MAX];
     nw_push_writable_cb on_writable;
     void *arg;
     void (*close_cb)(void *arg);
@@ -145,11 +198,15 @@ nw_push_new(uv_loop_t *loop, void *zctx, const char *endpoint, nw_push_writable_
     if (!p)
         goto err;
     s = make_socket(zctx, ZMQ_PUSH, PUSH_SNDHWM);
-    if (!s || zmq_connect(s, endpoint) < 0) {
+    if (!s || strlen(endpoint) >= sizeof p->endpoint || zmq_connect(s, endpoint) < 0) {
         NW_ERROR(NULL, "push connect failed endpoint=\"%s\" err=\"%s\"", endpoint,
                  zmq_strerror(errno));
         goto err;
     }
+    strcpy(p->endpoint, endpoint);
+    p->sock = s;
+    p->loop = loop;
+    p->zctx = zctx;
     p->on_writable = on_writable;
     p->arg = arg;
     p->zs = nw_zsock_new(loop, s, NULL, p);
@@ -169,6 +226,67 @@ nw_push_send(nw_push_t *p, const char *type, const void *payload, size_t len)
     const void *bufs[2] = {type, payload};
     size_t lens[2] = {strlen(type), len};
     int rc = nw_zsock_sendv(p->zs, bufs, lens, 2);
+    if (rc == -EAGAIN && p->on_writable)
+        nw_zsock_notify_writable(p->zs, push_writable);
+    return rc;
+}
+
+int
+nw_push_reconnect(nw_push_t *p, const char *endpoint)
+{
+    if (strcmp(endpoint, p->endpoint) == 0)
+        return 0;
+    if (strlen(endpoint) >= sizeof p->endpoint)
+        return -EINVAL;
+    /* A new socket, not zmq_disconnect + zmq_connect on this one: a PUSH round-robins over
+     * its pipes, and the old pipe leaves only once the socket has processed its termination,
+     * so messages sent right after the move (fetch's re-sends) went half into the pipe of the
+     * broker that is gone, and were lost again. */
+    void *s = make_socket(p->zctx, ZMQ_PUSH, PUSH_SNDHWM);
+    nw_zsock_t *zs = NULL;
+    int zero = 0;
+    if (!s || zmq_connect(s, endpoint) < 0 || !(zs = nw_zsock_new(p->loop, s, NULL, p))) {
+        int rc = -zmq_errno();
+        NW_ERROR(NULL, "push connect failed endpoint=\"%s\" err=\"%s\"", endpoint,
+                 zmq_strerror(-rc));
+        if (s)
+            zmq_close(s);
+        return rc < 0 ? rc : -ENOMEM;
+    }
+    /* what it still holds was for the broker that is gone: drop it (fetch re-sends) */
+    zmq_setsockopt(p->sock, ZMQ_LINGER, &zero, sizeof zero);
+    nw_zsock_close(p->zs, NULL, NULL);
+    p->zs = zs;
+    p->sock = s;
+    strcpy(p->endpoint, endpoint);
+    /* the new pipe can take sends: a sender waiting for that must hear it */
+    if (p->on_writable)
+        nw_zsock_notify_writable(p->zs, push_writable);
+    return 0;
+}
+
+static void
+free_payload(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+int
+nw_push_send_take(nw_push_t *p, const char *type, uint8_t **payload, size_t len)
+{
+    const void *bufs[1] = {type};
+    size_t lens[1] = {strlen(type)};
+    zmq_msg_t m;
+    int rc = zmq_msg_init_data(&m, *payload, len, free_payload, NULL);
+    if (rc < 0) { /* cannot happen: libzmq allocates nothing for a message given its buffer */
+        free(*payload);
+        *payload = NULL;
+        return -zmq_errno();
+    }
+    *payload = NULL;
+    rc = nw_zsock_sendv_msg(p->zs, bufs, lens, 1, &m);
+    zmq_msg_close(&m); /* frees the buffer only when the send failed */
     if (rc == -EAGAIN && p->on_writable)
         nw_zsock_notify_writable(p->zs, push_writable);
     return rc;
@@ -208,7 +326,11 @@ struct held {
 struct nw_worker {
     uv_loop_t *loop;
     void *zctx;
-    char broker[NW_EP_MAX];
+    char broker[NW_EP_MAX]; /* the base endpoint in use */
+    nw_ep_t stage_out;
+    char dealer_ep[NW_EP_MAX]; /* where the DEALER is connected */
+    nw_brokers_t *pair;        /* a broker pair: which one is active; else NULL */
+    void *dealer_sock;         /* the DEALER inside dealer, to move it */
     nw_zsock_t *dealer;
     nw_push_t *push[NW_EP_COUNT]; /* created on first emit, indexed by .in endpoint */
     uv_timer_t timer;
@@ -408,7 +530,12 @@ on_timer(uv_timer_t *t)
         }
         return;
     }
-    send_cmd(w, "HB", NULL);
+    /* A broker of a pair ignores a HELLO while it is not yet active (it may be the one that
+     * is taking over): until one answers, say HELLO again every interval, not just HB. */
+    if (w->pair && !w->heard)
+        announce(w);
+    else
+        send_cmd(w, "HB", NULL);
     if (++w->missed > NW_STAGE_LIVENESS) {
         /* The broker restarted or dropped us: whatever credit it had for us is gone. */
         NW_INFO(NULL, "broker silent, announcing credit again inflight=%u", w->inflight);
@@ -431,19 +558,62 @@ nw_worker_ready(void *arg)
     return w->heard ? NULL : "no word from the broker yet";
 }
 
+/* The pair failed over: the DEALER and every PUSH move to base, and the new broker hears
+ * HELLO with our free credit (jobs still held from the old one finish; their output goes to
+ * the new one, and READY for them just returns credit). */
+static void
+on_switch(nw_brokers_t *bs, const char *base, void *arg)
+{
+    (void)bs;
+    nw_worker_t *w = arg;
+    char ep[NW_EP_MAX];
+    if (w->closing || nw_ep_derive(base, w->stage_out, ep, sizeof ep) < 0)
+        return;
+    if (strcmp(ep, w->dealer_ep) != 0) {
+        /* a new DEALER, for the reason nw_push_reconnect gives: the old pipe would take a
+         * share of what we send next (the HELLO) */
+        void *s = make_socket(w->zctx, ZMQ_DEALER, 0);
+        nw_zsock_t *zs = NULL;
+        int zero = 0;
+        if (!s || zmq_connect(s, ep) < 0 || !(zs = nw_zsock_new(w->loop, s, on_dealer, w))) {
+            NW_ERROR(NULL, "worker connect failed endpoint=\"%s\" err=\"%s\"", ep,
+                     zmq_strerror(zmq_errno()));
+            if (s)
+                zmq_close(s);
+            return;
+        }
+        zmq_setsockopt(w->dealer_sock, ZMQ_LINGER, &zero, sizeof zero);
+        nw_zsock_close(w->dealer, NULL, NULL);
+        w->dealer = zs;
+        w->dealer_sock = s;
+    }
+    strcpy(w->dealer_ep, ep);
+    strcpy(w->broker, base);
+    for (int i = 0; i < NW_EP_COUNT; i++)
+        if (w->push[i] && nw_ep_derive(base, (nw_ep_t)i, ep, sizeof ep) == 0)
+            nw_push_reconnect(w->push[i], ep);
+    w->missed = 0;
+    w->heard = 0;
+    w->credit_out = 0;
+    announce(w);
+}
+
 nw_worker_t *
 nw_worker_new(uv_loop_t *loop, void *zctx, const char *broker, nw_ep_t stage_out, unsigned window,
               nw_worker_job_cb cb, void *arg)
 {
     nw_worker_t *w = NULL;
     void *s = NULL;
-    char ep[NW_EP_MAX];
+    char ep[NW_EP_MAX], first[NW_EP_MAX];
 
     assert(loop && zctx && broker && cb && window > 0);
     if (stage_out != NW_EP_RAW_OUT && stage_out != NW_EP_ARTICLE_OUT &&
         stage_out != NW_EP_ENRICHED_OUT)
         goto err;
-    if (nw_ep_derive(broker, stage_out, ep, sizeof ep) < 0 || strlen(broker) >= NW_EP_MAX) {
+    /* a pair starts on its first entry, as a single broker on its only one */
+    if (nw_ep_list_check(broker, stage_out) < 0 ||
+        nw_ep_list_entry(broker, 0, first, sizeof first) < 0 ||
+        nw_ep_derive(first, stage_out, ep, sizeof ep) < 0) {
         NW_ERROR(NULL, "bad broker endpoint \"%s\"", broker);
         goto err;
     }
@@ -458,10 +628,13 @@ nw_worker_new(uv_loop_t *loop, void *zctx, const char *broker, nw_ep_t stage_out
     w->dealer = nw_zsock_new(loop, s, on_dealer, w);
     if (!w->dealer)
         goto err;
+    w->dealer_sock = s;
     s = NULL;
     w->loop = loop;
     w->zctx = zctx;
-    strcpy(w->broker, broker);
+    w->stage_out = stage_out;
+    strcpy(w->broker, first);
+    strcpy(w->dealer_ep, ep);
     w->window = window;
     char labels[64];
     snprintf(labels, sizeof labels, "stage=\"%s\"", nw_ep_name(stage_out));
@@ -476,6 +649,12 @@ nw_worker_new(uv_loop_t *loop, void *zctx, const char *broker, nw_ep_t stage_out
     uv_timer_start(&w->timer, on_timer, w->hb_ms, w->hb_ms);
     /* Queued in the DEALER until the connection is up. */
     announce(w);
+    if (nw_ep_list_count(broker) > 1 &&
+        (w->pair = nw_brokers_new(loop, zctx, broker, on_switch, w)) == NULL) {
+        /* everything is made: close it the normal way */
+        nw_worker_close(w, NULL, NULL);
+        return NULL;
+    }
     return w;
 err:
     if (s)
@@ -586,10 +765,13 @@ finish_close(nw_worker_t *w)
     if (!w->held_head && used < w->window)
         send_credit(w, "READY", w->window - used);
     send_cmd(w, "BYE", NULL);
-    w->pending = 3; /* timer + grant + dealer */
+    w->pending = 3 + (w->pair != NULL); /* timer + grant + dealer (+ pair) */
     for (int i = 0; i < NW_EP_COUNT; i++)
         if (w->push[i])
             w->pending++;
+    if (w->pair)
+        nw_brokers_close(w->pair, push_closed_cb, w);
+    w->pair = NULL;
     uv_close((uv_handle_t *)&w->timer, timer_closed);
     uv_close((uv_handle_t *)&w->grant, timer_closed);
     nw_zsock_close(w->dealer, zsock_closed, w);
@@ -622,9 +804,9 @@ nw_pub_t *
 nw_pub_new(void *zctx, const char *broker)
 {
     nw_pub_t *p = NULL;
-    char ep[NW_EP_MAX];
+    char base[NW_EP_MAX], ep[NW_EP_MAX] = "";
 
-    if (nw_ep_derive(broker, NW_EP_PUB_IN, ep, sizeof ep) < 0) {
+    if (nw_ep_list_check(broker, NW_EP_PUB_IN) < 0) {
         NW_ERROR(NULL, "bad broker endpoint \"%s\"", broker ? broker : "");
         goto err;
     }
@@ -632,9 +814,18 @@ nw_pub_new(void *zctx, const char *broker)
     if (!p)
         goto err;
     p->sock = make_socket(zctx, ZMQ_PUB, PUB_SNDHWM);
-    if (!p->sock || zmq_connect(p->sock, ep) < 0) {
-        NW_ERROR(NULL, "pub connect failed endpoint=\"%s\" err=\"%s\"", ep, zmq_strerror(errno));
+    if (!p->sock)
         goto err;
+    /* Every hub of a pair: the passive one drops what it gets, so nothing needs to follow the
+     * failover, and a publication is never held for a broker that is gone. */
+    for (size_t i = 0; i < nw_ep_list_count(broker); i++) {
+        nw_ep_list_entry(broker, i, base, sizeof base);
+        nw_ep_derive(base, NW_EP_PUB_IN, ep, sizeof ep);
+        if (zmq_connect(p->sock, ep) < 0) {
+            NW_ERROR(NULL, "pub connect failed endpoint=\"%s\" err=\"%s\"", ep,
+                     zmq_strerror(errno));
+            goto err;
+        }
     }
     return p;
 err:

@@ -45,7 +45,9 @@
 #define INSERT_ROWS 64       /* rows per INSERT statement of the index */
 #define COUNT_ROWS 50        /* rows per upsert of the facet counts (3 parameters each) */
 #define REINDEX_BATCH 500    /* articles per transaction of nw_store_reindex */
-#define MAX_PARAMS 160
+/* An index INSERT binds INSERT_ROWS rows of up to 4 parameters (topic, at, seq, published);
+ * with fewer, an article of more than 40 topics could not be stored. */
+#define MAX_PARAMS (4 * INSERT_ROWS)
 #define KM_PER_DEGREE 111.195
 
 /* ---- SQL with its parameters, built in order ---- */

@@ -179,14 +179,20 @@ nw_read_fd(int fd, size_t max, uint8_t **out, size_t *len)
 {
     int rc = 0;
     uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
+    size_t cap = 0, n = 0, first = 65536;
+    struct stat st;
+    /* A regular file's size sizes the buffer: one read and no copies as it grows (a 142 KB page
+     * was read in three, copied twice). The loop still reads to EOF, so a file that grows or
+     * shrinks meanwhile is read as it is. */
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size < max)
+        first = (size_t)st.st_size + 1; /* +1: the read that sees EOF needs no new room */
     for (;;) {
         if (n == cap) {
             if (cap > max) {
                 rc = -EFBIG;
                 goto out;
             }
-            cap = cap ? cap * 2 : 65536;
+            cap = cap ? cap * 2 : first;
             uint8_t *p = realloc(buf, cap + 1);
             if (p == NULL) {
                 rc = -ENOMEM;

@@ -222,13 +222,21 @@ err:
 int
 nw_zsock_sendv(nw_zsock_t *zs, const void *const *bufs, const size_t *lens, size_t n)
 {
+    assert(n > 0);
+    return nw_zsock_sendv_msg(zs, bufs, lens, n, NULL);
+}
+
+int
+nw_zsock_sendv_msg(nw_zsock_t *zs, const void *const *bufs, const size_t *lens, size_t n,
+                   zmq_msg_t *last)
+{
     int rc = 0;
 
-    assert(zs && n > 0);
+    assert(zs && (n > 0 || last));
     if (zs->closing || zs->broken)
         return -EPIPE;
     for (size_t i = 0; i < n; i++) {
-        int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
+        int flags = ZMQ_DONTWAIT | (i + 1 < n || last ? ZMQ_SNDMORE : 0);
         while (zmq_send(zs->sock, bufs[i], lens[i], flags) < 0) {
             if (errno == EINTR)
                 continue;
@@ -238,6 +246,16 @@ nw_zsock_sendv(nw_zsock_t *zs, const void *const *bufs, const size_t *lens, size
             assert(i == 0 || rc != -EAGAIN);
             goto out;
         }
+    }
+    /* zmq_msg_send hands the message's buffer itself to the connection (reference counted
+     * when shared by zmq_msg_copy): the payload is not copied in user space. On failure the
+     * message is left as it was. */
+    while (last && zmq_msg_send(last, zs->sock, ZMQ_DONTWAIT) < 0) {
+        if (errno == EINTR)
+            continue;
+        rc = -errno;
+        assert(n == 0 || rc != -EAGAIN);
+        goto out;
     }
     zs->stats.sent++;
 out:

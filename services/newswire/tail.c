@@ -45,7 +45,7 @@ typedef struct tail_cfg {
 
 static const nw_cfg_opt_t tail_opts[] = {
     {"broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(tail_cfg_t, broker),
-     "broker base endpoint; articles come from its pub.out endpoint", 0, 0},
+     "broker base endpoint (a pair: A,B); articles come from its pub.out endpoint", 0, 0},
     {"count", NW_CFG_INT, "0", offsetof(tail_cfg_t, count),
      "exit after printing this many articles (0: run until interrupted)", 0, INT64_MAX},
     {"since", NW_CFG_STR, NULL, offsetof(tail_cfg_t, since),
@@ -341,8 +341,8 @@ nw_cli_tail(int argc, char **argv)
     if ((status = nw_cli_config_status(rc)) >= 0)
         return status;
     status = 1;
-    char ep[NW_EP_MAX], err[512];
-    if (nw_ep_derive(t.cfg.broker, NW_EP_PUB_OUT, ep, sizeof ep) < 0) {
+    char err[512];
+    if (nw_ep_list_check(t.cfg.broker, NW_EP_PUB_OUT) < 0) {
         fprintf(stderr, "newswire tail: bad broker endpoint '%s'\n", t.cfg.broker);
         status = 2;
         goto done;

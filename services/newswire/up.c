@@ -76,7 +76,9 @@ static const nw_cfg_opt_t up_opts[] = {
      "postgresql:// URI selects PostgreSQL)",
      0, 0},
     {"broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(up_cfg_t, broker),
-     "broker base endpoint (it uses this port and the next 7)", 0, 0},
+     "broker base endpoint (it uses this port and the next 7); PRIMARY,BACKUP runs a broker pair "
+     "here (each then also uses port + 8)",
+     0, 0},
     {"http", NW_CFG_STR, "127.0.0.1:8080", offsetof(up_cfg_t, http),
      "listen address of the fetch HTTP API (POST /v1/articles)", 0, 0},
     {"query", NW_CFG_STR, "127.0.0.1:8081", offsetof(up_cfg_t, query),
@@ -133,7 +135,8 @@ struct up {
     uv_timer_t kill_timer;
     child_t *kids;
     size_t n_kids;
-    child_t *broker; /* kids[0], stopped last */
+    child_t *broker;  /* kids[0], stopped last (with the backup, kids[1], if any) */
+    size_t n_brokers; /* 2 for --broker PRIMARY,BACKUP: a broker pair on this machine */
     int stopping;
     int broker_stopping;
     int finished;
@@ -432,13 +435,17 @@ kill_child(child_t *c, int sig)
 static void
 advance_stop(up_t *u)
 {
-    for (size_t i = 0; i < u->n_kids; i++)
-        if (&u->kids[i] != u->broker && u->kids[i].proc_open)
+    for (size_t i = u->n_brokers; i < u->n_kids; i++)
+        if (u->kids[i].proc_open)
             return;
-    if (u->broker->proc_open) {
+    int open = 0;
+    for (size_t i = 0; i < u->n_brokers; i++)
+        open |= u->kids[i].proc_open;
+    if (open) {
         if (!u->broker_stopping) {
             u->broker_stopping = 1;
-            kill_child(u->broker, SIGTERM);
+            for (size_t i = 0; i < u->n_brokers; i++)
+                kill_child(&u->kids[i], SIGTERM);
         }
         return;
     }
@@ -465,7 +472,7 @@ begin_stop(up_t *u)
     u->stopping = 1;
     for (size_t i = 0; i < u->n_kids; i++) {
         uv_timer_stop(&u->kids[i].restart);
-        if (&u->kids[i] != u->broker)
+        if (i >= u->n_brokers)
             kill_child(&u->kids[i], SIGTERM);
     }
     uv_timer_start(&u->kill_timer, on_kill_timer, STOP_TIMEOUT_MS, 0);
@@ -674,11 +681,17 @@ check_ports(const up_cfg_t *cfg, int with_query, size_t n_kids)
 {
     char ep[NW_EP_MAX], what[64], http[64];
     int rc = 0;
-    for (int i = 0; rc == 0 && i < NW_EP_COUNT; i++) {
-        if (nw_ep_derive(cfg->broker, (nw_ep_t)i, ep, sizeof ep) < 0)
+    size_t nb = nw_ep_list_count(cfg->broker);
+    char base[NW_EP_MAX];
+    for (size_t b = 0; rc == 0 && b < nb; b++) {
+        if (nw_ep_list_entry(cfg->broker, b, base, sizeof base) < 0)
             break; /* the broker reports a bad endpoint itself */
-        snprintf(what, sizeof what, "broker %s", nw_ep_name((nw_ep_t)i));
-        rc = check_port(ep, what, "--broker");
+        for (int i = 0; rc == 0 && i < (nb > 1 ? NW_EP_HA + 1 : NW_EP_COUNT); i++) {
+            if (nw_ep_derive(base, (nw_ep_t)i, ep, sizeof ep) < 0)
+                break;
+            snprintf(what, sizeof what, "broker %s", nw_ep_name((nw_ep_t)i));
+            rc = check_port(ep, what, "--broker");
+        }
     }
     if (rc == 0)
         rc = check_port(cfg->http, "fetch HTTP API", "--http");
@@ -702,6 +715,7 @@ nw_cli_up(int argc, char **argv)
     static const char *services[] = {"broker", "store", "enrich", "parse", "fetch", "query"};
     char *exes[6] = {0};
     char self_dir[PATH_MAX] = "", inbox[PATH_MAX + 8], spool[PATH_MAX + 8], state[PATH_MAX + 8];
+    char primary[NW_EP_MAX] = "", backup[NW_EP_MAX] = "";
 
     rc = nw_config_load(up_opts, &cfg, argc, argv, "newswire up [options]",
                         "Run the whole system on this machine: broker, store, enrich and parse "
@@ -770,9 +784,20 @@ nw_cli_up(int argc, char **argv)
         status = 2;
         goto done;
     }
-    /* The metrics ports of broker, store, workers, fetch and query, as assigned below. */
+    /* --broker PRIMARY,BACKUP: both brokers of a pair run here (a local failover rehearsal;
+     * across machines each runs newswire-broker --peer, README "Broker failover") */
+    u.n_brokers = nw_ep_list_count(cfg.broker) == 2 ? 2 : 1;
+    if (nw_ep_list_count(cfg.broker) > 2 ||
+        nw_ep_list_entry(cfg.broker, 0, primary, sizeof primary) < 0 ||
+        (u.n_brokers == 2 && nw_ep_list_entry(cfg.broker, 1, backup, sizeof backup) < 0)) {
+        fprintf(stderr, "newswire up: --broker takes one base endpoint or two (PRIMARY,BACKUP)\n");
+        status = 2;
+        goto done;
+    }
+    /* The metrics ports of brokers, store, workers, fetch and query, as assigned below. */
     if (check_ports(&cfg, with_query,
-                    3 + (size_t)with_query + (size_t)cfg.enrich + (size_t)cfg.parse) < 0)
+                    2 + u.n_brokers + (size_t)with_query + (size_t)cfg.enrich + (size_t)cfg.parse) <
+        0)
         goto done;
 
     if (cfg.samples && *cfg.samples) {
@@ -790,7 +815,7 @@ nw_cli_up(int argc, char **argv)
         goto done;
     }
     loop_open = 1;
-    u.n_kids = 3 + (size_t)with_query + (size_t)cfg.enrich + (size_t)cfg.parse;
+    u.n_kids = 2 + u.n_brokers + (size_t)with_query + (size_t)cfg.enrich + (size_t)cfg.parse;
     if ((u.kids = calloc(u.n_kids, sizeof *u.kids)) == NULL)
         goto done;
     /* Start order follows the data backwards: broker, then the consumers, then the source, so
@@ -798,10 +823,21 @@ nw_cli_up(int argc, char **argv)
     size_t k = 0;
     char http[64], name[32], num[24];
     metrics_addr(&cfg, k, http, sizeof http);
-    rc = child_init(&u, &u.kids[k], "broker", exes[0], "--bind", cfg.broker, "--http", http,
-                    (char *)NULL);
+    if (u.n_brokers == 1)
+        rc = child_init(&u, &u.kids[k], "broker", exes[0], "--bind", primary, "--http", http,
+                        (char *)NULL);
+    else
+        rc = child_init(&u, &u.kids[k], "broker", exes[0], "--bind", primary, "--peer", backup,
+                        "--http", http, (char *)NULL);
     if (rc == 0)
         rc = child_security(&cfg, &u.kids[k++], NULL, 0);
+    if (rc == 0 && u.n_brokers == 2) {
+        metrics_addr(&cfg, k, http, sizeof http);
+        rc = child_init(&u, &u.kids[k], "broker-backup", exes[0], "--bind", backup, "--peer",
+                        primary, "--backup", "--http", http, (char *)NULL);
+        if (rc == 0)
+            rc = child_security(&cfg, &u.kids[k++], NULL, 0);
+    }
     metrics_addr(&cfg, k, http, sizeof http);
     if (rc == 0)
         rc = child_init(&u, &u.kids[k], "store", exes[1], "--broker", cfg.broker, "--data-dir",

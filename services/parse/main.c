@@ -26,7 +26,7 @@ static const nw_cfg_opt_t options[] = {
 int
 main(int argc, char **argv)
 {
-    cfg_t cfg;
+    cfg_t cfg = {0}; /* options outside the table (curve.allow, curve.roles) stay NULL */
     int rc = nw_config_load(options, &cfg, argc, argv, "newswire-parse [options]",
                             "Parse stage: turns raw wire text, HTML and JSON into articles (title, "
                             "teaser, dateline, date, authors, captions with credits, paragraphs).",

@@ -38,6 +38,7 @@ through the inbox, each source paced at --rate articles per second (0: as fast a
 
 --stop FILE (http, inbox): take no new article once FILE exists (the one in hand is still
 posted until it gets a 202, so "accepted" stays exact).
+--times FILE (http): also append "id unix_time" per 202 to FILE, for latency figures.
 --conns K runs K HTTP connections in parallel (article i on connection (i/2) % K), so fetch's
 group commit has company; --rate is shared between them.
 """
@@ -119,6 +120,7 @@ class Pacer:
 def run_http(args):
     host, _, port = args.api.removeprefix("http://").partition(":")
     out = open(args.out, "a", buffering=1)
+    times = open(args.times, "a", buffering=1) if args.times else None
     lock = threading.Lock()
     stats = {"posts": 0, "accepted": 0, "503": 0, "503_retry_after": 0, "conn_errors": 0,
              "other": 0}
@@ -156,6 +158,8 @@ def run_http(args):
                     with lock:
                         stats["accepted"] += 1
                         out.write(f"{i} {aid}\n")
+                        if times:
+                            times.write(f"{aid} {time.time():.3f}\n")
                     break
                 if status == 503:
                     with lock:
@@ -463,6 +467,7 @@ def main():
     h.add_argument("--rate", type=float, default=0)
     h.add_argument("--honour", action="store_true", help="sleep Retry-After (at most 1 s) on 503")
     h.add_argument("--stop")
+    h.add_argument("--times")
     b = sub.add_parser("inbox")
     b.add_argument("dir")
     b.add_argument("n", type=int)

@@ -13,6 +13,7 @@ export NEWSWIRE_ENRICH_PRELOAD_LISTS=${NEWSWIRE_ENRICH_PRELOAD_LISTS:-0}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/nw-test.XXXXXX")
 NW_PIDS=()
+NW_CLEANUP_HOOKS=()
 # SIGTERM lets the services drain; whatever has not exited after NW_CLEANUP_WAIT seconds
 # (default 3; sanitizer builds exit slowly under load) gets SIGKILL.
 nw_cleanup() {
@@ -22,6 +23,10 @@ nw_cleanup() {
     while [ -n "$p" ] && kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
   done
   for p in "${NW_PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
+  # Helpers that own more than processes and files (netns_lib.sh: network namespaces) release
+  # it here, so that every trap that ends in nw_cleanup (pg_lib.sh replaces the trap) runs it.
+  local h
+  for h in "${NW_CLEANUP_HOOKS[@]:-}"; do [ -n "$h" ] && { "$h" || true; }; done
   if [ -z "${NW_KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T" >&2; fi
 }
 trap nw_cleanup EXIT

@@ -126,6 +126,45 @@ for kind in ("Deployment", "StatefulSet"):
                 assert mounted(env.get("NEWSWIRE_CURVE_SERVER", "")) == ["broker.pub"], \
                     f"{name}/{c['name']}: no broker.pub"
 assert commands == {f"newswire-{s}" for s in ("broker", "fetch", "parse", "enrich", "store", "query")}, commands
+# A broker pair (README, Scaling out): clients name both Services, each broker names the
+# other's as its peer and only the backup says it is one; both are replaced by Recreate (a
+# rolling update would put two primaries behind one Service), kept on different nodes, and their
+# Services expose the ha port and publish pods that are not ready (a passive backup must still
+# answer the clients' state probes).
+assert cm["NEWSWIRE_BROKER"] == "tcp://newswire-broker:5550,tcp://newswire-broker-backup:5550", cm["NEWSWIRE_BROKER"]
+pair = {"newswire-broker": "newswire-broker-backup", "newswire-broker-backup": "newswire-broker"}
+for name, peer in pair.items():
+    d = kinds["Deployment"][name]
+    env = {e["name"]: e.get("value") for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env.get("NEWSWIRE_PEER") == f"tcp://{peer}:5550", f"{name}: peer {env.get('NEWSWIRE_PEER')}"
+    assert (env.get("NEWSWIRE_BACKUP") == "true") == name.endswith("-backup"), f"{name}: NEWSWIRE_BACKUP"
+    assert d["spec"].get("strategy", {}).get("type") == "Recreate", f"{name}: not replaced by Recreate"
+    anti = d["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    sel = anti[0]["labelSelector"]["matchLabels"]
+    assert sel.items() <= d["spec"]["template"]["metadata"]["labels"].items() and \
+        anti[0]["topologyKey"] == "kubernetes.io/hostname", f"{name}: brokers may share a node"
+    svc = kinds["Service"][name]["spec"]
+    assert svc.get("publishNotReadyAddresses") is True, f"Service {name}: hides a passive broker"
+    assert {p["port"] for p in svc["ports"]} == set(range(5550, 5559)), f"Service {name}: ports"
+# Each container's environment (the ConfigMap, then its own env; a valueFrom stands in as a
+# name) passes its executable's --config-check: no bad value, no variable it does not know.
+import concurrent.futures, subprocess
+def config_check(job):
+    where, cmd, env = job
+    exe = os.path.join(sys.argv[2], "services", cmd[0].split("-", 1)[1], cmd[0])
+    r = subprocess.run([exe, "--config-check"] + cmd[1:], env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and "warning" not in r.stderr, \
+        f"{where}: --config-check with its environment: rc={r.returncode} {r.stderr.strip()}"
+jobs = []
+for kind in ("Deployment", "StatefulSet"):
+    for name, d in kinds.get(kind, {}).items():
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+            env.update({k: str(v) for k, v in cm.items()})
+            env.update({e["name"]: str(e.get("value", "x-from-field")) for e in c.get("env", [])})
+            jobs.append((f"{name}/{c['name']}", c["command"] + c.get("args", []), env))
+with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    list(pool.map(config_check, jobs))
 fetch = kinds["StatefulSet"]["newswire-fetch"]["spec"]["template"]["spec"]["containers"][0]
 assert any(e["name"] == "NEWSWIRE_SPOOL_DIR" and e["value"].startswith("/var/lib/newswire/spool")
            for e in fetch["env"]), "fetch spool not on its volume"
@@ -135,7 +174,7 @@ for name, svc in kinds["Service"].items():
 print("k8s ok:", ", ".join(f"{k} {sorted(v)}" for k, v in sorted(kinds.items())))
 PY
 case $rc in
-0) ok "Kubernetes manifests: our executables, probes on served ports, state on volumes, CURVE roles" ;;
+0) ok "Kubernetes manifests: our executables, probes on served ports, state on volumes, CURVE roles, environments pass --config-check" ;;
 3) echo "note: python3-yaml not installed; Kubernetes manifests not checked" ;;
 *) fail "Kubernetes manifests" ;;
 esac

@@ -63,11 +63,6 @@ sleep 1
   fail "parse pinged no watchdog (WATCHDOG_USEC=400000): $(cat "$T/notify.log")"
 ok "sd_notify: READY=1 once set up, WATCHDOG=1 every half interval from the loop"
 
-# A broker is given one endpoint; a list (a client's primary and backup) is refused by name.
-rc=0
-"$(svc_bin broker)" --broker "tcp://127.0.0.1:1,tcp://127.0.0.1:2" >"$T/list.out" 2>&1 || rc=$?
-[ $rc = 2 ] && contains "option 'bind'.*binds one" <"$T/list.out" ||
-  fail "broker with a list of endpoints: exit $rc, $(cat "$T/list.out")"
 start broker "$(svc_bin broker)" --config "$T/shared.conf" --http "127.0.0.1:$((P + 8))"
 wait_until 20 ready "$(H 2)/readyz" || fail "parse never ready: $(cat "$T/body")"
 [ "$(status "$(H 0)/readyz")" = 200 ] || fail "broker /readyz: $(cat "$T/body")"

@@ -56,13 +56,32 @@ struct harness {
     void (*on_tick)(harness_t *h);
     void (*on_job)(wk_t *k, uint32_t seq);
     nw_broker_stats_t final;
-    size_t max_queued, max_broker_inflight;
+    size_t max_queued, max_broker_inflight, max_queued_bytes;
     unsigned ticks;
     int done;
     int keep; /* on_tick decides when to finish, not the last job */
 };
 
 static void pump(harness_t *h);
+
+/* Jobs of big_len bytes (0: the 4-byte seq alone): the seq, then bytes that depend on it, so a
+ * worker can tell that a job's body arrived whole and unchanged. */
+static size_t big_len;
+static uint8_t *big_buf;
+
+static uint8_t
+big_byte(uint32_t seq, size_t i)
+{
+    return (uint8_t)(seq * 31u + i * 7u + (i >> 8));
+}
+
+static void
+big_fill(uint32_t seq)
+{
+    memcpy(big_buf, &seq, sizeof seq);
+    for (size_t i = sizeof seq; i < big_len; i++)
+        big_buf[i] = big_byte(seq, i);
+}
 
 static void
 on_writable(nw_push_t *p, void *arg)
@@ -76,7 +95,13 @@ pump(harness_t *h)
 {
     while (h->sent < h->limit) {
         uint32_t seq = h->sent;
-        int rc = nw_push_send(h->push, "raw", &seq, sizeof seq);
+        int rc;
+        if (big_len) {
+            big_fill(seq);
+            rc = nw_push_send(h->push, "raw", big_buf, big_len);
+        } else {
+            rc = nw_push_send(h->push, "raw", &seq, sizeof seq);
+        }
         if (rc == -EAGAIN) {
             h->eagain++;
             return;
@@ -114,8 +139,11 @@ on_job(nw_worker_t *w, const char *type, const uint8_t *data, size_t len, void *
     uint32_t seq;
 
     assert_string_equal(type, "raw");
-    assert_int_equal(len, sizeof seq);
+    assert_int_equal(len, big_len ? big_len : sizeof seq);
     memcpy(&seq, data, sizeof seq);
+    for (size_t i = sizeof seq; i < big_len; i++)
+        if (data[i] != big_byte(seq, i))
+            fail_msg("job %u differs at byte %zu", seq, i);
     assert_true(seq < h->n);
     k->got++;
     if (nw_worker_inflight(w) > k->max_inflight)
@@ -146,6 +174,8 @@ on_tick(uv_timer_t *t)
             h->max_queued = st.stage[0].queued;
         if (st.stage[0].inflight > h->max_broker_inflight)
             h->max_broker_inflight = st.stage[0].inflight;
+        if (st.stage[0].queued_bytes > h->max_queued_bytes)
+            h->max_queued_bytes = st.stage[0].queued_bytes;
     }
     for (int i = 0; i < MAX_WORKERS; i++) {
         wk_t *k = &h->wk[i];
@@ -174,8 +204,9 @@ add_worker(harness_t *h, int i, unsigned window)
     return k;
 }
 
-/* busy_silence_ms for the next harness_init (0: the broker's default). */
+/* busy_silence_ms and queue_max_bytes for the next harness_init (0: the broker's default). */
 static unsigned harness_busy_ms;
+static size_t harness_max_bytes;
 
 static void
 harness_init(harness_t *h, const char *base, unsigned n, size_t queue_max, unsigned hb_ms)
@@ -188,7 +219,9 @@ harness_init(harness_t *h, const char *base, unsigned n, size_t queue_max, unsig
     h->opts.queue_max = queue_max;
     h->opts.heartbeat_ms = hb_ms;
     h->opts.busy_silence_ms = harness_busy_ms;
+    h->opts.queue_max_bytes = harness_max_bytes;
     harness_busy_ms = 0;
+    harness_max_bytes = 0;
     h->b = nw_broker_new(&h->loop, h->ctx, base, &h->opts);
     assert_non_null(h->b);
     h->n = h->limit = n;
@@ -447,6 +480,57 @@ test_leaving_worker_requeues(void **state)
     assert_int_equal(h.final.workers_left, 1);
     assert_int_equal(h.final.stage[0].requeued, 4);
     harness_finish(&h);
+}
+
+/* Jobs of 200 KB: the broker keeps ZeroMQ's message of each job and sends the worker a reference
+ * to it (zmq_msg_copy), not a copy. A job sent to a worker that leaves must still be whole when
+ * it goes to the next one, and the queue's byte bound must still count the bodies: the first
+ * worker holds its four jobs until the queue has filled up to the bound, then leaves. */
+static void
+big_on_job(wk_t *k, uint32_t seq)
+{
+    (void)seq;
+    if (k == &k->h->wk[1] && k->got == 40)
+        finish(k->h);
+}
+
+static void
+big_on_tick(harness_t *h)
+{
+    if (h->wk[0].w && h->wk[0].got == 4 && h->max_queued_bytes >= 5 * big_len) {
+        nw_worker_close(h->wk[0].w, NULL, NULL);
+        h->wk[0].w = NULL;
+        add_worker(h, 1, 4);
+    }
+}
+
+static void
+test_big_jobs_requeued_whole(void **state)
+{
+    (void)state;
+    harness_t h;
+    big_len = 200 * 1024;
+    big_buf = malloc(big_len);
+    assert_non_null(big_buf);
+    harness_max_bytes = 1024 * 1024;
+    harness_init(&h, "inproc://big", 40, 0, 60000);
+    h.on_tick = big_on_tick;
+    h.keep = 1; /* the four held jobs come round again after every job was seen once */
+    add_worker(&h, 0, 4)->hold = 1;
+    h.on_job = big_on_job;
+    pump(&h);
+    assert_int_equal(uv_run(&h.loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(h.done, 1);
+    assert_int_equal(h.wk[0].got, 4);
+    assert_int_equal(h.wk[1].got, 40); /* on_job checked every byte of each */
+    assert_int_equal(h.final.stage[0].requeued, 4);
+    assert_int_equal(h.dup, 4); /* the four held ones, seen twice */
+    /* 1 MiB holds five of these jobs; the sixth crossed the bound and paused the queue */
+    assert_true(h.max_queued_bytes < 1024 * 1024 + big_len);
+    harness_finish(&h);
+    free(big_buf);
+    big_buf = NULL;
+    big_len = 0;
 }
 
 /* ---- bad peers --------------------------------------------------------------------------- */
@@ -831,6 +915,7 @@ main(void)
         cmocka_unit_test(test_queue_bound_backpressure),
         cmocka_unit_test(test_silent_worker_failover),
         cmocka_unit_test(test_leaving_worker_requeues),
+        cmocka_unit_test(test_big_jobs_requeued_whole),
         cmocka_unit_test(test_bad_messages_dropped),
         cmocka_unit_test(test_pub_forwarding),
         cmocka_unit_test(test_broker_restart),

@@ -209,6 +209,64 @@ test_enricher_rejects_bad_model(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Invented paragraphs for long texts: German first, then more French. */
+static const char DE[] =
+    "Gestern Abend haben die Bewohner des kleinen Dorfes am See lange über die neue Brücke "
+    "gesprochen, die im nächsten Jahr gebaut werden soll. Viele wünschen sich einen breiteren Weg "
+    "für die Fahrräder, andere fürchten den Lärm der Lastwagen während der Bauzeit. Der "
+    "Bürgermeister versprach, dass alle Pläne im Rathaus ausgelegt werden und jeder seine Meinung "
+    "schriftlich einreichen kann. Die Schüler der Grundschule haben schon Bilder gemalt, wie die "
+    "Brücke einmal aussehen könnte, und sie im Gemeindesaal aufgehängt. Am Wochenende gibt es "
+    "außerdem einen Markt mit Kuchen, Kaffee und Musik, dessen Erlös dem Sportverein zugute "
+    "kommt, der seit Jahren auf neue Umkleideräume wartet und nun endlich hoffen darf.\n\n";
+static const char FR[] =
+    "Les habitants du quartier se sont réunis hier soir dans la salle des fêtes pour discuter du "
+    "nouveau marché couvert que la mairie veut construire près de la gare. Beaucoup souhaitent "
+    "des horaires plus longs le samedi, tandis que les commerçants de la rue principale craignent "
+    "de perdre leurs clients habituels. Le maire a promis que les plans seraient affichés pendant "
+    "un mois et que chacun pourrait donner son avis par écrit. Les enfants de l'école primaire ont "
+    "déjà dessiné le futur bâtiment et leurs dessins sont exposés à la bibliothèque. ";
+
+/* A long text CLD2 is sure of is checked by the model on its start only (lang.c,
+ * LANG_SURE_BYTES): the strong override still names a language CLD2 does not know. */
+static void
+test_long_text(void **state)
+{
+    (void)state;
+    char text[8192], code[8];
+    size_t n = 0;
+    memcpy(text + n, DE, sizeof(DE) - 1);
+    n += sizeof(DE) - 1;
+    for (int i = 0; i < 4; i++) {
+        memcpy(text + n, FR, sizeof(FR) - 1);
+        n += sizeof(FR) - 1;
+    }
+    /* CLD2 is sure of the whole, mostly French; the model, which reads only the first ~1,000
+     * bytes (its MAX_GRAMS), would say German */
+    nw_langid_detect(M, text, n, NULL, 0, code, sizeof(code));
+    assert_string_equal(code, "de");
+    nw_lang_detect_with(M, text, n, code, sizeof(code));
+    assert_string_equal(code, "fr");
+    /* a long Esperanto text (CLD2 does not know the language, so it is not sure) is still the
+     * model's to name */
+    const char *eo =
+        "Hieraŭ vespere la loĝantoj de la malgranda vilaĝo ĉe la lago longe parolis pri la nova "
+        "ponto, kiun oni konstruos venontjare. Multaj deziras pli larĝan vojon por la bicikloj, "
+        "aliaj timas la bruon de la kamionoj dum la laboroj. La urbestro promesis, ke ĉiuj planoj "
+        "estos montrataj en la urbodomo kaj ke ĉiu povos skribe doni sian opinion. La lernantoj de "
+        "la baza lernejo jam pentris bildojn pri la estonta ponto kaj pendigis ilin en la komunuma "
+        "salono. Dum la semajnfino okazos ankaŭ foiro kun kukoj, kafo kaj muziko, kies enspezo "
+        "iros al la sporta klubo, kiu atendas novajn vestejojn jam de multaj jaroj kaj nun fine "
+        "rajtas esperi. La infanoj kantis kanton pri la lago, kaj la maljunuloj rakontis pri la "
+        "tempo, kiam ankoraŭ pramo transportis la homojn de unu bordo al la alia. Poste ĉiuj "
+        "kune manĝis supon en la granda ĝardeno de la lernejo, kaj la vespero finiĝis per dancoj "
+        "sub la steloj, ĝis la lastaj gastoj hejmeniris tra la mallumaj stratoj. Morgaŭ la "
+        "komitato denove kunvenos por decidi, kiu firmao ricevos la kontrakton por la ponto.";
+    assert_true(strlen(eo) >= 1024);
+    nw_lang_detect_with(M, eo, strlen(eo), code, sizeof(code));
+    assert_string_equal(code, "eo");
+}
+
 int
 main(void)
 {
@@ -218,6 +276,7 @@ main(void)
         cmocka_unit_test(test_restricted_and_odd),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_enricher_rejects_bad_model),
+        cmocka_unit_test(test_long_text),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -64,8 +64,12 @@ test_ep_derive(void **state)
     expect_bad("udp://host:5550", NW_EP_RAW_IN);
     expect_bad("ipc://", NW_EP_RAW_IN);
     expect_bad("inproc://", NW_EP_RAW_IN);
-    expect_bad("inproc://b", NW_EP_COUNT);
+    expect_bad("inproc://b", NW_EP_HA + 1);
     expect_bad("inproc://b", (nw_ep_t)-1);
+    /* a broker pair's state endpoint: base + 8 */
+    expect_ep("tcp://127.0.0.1:5550", NW_EP_HA, "tcp://127.0.0.1:5558");
+    expect_ep("inproc://b", NW_EP_HA, "inproc://b-ha");
+    expect_bad("tcp://h:65528", NW_EP_HA);
 
     char small[12];
     assert_int_equal(nw_ep_derive("inproc://b", NW_EP_RAW_IN, small, sizeof small), -EINVAL);
@@ -88,6 +92,36 @@ test_ep_bindable(void **state)
         assert_string_equal(out, kept[i]);
     }
     assert_int_equal(nw_ep_bindable("tcp://localhost:5550", out, 8, err, sizeof err), -EINVAL);
+}
+
+/* --broker PRIMARY,BACKUP: one entry is a plain endpoint, as before */
+static void
+test_ep_list(void **state)
+{
+    (void)state;
+    char out[NW_EP_MAX];
+    assert_int_equal(nw_ep_list_count(NULL), 0);
+    assert_int_equal(nw_ep_list_count(""), 0);
+    assert_int_equal(nw_ep_list_count("tcp://a:5550"), 1);
+    assert_int_equal(nw_ep_list_count("tcp://a:5550,tcp://b:5560"), 2);
+    assert_int_equal(nw_ep_list_entry("tcp://a:5550", 0, out, sizeof out), 0);
+    assert_string_equal(out, "tcp://a:5550");
+    assert_int_equal(nw_ep_list_entry("tcp://a:5550,tcp://b:5560", 1, out, sizeof out), 0);
+    assert_string_equal(out, "tcp://b:5560");
+    assert_int_equal(nw_ep_list_entry("tcp://a:5550,tcp://b:5560", 2, out, sizeof out), -EINVAL);
+    assert_int_equal(nw_ep_list_entry("tcp://a:5550,,x", 1, out, sizeof out), -EINVAL);
+    assert_int_equal(nw_ep_list_entry("tcp://a:5550", 0, out, 5), -EINVAL);
+
+    assert_int_equal(nw_ep_list_check("tcp://a:5550", NW_EP_PUB_OUT), 0);
+    assert_int_equal(nw_ep_list_check("tcp://a:5550,ipc:///run/b", NW_EP_HA), 0);
+    assert_int_equal(nw_ep_list_check("tcp://a:5550,", NW_EP_PUB_OUT), -EINVAL);
+    assert_int_equal(nw_ep_list_check(",tcp://a:5550", NW_EP_PUB_OUT), -EINVAL);
+    assert_int_equal(nw_ep_list_check("tcp://a:5550,bogus", NW_EP_PUB_OUT), -EINVAL);
+    assert_int_equal(nw_ep_list_check("tcp://a:65528,tcp://b:5550", NW_EP_HA), -EINVAL);
+    assert_int_equal(
+        nw_ep_list_check("inproc://a,inproc://b,inproc://c,inproc://d,inproc://e", NW_EP_PUB_OUT),
+        -EINVAL); /* more than NW_EP_MAX_BROKERS */
+    assert_int_equal(nw_ep_list_check(NULL, NW_EP_PUB_OUT), -EINVAL);
 }
 
 static void
@@ -372,13 +406,50 @@ test_push_and_pub(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* A failover moves a PUSH (brokers.h): everything after the move goes to the new endpoint
+ * and nothing to the old one (a PUSH connected to both would round-robin between them). */
+static void
+test_push_reconnect(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    char buf[16];
+    int timeout = 200;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    void *ctx = zmq_ctx_new();
+    void *a = zmq_socket(ctx, ZMQ_PULL), *b = zmq_socket(ctx, ZMQ_PULL);
+    assert_int_equal(zmq_bind(a, "inproc://ra"), 0);
+    assert_int_equal(zmq_bind(b, "inproc://rb"), 0);
+    zmq_setsockopt(a, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt(b, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    nw_push_t *push = nw_push_new(&loop, ctx, "inproc://ra", NULL, NULL);
+    assert_non_null(push);
+    assert_int_equal(nw_push_send(push, "raw", "0", 1), 0);
+    assert_int_equal(zmq_recv(a, buf, sizeof buf, 0), 3);
+    assert_int_equal(zmq_recv(a, buf, sizeof buf, 0), 1);
+    assert_int_equal(nw_push_reconnect(push, "inproc://rb"), 0);
+    assert_int_equal(nw_push_reconnect(push, "inproc://rb"), 0); /* already there */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(nw_push_send(push, "raw", "1", 1), 0);
+    for (int i = 0; i < 20; i++)
+        assert_true(zmq_recv(b, buf, sizeof buf, 0) > 0);
+    assert_int_equal(zmq_recv(a, buf, sizeof buf, 0), -1); /* nothing went to the old one */
+    nw_push_close(push, NULL, NULL);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    zmq_close(a);
+    zmq_close(b);
+    assert_int_equal(zmq_ctx_term(ctx), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ep_derive),          cmocka_unit_test(test_ep_bindable),
-        cmocka_unit_test(test_ep_names_and_types), cmocka_unit_test(test_worker_protocol),
-        cmocka_unit_test(test_push_and_pub),
+        cmocka_unit_test(test_ep_derive),       cmocka_unit_test(test_ep_bindable),
+        cmocka_unit_test(test_ep_list),         cmocka_unit_test(test_ep_names_and_types),
+        cmocka_unit_test(test_worker_protocol), cmocka_unit_test(test_push_and_pub),
+        cmocka_unit_test(test_push_reconnect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,6 +78,48 @@ test_prefixes(void **state)
     zmq_ctx_term(ctx);
 }
 
+/* A broker pair (stage.h): one SUB on both hubs hears whichever forwards. */
+static void
+test_pair(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    char ep[NW_EP_MAX], err[256] = "", topic[64];
+    void *pub[2];
+    const char *bases[2] = {"inproc://suba", "inproc://subb"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(nw_ep_derive(bases[i], NW_EP_PUB_OUT, ep, sizeof ep), 0);
+        pub[i] = zmq_socket(ctx, ZMQ_PUB);
+        assert_int_equal(zmq_bind(pub[i], ep), 0);
+    }
+    const char *all = "all";
+    void *sub = nw_sub_open(ctx, "inproc://suba,inproc://subb", &all, 1, 0, err, sizeof err);
+    assert_non_null(sub);
+    for (int i = 0; i < 2; i++) {
+        int got = 0;
+        for (int k = 0; k < 500 && !got; k++) {
+            send2(pub[i], i ? "all.b" : "all.a", "x");
+            zmq_pollitem_t item = {.socket = sub, .events = ZMQ_POLLIN};
+            got = zmq_poll(&item, 1, 10) == 1;
+        }
+        assert_true(got);
+        /* the warm-ups that arrived: every one from this hub */
+        int seen = 0;
+        zmq_pollitem_t item = {.socket = sub, .events = ZMQ_POLLIN};
+        while (zmq_poll(&item, 1, 0) == 1) {
+            recv_topic(sub, topic, sizeof topic);
+            assert_string_equal(topic, i ? "all.b" : "all.a");
+            seen++;
+        }
+        assert_true(seen > 0);
+    }
+    assert_null(nw_sub_open(ctx, "inproc://suba,", &all, 1, 0, err, sizeof err));
+    zmq_close(sub);
+    zmq_close(pub[0]);
+    zmq_close(pub[1]);
+    zmq_ctx_term(ctx);
+}
+
 static void
 test_errors(void **state)
 {
@@ -98,6 +140,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prefixes),
+        cmocka_unit_test(test_pair),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

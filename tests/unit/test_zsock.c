@@ -585,6 +585,75 @@ test_pause_resume_backpressure(void **state)
     env_finish(&e);
 }
 
+/* ---- a message sent without a copy -------------------------------------------------------- */
+
+/* nw_zsock_sendv_msg hands a zmq_msg_t over: consumed (left empty) when sent, left as it was and
+ * still the caller's when the socket pushes back, and received whole after its header frames.
+ * The broker sends each job this way, as a zmq_msg_copy of the message it keeps in its queue. */
+static void
+test_sendv_msg(void **state)
+{
+    (void)state;
+    env_t e;
+    enum { SIZE = 100 * 1024 };
+    env_init(&e);
+    closed_count = 0;
+    void *pull = zmq_socket(e.ctx, ZMQ_PULL);
+    set_int(pull, ZMQ_RCVHWM, 1);
+    set_int(pull, ZMQ_LINGER, 0);
+    assert_int_equal(zmq_bind(pull, "inproc://msg"), 0);
+    void *push = zmq_socket(e.ctx, ZMQ_PUSH);
+    set_int(push, ZMQ_SNDHWM, 1);
+    assert_int_equal(zmq_connect(push, "inproc://msg"), 0);
+    nw_zsock_t *tx = nw_zsock_new(&e.loop, push, NULL, NULL);
+    assert_non_null(tx);
+
+    zmq_msg_t kept, m;
+    assert_int_equal(zmq_msg_init_size(&kept, SIZE), 0);
+    for (size_t i = 0; i < SIZE; i++)
+        ((uint8_t *)zmq_msg_data(&kept))[i] = (uint8_t)(i * 13 + 5);
+    const void *bufs[1] = {"hdr"};
+    size_t lens[1] = {3};
+    unsigned sent = 0;
+    int rc = 0;
+    while (rc == 0 && sent < 100) {
+        zmq_msg_init(&m);
+        assert_int_equal(zmq_msg_copy(&m, &kept), 0);
+        /* every other one without header frames */
+        rc = nw_zsock_sendv_msg(tx, bufs, lens, sent % 2 ? 0 : 1, &m);
+        if (rc == 0) {
+            assert_int_equal(zmq_msg_size(&m), 0); /* consumed */
+            sent++;
+        } else {
+            assert_int_equal(rc, -EAGAIN);
+            /* refused: still the caller's, unchanged */
+            assert_int_equal(zmq_msg_size(&m), SIZE);
+            assert_memory_equal(zmq_msg_data(&m), zmq_msg_data(&kept), SIZE);
+        }
+        zmq_msg_close(&m);
+    }
+    assert_true(sent >= 1 && sent < 100); /* the high-water mark pushed back */
+    for (unsigned k = 0; k < sent; k++) {
+        zmq_msg_t f;
+        zmq_msg_init(&f);
+        if (k % 2 == 0) {
+            assert_int_equal(zmq_msg_recv(&f, pull, 0), 3);
+            assert_memory_equal(zmq_msg_data(&f), "hdr", 3);
+            assert_true(zmq_msg_more(&f));
+        }
+        assert_int_equal(zmq_msg_recv(&f, pull, 0), SIZE);
+        assert_false(zmq_msg_more(&f));
+        assert_memory_equal(zmq_msg_data(&f), zmq_msg_data(&kept), SIZE);
+        zmq_msg_close(&f);
+    }
+    zmq_msg_close(&kept);
+    nw_zsock_close(tx, count_closed, NULL);
+    uv_run(&e.loop, UV_RUN_DEFAULT);
+    assert_int_equal(closed_count, 1);
+    zmq_close(pull);
+    env_finish(&e);
+}
+
 /* ---- close sequencing -------------------------------------------------------------------- */
 
 typedef struct closer {
@@ -719,11 +788,17 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_burst_inproc),       cmocka_unit_test(test_burst_tcp),
-        cmocka_unit_test(test_pingpong_inproc),    cmocka_unit_test(test_pingpong_tcp),
-        cmocka_unit_test(test_pipeline_inproc),    cmocka_unit_test(test_pipeline_tcp),
-        cmocka_unit_test(test_send_consumes_edge), cmocka_unit_test(test_pause_resume_backpressure),
-        cmocka_unit_test(test_close_sequencing),   cmocka_unit_test(test_oversized_dropped),
+        cmocka_unit_test(test_sendv_msg),
+        cmocka_unit_test(test_burst_inproc),
+        cmocka_unit_test(test_burst_tcp),
+        cmocka_unit_test(test_pingpong_inproc),
+        cmocka_unit_test(test_pingpong_tcp),
+        cmocka_unit_test(test_pipeline_inproc),
+        cmocka_unit_test(test_pipeline_tcp),
+        cmocka_unit_test(test_send_consumes_edge),
+        cmocka_unit_test(test_pause_resume_backpressure),
+        cmocka_unit_test(test_close_sequencing),
+        cmocka_unit_test(test_oversized_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
