@@ -8,6 +8,8 @@ NW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 nw_require_packages test
 nw_browser_setup
 nw_build "$NW_ROOT/build-test" -DCMAKE_BUILD_TYPE=Debug -DNW_SANITIZE=ON -DNW_WERROR=ON
+# The Debian package is built from a release tree of its own (test_package.sh installs it).
+nw_build_package "$NW_ROOT/build-test/package"
 
 echo "== format check (clang-format, .clang-format)"
 cd "$NW_ROOT"

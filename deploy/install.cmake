@@ -20,6 +20,17 @@ foreach(exe ${NW_EXECUTABLES})
   endif()
 endforeach()
 
+# What the package holds, as one target: a package build tree builds `nw_package` (the
+# executables and the changelog; no tests, no benches) and runs cpack. Such a tree is
+# configured with CMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON, or cpack's install step would build
+# `all` first (scripts/setup.sh, nw_build_package).
+add_custom_target(nw_package)
+foreach(exe ${NW_EXECUTABLES})
+  if(TARGET ${exe})
+    add_dependencies(nw_package ${exe})
+  endif()
+endforeach()
+
 # data/ holds the generators of some files (geo/gen.c, lang/corpus.sh); they are sources, not
 # data an executable reads.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/data/ DESTINATION ${CMAKE_INSTALL_DATADIR}/newswire
@@ -32,6 +43,7 @@ add_custom_command(OUTPUT ${NW_CHANGELOG}
   COMMAND gzip -9n -c ${PROJECT_SOURCE_DIR}/deploy/debian/changelog > ${NW_CHANGELOG}
   DEPENDS ${PROJECT_SOURCE_DIR}/deploy/debian/changelog VERBATIM)
 add_custom_target(nw_changelog ALL DEPENDS ${NW_CHANGELOG})
+add_dependencies(nw_package nw_changelog)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/deploy/debian/copyright
   ${NW_CHANGELOG} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 

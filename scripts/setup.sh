@@ -10,6 +10,8 @@ NW_PACKAGES_RUNTIME=(
   libzmq3-dev libmsgpack-dev libuv1-dev libsqlite3-dev libxml2-dev libcurl4-openssl-dev
   libjansson-dev libmicrohttpd-dev libxxhash-dev libcld2-dev libutf8proc-dev liburiparser-dev
   libcmocka-dev libpq-dev zlib1g-dev libsodium-dev curl libicu-dev
+  # sd_notify: READY=1, STOPPING=1 and the watchdog of the Type=notify units (deploy/systemd)
+  libsystemd-dev
   # newswire-kafka (services/kafka), the Kafka bridge; CMake skips it when this is missing
   librdkafka-dev
   # enrich's common-word lists (services/lib/entity_filter.h), read at start-up, never copied
@@ -24,13 +26,14 @@ NW_PACKAGES_RUNTIME=(
 # engine needed), postgresql (the PostgreSQL store tests start a throwaway server of their
 # own), clang and libclang-rt-14-dev (the libFuzzer harnesses of tests/fuzz, run briefly by the
 # suite), lintian (checks the Debian package test_package.sh builds with cpack; dpkg-dev's
-# dpkg-shlibdeps computes its dependencies), chromium (the web page's browser test, driven by
+# dpkg-shlibdeps computes its dependencies; ccache makes its release build cheap when the
+# sources did not change: nw_build_package), chromium (the web page's browser test, driven by
 # puppeteer-core from npm: nw_browser_setup), python3-venv (the Python client's tests install
 # it with pip into a venv), python3-jsonschema (the query API test validates real answers
 # against docs/openapi.yaml), iproute2 (ip and tc: test_hosts.sh builds its hosts as network
 # namespaces on a bridge and cuts their links).
 NW_PACKAGES_TEST=(python3 python3-yaml python3-zmq python3-msgpack clang-format docker-compose
-  postgresql clang libclang-rt-14-dev lintian dpkg-dev chromium python3-venv
+  postgresql clang libclang-rt-14-dev lintian dpkg-dev ccache chromium python3-venv
   python3-jsonschema iproute2)
 # node and npm for puppeteer-core: Debian's, unless a node is installed already (NodeSource's
 # nodejs ships its own npm and conflicts with Debian's npm package).
@@ -80,6 +83,23 @@ nw_browser_setup() {
   else
     echo "newswire: npm ci failed; the browser test will skip" >&2
   fi
+}
+
+# nw_build_package DIR: the Debian package's build tree (tests/integration/test_package.sh):
+# a release build (-O2, _FORTIFY_SOURCE, no sanitizer: what an operator installs) of only what
+# the package holds (the nw_package target: the executables and the changelog, no tests or
+# benches), through ccache when it is there, so that the suite's second build costs a fraction
+# of its first and nothing when the sources did not change.
+nw_build_package() {
+  local dir=$1 jobs launcher=()
+  jobs=$(nproc 2>/dev/null || echo 2)
+  if command -v ccache >/dev/null 2>&1; then
+    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  fi
+  cmake -S "$NW_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE=-O2 \
+    -DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNW_TESTS=OFF -DNW_WERROR=ON \
+    -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON "${launcher[@]}" >/dev/null
+  cmake --build "$dir" -j"$jobs" --target nw_package
 }
 
 nw_build() {

@@ -87,6 +87,12 @@ const char *nw_ep_name(nw_ep_t which);
  * (port 1..65535, IPv6 hosts in brackets), ipc://path or inproc://name. Returns 0 or -EINVAL
  * (bad base, port overflow, or out too small). */
 int nw_ep_derive(const char *base, nw_ep_t which, char *out, size_t n);
+/* The base endpoint a broker binds for the one its clients connect to: tcp://NAME:PORT with a
+ * host name (not an address, "*" or an interface) becomes tcp://ADDRESS:PORT, NAME resolved
+ * to IPv4 as a client would (ep_bind.c); anything else is copied as it is. Returns 0, or
+ * -EINVAL with a message for people in err when the name does not resolve or out is too
+ * small. */
+int nw_ep_bindable(const char *ep, char *out, size_t n, char *err, size_t errlen);
 /* Brokers named by a comma-separated list of base endpoints (1 for a plain endpoint, 0 for
  * NULL or ""). */
 size_t nw_ep_list_count(const char *list);

@@ -15,5 +15,12 @@
  * "cannot connect to \"ep\": ...". Borrows everything until return. */
 void *nw_sub_open(void *zctx, const char *broker, const char *const *topics, size_t n, int rcvhwm,
                   char *err, size_t errlen);
+/* nw_sub_open in two steps, for a caller that must set the socket up before it connects (a
+ * monitor, link.h, sees only connections made after it started): the socket, subscribed and
+ * not connected, or NULL with err; then the connection to every broker of the list, 0 or
+ * -EINVAL with err (the socket stays the caller's either way). */
+void *nw_sub_socket(void *zctx, const char *broker, const char *const *topics, size_t n, int rcvhwm,
+                    char *err, size_t errlen);
+int nw_sub_connect(void *s, const char *broker, char *err, size_t errlen);
 
 #endif

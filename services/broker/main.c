@@ -12,8 +12,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* The shared service options, with --bind in svc.broker: the endpoints the others connect to. */
+/* The shared service options, with --bind in svc.broker: the endpoints the others connect to.
+ * --broker is the same setting under the name every other program gives it, so one config file
+ * or environment (`broker = tcp://news1:5550`, NEWSWIRE_BROKER) serves the broker too. */
 struct broker_cfg {
     nw_service_cfg_t svc;
     int64_t queue_max;
@@ -24,7 +27,12 @@ struct broker_cfg {
     int backup;
 };
 
+/* Both keys fill svc.broker. The loader applies defaults, file, environment and flags in that
+ * order and, within one of them, the table in order: --bind comes after --broker, so when one
+ * place gives both, --bind (the broker's own name) wins. */
 static const nw_cfg_opt_t options[] = {
+    {"broker", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(struct broker_cfg, svc.broker),
+     "the same as --bind: the name the other programs use, so one config file serves all", 0, 0},
     {"bind", NW_CFG_STR, "tcp://127.0.0.1:5550", offsetof(struct broker_cfg, svc.broker),
      "base endpoint; the eight stage endpoints are derived from it (tcp port +0..+7)", 0, 0},
     NW_SERVICE_HTTP_OPTION(struct broker_cfg, svc, "", NW_SERVICE_HTTP_HELP),
@@ -108,6 +116,17 @@ main(int argc, char **argv)
         }
         cfg.svc.broker = mine;
         cfg.peer = other;
+    }
+    /* `broker = tcp://news1.internal:5550` in a shared file: bind the address clients reach
+     * (ZeroMQ binds addresses and interfaces, not names). A longer list fails below, named. */
+    static char bind_ep[NW_EP_MAX];
+    char err[300];
+    if (cfg.svc.broker && nw_ep_list_count(cfg.svc.broker) == 1) {
+        if (nw_ep_bindable(cfg.svc.broker, bind_ep, sizeof bind_ep, err, sizeof err) < 0) {
+            nw_config_bad_value("bind", cfg.svc.broker, err);
+            return 2;
+        }
+        cfg.svc.broker = bind_ep;
     }
     if (nw_service_config("broker", &cfg.svc, NW_CURVE_BINDS) < 0)
         return 2;

@@ -30,10 +30,12 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "newswire/link.h"
 #include "newswire/log.h"
 #include "newswire/metrics.h"
 #include "newswire/proto.h"
 #include "newswire/spool.h"
+#include "newswire/stage.h"
 #include "newswire/sub.h"
 #include "newswire/util.h"
 #include "newswire/zsock.h"
@@ -66,6 +68,7 @@ struct fetch_deliver {
     char *origin;
     char topic[300]; /* "ack.<origin>" */
     nw_zsock_t *sub;
+    nw_link_t *link;  /* is sub connected to the broker? (readiness) */
     uv_check_t check; /* starts the group's fsync at the end of the loop turn */
     uv_timer_t timer;
     uv_work_t work;
@@ -412,9 +415,17 @@ static void
 on_tick(uv_timer_t *t)
 {
     fetch_deliver_t *d = t->data;
+    nw_link_update(d->link); /* keeps the monitor's queue short */
     pump(d, RESEND_BATCH);
     update_gauges(d);
     check_resume(d);
+}
+
+const char *
+fetch_deliver_ready(void *arg)
+{
+    fetch_deliver_t *d = arg;
+    return d && d->link ? nw_link_ready(d->link) : NULL;
 }
 
 fetch_deliver_t *
@@ -457,10 +468,15 @@ fetch_deliver_new(uv_loop_t *loop, void *zctx, const fetch_deliver_opts_t *o)
     nw_spool_stats(d->spool, &st);
     d->sent_upto = nw_spool_durable(d->spool); /* what was spooled before counts as re-sent */
     snprintf(d->topic, sizeof d->topic, "ack.%s", o->origin);
-    /* the same subscriber as every other (with a broker pair: both hubs) */
+    /* the same subscriber as every other (with a broker pair: both hubs). Acks come only
+     * from the broker, so this link is fetch's word from it: watched from before the
+     * connect, with the workers' heartbeat so a vanished host shows. */
     const char *topic = d->topic;
-    s = nw_sub_open(zctx, o->broker, &topic, 1, SUB_RCVHWM, err, sizeof err);
-    if (s == NULL) {
+    s = nw_sub_socket(zctx, o->broker, &topic, 1, SUB_RCVHWM, err, sizeof err);
+    if (s != NULL && (d->link = nw_link_new(zctx, s, "broker", NW_STAGE_HEARTBEAT_MS,
+                                            NW_STAGE_HEARTBEAT_MS * NW_STAGE_LIVENESS)) == NULL)
+        snprintf(err, sizeof err, "cannot watch the socket: %s", zmq_strerror(zmq_errno()));
+    if (s == NULL || d->link == NULL || nw_sub_connect(s, o->broker, err, sizeof err) < 0) {
         NW_ERROR(NULL, "cannot subscribe to acks: %s", err);
         goto err_handles;
     }
@@ -475,6 +491,7 @@ fetch_deliver_new(uv_loop_t *loop, void *zctx, const fetch_deliver_opts_t *o)
     update_gauges(d);
     return d;
 err_handles:
+    nw_link_destroy(&d->link);
     if (s && d->sub == NULL)
         zmq_close(s);
     d->flush_cb = NULL;
@@ -551,6 +568,7 @@ fetch_deliver_close(fetch_deliver_t *d, void (*cb)(void *arg), void *arg)
     d->close_arg = arg;
     uv_check_stop(&d->check);
     uv_timer_stop(&d->timer);
+    nw_link_destroy(&d->link); /* while the socket is open */
     if (d->sub) {
         d->handles++;
         nw_zsock_close(d->sub, on_sub_closed, d);

@@ -64,6 +64,10 @@ void fetch_deliver_flush(fetch_deliver_t *d, void (*cb)(void *arg), void *arg);
 /* Stop re-sending, close the ack socket and the spool, free; cb (may be NULL) runs last.
  * Flush first. NULL-safe. */
 void fetch_deliver_close(fetch_deliver_t *d, void (*cb)(void *arg), void *arg);
+/* /readyz's "broker" condition (nw_service_ready_cb, arg the deliverer): NULL while the
+ * socket the store's acks arrive on is connected to the broker, else why not (link.h). Always
+ * NULL without a spool (no acks are awaited then). */
+const char *fetch_deliver_ready(void *arg);
 
 /* The acceptor: the deliverer every source shares and the instance's settings. Embedded in
  * main's state; the pushes and the deliverer are owned by main. */

@@ -361,6 +361,8 @@ main(int argc, char **argv)
     if (app.sources == NULL)
         goto fail;
     nw_service_set_health(app.svc, fetch_sources_health, app.sources);
+    /* Ready: every source runs (the health above) and the broker is connected. */
+    nw_service_add_ready(app.svc, "broker", fetch_deliver_ready, app.accept.deliver);
     fetch_source_ops_t inbox = {"inbox", start_inbox, close_inbox, &app};
     fetch_source_ops_t ingest = {"ingest", start_ingest, close_ingest, &app};
     fetch_source_ops_t web = {"web", start_web, close_web, &app};

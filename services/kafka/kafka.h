@@ -67,6 +67,9 @@ void nw_kout_tick(nw_kout_t *out, int64_t now_ms);
 /* A problem to report on /healthz, or NULL when healthy. */
 const char *nw_kin_problem(const nw_kin_t *in);
 const char *nw_kout_problem(const nw_kout_t *out);
+/* /readyz's "fetch" condition (nw_service_ready_cb, arg the IN half): NULL while the socket to
+ * fetch's ingest is connected, else why not (link.h). */
+const char *nw_kin_ready(void *arg);
 
 /* Leave the consumer group (uncommitted messages will be read again) / wait up to wait_ms for
  * delivery reports and write the state; then free. Accept NULL, null the pointer. */

@@ -16,8 +16,10 @@
 #include <uv.h>
 #include <zmq.h>
 
+#include "newswire/link.h"
 #include "newswire/log.h"
 #include "newswire/metrics.h"
+#include "newswire/stage.h"
 #include "newswire/util.h"
 
 #define DEFAULT_TYPE "text/plain; charset=utf-8"
@@ -31,6 +33,7 @@ struct nw_kin {
     rd_kafka_t *rk;
     uv_loop_t *loop;
     void *sock;      /* DEALER to fetch's ingest ROUTER */
+    nw_link_t *link; /* is sock connected to fetch? (readiness) */
     uv_poll_t *poll; /* on sock's ZMQ_FD; on the heap, its close outlives a re-made socket */
     rd_kafka_message_t *cur; /* the message being handed over, or NULL */
     int sent;                /* cur's request is out, no answer yet */
@@ -110,7 +113,11 @@ open_socket(nw_kin_t *in)
     if (s == NULL)
         return NULL;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_connect(s, in->cfg->ingest) < 0) {
+    /* Watched from before the connect; heartbeats so a vanished fetch host shows. */
+    in->link = nw_link_new(in->zctx, s, "fetch ingest", NW_STAGE_HEARTBEAT_MS,
+                           NW_STAGE_HEARTBEAT_MS * NW_STAGE_LIVENESS);
+    if (in->link == NULL || zmq_connect(s, in->cfg->ingest) < 0) {
+        nw_link_destroy(&in->link);
         zmq_close(s);
         return NULL;
     }
@@ -301,6 +308,7 @@ nw_kin_tick(nw_kin_t *in, int64_t now)
 {
     if (in->sock == NULL && (in->sock = open_socket(in)) == NULL)
         return;
+    nw_link_update(in->link); /* keeps the monitor's queue short */
     if (in->poll == NULL && watch(in) < 0)
         return;
     for (int i = 0; i < PER_TICK; i++) {
@@ -314,6 +322,7 @@ nw_kin_tick(nw_kin_t *in, int64_t now)
             NW_WARN(NULL, "no answer from fetch ingest \"%s\": sending again", in->cfg->ingest);
             in->problem = "fetch ingest not answering";
             unwatch(in);
+            nw_link_destroy(&in->link);
             zmq_close(in->sock);
             in->sock = open_socket(in);
             retry_later(in, now);
@@ -350,6 +359,13 @@ nw_kin_problem(const nw_kin_t *in)
     return in->problem;
 }
 
+const char *
+nw_kin_ready(void *arg)
+{
+    nw_kin_t *in = arg;
+    return in->link ? nw_link_ready(in->link) : "no socket to fetch ingest";
+}
+
 void
 nw_kin_destroy(nw_kin_t **inp)
 {
@@ -363,6 +379,7 @@ nw_kin_destroy(nw_kin_t **inp)
         rd_kafka_destroy(in->rk);
     }
     unwatch(in); /* before zmq_close: ZMQ_FD belongs to the socket */
+    nw_link_destroy(&in->link);
     if (in->sock)
         zmq_close(in->sock);
     free(in);

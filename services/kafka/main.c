@@ -193,6 +193,8 @@ main(int argc, char **argv)
         goto fail;
     }
     nw_service_set_health(b.svc, on_health, &b);
+    if (b.in)
+        nw_service_add_ready(b.svc, "fetch", nw_kin_ready, b.in);
     uv_timer_init(nw_service_loop(b.svc), &b.timer);
     b.timer.data = &b;
     uv_timer_start(&b.timer, on_tick, 0, (uint64_t)cfg.tick_ms);

@@ -12,7 +12,13 @@
  * zmq_ctx_term() blocks until every socket of the context is closed, so after a clean stop all
  * ZeroMQ sockets must have been closed (the drain callback's job). After a forced stop the
  * sockets are likely still open: the context is only shut down, not terminated, and the
- * process is expected to exit right away. */
+ * process is expected to exit right away.
+ *
+ * Under systemd (Type=notify units) the service says READY=1 when its loop starts, STOPPING=1
+ * when it begins to drain, and, when the unit sets WatchdogSec=, WATCHDOG=1 every half of that
+ * interval from a timer on the loop: a loop wedged in some callback stops the pings and
+ * systemd kills and restarts the service. libsystemd's sd_notify speaks the protocol; without
+ * NOTIFY_SOCKET (not under systemd) it does nothing. */
 #include "newswire/service.h"
 #include "newswire/buf.h"
 #include "newswire/log.h"
@@ -26,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <zmq.h>
 
 #define DEFAULT_DRAIN_TIMEOUT_MS 10000
@@ -39,6 +46,7 @@ struct nw_service {
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_timer_t drain_timer;
+    uv_timer_t watchdog; /* WATCHDOG=1 to systemd, when the unit asks for it */
     nw_service_drain_cb drain;
     void *arg;
     uint64_t drain_timeout_ms;
@@ -46,6 +54,7 @@ struct nw_service {
     int stopping;
     int forced;
     int http_closed;
+    int said_stopping;
     nw_service_health_cb health;
     void *health_arg;
     nw_service_state_cb state; /* "state" in /healthz and /readyz (a broker pair's role) */
@@ -67,14 +76,45 @@ on_http_closed(void *arg)
     uv_stop(&svc->loop);
 }
 
+/* Tell systemd (if it started us) something about our state: "READY=1", "STOPPING=1",
+ * "WATCHDOG=1". A failure is logged once: the service runs on, the unit may then time out. */
+static void
+notify_systemd(const char *state)
+{
+    static int warned;
+    int rc = sd_notify(0, state);
+    if (rc < 0 && !warned) {
+        warned = 1;
+        NW_WARN(NULL, "cannot notify systemd state=\"%s\" err=\"%s\"", state, strerror(-rc));
+    }
+}
+
+static void
+say_stopping(nw_service_t *svc)
+{
+    if (!svc->said_stopping) {
+        svc->said_stopping = 1;
+        notify_systemd("STOPPING=1");
+    }
+}
+
+static void
+on_watchdog(uv_timer_t *t)
+{
+    (void)t;
+    notify_systemd("WATCHDOG=1");
+}
+
 void
 nw_service_stop(nw_service_t *svc)
 {
     if (svc->stopping)
         return;
     svc->stopping = 1;
+    say_stopping(svc);
     uv_timer_stop(&svc->drain_timer);
     uv_close((uv_handle_t *)&svc->drain_timer, NULL);
+    uv_close((uv_handle_t *)&svc->watchdog, NULL);
     uv_close((uv_handle_t *)&svc->sigterm, NULL);
     uv_close((uv_handle_t *)&svc->sigint, NULL);
     if (svc->http)
@@ -110,6 +150,7 @@ on_signal(uv_signal_t *s, int signum)
     }
     svc->draining = 1;
     NW_INFO(NULL, "draining on \"%s\"", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    say_stopping(svc);
     if (svc->drain == NULL) {
         nw_service_stop(svc);
         return;
@@ -190,7 +231,9 @@ on_readyz(nw_http_req_t *req, void *arg)
     size_t n = 0;
     if (svc->draining)
         problems[n++] = (nw_service_problem_t){"service", "draining"};
-    for (size_t i = 0; i < svc->n_ready; i++) {
+    /* A draining service frees what the conditions look at (fetch's deliverer, a worker) while
+     * its HTTP server still answers; draining is reason enough. */
+    for (size_t i = 0; !svc->draining && i < svc->n_ready; i++) {
         const char *why = svc->ready[i].cb(svc->ready[i].arg);
         if (why)
             problems[n++] = (nw_service_problem_t){svc->ready[i].what, why};
@@ -341,6 +384,7 @@ nw_service_new_opts(const char *name, const char *http_listen, const nw_http_opt
     uv_signal_init(&svc->loop, &svc->sigterm);
     uv_signal_init(&svc->loop, &svc->sigint);
     uv_timer_init(&svc->loop, &svc->drain_timer);
+    uv_timer_init(&svc->loop, &svc->watchdog);
     svc->sigterm.data = svc->sigint.data = svc->drain_timer.data = svc;
     if (uv_signal_start(&svc->sigterm, on_signal, SIGTERM) < 0 ||
         uv_signal_start(&svc->sigint, on_signal, SIGINT) < 0) {
@@ -409,6 +453,20 @@ int
 nw_service_run(nw_service_t *svc)
 {
     NW_INFO(NULL, "started%s", svc->http ? "" : " without http");
+    /* Everything the service needs was set up before this call (sockets bound, database open,
+     * reference data loaded): from here on it is started, which is what READY=1 tells systemd
+     * (/readyz says when it is ready for work). The pings come from the loop, so they stop
+     * when the loop does; half the interval, as sd_watchdog_enabled(3) advises. The timer does
+     * not keep the loop alive. */
+    uint64_t usec = 0;
+    /* A service whose set-up failed stops before it runs: it was never ready. */
+    if (!svc->stopping && sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
+        uv_timer_start(&svc->watchdog, on_watchdog, usec / 2000, usec / 2000);
+        uv_unref((uv_handle_t *)&svc->watchdog);
+        NW_INFO(NULL, "systemd watchdog every %llu ms", (unsigned long long)(usec / 2000));
+    }
+    if (!svc->stopping)
+        notify_systemd("READY=1");
     uv_run(&svc->loop, UV_RUN_DEFAULT);
     /* The loop also ends when nothing is left to do or someone called uv_stop directly. */
     if (!svc->stopping)

@@ -141,6 +141,23 @@ open_db(const char *path)
     return db;
 }
 
+/* /readyz's "database" condition: answered by one cheap read (the highest seq) on the loop's
+ * connection, at most once a second, so a PostgreSQL that went away shows here and not only as
+ * failed queries. */
+static const char *
+db_ready(void *arg)
+{
+    static uint64_t checked_ms;
+    static int down;
+    (void)arg;
+    uint64_t now = uv_now(nw_service_loop(q.svc)), seq;
+    if (checked_ms == 0 || now - checked_ms >= 1000) {
+        checked_ms = now;
+        down = nw_store_max_seq(q.db, &seq) < 0;
+    }
+    return down ? "the database does not answer (a read of the highest seq failed)" : NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -180,6 +197,7 @@ main(int argc, char **argv)
     q.streams = query_streams_new(&q, cfg.svc.broker, cfg.stream_buffer, cfg.check_ms);
     if (q.streams == NULL)
         goto fail;
+    nw_service_add_ready(q.svc, "database", db_ready, NULL);
     nw_http_t *h = nw_service_http(q.svc);
     nw_http_set_cors(h, cfg.cors_origin);
     nw_http_set_gzip(h, GZIP_MIN);

@@ -8,8 +8,9 @@
 #   2. 200 more while a mock broker goes down, and the bridge is killed (SIGKILL) mid-stream and
 #      restarted: every document is stored exactly once (no lost, no doubled revision), and
 #      every stored article is on news.out at least once with its id as key.
-#   3. fetch killed: the bridge retries one message, commits nothing, says so on /healthz; with
-#      fetch back, the rest is stored once each.
+#   3. fetch killed: the bridge retries one message, commits nothing, says so on /healthz (and
+#      /readyz names the lost connection to fetch); with fetch back, the rest is stored once
+#      each and /readyz is 200 again.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 HARNESS=$NW_BIN/tests/kafka_harness
 KAFKA=$(svc_bin kafka)
@@ -131,6 +132,9 @@ retried() { [ "$(metric "http://$KHTTP" nw_kafka_in_retries_total)" -ge 1 ]; }
 wait_until 30 retried || fail "no retry while fetch was down: $(curl -fsS "http://$KHTTP/metrics" | grep nw_kafka)"
 health=$(curl -fsS "http://$KHTTP/healthz")
 case $health in *fetch\ ingest*) ;; *) fail "healthz while fetch is down: $health" ;; esac
+# /readyz names the connection itself (the socket's monitor), not only the missing answers.
+ready=$(curl -sS "http://$KHTTP/readyz")
+case $ready in *'"fetch":"no connection to the fetch ingest"'*) ;; *) fail "readyz while fetch is down: $ready" ;; esac
 before=$(metric "http://$KHTTP" nw_kafka_committed_total)
 held=$(( $(metric "http://$KHTTP" nw_kafka_consumed_total) - before ))
 [ "$held" -eq 1 ] || fail "$held messages consumed and not committed while fetch is down, want 1 (in order, one in flight)"
@@ -140,6 +144,8 @@ wait_stored 250 120
 [ "$(stored)" -eq 250 ] || fail "store holds $(stored) revisions after fetch came back, want 250"
 wait_until 10 bash -c "curl -fsS http://$KHTTP/healthz | grep -q '\"ok\"'" \
   || fail "healthz after fetch came back: $(curl -sS "http://$KHTTP/healthz")"
-ok "fetch killed: retried ($(metric "http://$KHTTP" nw_kafka_in_retries_total) times), healthz $health, nothing committed meanwhile ($before before); 250 stored once fetch was back"
+wait_until 10 bash -c "curl -fsS http://$KHTTP/readyz | grep -q '\"ready\"'" \
+  || fail "readyz after fetch came back: $(curl -sS "http://$KHTTP/readyz")"
+ok "fetch killed: retried ($(metric "http://$KHTTP" nw_kafka_in_retries_total) times), healthz $health, readyz 503 naming fetch, nothing committed meanwhile ($before before); 250 stored once fetch was back"
 echo "kafka: $(curl -fsS "http://$KHTTP/metrics" | grep '^nw_kafka' | tr '\n' ' ')"
 echo quit >&"${HARN[1]}"

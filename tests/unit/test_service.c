@@ -1,5 +1,7 @@
 /* test_service.c: the service shell: drain on SIGTERM, forced stop (drain timeout, second
- * signal), /healthz and /metrics over real HTTP, cleanup of handles a service forgot.
+ * signal), /healthz and /metrics over real HTTP, cleanup of handles a service forgot, and what
+ * it tells systemd (READY=1, WATCHDOG=1 from the loop, STOPPING=1) over a NOTIFY_SOCKET the
+ * test reads, as systemd's manager would.
  *
  * nw_service_run() owns the loop and closes it itself; it returns 0 only after a clean stop
  * whose uv_loop_close() succeeded, so asserting its result is the "loop closed" check here. */
@@ -19,6 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -139,6 +145,202 @@ test_second_signal_forces(void **state)
     start_kicker(&s, 2);
     assert_int_equal(nw_service_run(s.svc), 1);
     assert_int_equal(s.drained, 1); /* the drain callback runs once, not per signal */
+}
+
+/* systemd's side: a Unix datagram socket in a fresh directory, named by NOTIFY_SOCKET for the
+ * service, read all along by a thread (a sender blocks once max_dgram_qlen datagrams wait).
+ * Every datagram ends up in buf, one assignment per line. */
+struct notify {
+    char dir[64];
+    int fd;
+    volatile int stop;
+    pthread_t th;
+    char buf[8192];
+    size_t len;
+    double max_gap_ms; /* the longest wait between two WATCHDOG=1 */
+    double last_ping_ms;
+};
+
+static double
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Receive one datagram into d without blocking past the socket's timeout (or at all, with
+ * dontwait); *at is when the kernel queued it (SO_TIMESTAMPNS), so gaps between pings are the
+ * sender's even when this thread is scheduled late on a busy machine. */
+static ssize_t
+recv_stamped(int fd, char *d, size_t n, int dontwait, double *at)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {d, n};
+    struct msghdr m = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = control.buf,
+                       .msg_controllen = sizeof control.buf};
+    ssize_t k = recvmsg(fd, &m, dontwait ? MSG_DONTWAIT : 0);
+    *at = now_ms();
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); k > 0 && c; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts, real_now, mono_now;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            /* the stamp is wall-clock time: carry it over to the monotonic scale */
+            clock_gettime(CLOCK_REALTIME, &real_now);
+            clock_gettime(CLOCK_MONOTONIC, &mono_now);
+            double age = ((double)real_now.tv_sec - (double)ts.tv_sec) * 1e3 +
+                         ((double)real_now.tv_nsec - (double)ts.tv_nsec) / 1e6;
+            *at = (double)mono_now.tv_sec * 1e3 + (double)mono_now.tv_nsec / 1e6 - age;
+        }
+    }
+    return k;
+}
+
+static void *
+notify_reader(void *arg)
+{
+    struct notify *n = arg;
+    char d[256];
+    for (;;) {
+        /* once told to stop, read what is still queued, then leave */
+        int stopping = n->stop;
+        double at;
+        ssize_t k = recv_stamped(n->fd, d, sizeof d - 1, stopping, &at);
+        if (k < 0 && stopping)
+            break;
+        if (k > 0 && (size_t)k == strlen("WATCHDOG=1") && memcmp(d, "WATCHDOG=1", 10) == 0) {
+            if (n->last_ping_ms > 0 && at - n->last_ping_ms > n->max_gap_ms)
+                n->max_gap_ms = at - n->last_ping_ms;
+            n->last_ping_ms = at;
+        }
+        if (k > 0 && n->len + (size_t)k + 2 < sizeof n->buf) {
+            memcpy(n->buf + n->len, d, (size_t)k);
+            n->len += (size_t)k;
+            n->buf[n->len++] = '\n';
+            n->buf[n->len] = 0;
+        }
+    }
+    return NULL;
+}
+
+static void
+notify_start(struct notify *n)
+{
+    memset(n, 0, sizeof *n);
+    snprintf(n->dir, sizeof n->dir, "/tmp/nw-notify.XXXXXX");
+    assert_non_null(mkdtemp(n->dir));
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s/notify", n->dir);
+    n->fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    assert_true(n->fd >= 0);
+    struct timeval tv = {0, 20000}; /* so the reader sees stop */
+    int on = 1;
+    setsockopt(n->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    assert_int_equal(setsockopt(n->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on), 0);
+    assert_int_equal(bind(n->fd, (struct sockaddr *)&a, sizeof a), 0);
+    setenv("NOTIFY_SOCKET", a.sun_path, 1);
+    assert_int_equal(pthread_create(&n->th, NULL, notify_reader, n), 0);
+}
+
+/* Stop reading (after what is queued) and clean up; n->buf holds what arrived. */
+static void
+notify_finish(struct notify *n)
+{
+    char path[300];
+    n->stop = 1;
+    pthread_join(n->th, NULL);
+    close(n->fd);
+    snprintf(path, sizeof path, "%s/notify", n->dir);
+    unlink(path);
+    rmdir(n->dir);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+}
+
+static void
+on_late_kick(uv_timer_t *t)
+{
+    uv_close((uv_handle_t *)t, NULL);
+    raise(SIGTERM);
+}
+
+static void
+test_systemd_notify(void **state)
+{
+    (void)state;
+    struct notify n;
+    notify_start(&n);
+    setenv("WATCHDOG_USEC", "20000", 1); /* a ping every 10 ms */
+    unsetenv("WATCHDOG_PID");
+    struct st s = {.finish_after_drain = 1};
+    s.svc = nw_service_new("test", NULL, on_drain, &s);
+    assert_non_null(s.svc);
+    uv_timer_init(nw_service_loop(s.svc), &s.kicker);
+    uv_timer_start(&s.kicker, on_late_kick, 150, 0);
+    assert_int_equal(nw_service_run(s.svc), 0);
+    notify_finish(&n);
+    /* READY=1 first, pings while the loop ran, STOPPING=1 once, when the drain began */
+    assert_int_equal(strncmp(n.buf, "READY=1\n", 8), 0);
+    int pings = 0;
+    for (const char *p = n.buf; (p = strstr(p, "WATCHDOG=1\n")) != NULL; p++)
+        pings++;
+    assert_true(pings >= 3);
+    const char *stopping = strstr(n.buf, "STOPPING=1\n");
+    assert_non_null(stopping);
+    assert_null(strstr(stopping + 1, "STOPPING=1"));
+}
+
+static void
+on_wedge(uv_timer_t *t)
+{
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL); /* a callback that holds the loop */
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+/* The pings come from the loop itself, so a loop held by a callback stops them, which is what
+ * lets systemd's watchdog restart a wedged service: pings every 10 ms, a callback that holds
+ * the loop for 300 ms, and no ping arrives for about that long. */
+static void
+test_systemd_watchdog_follows_loop(void **state)
+{
+    (void)state;
+    struct notify n;
+    notify_start(&n);
+    setenv("WATCHDOG_USEC", "20000", 1);
+    unsetenv("WATCHDOG_PID");
+    struct st s = {.finish_after_drain = 1};
+    uv_timer_t wedge;
+    s.svc = nw_service_new("test", NULL, on_drain, &s);
+    assert_non_null(s.svc);
+    uv_timer_init(nw_service_loop(s.svc), &wedge);
+    uv_timer_start(&wedge, on_wedge, 50, 0);
+    uv_timer_init(nw_service_loop(s.svc), &s.kicker);
+    uv_timer_start(&s.kicker, on_late_kick, 450, 0);
+    assert_int_equal(nw_service_run(s.svc), 0);
+    notify_finish(&n);
+    assert_true(n.max_gap_ms >= 250);
+}
+
+/* A service whose set-up failed stops before it runs: it never says READY=1. */
+static void
+test_systemd_never_ready(void **state)
+{
+    (void)state;
+    struct notify n;
+    notify_start(&n);
+    struct st s = {0};
+    s.svc = nw_service_new("test", NULL, on_drain, &s);
+    assert_non_null(s.svc);
+    nw_service_stop(s.svc);
+    nw_service_run(s.svc);
+    notify_finish(&n);
+    assert_string_equal(n.buf, "STOPPING=1\n");
 }
 
 static void
@@ -314,6 +516,9 @@ main(void)
         cmocka_unit_test(test_no_drain_cb_stops_at_once),
         cmocka_unit_test(test_forced_stop_after_drain_timeout),
         cmocka_unit_test(test_second_signal_forces),
+        cmocka_unit_test(test_systemd_notify),
+        cmocka_unit_test(test_systemd_watchdog_follows_loop),
+        cmocka_unit_test(test_systemd_never_ready),
         cmocka_unit_test(test_bad_listen),
         cmocka_unit_test(test_http_endpoints),
         cmocka_unit_test(test_service_config),

@@ -76,6 +76,24 @@ test_ep_derive(void **state)
     assert_int_equal(nw_ep_derive("inproc://b", NW_EP_RAW_IN, small, 0), -EINVAL);
 }
 
+/* A broker given the name its clients connect to binds the address the name resolves to;
+ * what ZeroMQ binds as it is stays as it is. */
+static void
+test_ep_bindable(void **state)
+{
+    (void)state;
+    char out[NW_EP_MAX], err[256] = "";
+    assert_int_equal(nw_ep_bindable("tcp://localhost:5550", out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "tcp://127.0.0.1:5550");
+    const char *kept[] = {"tcp://*:5550",     "tcp://127.0.0.1:5550", "tcp://lo:5550",
+                          "tcp://[::1]:5550", "ipc:///run/nw/broker", "inproc://b"};
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        assert_int_equal(nw_ep_bindable(kept[i], out, sizeof out, err, sizeof err), 0);
+        assert_string_equal(out, kept[i]);
+    }
+    assert_int_equal(nw_ep_bindable("tcp://localhost:5550", out, 8, err, sizeof err), -EINVAL);
+}
+
 /* --broker PRIMARY,BACKUP: one entry is a plain endpoint, as before */
 static void
 test_ep_list(void **state)
@@ -428,9 +446,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ep_derive),          cmocka_unit_test(test_ep_list),
-        cmocka_unit_test(test_ep_names_and_types), cmocka_unit_test(test_worker_protocol),
-        cmocka_unit_test(test_push_and_pub),       cmocka_unit_test(test_push_reconnect),
+        cmocka_unit_test(test_ep_derive),       cmocka_unit_test(test_ep_bindable),
+        cmocka_unit_test(test_ep_list),         cmocka_unit_test(test_ep_names_and_types),
+        cmocka_unit_test(test_worker_protocol), cmocka_unit_test(test_push_and_pub),
+        cmocka_unit_test(test_push_reconnect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
