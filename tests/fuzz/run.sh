@@ -38,7 +38,11 @@ clang -fsanitize=fuzzer,address,undefined -o "$probe/p" "$probe/p.c" 2>/dev/null
   { echo "SKIP: clang cannot link -fsanitize=fuzzer (apt-get install libclang-rt-14-dev)"; exit 77; }
 
 echo "== building the fuzzers in $BUILD"
-CC=clang CXX=clang++ cmake -S "$SRC" -B "$BUILD" -DNW_FUZZ=ON -DNW_TESTS=OFF \
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+CC=clang CXX=clang++ cmake -S "$SRC" -B "$BUILD" -DNW_FUZZ=ON -DNW_TESTS=OFF "${launcher[@]}" \
   -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-O1 -g" -DCMAKE_CXX_FLAGS="-O1 -g" >/dev/null
 nice cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)" --target nw_fuzzers >"$BUILD/build.log" 2>&1 ||
   { tail -40 "$BUILD/build.log"; echo "FAIL: the fuzzers did not build"; exit 1; }
