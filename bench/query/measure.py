@@ -6,10 +6,13 @@ after one warm-up round. Sequential requests on one connection at a time, as one
 
 With NW_QUERY_PID set (run.sh sets it), also the server's CPU time per request of each kind
 (user + system, from /proc): on a shared machine the wall times include waiting for a core,
-the CPU time does not."""
+the CPU time does not. With NW_BENCH_PG set to the PostgreSQL database's URI (run.sh sets it),
+also the CPU time of the server's PostgreSQL backends ("db cpu", read the same way: the
+database must be on this machine)."""
 import http.client
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -34,12 +37,21 @@ def get(path, strict=True):
 PID = os.environ.get("NW_QUERY_PID")
 
 
-def cpu_ms():
-    if not PID:
-        return 0.0
-    with open(f"/proc/{PID}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+def cpu_ms(pids=None):
+    total = 0.0
+    for pid in [PID] if pids is None else pids:
+        if not pid:
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # a backend gone (the server reconnected): its time is lost
+            continue
+        total += (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+PG = os.environ.get("NW_BENCH_PG")
 
 
 def word(i):
@@ -79,22 +91,32 @@ kinds = [
     ("articles/ID", lambda i: f"/v1/articles/{some[i % len(some)]['id']}"),
 ]
 total = get("/v1/articles?limit=1")
+# The query server's connections (libpq's application_name is "newswire"), once it has made them.
+db_pids = []
+if PG:
+    out = subprocess.run(["psql", "-XAtq", PG, "-c",
+                          "SELECT pid FROM pg_stat_activity WHERE application_name = 'newswire'"
+                          " AND pid <> pg_backend_pid()"], capture_output=True, text=True)
+    db_pids = out.stdout.split() if out.returncode == 0 else []
+
 print(f"newswire-query over {total['total']}{'' if total['total_exact'] else '+'} stored articles "
       f"(asked for {N}); {REPEAT} requests per kind, ms")
-print(f"{'kind':45} {'p50':>7} {'p95':>7} {'max':>7} {'cpu/req':>7}  refused (503: over the query budget)")
+print(f"{'kind':45} {'p50':>7} {'p95':>7} {'max':>7} {'cpu/req':>7}"
+      f"{' db cpu' if PG else ''}  refused (503: over the query budget)")
 worst = 0
 for name, path in kinds:
     for i in range(5):
         get(path(i), strict=False)
     ms, refused = [], 0
-    cpu0 = cpu_ms()
+    cpu0, db0 = cpu_ms(), cpu_ms(db_pids)
     for i in range(REPEAT):
         t = time.perf_counter()
         refused += get(path(i), strict=False) is None
         ms.append((time.perf_counter() - t) * 1000)
-    cpu = (cpu_ms() - cpu0) / REPEAT
+    cpu, db = (cpu_ms() - cpu0) / REPEAT, (cpu_ms(db_pids) - db0) / REPEAT
     ms.sort()
     p50, p95 = ms[len(ms) // 2], ms[int(len(ms) * 0.95) - 1]
     worst = max(worst, p95)
-    print(f"{name:45} {p50:7.1f} {p95:7.1f} {ms[-1]:7.1f} {cpu if PID else float('nan'):7.1f}  {refused or ''}")
+    print(f"{name:45} {p50:7.1f} {p95:7.1f} {ms[-1]:7.1f} {cpu if PID else float('nan'):7.1f}"
+          f"{f' {db:6.1f}' if PG else ''}  {refused or ''}")
 print(f"worst p95 {worst:.1f} ms")

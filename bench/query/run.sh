@@ -33,4 +33,7 @@ QPID=$!
 trap 'kill $QPID 2>/dev/null; wait $QPID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared: wall times are upper bounds; cpu/req is the server's)"
-NW_QUERY_PID=$QPID python3 "$ROOT/bench/query/measure.py" "http://127.0.0.1:$PORT" "$N"
+# On PostgreSQL, also the CPU of the server's backends (psql finds them) when they are local.
+PG=
+[[ $DB == postgres* ]] && command -v psql >/dev/null && PG=$DB
+NW_QUERY_PID=$QPID NW_BENCH_PG=$PG python3 "$ROOT/bench/query/measure.py" "http://127.0.0.1:$PORT" "$N"

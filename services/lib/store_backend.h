@@ -19,7 +19,7 @@
 
 /* The schema version both backends migrate to (the SQLite one counts PRAGMA user_version,
  * the PostgreSQL one rows of schema_migrations; the steps are the same). */
-#define NW_STORE_SCHEMA_VERSION 8
+#define NW_STORE_SCHEMA_VERSION 9
 
 /* The current revision of an id, as put needs it, and what its history holds. story and
  * duplicate_of are malloc'd (the caller frees them; NULL when the column is NULL). */
@@ -85,8 +85,9 @@ typedef struct store_dialect {
     /* The seq column of fts_seqs and fts_ranked to append " IN (...)" to, written so that the
      * list is checked per match rather than each of its seqs looked up as a match of its own. */
     const char *fts_seq_col;
-    /* One row, one column: the snippet of the article with seq ? (second) for the words ?
-     * (first), matches bracketed as "[word]". */
+    /* "SELECT seq, snippet FROM ... WHERE ... seq IN (": the snippets of the articles whose
+     * seqs the caller lists (as "?, ?)") for the words ? (its own placeholders, first),
+     * matches bracketed as "[word]". */
     const char *snippet_sql;
     /* The words as the dialect's match text in out; -EINVAL when no word is left. */
     int (*fts_text)(const char *words, nw_buf_t *out);

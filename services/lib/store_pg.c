@@ -6,8 +6,10 @@
  *
  *   schema_migrations  version            one row per migration step applied, with its time;
  *                                         the schema version is the highest
- *   articles.fts       GIN index          tsvector generated from title (weight A), subtitle
- *                                         (B) and text (C) with the 'simple' configuration
+ *   article_fts        seq, fts           tsvector of each current article's title (weight
+ *                                         A), subtitle (B) and text (C) with the 'simple'
+ *                                         configuration, GIN-indexed, kept by a trigger on
+ *                                         articles (v9; articles.fts before)
  *   publication_seq    sequence           the publication sequence numbers
  *
  * Text that is compared as text (stored_at) uses the "C" collation, so ISO 8601 times sort as
@@ -165,6 +167,44 @@ static const char *const migrations[] = {
     "  SELECT substr(at, 1, 13), topic, count(*) FROM article_topics GROUP BY 1, 2;"
     "INSERT INTO facet_days (day, topic, n)"
     "  SELECT substr(hour, 1, 10), topic, sum(n) FROM facet_hours GROUP BY 1, 2;",
+    /* v9: the search vectors in a table of their own, kept by a trigger on articles (as
+     * SQLite's FTS5 table is). Its rows are narrow, the vector always stored out of line
+     * (toast_tuple_target), so counting the GIN index's matches reads a few heap pages and
+     * a vector is read only for the matches ranked or tested; in articles, each match cost a
+     * read of a wide row and its vector from TOAST. nw_fts_rank is ts_rank with the column
+     * weights, costed as dear as it is (it reads the vector) so that the planner ranks only
+     * the rows left after a LIMIT. */
+    "CREATE TABLE article_fts ("
+    "  seq BIGINT PRIMARY KEY,"
+    "  fts TSVECTOR NOT NULL) WITH (toast_tuple_target = 128);"
+    "ALTER TABLE article_fts ALTER COLUMN fts SET STORAGE EXTERNAL;"
+    "INSERT INTO article_fts (seq, fts) SELECT seq, fts FROM articles;"
+    "DROP INDEX articles_fts;"
+    "ALTER TABLE articles DROP COLUMN fts;"
+    "CREATE INDEX article_fts_gin ON article_fts USING gin(fts);"
+    "CREATE FUNCTION nw_article_fts() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF TG_OP <> 'INSERT' THEN"
+    "   IF TG_OP = 'UPDATE' AND NEW.seq = OLD.seq AND NEW.title IS NOT DISTINCT FROM OLD.title"
+    "      AND NEW.subtitle IS NOT DISTINCT FROM OLD.subtitle"
+    "      AND NEW.text IS NOT DISTINCT FROM OLD.text THEN"
+    "    RETURN NULL;"
+    "   END IF;"
+    "   DELETE FROM article_fts WHERE seq = OLD.seq;"
+    "  END IF;"
+    "  IF TG_OP <> 'DELETE' THEN"
+    "   INSERT INTO article_fts (seq, fts) VALUES (NEW.seq,"
+    "    setweight(to_tsvector('simple', coalesce(NEW.title, '')), 'A') ||"
+    "    setweight(to_tsvector('simple', coalesce(NEW.subtitle, '')), 'B') ||"
+    "    setweight(to_tsvector('simple', coalesce(NEW.text, '')), 'C'));"
+    "  END IF;"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE TRIGGER articles_fts AFTER INSERT OR UPDATE OR DELETE ON articles"
+    "  FOR EACH ROW EXECUTE FUNCTION nw_article_fts();"
+    "CREATE FUNCTION nw_fts_rank(v tsvector, q tsquery) RETURNS real LANGUAGE plpgsql"
+    "  IMMUTABLE STRICT PARALLEL SAFE COST 1000 AS $$"
+    " BEGIN RETURN ts_rank('{0, 0.1, 0.4, 1.0}', v, q); END $$;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(SCHEMA_VERSION == NW_STORE_SCHEMA_VERSION, "both backends migrate to one version");
@@ -258,22 +298,22 @@ static const char *const stmt_sql[ST_N] = {
     [ST_GET] = "SELECT doc FROM articles WHERE id = $1::text",
     /* Rank: ts_rank with the weights {D, C, B, A} = {-, text, subtitle, title} in the ratio
      * 1:4:10 of the SQLite bm25 weights; negated so that lower is better, as bm25 is. */
-    [ST_SEARCH] =
-        "WITH q AS (SELECT websearch_to_tsquery('simple', $1::text) AS q),"
-        " h AS (SELECT a.id, a.seq, a.title, a.published, a.lang, a.url, q.q,"
-        "   CASE WHEN to_tsvector('simple', coalesce(a.text, '')) @@ q.q THEN a.text"
-        "        WHEN to_tsvector('simple', coalesce(a.title, '')) @@ q.q THEN a.title"
-        "        ELSE coalesce(a.subtitle, '') END AS src,"
-        "   -ts_rank('{0, 0.1, 0.4, 1.0}', a.fts, q.q) AS score"
-        "   FROM articles a, q WHERE a.fts @@ q.q ORDER BY score, a.seq LIMIT $2::bigint),"
-        " s AS (SELECT h.*, " HEADLINE " AS hl FROM h),"
-        " p AS (SELECT s.*, replace(replace(hl, '[', ''), ']', '') AS plain FROM s)"
-        " SELECT id, title, published, lang, url,"
-        "   CASE WHEN length(plain) >= length(src) THEN hl"
-        "        WHEN starts_with(src, plain) THEN hl || '\xe2\x80\xa6'"
-        "        WHEN right(src, length(plain)) = plain THEN '\xe2\x80\xa6' || hl"
-        "        ELSE '\xe2\x80\xa6' || hl || '\xe2\x80\xa6' END,"
-        "   score::float8 FROM p ORDER BY score, seq",
+    [ST_SEARCH] = "WITH q AS (SELECT websearch_to_tsquery('simple', $1::text) AS q),"
+                  " h AS (SELECT a.id, a.seq, a.title, a.published, a.lang, a.url, q.q,"
+                  "   CASE WHEN to_tsvector('simple', coalesce(a.text, '')) @@ q.q THEN a.text"
+                  "        WHEN to_tsvector('simple', coalesce(a.title, '')) @@ q.q THEN a.title"
+                  "        ELSE coalesce(a.subtitle, '') END AS src,"
+                  "   -ts_rank('{0, 0.1, 0.4, 1.0}', f.fts, q.q) AS score"
+                  "   FROM article_fts f CROSS JOIN q JOIN articles a ON a.seq = f.seq"
+                  "   WHERE f.fts @@ q.q ORDER BY score, a.seq LIMIT $2::bigint),"
+                  " s AS (SELECT h.*, " HEADLINE " AS hl FROM h),"
+                  " p AS (SELECT s.*, replace(replace(hl, '[', ''), ']', '') AS plain FROM s)"
+                  " SELECT id, title, published, lang, url,"
+                  "   CASE WHEN length(plain) >= length(src) THEN hl"
+                  "        WHEN starts_with(src, plain) THEN hl || '\xe2\x80\xa6'"
+                  "        WHEN right(src, length(plain)) = plain THEN '\xe2\x80\xa6' || hl"
+                  "        ELSE '\xe2\x80\xa6' || hl || '\xe2\x80\xa6' END,"
+                  "   score::float8 FROM p ORDER BY score, seq",
     [ST_HAS_WORDS] = "SELECT numnode(websearch_to_tsquery('simple', $1::text))",
     [ST_DLQ] = "SELECT " DEAD_COLS " FROM dead_letters ORDER BY id DESC LIMIT $1::bigint",
     [ST_DLQ_GET] = "SELECT " DEAD_COLS " FROM dead_letters WHERE id = $1::bigint",
@@ -315,6 +355,7 @@ typedef struct pg {
     uint32_t prepared; /* bit per statement prepared on this connection */
     int64_t budget_ms; /* statement_timeout of the session; 0: the server's default */
     int last_err;      /* what pg_error returned last (-ETIMEDOUT or -EIO) */
+    int no_seqscan;    /* enable_seqscan is off in the session (search_planning) */
 } pg_t;
 _Static_assert(ST_N <= 32, "prepared is a 32-bit mask");
 
@@ -450,6 +491,7 @@ session_setup(pg_t *p)
     int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_error(p, r, "session setup");
     PQclear(r);
     p->prepared = 0;
+    p->no_seqscan = 0;
     if (rc == 0 && p->budget_ms)
         rc = apply_budget(p); /* again after a reconnection */
     return rc;
@@ -1162,6 +1204,24 @@ pq_count(nw_store_t *h)
     return run_int(h->be, ST_COUNT, NULL, "count articles", &n) < 0 ? -EIO : n;
 }
 
+/* PostgreSQL's planner does not count reading a vector from TOAST: for a common word it takes a
+ * scan of article_fts that tests every row's vector (1.4 s with 100,000 articles) for cheaper
+ * than the GIN index's matches, which read none. A statement that matches words (it names
+ * article_fts) is planned with sequential scans off (where there is no other way, it still gets
+ * one); the others with them on, as some of them want. The setting changes only when the kind
+ * of statement does, so a search costs two more round trips, not one per statement. */
+static int
+search_planning(pg_t *p, const char *sql)
+{
+    int want = strstr(sql, "article_fts") != NULL;
+    if (want == p->no_seqscan)
+        return 0;
+    int rc = exec_sql(p, want ? "SET enable_seqscan = off" : "RESET enable_seqscan", "planning");
+    if (rc == 0)
+        p->no_seqscan = want;
+    return rc;
+}
+
 /* store_query.c's SQL with its ? placeholders numbered $1, $2, ... (it has no ? in literals). */
 static char *
 number_params(const char *sql)
@@ -1186,10 +1246,12 @@ pq_select(nw_store_t *h, const char *sql, const char *const *params, int n_param
     pg_t *p = h->be;
     if (ensure_connected(p) < 0)
         return -EIO;
+    p->last_err = 0;
+    if (search_planning(p, sql) < 0)
+        return p->last_err;
     char *numbered = number_params(sql);
     if (numbered == NULL)
         return -ENOMEM;
-    p->last_err = 0;
     PGresult *r = PQexecParams(p->conn, numbered, n_params, NULL, params, NULL, NULL, 0);
     free(numbered);
     ExecStatusType st = PQresultStatus(r);
@@ -1234,24 +1296,26 @@ pq_fts_text(const char *words, nw_buf_t *out)
 }
 
 static const store_dialect_t pq_dialect = {
-    .fts_seqs =
-        "SELECT fa.seq FROM articles fa WHERE fa.fts @@ websearch_to_tsquery('simple', ?::text)",
-    .fts_probe = "EXISTS (SELECT 1 FROM articles fa WHERE fa.seq = t.seq"
+    .fts_seqs = "SELECT fa.seq FROM article_fts fa"
+                " WHERE fa.fts @@ websearch_to_tsquery('simple', ?::text)",
+    .fts_probe = "EXISTS (SELECT 1 FROM article_fts fa WHERE fa.seq = t.seq"
                  " AND fa.fts @@ websearch_to_tsquery('simple', ?::text))",
     .fts_newest = "SELECT t.seq AS seq, t.at AS at, t.published AS published,"
-                  " ts_rank('{0, 0.1, 0.4, 1.0}', fa.fts, fq) AS rank"
-                  " FROM articles fa CROSS JOIN websearch_to_tsquery('simple', ?::text) fq"
+                  " nw_fts_rank(fa.fts, fq) AS rank"
+                  " FROM article_fts fa CROSS JOIN websearch_to_tsquery('simple', ?::text) fq"
                   " CROSS JOIN article_topics t"
                   " WHERE fa.fts @@ fq AND t.topic = 'all' AND t.seq = fa.seq",
-    .fts_newest_order = "ORDER BY fa.seq DESC",
-    .fts_ranked = "SELECT fa.seq AS seq, ts_rank('{0, 0.1, 0.4, 1.0}', fa.fts, fq) AS rank"
-                  " FROM articles fa CROSS JOIN websearch_to_tsquery('simple', ?::text) fq"
+    /* Not the seq index's order (+ 0): walking it tests the newest articles' vectors one by
+     * one, each read from TOAST, three for every match of a common word; the index's matches
+     * sorted by seq read no vector, and only the newest are ranked. */
+    .fts_newest_order = "ORDER BY fa.seq + 0 DESC",
+    .fts_ranked = "SELECT fa.seq AS seq, nw_fts_rank(fa.fts, fq) AS rank"
+                  " FROM article_fts fa CROSS JOIN websearch_to_tsquery('simple', ?::text) fq"
                   " WHERE fa.fts @@ fq",
     .fts_seq_col = "fa.seq",
     .snippet_sql =
-        "SELECT ts_headline('simple', coalesce(text, ''), websearch_to_tsquery('simple', "
-        "?::text), 'StartSel=[, StopSel=], MaxWords=14, MinWords=6')"
-        " FROM articles WHERE seq = ?::bigint",
+        "SELECT seq, ts_headline('simple', coalesce(text, ''), websearch_to_tsquery('simple', "
+        "?::text), 'StartSel=[, StopSel=], MaxWords=14, MinWords=6') FROM articles WHERE seq IN (",
     .fts_text = pq_fts_text,
 };
 

@@ -888,50 +888,178 @@ on_cand(const char *const *cols, const size_t *lens, int n, void *arg)
     return 0;
 }
 
+/* The page's rows, read in a few statements (a round trip each: on PostgreSQL one per row
+ * cost more than the page's query) and passed to the callback in the page's order. */
+#define FETCH_CHUNK 200 /* seqs listed per statement */
+
+typedef struct fetched {
+    char *id, *title, *published, *lang, *url, *snippet;
+    uint8_t *doc;
+    size_t doc_len;
+    int found;
+} fetched_t;
+
 struct fetch {
-    const cand_t *c;
-    nw_store_qrow_cb cb;
-    void *arg;
-    const char *snippet;
-    int stopped;
+    const cand_t *c; /* the shown candidates, in page order */
+    int n;
+    struct seq_at {
+        uint64_t seq;
+        int i;
+    } * by_seq; /* the candidates' seqs, sorted, with their indexes in c */
+    fetched_t *rows;
 };
+
+static int
+cmp_by_seq(const void *a, const void *b)
+{
+    uint64_t x = ((const struct seq_at *)a)->seq, y = ((const struct seq_at *)b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+static fetched_t *
+fetched_of(struct fetch *fe, const char *seqtext)
+{
+    uint64_t seq = seqtext ? strtoull(seqtext, NULL, 10) : 0;
+    int lo = 0, hi = fe->n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        uint64_t m = fe->by_seq[mid].seq;
+        if (m == seq)
+            return &fe->rows[fe->by_seq[mid].i];
+        if (m < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static int
+dup_col(char **out, const char *v)
+{
+    return v && !(*out = strdup(v)) ? -ENOMEM : 0;
+}
 
 static int
 on_article_row(const char *const *cols, const size_t *lens, int n, void *arg)
 {
-    struct fetch *fe = arg;
-    if (n < 6)
+    if (n < 7)
         return -EIO;
-    nw_store_qrow_t row = {
-        .seq = fe->c->seq,
-        .id = cols[0],
-        .title = cols[1],
-        .published = cols[2],
-        .lang = cols[3],
-        .url = cols[4],
-        .at = fe->c->at,
-        .at_published = fe->c->published,
-        .rank = fe->c->rank,
-        .snippet = fe->snippet,
-        .doc = (const uint8_t *)cols[5],
-        .doc_len = lens[5],
-    };
-    fe->stopped = fe->cb(&row, fe->arg) != 0;
-    return fe->stopped;
+    fetched_t *r = fetched_of(arg, cols[0]);
+    if (!r || r->found)
+        return 0;
+    r->found = 1;
+    if (dup_col(&r->id, cols[1]) < 0 || dup_col(&r->title, cols[2]) < 0 ||
+        dup_col(&r->published, cols[3]) < 0 || dup_col(&r->lang, cols[4]) < 0 ||
+        dup_col(&r->url, cols[5]) < 0 || !(r->doc = malloc(lens[6] ? lens[6] : 1)))
+        return -ENOMEM;
+    if (lens[6])
+        memcpy(r->doc, cols[6], lens[6]);
+    r->doc_len = lens[6];
+    return 0;
 }
-
-struct snip {
-    char *text;
-};
 
 static int
 on_snippet(const char *const *cols, const size_t *lens, int n, void *arg)
 {
     (void)lens;
-    struct snip *sn = arg;
-    if (n > 0 && cols[0] && !sn->text && !(sn->text = strdup(cols[0])))
-        return -ENOMEM;
-    return 0;
+    fetched_t *r = n > 1 ? fetched_of(arg, cols[0]) : NULL;
+    return r && !r->snippet ? dup_col(&r->snippet, cols[1]) : 0;
+}
+
+/* Run head + "?, ?, ...)" over the seqs of fe's candidates, FETCH_CHUNK at a time; words
+ * fill head's own placeholders. */
+static int
+fetch_sql(nw_store_t *s, struct fetch *fe, const char *head, const char *words, store_sel_cb cb)
+{
+    int rc = 0;
+    for (int i = 0; i < fe->n && rc >= 0; i += FETCH_CHUNK) {
+        sql_t q = {0};
+        sql_add(&q, head);
+        for (const char *p = strchr(head, '?'); p; p = strchr(p + 1, '?'))
+            sql_param(&q, words);
+        for (int k = i; k < fe->n && k < i + FETCH_CHUNK; k++) {
+            sql_add(&q, k > i ? ", ?" : "?");
+            if (q.n < MAX_PARAMS)
+                snprintf(q.owned[q.n], sizeof q.owned[0], "%" PRIu64, fe->c[k].seq);
+            sql_param(&q, q.owned[q.n < MAX_PARAMS ? q.n : 0]);
+        }
+        sql_add(&q, ")");
+        rc = run(s, &q, cb, fe);
+        sql_release(&q);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static void
+fetch_release(struct fetch *fe)
+{
+    for (int i = 0; fe->rows && i < fe->n; i++) {
+        fetched_t *r = &fe->rows[i];
+        free(r->id);
+        free(r->title);
+        free(r->published);
+        free(r->lang);
+        free(r->url);
+        free(r->snippet);
+        free(r->doc);
+    }
+    free(fe->rows);
+    free(fe->by_seq);
+}
+
+/* The n shown candidates' rows (and snippets for words, when not NULL) to cb in order, as
+ * long as it asks for more. Returns the rows gone through (a row no longer stored counts but
+ * is not passed: a writer replaced it since the page's query) or a negative errno. */
+static int
+fetch_rows(nw_store_t *s, const cand_t *c, int n, const char *words, nw_store_qrow_cb cb, void *arg)
+{
+    struct fetch fe = {.c = c, .n = n};
+    int rc = 0, done = 0;
+    if (n == 0)
+        return 0;
+    fe.rows = calloc((size_t)n, sizeof *fe.rows);
+    fe.by_seq = calloc((size_t)n, sizeof *fe.by_seq);
+    if (!fe.rows || !fe.by_seq) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        fe.by_seq[i] = (struct seq_at){c[i].seq, i};
+    qsort(fe.by_seq, (size_t)n, sizeof *fe.by_seq, cmp_by_seq);
+    if (words && (rc = fetch_sql(s, &fe, s->ops->dialect->snippet_sql, words, on_snippet)) < 0)
+        goto out;
+    if ((rc = fetch_sql(s, &fe,
+                        "SELECT seq, id, title, published, lang, url, doc FROM articles"
+                        " WHERE seq IN (",
+                        NULL, on_article_row)) < 0)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        const fetched_t *r = &fe.rows[i];
+        done++;
+        if (!r->found)
+            continue;
+        nw_store_qrow_t row = {
+            .seq = c[i].seq,
+            .id = r->id,
+            .title = r->title,
+            .published = r->published,
+            .lang = r->lang,
+            .url = r->url,
+            .at = c[i].at,
+            .at_published = c[i].published,
+            .rank = c[i].rank,
+            .snippet = r->snippet,
+            .doc = r->doc,
+            .doc_len = r->doc_len,
+        };
+        if (cb(&row, arg) != 0)
+            break;
+    }
+    rc = done;
+out:
+    fetch_release(&fe);
+    return rc;
 }
 
 /* Parse a cursor of this sort into the page's position. */
@@ -1116,29 +1244,9 @@ nw_store_query(nw_store_t *s, const nw_store_filter_t *f, nw_store_page_t *pg, n
         goto out;
     pg->has_more = cs.n > pg->limit;
     int shown = cs.n > pg->limit ? pg->limit : cs.n;
-    for (int i = 0; i < shown; i++) {
-        char num[24];
-        struct snip sn = {0};
-        struct fetch fe = {.c = &cs.c[i], .cb = cb, .arg = arg};
-        snprintf(num, sizeof num, "%" PRIu64, cs.c[i].seq);
-        if (w && pg->want_snippets) {
-            const char *p[2] = {w, num};
-            if ((rc = s->ops->select(s, d->snippet_sql, p, 2, on_snippet, &sn)) < 0)
-                goto out;
-            fe.snippet = sn.text;
-        }
-        const char *p[1] = {num};
-        rc = s->ops->select(s,
-                            "SELECT id, title, published, lang, url, doc FROM articles"
-                            " WHERE seq = ?",
-                            p, 1, on_article_row, &fe);
-        free(sn.text);
-        if (rc < 0)
-            goto out;
-        n_out++;
-        if (fe.stopped)
-            break;
-    }
+    if ((rc = fetch_rows(s, cs.c, shown, pg->want_snippets ? w : NULL, cb, arg)) < 0)
+        goto out;
+    n_out = rc;
     if (pg->has_more && shown > 0) {
         const cand_t *last = &cs.c[shown - 1];
         if (pg->sort == NW_STORE_SORT_SEQ)

@@ -172,6 +172,9 @@ static const char *const migrations[] = {
     "  SELECT substr(at, 1, 13), topic, count(*) FROM article_topics GROUP BY 1, 2;"
     "INSERT INTO facet_days (day, topic, n)"
     "  SELECT substr(hour, 1, 10), topic, sum(n) FROM facet_hours GROUP BY 1, 2;",
+    /* v9: PostgreSQL moved its search vectors to a table of their own; SQLite's FTS5 table
+     * already is one. Nothing to do (the step keeps the two versions in step). */
+    "SELECT 1;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(SCHEMA_VERSION == NW_STORE_SCHEMA_VERSION, "both backends migrate to one version");
@@ -1273,8 +1276,9 @@ static const store_dialect_t sq_dialect = {
                   " FROM articles_fts WHERE articles_fts MATCH ?",
     .fts_seq_col = "+rowid", /* "rowid IN" would run the match once per listed seq */
     .snippet_sql =
-        "SELECT replace(replace(snippet(articles_fts, -1, char(2), char(3), '\xe2\x80\xa6', 12),"
-        " char(2), '['), char(3), ']') FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
+        "SELECT rowid, replace(replace(snippet(articles_fts, -1, char(2), char(3), '\xe2\x80\xa6',"
+        " 12), char(2), '['), char(3), ']') FROM articles_fts WHERE articles_fts MATCH ?"
+        " AND rowid IN (",
     .fts_text = sq_fts_text,
 };
 

@@ -226,7 +226,7 @@ test_open_migrate_reopen(void **state)
 {
     fixture_t *f = *state;
     nw_store_t *s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 8);
+    assert_int_equal(nw_store_schema_version(s), 9);
     assert_int_equal(nw_store_count(s), 0);
     put_commit(s, "a1", "Title", "Some text.");
     nw_store_close(&s);
@@ -238,13 +238,13 @@ test_open_migrate_reopen(void **state)
     if (f->pg)
         db_expect(f,
                   "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations",
-                  "1,2,3,4,5,6,7,8");
+                  "1,2,3,4,5,6,7,8,9");
     else
         db_expect(f, "PRAGMA journal_mode", "wal");
 
     /* Reopening migrates nothing and keeps the data. */
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 8);
+    assert_int_equal(nw_store_schema_version(s), 9);
     assert_int_equal(nw_store_count(s), 1);
     nw_enriched_t e = get(s, "a1");
     assert_string_equal(e.art.text, "Some text.");
@@ -1047,7 +1047,7 @@ test_read_and_migrate_v1(void **state)
     nw_store_close(&r);
 
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 8);
+    assert_int_equal(nw_store_schema_version(s), 9);
     assert_int_equal(nw_store_dlq_pending(s, NULL, NULL, NULL), 1);
     assert_int_equal(nw_store_begin(s), 0);
     assert_int_equal(nw_store_dlq_claim(s, 1, 0), 0);
@@ -1111,7 +1111,7 @@ test_readonly_sees_writer(void **state)
     nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
     if (!r)
         fail_msg("open read-only: %s", err);
-    assert_int_equal(nw_store_schema_version(r), 8);
+    assert_int_equal(nw_store_schema_version(r), 9);
     assert_int_equal(nw_store_count(r), 1);
     assert_int_equal(nw_store_begin(r), -EROFS);
 
@@ -2283,7 +2283,7 @@ test_migrate_v7_facets(void **state)
         SQLITE_OK);
     sqlite3_close(db);
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 8);
+    assert_int_equal(nw_store_schema_version(s), 9);
     expect_counts_true(f);
     db_expect(f, "SELECT count(*) FROM place_points", "2");
     nw_store_filter_t q = {.has_near = 1, .lat = 30.0, .lon = 31.2, .km = 50};
@@ -2297,6 +2297,80 @@ test_migrate_v7_facets(void **state)
     assert_int_equal(nw_store_commit(s), 0);
     expect_counts_true(f);
     db_expect(f, "SELECT count(*) FROM place_points", "3");
+    nw_store_close(&s);
+}
+
+struct qpage {
+    int n, stop_after;
+    char ids[8][16], snippets[8][160];
+};
+
+static int
+collect_page(const nw_store_qrow_t *r, void *arg)
+{
+    struct qpage *p = arg;
+    if (p->n < 8) {
+        snprintf(p->ids[p->n], sizeof p->ids[0], "%s", r->id);
+        snprintf(p->snippets[p->n], sizeof p->snippets[0], "%s", r->snippet ? r->snippet : "");
+    }
+    p->n++;
+    return p->stop_after && p->n >= p->stop_after;
+}
+
+/* A v8 PostgreSQL database (the search vectors a generated column of articles) gets the search
+ * table when a writer opens it (v9), filled from the old column; the trigger keeps it to one
+ * row per current article through new revisions, and the query API's pages (their rows and
+ * snippets read in one statement each) come in the page's order. */
+static void
+test_pg_migrate_v8_search(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    assert_int_equal(nw_store_begin(s), 0);
+    put(s, "h1", "Harbour reopens", "Ships return to the harbour after the storm.");
+    put(s, "h2", "Quiet day", "Nothing moved but two ships.");
+    put(s, "h3", "Markets", "Shares rose.");
+    assert_int_equal(nw_store_commit(s), 0);
+    nw_store_close(&s);
+    free(db_text(f, "DROP TRIGGER articles_fts ON articles; DROP FUNCTION nw_article_fts();"
+                    " DROP FUNCTION nw_fts_rank(tsvector, tsquery); DROP TABLE article_fts;"
+                    " ALTER TABLE articles ADD COLUMN fts TSVECTOR GENERATED ALWAYS AS ("
+                    " setweight(to_tsvector('simple', coalesce(title, '')), 'A') ||"
+                    " setweight(to_tsvector('simple', coalesce(subtitle, '')), 'B') ||"
+                    " setweight(to_tsvector('simple', coalesce(text, '')), 'C')) STORED;"
+                    " CREATE INDEX articles_fts ON articles USING gin(fts);"
+                    " DELETE FROM schema_migrations WHERE version = 9"));
+    s = open_rw(f);
+    assert_int_equal(nw_store_schema_version(s), 9);
+    db_expect(f, "SELECT count(*) FROM article_fts", "3");
+    db_expect(f,
+              "SELECT count(*) FROM information_schema.columns WHERE column_name = 'fts'"
+              " AND table_name = 'articles' AND table_schema = current_schema()",
+              "0");
+    assert_int_equal(nw_store_search(s, "harbour", 10, NULL, NULL), 1);
+    assert_int_equal(nw_store_search(s, "ships", 10, NULL, NULL), 2);
+
+    /* A new revision: its words replace the old ones (the old seq's row goes). */
+    put_commit(s, "h1", "Port closed", "No ships sail today.");
+    db_expect(f, "SELECT count(*) FROM article_fts", "3");
+    db_expect(f, "SELECT count(*) FROM article_fts x JOIN articles a ON a.seq = x.seq", "3");
+    assert_int_equal(nw_store_search(s, "harbour", 10, NULL, NULL), 0);
+    assert_int_equal(nw_store_search(s, "port", 10, NULL, NULL), 1);
+
+    /* Newest first, snippets of their own rows; a callback that stops early stops the page. */
+    nw_store_filter_t q = {.q = "ships"};
+    nw_store_page_t pg = {.sort = NW_STORE_SORT_SEQ, .limit = 10, .want_snippets = 1};
+    struct qpage p = {0};
+    assert_int_equal(nw_store_query(s, &q, &pg, collect_page, &p), 2);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.ids[0], "h2");
+    assert_string_equal(p.ids[1], "h1");
+    assert_non_null(strstr(p.snippets[0], "two [ships]"));
+    assert_non_null(strstr(p.snippets[1], "No [ships] sail"));
+    pg = (nw_store_page_t){.sort = NW_STORE_SORT_RELEVANCE, .limit = 10, .want_snippets = 1};
+    p = (struct qpage){.stop_after = 1};
+    assert_int_equal(nw_store_query(s, &q, &pg, collect_page, &p), 1);
+    assert_int_equal(p.n, 1);
     nw_store_close(&s);
 }
 
@@ -2511,7 +2585,7 @@ test_migrate_v5(void **state)
         SQLITE_OK);
     sqlite3_close(db);
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 8);
+    assert_int_equal(nw_store_schema_version(s), 9);
     db_expect(f, "SELECT av FROM articles WHERE id = 'old'", "0");
     assert_string_equal(put_av(s, "old", "stored by v6", 10, NULL), "stored");
     assert_string_equal(put_av(s, "old", "stored by v5", 5, NULL), "unchanged");
@@ -2569,7 +2643,7 @@ test_migrate_v6_query_index(void **state)
     assert_int_equal(nw_store_query(r, &q, &pg, count_row, NULL), -EPROTO);
     nw_store_close(&r);
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 8);
+    assert_int_equal(nw_store_schema_version(s), 9);
     assert_int_equal(query_topic(s, "lang.en"), 2);
     assert_int_equal(query_topic(s, "lang.fr"), 0);
     /* a new revision replaces its old index rows: still two, not three */
@@ -2721,6 +2795,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_tie_and_unversioned, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_pg_two_stores_race_versions, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_facet_counts_kept, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_pg_migrate_v8_search, setup_pg, teardown_pg),
     };
     /* With NW_TEST_PG only the PostgreSQL run (the SQLite one is unit.test_store's). */
     pg_base = getenv("NW_TEST_PG");
