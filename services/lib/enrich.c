@@ -214,8 +214,10 @@ nw_enrich_find_data(char *buf, size_t n)
 void
 nw_enricher_preload(nw_enricher_t *e)
 {
-    if (e)
+    if (e) {
         nw_efilter_load_all(e->words);
+        nw_enrich_slug_preload();
+    }
 }
 
 void

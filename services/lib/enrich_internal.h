@@ -134,6 +134,12 @@ int nw_enrich_base(const nw_langid_t *m, nw_article_t *art, nw_enriched_t *out);
 /* Reads dir/file (at most 16 MiB) into *buf (caller frees); on failure sets nw_enrich_error(). */
 int nw_enrich_read_data(const char *dir, const char *file, uint8_t **buf, size_t *len);
 
+/* ---- slug.c --------------------------------------------------------------------------------- */
+
+/* Open the transliterator nw_enrich_slug opens on its first non-ASCII name: ~27 ms of CPU
+ * (ICU builds its registry of transliterators), paid by a worker's first article otherwise. */
+void nw_enrich_slug_preload(void);
+
 /* ---- enrich_lexicons.c: tone and theme lexicons ---------------------------------------------- */
 
 /* Loads tone/lexicon.tsv and themes/themes.tsv from dir into e. */
