@@ -885,6 +885,15 @@ viterbi_int(const int32_t *em, const int16_t *trans, size_t n, uint8_t *bp, uint
 
 #define PREFETCH_AHEAD 4 /* words */
 
+/* GCC and clang vectors for the sums of a token's slot weights (NL is 9: eight in a vector). */
+#if (defined(__GNUC__) || defined(__clang__)) && NL >= 8 && (defined(__clang__) || __GNUC__ >= 9)
+#define W8_VECTORS 1
+typedef int16_t w8_t __attribute__((vector_size(16)));
+typedef int32_t acc8_t __attribute__((vector_size(32)));
+#else
+#define W8_VECTORS 0
+#endif
+
 static void
 prefetch_word(const nw_ner_t *m, const uint32_t *keys, uint32_t n)
 {
@@ -927,6 +936,23 @@ nw_ner_tag_words(const nw_ner_t *m, const nw_ner_word_t *words, size_t n, uint8_
     for (size_t i = 0; i < n; i++) {
         if (i + PREFETCH_AHEAD < n)
             prefetch_word(m, keys + (i + PREFETCH_AHEAD) * MAXF, nk[i + PREFETCH_AHEAD]);
+#if W8_VECTORS
+        /* The first eight weights of a slot in one vector add: a third of the instructions of
+         * this loop were the nine scalar adds. Integer sums, so the same in any order. */
+        acc8_t acc8 = {0};
+        int32_t acc[NL] = {0};
+        for (uint32_t j = 0; j < nk[i]; j++) {
+            const slot *s = model_find(m, keys[i * MAXF + j]);
+            if (s == NULL)
+                continue;
+            w8_t x;
+            memcpy(&x, s->w, sizeof x);
+            acc8 += __builtin_convertvector(x, acc8_t);
+            for (int l = 8; l < NL; l++)
+                acc[l] += s->w[l];
+        }
+        memcpy(acc, &acc8, sizeof acc8);
+#else
         int32_t acc[NL] = {0};
         for (uint32_t j = 0; j < nk[i]; j++) {
             const slot *s = model_find(m, keys[i * MAXF + j]);
@@ -935,8 +961,8 @@ nw_ner_tag_words(const nw_ner_t *m, const nw_ner_word_t *words, size_t n, uint8_
             for (int l = 0; l < NL; l++)
                 acc[l] += s->w[l];
         }
-        for (int l = 0; l < NL; l++)
-            em[i * NL + l] = acc[l];
+#endif
+        memcpy(em + i * NL, acc, sizeof acc);
     }
     viterbi_int(em, m->trans, n, bp, labels);
     free(mem);
