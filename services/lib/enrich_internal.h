@@ -115,9 +115,12 @@ is_end(const char *t, size_t i, size_t len)
 static inline int
 word_index(const char *const *list, size_t n, const char *s, size_t len)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if (len > 0 && list[i][0] != s[0])
+            continue; /* the first byte rules out most entries without a strlen */
         if (strlen(list[i]) == len && !strncmp(list[i], s, len))
             return (int)i;
+    }
     return -1;
 }
 
