@@ -45,9 +45,9 @@ const char *nw_enrich_error(void);
 /* Free the enricher and NULL *e; NULL-safe. */
 void nw_enricher_destroy(nw_enricher_t **e);
 
-/* Load now what e would otherwise load on first use (the common-word lists of every language),
- * so that no article pays for it: for long-running services. Tests and one-shot commands leave
- * it lazy and start fast. NULL-safe. */
+/* Load now what e would otherwise load on first use (the common-word lists of every language,
+ * ICU's transliterator for slugs), so that no article pays for it: for long-running services.
+ * Tests and one-shot commands leave it lazy and start fast. NULL-safe. */
 void nw_enricher_preload(nw_enricher_t *e);
 
 /* Enrich an article fully. Same contract as nw_enrich_article (moves *art into out->art; 0 or

@@ -44,9 +44,15 @@ count_words(const char *s)
     size_t left = strlen(s);
     while (left > 0) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate(p, (utf8proc_ssize_t)left, &cp);
+        utf8proc_ssize_t k;
         int word_char = 0, mark = 0;
-        if (k < 1) {
+        if (*p < 0x80) {
+            /* ASCII: letters and digits are the only word characters, and there are no marks
+             * (utf8proc's categories say the same; asking them was most of this loop). */
+            word_char =
+                (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+            k = 1;
+        } else if ((k = utf8proc_iterate(p, (utf8proc_ssize_t)left, &cp)) < 1) {
             k = 1;
         } else {
             utf8proc_category_t cat = utf8proc_category(cp);
@@ -214,8 +220,10 @@ nw_enrich_find_data(char *buf, size_t n)
 void
 nw_enricher_preload(nw_enricher_t *e)
 {
-    if (e)
+    if (e) {
         nw_efilter_load_all(e->words);
+        nw_enrich_slug_preload();
+    }
 }
 
 void
