@@ -324,9 +324,9 @@ teardown(nw_service_t *svc)
  * mmapped and unmapped on its own, and free memory at the top of a heap beyond the trim
  * threshold (twice that) goes back to the kernel at once (a group of 64 pages freed together
  * always does), so the next messages fault in fresh pages: on the development machine (a VM)
- * a page fault costs ~13 us, fifty times copying its 4 KB, ~0.5 ms for one 150 KB page, and
- * it was a third to a half of the broker's, fetch's and parse's CPU per HTML page
- * (bench/pipeline with NW_BENCH_PERF, README). These are the values glibc's own dynamic
+ * a page fault costs ~13 us, fifty times copying its 4 KB, ~0.5 ms for one 150 KB page: page
+ * faults were about a third of the broker's, fetch's and parse's CPU per HTML page (perf stat
+ * -e page-faults on each service in bench/pipeline). These are the values glibc's own dynamic
  * thresholds move towards (at most 32 MiB, and twice that), set from the start: a process keeps
  * up to its high-water mark and reuses it, which is what bounds its memory anyway. */
 int
