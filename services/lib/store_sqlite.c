@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include <sqlite3.h>
+#include <xxhash.h>
 
 #include "newswire/buf.h"
 #include "newswire/log.h"
@@ -317,6 +318,7 @@ typedef struct sq {
     sqlite3 *db;
     struct {
         char *sql;
+        uint64_t hash; /* of sql: most lookups compare this, not the text */
         sqlite3_stmt *st;
         uint64_t used;
     } cache[SQL_CACHE];
@@ -1222,13 +1224,15 @@ sq_count(nw_store_t *h)
 }
 
 /* store_query.c's SQL: prepared once per text (the least recently used of SQL_CACHE goes),
- * run under the search budget. */
+ * run under the search budget. The index writes look up about a hundred statements per
+ * article here: by hash, not by comparing the texts, which share long prefixes. */
 static sqlite3_stmt *
 cached_stmt(sq_t *s, const char *sql)
 {
-    size_t victim = 0;
+    size_t victim = 0, len = strlen(sql);
+    uint64_t hash = XXH3_64bits(sql, len);
     for (size_t i = 0; i < SQL_CACHE; i++) {
-        if (s->cache[i].sql && strcmp(s->cache[i].sql, sql) == 0) {
+        if (s->cache[i].sql && s->cache[i].hash == hash && strcmp(s->cache[i].sql, sql) == 0) {
             s->cache[i].used = ++s->uses;
             return s->cache[i].st;
         }
@@ -1247,6 +1251,7 @@ cached_stmt(sq_t *s, const char *sql)
     sqlite3_finalize(s->cache[victim].st);
     free(s->cache[victim].sql);
     s->cache[victim].sql = copy;
+    s->cache[victim].hash = hash;
     s->cache[victim].st = st;
     s->cache[victim].used = ++s->uses;
     return st;
