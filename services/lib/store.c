@@ -99,6 +99,9 @@ typedef struct term_index {
     } node[NW_STORE_STORY_RING * IX_KEYS];
     double dot[NW_STORE_STORY_RING]; /* scratch of ring_match: cosine sum per slot */
     int32_t touched[NW_STORE_STORY_RING];
+    /* The time of every slot's entry, so ring_match checks the window of a touched slot
+     * without a cache miss on the entry (2 KB apart: a fingerprint each). */
+    int64_t time[NW_STORE_STORY_RING];
 } term_index_t;
 
 struct store_ring {
@@ -222,6 +225,7 @@ ring_push(nw_store_t *s, uint64_t seq, int64_t time, char *id, char *story, cons
     size_t slot = (s->ring->head + s->ring->n) % NW_STORE_STORY_RING;
     x = &s->ring->ent[slot];
     *x = (story_ent_t){.seq = seq, .time = time, .id = id, .story = story, .fp = *fp};
+    s->ring->ix.time[slot] = time;
     ix_link(s, slot);
     s->ring->n++;
     if (seq > s->ring->seen)
@@ -365,26 +369,37 @@ ring_match(nw_store_t *s, const char *id, int64_t time, const nw_fp_t *fp)
         double cos;
         const story_ent_t *x;
     } best[STORY_CANDIDATES];
-    size_t n_best = 0;
+    size_t n_best = 0, worst = 0;
     for (size_t i = 0; i < n_touched; i++) {
-        const story_ent_t *x = &s->ring->ent[ix->touched[i]];
-        double cos = ix->dot[ix->touched[i]];
-        ix->dot[ix->touched[i]] = 0;
-        int64_t dt = x->time - time;
-        if (dt > NW_STORE_STORY_WINDOW_MS || dt < -NW_STORE_STORY_WINDOW_MS ||
-            strcmp(x->id, id) == 0)
+        size_t slot = (size_t)ix->touched[i];
+        double cos = ix->dot[slot];
+        ix->dot[slot] = 0;
+        int64_t dt = ix->time[slot] - time;
+        if (dt > NW_STORE_STORY_WINDOW_MS || dt < -NW_STORE_STORY_WINDOW_MS)
+            continue;
+        /* Once the list is full, most slots cannot displace its worst: decided before the
+         * entry itself is read. */
+        if (n_best == STORY_CANDIDATES && cos < best[worst].cos)
+            continue;
+        const story_ent_t *x = &s->ring->ent[slot];
+        if (strcmp(x->id, id) == 0)
             continue;
         if (n_best < STORY_CANDIDATES) {
             best[n_best++] = (struct cand){cos, x};
+        } else if (cos > best[worst].cos ||
+                   (cos == best[worst].cos && x->seq > best[worst].x->seq)) {
+            best[worst] = (struct cand){cos, x};
+        } else {
             continue;
         }
-        size_t worst = 0;
+        if (n_best < STORY_CANDIDATES)
+            continue;
+        /* The list changed: find its worst again (the lowest sum, on a tie the oldest). */
+        worst = 0;
         for (size_t j = 1; j < n_best; j++)
             if (best[j].cos < best[worst].cos ||
                 (best[j].cos == best[worst].cos && best[j].x->seq < best[worst].x->seq))
                 worst = j;
-        if (cos > best[worst].cos || (cos == best[worst].cos && x->seq > best[worst].x->seq))
-            best[worst] = (struct cand){cos, x};
     }
     for (size_t i = 0; i < n_best; i++) {
         const story_ent_t *x = best[i].x;

@@ -219,6 +219,15 @@ sql_release(sql_t *q)
     nw_buf_release(&q->text);
 }
 
+/* Rows per INSERT of the index: the dialect's choice (index_rows, store_backend.h), at most
+ * max. */
+static size_t
+rows_per_insert(const nw_store_t *s, size_t max)
+{
+    size_t n = (size_t)s->ops->dialect->index_rows;
+    return n > 0 && n < max ? n : max;
+}
+
 /* ---- facet counts kept at commit ----
  *
  *   facet_hours (hour, topic, n)   articles of topic whose time is in the hour ("YYYY-MM-DDTHH")
@@ -334,6 +343,7 @@ upsert_counts(nw_store_t *s, const char *table, const char *key, int width, cons
     int rc = 0;
     size_t i = 0;
     char keys[COUNT_ROWS][16], nums[COUNT_ROWS][24], head[128], tail[160];
+    int per = (int)rows_per_insert(s, COUNT_ROWS);
     snprintf(head, sizeof head, "INSERT INTO %s (%s, topic, n) VALUES ", table, key);
     snprintf(tail, sizeof tail, " ON CONFLICT (%s, topic) DO UPDATE SET n = %s.n + excluded.n", key,
              table);
@@ -341,7 +351,7 @@ upsert_counts(nw_store_t *s, const char *table, const char *key, int width, cons
         sql_t q = {0};
         int rows = 0;
         sql_add(&q, head);
-        while (i < n && rows < COUNT_ROWS) {
+        while (i < n && rows < per) {
             size_t j = i;
             int64_t sum = 0;
             while (j < n && strncmp(v[j].hour, v[i].hour, (size_t)width) == 0 &&
@@ -379,12 +389,13 @@ static int
 insert_points(nw_store_t *s, point_t *v, size_t n)
 {
     int rc = 0;
+    size_t per = rows_per_insert(s, INSERT_ROWS);
     qsort(v, n, sizeof *v, by_point);
     for (size_t i = 0; i < n && rc >= 0;) {
         sql_t q = {0};
-        int rows = 0;
+        size_t rows = 0;
         sql_add(&q, "INSERT INTO place_points (lat, lon) VALUES ");
-        for (; i < n && rows < INSERT_ROWS; i++) {
+        for (; i < n && rows < per; i++) {
             if (i > 0 && by_point(&v[i], &v[i - 1]) == 0)
                 continue;
             sql_add(&q, rows++ ? ", (?, ?)" : "(?, ?)");
@@ -467,10 +478,11 @@ store_index_put(nw_store_t *s, const nw_enriched_t *e, uint64_t seq, uint64_t ol
         if (k == i) /* a topic listed twice is one row (ON CONFLICT below) */
             rc = delta_add(s, e->topics[i], at, 1);
     }
-    for (size_t i = 0; i < e->n_topics && rc >= 0; i += INSERT_ROWS) {
+    size_t per = rows_per_insert(s, INSERT_ROWS);
+    for (size_t i = 0; i < e->n_topics && rc >= 0; i += per) {
         sql_t q = {0};
         sql_add(&q, "INSERT INTO article_topics (topic, at, seq, published) VALUES ");
-        for (size_t k = i; k < e->n_topics && k < i + INSERT_ROWS; k++) {
+        for (size_t k = i; k < e->n_topics && k < i + per; k++) {
             sql_add(&q, k > i ? ", (?, ?, ?, ?)" : "(?, ?, ?, ?)");
             sql_param(&q, e->topics[k]);
             sql_param(&q, at);
@@ -481,14 +493,16 @@ store_index_put(nw_store_t *s, const nw_enriched_t *e, uint64_t seq, uint64_t ol
         rc = run(s, &q, NULL, NULL);
         sql_release(&q);
     }
+    /* The places, per rows_per_insert; MAX_PARAMS / 3 of them at most, as always. */
     sql_t q = {0};
-    int places = 0;
+    size_t places = 0, rows = 0, per_places = rows_per_insert(s, MAX_PARAMS / 3);
     for (size_t i = 0; i < e->n_entities && rc >= 0 && places < MAX_PARAMS / 3; i++) {
         const nw_entity_t *en = &e->entities[i];
         if (!en->type || strcmp(en->type, "place") != 0 || (en->lat == 0 && en->lon == 0) ||
             !isfinite(en->lat) || !isfinite(en->lon))
             continue;
-        if (places++ == 0)
+        places++;
+        if (rows++ == 0)
             sql_add(&q, "INSERT INTO article_places (seq, lat, lon) VALUES (?, ?, ?)");
         else
             sql_add(&q, ", (?, ?, ?)");
@@ -497,8 +511,14 @@ store_index_put(nw_store_t *s, const nw_enriched_t *e, uint64_t seq, uint64_t ol
         sql_paramf(&q, 7, en->lon);
         if (!q.failed)
             rc = point_add(s, q.params[q.n - 2], q.params[q.n - 1]);
+        if (rc >= 0 && rows == per_places) {
+            rc = run(s, &q, NULL, NULL);
+            sql_release(&q);
+            q = (sql_t){0};
+            rows = 0;
+        }
     }
-    if (places && rc >= 0)
+    if (rows && rc >= 0)
         rc = run(s, &q, NULL, NULL);
     sql_release(&q);
     return rc < 0 ? rc : 0;

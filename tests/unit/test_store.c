@@ -226,7 +226,7 @@ test_open_migrate_reopen(void **state)
 {
     fixture_t *f = *state;
     nw_store_t *s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 9);
+    assert_int_equal(nw_store_schema_version(s), 10);
     assert_int_equal(nw_store_count(s), 0);
     put_commit(s, "a1", "Title", "Some text.");
     nw_store_close(&s);
@@ -238,13 +238,13 @@ test_open_migrate_reopen(void **state)
     if (f->pg)
         db_expect(f,
                   "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations",
-                  "1,2,3,4,5,6,7,8,9");
+                  "1,2,3,4,5,6,7,8,9,10");
     else
         db_expect(f, "PRAGMA journal_mode", "wal");
 
     /* Reopening migrates nothing and keeps the data. */
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 9);
+    assert_int_equal(nw_store_schema_version(s), 10);
     assert_int_equal(nw_store_count(s), 1);
     nw_enriched_t e = get(s, "a1");
     assert_string_equal(e.art.text, "Some text.");
@@ -1047,7 +1047,7 @@ test_read_and_migrate_v1(void **state)
     nw_store_close(&r);
 
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 9);
+    assert_int_equal(nw_store_schema_version(s), 10);
     assert_int_equal(nw_store_dlq_pending(s, NULL, NULL, NULL), 1);
     assert_int_equal(nw_store_begin(s), 0);
     assert_int_equal(nw_store_dlq_claim(s, 1, 0), 0);
@@ -1111,7 +1111,7 @@ test_readonly_sees_writer(void **state)
     nw_store_t *r = nw_store_open(f->path, 1, err, sizeof(err));
     if (!r)
         fail_msg("open read-only: %s", err);
-    assert_int_equal(nw_store_schema_version(r), 9);
+    assert_int_equal(nw_store_schema_version(r), 10);
     assert_int_equal(nw_store_count(r), 1);
     assert_int_equal(nw_store_begin(r), -EROFS);
 
@@ -2283,7 +2283,7 @@ test_migrate_v7_facets(void **state)
         SQLITE_OK);
     sqlite3_close(db);
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 9);
+    assert_int_equal(nw_store_schema_version(s), 10);
     expect_counts_true(f);
     db_expect(f, "SELECT count(*) FROM place_points", "2");
     nw_store_filter_t q = {.has_near = 1, .lat = 30.0, .lon = 31.2, .km = 50};
@@ -2339,9 +2339,9 @@ test_pg_migrate_v8_search(void **state)
                     " setweight(to_tsvector('simple', coalesce(subtitle, '')), 'B') ||"
                     " setweight(to_tsvector('simple', coalesce(text, '')), 'C')) STORED;"
                     " CREATE INDEX articles_fts ON articles USING gin(fts);"
-                    " DELETE FROM schema_migrations WHERE version = 9"));
+                    " DELETE FROM schema_migrations WHERE version >= 9"));
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 9);
+    assert_int_equal(nw_store_schema_version(s), 10);
     db_expect(f, "SELECT count(*) FROM article_fts", "3");
     db_expect(f,
               "SELECT count(*) FROM information_schema.columns WHERE column_name = 'fts'"
@@ -2372,6 +2372,96 @@ test_pg_migrate_v8_search(void **state)
     assert_int_equal(nw_store_query(s, &q, &pg, collect_page, &p), 1);
     assert_int_equal(p.n, 1);
     nw_store_close(&s);
+}
+
+/* The full-text index is written by the store (schema v9), not by triggers: a trigger that
+ * writes the FTS5 table makes SQLite open a statement journal, which makes FTS5 write out its
+ * pending terms for every article. The index follows inserts and new revisions, in one
+ * transaction and across several, and FTS5's own check against the articles passes. */
+static void
+expect_fts_consistent(fixture_t *f)
+{
+    db_expect(f, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'", "0");
+    /* rank 1: also compare with the external content (the articles' current columns). */
+    db_expect(f, "INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)", "");
+}
+
+static void
+test_fts_written_by_store(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    assert_int_equal(nw_store_begin(s), 0);
+    put(s, "f1", "Harbour talks", "Alpha delegates met in the harbour.");
+    put(s, "f2", "Harbour strike", "Dockers stopped work in the harbour.");
+    /* A new revision in the same transaction: its first text was never written out. */
+    put(s, "f2", "Harbour strike ends", "Dockers went back to work on Bravo pier.");
+    assert_int_equal(nw_store_commit(s), 0);
+    /* And one in a later transaction. */
+    put_commit(s, "f1", "Harbour talks end", "Charlie delegates left the harbour.");
+    expect_fts_consistent(f);
+    assert_int_equal(nw_store_search(s, "harbour", 10, NULL, NULL), 2);
+    assert_int_equal(nw_store_search(s, "alpha", 10, NULL, NULL), 0);
+    assert_int_equal(nw_store_search(s, "stopped", 10, NULL, NULL), 0);
+    assert_int_equal(nw_store_search(s, "bravo", 10, NULL, NULL), 1);
+    assert_int_equal(nw_store_search(s, "charlie", 10, NULL, NULL), 1);
+    assert_int_equal(nw_store_search(s, "ends", 10, NULL, NULL), 1);
+    /* A rolled back revision leaves the index as it was. */
+    assert_int_equal(nw_store_begin(s), 0);
+    put(s, "f1", "Harbour talks again", "Delta delegates came back.");
+    assert_int_equal(nw_store_rollback(s), 0);
+    assert_int_equal(nw_store_search(s, "delta", 10, NULL, NULL), 0);
+    assert_int_equal(nw_store_search(s, "charlie", 10, NULL, NULL), 1);
+    nw_store_close(&s);
+    expect_fts_consistent(f);
+}
+
+/* A v8 file, whose triggers kept the index, loses them when a writer opens it (v9); what the
+ * triggers indexed stays searchable and is taken out when a new revision comes. */
+static void
+test_migrate_v8_fts_triggers(void **state)
+{
+    fixture_t *f = *state;
+    nw_store_t *s = open_rw(f);
+    put_commit(s, "t1", "Old harbour", "Echo words from before.");
+    nw_store_close(&s);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    /* v8's triggers, then a row written through them as a v8 program would. */
+    assert_int_equal(
+        sqlite3_exec(
+            db,
+            "CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles BEGIN"
+            "  INSERT INTO articles_fts(rowid, title, subtitle, text)"
+            "    VALUES (new.seq, new.title, new.subtitle, new.text);"
+            "END;"
+            "CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles BEGIN"
+            "  INSERT INTO articles_fts(articles_fts, rowid, title, subtitle, text)"
+            "    VALUES ('delete', old.seq, old.title, old.subtitle, old.text);"
+            "END;"
+            "CREATE TRIGGER articles_fts_au AFTER UPDATE ON articles BEGIN"
+            "  INSERT INTO articles_fts(articles_fts, rowid, title, subtitle, text)"
+            "    VALUES ('delete', old.seq, old.title, old.subtitle, old.text);"
+            "  INSERT INTO articles_fts(rowid, title, subtitle, text)"
+            "    VALUES (new.seq, new.title, new.subtitle, new.text);"
+            "END;"
+            "INSERT INTO articles (id, rev, seq, content_hash, stored_at, doc, title, text)"
+            "  VALUES ('t2', 1, 50, 'h', '2026-12-07T00:00:00.000Z', x'00',"
+            "          'Raw harbour', 'Foxtrot words of a v8 writer.');"
+            "PRAGMA user_version = 8",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    s = open_rw(f);
+    assert_int_equal(nw_store_schema_version(s), 10);
+    expect_fts_consistent(f);
+    assert_int_equal(nw_store_search(s, "foxtrot", 10, NULL, NULL), 1);
+    put_commit(s, "t1", "Old harbour", "Golf words from now.");
+    assert_int_equal(nw_store_search(s, "echo", 10, NULL, NULL), 0);
+    assert_int_equal(nw_store_search(s, "golf", 10, NULL, NULL), 1);
+    assert_int_equal(nw_store_search(s, "words", 10, NULL, NULL), 2);
+    nw_store_close(&s);
+    expect_fts_consistent(f);
 }
 
 /* ---- acceptance order (issue 9) --------------------------------------------------------- */
@@ -2585,7 +2675,7 @@ test_migrate_v5(void **state)
         SQLITE_OK);
     sqlite3_close(db);
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 9);
+    assert_int_equal(nw_store_schema_version(s), 10);
     db_expect(f, "SELECT av FROM articles WHERE id = 'old'", "0");
     assert_string_equal(put_av(s, "old", "stored by v6", 10, NULL), "stored");
     assert_string_equal(put_av(s, "old", "stored by v5", 5, NULL), "unchanged");
@@ -2643,7 +2733,7 @@ test_migrate_v6_query_index(void **state)
     assert_int_equal(nw_store_query(r, &q, &pg, count_row, NULL), -EPROTO);
     nw_store_close(&r);
     s = open_rw(f);
-    assert_int_equal(nw_store_schema_version(s), 9);
+    assert_int_equal(nw_store_schema_version(s), 10);
     assert_int_equal(query_topic(s, "lang.en"), 2);
     assert_int_equal(query_topic(s, "lang.fr"), 0);
     /* a new revision replaces its old index rows: still two, not three */
@@ -2757,6 +2847,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_migrate_v5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_facet_counts_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v7_facets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fts_written_by_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v8_fts_triggers, setup, teardown),
     };
     /* The same tests on PostgreSQL, except those about SQLite itself (WAL, its files, its
      * locking, FTS5 syntax), and those about several writers on one PostgreSQL database. */
