@@ -800,51 +800,13 @@ nw_ner_label_parse(const char *s, size_t n)
     return -EINVAL;
 }
 
-/* Best label sequence for n tokens given emission scores em[n*NL] and transitions
- * tr[(NL+1)*NL]. Ties go to the lower label, so the result is deterministic. bp is n*NL bytes
- * of scratch, score 2*NL doubles. */
-void
-nw_ner_viterbi(const double *em, const double *tr, size_t n, uint8_t *bp, uint8_t *out)
-{
-    double cur[NL], nxt[NL];
-    for (int l = 0; l < NL; l++)
-        cur[l] = allowed(START, l) ? tr[START * NL + l] + em[l] : -INFINITY;
-    for (size_t i = 1; i < n; i++) {
-        for (int l = 0; l < NL; l++) {
-            double best = -INFINITY;
-            int arg = 0;
-            for (int p = 0; p < NL; p++) {
-                if (!allowed(p, l))
-                    continue;
-                double v = cur[p] + tr[p * NL + l];
-                if (v > best) {
-                    best = v;
-                    arg = p;
-                }
-            }
-            nxt[l] = best + em[i * NL + l];
-            bp[i * NL + l] = (uint8_t)arg;
-        }
-        memcpy(cur, nxt, sizeof cur);
-    }
-    int best = 0;
-    for (int l = 1; l < NL; l++)
-        if (cur[l] > cur[best])
-            best = l;
-    for (size_t i = n; i-- > 0;) {
-        out[i] = (uint8_t)best;
-        if (i > 0)
-            best = bp[i * NL + best];
-    }
-}
-
-/* nw_ner_viterbi for the tagger, on the model's own integers: emissions are sums of int16
+/* Best label sequence for the tagger, on the model's own integers: emissions are sums of int16
  * weights and transitions int16, so int64 sums are exact where the doubles were too, and every
  * comparison, tie included, comes out the same. A transition BIO forbids is NEG, so no branch
  * on allowed() in the inner loop: from a forbidden or unreachable predecessor the sum stays
  * near NEG (n tokens add at most n * 2^23), far below any reachable state, which therefore
  * always wins as -INFINITY lost in the doubles. Twice as fast as the double version, which the
- * trainer keeps (its weights are not integers yet). */
+ * trainer keeps in ner_train.c (its weights are not integers yet). */
 #define NEG (INT64_MIN / 4)
 
 static void

@@ -104,11 +104,6 @@ int nw_ner_sentence_caps(const winfo *w, size_t n);
 /* Feature keys of token i of a sentence; returns how many were written (<= MAXF). */
 size_t nw_ner_token_features(const winfo *w, size_t n, size_t i, int caps, uint32_t *k);
 
-/* Best label sequence for n tokens given emission scores em[n*NL] and transitions
- * tr[(NL+1)*NL]. Ties go to the lower label, so the result is deterministic. bp is n*NL bytes
- * of scratch, score 2*NL doubles. */
-void nw_ner_viterbi(const double *em, const double *tr, size_t n, uint8_t *bp, uint8_t *out);
-
 /* An empty model with room for nfeat features and ngaz word-list keys; NULL on ENOMEM. */
 nw_ner_t *nw_ner_model_new(uint32_t nfeat, uint32_t ngaz);
 

@@ -13,6 +13,45 @@
 
 #include "ner_internal.h"
 
+/* The trainer's Viterbi, over its double weights (the tagger's, in ner.c, runs on the model's
+ * integers and gives the same labels for the same weights): the best label sequence for n
+ * tokens given emission scores em[n*NL] and transitions tr[(NL+1)*NL]. Ties go to the lower
+ * label, so the result is deterministic. bp is n*NL bytes of scratch. */
+static void
+viterbi(const double *em, const double *tr, size_t n, uint8_t *bp, uint8_t *out)
+{
+    double cur[NL], nxt[NL];
+    for (int l = 0; l < NL; l++)
+        cur[l] = allowed(START, l) ? tr[START * NL + l] + em[l] : -INFINITY;
+    for (size_t i = 1; i < n; i++) {
+        for (int l = 0; l < NL; l++) {
+            double best = -INFINITY;
+            int arg = 0;
+            for (int p = 0; p < NL; p++) {
+                if (!allowed(p, l))
+                    continue;
+                double v = cur[p] + tr[p * NL + l];
+                if (v > best) {
+                    best = v;
+                    arg = p;
+                }
+            }
+            nxt[l] = best + em[i * NL + l];
+            bp[i * NL + l] = (uint8_t)arg;
+        }
+        memcpy(cur, nxt, sizeof cur);
+    }
+    int best = 0;
+    for (int l = 1; l < NL; l++)
+        if (cur[l] > cur[best])
+            best = l;
+    for (size_t i = n; i-- > 0;) {
+        out[i] = (uint8_t)best;
+        if (i > 0)
+            best = bp[i * NL + best];
+    }
+}
+
 /* CoNLL reader */
 
 int
@@ -556,7 +595,7 @@ nw_ner_trainer_run(nw_ner_trainer_t *t, const nw_ner_train_opts_t *opts, nw_ner_
             }
             for (int j = 0; j < (NL + 1) * NL; j++)
                 tr[j] = tw[j];
-            nw_ner_viterbi(em, tr, st->n, bp, pred);
+            viterbi(em, tr, st->n, bp, pred);
             for (uint32_t i = 0; i < st->n; i++) {
                 int pg = i ? gold[i - 1] : START, pp = i ? pred[i - 1] : START;
                 if (gold[i] == pred[i] && pg == pp)

@@ -21,8 +21,8 @@
 static UTransliterator *to_ascii;
 static int to_ascii_failed;
 
-static void
-open_to_ascii(void)
+void
+nw_enrich_slug_preload(void)
 {
     if (!to_ascii && !to_ascii_failed) {
         UErrorCode err = U_ZERO_ERROR;
@@ -35,12 +35,6 @@ open_to_ascii(void)
     }
 }
 
-void
-nw_enrich_slug_preload(void)
-{
-    open_to_ascii();
-}
-
 /* Transliterate UTF-8 name to ASCII; returns a malloc'd string or NULL. */
 static char *
 transliterate(const char *name)
@@ -49,7 +43,7 @@ transliterate(const char *name)
     UChar *u = NULL;
     char *out = NULL;
     int32_t ulen = 0;
-    open_to_ascii();
+    nw_enrich_slug_preload();
     if (!to_ascii)
         return NULL;
     size_t n = strlen(name);
