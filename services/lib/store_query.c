@@ -89,6 +89,18 @@ sql_paramf(sql_t *q, int digits, double v)
     q->n++;
 }
 
+static void
+sql_paramu(sql_t *q, uint64_t v)
+{
+    if (q->n == MAX_PARAMS) {
+        q->failed = 1;
+        return;
+    }
+    snprintf(q->owned[q->n], sizeof q->owned[0], "%" PRIu64, v);
+    q->params[q->n] = q->owned[q->n];
+    q->n++;
+}
+
 /* Topic upper bounds live as long as the query: the prefix with its last byte plus one. */
 typedef struct bounds {
     char b[2 * NW_STORE_MAX_TERMS + 2][160];
@@ -673,11 +685,9 @@ window_sql(sql_t *q, const nw_store_filter_t *f, const char *alias)
         sql_param(q, f->to);
     }
     if (f->after_seq) {
-        char *num = q->owned[q->n < MAX_PARAMS ? q->n : 0];
-        snprintf(num, sizeof q->owned[0], "%" PRIu64, f->after_seq);
         snprintf(col, sizeof col, " AND %s.seq > ?", alias);
         sql_add(q, col);
-        sql_param(q, num);
+        sql_paramu(q, f->after_seq);
     }
 }
 
@@ -1000,9 +1010,7 @@ fetch_sql(nw_store_t *s, struct fetch *fe, const char *head, const char *words, 
             sql_param(&q, words);
         for (int k = i; k < fe->n && k < i + FETCH_CHUNK; k++) {
             sql_add(&q, k > i ? ", ?" : "?");
-            if (q.n < MAX_PARAMS)
-                snprintf(q.owned[q.n], sizeof q.owned[0], "%" PRIu64, fe->c[k].seq);
-            sql_param(&q, q.owned[q.n < MAX_PARAMS ? q.n : 0]);
+            sql_paramu(&q, fe->c[k].seq);
         }
         sql_add(&q, ")");
         rc = run(s, &q, cb, fe);
